@@ -1,0 +1,11 @@
+// The table of `capriccio` subcommands: one module per command, one entry here.
+import type { Command } from './command.ts';
+import { ccCommand } from './cc.ts';
+
+export const commands = {
+  cc: ccCommand,
+} as const satisfies Record<string, Command>;
+
+export type CommandName = keyof typeof commands;
+
+export const isCommandName = (name: string): name is CommandName => Object.hasOwn(commands, name);

@@ -1,0 +1,183 @@
+/* capriccio.h — user-level threads on linked stacks for thread-per-connection
+ * C programs.
+ *
+ * A program built with `capriccio cc` (or bin/capcc) runs every thread it
+ * creates — with this API or with pthread_create — as a cooperative
+ * user-level thread.  `main` itself runs as one.  Blocking POSIX calls
+ * (read, write, accept, poll, sleep, pthread_mutex_lock, ...) are provided by
+ * the runtime: they try the operation without blocking and, when it would
+ * block, park only the calling thread while the others run.  Sockets and
+ * pipes wait on epoll, regular files go through io_uring (or a pool of
+ * helper kernel threads where io_uring is unavailable).
+ *
+ * Stacks.  Code compiled by `capriccio cc` uses GCC split stacks: a thread
+ * starts on a small first chunk and the compiler-inserted prologue checks
+ * link further chunks when a call needs more.  Code not compiled that way
+ * (libc, precompiled libraries) gets a large chunk from gold at each call
+ * into it.  The alternative fixed-stack mode gives every thread one mmap'd
+ * stack with a guard page, for code not built with split stacks; overflowing
+ * it is reported with the thread's name and spawn site.
+ *
+ * Scheduling is cooperative: a thread runs until it blocks, yields or exits.
+ * Run queue operations are O(1); sleeping threads wait in a binary heap.
+ *
+ * Threads.  All functions here must be called from a user thread (the
+ * program's threads, including main).  Calling them from a kernel thread the
+ * runtime does not own is reported and aborts the program.
+ *
+ * Environment:
+ *   CAPRICCIO_STACK=split|fixed   stack mode (default: split when linked by
+ *                                 capriccio cc, else fixed)
+ *   CAPRICCIO_CHUNK=BYTES         default first-chunk size in split mode
+ *   CAPRICCIO_FIXED_STACK=BYTES   stack size in fixed mode (default 256 KiB)
+ *   CAPRICCIO_DISK=uring|threads  disk backend (default io_uring if usable)
+ *   CAPRICCIO_VERBOSE=1           print the runtime configuration at start
+ */
+#ifndef CAPRICCIO_H
+#define CAPRICCIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cap_thread cap_thread_t;
+
+/* ---- Threads ------------------------------------------------------------ */
+
+enum cap_stack_mode {
+	CAP_STACK_DEFAULT = 0, /* the process-wide mode (CAPRICCIO_STACK) */
+	CAP_STACK_SPLIT = 1,   /* small first chunk, more linked on demand */
+	CAP_STACK_FIXED = 2,   /* one mmap'd stack with a guard page */
+};
+
+typedef struct cap_spawn_opts {
+	const char *name;   /* shown in diagnostics and the profiler; copied */
+	size_t stack_size;  /* split: first-chunk bytes; fixed: stack bytes; 0 = default */
+	int stack_mode;     /* enum cap_stack_mode */
+	int detached;       /* non-zero: resources freed at exit, cannot be joined */
+} cap_spawn_opts_t;
+
+/* Start fn(arg) on a new user thread.  opts may be NULL.  The new thread is
+ * queued behind the runnable ones; the caller keeps running.  Returns NULL
+ * with errno set (ENOMEM, EINVAL) on failure. */
+cap_thread_t *cap_spawn(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *opts);
+
+/* Wait for t to finish and free it; *result receives its return value (may be
+ * NULL).  Returns 0, or EINVAL (detached / already joined), EDEADLK (t is the
+ * caller). */
+int cap_join(cap_thread_t *t, void **result);
+
+/* Let t free itself at exit.  Returns 0 or EINVAL. */
+int cap_detach(cap_thread_t *t);
+
+/* Finish the calling thread with `result`.  From main, the process goes on
+ * until every other thread has finished, then exits with status 0. */
+_Noreturn void cap_exit(void *result);
+
+/* Move to the back of the run queue (returns at once if nobody else can run). */
+void cap_yield(void);
+
+/* Sleep for at least ns nanoseconds.  Returns 0 (or EINTR if interrupted
+ * by a signal the program handles). */
+int cap_sleep_ns(uint64_t ns);
+
+cap_thread_t *cap_self(void);
+uint64_t cap_id(const cap_thread_t *t);       /* 1 = main; never reused */
+const char *cap_name(const cap_thread_t *t);
+void cap_set_name(cap_thread_t *t, const char *name);
+
+/* CLOCK_MONOTONIC in nanoseconds; deadlines below are on this clock. */
+uint64_t cap_now_ns(void);
+
+/* ---- Synchronisation ----------------------------------------------------
+ * Every object is usable when zero-initialised (static storage or {0}).
+ * A deadline is an absolute cap_now_ns() time; 0 means wait forever.  Timed
+ * operations return ETIMEDOUT when the deadline passes first.  Waiters are
+ * woken in FIFO order. */
+
+/* A wait queue: the primitive the others are built on. */
+typedef struct cap_waitq {
+	cap_thread_t *head, *tail;
+} cap_waitq_t;
+int cap_waitq_wait(cap_waitq_t *q, uint64_t deadline_ns);  /* 0 or ETIMEDOUT */
+int cap_waitq_wake_one(cap_waitq_t *q);                   /* 1 if one was woken */
+int cap_waitq_wake_all(cap_waitq_t *q);                   /* how many were woken */
+
+/* Mutex: ownership passes directly to the first waiter on unlock. */
+typedef struct cap_mutex {
+	cap_thread_t *owner;
+	cap_waitq_t waiters;
+} cap_mutex_t;
+int cap_mutex_lock(cap_mutex_t *m);
+int cap_mutex_timedlock(cap_mutex_t *m, uint64_t deadline_ns);
+int cap_mutex_trylock(cap_mutex_t *m);   /* 0 or EBUSY */
+int cap_mutex_unlock(cap_mutex_t *m);    /* EPERM if not the owner */
+
+typedef struct cap_cond {
+	cap_waitq_t waiters;
+} cap_cond_t;
+int cap_cond_wait(cap_cond_t *c, cap_mutex_t *m);
+int cap_cond_timedwait(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns);
+int cap_cond_signal(cap_cond_t *c);
+int cap_cond_broadcast(cap_cond_t *c);
+
+/* Counting semaphore. */
+typedef struct cap_sem {
+	uint64_t count;
+	cap_waitq_t waiters;
+} cap_sem_t;
+void cap_sem_init(cap_sem_t *s, uint64_t count);
+int cap_sem_wait(cap_sem_t *s);
+int cap_sem_timedwait(cap_sem_t *s, uint64_t deadline_ns);
+int cap_sem_trywait(cap_sem_t *s);       /* 0 or EAGAIN */
+int cap_sem_post(cap_sem_t *s);
+
+/* Readers-writer lock; writers are preferred once one is waiting. */
+typedef struct cap_rwlock {
+	uint32_t readers;         /* active readers */
+	uint32_t writers_waiting;
+	cap_thread_t *writer;     /* active writer */
+	cap_waitq_t rq, wq;
+} cap_rwlock_t;
+int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns);
+int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns);
+int cap_rwlock_tryrdlock(cap_rwlock_t *l);
+int cap_rwlock_trywrlock(cap_rwlock_t *l);
+int cap_rwlock_unlock(cap_rwlock_t *l);
+
+/* Bounded channel of pointers over a caller-provided ring of `capacity`
+ * slots.  send blocks while full, recv while empty.  After close, send
+ * returns EPIPE and recv drains what is left, then returns EPIPE. */
+typedef struct cap_chan {
+	void **ring;
+	size_t capacity, head, count;
+	int closed;
+	cap_waitq_t senders, receivers;
+} cap_chan_t;
+void cap_chan_init(cap_chan_t *c, void **ring, size_t capacity);
+int cap_chan_send(cap_chan_t *c, void *item, uint64_t deadline_ns);
+int cap_chan_recv(cap_chan_t *c, void **item, uint64_t deadline_ns);
+void cap_chan_close(cap_chan_t *c);
+
+/* ---- Introspection ------------------------------------------------------ */
+
+typedef struct cap_info {
+	const char *disk_backend; /* "io_uring" or "threads" */
+	const char *stack_mode;   /* "split" or "fixed" */
+	size_t first_chunk_bytes; /* default first chunk (split mode) */
+	size_t fixed_stack_bytes; /* default stack (fixed mode) */
+	uint64_t threads;         /* live user threads */
+	uint64_t runnable;        /* run-queue length */
+	uint64_t sleeping;        /* threads in the timer heap */
+	uint64_t io_waiting;      /* threads parked on epoll */
+	uint64_t switches;        /* context switches so far */
+} cap_info_t;
+void cap_get_info(cap_info_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,221 @@
+/* Start-up configuration and diagnostics.
+ *
+ * This file is compiled WITHOUT -fsplit-stack: it calls libc freely, so it
+ * must only run on a big stack — the worker's kernel stack, the runtime's
+ * system stack (cap__on_sysstack) or the signal stack. */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern size_t cap__default_chunk, cap__default_fixed;
+extern int cap__stack_mode;
+extern int __real_main(int, char **, char **);
+
+static struct sigaction cap__old_segv, cap__old_bus;
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+struct sigaction *cap__sig_user_action(int sig);
+
+static size_t cap__env_size(const char *name, size_t def, size_t min)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return def;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (errno || *end || v < min) {
+		fprintf(stderr, "capriccio: %s=%s is not a size in bytes of at least %zu (e.g. 4096, 64K, 1M)\n", name, s,
+			min);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
+/* Was the program's main compiled with -fsplit-stack?  Its prologue then
+ * compares the stack pointer with %fs:0x70 (gold may have turned the compare
+ * into `stc` when main calls code without split stacks). */
+static bool cap__main_is_split(void)
+{
+	const unsigned char *p = (const unsigned char *)(void *)__real_main;
+	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+		p += 4; /* endbr64 */
+	if (p[0] == 0xf9)
+		return true; /* stc: gold's rewrite for calls into non-split code */
+	for (int i = 0; i < 16; i++)
+		if (p[i] == 0x64 && p[i + 3] == 0x25 && p[i + 4] == 0x70 && p[i + 5] == 0 && p[i + 6] == 0 && p[i + 7] == 0)
+			return true;
+	return false;
+}
+
+static void cap__segv(int sig, siginfo_t *si, void *uc);
+
+void cap__sys_init(void *arg)
+{
+	(void)arg;
+	const char *mode = getenv("CAPRICCIO_STACK");
+	if (mode && *mode) {
+		if (!strcmp(mode, "split"))
+			cap__stack_mode = CAP_STACK_SPLIT;
+		else if (!strcmp(mode, "fixed"))
+			cap__stack_mode = CAP_STACK_FIXED;
+		else {
+			fprintf(stderr, "capriccio: CAPRICCIO_STACK=%s: expected split or fixed\n", mode);
+			exit(2);
+		}
+		if (cap__stack_mode == CAP_STACK_SPLIT && !cap__main_is_split())
+			fprintf(stderr, "capriccio: warning: CAPRICCIO_STACK=split but main was not compiled with "
+					"-fsplit-stack; its stack cannot grow\n");
+	} else {
+		cap__stack_mode = cap__main_is_split() ? CAP_STACK_SPLIT : CAP_STACK_FIXED;
+	}
+	cap__default_chunk = cap__env_size("CAPRICCIO_CHUNK", cap__default_chunk, 2560);
+	cap__default_fixed = cap__env_size("CAPRICCIO_FIXED_STACK", cap__default_fixed, 16384);
+
+	/* Signal handlers never run on a thread's small chunk: the kernel's
+	 * signal frame alone can be larger than a chunk. */
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
+	sigaltstack(&ss, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = cap__segv;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	__sigaction(SIGSEGV, &sa, &cap__old_segv);
+	__sigaction(SIGBUS, &sa, &cap__old_bus);
+}
+
+void cap__sys_print(void *msg)
+{
+	const char *m = msg;
+	size_t n = strlen(m);
+	(void)!write(2, m, n);
+	if (n == 0 || m[n - 1] != '\n')
+		(void)!write(2, "\n", 1);
+}
+
+/* "function+0xoff in file" for a code address, as far as dladdr can tell
+ * (static functions show as their nearest exported neighbour). */
+static const char *cap__site(const void *addr, char *buf, size_t n)
+{
+	Dl_info di;
+	if (addr && dladdr(addr, &di) && di.dli_sname)
+		snprintf(buf, n, "%s+0x%lx (%p)", di.dli_sname, (unsigned long)((const char *)addr - (const char *)di.dli_saddr),
+			 addr);
+	else
+		snprintf(buf, n, "%p", addr);
+	return buf;
+}
+
+static const char *cap__reason_name(int r)
+{
+	switch ((enum cap_wait_reason)r) {
+	case CAP_WAIT_NONE: return "nothing";
+	case CAP_WAIT_SLEEP: return "sleep";
+	case CAP_WAIT_JOIN: return "join";
+	case CAP_WAIT_MUTEX: return "mutex";
+	case CAP_WAIT_COND: return "condition variable";
+	case CAP_WAIT_SEM: return "semaphore";
+	case CAP_WAIT_RWLOCK: return "rwlock";
+	case CAP_WAIT_QUEUE: return "wait queue";
+	case CAP_WAIT_CHAN: return "channel";
+	case CAP_WAIT_IO: return "I/O";
+	case CAP_WAIT_POLL: return "poll";
+	case CAP_WAIT_DISK: return "disk I/O";
+	case CAP_WAIT_ONCE: return "pthread_once";
+	}
+	return "?";
+}
+
+static void cap__describe(FILE *f, const struct cap_thread *t)
+{
+	char site[256];
+	fprintf(f, "  thread %llu '%s' blocked on %s %p, spawned at %s\n", (unsigned long long)t->id,
+		t->name[0] ? t->name : "(unnamed)", cap__reason_name(t->reason), t->wait_obj,
+		cap__site(t->spawn_site, site, sizeof site));
+}
+
+void cap__sys_report_deadlock(void *arg)
+{
+	struct cap_worker *w = arg;
+	fprintf(stderr,
+		"capriccio: deadlock: all %llu threads are blocked and nothing (I/O, timer, disk) can wake any of them:\n",
+		(unsigned long long)w->nthreads);
+	unsigned shown = 0;
+	for (const struct cap_thread *t = w->all; t && shown < 32; t = t->all_next, shown++)
+		cap__describe(stderr, t);
+	if (w->nthreads > shown)
+		fprintf(stderr, "  ... and %llu more\n", (unsigned long long)(w->nthreads - shown));
+	fflush(stderr);
+	abort();
+}
+
+void cap__sys_report_overflow(void *arg)
+{
+	struct cap_thread *t = arg;
+	char site[256];
+	fprintf(stderr,
+		"capriccio: stack overflow in thread %llu '%s' (spawned at %s): code that does not check its stack "
+		"(not compiled with -fsplit-stack) ran past the end of its %zu-byte %s stack\n",
+		(unsigned long long)t->id, t->name[0] ? t->name : "(unnamed)", cap__site(t->spawn_site, site, sizeof site),
+		t->stack_size, t->stack_kind == CAP_STACK_KIND_FIXED ? "fixed" : "first-chunk");
+	fflush(stderr);
+	abort();
+}
+
+static struct cap_thread *cap__guard_owner(struct cap_worker *w, uintptr_t a)
+{
+	struct cap_thread *c = w->current;
+	if (c && c->stack_kind == CAP_STACK_KIND_FIXED && a >= (uintptr_t)c->stack_lo - 4096 &&
+	    a < (uintptr_t)c->stack_lo + 256)
+		return c;
+	for (struct cap_thread *t = w->all; t; t = t->all_next)
+		if (t->stack_kind == CAP_STACK_KIND_FIXED && a >= (uintptr_t)t->stack_lo - 4096 &&
+		    a < (uintptr_t)t->stack_lo)
+			return t;
+	return NULL;
+}
+
+static void cap__segv(int sig, siginfo_t *si, void *uc)
+{
+	struct cap_worker *w = cap__w;
+	struct cap_thread *t = w ? cap__guard_owner(w, (uintptr_t)si->si_addr) : NULL;
+	if (t) {
+		char msg[512], site[256];
+		int n = snprintf(msg, sizeof msg,
+				 "capriccio: stack overflow in thread %llu '%s' (spawned at %s): its fixed stack of %zu "
+				 "bytes is exhausted (fault at %p); raise CAPRICCIO_FIXED_STACK or the thread's stack_size, "
+				 "or build with capriccio cc for split stacks\n",
+				 (unsigned long long)t->id, t->name[0] ? t->name : "(unnamed)",
+				 cap__site(t->spawn_site, site, sizeof site), t->stack_size, si->si_addr);
+		(void)!write(2, msg, (size_t)n);
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		__sigaction(SIGABRT, &dfl, NULL);
+		abort();
+	}
+	/* Not ours: hand it to the program's handler, or what was there before
+	 * (default: die with the signal). */
+	struct sigaction *old = cap__sig_user_action(sig);
+	if (!old)
+		old = sig == SIGBUS ? &cap__old_bus : &cap__old_segv;
+	if (old->sa_flags & SA_SIGINFO && old->sa_sigaction) {
+		old->sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+		return;
+	}
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	__sigaction(sig, &dfl, NULL); /* returning re-runs the faulting access */
+}

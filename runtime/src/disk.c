@@ -1,0 +1,60 @@
+/* Regular-file I/O without stalling the worker.  A read first tries the page
+ * cache (RWF_NOWAIT, in posix_io.c); only a miss, a write that would block,
+ * or fsync comes here.  The request goes to io_uring — or, where io_uring
+ * cannot be set up, to a pool of helper kernel threads — and the thread
+ * parks until the completion arrives through an eventfd in the epoll set. */
+#include "disk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+enum cap_disk_backend cap__disk_backend;
+static enum cap_disk_backend cap__disk_wanted; /* from CAPRICCIO_DISK */
+static bool cap__disk_tried;
+
+void cap__disk_init(void)
+{
+	/* The backend starts on first use; here only the choice is read. */
+	cap__disk_wanted = CAP_DISK_NONE;
+}
+
+void cap__disk_want(enum cap_disk_backend b) { cap__disk_wanted = b; }
+
+const char *cap__disk_backend_name(void)
+{
+	if (!cap__disk_tried) {
+		if (!cap__can_park())
+			return cap__disk_wanted == CAP_DISK_THREADS ? "threads" : "io_uring";
+		cap__disk_tried = true;
+		cap__on_sysstack(CAP_SYSFN_DISK_SETUP, &cap__disk_wanted);
+	}
+	return cap__disk_backend == CAP_DISK_URING ? "io_uring" : cap__disk_backend == CAP_DISK_THREADS ? "threads" : "none";
+}
+
+long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovcnt, int64_t off)
+{
+	struct cap_worker *w = cap__w;
+	if (!cap__disk_tried) {
+		cap__disk_tried = true;
+		cap__on_sysstack(CAP_SYSFN_DISK_SETUP, &cap__disk_wanted);
+	}
+	if (cap__disk_backend == CAP_DISK_NONE) { /* nothing to hand it to: block the worker */
+		switch (op) {
+		case CAP_DISK_READ: return off < 0 ? cap_sys3(SYS_readv, fd, iov, iovcnt) : cap_sys6l(SYS_preadv, fd, iov, iovcnt, off, 0, 0);
+		case CAP_DISK_WRITE: return off < 0 ? cap_sys3(SYS_writev, fd, iov, iovcnt) : cap_sys6l(SYS_pwritev, fd, iov, iovcnt, off, 0, 0);
+		case CAP_DISK_FSYNC: return cap_sys1(SYS_fsync, fd);
+		case CAP_DISK_FDATASYNC: return cap_sys1(SYS_fdatasync, fd);
+		}
+	}
+	struct cap_disk_req rq = { .op = op, .fd = fd, .iov = iov, .iovcnt = iovcnt, .off = off, .t = w->current };
+	cap__on_sysstack(CAP_SYSFN_DISK_SUBMIT, &rq);
+	if (rq.done)
+		return rq.result; /* submission failed */
+	w->disk_inflight++;
+	while (!rq.done)
+		cap__block(NULL, 0, CAP_WAIT_DISK, &rq);
+	w->disk_inflight--;
+	return rq.result;
+}
+
+void cap__disk_complete(struct cap_worker *w) { cap__on_sysstack(CAP_SYSFN_DISK_REAP, w); }

@@ -1,0 +1,27 @@
+/* A disk request, living on the requesting thread's stack until done. */
+#ifndef CAP_DISK_H
+#define CAP_DISK_H
+
+#include "io.h"
+
+struct cap_disk_req {
+	enum cap_disk_op op;
+	int fd;
+	const struct iovec *iov;
+	int iovcnt;
+	int64_t off;
+	long result;
+	volatile int done;
+	struct cap_thread *t;
+	struct cap_disk_req *next;
+};
+
+enum cap_disk_backend { CAP_DISK_NONE = 0, CAP_DISK_URING, CAP_DISK_THREADS };
+
+/* disk_sys.c, run on the system stack */
+void cap__disk_setup_sys(void *want);      /* want: enum cap_disk_backend *, result in cap__disk_backend */
+void cap__disk_submit_sys(void *req);      /* struct cap_disk_req * */
+void cap__disk_reap_sys(void *w);          /* wakes finished requests' threads */
+extern enum cap_disk_backend cap__disk_backend;
+
+#endif

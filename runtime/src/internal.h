@@ -1,0 +1,229 @@
+/* Internal structures shared by the runtime's modules.
+ *
+ * One kernel thread (the worker) runs every user thread today.  All state
+ * below hangs off `struct cap_worker`, reached through a thread-local
+ * pointer, so a later M:N scheduler can run several workers without
+ * changing the hot paths; the places that still assume a single worker say
+ * so with "SINGLE-WORKER". */
+#ifndef CAP_INTERNAL_H
+#define CAP_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "capriccio.h"
+#include "sys.h"
+
+#define CAP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CAP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CAP_TLS __attribute__((tls_model("initial-exec"))) __thread
+#define CAP_HIDDEN __attribute__((visibility("hidden")))
+
+/* libgcc's __morestack keeps BACKOFF bytes below the stack guard for its
+ * own frames (x86-64: 1536); our chunks leave the same room. */
+#define CAP_SPLIT_BACKOFF 1536
+
+/* Saved by switch.S: stack pointer and the split-stack guard (%fs:0x70). */
+struct cap_ctx {
+	void *sp;
+	void *guard;
+};
+
+/* The rest of libgcc's per-thread split-stack state, saved in C. */
+struct cap_ss {
+	void *segments;   /* __morestack_segments: chunks libgcc linked */
+	void *current;    /* __morestack_current_segment */
+	void *initial_sp; /* our first chunk, for __splitstack_find */
+	size_t initial_len;
+};
+
+enum cap_state { CAP_RUNNABLE = 1, CAP_RUNNING, CAP_BLOCKED, CAP_DONE };
+
+enum cap_wait_reason {
+	CAP_WAIT_NONE = 0,
+	CAP_WAIT_SLEEP,
+	CAP_WAIT_JOIN,
+	CAP_WAIT_MUTEX,
+	CAP_WAIT_COND,
+	CAP_WAIT_SEM,
+	CAP_WAIT_RWLOCK,
+	CAP_WAIT_QUEUE,
+	CAP_WAIT_CHAN,
+	CAP_WAIT_IO,
+	CAP_WAIT_POLL, /* poll/select: interrupted by any handled signal */
+	CAP_WAIT_DISK,
+	CAP_WAIT_ONCE,
+};
+
+enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_KIND_KERNEL };
+
+#define CAP_F_DETACHED 0x01
+#define CAP_F_MAIN 0x02
+#define CAP_F_JOINED 0x04 /* someone joined or is joining */
+
+struct cap_thread {
+	struct cap_ctx ctx; /* first: switch.S stores through it */
+	struct cap_ss ss;
+	struct cap_thread *next, *prev; /* run queue or the wait queue it sleeps in */
+	struct cap_waitq *waitq;        /* queue holding it while blocked */
+	uint64_t wake_ns;               /* deadline while in the timer heap */
+	uint32_t heap_idx;              /* 1-based; 0 = not in the heap */
+	uint8_t state, reason, flags, stack_kind;
+	int wait_result; /* 0, ETIMEDOUT or EINTR when woken */
+	int saved_errno;
+	uint64_t id;
+	void *(*fn)(void *);
+	void *arg;
+	void *result;
+	struct cap_thread *joiner;
+	const void *wait_obj; /* what it waits on, for diagnostics */
+	void *spawn_site;     /* return address of the spawning call */
+	char *stack_lo;       /* lowest usable stack byte */
+	size_t stack_size;    /* bytes of stack (without this struct / guard page) */
+	uint32_t chunk_class; /* slab size class of the first chunk */
+	void **specific;      /* pthread keys, grown on demand */
+	uint32_t nspecific;
+	struct cap_thread *all_next, *all_prev; /* every live thread */
+	char name[32];
+};
+
+struct cap_heap {
+	struct cap_thread **v; /* 1-based min-heap on wake_ns */
+	uint32_t n, cap;
+};
+
+struct cap_worker {
+	struct cap_thread *current;
+	struct cap_thread *runq_head, *runq_tail;
+	uint32_t runq_len;
+	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
+	struct cap_thread *zombie;
+	struct cap_heap timers;
+	int *errno_ptr;
+	int epfd;
+	uint32_t io_waiters;     /* threads parked on epoll */
+	uint32_t disk_inflight;  /* disk requests not completed */
+	uint32_t dispatches;     /* counts dispatches between forced polls */
+	uint64_t switches;
+	uint64_t nthreads;       /* live user threads */
+	uint64_t next_id;
+	struct cap_thread *all;  /* list of live threads */
+	struct cap_thread *main_thread;
+	int exit_status;
+	bool main_returned;
+	bool in_sysstack;
+};
+
+/* Only the worker kernel thread has a non-NULL pointer here. */
+extern CAP_TLS struct cap_worker *cap__w;
+
+static inline struct cap_worker *cap__worker(void) { return cap__w; }
+static inline struct cap_thread *cap__current(void)
+{
+	struct cap_worker *w = cap__w;
+	return w ? w->current : NULL;
+}
+
+/* switch.S */
+void cap__ctx_switch(struct cap_ctx *from, struct cap_ctx *to);
+void cap__thread_trampoline(void);
+void cap__sysstack_call(void (*fn)(void *), void *arg, void *stack_top);
+
+/* sched.c */
+void cap__runq_push(struct cap_worker *w, struct cap_thread *t);
+int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj);
+void cap__wake(struct cap_thread *t, int result);
+void cap__wake_all(struct cap_waitq *q, int result);
+struct cap_thread *cap__wake_one(struct cap_waitq *q, int result);
+/* Slow paths that call libc run on the system stack, through this table
+ * (sysfn_sys.c): naming a non-split function directly, even only to take its
+ * address, makes gold put the caller on a 16 KiB chunk. */
+enum cap_sysfn {
+	CAP_SYSFN_INIT,
+	CAP_SYSFN_PRINT,
+	CAP_SYSFN_DEADLOCK,
+	CAP_SYSFN_OVERFLOW,
+	CAP_SYSFN_RELEASE_CHAIN,
+	CAP_SYSFN_DISK_SETUP,
+	CAP_SYSFN_DISK_SUBMIT,
+	CAP_SYSFN_DISK_REAP,
+	CAP_SYSFN_GROW_SPECIFIC,
+	CAP_SYSFN_FREE_SPECIFIC,
+	CAP_SYSFN_COUNT
+};
+extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
+void cap__on_sysstack(enum cap_sysfn op, void *arg);
+_Noreturn void cap__fatal_misuse(const char *what);
+int *cap__errno(void);
+void cap__set_errno(int e);
+struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);
+
+/* waitq.c-style helpers (inline) */
+static inline void cap__q_push(struct cap_waitq *q, struct cap_thread *t)
+{
+	t->next = NULL;
+	t->prev = q->tail;
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+static inline void cap__q_remove(struct cap_waitq *q, struct cap_thread *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		q->head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		q->tail = t->prev;
+	t->next = t->prev = NULL;
+}
+
+/* timer.c */
+void cap__timer_add(struct cap_worker *w, struct cap_thread *t);
+void cap__timer_del(struct cap_worker *w, struct cap_thread *t);
+uint64_t cap__timer_next(struct cap_worker *w); /* 0 = none */
+void cap__timer_release_due(struct cap_worker *w, uint64_t now);
+
+/* stack.c */
+int cap__stack_alloc(struct cap_thread **out, size_t size, int mode);
+void cap__stack_free(struct cap_thread *t);
+void cap__stack_init_worker(void);
+const char *cap__stack_mode_name(void);
+int cap__stack_default_mode(void);
+
+/* io.c */
+int cap__io_init(struct cap_worker *w);
+void cap__io_poll(struct cap_worker *w, int64_t timeout_ns);
+void cap__fd_reset(int fd);
+
+/* disk.c */
+void cap__disk_init(void);
+void cap__disk_complete(struct cap_worker *w);
+
+
+/* Small freestanding helpers: no libc calls from split code. */
+static inline size_t cap__strlcpy(char *dst, const char *src, size_t n)
+{
+	size_t i = 0;
+	if (n == 0)
+		return 0;
+	for (; src && src[i] && i + 1 < n; i++)
+		dst[i] = src[i];
+	dst[i] = 0;
+	return i;
+}
+static inline void cap__memzero(void *p, size_t n)
+{
+	volatile char *c = p;
+	while (n--)
+		*c++ = 0;
+}
+
+#endif

@@ -1,0 +1,312 @@
+/* The epoll backend: parks threads on sockets, pipes and other pollable
+ * descriptors until they are ready.
+ *
+ * Every descriptor a thread waits on is registered once, edge-triggered, for
+ * both directions; a thread only parks after its non-blocking attempt said
+ * EAGAIN, so an edge can never be missed.  The per-descriptor table also
+ * caches what the blocking calls need to preserve the program's view: whether
+ * the program itself set O_NONBLOCK, and its SO_RCVTIMEO / SO_SNDTIMEO. */
+#include "internal.h"
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct cap_fd {
+	uint8_t flags_known;   /* user_nonblock is valid */
+	uint8_t user_nonblock; /* the program asked for O_NONBLOCK */
+	uint8_t we_nonblock;   /* we set O_NONBLOCK on it (listening sockets) */
+	uint8_t registered;    /* in our epoll set */
+	uint8_t timeo_known;
+	uint8_t not_socket;
+	uint8_t kind; /* 0 unknown, 1 disk (regular file / block device), 2 other */
+	uint64_t rcvtimeo_ns, sndtimeo_ns;
+	struct cap_waitq readers, writers;
+	struct cap_pollwait *pollers;
+};
+
+static struct cap_fd *cap__fds; /* SINGLE-WORKER */
+static size_t cap__nfds;
+static struct epoll_event cap__events[256];
+
+int cap__io_init(struct cap_worker *w)
+{
+	struct rlimit rl;
+	size_t n = 1u << 16;
+	if (cap_sys4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max > n)
+		n = rl.rlim_max;
+	if (n > (1u << 22))
+		n = 1u << 22;
+	long p = cap_sys6(SYS_mmap, 0, n * sizeof(struct cap_fd), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p < 0 && p > -4096)
+		return (int)-p;
+	cap__fds = (struct cap_fd *)p;
+	cap__nfds = n;
+	long fd = cap_sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
+	if (fd < 0)
+		return (int)-fd;
+	w->epfd = (int)fd;
+	return 0;
+}
+
+static inline struct cap_fd *cap__fd(int fd)
+{
+	return (fd >= 0 && (size_t)fd < cap__nfds) ? &cap__fds[fd] : NULL;
+}
+
+int cap__io_add_internal(int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	long r = cap_sys4(SYS_epoll_ctl, cap__w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return r < 0 ? (int)-r : 0;
+}
+
+/* ---- Descriptor state --------------------------------------------------- */
+
+bool cap__fd_user_nonblock(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (f && f->flags_known)
+		return f->user_nonblock;
+	long fl = cap_sys2(SYS_fcntl, fd, F_GETFL);
+	bool nb = fl >= 0 && (fl & O_NONBLOCK);
+	if (f) {
+		f->user_nonblock = nb;
+		f->flags_known = 1;
+	}
+	return nb;
+}
+
+void cap__fd_note_nonblock(int fd, bool nb)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (f) {
+		f->user_nonblock = nb;
+		f->flags_known = 1;
+	}
+}
+
+bool cap__fd_we_nonblock(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	return f && f->we_nonblock;
+}
+
+/* Listening sockets are the one case without a per-call non-blocking
+ * variant (accept4's flag applies to the new socket), so we set O_NONBLOCK
+ * on them and hide it from F_GETFL. */
+int cap__fd_make_nonblock(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (f && f->we_nonblock)
+		return 0;
+	long fl = cap_sys2(SYS_fcntl, fd, F_GETFL);
+	if (fl < 0)
+		return (int)-fl;
+	if (f) {
+		f->user_nonblock = (fl & O_NONBLOCK) != 0;
+		f->flags_known = 1;
+	}
+	if (!(fl & O_NONBLOCK)) {
+		long r = cap_sys3(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK);
+		if (r < 0)
+			return (int)-r;
+		if (f)
+			f->we_nonblock = 1;
+	}
+	return 0;
+}
+
+static uint64_t cap__tv_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+}
+
+uint64_t cap__fd_timeout_ns(int fd, int dir)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (f && f->timeo_known)
+		return dir == CAP_DIR_READ ? f->rcvtimeo_ns : f->sndtimeo_ns;
+	struct timeval rcv = { 0, 0 }, snd = { 0, 0 };
+	socklen_t len = sizeof rcv;
+	uint8_t not_socket = 0;
+	if (cap_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, &len) < 0) {
+		not_socket = 1;
+	} else {
+		len = sizeof snd;
+		cap_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_SNDTIMEO, &snd, &len);
+	}
+	if (!f)
+		return dir == CAP_DIR_READ ? cap__tv_ns(&rcv) : cap__tv_ns(&snd);
+	f->rcvtimeo_ns = cap__tv_ns(&rcv);
+	f->sndtimeo_ns = cap__tv_ns(&snd);
+	f->not_socket = not_socket;
+	f->timeo_known = 1;
+	return dir == CAP_DIR_READ ? f->rcvtimeo_ns : f->sndtimeo_ns;
+}
+
+bool cap__fd_is_disk(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (f && f->kind)
+		return f->kind == 1;
+	struct stat st;
+	bool disk = cap_sys2(SYS_fstat, fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	if (f)
+		f->kind = disk ? 1 : 2;
+	return disk;
+}
+
+void cap__fd_forget_timeouts(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (f)
+		f->timeo_known = 0;
+}
+
+static int cap__fd_register(struct cap_worker *w, int fd, struct cap_fd *f)
+{
+	if (f->registered)
+		return 0;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = (uint64_t)fd };
+	long r = cap_sys4(SYS_epoll_ctl, w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (r == -EEXIST)
+		r = 0;
+	if (r < 0)
+		return (int)-r;
+	f->registered = 1;
+	return 0;
+}
+
+int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)
+{
+	struct cap_worker *w = cap__w;
+	struct cap_fd *f = cap__fd(fd);
+	if (!f)
+		return EBADF;
+	int r = cap__fd_register(w, fd, f);
+	if (r)
+		return r;
+	w->io_waiters++;
+	r = cap__block(dir == CAP_DIR_READ ? &f->readers : &f->writers, deadline_ns, CAP_WAIT_IO,
+		       (const void *)(intptr_t)fd);
+	w->io_waiters--;
+	return r;
+}
+
+/* poll(): one node per descriptor, on the caller's stack, in each
+ * descriptor's list of pollers. */
+int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why)
+{
+	struct cap_worker *w = cap__w;
+	struct cap_thread *me = w->current;
+	int r = 0, linked = 0;
+	for (; linked < n; linked++) {
+		struct cap_fd *f = cap__fd(fds[linked]);
+		if (!f || (r = cap__fd_register(w, fds[linked], f)) != 0)
+			break;
+		struct cap_pollwait *pw = &nodes[linked];
+		pw->t = me;
+		pw->prev = NULL;
+		pw->next = f->pollers;
+		if (f->pollers)
+			f->pollers->prev = pw;
+		f->pollers = pw;
+	}
+	if (linked == n) {
+		w->io_waiters++;
+		r = cap__block(NULL, deadline_ns, (enum cap_wait_reason)why, nodes);
+		w->io_waiters--;
+	}
+	for (int i = 0; i < linked; i++) {
+		struct cap_fd *f = cap__fd(fds[i]);
+		struct cap_pollwait *pw = &nodes[i];
+		if (pw->prev)
+			pw->prev->next = pw->next;
+		else if (f->pollers == pw)
+			f->pollers = pw->next;
+		if (pw->next)
+			pw->next->prev = pw->prev;
+	}
+	return r;
+}
+
+static void cap__fd_wake(struct cap_fd *f, uint32_t ev, int result)
+{
+	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		cap__wake_all(&f->readers, result);
+	if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		cap__wake_all(&f->writers, result);
+	for (struct cap_pollwait *pw = f->pollers; pw; pw = pw->next)
+		cap__wake(pw->t, result);
+}
+
+/* The program closes (or replaces) fd: forget it, and wake its waiters
+ * with EBADF rather than leave them parked on a descriptor that is gone. */
+void cap__fd_reset(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (!f)
+		return;
+	struct cap_worker *w = cap__w;
+	if (f->registered && w)
+		cap_sys4(SYS_epoll_ctl, w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (w)
+		cap__fd_wake(f, EPOLLIN | EPOLLOUT, EBADF);
+	f->flags_known = f->user_nonblock = f->we_nonblock = f->registered = 0;
+	f->timeo_known = f->not_socket = f->kind = 0;
+}
+
+/* Descriptor `to` now refers to what `from` does (dup): same flags. */
+void cap__fd_copy(int from, int to)
+{
+	struct cap_fd *a = cap__fd(from), *b = cap__fd(to);
+	if (!a || !b)
+		return;
+	b->flags_known = a->flags_known;
+	b->user_nonblock = a->user_nonblock;
+	b->we_nonblock = a->we_nonblock;
+}
+
+/* ---- The poller --------------------------------------------------------- */
+
+extern void cap__disk_complete(struct cap_worker *w);
+extern void cap__signals_deliver(struct cap_worker *w);
+
+void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	long n = cap_sys6l(SYS_epoll_pwait2, w->epfd, cap__events, 256, tsp, 0, 8);
+	if (n == -ENOSYS) {
+		int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+		n = cap_sys4(SYS_epoll_wait, w->epfd, cap__events, 256, ms);
+	}
+	for (long i = 0; i < n; i++) {
+		uint64_t tag = cap__events[i].data.u64;
+		if (tag == CAP_TAG_DISK) {
+			cap__disk_complete(w);
+			continue;
+		}
+		if (tag == CAP_TAG_SIGNAL) {
+			cap__signals_deliver(w);
+			continue;
+		}
+		struct cap_fd *f = cap__fd((int)tag);
+		if (f)
+			cap__fd_wake(f, cap__events[i].events, 0);
+	}
+	if (n == -EINTR)
+		cap__signals_deliver(w);
+}

@@ -1,0 +1,49 @@
+/* Interfaces between the POSIX I/O shim and the I/O backends. */
+#ifndef CAP_IO_H
+#define CAP_IO_H
+
+#include "internal.h"
+#include <sys/uio.h>
+
+#define CAP_DIR_READ 0
+#define CAP_DIR_WRITE 1
+
+/* epoll data tags for the runtime's own descriptors (real fds are < 2^31). */
+#define CAP_TAG_DISK (1ULL << 40)
+#define CAP_TAG_SIGNAL ((1ULL << 40) + 1)
+
+struct cap_pollwait {
+	struct cap_pollwait *next, *prev;
+	struct cap_thread *t;
+};
+
+/* io.c: the epoll backend */
+int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, ETIMEDOUT, EINTR, EBADF, EPERM (not pollable) */
+int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);
+bool cap__fd_user_nonblock(int fd);
+bool cap__fd_is_disk(int fd); /* regular file or block device (cached) */
+void cap__fd_note_nonblock(int fd, bool nb);
+bool cap__fd_we_nonblock(int fd);
+int cap__fd_make_nonblock(int fd);
+uint64_t cap__fd_timeout_ns(int fd, int dir); /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = none */
+void cap__fd_forget_timeouts(int fd);
+void cap__fd_copy(int from, int to);
+int cap__io_add_internal(int fd, uint64_t tag);
+
+/* disk.c: regular-file I/O through io_uring or helper threads.
+ * Returns the byte count or -errno. */
+enum cap_disk_op { CAP_DISK_READ, CAP_DISK_WRITE, CAP_DISK_FSYNC, CAP_DISK_FDATASYNC };
+long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovcnt, int64_t off);
+const char *cap__disk_backend_name(void);
+
+/* signal.c */
+void cap__signals_deliver(struct cap_worker *w);
+
+/* True when the caller is a user thread that may park. */
+static inline bool cap__can_park(void)
+{
+	struct cap_worker *w = cap__w;
+	return w && w->current != &w->sched;
+}
+
+#endif

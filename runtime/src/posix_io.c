@@ -1,0 +1,701 @@
+/* The blocking POSIX I/O calls, as the program sees them.
+ *
+ * Each call first tries the operation without blocking — per call, without
+ * touching the descriptor's flags: RWF_NOWAIT for read/write families,
+ * MSG_DONTWAIT for the socket calls.  Only when that says EAGAIN does the
+ * calling thread park (epoll for sockets and pipes, the disk backend for
+ * regular files) while the others run.  What the program observes is what
+ * a kernel thread would see: O_NONBLOCK it set itself still yields EAGAIN,
+ * SO_RCVTIMEO/SO_SNDTIMEO still time out, a peer close still reads 0,
+ * signals it handles without SA_RESTART still interrupt with EINTR.
+ *
+ * Outside a user thread (constructors, atexit handlers, foreign kernel
+ * threads) every call is the plain blocking system call. */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+#define CAP_IOV_LOCAL 64
+
+static inline long cap__ret(long r)
+{
+	if (r < 0 && r > -4096) {
+		cap__set_errno((int)-r);
+		return -1;
+	}
+	return r;
+}
+
+static inline uint64_t cap__deadline_for(int fd, int dir)
+{
+	uint64_t t = cap__fd_timeout_ns(fd, dir);
+	return t ? cap__mono_ns() + t : 0;
+}
+
+/* Advance an iovec array past `done` bytes, into `local` when it must be
+ * copied.  Returns the new count (0 when everything was consumed). */
+static int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local)
+{
+	const struct iovec *v = *iov;
+	int i = 0;
+	while (i < cnt && done >= v[i].iov_len)
+		done -= v[i++].iov_len;
+	if (i == cnt)
+		return 0;
+	int n = cnt - i;
+	if (n > CAP_IOV_LOCAL)
+		n = CAP_IOV_LOCAL; /* the rest is written by the next round */
+	for (int k = 0; k < n; k++)
+		local[k] = v[i + k];
+	local[0].iov_base = (char *)local[0].iov_base + done;
+	local[0].iov_len -= done;
+	*iov = local;
+	return n;
+}
+
+/* read/readv/pread/preadv and the write family.  off = -1: file position. */
+static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int dir)
+{
+	const long nr = dir == CAP_DIR_READ ? SYS_preadv2 : SYS_pwritev2;
+	if (!cap__can_park()) {
+		if (off < 0)
+			return cap__ret(cap_sys3(dir == CAP_DIR_READ ? SYS_readv : SYS_writev, fd, iov, cnt));
+		return cap__ret(cap_sys6l(nr, fd, iov, cnt, off, 0, 0));
+	}
+	struct iovec local[CAP_IOV_LOCAL];
+	size_t total = 0;
+	uint64_t deadline = 0;
+	bool deadline_set = false;
+	for (;;) {
+		long r = cap_sys6l(nr, fd, iov, cnt, off, 0, RWF_NOWAIT);
+		if (r >= 0) {
+			total += (size_t)r;
+			if (dir == CAP_DIR_READ || r == 0)
+				return (long)total;
+			/* A blocking write completes fully (sockets, pipes). */
+			if (off >= 0)
+				off += r;
+			cnt = cap__iov_advance(&iov, cnt, (size_t)r, local);
+			if (cnt == 0)
+				return (long)total;
+			continue;
+		}
+		if (r == -EAGAIN) {
+			if (cap__fd_is_disk(fd)) /* not in the page cache */
+				goto disk;
+			if (cap__fd_user_nonblock(fd))
+				return total ? (long)total : cap__ret(r);
+			if (!deadline_set) {
+				deadline = cap__deadline_for(fd, dir);
+				deadline_set = true;
+			}
+			int w = cap__fd_wait(fd, dir, deadline);
+			if (w == 0)
+				continue;
+			if (w == ETIMEDOUT)
+				w = EAGAIN;
+			return total ? (long)total : cap__ret(-w);
+		}
+		if (r == -EOPNOTSUPP || r == -EINVAL) {
+			/* No RWF_NOWAIT here (ttys, some devices and filesystems). */
+			if (cap__fd_is_disk(fd))
+				goto disk;
+			if (!deadline_set) {
+				deadline = cap__deadline_for(fd, dir);
+				deadline_set = true;
+			}
+			struct pollfd p = { .fd = fd, .events = dir == CAP_DIR_READ ? POLLIN : POLLOUT };
+			if (cap_sys3(SYS_poll, &p, 1, 0) == 0 && !cap__fd_user_nonblock(fd)) {
+				int w = cap__fd_wait(fd, dir, deadline);
+				if (w && w != EPERM)
+					return total ? (long)total : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+			}
+			r = off < 0 ? cap_sys3(dir == CAP_DIR_READ ? SYS_readv : SYS_writev, fd, iov, cnt)
+				    : cap_sys6l(nr, fd, iov, cnt, off, 0, 0);
+			if (r < 0)
+				return total ? (long)total : cap__ret(r);
+			return (long)(total + (size_t)r);
+		}
+		return total ? (long)total : cap__ret(r);
+	}
+disk:;
+	long r = cap__disk_io(dir == CAP_DIR_READ ? CAP_DISK_READ : CAP_DISK_WRITE, fd, iov, cnt, off);
+	if (r < 0)
+		return total ? (long)total : cap__ret(r);
+	return (long)(total + (size_t)r);
+}
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+	struct iovec v = { buf, n };
+	return cap__rw(fd, &v, 1, -1, CAP_DIR_READ);
+}
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	struct iovec v = { (void *)buf, n };
+	return cap__rw(fd, &v, 1, -1, CAP_DIR_WRITE);
+}
+ssize_t readv(int fd, const struct iovec *iov, int cnt) { return cap__rw(fd, iov, cnt, -1, CAP_DIR_READ); }
+ssize_t writev(int fd, const struct iovec *iov, int cnt) { return cap__rw(fd, iov, cnt, -1, CAP_DIR_WRITE); }
+
+static long cap__positional(int fd, const struct iovec *iov, int cnt, off_t off, int dir)
+{
+	if (off < 0)
+		return cap__ret(-EINVAL);
+	return cap__rw(fd, iov, cnt, off, dir);
+}
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	struct iovec v = { buf, n };
+	return cap__positional(fd, &v, 1, off, CAP_DIR_READ);
+}
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	struct iovec v = { (void *)buf, n };
+	return cap__positional(fd, &v, 1, off, CAP_DIR_WRITE);
+}
+ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off) { return cap__positional(fd, iov, cnt, off, CAP_DIR_READ); }
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) { return cap__positional(fd, iov, cnt, off, CAP_DIR_WRITE); }
+ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("preadv")));
+ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("pwritev")));
+
+/* _FORTIFY_SOURCE entry points. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)
+		__builtin_trap();
+	return read(fd, buf, n);
+}
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	if (n > buflen)
+		__builtin_trap();
+	return pread(fd, buf, n, off);
+}
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen) __attribute__((alias("__pread_chk")));
+
+static int cap__sync(int fd, enum cap_disk_op op)
+{
+	if (!cap__can_park())
+		return (int)cap__ret(cap_sys1(op == CAP_DISK_FSYNC ? SYS_fsync : SYS_fdatasync, fd));
+	return (int)cap__ret(cap__disk_io(op, fd, NULL, 0, 0));
+}
+int fsync(int fd) { return cap__sync(fd, CAP_DISK_FSYNC); }
+int fdatasync(int fd) { return cap__sync(fd, CAP_DISK_FDATASYNC); }
+
+/* ---- Sockets ------------------------------------------------------------ */
+
+static long cap__recv(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen)
+{
+	if (!cap__can_park())
+		return cap__ret(cap_sys6l(SYS_recvfrom, fd, buf, n, flags, addr, alen));
+	size_t got = 0;
+	uint64_t deadline = 0;
+	bool deadline_set = false;
+	for (;;) {
+		long r = cap_sys6l(SYS_recvfrom, fd, (char *)buf + got, n - got, flags | MSG_DONTWAIT, addr, alen);
+		if (r > 0 && (flags & MSG_WAITALL) && got + (size_t)r < n) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r >= 0)
+			return (long)(got + (size_t)r);
+		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
+			return got ? (long)got : cap__ret(r);
+		if (!deadline_set) {
+			deadline = cap__deadline_for(fd, CAP_DIR_READ);
+			deadline_set = true;
+		}
+		int w = cap__fd_wait(fd, CAP_DIR_READ, deadline);
+		if (w)
+			return got ? (long)got : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+	}
+}
+
+ssize_t recv(int fd, void *buf, size_t n, int flags) { return cap__recv(fd, buf, n, flags, NULL, NULL); }
+ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen)
+{
+	return cap__recv(fd, buf, n, flags, addr, alen);
+}
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (n > buflen)
+		__builtin_trap();
+	return recv(fd, buf, n, flags);
+}
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *a, socklen_t *l);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *a, socklen_t *l)
+{
+	if (n > buflen)
+		__builtin_trap();
+	return recvfrom(fd, buf, n, flags, a, l);
+}
+
+static long cap__send(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen)
+{
+	if (!cap__can_park())
+		return cap__ret(cap_sys6l(SYS_sendto, fd, buf, n, flags, addr, alen));
+	size_t sent = 0;
+	uint64_t deadline = 0;
+	bool deadline_set = false;
+	for (;;) {
+		long r = cap_sys6l(SYS_sendto, fd, (const char *)buf + sent, n - sent, flags | MSG_DONTWAIT, addr, alen);
+		if (r >= 0) {
+			sent += (size_t)r;
+			if (sent >= n)
+				return (long)sent;
+			continue;
+		}
+		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
+			return sent ? (long)sent : cap__ret(r);
+		if (!deadline_set) {
+			deadline = cap__deadline_for(fd, CAP_DIR_WRITE);
+			deadline_set = true;
+		}
+		int w = cap__fd_wait(fd, CAP_DIR_WRITE, deadline);
+		if (w)
+			return sent ? (long)sent : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+	}
+}
+
+ssize_t send(int fd, const void *buf, size_t n, int flags) { return cap__send(fd, buf, n, flags, NULL, 0); }
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen)
+{
+	return cap__send(fd, buf, n, flags, addr, alen);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	if (!cap__can_park())
+		return cap__ret(cap_sys3(SYS_recvmsg, fd, msg, flags));
+	uint64_t deadline = 0;
+	bool deadline_set = false;
+	for (;;) {
+		long r = cap_sys3(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
+		if (r >= 0 || r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
+			return cap__ret(r);
+		if (!deadline_set) {
+			deadline = cap__deadline_for(fd, CAP_DIR_READ);
+			deadline_set = true;
+		}
+		int w = cap__fd_wait(fd, CAP_DIR_READ, deadline);
+		if (w)
+			return cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+	}
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (!cap__can_park())
+		return cap__ret(cap_sys3(SYS_sendmsg, fd, msg, flags));
+	struct iovec local[CAP_IOV_LOCAL];
+	struct msghdr m = *msg;
+	const struct iovec *iov = m.msg_iov;
+	int cnt = (int)m.msg_iovlen;
+	size_t sent = 0;
+	uint64_t deadline = 0;
+	bool deadline_set = false;
+	for (;;) {
+		m.msg_iov = (struct iovec *)iov;
+		m.msg_iovlen = (size_t)cnt;
+		long r = cap_sys3(SYS_sendmsg, fd, &m, flags | MSG_DONTWAIT);
+		if (r >= 0) {
+			sent += (size_t)r;
+			cnt = cap__iov_advance(&iov, cnt, (size_t)r, local);
+			if (cnt == 0)
+				return (long)sent;
+			m.msg_control = NULL; /* ancillary data went with the first bytes */
+			m.msg_controllen = 0;
+			continue;
+		}
+		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
+			return sent ? (long)sent : cap__ret(r);
+		if (!deadline_set) {
+			deadline = cap__deadline_for(fd, CAP_DIR_WRITE);
+			deadline_set = true;
+		}
+		int w = cap__fd_wait(fd, CAP_DIR_WRITE, deadline);
+		if (w)
+			return sent ? (long)sent : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+	}
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
+{
+	if (!cap__can_park())
+		return (int)cap__ret(cap_sys4(SYS_accept4, fd, addr, alen, flags));
+	int e = cap__fd_make_nonblock(fd);
+	if (e)
+		return (int)cap__ret(-e);
+	uint64_t deadline = 0;
+	bool deadline_set = false;
+	for (;;) {
+		long r = cap_sys4(SYS_accept4, fd, addr, alen, flags);
+		if (r >= 0) {
+			cap__fd_reset((int)r);
+			cap__fd_note_nonblock((int)r, (flags & SOCK_NONBLOCK) != 0);
+			return (int)r;
+		}
+		if (r != -EAGAIN || cap__fd_user_nonblock(fd))
+			return (int)cap__ret(r);
+		if (!deadline_set) {
+			deadline = cap__deadline_for(fd, CAP_DIR_READ);
+			deadline_set = true;
+		}
+		int w = cap__fd_wait(fd, CAP_DIR_READ, deadline);
+		if (w)
+			return (int)cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+	}
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *alen) { return accept4(fd, addr, alen, 0); }
+
+int connect(int fd, const struct sockaddr *addr, socklen_t alen)
+{
+	if (!cap__can_park() || cap__fd_user_nonblock(fd))
+		return (int)cap__ret(cap_sys3(SYS_connect, fd, addr, alen));
+	long fl = cap_sys2(SYS_fcntl, fd, F_GETFL);
+	if (fl < 0)
+		return (int)cap__ret(fl);
+	cap_sys3(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK);
+	long r = cap_sys3(SYS_connect, fd, addr, alen);
+	cap_sys3(SYS_fcntl, fd, F_SETFL, fl);
+	if (r != -EINPROGRESS)
+		return (int)cap__ret(r);
+	int w = cap__fd_wait(fd, CAP_DIR_WRITE, cap__deadline_for(fd, CAP_DIR_WRITE));
+	if (w)
+		return (int)cap__ret(-(w == ETIMEDOUT ? EINPROGRESS : w));
+	int err = 0;
+	socklen_t len = sizeof err;
+	r = cap_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (r < 0)
+		return (int)cap__ret(r);
+	return err ? (int)cap__ret(-err) : 0;
+}
+
+/* ---- Descriptor bookkeeping --------------------------------------------- */
+
+int socket(int domain, int type, int proto)
+{
+	long r = cap_sys3(SYS_socket, domain, type, proto);
+	if (r >= 0) {
+		cap__fd_reset((int)r);
+		cap__fd_note_nonblock((int)r, (type & SOCK_NONBLOCK) != 0);
+	}
+	return (int)cap__ret(r);
+}
+
+int socketpair(int domain, int type, int proto, int sv[2])
+{
+	long r = cap_sys4(SYS_socketpair, domain, type, proto, sv);
+	if (r == 0)
+		for (int i = 0; i < 2; i++) {
+			cap__fd_reset(sv[i]);
+			cap__fd_note_nonblock(sv[i], (type & SOCK_NONBLOCK) != 0);
+		}
+	return (int)cap__ret(r);
+}
+
+int pipe2(int fds[2], int flags)
+{
+	long r = cap_sys2(SYS_pipe2, fds, flags);
+	if (r == 0)
+		for (int i = 0; i < 2; i++) {
+			cap__fd_reset(fds[i]);
+			cap__fd_note_nonblock(fds[i], (flags & O_NONBLOCK) != 0);
+		}
+	return (int)cap__ret(r);
+}
+int pipe(int fds[2]) { return pipe2(fds, 0); }
+
+int close(int fd)
+{
+	cap__fd_reset(fd);
+	return (int)cap__ret(cap_sys1(SYS_close, fd));
+}
+
+int dup(int fd)
+{
+	long r = cap_sys1(SYS_dup, fd);
+	if (r >= 0) {
+		cap__fd_reset((int)r);
+		cap__fd_copy(fd, (int)r);
+	}
+	return (int)cap__ret(r);
+}
+
+int dup3(int fd, int to, int flags)
+{
+	if (fd != to)
+		cap__fd_reset(to);
+	long r = cap_sys3(SYS_dup3, fd, to, flags);
+	if (r >= 0)
+		cap__fd_copy(fd, to);
+	return (int)cap__ret(r);
+}
+
+int dup2(int fd, int to)
+{
+	if (fd == to)
+		return (int)cap__ret(cap_sys2(SYS_fcntl, fd, F_GETFD) < 0 ? -EBADF : fd);
+	return dup3(fd, to, 0);
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	switch (cmd) {
+	case F_GETFL: {
+		long r = cap_sys2(SYS_fcntl, fd, F_GETFL);
+		if (r >= 0 && cap__fd_we_nonblock(fd) && !cap__fd_user_nonblock(fd))
+			r &= ~(long)O_NONBLOCK;
+		return (int)cap__ret(r);
+	}
+	case F_SETFL: {
+		bool nb = (arg & O_NONBLOCK) != 0;
+		if (cap__fd_we_nonblock(fd))
+			arg |= O_NONBLOCK;
+		long r = cap_sys3(SYS_fcntl, fd, F_SETFL, arg);
+		if (r >= 0)
+			cap__fd_note_nonblock(fd, nb);
+		return (int)cap__ret(r);
+	}
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC: {
+		long r = cap_sys3(SYS_fcntl, fd, cmd, arg);
+		if (r >= 0) {
+			cap__fd_reset((int)r);
+			cap__fd_copy(fd, (int)r);
+		}
+		return (int)cap__ret(r);
+	}
+	default:
+		return (int)cap__ret(cap_sys3(SYS_fcntl, fd, cmd, arg));
+	}
+}
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	long r = cap_sys3(SYS_ioctl, fd, req, arg);
+	if (r >= 0 && req == FIONBIO && arg) {
+		bool nb = *(int *)arg != 0;
+		if (!nb && cap__fd_we_nonblock(fd)) {
+			int one = 1; /* keep our O_NONBLOCK on listening sockets */
+			cap_sys3(SYS_ioctl, fd, FIONBIO, &one);
+		}
+		cap__fd_note_nonblock(fd, nb);
+	}
+	return (int)cap__ret(r);
+}
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	long r = cap_sys5(SYS_setsockopt, fd, level, name, val, len);
+	if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO))
+		cap__fd_forget_timeouts(fd);
+	return (int)cap__ret(r);
+}
+
+/* ---- poll / select ------------------------------------------------------ */
+
+/* Park on up to `cap` descriptors; the node arrays live in the caller's
+ * frame (no VLAs: their allocator is not split-stack code). */
+static int cap__poll_park(struct pollfd *fds, nfds_t n, uint64_t deadline, struct cap_pollwait *nodes, int *ids)
+{
+	int m = 0;
+	for (nfds_t i = 0; i < n; i++)
+		if (fds[i].fd >= 0)
+			ids[m++] = fds[i].fd;
+	return cap__fd_wait_many(nodes, ids, m, deadline, CAP_WAIT_POLL);
+}
+
+static __attribute__((noinline)) int cap__poll_park_large(struct pollfd *fds, nfds_t n, uint64_t deadline)
+{
+	struct cap_pollwait nodes[FD_SETSIZE];
+	int ids[FD_SETSIZE];
+	return cap__poll_park(fds, n, deadline, nodes, ids);
+}
+
+static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, bool forever)
+{
+	for (;;) {
+		long r = cap_sys3(SYS_poll, fds, n, 0);
+		if (r != 0)
+			return (int)cap__ret(r);
+		if (!forever && cap__mono_ns() >= deadline)
+			return 0;
+		int w;
+		if (n <= CAP_IOV_LOCAL) {
+			struct cap_pollwait nodes[CAP_IOV_LOCAL];
+			int ids[CAP_IOV_LOCAL];
+			w = cap__poll_park(fds, n, forever ? 0 : deadline, nodes, ids);
+		} else if (n <= FD_SETSIZE) {
+			w = cap__poll_park_large(fds, n, forever ? 0 : deadline);
+		} else {
+			w = cap__block(NULL, cap__mono_ns() + 1000000, CAP_WAIT_POLL, fds); /* rare: look again in 1 ms */
+			if (w == ETIMEDOUT)
+				w = 0;
+		}
+		if (w == ETIMEDOUT)
+			return (int)cap__ret(cap_sys3(SYS_poll, fds, n, 0));
+		if (w == EINTR)
+			return (int)cap__ret(-EINTR);
+		if (w == EPERM) /* something epoll cannot watch: look again shortly */
+			cap_sleep_ns(1000000);
+	}
+}
+
+int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	if (!cap__can_park() || timeout == 0)
+		return (int)cap__ret(cap_sys3(SYS_poll, fds, n, timeout));
+	uint64_t deadline = timeout > 0 ? cap__mono_ns() + (uint64_t)timeout * 1000000u : 0;
+	return cap__poll_deadline(fds, n, deadline, timeout < 0);
+}
+
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__builtin_trap();
+	return poll(fds, n, timeout);
+}
+
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	if (!cap__can_park() || mask || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
+		return (int)cap__ret(cap_sys5(SYS_ppoll, fds, n, ts, mask, 8));
+	uint64_t deadline = ts ? cap__mono_ns() + (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec : 0;
+	return cap__poll_deadline(fds, n, deadline, ts == NULL);
+}
+
+int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	if (!cap__can_park() || nfds < 0 || nfds > FD_SETSIZE || (tv && tv->tv_sec == 0 && tv->tv_usec == 0))
+		return (int)cap__ret(cap_sys5(SYS_select, nfds, r, w, e, tv));
+	uint64_t start = cap__mono_ns();
+	uint64_t deadline = tv ? start + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u : 0;
+	struct pollfd p[FD_SETSIZE];
+	nfds_t n = 0;
+	for (int fd = 0; fd < nfds; fd++) {
+		short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
+				   (e && FD_ISSET(fd, e) ? POLLPRI : 0));
+		if (ev)
+			p[n++] = (struct pollfd){ .fd = fd, .events = ev };
+	}
+	int k = cap__poll_deadline(p, n, deadline, tv == NULL);
+	if (k < 0)
+		return k;
+	for (nfds_t i = 0; i < n; i++)
+		if (p[i].revents & POLLNVAL)
+			return (int)cap__ret(-EBADF);
+	if (r)
+		FD_ZERO(r);
+	if (w)
+		FD_ZERO(w);
+	if (e)
+		FD_ZERO(e);
+	int count = 0;
+	for (nfds_t i = 0; i < n; i++) {
+		short re = p[i].revents;
+		if (r && (re & (POLLIN | POLLHUP | POLLERR)) && (p[i].events & POLLIN))
+			FD_SET(p[i].fd, r), count++;
+		if (w && (re & (POLLOUT | POLLERR)) && (p[i].events & POLLOUT))
+			FD_SET(p[i].fd, w), count++;
+		if (e && (re & POLLPRI))
+			FD_SET(p[i].fd, e), count++;
+	}
+	if (tv) {
+		uint64_t now = cap__mono_ns(), left = now < deadline ? deadline - now : 0;
+		tv->tv_sec = (time_t)(left / 1000000000u);
+		tv->tv_usec = (suseconds_t)(left % 1000000000u / 1000u);
+	}
+	return count;
+}
+
+/* ---- Sleeping ----------------------------------------------------------- */
+
+static int cap__sleep_until(uint64_t deadline, struct timespec *rem)
+{
+	int r = cap__block(NULL, deadline, CAP_WAIT_SLEEP, NULL);
+	if (r == EINTR) {
+		if (rem) {
+			uint64_t now = cap__mono_ns(), left = now < deadline ? deadline - now : 0;
+			rem->tv_sec = (time_t)(left / 1000000000u);
+			rem->tv_nsec = (long)(left % 1000000000u);
+		}
+		return EINTR;
+	}
+	return 0;
+}
+
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
+{
+	if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000L || req->tv_sec < 0)
+		return EINVAL;
+	if (!cap__can_park())
+		return (int)-cap_sys4(SYS_clock_nanosleep, clock, flags, req, rem);
+	uint64_t ns = (uint64_t)req->tv_sec * 1000000000u + (uint64_t)req->tv_nsec;
+	uint64_t now = cap__mono_ns(), deadline;
+	if (flags & TIMER_ABSTIME) {
+		uint64_t base = clock == CLOCK_REALTIME ? cap__real_ns() : now;
+		deadline = ns > base ? now + (ns - base) : now;
+		rem = NULL;
+	} else {
+		deadline = now + ns;
+	}
+	if (deadline <= now) {
+		cap_yield();
+		return 0;
+	}
+	return cap__sleep_until(deadline, rem);
+}
+
+int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	int r = clock_nanosleep(CLOCK_MONOTONIC, 0, req, rem);
+	if (r) {
+		cap__set_errno(r);
+		return -1;
+	}
+	return 0;
+}
+
+int usleep(useconds_t us)
+{
+	struct timespec ts = { (time_t)(us / 1000000u), (long)(us % 1000000u) * 1000 };
+	return nanosleep(&ts, NULL);
+}
+
+unsigned int sleep(unsigned int s)
+{
+	struct timespec ts = { (time_t)s, 0 }, rem = { 0, 0 };
+	if (nanosleep(&ts, &rem) == 0)
+		return 0;
+	return (unsigned int)rem.tv_sec + (rem.tv_nsec > 0);
+}

@@ -1,0 +1,758 @@
+/* The pthread shim: POSIX threads as Capriccio user threads.
+ *
+ * The program's pthread_mutex_t, pthread_cond_t, ... keep glibc's sizes and
+ * static initialisers (all zeros; the mutex kind sits where glibc's
+ * PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP puts it), and hold the runtime's
+ * objects inside.  pthread_t is the cap_thread pointer.
+ *
+ * Outside any user thread (constructors, atexit handlers) the calls still
+ * work as long as they need not block: an uncontended lock succeeds, a
+ * contended one is reported. */
+#include "internal.h"
+#include "sigstate.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <time.h>
+
+/* The context that calls in from outside any user thread. */
+static struct cap_thread cap__outside;
+
+static inline struct cap_thread *cap__me_or_outside(void)
+{
+	struct cap_worker *w = cap__w;
+	return (w && w->current != &w->sched) ? w->current : &cap__outside;
+}
+
+static inline bool cap__outside_now(void) { return cap__me_or_outside() == &cap__outside; }
+
+static _Noreturn void cap__cannot_block(const char *what)
+{
+	(void)what;
+	cap__fatal_misuse("capriccio: a pthread call had to wait outside any user thread (in a constructor, an atexit "
+			  "handler or a kernel thread the runtime does not own), where nothing else can run");
+}
+
+/* Absolute timespec on `clock` -> deadline on the monotonic clock. */
+static uint64_t cap__abs_deadline(const struct timespec *ts, clockid_t clock)
+{
+	uint64_t want = (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+	uint64_t now = cap__mono_ns();
+	uint64_t base = clock == CLOCK_MONOTONIC ? now : cap__real_ns();
+	if ((int64_t)ts->tv_sec < 0 || want <= base)
+		return now ? now : 1; /* already passed: a deadline of "now" */
+	return now + (want - base);
+}
+
+static bool cap__bad_ts(const struct timespec *ts) { return !ts || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L; }
+
+/* ---- Threads ------------------------------------------------------------ */
+
+struct cap_pattr {
+	uint32_t magic;
+	int detach;
+	size_t stacksize;
+	size_t guardsize;
+};
+#define CAP_ATTR_MAGIC 0x43415041u
+_Static_assert(sizeof(struct cap_pattr) <= sizeof(pthread_attr_t), "pthread_attr_t too small");
+
+int pthread_attr_init(pthread_attr_t *a)
+{
+	struct cap_pattr *p = (struct cap_pattr *)a;
+	p->magic = CAP_ATTR_MAGIC;
+	p->detach = PTHREAD_CREATE_JOINABLE;
+	p->stacksize = 0;
+	p->guardsize = 4096;
+	return 0;
+}
+int pthread_attr_destroy(pthread_attr_t *a)
+{
+	((struct cap_pattr *)a)->magic = 0;
+	return 0;
+}
+int pthread_attr_setdetachstate(pthread_attr_t *a, int s)
+{
+	if (s != PTHREAD_CREATE_JOINABLE && s != PTHREAD_CREATE_DETACHED)
+		return EINVAL;
+	((struct cap_pattr *)a)->detach = s;
+	return 0;
+}
+int pthread_attr_getdetachstate(const pthread_attr_t *a, int *s)
+{
+	*s = ((const struct cap_pattr *)a)->detach;
+	return 0;
+}
+int pthread_attr_setstacksize(pthread_attr_t *a, size_t n)
+{
+	if (n < (size_t)PTHREAD_STACK_MIN)
+		return EINVAL;
+	((struct cap_pattr *)a)->stacksize = n;
+	return 0;
+}
+int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *n)
+{
+	size_t s = ((const struct cap_pattr *)a)->stacksize;
+	extern size_t cap__default_fixed;
+	*n = s ? s : cap__default_fixed;
+	return 0;
+}
+int pthread_attr_setguardsize(pthread_attr_t *a, size_t n)
+{
+	((struct cap_pattr *)a)->guardsize = n;
+	return 0;
+}
+int pthread_attr_getguardsize(const pthread_attr_t *a, size_t *n)
+{
+	*n = ((const struct cap_pattr *)a)->guardsize;
+	return 0;
+}
+int pthread_attr_setscope(pthread_attr_t *a, int s)
+{
+	(void)a;
+	return s == PTHREAD_SCOPE_SYSTEM || s == PTHREAD_SCOPE_PROCESS ? 0 : EINVAL;
+}
+int pthread_attr_getscope(const pthread_attr_t *a, int *s)
+{
+	(void)a;
+	*s = PTHREAD_SCOPE_PROCESS;
+	return 0;
+}
+int pthread_attr_setstack(pthread_attr_t *a, void *addr, size_t n)
+{
+	(void)a, (void)addr, (void)n;
+	return ENOTSUP; /* stacks are the runtime's: chunks or pooled fixed stacks */
+}
+
+int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	const struct cap_pattr *p = (const struct cap_pattr *)attr;
+	if (p && p->magic != CAP_ATTR_MAGIC)
+		return EINVAL;
+	extern int cap__stack_mode;
+	cap_spawn_opts_t o = { 0 };
+	o.detached = p && p->detach == PTHREAD_CREATE_DETACHED;
+	/* A requested stack size sizes a fixed stack; split stacks grow anyway,
+	 * so there it would only waste a big first chunk. */
+	if (p && p->stacksize && cap__stack_mode == CAP_STACK_FIXED)
+		o.stack_size = p->stacksize;
+	int saved = *cap__errno();
+	struct cap_thread *t = cap__spawn_at(fn, arg, &o, __builtin_return_address(0));
+	int err = t ? 0 : *cap__errno();
+	*cap__errno() = saved;
+	if (!t)
+		return err == ENOMEM ? EAGAIN : err;
+	*out = (pthread_t)t;
+	return 0;
+}
+
+int pthread_join(pthread_t t, void **ret)
+{
+	if (cap__outside_now())
+		cap__cannot_block("pthread_join");
+	return cap_join((cap_thread_t *)t, ret);
+}
+int pthread_detach(pthread_t t) { return cap_detach((cap_thread_t *)t); }
+pthread_t pthread_self(void) { return (pthread_t)cap__me_or_outside(); }
+int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
+
+_Noreturn void pthread_exit(void *ret)
+{
+	if (cap__outside_now())
+		cap__fatal_misuse("capriccio: pthread_exit outside any user thread");
+	cap_exit(ret);
+}
+
+int sched_yield(void)
+{
+	if (cap__outside_now())
+		return (int)cap_sys0(SYS_sched_yield);
+	cap_yield();
+	return 0;
+}
+
+int pthread_setname_np(pthread_t t, const char *name)
+{
+	size_t n = 0;
+	while (name[n])
+		n++;
+	if (n > 15)
+		return ERANGE; /* glibc's limit, kept for compatibility */
+	if ((struct cap_thread *)t != &cap__outside)
+		cap_set_name((cap_thread_t *)t, name);
+	return 0;
+}
+int pthread_getname_np(pthread_t t, char *buf, size_t len)
+{
+	const char *n = cap_name((cap_thread_t *)t);
+	size_t k = 0;
+	while (n[k])
+		k++;
+	if (k + 1 > len)
+		return ERANGE;
+	cap__strlcpy(buf, n, len);
+	return 0;
+}
+
+int pthread_kill(pthread_t t, int sig)
+{
+	struct cap_thread *th = (struct cap_thread *)t;
+	if (th != &cap__outside && th->state == CAP_DONE)
+		return ESRCH;
+	if (sig == 0)
+		return 0;
+	if (th != &cap__outside)
+		atomic_store(&cap__sig_target, th);
+	long r = cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), cap_sys0(SYS_gettid), sig);
+	return r < 0 ? (int)-r : 0;
+}
+
+/* No asynchronous cancellation: a thread only ever stops where it chooses. */
+int pthread_setcancelstate(int s, int *old)
+{
+	if (old)
+		*old = PTHREAD_CANCEL_ENABLE;
+	return s == PTHREAD_CANCEL_ENABLE || s == PTHREAD_CANCEL_DISABLE ? 0 : EINVAL;
+}
+int pthread_setcanceltype(int ty, int *old)
+{
+	if (old)
+		*old = PTHREAD_CANCEL_DEFERRED;
+	return ty == PTHREAD_CANCEL_DEFERRED || ty == PTHREAD_CANCEL_ASYNCHRONOUS ? 0 : EINVAL;
+}
+int pthread_cancel(pthread_t t)
+{
+	(void)t;
+	return ENOTSUP;
+}
+void pthread_testcancel(void) {}
+
+/* ---- Mutexes ------------------------------------------------------------ */
+
+struct cap_pmutex {
+	struct cap_thread *owner;
+	uint32_t count; /* recursion depth */
+	uint32_t pad0;
+	int kind; /* at glibc's __kind offset */
+	uint32_t pad1;
+	cap_waitq_t waiters;
+};
+_Static_assert(sizeof(struct cap_pmutex) <= sizeof(pthread_mutex_t), "pthread_mutex_t too small");
+_Static_assert(offsetof(struct cap_pmutex, kind) == 16, "kind must sit where glibc's initialisers put it");
+
+struct cap_pmutexattr {
+	int kind;
+};
+
+int pthread_mutexattr_init(pthread_mutexattr_t *a)
+{
+	((struct cap_pmutexattr *)a)->kind = PTHREAD_MUTEX_NORMAL;
+	return 0;
+}
+int pthread_mutexattr_destroy(pthread_mutexattr_t *a)
+{
+	(void)a;
+	return 0;
+}
+int pthread_mutexattr_settype(pthread_mutexattr_t *a, int kind)
+{
+	if (kind < PTHREAD_MUTEX_NORMAL || kind > PTHREAD_MUTEX_ADAPTIVE_NP)
+		return EINVAL;
+	((struct cap_pmutexattr *)a)->kind = kind;
+	return 0;
+}
+int pthread_mutexattr_gettype(const pthread_mutexattr_t *a, int *kind)
+{
+	*kind = ((const struct cap_pmutexattr *)a)->kind;
+	return 0;
+}
+int pthread_mutexattr_setpshared(pthread_mutexattr_t *a, int s)
+{
+	(void)a;
+	return s == PTHREAD_PROCESS_PRIVATE ? 0 : ENOTSUP;
+}
+
+int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *a)
+{
+	struct cap_pmutex *m = (struct cap_pmutex *)pm;
+	m->owner = NULL;
+	m->count = 0;
+	m->kind = a ? ((const struct cap_pmutexattr *)a)->kind : PTHREAD_MUTEX_NORMAL;
+	m->waiters.head = m->waiters.tail = NULL;
+	return 0;
+}
+int pthread_mutex_destroy(pthread_mutex_t *pm)
+{
+	struct cap_pmutex *m = (struct cap_pmutex *)pm;
+	return m->owner ? EBUSY : 0;
+}
+
+static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try)
+{
+	struct cap_thread *me = cap__me_or_outside();
+	if (CAP_LIKELY(!m->owner)) {
+		m->owner = me;
+		m->count = 1;
+		return 0;
+	}
+	if (m->owner == me) {
+		if (m->kind == PTHREAD_MUTEX_RECURSIVE) {
+			if (m->count == UINT32_MAX)
+				return EAGAIN;
+			m->count++;
+			return 0;
+		}
+		if (m->kind == PTHREAD_MUTEX_ERRORCHECK)
+			return EDEADLK;
+		if (try)
+			return EBUSY;
+		/* A normal mutex relocked by its owner waits forever, as in glibc;
+		 * the deadlock report names it if nothing else can run. */
+	}
+	if (try)
+		return EBUSY;
+	if (me == &cap__outside)
+		cap__cannot_block("pthread_mutex_lock");
+	int r = cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
+	if (r == 0)
+		m->count = 1; /* the unlocker handed it to us */
+	return r;
+}
+
+int pthread_mutex_lock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, false); }
+int pthread_mutex_trylock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, true); }
+int pthread_mutex_timedlock(pthread_mutex_t *pm, const struct timespec *ts)
+{
+	if (cap__bad_ts(ts))
+		return EINVAL;
+	return cap__pmutex_lock((struct cap_pmutex *)pm, cap__abs_deadline(ts, CLOCK_REALTIME), false);
+}
+int pthread_mutex_clocklock(pthread_mutex_t *pm, clockid_t clock, const struct timespec *ts)
+{
+	if (cap__bad_ts(ts))
+		return EINVAL;
+	return cap__pmutex_lock((struct cap_pmutex *)pm, cap__abs_deadline(ts, clock), false);
+}
+
+int pthread_mutex_unlock(pthread_mutex_t *pm)
+{
+	struct cap_pmutex *m = (struct cap_pmutex *)pm;
+	struct cap_thread *me = cap__me_or_outside();
+	if (m->owner != me) {
+		if (m->kind == PTHREAD_MUTEX_RECURSIVE || m->kind == PTHREAD_MUTEX_ERRORCHECK || !m->owner)
+			return EPERM;
+	} else if (m->kind == PTHREAD_MUTEX_RECURSIVE && --m->count > 0) {
+		return 0;
+	}
+	m->owner = cap__wake_one(&m->waiters, 0);
+	return 0;
+}
+
+/* ---- Condition variables ------------------------------------------------ */
+
+struct cap_pcond {
+	cap_waitq_t waiters;
+	int clock;
+};
+_Static_assert(sizeof(struct cap_pcond) <= sizeof(pthread_cond_t), "pthread_cond_t too small");
+
+struct cap_pcondattr {
+	int clock;
+};
+
+int pthread_condattr_init(pthread_condattr_t *a)
+{
+	((struct cap_pcondattr *)a)->clock = CLOCK_REALTIME;
+	return 0;
+}
+int pthread_condattr_destroy(pthread_condattr_t *a)
+{
+	(void)a;
+	return 0;
+}
+int pthread_condattr_setclock(pthread_condattr_t *a, clockid_t c)
+{
+	if (c != CLOCK_REALTIME && c != CLOCK_MONOTONIC)
+		return EINVAL;
+	((struct cap_pcondattr *)a)->clock = (int)c;
+	return 0;
+}
+int pthread_condattr_getclock(const pthread_condattr_t *a, clockid_t *c)
+{
+	*c = ((const struct cap_pcondattr *)a)->clock;
+	return 0;
+}
+int pthread_condattr_setpshared(pthread_condattr_t *a, int s)
+{
+	(void)a;
+	return s == PTHREAD_PROCESS_PRIVATE ? 0 : ENOTSUP;
+}
+
+int pthread_cond_init(pthread_cond_t *pc, const pthread_condattr_t *a)
+{
+	struct cap_pcond *c = (struct cap_pcond *)pc;
+	c->waiters.head = c->waiters.tail = NULL;
+	c->clock = a ? ((const struct cap_pcondattr *)a)->clock : CLOCK_REALTIME;
+	return 0;
+}
+int pthread_cond_destroy(pthread_cond_t *pc) { return ((struct cap_pcond *)pc)->waiters.head ? EBUSY : 0; }
+
+static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t deadline)
+{
+	struct cap_thread *me = cap__me_or_outside();
+	if (m->owner != me)
+		return EPERM;
+	if (me == &cap__outside)
+		cap__cannot_block("pthread_cond_wait");
+	uint32_t depth = m->count;
+	m->owner = cap__wake_one(&m->waiters, 0);
+	int r = cap__block(&c->waiters, deadline, CAP_WAIT_COND, c);
+	while (cap__pmutex_lock(m, 0, false) != 0) {
+	}
+	m->count = depth;
+	return r;
+}
+
+int pthread_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm)
+{
+	return cap__pcond_wait((struct cap_pcond *)pc, (struct cap_pmutex *)pm, 0);
+}
+int pthread_cond_timedwait(pthread_cond_t *pc, pthread_mutex_t *pm, const struct timespec *ts)
+{
+	struct cap_pcond *c = (struct cap_pcond *)pc;
+	if (cap__bad_ts(ts))
+		return EINVAL;
+	return cap__pcond_wait(c, (struct cap_pmutex *)pm, cap__abs_deadline(ts, c->clock));
+}
+int pthread_cond_clockwait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock, const struct timespec *ts)
+{
+	if (cap__bad_ts(ts))
+		return EINVAL;
+	return cap__pcond_wait((struct cap_pcond *)pc, (struct cap_pmutex *)pm, cap__abs_deadline(ts, clock));
+}
+int pthread_cond_signal(pthread_cond_t *pc)
+{
+	cap__wake_one(&((struct cap_pcond *)pc)->waiters, 0);
+	return 0;
+}
+int pthread_cond_broadcast(pthread_cond_t *pc)
+{
+	cap__wake_all(&((struct cap_pcond *)pc)->waiters, 0);
+	return 0;
+}
+
+/* ---- Readers-writer locks ----------------------------------------------- */
+
+_Static_assert(sizeof(cap_rwlock_t) <= sizeof(pthread_rwlock_t), "pthread_rwlock_t too small");
+
+int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a)
+{
+	(void)a;
+	cap__memzero(l, sizeof(cap_rwlock_t));
+	return 0;
+}
+int pthread_rwlock_destroy(pthread_rwlock_t *l)
+{
+	cap_rwlock_t *r = (cap_rwlock_t *)l;
+	return (r->readers || r->writer) ? EBUSY : 0;
+}
+
+static int cap__rw(pthread_rwlock_t *l, bool wr, uint64_t deadline)
+{
+	if (cap__outside_now()) {
+		cap_rwlock_t *r = (cap_rwlock_t *)l;
+		if (r->writer || (wr && r->readers))
+			cap__cannot_block("pthread_rwlock_lock");
+		if (wr)
+			r->writer = &cap__outside;
+		else
+			r->readers++;
+		return 0;
+	}
+	return wr ? cap_rwlock_wrlock((cap_rwlock_t *)l, deadline) : cap_rwlock_rdlock((cap_rwlock_t *)l, deadline);
+}
+int pthread_rwlock_rdlock(pthread_rwlock_t *l) { return cap__rw(l, false, 0); }
+int pthread_rwlock_wrlock(pthread_rwlock_t *l) { return cap__rw(l, true, 0); }
+int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts)
+{
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, false, cap__abs_deadline(ts, CLOCK_REALTIME));
+}
+int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
+{
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, true, cap__abs_deadline(ts, CLOCK_REALTIME));
+}
+int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
+{
+	cap_rwlock_t *r = (cap_rwlock_t *)l;
+	if (cap__outside_now()) {
+		if (r->writer)
+			return EBUSY;
+		r->readers++;
+		return 0;
+	}
+	return cap_rwlock_tryrdlock(r);
+}
+int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
+{
+	cap_rwlock_t *r = (cap_rwlock_t *)l;
+	if (cap__outside_now()) {
+		if (r->writer || r->readers)
+			return EBUSY;
+		r->writer = &cap__outside;
+		return 0;
+	}
+	return cap_rwlock_trywrlock(r);
+}
+int pthread_rwlock_unlock(pthread_rwlock_t *l)
+{
+	cap_rwlock_t *r = (cap_rwlock_t *)l;
+	if (cap__outside_now()) {
+		if (r->writer == &cap__outside)
+			r->writer = NULL;
+		else if (r->readers)
+			r->readers--;
+		else
+			return EPERM;
+		return 0;
+	}
+	return cap_rwlock_unlock(r);
+}
+
+/* ---- Spinlocks and barriers --------------------------------------------- */
+
+/* Spinning cannot work when the holder only runs once we stop: yield. */
+int pthread_spin_init(pthread_spinlock_t *s, int pshared)
+{
+	(void)pshared;
+	*s = 0;
+	return 0;
+}
+int pthread_spin_destroy(pthread_spinlock_t *s)
+{
+	(void)s;
+	return 0;
+}
+int pthread_spin_lock(pthread_spinlock_t *s)
+{
+	while (*s) {
+		if (cap__outside_now())
+			cap__cannot_block("pthread_spin_lock");
+		cap_yield();
+		if (*s)
+			cap_sleep_ns(1000);
+	}
+	*s = 1;
+	return 0;
+}
+int pthread_spin_trylock(pthread_spinlock_t *s)
+{
+	if (*s)
+		return EBUSY;
+	*s = 1;
+	return 0;
+}
+int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+	*s = 0;
+	return 0;
+}
+
+struct cap_pbarrier {
+	uint32_t count, waiting;
+	uint64_t generation;
+	cap_waitq_t q;
+};
+_Static_assert(sizeof(struct cap_pbarrier) <= sizeof(pthread_barrier_t), "pthread_barrier_t too small");
+
+int pthread_barrier_init(pthread_barrier_t *pb, const pthread_barrierattr_t *a, unsigned count)
+{
+	(void)a;
+	if (count == 0)
+		return EINVAL;
+	struct cap_pbarrier *b = (struct cap_pbarrier *)pb;
+	b->count = count;
+	b->waiting = 0;
+	b->generation = 0;
+	b->q.head = b->q.tail = NULL;
+	return 0;
+}
+int pthread_barrier_destroy(pthread_barrier_t *pb) { return ((struct cap_pbarrier *)pb)->waiting ? EBUSY : 0; }
+int pthread_barrier_wait(pthread_barrier_t *pb)
+{
+	struct cap_pbarrier *b = (struct cap_pbarrier *)pb;
+	if (++b->waiting == b->count) {
+		b->waiting = 0;
+		b->generation++;
+		cap__wake_all(&b->q, 0);
+		return PTHREAD_BARRIER_SERIAL_THREAD;
+	}
+	if (cap__outside_now())
+		cap__cannot_block("pthread_barrier_wait");
+	uint64_t gen = b->generation;
+	while (gen == b->generation)
+		cap__block(&b->q, 0, CAP_WAIT_QUEUE, b);
+	return 0;
+}
+
+/* ---- Once --------------------------------------------------------------- */
+
+static cap_waitq_t cap__once_waiters;
+
+int pthread_once(pthread_once_t *once, void (*fn)(void))
+{
+	volatile int *o = (volatile int *)once;
+	if (CAP_LIKELY(*o == 2))
+		return 0;
+	if (*o == 0) {
+		*o = 1;
+		fn();
+		*o = 2;
+		cap__wake_all(&cap__once_waiters, 0);
+		return 0;
+	}
+	while (*o == 1) {
+		if (cap__outside_now())
+			cap__cannot_block("pthread_once");
+		cap__block(&cap__once_waiters, 0, CAP_WAIT_ONCE, (const void *)once);
+	}
+	return 0;
+}
+
+/* ---- Semaphores --------------------------------------------------------- */
+
+_Static_assert(sizeof(cap_sem_t) <= sizeof(sem_t), "sem_t too small");
+
+static inline int cap__errret(int e)
+{
+	if (!e)
+		return 0;
+	cap__set_errno(e);
+	return -1;
+}
+
+int sem_init(sem_t *s, int pshared, unsigned value)
+{
+	if (pshared)
+		return cap__errret(ENOSYS);
+	if (value > SEM_VALUE_MAX)
+		return cap__errret(EINVAL);
+	cap_sem_init((cap_sem_t *)s, value);
+	return 0;
+}
+int sem_destroy(sem_t *s)
+{
+	(void)s;
+	return 0;
+}
+int sem_post(sem_t *s) { return cap__errret(cap_sem_post((cap_sem_t *)s)); }
+int sem_trywait(sem_t *s) { return cap__errret(cap_sem_trywait((cap_sem_t *)s)); }
+int sem_wait(sem_t *s)
+{
+	cap_sem_t *c = (cap_sem_t *)s;
+	if (cap__outside_now()) {
+		if (cap_sem_trywait(c) == 0)
+			return 0;
+		cap__cannot_block("sem_wait");
+	}
+	return cap__errret(cap_sem_wait(c));
+}
+int sem_timedwait(sem_t *s, const struct timespec *ts)
+{
+	if (cap__bad_ts(ts))
+		return cap__errret(EINVAL);
+	if (cap__outside_now())
+		return sem_wait(s);
+	return cap__errret(cap_sem_timedwait((cap_sem_t *)s, cap__abs_deadline(ts, CLOCK_REALTIME)));
+}
+int sem_getvalue(sem_t *s, int *v)
+{
+	uint64_t c = ((cap_sem_t *)s)->count;
+	*v = c > INT_MAX ? INT_MAX : (int)c;
+	return 0;
+}
+
+/* ---- Thread-specific data ----------------------------------------------- */
+
+#define CAP_KEYS_MAX PTHREAD_KEYS_MAX
+static struct {
+	bool used;
+	void (*dtor)(void *);
+} cap__keys[CAP_KEYS_MAX];
+static void *cap__outside_specific[CAP_KEYS_MAX];
+
+extern void (*cap__exit_hook)(struct cap_thread *t);
+
+static void cap__run_key_dtors(struct cap_thread *t)
+{
+	for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
+		bool any = false;
+		for (uint32_t k = 0; k < t->nspecific; k++) {
+			void *v = t->specific[k];
+			if (v && cap__keys[k].used && cap__keys[k].dtor) {
+				t->specific[k] = NULL;
+				cap__keys[k].dtor(v);
+				any = true;
+			}
+		}
+		if (!any)
+			break;
+	}
+	cap__on_sysstack(CAP_SYSFN_FREE_SPECIFIC, t);
+}
+
+int pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
+{
+	for (unsigned k = 0; k < CAP_KEYS_MAX; k++) {
+		if (cap__keys[k].used)
+			continue;
+		cap__keys[k].used = true;
+		cap__keys[k].dtor = dtor;
+		struct cap_worker *w = cap__w;
+		for (struct cap_thread *t = w ? w->all : NULL; t; t = t->all_next)
+			if (k < t->nspecific)
+				t->specific[k] = NULL;
+		cap__outside_specific[k] = NULL;
+		cap__exit_hook = cap__run_key_dtors;
+		*key = k;
+		return 0;
+	}
+	return EAGAIN;
+}
+
+int pthread_key_delete(pthread_key_t key)
+{
+	if (key >= CAP_KEYS_MAX || !cap__keys[key].used)
+		return EINVAL;
+	cap__keys[key].used = false;
+	cap__keys[key].dtor = NULL;
+	return 0;
+}
+
+void *pthread_getspecific(pthread_key_t key)
+{
+	struct cap_thread *t = cap__me_or_outside();
+	if (t == &cap__outside)
+		return key < CAP_KEYS_MAX ? cap__outside_specific[key] : NULL;
+	return key < t->nspecific ? t->specific[key] : NULL;
+}
+
+int pthread_setspecific(pthread_key_t key, const void *v)
+{
+	if (key >= CAP_KEYS_MAX || !cap__keys[key].used)
+		return EINVAL;
+	struct cap_thread *t = cap__me_or_outside();
+	if (t == &cap__outside) {
+		cap__outside_specific[key] = (void *)v;
+		return 0;
+	}
+	if (key >= t->nspecific) {
+		cap__on_sysstack(CAP_SYSFN_GROW_SPECIFIC, t);
+		if (key >= t->nspecific)
+			return ENOMEM;
+	}
+	t->specific[key] = (void *)v;
+	return 0;
+}

@@ -1,0 +1,557 @@
+/* The scheduler: thread lifecycle, the run queue, blocking and waking.
+ *
+ * Threads switch directly to the next runnable thread; the scheduler's own
+ * context (on the worker's kernel stack) runs only when nothing is runnable,
+ * to wait in epoll for I/O and timers, and to reap threads that finished. */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+
+/* libgcc's per-thread split-stack state (generic-morestack.c).  We switch
+ * it per user thread; initial-exec TLS keeps each access one instruction. */
+struct cap_libgcc_initial_sp {
+	void *sp;
+	size_t len;
+	sigset_t mask;
+	uintptr_t dont_block_signals;
+	void *extra[4];
+};
+extern CAP_TLS void *__morestack_segments;
+extern CAP_TLS void *__morestack_current_segment;
+extern CAP_TLS struct cap_libgcc_initial_sp __morestack_initial_sp;
+
+CAP_TLS struct cap_worker *cap__w;
+static struct cap_worker cap__worker0; /* SINGLE-WORKER */
+
+/* Plain pointers so calls go through a register: a direct call from split
+ * code into libc would make gold give the caller a 16 KiB chunk. */
+extern int *__errno_location(void);
+static int *(*volatile cap__errno_location)(void) = __errno_location;
+
+#define CAP_STACK_MAGIC 0x63617073746b6f6bULL /* written at every stack's lowest word */
+
+int *cap__errno(void)
+{
+	struct cap_worker *w = cap__w;
+	return w ? w->errno_ptr : cap__errno_location();
+}
+
+void cap__set_errno(int e) { *cap__errno() = e; }
+
+_Noreturn void cap__fatal_misuse(const char *what)
+{
+	cap__on_sysstack(CAP_SYSFN_PRINT, (void *)what);
+	cap_sys2(SYS_kill, cap_sys0(SYS_getpid), SIGABRT);
+	for (;;)
+		cap_sys1(SYS_exit_group, 134);
+}
+
+static inline struct cap_worker *cap__need_worker(const char *fn)
+{
+	struct cap_worker *w = cap__w;
+	if (CAP_UNLIKELY(!w || w->current == &w->sched)) {
+		if (!w)
+			cap__fatal_misuse(fn[0] == 'p' ? "capriccio: pthread call from a kernel thread that is not a Capriccio worker (user threads run only on the runtime's worker)"
+					  : "capriccio: scheduler call from a kernel thread that is not a Capriccio worker (link with `capriccio cc`, and call the runtime only from user threads)");
+		cap__fatal_misuse("capriccio: blocking call outside any user thread (before main started or after it returned)");
+	}
+	return w;
+}
+
+/* ---- Run queue ---------------------------------------------------------- */
+
+void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
+{
+	t->state = CAP_RUNNABLE;
+	t->next = NULL;
+	if (w->runq_tail)
+		w->runq_tail->next = t;
+	else
+		w->runq_head = t;
+	w->runq_tail = t;
+	w->runq_len++;
+}
+
+static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
+{
+	struct cap_thread *t = w->runq_head;
+	if (t) {
+		w->runq_head = t->next;
+		if (!w->runq_head)
+			w->runq_tail = NULL;
+		w->runq_len--;
+	}
+	return t;
+}
+
+/* Give I/O and timers a chance when the run queue never drains. */
+static void cap__poll_nowait(struct cap_worker *w)
+{
+	if (w->io_waiters || w->disk_inflight)
+		cap__io_poll(w, 0);
+	if (w->timers.n)
+		cap__timer_release_due(w, cap__mono_ns());
+}
+
+static inline struct cap_thread *cap__pick(struct cap_worker *w)
+{
+	if (CAP_UNLIKELY(w->io_waiters | w->timers.n | w->disk_inflight) && ++w->dispatches >= 64) {
+		w->dispatches = 0;
+		cap__poll_nowait(w);
+	}
+	return cap__runq_pop(w);
+}
+
+/* ---- Switching ---------------------------------------------------------- */
+
+static void cap__reap(struct cap_worker *w);
+
+static void cap__stack_overflowed(struct cap_thread *t)
+{
+	cap__on_sysstack(CAP_SYSFN_OVERFLOW, t);
+}
+
+static inline __attribute__((always_inline)) void cap__switch(struct cap_worker *w, struct cap_thread *from,
+							     struct cap_thread *to)
+{
+	int *ep = w->errno_ptr;
+	if (CAP_UNLIKELY(from->stack_lo && *(uint64_t *)from->stack_lo != CAP_STACK_MAGIC))
+		cap__stack_overflowed(from);
+	from->saved_errno = *ep;
+	from->ss.segments = __morestack_segments;
+	from->ss.current = __morestack_current_segment;
+	__morestack_segments = to->ss.segments;
+	__morestack_current_segment = to->ss.current;
+	__morestack_initial_sp.sp = to->ss.initial_sp;
+	__morestack_initial_sp.len = to->ss.initial_len;
+	*ep = to->saved_errno;
+	w->current = to;
+	w->switches++;
+	cap__ctx_switch(&from->ctx, &to->ctx);
+	if (CAP_UNLIKELY(w->zombie != NULL))
+		cap__reap(w);
+}
+
+/* Run something else; `cur` has already been queued or parked. */
+static void cap__schedule(struct cap_worker *w, struct cap_thread *cur)
+{
+	struct cap_thread *next = cap__pick(w);
+	if (next == cur) {
+		cur->state = CAP_RUNNING;
+		return;
+	}
+	if (!next)
+		next = &w->sched;
+	else
+		next->state = CAP_RUNNING;
+	cap__switch(w, cur, next);
+}
+
+/* ---- Blocking and waking ------------------------------------------------ */
+
+int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj)
+{
+	struct cap_worker *w = cap__need_worker("block");
+	struct cap_thread *cur = w->current;
+	cur->state = CAP_BLOCKED;
+	cur->reason = (uint8_t)why;
+	cur->wait_obj = obj;
+	cur->wait_result = 0;
+	cur->waitq = q;
+	if (q)
+		cap__q_push(q, cur);
+	if (deadline_ns) {
+		cur->wake_ns = deadline_ns;
+		cap__timer_add(w, cur);
+	}
+	cap__schedule(w, cur);
+	cur->reason = CAP_WAIT_NONE;
+	cur->wait_obj = NULL;
+	return cur->wait_result;
+}
+
+void cap__wake(struct cap_thread *t, int result)
+{
+	struct cap_worker *w = cap__w;
+	if (t->state != CAP_BLOCKED)
+		return;
+	if (t->waitq) {
+		cap__q_remove(t->waitq, t);
+		t->waitq = NULL;
+	}
+	if (t->heap_idx)
+		cap__timer_del(w, t);
+	t->wait_result = result;
+	cap__runq_push(w, t);
+}
+
+struct cap_thread *cap__wake_one(struct cap_waitq *q, int result)
+{
+	struct cap_thread *t = q->head;
+	if (t)
+		cap__wake(t, result);
+	return t;
+}
+
+void cap__wake_all(struct cap_waitq *q, int result)
+{
+	while (q->head)
+		cap__wake(q->head, result);
+}
+
+/* ---- Thread lifecycle --------------------------------------------------- */
+
+void (*cap__exit_hook)(struct cap_thread *t); /* pthread key destructors */
+
+static void cap__link_all(struct cap_worker *w, struct cap_thread *t)
+{
+	t->all_prev = NULL;
+	t->all_next = w->all;
+	if (w->all)
+		w->all->all_prev = t;
+	w->all = t;
+	w->nthreads++;
+}
+
+static void cap__unlink_all(struct cap_worker *w, struct cap_thread *t)
+{
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		w->all = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+	w->nthreads--;
+}
+
+struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site)
+{
+	struct cap_worker *w = cap__w;
+	struct cap_thread *t;
+	if (!w)
+		cap__fatal_misuse("capriccio: cap_spawn from a kernel thread that is not a Capriccio worker (link with `capriccio cc`)");
+	if (!fn) {
+		cap__set_errno(EINVAL);
+		return NULL;
+	}
+	int err = cap__stack_alloc(&t, o ? o->stack_size : 0, o ? o->stack_mode : CAP_STACK_DEFAULT);
+	if (err) {
+		cap__set_errno(err);
+		return NULL;
+	}
+	*(uint64_t *)t->stack_lo = CAP_STACK_MAGIC;
+	t->fn = fn;
+	t->arg = arg;
+	t->result = NULL;
+	t->joiner = NULL;
+	t->waitq = NULL;
+	t->heap_idx = 0;
+	t->flags = (o && o->detached) ? CAP_F_DETACHED : 0;
+	t->reason = CAP_WAIT_NONE;
+	t->wait_obj = NULL;
+	t->saved_errno = 0;
+	t->specific = NULL;
+	t->nspecific = 0;
+	t->spawn_site = site;
+	t->id = ++w->next_id;
+	if (o && o->name)
+		cap__strlcpy(t->name, o->name, sizeof t->name);
+	else
+		t->name[0] = 0;
+
+	/* Initial frame popped by cap__ctx_switch: r15 r14 r13 r12 rbx rbp ret. */
+	uintptr_t top = ((uintptr_t)t->stack_lo + t->stack_size) & ~(uintptr_t)15;
+	void **sp = (void **)top - 8;
+	sp[0] = sp[1] = sp[2] = 0; /* r15 r14 r13 */
+	sp[3] = t;                 /* r12 */
+	sp[4] = sp[5] = 0;         /* rbx rbp */
+	sp[6] = (void *)cap__thread_trampoline;
+	sp[7] = 0;
+	t->ctx.sp = sp;
+	t->ctx.guard = t->stack_lo + CAP_SPLIT_BACKOFF;
+	t->ss.current = NULL;
+	t->ss.initial_sp = (void *)top;
+	t->ss.initial_len = t->stack_size;
+	/* t->ss.segments keeps the chunks a previous owner of this stack linked. */
+
+	cap__link_all(w, t);
+	cap__runq_push(w, t);
+	return t;
+}
+
+cap_thread_t *cap_spawn(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *opts)
+{
+	return cap__spawn_at(fn, arg, opts, __builtin_return_address(0));
+}
+
+static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
+{
+	if (cap__exit_hook && t->specific)
+		cap__exit_hook(t);
+	t->state = CAP_DONE;
+	cap__unlink_all(w, t);
+	if (t->joiner)
+		cap__wake(t->joiner, 0);
+	if (t->flags & CAP_F_DETACHED)
+		w->zombie = t; /* freed by whoever runs next, off this stack */
+	struct cap_thread *next = cap__pick(w);
+	if (!next)
+		next = &w->sched;
+	else
+		next->state = CAP_RUNNING;
+	cap__switch(w, t, next);
+	__builtin_unreachable();
+}
+
+/* Called by the trampoline on the new thread's own stack. */
+CAP_HIDDEN _Noreturn void cap__thread_main(struct cap_thread *t);
+_Noreturn void cap__thread_main(struct cap_thread *t)
+{
+	struct cap_worker *w = cap__w;
+	if (w->zombie)
+		cap__reap(w);
+	t->result = t->fn(t->arg);
+	cap__finish(w, t);
+}
+
+_Noreturn void cap_exit(void *result)
+{
+	struct cap_worker *w = cap__need_worker("cap_exit");
+	struct cap_thread *t = w->current;
+	t->result = result;
+	cap__finish(w, t);
+}
+
+static void cap__reap(struct cap_worker *w)
+{
+	struct cap_thread *z = w->zombie;
+	w->zombie = NULL;
+	cap__stack_free(z);
+}
+
+int cap_join(cap_thread_t *t, void **result)
+{
+	struct cap_worker *w = cap__need_worker("cap_join");
+	struct cap_thread *cur = w->current;
+	if (!t)
+		return EINVAL;
+	if (t == cur)
+		return EDEADLK;
+	if (t->flags & (CAP_F_DETACHED | CAP_F_JOINED))
+		return EINVAL;
+	t->flags |= CAP_F_JOINED;
+	while (t->state != CAP_DONE) {
+		t->joiner = cur;
+		cap__block(NULL, 0, CAP_WAIT_JOIN, t);
+	}
+	if (result)
+		*result = t->result;
+	cap__stack_free(t);
+	return 0;
+}
+
+int cap_detach(cap_thread_t *t)
+{
+	cap__need_worker("cap_detach");
+	if (!t || (t->flags & (CAP_F_DETACHED | CAP_F_JOINED)))
+		return EINVAL;
+	if (t->state == CAP_DONE) {
+		cap__stack_free(t);
+		return 0;
+	}
+	t->flags |= CAP_F_DETACHED;
+	return 0;
+}
+
+void cap_yield(void)
+{
+	struct cap_worker *w = cap__w;
+	if (CAP_UNLIKELY(!w))
+		cap__fatal_misuse("capriccio: cap_yield from a kernel thread that is not a Capriccio worker");
+	struct cap_thread *cur = w->current;
+	if (cur == &w->sched)
+		return;
+	if (!w->runq_head) {
+		if (!(w->io_waiters | w->timers.n | w->disk_inflight))
+			return;
+		cap__poll_nowait(w);
+		if (!w->runq_head)
+			return;
+	}
+	cap__runq_push(w, cur);
+	cap__schedule(w, cur);
+}
+
+int cap_sleep_ns(uint64_t ns)
+{
+	cap__need_worker("cap_sleep_ns");
+	if (ns == 0) {
+		cap_yield();
+		return 0;
+	}
+	uint64_t deadline = cap__mono_ns() + ns;
+	int r = cap__block(NULL, deadline, CAP_WAIT_SLEEP, NULL);
+	return r == ETIMEDOUT ? 0 : r;
+}
+
+cap_thread_t *cap_self(void)
+{
+	struct cap_worker *w = cap__w;
+	if (!w)
+		cap__fatal_misuse("capriccio: cap_self from a kernel thread that is not a Capriccio worker");
+	return w->current == &w->sched ? NULL : w->current;
+}
+
+uint64_t cap_id(const cap_thread_t *t) { return t ? t->id : 0; }
+const char *cap_name(const cap_thread_t *t) { return t ? t->name : ""; }
+void cap_set_name(cap_thread_t *t, const char *name)
+{
+	if (t)
+		cap__strlcpy(t->name, name, sizeof t->name);
+}
+uint64_t cap_now_ns(void) { return cap__mono_ns(); }
+
+/* ---- The system stack --------------------------------------------------- */
+
+static char *cap__sysstack_lo, *cap__sysstack_hi; /* SINGLE-WORKER */
+static void *cap__sysstack_segments;
+
+static inline void *cap__get_guard(void)
+{
+	void *g;
+	__asm__ volatile("movq %%fs:0x70, %0" : "=r"(g));
+	return g;
+}
+static inline void cap__set_guard(void *g) { __asm__ volatile("movq %0, %%fs:0x70" : : "r"(g) : "memory"); }
+
+__attribute__((noinline, noipa)) void cap__on_sysstack(enum cap_sysfn op, void *arg)
+{
+	void (*fn)(void *) = cap__sysfn[op];
+	struct cap_worker *w = cap__w;
+	if (!w || w->in_sysstack || w->current == &w->sched || !cap__sysstack_lo) {
+		fn(arg); /* already on a big stack */
+		return;
+	}
+	void *guard = cap__get_guard();
+	void *segs = __morestack_segments, *cur = __morestack_current_segment;
+	__morestack_segments = cap__sysstack_segments;
+	__morestack_current_segment = NULL;
+	w->in_sysstack = true;
+	cap__set_guard(cap__sysstack_lo + CAP_SPLIT_BACKOFF);
+	cap__sysstack_call(fn, arg, cap__sysstack_hi);
+	cap__set_guard(guard);
+	w->in_sysstack = false;
+	cap__sysstack_segments = __morestack_segments;
+	__morestack_segments = segs;
+	__morestack_current_segment = cur;
+}
+
+/* ---- Main --------------------------------------------------------------- */
+
+struct cap_main_args {
+	int argc;
+	char **argv;
+	char **envp;
+};
+extern int __real_main(int argc, char **argv, char **envp);
+
+static void *cap__main_entry(void *p)
+{
+	struct cap_main_args *a = p;
+	int status = __real_main(a->argc, a->argv, a->envp);
+	cap__w->exit_status = status;
+	cap__w->main_returned = true;
+	return NULL;
+}
+
+static void cap__sched_loop(struct cap_worker *w)
+{
+	for (;;) {
+		if (w->zombie)
+			cap__reap(w);
+		if (w->main_returned || w->nthreads == 0)
+			return;
+		struct cap_thread *t = cap__runq_pop(w);
+		if (t) {
+			t->state = CAP_RUNNING;
+			cap__switch(w, &w->sched, t);
+			continue;
+		}
+		if (!w->io_waiters && !w->timers.n && !w->disk_inflight) {
+			cap__on_sysstack(CAP_SYSFN_DEADLOCK, w);
+			return;
+		}
+		int64_t timeout = -1;
+		uint64_t next = cap__timer_next(w);
+		if (next) {
+			uint64_t now = cap__mono_ns();
+			timeout = next > now ? (int64_t)(next - now) : 0;
+		}
+		if (w->io_waiters || w->disk_inflight || timeout != 0)
+			cap__io_poll(w, timeout);
+		if (w->timers.n)
+			cap__timer_release_due(w, cap__mono_ns());
+	}
+}
+
+/* The runtime's own kernel-stack size for libc slow paths. */
+#define CAP_SYSSTACK_BYTES (1u << 20)
+
+int __wrap_main(int argc, char **argv, char **envp);
+int __wrap_main(int argc, char **argv, char **envp)
+{
+	struct cap_worker *w = &cap__worker0;
+	static struct cap_main_args args;
+	args.argc = argc;
+	args.argv = argv;
+	args.envp = envp;
+
+	w->errno_ptr = cap__errno_location();
+	w->sched.state = CAP_RUNNING;
+	w->sched.stack_kind = CAP_STACK_KIND_KERNEL;
+	w->sched.ss.initial_sp = __morestack_initial_sp.sp;
+	w->sched.ss.initial_len = __morestack_initial_sp.len;
+	w->current = &w->sched;
+	/* Our chunks keep signals off them (handlers run on an alternate
+	 * stack), so __morestack need not block signals around each split. */
+	__morestack_initial_sp.dont_block_signals = 1;
+	cap__sysfn[CAP_SYSFN_INIT](w); /* environment, signals */
+	long p = cap_sys6(SYS_mmap, 0, CAP_SYSSTACK_BYTES, 3 /* RW */, 0x22 | 0x4000 /* PRIVATE|ANON|NORESERVE */, -1, 0);
+	if (p > 0) {
+		cap__sysstack_lo = (char *)p;
+		cap__sysstack_hi = (char *)p + CAP_SYSSTACK_BYTES - 64;
+	}
+	cap__stack_init_worker();
+	if (cap__io_init(w) != 0)
+		cap__fatal_misuse("capriccio: cannot create the epoll instance");
+	cap__w = w;
+	cap__disk_init();
+
+	cap_spawn_opts_t o = { .name = "main", .stack_size = 0, .stack_mode = CAP_STACK_DEFAULT };
+	o.stack_size = cap__stack_default_mode() == CAP_STACK_FIXED ? (8u << 20) : (64u << 10);
+	w->main_thread = cap__spawn_at(cap__main_entry, &args, &o, (void *)__real_main);
+	if (!w->main_thread)
+		cap__fatal_misuse("capriccio: cannot allocate the main thread's stack");
+	w->main_thread->flags |= CAP_F_MAIN;
+	cap__sched_loop(w);
+	int status = w->exit_status;
+	cap__w = NULL; /* atexit handlers run as plain kernel-thread code */
+	return status;
+}
+
+void cap_get_info(cap_info_t *out)
+{
+	struct cap_worker *w = cap__w;
+	extern const char *cap__disk_backend_name(void);
+	extern size_t cap__default_chunk, cap__default_fixed;
+	out->disk_backend = cap__disk_backend_name();
+	out->stack_mode = cap__stack_mode_name();
+	out->first_chunk_bytes = cap__default_chunk;
+	out->fixed_stack_bytes = cap__default_fixed;
+	out->threads = w ? w->nthreads : 0;
+	out->runnable = w ? w->runq_len : 0;
+	out->sleeping = w ? w->timers.n : 0;
+	out->io_waiting = w ? w->io_waiters : 0;
+	out->switches = w ? w->switches : 0;
+}

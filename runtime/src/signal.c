@@ -1,0 +1,29 @@
+/* Delivering EINTR.  A kernel thread blocked in a system call returns EINTR
+ * when a signal handler runs (unless SA_RESTART says to restart it; poll,
+ * select and sleeps are interrupted regardless).  Here the worker itself
+ * takes the signal, so the runtime picks the thread the kernel would have
+ * picked: the target of pthread_kill, else the main thread — and interrupts
+ * it only if it is parked in an interruptible call at that moment. */
+#include "io.h"
+#include "sigstate.h"
+
+#include <errno.h>
+
+void cap__signals_deliver(struct cap_worker *w)
+{
+	uint64_t v;
+	if (cap__sig_efd >= 0)
+		cap_sys3(SYS_read, cap__sig_efd, &v, sizeof v);
+	int bits = atomic_exchange(&cap__sig_pending, 0);
+	struct cap_thread *t = atomic_exchange(&cap__sig_target, NULL);
+	if (!bits)
+		return;
+	if (!t)
+		t = w->main_thread;
+	if (!t || t->state != CAP_BLOCKED)
+		return;
+	bool intr = t->reason == CAP_WAIT_POLL || t->reason == CAP_WAIT_SLEEP ||
+		    (t->reason == CAP_WAIT_IO && (bits & CAP_SIG_INTR));
+	if (intr)
+		cap__wake(t, EINTR);
+}

@@ -1,0 +1,167 @@
+/* Thread stacks.
+ *
+ * Split mode: a thread starts on a small first chunk carved from a slab of
+ * same-sized chunks (one size class per 512 bytes); the thread structure
+ * lives at the top of its chunk, so one allocation serves both.  When a call
+ * needs more room, libgcc's __morestack links further chunks, recorded in the
+ * thread's split-stack context.  A freed chunk goes back to its class with
+ * those linked chunks still attached, so the next thread on it reuses them
+ * instead of mapping new ones.
+ *
+ * Fixed mode: one mmap'd stack per thread with a PROT_NONE guard page below
+ * it, for code not compiled with -fsplit-stack.  Freed stacks are pooled;
+ * their pages are given back with MADV_DONTNEED.  Running into the guard page
+ * is caught by the SIGSEGV handler (diag_sys.c), which names the thread. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#define CAP_GRAIN 512u
+#define CAP_NCLASS 129u /* chunks up to 64 KiB come from the slab */
+#define CAP_SLAB_BYTES (4u << 20)
+#define CAP_PAGE 4096u
+#define CAP_TSIZE ((sizeof(struct cap_thread) + 63) & ~(size_t)63)
+#define CAP_MIN_CHUNK (CAP_TSIZE + CAP_SPLIT_BACKOFF + 512)
+#define CAP_FIXED_POOL_MAX 256
+
+size_t cap__default_chunk = 4096;
+size_t cap__default_fixed = 256u << 10;
+int cap__stack_mode = CAP_STACK_SPLIT;
+
+struct cap_class {
+	struct cap_thread *free; /* freed chunks, linked through ->next */
+	char *bump, *end;        /* the rest of the current slab */
+};
+static struct cap_class cap__classes[CAP_NCLASS]; /* SINGLE-WORKER */
+static struct cap_thread *cap__fixed_pool;
+static unsigned cap__fixed_pooled;
+
+static void *cap__map(size_t bytes)
+{
+	long p = cap_sys6(SYS_mmap, 0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return (p < 0 && p > -4096) ? NULL : (void *)p;
+}
+
+static inline struct cap_thread *cap__place(char *base, size_t bytes)
+{
+	struct cap_thread *t = (struct cap_thread *)(base + bytes - CAP_TSIZE);
+	t->stack_lo = base;
+	t->stack_size = (size_t)((char *)t - base);
+	return t;
+}
+
+static int cap__split_alloc(struct cap_thread **out, size_t size)
+{
+	if (size < CAP_MIN_CHUNK)
+		size = CAP_MIN_CHUNK;
+	size = (size + CAP_GRAIN - 1) & ~(size_t)(CAP_GRAIN - 1);
+	uint32_t cls = (uint32_t)(size / CAP_GRAIN);
+	struct cap_thread *t;
+	if (cls >= CAP_NCLASS) {
+		size = (size + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
+		char *base = cap__map(size);
+		if (!base)
+			return ENOMEM;
+		t = cap__place(base, size);
+		t->ss.segments = NULL;
+	} else {
+		struct cap_class *c = &cap__classes[cls];
+		if (c->free) {
+			t = c->free;
+			c->free = t->next;
+		} else {
+			if (c->bump + size > c->end) {
+				size_t slab = CAP_SLAB_BYTES - CAP_SLAB_BYTES % size;
+				char *s = cap__map(slab);
+				if (!s)
+					return ENOMEM;
+				c->bump = s;
+				c->end = s + slab;
+			}
+			t = cap__place(c->bump, size);
+			c->bump += size;
+			t->ss.segments = NULL;
+		}
+	}
+	t->chunk_class = cls;
+	t->stack_kind = CAP_STACK_KIND_SLAB;
+	*out = t;
+	return 0;
+}
+
+static int cap__fixed_alloc(struct cap_thread **out, size_t size)
+{
+	if (size == 0)
+		size = cap__default_fixed;
+	if (size < 4 * CAP_PAGE)
+		size = 4 * CAP_PAGE;
+	size = (size + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
+	struct cap_thread **pp = &cap__fixed_pool, *t;
+	for (; (t = *pp) != NULL; pp = &t->next) {
+		if (t->stack_size + CAP_TSIZE == size) {
+			*pp = t->next;
+			cap__fixed_pooled--;
+			*out = t;
+			return 0;
+		}
+	}
+	char *base = cap__map(size + CAP_PAGE);
+	if (!base)
+		return ENOMEM;
+	cap_sys3(SYS_mprotect, base, CAP_PAGE, PROT_NONE);
+	t = cap__place(base + CAP_PAGE, size);
+	t->ss.segments = NULL;
+	t->chunk_class = 0;
+	t->stack_kind = CAP_STACK_KIND_FIXED;
+	*out = t;
+	return 0;
+}
+
+int cap__stack_alloc(struct cap_thread **out, size_t size, int mode)
+{
+	if (mode == CAP_STACK_DEFAULT)
+		mode = cap__stack_mode;
+	if (mode == CAP_STACK_FIXED)
+		return cap__fixed_alloc(out, size);
+	if (mode != CAP_STACK_SPLIT)
+		return EINVAL;
+	return cap__split_alloc(out, size ? size : cap__default_chunk);
+}
+
+void cap__stack_free(struct cap_thread *t)
+{
+	t->state = 0;
+	if (t->stack_kind == CAP_STACK_KIND_FIXED) {
+		if (t->ss.segments)
+			cap__on_sysstack(CAP_SYSFN_RELEASE_CHAIN, t);
+		size_t used = (size_t)(((uintptr_t)t & ~(uintptr_t)(CAP_PAGE - 1)) - (uintptr_t)t->stack_lo);
+		if (cap__fixed_pooled < CAP_FIXED_POOL_MAX) {
+			cap_sys3(SYS_madvise, t->stack_lo, used, MADV_DONTNEED);
+			t->next = cap__fixed_pool;
+			cap__fixed_pool = t;
+			cap__fixed_pooled++;
+		} else {
+			cap_sys2(SYS_munmap, t->stack_lo - CAP_PAGE, t->stack_size + CAP_TSIZE + CAP_PAGE);
+		}
+		return;
+	}
+	if (t->chunk_class >= CAP_NCLASS) {
+		if (t->ss.segments)
+			cap__on_sysstack(CAP_SYSFN_RELEASE_CHAIN, t);
+		cap_sys2(SYS_munmap, t->stack_lo, t->stack_size + CAP_TSIZE);
+		return;
+	}
+	struct cap_class *c = &cap__classes[t->chunk_class];
+	t->next = c->free;
+	c->free = t;
+}
+
+void cap__stack_init_worker(void)
+{
+	if (cap__default_chunk < CAP_MIN_CHUNK)
+		cap__default_chunk = CAP_MIN_CHUNK;
+}
+
+const char *cap__stack_mode_name(void) { return cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split"; }
+int cap__stack_default_mode(void) { return cap__stack_mode; }

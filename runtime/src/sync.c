@@ -1,0 +1,270 @@
+/* Synchronisation between user threads: wait queues and what is built on
+ * them.  All run on one worker, so no atomics: a thread is never preempted
+ * between a check and the wait that follows it (SINGLE-WORKER).  Waking is
+ * FIFO, and locks hand ownership straight to the woken waiter so a thread
+ * that just released cannot barge back in ahead of it. */
+#include "internal.h"
+
+#include <errno.h>
+
+static inline struct cap_thread *cap__me(const char *what)
+{
+	struct cap_worker *w = cap__w;
+	if (CAP_UNLIKELY(!w || w->current == &w->sched))
+		cap__fatal_misuse(what);
+	return w->current;
+}
+
+#define CAP_ME() cap__me("capriccio: synchronisation call outside a user thread (from a kernel thread the runtime does not own, or before/after main)")
+
+/* ---- Wait queues -------------------------------------------------------- */
+
+int cap_waitq_wait(cap_waitq_t *q, uint64_t deadline_ns)
+{
+	CAP_ME();
+	return cap__block(q, deadline_ns, CAP_WAIT_QUEUE, q);
+}
+
+int cap_waitq_wake_one(cap_waitq_t *q) { return cap__wake_one(q, 0) != NULL; }
+
+int cap_waitq_wake_all(cap_waitq_t *q)
+{
+	int n = 0;
+	while (q->head) {
+		cap__wake(q->head, 0);
+		n++;
+	}
+	return n;
+}
+
+/* ---- Mutex -------------------------------------------------------------- */
+
+int cap_mutex_timedlock(cap_mutex_t *m, uint64_t deadline_ns)
+{
+	struct cap_thread *me = CAP_ME();
+	if (CAP_LIKELY(!m->owner)) {
+		m->owner = me;
+		return 0;
+	}
+	if (m->owner == me)
+		return EDEADLK;
+	int r = cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m);
+	return r; /* 0: the unlocker made us the owner */
+}
+
+int cap_mutex_lock(cap_mutex_t *m) { return cap_mutex_timedlock(m, 0); }
+
+int cap_mutex_trylock(cap_mutex_t *m)
+{
+	struct cap_thread *me = CAP_ME();
+	if (m->owner)
+		return EBUSY;
+	m->owner = me;
+	return 0;
+}
+
+int cap_mutex_unlock(cap_mutex_t *m)
+{
+	if (m->owner != cap__current())
+		return EPERM;
+	m->owner = cap__wake_one(&m->waiters, 0);
+	return 0;
+}
+
+/* ---- Condition variable ------------------------------------------------- */
+
+int cap_cond_timedwait(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns)
+{
+	struct cap_thread *me = CAP_ME();
+	if (m->owner != me)
+		return EPERM;
+	cap_mutex_unlock(m);
+	int r = cap__block(&c->waiters, deadline_ns, CAP_WAIT_COND, c);
+	while (cap_mutex_lock(m) != 0) {
+	}
+	return r;
+}
+
+int cap_cond_wait(cap_cond_t *c, cap_mutex_t *m) { return cap_cond_timedwait(c, m, 0); }
+
+int cap_cond_signal(cap_cond_t *c)
+{
+	cap__wake_one(&c->waiters, 0);
+	return 0;
+}
+
+int cap_cond_broadcast(cap_cond_t *c)
+{
+	cap__wake_all(&c->waiters, 0);
+	return 0;
+}
+
+/* ---- Semaphore ---------------------------------------------------------- */
+
+void cap_sem_init(cap_sem_t *s, uint64_t count)
+{
+	s->count = count;
+	s->waiters.head = s->waiters.tail = NULL;
+}
+
+int cap_sem_timedwait(cap_sem_t *s, uint64_t deadline_ns)
+{
+	CAP_ME();
+	if (s->count > 0) {
+		s->count--;
+		return 0;
+	}
+	return cap__block(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
+}
+
+int cap_sem_wait(cap_sem_t *s) { return cap_sem_timedwait(s, 0); }
+
+int cap_sem_trywait(cap_sem_t *s)
+{
+	if (s->count == 0)
+		return EAGAIN;
+	s->count--;
+	return 0;
+}
+
+int cap_sem_post(cap_sem_t *s)
+{
+	if (!cap__wake_one(&s->waiters, 0))
+		s->count++;
+	return 0;
+}
+
+/* ---- Readers-writer lock ------------------------------------------------ */
+
+static void cap__rw_grant(cap_rwlock_t *l)
+{
+	if (l->writer || l->readers)
+		return;
+	if (l->wq.head) {
+		l->writers_waiting--;
+		l->writer = cap__wake_one(&l->wq, 0);
+		return;
+	}
+	while (l->rq.head) {
+		l->readers++;
+		cap__wake(l->rq.head, 0);
+	}
+}
+
+int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns)
+{
+	CAP_ME();
+	if (!l->writer && !l->writers_waiting) {
+		l->readers++;
+		return 0;
+	}
+	return cap__block(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
+}
+
+int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns)
+{
+	struct cap_thread *me = CAP_ME();
+	if (!l->writer && !l->readers) {
+		l->writer = me;
+		return 0;
+	}
+	if (l->writer == me)
+		return EDEADLK;
+	l->writers_waiting++;
+	int r = cap__block(&l->wq, deadline_ns, CAP_WAIT_RWLOCK, l);
+	if (r != 0) {
+		/* Timed out: readers held back for us may go now. */
+		l->writers_waiting--;
+		if (!l->writer && !l->writers_waiting)
+			cap__rw_grant(l);
+	}
+	return r;
+}
+
+int cap_rwlock_tryrdlock(cap_rwlock_t *l)
+{
+	CAP_ME();
+	if (l->writer || l->writers_waiting)
+		return EBUSY;
+	l->readers++;
+	return 0;
+}
+
+int cap_rwlock_trywrlock(cap_rwlock_t *l)
+{
+	struct cap_thread *me = CAP_ME();
+	if (l->writer || l->readers)
+		return EBUSY;
+	l->writer = me;
+	return 0;
+}
+
+int cap_rwlock_unlock(cap_rwlock_t *l)
+{
+	struct cap_thread *me = CAP_ME();
+	if (l->writer) {
+		if (l->writer != me)
+			return EPERM;
+		l->writer = NULL;
+	} else if (l->readers) {
+		l->readers--;
+	} else {
+		return EPERM;
+	}
+	cap__rw_grant(l);
+	return 0;
+}
+
+/* ---- Channel ------------------------------------------------------------ */
+
+void cap_chan_init(cap_chan_t *c, void **ring, size_t capacity)
+{
+	c->ring = ring;
+	c->capacity = capacity;
+	c->head = c->count = 0;
+	c->closed = 0;
+	c->senders.head = c->senders.tail = NULL;
+	c->receivers.head = c->receivers.tail = NULL;
+}
+
+int cap_chan_send(cap_chan_t *c, void *item, uint64_t deadline_ns)
+{
+	CAP_ME();
+	if (!c->capacity)
+		return EINVAL;
+	while (c->count == c->capacity && !c->closed) {
+		int r = cap__block(&c->senders, deadline_ns, CAP_WAIT_CHAN, c);
+		if (r)
+			return r;
+	}
+	if (c->closed)
+		return EPIPE;
+	c->ring[(c->head + c->count) % c->capacity] = item;
+	c->count++;
+	cap__wake_one(&c->receivers, 0);
+	return 0;
+}
+
+int cap_chan_recv(cap_chan_t *c, void **item, uint64_t deadline_ns)
+{
+	CAP_ME();
+	while (c->count == 0 && !c->closed) {
+		int r = cap__block(&c->receivers, deadline_ns, CAP_WAIT_CHAN, c);
+		if (r)
+			return r;
+	}
+	if (c->count == 0)
+		return EPIPE;
+	*item = c->ring[c->head];
+	c->head = (c->head + 1) % c->capacity;
+	c->count--;
+	cap__wake_one(&c->senders, 0);
+	return 0;
+}
+
+void cap_chan_close(cap_chan_t *c)
+{
+	c->closed = 1;
+	cap__wake_all(&c->senders, 0);
+	cap__wake_all(&c->receivers, 0);
+}

@@ -1,0 +1,30 @@
+/* The system-stack entry points (see enum cap_sysfn in internal.h). */
+#include "disk.h"
+
+void cap__sys_init(void *arg);
+void cap__sys_print(void *msg);
+void cap__sys_report_deadlock(void *w);
+void cap__sys_report_overflow(void *t);
+void cap__sys_grow_specific(void *t);
+void cap__sys_free_specific(void *t);
+
+extern void *__morestack_release_segments(void **pp, int free_dynamic);
+
+/* Give back the chunks libgcc linked for a thread whose stack is freed. */
+static void cap__sys_release_chain(void *t)
+{
+	__morestack_release_segments(&((struct cap_thread *)t)->ss.segments, 1);
+}
+
+void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
+	[CAP_SYSFN_INIT] = cap__sys_init,
+	[CAP_SYSFN_PRINT] = cap__sys_print,
+	[CAP_SYSFN_DEADLOCK] = cap__sys_report_deadlock,
+	[CAP_SYSFN_OVERFLOW] = cap__sys_report_overflow,
+	[CAP_SYSFN_RELEASE_CHAIN] = cap__sys_release_chain,
+	[CAP_SYSFN_DISK_SETUP] = cap__disk_setup_sys,
+	[CAP_SYSFN_DISK_SUBMIT] = cap__disk_submit_sys,
+	[CAP_SYSFN_DISK_REAP] = cap__disk_reap_sys,
+	[CAP_SYSFN_GROW_SPECIFIC] = cap__sys_grow_specific,
+	[CAP_SYSFN_FREE_SPECIFIC] = cap__sys_free_specific,
+};

@@ -1,0 +1,1 @@
+int cap_test_nosplit_placeholder(void) { return 0; }

@@ -1,0 +1,149 @@
+/* Spawn/join, yield order, sleep order, detach, ids and names. */
+#include <capriccio.h>
+#include <errno.h>
+#include <stdint.h>
+#include "tap.h"
+
+static void *ret_arg(void *a) { return (char *)a + 1; }
+
+static void spawn_join(void)
+{
+	cap_thread_t *t = cap_spawn(ret_arg, (void *)41, &(cap_spawn_opts_t){ .name = "worker" });
+	CHECK(t != NULL);
+	CHECK(strcmp(cap_name(t), "worker") == 0);
+	CHECK(cap_id(t) > 1);
+	void *r = NULL;
+	CHECK_EQ(cap_join(t, &r), 0);
+	CHECK_EQ((intptr_t)r, 42);
+	CHECK_EQ(cap_id(cap_self()), 1);
+	CHECK(strcmp(cap_name(cap_self()), "main") == 0);
+}
+
+static char order[64];
+static int order_n;
+static void *yielder(void *a)
+{
+	for (int i = 0; i < 3; i++) {
+		order[order_n++] = (char)(intptr_t)a;
+		cap_yield();
+	}
+	return NULL;
+}
+
+static void yield_round_robin(void)
+{
+	order_n = 0;
+	cap_thread_t *a = cap_spawn(yielder, (void *)'a', NULL);
+	cap_thread_t *b = cap_spawn(yielder, (void *)'b', NULL);
+	cap_thread_t *c = cap_spawn(yielder, (void *)'c', NULL);
+	cap_join(a, NULL);
+	cap_join(b, NULL);
+	cap_join(c, NULL);
+	order[order_n] = 0;
+	CHECK(strcmp(order, "abcabcabc") == 0);
+	if (strcmp(order, "abcabcabc"))
+		fprintf(stderr, "  order: %s\n", order);
+}
+
+static uint64_t woke[8];
+static int woke_n;
+static void *sleeper(void *a)
+{
+	cap_sleep_ns((uint64_t)(intptr_t)a * 1000000u);
+	woke[woke_n++] = (uint64_t)(intptr_t)a;
+	return NULL;
+}
+
+static void sleep_order(void)
+{
+	int ms[] = { 30, 10, 50, 20, 40, 5 };
+	cap_thread_t *t[6];
+	woke_n = 0;
+	uint64_t t0 = cap_now_ns();
+	for (int i = 0; i < 6; i++)
+		t[i] = cap_spawn(sleeper, (void *)(intptr_t)ms[i], NULL);
+	for (int i = 0; i < 6; i++)
+		cap_join(t[i], NULL);
+	uint64_t el = cap_now_ns() - t0;
+	int want[] = { 5, 10, 20, 30, 40, 50 };
+	for (int i = 0; i < 6; i++)
+		CHECK_EQ(woke[i], want[i]);
+	CHECK(el >= 50000000u); /* slept at least the longest request */
+}
+
+static int detached_ran;
+static void *detached_fn(void *a)
+{
+	cap_sleep_ns(1000000);
+	detached_ran++;
+	return NULL;
+}
+
+static void detach_and_errors(void)
+{
+	cap_thread_t *t = cap_spawn(detached_fn, NULL, &(cap_spawn_opts_t){ .detached = 1 });
+	CHECK(t != NULL);
+	CHECK_EQ(cap_join(t, NULL), EINVAL);
+	CHECK_EQ(cap_join(cap_self(), NULL), EDEADLK);
+	cap_sleep_ns(20000000);
+	CHECK_EQ(detached_ran, 1);
+	cap_thread_t *u = cap_spawn(ret_arg, NULL, NULL);
+	CHECK_EQ(cap_detach(u), 0);
+	CHECK_EQ(cap_detach(u), EINVAL);
+	errno = 0;
+	CHECK(cap_spawn(NULL, NULL, NULL) == NULL && errno == EINVAL);
+	cap_yield();
+}
+
+static void *counter(void *a)
+{
+	(*(int *)a)++;
+	return NULL;
+}
+
+static void many_threads_reuse_stacks(void)
+{
+	int n = 0;
+	for (int round = 0; round < 50; round++) {
+		cap_thread_t *t[200];
+		for (int i = 0; i < 200; i++)
+			t[i] = cap_spawn(counter, &n, NULL);
+		for (int i = 0; i < 200; i++)
+			cap_join(t[i], NULL);
+	}
+	CHECK_EQ(n, 10000);
+	cap_info_t info;
+	cap_get_info(&info);
+	CHECK_EQ(info.threads, 1); /* only main is left */
+	CHECK(strcmp(info.stack_mode, "split") == 0);
+}
+
+static void *errno_keeper(void *a)
+{
+	errno = (int)(intptr_t)a;
+	cap_yield();
+	cap_yield();
+	return (void *)(intptr_t)errno;
+}
+
+static void errno_is_per_thread(void)
+{
+	cap_thread_t *a = cap_spawn(errno_keeper, (void *)11, NULL);
+	cap_thread_t *b = cap_spawn(errno_keeper, (void *)22, NULL);
+	void *ra, *rb;
+	cap_join(a, &ra);
+	cap_join(b, &rb);
+	CHECK_EQ((intptr_t)ra, 11);
+	CHECK_EQ((intptr_t)rb, 22);
+}
+
+int main(void)
+{
+	RUN(spawn_join);
+	RUN(yield_round_robin);
+	RUN(sleep_order);
+	RUN(detach_and_errors);
+	RUN(many_threads_reuse_stacks);
+	RUN(errno_is_per_thread);
+	TAP_DONE();
+}

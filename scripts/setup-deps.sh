@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what Capriccio needs to build, test and demo; safe to run again.
+#  1. Debian packages (as root; otherwise says which command to run).
+#  2. npm devDependencies (npm ci) when node_modules is missing or stale.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian packages, one word each. Append here as the project grows.
+#   gcc, make: toolchain; binutils: ld.gold, addr2line, readelf; liburing-dev: io_uring.
+DEBIAN_PACKAGES="gcc make binutils liburing-dev"
+
+missing=()
+for pkg in $DEBIAN_PACKAGES; do
+	if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed$'; then
+		missing+=("$pkg")
+	fi
+done
+
+if ((${#missing[@]} > 0)); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "setup-deps: missing Debian packages: ${missing[*]}" >&2
+		echo "setup-deps: install them as root: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "setup-deps: installing Debian packages: ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+	echo "setup-deps: installing npm packages (npm ci)" >&2
+	npm ci --no-audit --no-fund >&2
+fi

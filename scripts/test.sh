@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Everything that `npm test` runs: dependencies, build, C tests, Node tests.
+# Both test suites always run; the script fails at the end if either failed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+heading() { printf '\n==== %s ====\n' "$*"; }
+
+heading 'dependencies (scripts/setup-deps.sh)'
+bash scripts/setup-deps.sh
+
+heading 'build (npm run build)'
+npm run --silent build
+
+failed=()
+
+heading 'C tests (make -C runtime test)'
+make -C runtime test || failed+=('C tests')
+
+heading 'Node tests (node --test extension/test/*.test.ts)'
+node --import tsx --test extension/test/*.test.ts || failed+=('Node tests')
+
+if ((${#failed[@]} > 0)); then
+	heading "FAILED: $(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')"
+	exit 1
+fi
+heading 'all tests passed'
