@@ -51,8 +51,10 @@ static bool cap__main_is_split(void)
 		p += 4; /* endbr64 */
 	if (p[0] == 0xf9)
 		return true; /* stc: gold's rewrite for calls into non-split code */
+	/* cmp %fs:0x70,%reg: 64 REX 3b ModRM 25 70 00 00 00 */
 	for (int i = 0; i < 16; i++)
-		if (p[i] == 0x64 && p[i + 3] == 0x25 && p[i + 4] == 0x70 && p[i + 5] == 0 && p[i + 6] == 0 && p[i + 7] == 0)
+		if (p[i] == 0x64 && p[i + 2] == 0x3b && p[i + 4] == 0x25 && p[i + 5] == 0x70 && p[i + 6] == 0 &&
+		    p[i + 7] == 0 && p[i + 8] == 0)
 			return true;
 	return false;
 }
@@ -109,11 +111,19 @@ void cap__sys_print(void *msg)
 static const char *cap__site(const void *addr, char *buf, size_t n)
 {
 	Dl_info di;
-	if (addr && dladdr(addr, &di) && di.dli_sname)
-		snprintf(buf, n, "%s+0x%lx (%p)", di.dli_sname, (unsigned long)((const char *)addr - (const char *)di.dli_saddr),
-			 addr);
-	else
+	if (!addr || !dladdr(addr, &di)) {
 		snprintf(buf, n, "%p", addr);
+		return buf;
+	}
+	/* module+offset is what addr2line needs for position-independent code */
+	const char *mod = di.dli_fname ? strrchr(di.dli_fname, '/') : NULL;
+	mod = mod ? mod + 1 : (di.dli_fname ? di.dli_fname : "?");
+	unsigned long off = (unsigned long)((const char *)addr - (const char *)di.dli_fbase);
+	if (di.dli_sname)
+		snprintf(buf, n, "%s+0x%lx (%s+0x%lx)", di.dli_sname,
+			 (unsigned long)((const char *)addr - (const char *)di.dli_saddr), mod, off);
+	else
+		snprintf(buf, n, "%s+0x%lx", mod, off);
 	return buf;
 }
 
@@ -173,11 +183,17 @@ void cap__sys_report_overflow(void *arg)
 	abort();
 }
 
+/* The thread whose stack a faulting address ran off: a fixed stack's guard
+ * page, or just below the current thread's first chunk (code without split
+ * stacks, called through a pointer, that outgrew the chunk). */
 static struct cap_thread *cap__guard_owner(struct cap_worker *w, uintptr_t a)
 {
 	struct cap_thread *c = w->current;
 	if (c && c->stack_kind == CAP_STACK_KIND_FIXED && a >= (uintptr_t)c->stack_lo - 4096 &&
 	    a < (uintptr_t)c->stack_lo + 256)
+		return c;
+	if (c && c->stack_kind == CAP_STACK_KIND_SLAB && a < (uintptr_t)c->stack_lo + 256 &&
+	    a + (64u << 10) >= (uintptr_t)c->stack_lo)
 		return c;
 	for (struct cap_thread *t = w->all; t; t = t->all_next)
 		if (t->stack_kind == CAP_STACK_KIND_FIXED && a >= (uintptr_t)t->stack_lo - 4096 &&
@@ -193,9 +209,13 @@ static void cap__segv(int sig, siginfo_t *si, void *uc)
 	if (t) {
 		char msg[512], site[256];
 		int n = snprintf(msg, sizeof msg,
-				 "capriccio: stack overflow in thread %llu '%s' (spawned at %s): its fixed stack of %zu "
-				 "bytes is exhausted (fault at %p); raise CAPRICCIO_FIXED_STACK or the thread's stack_size, "
-				 "or build with capriccio cc for split stacks\n",
+				 t->stack_kind == CAP_STACK_KIND_FIXED
+					 ? "capriccio: stack overflow in thread %llu '%s' (spawned at %s): its fixed stack of %zu "
+					   "bytes is exhausted (fault at %p); raise CAPRICCIO_FIXED_STACK or the thread's "
+					   "stack_size, or build with capriccio cc for split stacks\n"
+					 : "capriccio: stack overflow in thread %llu '%s' (spawned at %s): code without split "
+					   "stacks ran off its %zu-byte first chunk (fault at %p); annotate the function's stack "
+					   "need or raise CAPRICCIO_CHUNK\n",
 				 (unsigned long long)t->id, t->name[0] ? t->name : "(unnamed)",
 				 cap__site(t->spawn_site, site, sizeof site), t->stack_size, si->si_addr);
 		(void)!write(2, msg, (size_t)n);

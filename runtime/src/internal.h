@@ -22,8 +22,12 @@
 #define CAP_TLS __attribute__((tls_model("initial-exec"))) __thread
 #define CAP_HIDDEN __attribute__((visibility("hidden")))
 
-/* libgcc's __morestack keeps BACKOFF bytes below the stack guard for its
- * own frames (x86-64: 1536); our chunks leave the same room. */
+/* Room kept below a first chunk's stack guard.  What runs there: the
+ * slack GCC allows small frames (256 bytes), __morestack and
+ * __generic_morestack linking the next chunk (~600 bytes), a vDSO call.
+ * Signal handlers never do (alternate stack), nor the dynamic linker
+ * (capcc links with -z now).  libgcc reserves more on its own chunks
+ * (0xe00 in GCC 12) because it cannot assume either. */
 #define CAP_SPLIT_BACKOFF 1536
 
 /* Saved by switch.S: stack pointer and the split-stack guard (%fs:0x70). */

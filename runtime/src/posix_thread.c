@@ -149,6 +149,12 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
 	return 0;
 }
 
+/* gcc links -fsplit-stack programs with --wrap=pthread_create so libgcc can
+ * set up split stacks for new kernel threads; ours are user threads that
+ * the scheduler sets up, so the program's calls must reach us directly. */
+int __wrap_pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+	__attribute__((alias("pthread_create"), nonnull(1, 3), nothrow));
+
 int pthread_join(pthread_t t, void **ret)
 {
 	if (cap__outside_now())

@@ -269,7 +269,10 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	sp[6] = (void *)cap__thread_trampoline;
 	sp[7] = 0;
 	t->ctx.sp = sp;
-	t->ctx.guard = t->stack_lo + CAP_SPLIT_BACKOFF;
+	/* A fixed stack is all the thread gets: split-stack prologues must never
+	 * move it onto a linked chunk (a guard of 0 never trips), so running
+	 * off the end hits the guard page and is reported. */
+	t->ctx.guard = t->stack_kind == CAP_STACK_KIND_FIXED ? NULL : t->stack_lo + CAP_SPLIT_BACKOFF;
 	t->ss.current = NULL;
 	t->ss.initial_sp = (void *)top;
 	t->ss.initial_len = t->stack_size;

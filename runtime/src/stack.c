@@ -37,9 +37,9 @@ static struct cap_class cap__classes[CAP_NCLASS]; /* SINGLE-WORKER */
 static struct cap_thread *cap__fixed_pool;
 static unsigned cap__fixed_pooled;
 
-static void *cap__map(size_t bytes)
+static void *cap__map(size_t bytes, int extra)
 {
-	long p = cap_sys6(SYS_mmap, 0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	long p = cap_sys6(SYS_mmap, 0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra, -1, 0);
 	return (p < 0 && p > -4096) ? NULL : (void *)p;
 }
 
@@ -60,7 +60,7 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 	struct cap_thread *t;
 	if (cls >= CAP_NCLASS) {
 		size = (size + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
-		char *base = cap__map(size);
+		char *base = cap__map(size, 0);
 		if (!base)
 			return ENOMEM;
 		t = cap__place(base, size);
@@ -73,7 +73,7 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 		} else {
 			if (c->bump + size > c->end) {
 				size_t slab = CAP_SLAB_BYTES - CAP_SLAB_BYTES % size;
-				char *s = cap__map(slab);
+				char *s = cap__map(slab, MAP_POPULATE);
 				if (!s)
 					return ENOMEM;
 				c->bump = s;
@@ -106,7 +106,7 @@ static int cap__fixed_alloc(struct cap_thread **out, size_t size)
 			return 0;
 		}
 	}
-	char *base = cap__map(size + CAP_PAGE);
+	char *base = cap__map(size + CAP_PAGE, 0);
 	if (!base)
 		return ENOMEM;
 	cap_sys3(SYS_mprotect, base, CAP_PAGE, PROT_NONE);
