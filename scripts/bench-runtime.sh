@@ -6,5 +6,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup-deps.sh >&2
 npm run --silent build >&2
+make -s -C runtime bench >&2
 
 exec runtime/build/bench/runtime_bench "$@"

@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 
 	/* As many threads as we can, all parked on one condition variable. */
 	cap_thread_t **ts = malloc(sizeof(*ts) * (size_t)target);
+	memset(ts, 0, sizeof(*ts) * (size_t)target); /* its pages are not the threads' */
 	long before = rss_bytes(), n = 0;
 	uint64_t t0 = cap_now_ns();
 	for (; n < target; n++) {

@@ -28,7 +28,8 @@
  * Environment:
  *   CAPRICCIO_STACK=split|fixed   stack mode (default: split when linked by
  *                                 capriccio cc, else fixed)
- *   CAPRICCIO_CHUNK=BYTES         default first-chunk size in split mode
+ *   CAPRICCIO_CHUNK=BYTES         default first chunk in split mode, thread structure
+ *                                 included (default 3840: 3.75 KiB)
  *   CAPRICCIO_FIXED_STACK=BYTES   stack size in fixed mode (default 256 KiB)
  *   CAPRICCIO_DISK=uring|threads  disk backend (default io_uring if usable)
  *   CAPRICCIO_VERBOSE=1           print the runtime configuration at start

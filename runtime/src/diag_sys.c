@@ -239,3 +239,17 @@ static void cap__segv(int sig, siginfo_t *si, void *uc)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	__sigaction(sig, &dfl, NULL); /* returning re-runs the faulting access */
 }
+
+/* CAPRICCIO_VERBOSE=1: say how the runtime is set up (the disk backend is
+ * started now rather than on first use, so that it can be named). */
+void cap__sys_report_config(void *arg)
+{
+	(void)arg;
+	const char *v = getenv("CAPRICCIO_VERBOSE");
+	if (!v || !*v || !strcmp(v, "0"))
+		return;
+	extern const char *cap__disk_backend_name_now(void);
+	fprintf(stderr, "capriccio: stacks %s (first chunk %zu bytes, fixed stacks %zu bytes), disk I/O via %s, pid %d\n",
+		cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split", cap__default_chunk, cap__default_fixed,
+		cap__disk_backend_name_now(), (int)getpid());
+}

@@ -20,24 +20,25 @@ void cap__disk_init(void)
 
 void cap__disk_want(enum cap_disk_backend b) { cap__disk_wanted = b; }
 
-const char *cap__disk_backend_name(void)
+static void cap__disk_start(void)
 {
 	if (!cap__disk_tried) {
-		if (!cap__can_park())
-			return cap__disk_wanted == CAP_DISK_THREADS ? "threads" : "io_uring";
 		cap__disk_tried = true;
 		cap__on_sysstack(CAP_SYSFN_DISK_SETUP, &cap__disk_wanted);
 	}
+}
+
+const char *cap__disk_backend_name(void)
+{
+	cap__disk_start();
 	return cap__disk_backend == CAP_DISK_URING ? "io_uring" : cap__disk_backend == CAP_DISK_THREADS ? "threads" : "none";
 }
+const char *cap__disk_backend_name_now(void) __attribute__((alias("cap__disk_backend_name")));
 
 long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovcnt, int64_t off)
 {
 	struct cap_worker *w = cap__w;
-	if (!cap__disk_tried) {
-		cap__disk_tried = true;
-		cap__on_sysstack(CAP_SYSFN_DISK_SETUP, &cap__disk_wanted);
-	}
+	cap__disk_start();
 	if (cap__disk_backend == CAP_DISK_NONE) { /* nothing to hand it to: block the worker */
 		switch (op) {
 		case CAP_DISK_READ: return off < 0 ? cap_sys3(SYS_readv, fd, iov, iovcnt) : cap_sys6l(SYS_preadv, fd, iov, iovcnt, off, 0, 0);

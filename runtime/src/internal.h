@@ -156,6 +156,7 @@ enum cap_sysfn {
 	CAP_SYSFN_DISK_REAP,
 	CAP_SYSFN_GROW_SPECIFIC,
 	CAP_SYSFN_FREE_SPECIFIC,
+	CAP_SYSFN_REPORT_CONFIG,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
@@ -206,6 +207,9 @@ int cap__stack_default_mode(void);
 int cap__io_init(struct cap_worker *w);
 void cap__io_poll(struct cap_worker *w, int64_t timeout_ns);
 void cap__fd_reset(int fd);
+
+/* signal.c */
+void cap__signals_init(struct cap_worker *w);
 
 /* disk.c */
 void cap__disk_init(void);

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -392,6 +393,42 @@ int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 }
 
 /* ---- Descriptor bookkeeping --------------------------------------------- */
+
+/* sendfile has no per-call non-blocking flag, so the socket it writes to
+ * is made non-blocking for good (hidden from F_GETFL, like listeners).
+ * Reading the file itself can still wait for the disk inside the kernel. */
+ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	if (!cap__can_park() || cap__fd_user_nonblock(out))
+		return cap__ret(cap_sys4(SYS_sendfile, out, in, off, count));
+	int e = cap__fd_make_nonblock(out);
+	if (e)
+		return cap__ret(-e);
+	size_t sent = 0;
+	uint64_t deadline = 0;
+	bool deadline_set = false;
+	for (;;) {
+		long r = cap_sys4(SYS_sendfile, out, in, off, count - sent);
+		if (r > 0) {
+			sent += (size_t)r;
+			if (sent >= count)
+				return (long)sent;
+			continue;
+		}
+		if (r == 0)
+			return (long)sent; /* end of the input file */
+		if (r != -EAGAIN)
+			return sent ? (long)sent : cap__ret(r);
+		if (!deadline_set) {
+			deadline = cap__deadline_for(out, CAP_DIR_WRITE);
+			deadline_set = true;
+		}
+		int w = cap__fd_wait(out, CAP_DIR_WRITE, deadline);
+		if (w)
+			return sent ? (long)sent : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+	}
+}
+ssize_t sendfile64(int out, int in, off_t *off, size_t count) __attribute__((alias("sendfile")));
 
 int socket(int domain, int type, int proto)
 {

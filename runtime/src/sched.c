@@ -42,7 +42,10 @@ void cap__set_errno(int e) { *cap__errno() = e; }
 _Noreturn void cap__fatal_misuse(const char *what)
 {
 	cap__on_sysstack(CAP_SYSFN_PRINT, (void *)what);
-	cap_sys2(SYS_kill, cap_sys0(SYS_getpid), SIGABRT);
+	/* Thread-directed, so it is taken before the syscall returns. */
+	uint64_t abrt = 1ull << (SIGABRT - 1);
+	cap_sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &abrt, NULL, 8);
+	cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), cap_sys0(SYS_gettid), SIGABRT);
 	for (;;)
 		cap_sys1(SYS_exit_group, 134);
 }
@@ -530,6 +533,8 @@ int __wrap_main(int argc, char **argv, char **envp)
 		cap__fatal_misuse("capriccio: cannot create the epoll instance");
 	cap__w = w;
 	cap__disk_init();
+	cap__signals_init(w);
+	cap__sysfn[CAP_SYSFN_REPORT_CONFIG](w);
 
 	cap_spawn_opts_t o = { .name = "main", .stack_size = 0, .stack_mode = CAP_STACK_DEFAULT };
 	o.stack_size = cap__stack_default_mode() == CAP_STACK_FIXED ? (8u << 20) : (64u << 10);

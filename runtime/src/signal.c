@@ -8,6 +8,7 @@
 #include "sigstate.h"
 
 #include <errno.h>
+#include <sys/eventfd.h>
 
 void cap__signals_deliver(struct cap_worker *w)
 {
@@ -26,4 +27,12 @@ void cap__signals_deliver(struct cap_worker *w)
 		    (t->reason == CAP_WAIT_IO && (bits & CAP_SIG_INTR));
 	if (intr)
 		cap__wake(t, EINTR);
+}
+
+/* Handlers wake the idle worker through this eventfd. */
+void cap__signals_init(struct cap_worker *w)
+{
+	long fd = cap_sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd >= 0 && cap__io_add_internal((int)fd, CAP_TAG_SIGNAL) == 0)
+		cap__sig_efd = (int)fd;
 }

@@ -1,7 +1,7 @@
 /* Thread stacks.
  *
  * Split mode: a thread starts on a small first chunk carved from a slab of
- * same-sized chunks (one size class per 512 bytes); the thread structure
+ * same-sized chunks (one size class per 256 bytes); the thread structure
  * lives at the top of its chunk, so one allocation serves both.  When a call
  * needs more room, libgcc's __morestack links further chunks, recorded in the
  * thread's split-stack context.  A freed chunk goes back to its class with
@@ -17,15 +17,15 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#define CAP_GRAIN 512u
-#define CAP_NCLASS 129u /* chunks up to 64 KiB come from the slab */
-#define CAP_SLAB_BYTES (4u << 20)
+#define CAP_GRAIN 256u
+#define CAP_NCLASS 257u /* chunks up to 64 KiB come from the slab */
+#define CAP_SLAB_BYTES (1u << 20)
 #define CAP_PAGE 4096u
 #define CAP_TSIZE ((sizeof(struct cap_thread) + 63) & ~(size_t)63)
 #define CAP_MIN_CHUNK (CAP_TSIZE + CAP_SPLIT_BACKOFF + 512)
 #define CAP_FIXED_POOL_MAX 256
 
-size_t cap__default_chunk = 4096;
+size_t cap__default_chunk = 3840; /* 3.75 KiB with the thread structure: a blocked thread costs less than a page */
 size_t cap__default_fixed = 256u << 10;
 int cap__stack_mode = CAP_STACK_SPLIT;
 

@@ -7,6 +7,7 @@ void cap__sys_report_deadlock(void *w);
 void cap__sys_report_overflow(void *t);
 void cap__sys_grow_specific(void *t);
 void cap__sys_free_specific(void *t);
+void cap__sys_report_config(void *w);
 
 extern void *__morestack_release_segments(void **pp, int free_dynamic);
 
@@ -27,4 +28,5 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_DISK_REAP] = cap__disk_reap_sys,
 	[CAP_SYSFN_GROW_SPECIFIC] = cap__sys_grow_specific,
 	[CAP_SYSFN_FREE_SPECIFIC] = cap__sys_free_specific,
+	[CAP_SYSFN_REPORT_CONFIG] = cap__sys_report_config,
 };

@@ -37,6 +37,8 @@ static void foreign_kernel_thread_is_reported(void)
 {
 	char err[4096];
 	int st = run_self("foreign", NULL, err, sizeof err);
+	if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT))
+		fprintf(stderr, "  status %#x\n", st);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 	CHECK(strstr(err, "not a Capriccio worker") != NULL);
 	if (!strstr(err, "worker"))
