@@ -164,6 +164,14 @@ bool cap__fd_is_disk(int fd)
 	return disk;
 }
 
+bool cap__fd_refresh_is_disk(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (f)
+		f->kind = 0;
+	return cap__fd_is_disk(fd);
+}
+
 void cap__fd_forget_timeouts(int fd)
 {
 	struct cap_fd *f = cap__fd(fd);

@@ -22,6 +22,7 @@ int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, ETIMEDOUT, EINTR,
 int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);
 bool cap__fd_user_nonblock(int fd);
 bool cap__fd_is_disk(int fd); /* regular file or block device (cached) */
+bool cap__fd_refresh_is_disk(int fd);
 void cap__fd_note_nonblock(int fd, bool nb);
 bool cap__fd_we_nonblock(int fd);
 int cap__fd_make_nonblock(int fd);

@@ -67,6 +67,14 @@ static int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, stru
 	return n;
 }
 
+static size_t cap__iov_len(const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+	for (int i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
 /* read/readv/pread/preadv and the write family.  off = -1: file position. */
 static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int dir)
 {
@@ -84,14 +92,21 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 		long r = cap_sys6l(nr, fd, iov, cnt, off, 0, RWF_NOWAIT);
 		if (r >= 0) {
 			total += (size_t)r;
-			if (dir == CAP_DIR_READ || r == 0)
+			if (r == 0)
 				return (long)total;
-			/* A blocking write completes fully (sockets, pipes). */
+			/* A socket or pipe read returns what is there; a file read
+			 * returns all it asked for up to EOF, but RWF_NOWAIT stops
+			 * at the first page not in the page cache.  A blocking
+			 * write completes fully. */
+			if (dir == CAP_DIR_READ && ((size_t)r == cap__iov_len(iov, cnt) || !cap__fd_is_disk(fd)))
+				return (long)total;
 			if (off >= 0)
 				off += r;
 			cnt = cap__iov_advance(&iov, cnt, (size_t)r, local);
 			if (cnt == 0)
 				return (long)total;
+			if (dir == CAP_DIR_READ)
+				goto disk;
 			continue;
 		}
 		if (r == -EAGAIN) {
@@ -106,6 +121,8 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 			int w = cap__fd_wait(fd, dir, deadline);
 			if (w == 0)
 				continue;
+			if (w == EPERM && cap__fd_refresh_is_disk(fd)) /* closed behind our back, now a file */
+				goto disk;
 			if (w == ETIMEDOUT)
 				w = EAGAIN;
 			return total ? (long)total : cap__ret(-w);
@@ -289,17 +306,46 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return cap__ret(cap_sys3(SYS_recvmsg, fd, msg, flags));
 	uint64_t deadline = 0;
 	bool deadline_set = false;
+	/* MSG_WAITALL: the kernel gives up waiting under MSG_DONTWAIT, so the
+	 * rest is gathered here, into what is left of the caller's iovecs. */
+	struct iovec local[CAP_IOV_LOCAL];
+	struct msghdr m = *msg;
+	size_t got = 0, want = (flags & MSG_WAITALL) ? cap__iov_len(msg->msg_iov, (int)msg->msg_iovlen) : 0;
 	for (;;) {
-		long r = cap_sys3(SYS_recvmsg, fd, msg, flags | MSG_DONTWAIT);
-		if (r >= 0 || r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
-			return cap__ret(r);
+		long r = cap_sys3(SYS_recvmsg, fd, &m, flags | MSG_DONTWAIT);
+		if (r > 0 && got + (size_t)r < want) {
+			if (got == 0) { /* what the first part says is the message's */
+				msg->msg_flags = m.msg_flags;
+				msg->msg_controllen = m.msg_controllen;
+				msg->msg_namelen = m.msg_namelen;
+			}
+			got += (size_t)r;
+			const struct iovec *v = msg->msg_iov;
+			int cnt = cap__iov_advance(&v, (int)msg->msg_iovlen, got, local);
+			m.msg_iov = (struct iovec *)v;
+			m.msg_iovlen = (size_t)cnt;
+			m.msg_name = NULL;
+			m.msg_namelen = 0;
+			m.msg_control = NULL;
+			m.msg_controllen = 0;
+			continue;
+		}
+		if (r >= 0 && got == 0) {
+			msg->msg_flags = m.msg_flags;
+			msg->msg_controllen = m.msg_controllen;
+			msg->msg_namelen = m.msg_namelen;
+		}
+		if (r >= 0)
+			return (long)(got + (size_t)r);
+		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
+			return got ? (long)got : cap__ret(r);
 		if (!deadline_set) {
 			deadline = cap__deadline_for(fd, CAP_DIR_READ);
 			deadline_set = true;
 		}
 		int w = cap__fd_wait(fd, CAP_DIR_READ, deadline);
 		if (w)
-			return cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+			return got ? (long)got : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
 	}
 }
 
@@ -462,6 +508,41 @@ int pipe2(int fds[2], int flags)
 	return (int)cap__ret(r);
 }
 int pipe(int fds[2]) { return pipe2(fds, 0); }
+
+/* Descriptors that open() returns may reuse numbers whose state we still
+ * hold (closed by libc internally, e.g. fclose): start them afresh. */
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, int) : 0;
+	va_end(ap);
+	long r = cap_sys4(SYS_openat, AT_FDCWD, path, flags, mode);
+	if (r >= 0) {
+		cap__fd_reset((int)r);
+		cap__fd_note_nonblock((int)r, (flags & O_NONBLOCK) != 0);
+	}
+	return (int)cap__ret(r);
+}
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, int) : 0;
+	va_end(ap);
+	long r = cap_sys4(SYS_openat, dirfd, path, flags, mode);
+	if (r >= 0) {
+		cap__fd_reset((int)r);
+		cap__fd_note_nonblock((int)r, (flags & O_NONBLOCK) != 0);
+	}
+	return (int)cap__ret(r);
+}
+int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+
+int creat(const char *path, mode_t mode) { return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
+int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
 
 int close(int fd)
 {

@@ -159,7 +159,7 @@ static void pipe_read_parks_reader_only(void)
 
 struct drainer {
 	int fd;
-	size_t chunk;
+	size_t chunk, period; /* the writer repeats the pattern every `period` bytes */
 	size_t got, reads;
 	int bad;
 	uint64_t delay_ns;
@@ -175,7 +175,7 @@ static void *drainer_fn(void *a)
 		if (n <= 0)
 			break;
 		for (long i = 0; i < n; i++)
-			if (buf[i] != pat(d->got + (size_t)i))
+			if (buf[i] != pat((d->got + (size_t)i) % d->period))
 				d->bad++;
 		d->got += (size_t)n;
 		d->reads++;
@@ -193,7 +193,7 @@ static void pipe_large_write_completes(void)
 		big[i] = pat(i);
 	int p[2];
 	CHECK_EQ(pipe(p), 0);
-	struct drainer d = { .fd = p[0], .chunk = 1000 };
+	struct drainer d = { .fd = p[0], .chunk = 1000, .period = N };
 	cap_thread_t *t = cap_spawn(drainer_fn, &d, NULL);
 	CHECK_EQ(write(p[1], big, N), N);
 	size_t got_at_return = d.got;
@@ -505,7 +505,7 @@ static void tcp_full_sndbuf(void)
 	tcp_pair(&c, &s, 16384);
 	int sz = 8192;
 	CHECK_EQ(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz), 0);
-	struct drainer d = { .fd = s, .chunk = 16384, .delay_ns = 20 * MS };
+	struct drainer d = { .fd = s, .chunk = 16384, .period = N, .delay_ns = 20 * MS };
 	cap_thread_t *t = cap_spawn(drainer_fn, &d, NULL);
 	uint64_t t0 = cap_now_ns();
 	CHECK_EQ(write(c, big, N), N);
@@ -728,17 +728,30 @@ static void reset_alrm(void)
 	sigaction(SIGALRM, &sa, NULL);
 }
 
-static volatile int killed;
+static volatile int killed, victim_back;
+/* Sends SIGALRM after 20 ms.  With a pipe: SA_RESTART mode writes 'z' 20 ms
+ * later; otherwise, if the victim is still parked after 1 s, writes 'R' to
+ * unstick it (so a lost EINTR fails the case instead of hanging it). */
+struct killer {
+	int wfd;
+	int restart;
+};
 static void *kill_later_fn(void *a)
 {
+	struct killer *k = a;
 	cap_sleep_ns(20 * MS);
 	killed = 1;
 	kill(getpid(), SIGALRM);
-	if (a) { /* SA_RESTART case: then deliver the data */
+	if (k->restart) {
 		cap_sleep_ns(20 * MS);
 		killed = 2;
-		write((int)(intptr_t)a, "z", 1);
+		write(k->wfd, "z", 1);
+		return NULL;
 	}
+	for (int i = 0; i < 100 && !victim_back; i++)
+		cap_sleep_ns(10 * MS);
+	if (!victim_back)
+		write(k->wfd, "R", 1);
 	return NULL;
 }
 
@@ -749,15 +762,19 @@ static void eintr_read(void)
 	CHECK_EQ(pipe(p), 0);
 	set_alrm(0);
 	handled = 0;
-	killed = 0;
-	cap_thread_t *t = cap_spawn(kill_later_fn, NULL, NULL);
+	killed = victim_back = 0;
+	struct killer k = { .wfd = p[1] };
+	cap_thread_t *t = cap_spawn(kill_later_fn, &k, NULL);
 	char c;
 	errno = 0;
-	CHECK_EQ(read(p[0], &c, 1), -1);
+	CHECK_EQ(read(p[0], &c, 1), -1); /* not 1 ('R': the rescue after 1 s) */
 	CHECK_EQ(errno, EINTR);
+	victim_back = 1;
 	CHECK_EQ(handled, 1);
 	CHECK_EQ(killed, 1);
 	cap_join(t, NULL);
+	while (poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 0) == 1)
+		read(p[0], &c, 1);
 
 	/* the signal arrives while the worker waits in epoll (nobody runnable) */
 	handled = 0;
@@ -782,8 +799,9 @@ static void sa_restart(void)
 	CHECK_EQ(pipe(p), 0);
 	set_alrm(SA_RESTART);
 	handled = 0;
-	killed = 0;
-	cap_thread_t *t = cap_spawn(kill_later_fn, (void *)(intptr_t)p[1], NULL);
+	killed = victim_back = 0;
+	struct killer k = { .wfd = p[1], .restart = 1 };
+	cap_thread_t *t = cap_spawn(kill_later_fn, &k, NULL);
 	char c = 0;
 	CHECK_EQ(read(p[0], &c, 1), 1);
 	CHECK_EQ(c, 'z');
@@ -792,21 +810,28 @@ static void sa_restart(void)
 	cap_join(t, NULL);
 
 	handled = 0;
-	t = cap_spawn(kill_later_fn, NULL, NULL);
+	killed = victim_back = 0;
+	k.restart = 0;
+	t = cap_spawn(kill_later_fn, &k, NULL);
 	struct pollfd pf = { .fd = p[0], .events = POLLIN };
 	errno = 0;
 	CHECK_EQ(poll(&pf, 1, 5000), -1);
 	CHECK_EQ(errno, EINTR);
+	victim_back = 1;
 	CHECK_EQ(handled, 1);
 	cap_join(t, NULL);
+	while (poll(&(struct pollfd){ .fd = p[0], .events = POLLIN }, 1, 0) == 1)
+		read(p[0], &c, 1);
 
 	handled = 0;
-	t = cap_spawn(kill_later_fn, NULL, NULL);
-	struct timespec ts = { 5, 0 }, rem = { 0, 0 };
+	killed = victim_back = 0;
+	t = cap_spawn(kill_later_fn, &k, NULL);
+	struct timespec ts = { 3, 0 }, rem = { 0, 0 };
 	errno = 0;
 	CHECK_EQ(nanosleep(&ts, &rem), -1);
 	CHECK_EQ(errno, EINTR);
-	CHECK(rem.tv_sec >= 3 && rem.tv_sec <= 5);
+	victim_back = 1;
+	CHECK(rem.tv_sec >= 1 && rem.tv_sec <= 3);
 	CHECK_EQ(handled, 1);
 	cap_join(t, NULL);
 	reset_alrm();
