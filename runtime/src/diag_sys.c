@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,7 @@ void cap__sys_init(void *arg)
 	sigemptyset(&sa.sa_mask);
 	__sigaction(SIGSEGV, &sa, &cap__old_segv);
 	__sigaction(SIGBUS, &sa, &cap__old_bus);
+	pthread_atfork(NULL, NULL, cap__after_fork_child);
 }
 
 void cap__sys_print(void *msg)

@@ -59,3 +59,12 @@ long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovc
 }
 
 void cap__disk_complete(struct cap_worker *w) { cap__on_sysstack(CAP_SYSFN_DISK_REAP, w); }
+
+/* A forked child has neither the helper threads nor its own ring: start
+ * again on first use. */
+void cap__disk_after_fork(void)
+{
+	cap__on_sysstack(CAP_SYSFN_DISK_FORGET, NULL);
+	cap__disk_tried = false;
+	cap__disk_backend = CAP_DISK_NONE;
+}

@@ -201,3 +201,15 @@ void cap__disk_reap_sys(void *arg)
 		r = next;
 	}
 }
+
+void cap__disk_forget_sys(void *arg)
+{
+	(void)arg;
+	if (cap__disk_backend == CAP_DISK_URING)
+		io_uring_queue_exit(&cap__ring);
+	if (cap__efd >= 0)
+		cap_sys1(SYS_close, cap__efd);
+	cap__efd = -1;
+	atomic_store(&cap__q_lock, 0);
+	cap__q_head = cap__q_tail = cap__done = NULL;
+}

@@ -157,6 +157,7 @@ enum cap_sysfn {
 	CAP_SYSFN_GROW_SPECIFIC,
 	CAP_SYSFN_FREE_SPECIFIC,
 	CAP_SYSFN_REPORT_CONFIG,
+	CAP_SYSFN_DISK_FORGET,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
@@ -205,6 +206,7 @@ int cap__stack_default_mode(void);
 
 /* io.c */
 int cap__io_init(struct cap_worker *w);
+void cap__io_after_fork(struct cap_worker *w);
 void cap__io_poll(struct cap_worker *w, int64_t timeout_ns);
 void cap__fd_reset(int fd);
 
@@ -214,6 +216,8 @@ void cap__signals_init(struct cap_worker *w);
 /* disk.c */
 void cap__disk_init(void);
 void cap__disk_complete(struct cap_worker *w);
+void cap__disk_after_fork(void);
+void cap__after_fork_child(void);
 
 
 /* Small freestanding helpers: no libc calls from split code. */

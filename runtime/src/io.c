@@ -33,6 +33,7 @@ struct cap_fd {
 
 static struct cap_fd *cap__fds; /* SINGLE-WORKER */
 static size_t cap__nfds;
+static int cap__fd_hwm = -1; /* highest descriptor ever registered */
 static struct epoll_event cap__events[256];
 
 int cap__io_init(struct cap_worker *w)
@@ -190,7 +191,28 @@ static int cap__fd_register(struct cap_worker *w, int fd, struct cap_fd *f)
 	if (r < 0)
 		return (int)-r;
 	f->registered = 1;
+	if (fd > cap__fd_hwm)
+		cap__fd_hwm = fd;
 	return 0;
+}
+
+/* In a forked child the epoll instance is still the parent's (shared, like
+ * any open file): take a new one and register again what we watched. */
+void cap__io_after_fork(struct cap_worker *w)
+{
+	long ep = cap_sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
+	if (ep < 0)
+		return;
+	cap_sys1(SYS_close, w->epfd);
+	w->epfd = (int)ep;
+	for (int fd = 0; fd <= cap__fd_hwm; fd++) {
+		struct cap_fd *f = &cap__fds[fd];
+		if (!f->registered)
+			continue;
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = (uint64_t)fd };
+		if (cap_sys4(SYS_epoll_ctl, w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			f->registered = 0;
+	}
 }
 
 int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)

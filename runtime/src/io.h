@@ -40,11 +40,13 @@ const char *cap__disk_backend_name(void);
 /* signal.c */
 void cap__signals_deliver(struct cap_worker *w);
 
-/* True when the caller is a user thread that may park. */
+/* True when the caller is a user thread that may park (not the scheduler,
+ * not a foreign kernel thread, not a signal handler). */
+extern volatile int cap__in_handler;
 static inline bool cap__can_park(void)
 {
 	struct cap_worker *w = cap__w;
-	return w && w->current != &w->sched;
+	return w && w->current != &w->sched && !cap__in_handler;
 }
 
 #endif

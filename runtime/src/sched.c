@@ -453,6 +453,20 @@ __attribute__((noinline, noipa)) void cap__on_sysstack(enum cap_sysfn op, void *
 	__morestack_current_segment = cur;
 }
 
+/* ---- fork --------------------------------------------------------------- */
+
+/* Run by fork() in the child (pthread_atfork): the child keeps every user
+ * thread, but the kernel objects the runtime waits on were the parent's. */
+void cap__after_fork_child(void)
+{
+	struct cap_worker *w = cap__w;
+	if (!w)
+		return;
+	cap__io_after_fork(w);
+	cap__signals_init(w);
+	cap__disk_after_fork();
+}
+
 /* ---- Main --------------------------------------------------------------- */
 
 struct cap_main_args {

@@ -29,9 +29,13 @@ void cap__signals_deliver(struct cap_worker *w)
 		cap__wake(t, EINTR);
 }
 
-/* Handlers wake the idle worker through this eventfd. */
+/* Handlers wake the idle worker through this eventfd (a forked child
+ * makes its own: the parent's is shared). */
 void cap__signals_init(struct cap_worker *w)
 {
+	if (cap__sig_efd >= 0)
+		cap_sys1(SYS_close, cap__sig_efd);
+	cap__sig_efd = -1;
 	long fd = cap_sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd >= 0 && cap__io_add_internal((int)fd, CAP_TAG_SIGNAL) == 0)
 		cap__sig_efd = (int)fd;

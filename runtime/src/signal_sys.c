@@ -14,6 +14,7 @@ extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 atomic_int cap__sig_pending;
 struct cap_thread *_Atomic cap__sig_target;
 int cap__sig_efd = -1;
+volatile int cap__in_handler;
 
 static struct sigaction cap__user[_NSIG];
 static unsigned char cap__installed[_NSIG];
@@ -27,10 +28,14 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 	struct sigaction *u = &cap__user[sig];
+	/* The handler runs on the signal stack, on top of whatever thread was
+	 * interrupted: the calls it makes must not park (io.h: cap__can_park). */
+	cap__in_handler++;
 	if (u->sa_flags & SA_SIGINFO)
 		u->sa_sigaction(sig, si, uc);
 	else if (u->sa_handler != SIG_IGN && u->sa_handler != SIG_DFL)
 		u->sa_handler(sig);
+	cap__in_handler--;
 	atomic_fetch_or(&cap__sig_pending, CAP_SIG_INTR_POLL | ((u->sa_flags & SA_RESTART) ? 0 : CAP_SIG_INTR));
 	if (cap__sig_efd >= 0) {
 		uint64_t one = 1;

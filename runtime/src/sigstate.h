@@ -11,4 +11,5 @@
 extern atomic_int cap__sig_pending;           /* CAP_SIG_* bits */
 extern struct cap_thread *_Atomic cap__sig_target; /* pthread_kill target, else main */
 extern int cap__sig_efd;
+extern volatile int cap__in_handler; /* > 0 while a program's handler runs */
 #endif

@@ -29,4 +29,5 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_GROW_SPECIFIC] = cap__sys_grow_specific,
 	[CAP_SYSFN_FREE_SPECIFIC] = cap__sys_free_specific,
 	[CAP_SYSFN_REPORT_CONFIG] = cap__sys_report_config,
+	[CAP_SYSFN_DISK_FORGET] = cap__disk_forget_sys,
 };
