@@ -40,10 +40,31 @@ static inline long cap__ret(long r)
 	return r;
 }
 
-static inline uint64_t cap__deadline_for(int fd, int dir)
+/* A call that may have moved some bytes before failing reports the bytes. */
+static inline long cap__partial(size_t done, long r) { return done ? (long)done : cap__ret(r); }
+
+/* One blocking call's waits: its deadline comes from SO_RCVTIMEO /
+ * SO_SNDTIMEO, read once, when it first has to wait. */
+struct cap_park {
+	uint64_t deadline;
+	bool started;
+};
+
+/* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
+ * Returns 0 to try again, else the error the program sees: EAGAIN when it
+ * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
+ * timeout passed, EINTR, EBADF. */
+static int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 {
-	uint64_t t = cap__fd_timeout_ns(fd, dir);
-	return t ? cap__mono_ns() + t : 0;
+	if (dontwait || cap__fd_user_nonblock(fd))
+		return EAGAIN;
+	if (!pk->started) {
+		uint64_t t = cap__fd_timeout_ns(fd, dir);
+		pk->deadline = t ? cap__mono_ns() + t : 0;
+		pk->started = true;
+	}
+	int w = cap__fd_wait(fd, dir, pk->deadline);
+	return w == ETIMEDOUT ? EAGAIN : w;
 }
 
 /* Advance an iovec array past `done` bytes, into `local` when it must be
@@ -85,9 +106,8 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 		return cap__ret(cap_sys6l(nr, fd, iov, cnt, off, 0, 0));
 	}
 	struct iovec local[CAP_IOV_LOCAL];
+	struct cap_park pk = { 0 };
 	size_t total = 0;
-	uint64_t deadline = 0;
-	bool deadline_set = false;
 	for (;;) {
 		long r = cap_sys6l(nr, fd, iov, cnt, off, 0, RWF_NOWAIT);
 		if (r >= 0) {
@@ -112,48 +132,33 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 		if (r == -EAGAIN) {
 			if (cap__fd_is_disk(fd)) /* not in the page cache */
 				goto disk;
-			if (cap__fd_user_nonblock(fd))
-				return total ? (long)total : cap__ret(r);
-			if (!deadline_set) {
-				deadline = cap__deadline_for(fd, dir);
-				deadline_set = true;
-			}
-			int w = cap__fd_wait(fd, dir, deadline);
-			if (w == 0)
-				continue;
-			if (w == EPERM && cap__fd_refresh_is_disk(fd)) /* closed behind our back, now a file */
+			int e = cap__park(fd, dir, &pk, false);
+			if (e == EPERM && cap__fd_refresh_is_disk(fd)) /* closed behind our back, now a file */
 				goto disk;
-			if (w == ETIMEDOUT)
-				w = EAGAIN;
-			return total ? (long)total : cap__ret(-w);
+			if (e)
+				return cap__partial(total, -e);
+			continue;
 		}
 		if (r == -EOPNOTSUPP || r == -EINVAL) {
-			/* No RWF_NOWAIT here (ttys, some devices and filesystems). */
+			/* No RWF_NOWAIT here (ttys, some devices and filesystems):
+			 * wait for readiness, then make the plain call. */
 			if (cap__fd_is_disk(fd))
 				goto disk;
-			if (!deadline_set) {
-				deadline = cap__deadline_for(fd, dir);
-				deadline_set = true;
-			}
 			struct pollfd p = { .fd = fd, .events = dir == CAP_DIR_READ ? POLLIN : POLLOUT };
-			if (cap_sys3(SYS_poll, &p, 1, 0) == 0 && !cap__fd_user_nonblock(fd)) {
-				int w = cap__fd_wait(fd, dir, deadline);
-				if (w && w != EPERM)
-					return total ? (long)total : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+			if (cap_sys3(SYS_poll, &p, 1, 0) == 0) {
+				int e = cap__park(fd, dir, &pk, false);
+				if (e && e != EPERM)
+					return cap__partial(total, -e);
 			}
 			r = off < 0 ? cap_sys3(dir == CAP_DIR_READ ? SYS_readv : SYS_writev, fd, iov, cnt)
 				    : cap_sys6l(nr, fd, iov, cnt, off, 0, 0);
-			if (r < 0)
-				return total ? (long)total : cap__ret(r);
-			return (long)(total + (size_t)r);
+			return r < 0 ? cap__partial(total, r) : (long)(total + (size_t)r);
 		}
-		return total ? (long)total : cap__ret(r);
+		return cap__partial(total, r);
 	}
 disk:;
 	long r = cap__disk_io(dir == CAP_DIR_READ ? CAP_DISK_READ : CAP_DISK_WRITE, fd, iov, cnt, off);
-	if (r < 0)
-		return total ? (long)total : cap__ret(r);
-	return (long)(total + (size_t)r);
+	return r < 0 ? cap__partial(total, r) : (long)(total + (size_t)r);
 }
 
 ssize_t read(int fd, void *buf, size_t n)
@@ -225,8 +230,7 @@ static long cap__recv(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 	if (!cap__can_park())
 		return cap__ret(cap_sys6l(SYS_recvfrom, fd, buf, n, flags, addr, alen));
 	size_t got = 0;
-	uint64_t deadline = 0;
-	bool deadline_set = false;
+	struct cap_park pk = { 0 };
 	for (;;) {
 		long r = cap_sys6l(SYS_recvfrom, fd, (char *)buf + got, n - got, flags | MSG_DONTWAIT, addr, alen);
 		if (r > 0 && (flags & MSG_WAITALL) && got + (size_t)r < n) {
@@ -235,15 +239,11 @@ static long cap__recv(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 		}
 		if (r >= 0)
 			return (long)(got + (size_t)r);
-		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
-			return got ? (long)got : cap__ret(r);
-		if (!deadline_set) {
-			deadline = cap__deadline_for(fd, CAP_DIR_READ);
-			deadline_set = true;
-		}
-		int w = cap__fd_wait(fd, CAP_DIR_READ, deadline);
-		if (w)
-			return got ? (long)got : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+		if (r != -EAGAIN)
+			return cap__partial(got, r);
+		int e = cap__park(fd, CAP_DIR_READ, &pk, flags & MSG_DONTWAIT);
+		if (e)
+			return cap__partial(got, -e);
 	}
 }
 
@@ -272,8 +272,7 @@ static long cap__send(int fd, const void *buf, size_t n, int flags, const struct
 	if (!cap__can_park())
 		return cap__ret(cap_sys6l(SYS_sendto, fd, buf, n, flags, addr, alen));
 	size_t sent = 0;
-	uint64_t deadline = 0;
-	bool deadline_set = false;
+	struct cap_park pk = { 0 };
 	for (;;) {
 		long r = cap_sys6l(SYS_sendto, fd, (const char *)buf + sent, n - sent, flags | MSG_DONTWAIT, addr, alen);
 		if (r >= 0) {
@@ -282,15 +281,11 @@ static long cap__send(int fd, const void *buf, size_t n, int flags, const struct
 				return (long)sent;
 			continue;
 		}
-		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
-			return sent ? (long)sent : cap__ret(r);
-		if (!deadline_set) {
-			deadline = cap__deadline_for(fd, CAP_DIR_WRITE);
-			deadline_set = true;
-		}
-		int w = cap__fd_wait(fd, CAP_DIR_WRITE, deadline);
-		if (w)
-			return sent ? (long)sent : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+		if (r != -EAGAIN)
+			return cap__partial(sent, r);
+		int e = cap__park(fd, CAP_DIR_WRITE, &pk, flags & MSG_DONTWAIT);
+		if (e)
+			return cap__partial(sent, -e);
 	}
 }
 
@@ -304,8 +299,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (!cap__can_park())
 		return cap__ret(cap_sys3(SYS_recvmsg, fd, msg, flags));
-	uint64_t deadline = 0;
-	bool deadline_set = false;
+	struct cap_park pk = { 0 };
 	/* MSG_WAITALL: the kernel gives up waiting under MSG_DONTWAIT, so the
 	 * rest is gathered here, into what is left of the caller's iovecs. */
 	struct iovec local[CAP_IOV_LOCAL];
@@ -337,15 +331,11 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		}
 		if (r >= 0)
 			return (long)(got + (size_t)r);
-		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
-			return got ? (long)got : cap__ret(r);
-		if (!deadline_set) {
-			deadline = cap__deadline_for(fd, CAP_DIR_READ);
-			deadline_set = true;
-		}
-		int w = cap__fd_wait(fd, CAP_DIR_READ, deadline);
-		if (w)
-			return got ? (long)got : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+		if (r != -EAGAIN)
+			return cap__partial(got, r);
+		int e = cap__park(fd, CAP_DIR_READ, &pk, flags & MSG_DONTWAIT);
+		if (e)
+			return cap__partial(got, -e);
 	}
 }
 
@@ -358,8 +348,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	const struct iovec *iov = m.msg_iov;
 	int cnt = (int)m.msg_iovlen;
 	size_t sent = 0;
-	uint64_t deadline = 0;
-	bool deadline_set = false;
+	struct cap_park pk = { 0 };
 	for (;;) {
 		m.msg_iov = (struct iovec *)iov;
 		m.msg_iovlen = (size_t)cnt;
@@ -373,15 +362,11 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 			m.msg_controllen = 0;
 			continue;
 		}
-		if (r != -EAGAIN || (flags & MSG_DONTWAIT) || cap__fd_user_nonblock(fd))
-			return sent ? (long)sent : cap__ret(r);
-		if (!deadline_set) {
-			deadline = cap__deadline_for(fd, CAP_DIR_WRITE);
-			deadline_set = true;
-		}
-		int w = cap__fd_wait(fd, CAP_DIR_WRITE, deadline);
-		if (w)
-			return sent ? (long)sent : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+		if (r != -EAGAIN)
+			return cap__partial(sent, r);
+		int e = cap__park(fd, CAP_DIR_WRITE, &pk, flags & MSG_DONTWAIT);
+		if (e)
+			return cap__partial(sent, -e);
 	}
 }
 
@@ -392,8 +377,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 	int e = cap__fd_make_nonblock(fd);
 	if (e)
 		return (int)cap__ret(-e);
-	uint64_t deadline = 0;
-	bool deadline_set = false;
+	struct cap_park pk = { 0 };
 	for (;;) {
 		long r = cap_sys4(SYS_accept4, fd, addr, alen, flags);
 		if (r >= 0) {
@@ -401,15 +385,11 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 			cap__fd_note_nonblock((int)r, (flags & SOCK_NONBLOCK) != 0);
 			return (int)r;
 		}
-		if (r != -EAGAIN || cap__fd_user_nonblock(fd))
+		if (r != -EAGAIN)
 			return (int)cap__ret(r);
-		if (!deadline_set) {
-			deadline = cap__deadline_for(fd, CAP_DIR_READ);
-			deadline_set = true;
-		}
-		int w = cap__fd_wait(fd, CAP_DIR_READ, deadline);
-		if (w)
-			return (int)cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+		int e = cap__park(fd, CAP_DIR_READ, &pk, false);
+		if (e)
+			return (int)cap__ret(-e);
 	}
 }
 
@@ -427,9 +407,10 @@ int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 	cap_sys3(SYS_fcntl, fd, F_SETFL, fl);
 	if (r != -EINPROGRESS)
 		return (int)cap__ret(r);
-	int w = cap__fd_wait(fd, CAP_DIR_WRITE, cap__deadline_for(fd, CAP_DIR_WRITE));
-	if (w)
-		return (int)cap__ret(-(w == ETIMEDOUT ? EINPROGRESS : w));
+	struct cap_park pk = { 0 };
+	int e = cap__park(fd, CAP_DIR_WRITE, &pk, false);
+	if (e) /* a connect that times out says EINPROGRESS on Linux */
+		return (int)cap__ret(-(e == EAGAIN ? EINPROGRESS : e));
 	int err = 0;
 	socklen_t len = sizeof err;
 	r = cap_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -437,8 +418,6 @@ int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 		return (int)cap__ret(r);
 	return err ? (int)cap__ret(-err) : 0;
 }
-
-/* ---- Descriptor bookkeeping --------------------------------------------- */
 
 /* sendfile has no per-call non-blocking flag, so the socket it writes to
  * is made non-blocking for good (hidden from F_GETFL, like listeners).
@@ -451,8 +430,7 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	if (e)
 		return cap__ret(-e);
 	size_t sent = 0;
-	uint64_t deadline = 0;
-	bool deadline_set = false;
+	struct cap_park pk = { 0 };
 	for (;;) {
 		long r = cap_sys4(SYS_sendfile, out, in, off, count - sent);
 		if (r > 0) {
@@ -464,17 +442,15 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		if (r == 0)
 			return (long)sent; /* end of the input file */
 		if (r != -EAGAIN)
-			return sent ? (long)sent : cap__ret(r);
-		if (!deadline_set) {
-			deadline = cap__deadline_for(out, CAP_DIR_WRITE);
-			deadline_set = true;
-		}
-		int w = cap__fd_wait(out, CAP_DIR_WRITE, deadline);
-		if (w)
-			return sent ? (long)sent : cap__ret(-(w == ETIMEDOUT ? EAGAIN : w));
+			return cap__partial(sent, r);
+		e = cap__park(out, CAP_DIR_WRITE, &pk, false);
+		if (e)
+			return cap__partial(sent, -e);
 	}
 }
 ssize_t sendfile64(int out, int in, off_t *off, size_t count) __attribute__((alias("sendfile")));
+
+/* ---- Descriptor bookkeeping --------------------------------------------- */
 
 int socket(int domain, int type, int proto)
 {
