@@ -487,18 +487,24 @@ int pipe(int fds[2]) { return pipe2(fds, 0); }
 
 /* Descriptors that open() returns may reuse numbers whose state we still
  * hold (closed by libc internally, e.g. fclose): start them afresh. */
-int open(const char *path, int flags, ...)
+static int cap__openat(int dirfd, const char *path, int flags, va_list ap)
 {
-	va_list ap;
-	va_start(ap, flags);
 	int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, int) : 0;
-	va_end(ap);
-	long r = cap_sys4(SYS_openat, AT_FDCWD, path, flags, mode);
+	long r = cap_sys4(SYS_openat, dirfd, path, flags, mode);
 	if (r >= 0) {
 		cap__fd_reset((int)r);
 		cap__fd_note_nonblock((int)r, (flags & O_NONBLOCK) != 0);
 	}
 	return (int)cap__ret(r);
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	int r = cap__openat(AT_FDCWD, path, flags, ap);
+	va_end(ap);
+	return r;
 }
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
@@ -506,14 +512,9 @@ int openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	va_start(ap, flags);
-	int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, int) : 0;
+	int r = cap__openat(dirfd, path, flags, ap);
 	va_end(ap);
-	long r = cap_sys4(SYS_openat, dirfd, path, flags, mode);
-	if (r >= 0) {
-		cap__fd_reset((int)r);
-		cap__fd_note_nonblock((int)r, (flags & O_NONBLOCK) != 0);
-	}
-	return (int)cap__ret(r);
+	return r;
 }
 int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 

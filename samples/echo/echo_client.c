@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rw.h"
+
 struct job {
 	const struct addrinfo *addr;
 	long id;
@@ -35,39 +37,6 @@ struct job {
 	int failed;
 	char error[160];
 };
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads exactly len bytes; returns 0, 1 on early end of stream, -1 on error. */
-static int read_all(int fd, char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = read(fd, buf, len);
-		if (n == 0)
-			return 1;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void fail(struct job *job, const char *what, int err)
 {

@@ -23,21 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Writes all of buf; returns 0, or -1 with errno set. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+#include "rw.h"
 
 static void *serve(void *arg)
 {
