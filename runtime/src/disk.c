@@ -9,22 +9,13 @@
 #include <stdlib.h>
 
 enum cap_disk_backend cap__disk_backend;
-static enum cap_disk_backend cap__disk_wanted; /* from CAPRICCIO_DISK */
 static bool cap__disk_tried;
-
-void cap__disk_init(void)
-{
-	/* The backend starts on first use; here only the choice is read. */
-	cap__disk_wanted = CAP_DISK_NONE;
-}
-
-void cap__disk_want(enum cap_disk_backend b) { cap__disk_wanted = b; }
 
 static void cap__disk_start(void)
 {
 	if (!cap__disk_tried) {
 		cap__disk_tried = true;
-		cap__on_sysstack(CAP_SYSFN_DISK_SETUP, &cap__disk_wanted);
+		cap__on_sysstack(CAP_SYSFN_DISK_SETUP, NULL);
 	}
 }
 

@@ -19,7 +19,7 @@ struct cap_disk_req {
 enum cap_disk_backend { CAP_DISK_NONE = 0, CAP_DISK_URING, CAP_DISK_THREADS };
 
 /* disk_sys.c, run on the system stack */
-void cap__disk_setup_sys(void *want);      /* want: enum cap_disk_backend *, result in cap__disk_backend */
+void cap__disk_setup_sys(void *unused);    /* picks the backend: cap__disk_backend */
 void cap__disk_submit_sys(void *req);      /* struct cap_disk_req * */
 void cap__disk_reap_sys(void *w);          /* wakes finished requests' threads */
 void cap__disk_forget_sys(void *unused);   /* after fork, in the child */

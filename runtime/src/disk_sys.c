@@ -97,7 +97,8 @@ static bool cap__start_helpers(void)
 
 void cap__disk_setup_sys(void *arg)
 {
-	enum cap_disk_backend want = *(enum cap_disk_backend *)arg;
+	(void)arg;
+	enum cap_disk_backend want = CAP_DISK_URING;
 	const char *env = getenv("CAPRICCIO_DISK");
 	if (env && !strcmp(env, "threads"))
 		want = CAP_DISK_THREADS;

@@ -143,8 +143,9 @@ void cap__wake(struct cap_thread *t, int result);
 void cap__wake_all(struct cap_waitq *q, int result);
 struct cap_thread *cap__wake_one(struct cap_waitq *q, int result);
 /* Slow paths that call libc run on the system stack, through this table
- * (sysfn_sys.c): naming a non-split function directly, even only to take its
- * address, makes gold put the caller on a 16 KiB chunk. */
+ * (sysfn_sys.c).  Naming a function built without split stacks, even only
+ * to take its address, makes gold rewrite the caller to demand a large chunk
+ * (16 KiB more, or 1 MiB for frames it adjusts in place) on every call. */
 enum cap_sysfn {
 	CAP_SYSFN_INIT,
 	CAP_SYSFN_PRINT,
@@ -214,7 +215,6 @@ void cap__fd_reset(int fd);
 void cap__signals_init(struct cap_worker *w);
 
 /* disk.c */
-void cap__disk_init(void);
 void cap__disk_complete(struct cap_worker *w);
 void cap__disk_after_fork(void);
 void cap__after_fork_child(void);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 
 /* libgcc's per-thread split-stack state (generic-morestack.c).  We switch
  * it per user thread; initial-exec TLS keeps each access one instruction. */
@@ -24,8 +25,8 @@ extern CAP_TLS struct cap_libgcc_initial_sp __morestack_initial_sp;
 CAP_TLS struct cap_worker *cap__w;
 static struct cap_worker cap__worker0; /* SINGLE-WORKER */
 
-/* Plain pointers so calls go through a register: a direct call from split
- * code into libc would make gold give the caller a 16 KiB chunk. */
+/* Called through a pointer: a direct call from split-stack code into libc
+ * makes gold demand a large chunk for the caller (see internal.h). */
 extern int *__errno_location(void);
 static int *(*volatile cap__errno_location)(void) = __errno_location;
 
@@ -50,15 +51,16 @@ _Noreturn void cap__fatal_misuse(const char *what)
 		cap_sys1(SYS_exit_group, 134);
 }
 
-static inline struct cap_worker *cap__need_worker(const char *fn)
+/* The worker, for calls that only a user thread may make. */
+static inline struct cap_worker *cap__need_worker(void)
 {
 	struct cap_worker *w = cap__w;
-	if (CAP_UNLIKELY(!w || w->current == &w->sched)) {
-		if (!w)
-			cap__fatal_misuse(fn[0] == 'p' ? "capriccio: pthread call from a kernel thread that is not a Capriccio worker (user threads run only on the runtime's worker)"
-					  : "capriccio: scheduler call from a kernel thread that is not a Capriccio worker (link with `capriccio cc`, and call the runtime only from user threads)");
-		cap__fatal_misuse("capriccio: blocking call outside any user thread (before main started or after it returned)");
-	}
+	if (CAP_UNLIKELY(!w))
+		cap__fatal_misuse("capriccio: scheduler call from a kernel thread that is not a Capriccio worker (link "
+				  "with `capriccio cc`, and call the runtime only from user threads)");
+	if (CAP_UNLIKELY(w->current == &w->sched))
+		cap__fatal_misuse("capriccio: blocking call outside any user thread (before main started or after it "
+				  "returned)");
 	return w;
 }
 
@@ -155,7 +157,7 @@ static void cap__schedule(struct cap_worker *w, struct cap_thread *cur)
 
 int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj)
 {
-	struct cap_worker *w = cap__need_worker("block");
+	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
 	cur->state = CAP_BLOCKED;
 	cur->reason = (uint8_t)why;
@@ -323,7 +325,7 @@ _Noreturn void cap__thread_main(struct cap_thread *t)
 
 _Noreturn void cap_exit(void *result)
 {
-	struct cap_worker *w = cap__need_worker("cap_exit");
+	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *t = w->current;
 	t->result = result;
 	cap__finish(w, t);
@@ -338,7 +340,7 @@ static void cap__reap(struct cap_worker *w)
 
 int cap_join(cap_thread_t *t, void **result)
 {
-	struct cap_worker *w = cap__need_worker("cap_join");
+	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
 	if (!t)
 		return EINVAL;
@@ -359,7 +361,7 @@ int cap_join(cap_thread_t *t, void **result)
 
 int cap_detach(cap_thread_t *t)
 {
-	cap__need_worker("cap_detach");
+	cap__need_worker();
 	if (!t || (t->flags & (CAP_F_DETACHED | CAP_F_JOINED)))
 		return EINVAL;
 	if (t->state == CAP_DONE) {
@@ -391,7 +393,7 @@ void cap_yield(void)
 
 int cap_sleep_ns(uint64_t ns)
 {
-	cap__need_worker("cap_sleep_ns");
+	cap__need_worker();
 	if (ns == 0) {
 		cap_yield();
 		return 0;
@@ -537,16 +539,17 @@ int __wrap_main(int argc, char **argv, char **envp)
 	 * stack), so __morestack need not block signals around each split. */
 	__morestack_initial_sp.dont_block_signals = 1;
 	cap__sysfn[CAP_SYSFN_INIT](w); /* environment, signals */
-	long p = cap_sys6(SYS_mmap, 0, CAP_SYSSTACK_BYTES, 3 /* RW */, 0x22 | 0x4000 /* PRIVATE|ANON|NORESERVE */, -1, 0);
+	long p = cap_sys6(SYS_mmap, 0, CAP_SYSSTACK_BYTES + 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p > 0) {
-		cap__sysstack_lo = (char *)p;
-		cap__sysstack_hi = (char *)p + CAP_SYSSTACK_BYTES - 64;
+		cap_sys3(SYS_mprotect, p, 4096, PROT_NONE); /* guard page */
+		cap__sysstack_lo = (char *)p + 4096;
+		cap__sysstack_hi = cap__sysstack_lo + CAP_SYSSTACK_BYTES - 64;
 	}
 	cap__stack_init_worker();
 	if (cap__io_init(w) != 0)
 		cap__fatal_misuse("capriccio: cannot create the epoll instance");
 	cap__w = w;
-	cap__disk_init();
 	cap__signals_init(w);
 	cap__sysfn[CAP_SYSFN_REPORT_CONFIG](w);
 

@@ -2,7 +2,7 @@
  *
  * Runtime code on a thread's first chunk is compiled with -fsplit-stack.
  * A direct call from it into libc (which is not) makes gold rewrite the
- * caller to demand 16 KiB of fresh stack on every call, which would link a
+ * caller to demand a large chunk on every call, which would link a
  * big chunk into every thread.  So the hot paths issue system calls inline
  * and read the clock through the vDSO by function pointer.  Return values
  * follow the kernel convention: >= 0 success, -errno failure. */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runtime code must never call code built without split stacks directly:
-# gold would then make that function demand a 16 KiB chunk on every call,
+# gold would then make that function demand a large chunk on every call,
 # and every thread passing through it would link one.  Checks a linked test
 # binary: no runtime function may go through __morestack_non_split.
 bin=${1:?usage: split_hygiene.sh BINARY}
