@@ -111,6 +111,7 @@ const COMPILE_FLAGS = ['-fsplit-stack', '-fno-omit-frame-pointer', '-fcallgraph-
 const linkFlags = (r: string): string[] => [
   '-fuse-ld=gold',
   '-Wl,--wrap=main',
+  '-Wl,--wrap=__generic_morestack',
   '-Wl,-z,now',
   join(r, 'runtime', 'build', 'libcapriccio.a'),
   '-luring',

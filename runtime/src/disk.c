@@ -59,3 +59,11 @@ void cap__disk_after_fork(void)
 	cap__disk_tried = false;
 	cap__disk_backend = CAP_DISK_NONE;
 }
+
+/* For the telemetry HELLO: the backend's name without starting it. */
+const char *cap__disk_backend_peek(void)
+{
+	if (!cap__disk_tried)
+		return "unstarted";
+	return cap__disk_backend == CAP_DISK_URING ? "io_uring" : cap__disk_backend == CAP_DISK_THREADS ? "threads" : "none";
+}

@@ -29,6 +29,28 @@
  * (capcc links with -z now).  libgcc reserves more on its own chunks
  * (0xe00 in GCC 12) because it cannot assume either. */
 #define CAP_SPLIT_BACKOFF 1536
+extern size_t cap__libgcc_backoff; /* libgcc's own reserve, read from __morestack */
+
+/* libgcc's per-thread split-stack state (generic-morestack.c): the chunks
+ * it linked, the one in use, and the thread's initial stack.  The runtime
+ * switches them per user thread; initial-exec TLS keeps each access one
+ * instruction. */
+struct cap_libgcc_segment {
+	struct cap_libgcc_segment *prev, *next;
+	size_t size; /* usable bytes after this header */
+	void *old_stack;
+	void *dynamic_allocation, *free_dynamic_allocation, *extra;
+};
+struct cap_libgcc_initial_sp {
+	void *sp;
+	size_t len;
+	unsigned long mask[16]; /* sigset_t */
+	uintptr_t dont_block_signals;
+	void *extra[4];
+};
+extern CAP_TLS struct cap_libgcc_segment *__morestack_segments;
+extern CAP_TLS struct cap_libgcc_segment *__morestack_current_segment;
+extern CAP_TLS struct cap_libgcc_initial_sp __morestack_initial_sp;
 
 /* Saved by switch.S: stack pointer and the split-stack guard (%fs:0x70). */
 struct cap_ctx {
@@ -38,8 +60,8 @@ struct cap_ctx {
 
 /* The rest of libgcc's per-thread split-stack state, saved in C. */
 struct cap_ss {
-	void *segments;   /* __morestack_segments: chunks libgcc linked */
-	void *current;    /* __morestack_current_segment */
+	struct cap_libgcc_segment *segments; /* __morestack_segments: chunks libgcc linked */
+	struct cap_libgcc_segment *current;  /* __morestack_current_segment */
 	void *initial_sp; /* our first chunk, for __splitstack_find */
 	size_t initial_len;
 };
@@ -92,6 +114,12 @@ struct cap_thread {
 	uint32_t nspecific;
 	struct cap_thread *all_next, *all_prev; /* every live thread */
 	char name[32];
+	/* Profiling (graph.c), maintained only while telemetry is on. */
+	uint32_t last_node;     /* blocking point it last left, 0 = none yet */
+	uint32_t site;          /* its spawn site's table index + 1 */
+	uint32_t chunks_linked; /* times __morestack linked a chunk for it */
+	uint64_t t_resumed, t_blocked, t_woken; /* TSC */
+	uint64_t fds_at_resume;
 };
 
 struct cap_heap {
@@ -159,6 +187,7 @@ enum cap_sysfn {
 	CAP_SYSFN_FREE_SPECIFIC,
 	CAP_SYSFN_REPORT_CONFIG,
 	CAP_SYSFN_DISK_FORGET,
+	CAP_SYSFN_TELEMETRY,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);

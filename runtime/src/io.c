@@ -8,6 +8,7 @@
  * the program itself set O_NONBLOCK, and its SO_RCVTIMEO / SO_SNDTIMEO. */
 #include "internal.h"
 #include "io.h"
+#include "telemetry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -318,11 +319,16 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 		ts.tv_nsec = timeout_ns % 1000000000;
 		tsp = &ts;
 	}
+	struct cap_telemetry *T = cap__tel;
+	if (T && timeout_ns != 0) /* the watchdog must not take this wait for a stall */
+		atomic_store_explicit(&T->idle, 1, memory_order_relaxed);
 	long n = cap_sys6l(SYS_epoll_pwait2, w->epfd, cap__events, 256, tsp, 0, 8);
 	if (n == -ENOSYS) {
 		int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
 		n = cap_sys4(SYS_epoll_wait, w->epfd, cap__events, 256, ms);
 	}
+	if (T && timeout_ns != 0)
+		atomic_store_explicit(&T->idle, 0, memory_order_relaxed);
 	for (long i = 0; i < n; i++) {
 		uint64_t tag = cap__events[i].data.u64;
 		if (tag == CAP_TAG_DISK) {

@@ -12,6 +12,7 @@
  * Outside a user thread (constructors, atexit handlers, foreign kernel
  * threads) every call is the plain blocking system call. */
 #include "io.h"
+#include "telemetry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +95,14 @@ static size_t cap__iov_len(const struct iovec *iov, int cnt)
 	for (int i = 0; i < cnt; i++)
 		n += iov[i].iov_len;
 	return n;
+}
+
+/* A descriptor the program just got: fresh state, counted while profiling. */
+static void cap__fd_new(int fd, bool nonblock)
+{
+	cap__fd_reset(fd);
+	cap__fd_note_nonblock(fd, nonblock);
+	cap__count_fds(1);
 }
 
 /* read/readv/pread/preadv and the write family.  off = -1: file position. */
@@ -381,8 +390,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 	for (;;) {
 		long r = cap_sys4(SYS_accept4, fd, addr, alen, flags);
 		if (r >= 0) {
-			cap__fd_reset((int)r);
-			cap__fd_note_nonblock((int)r, (flags & SOCK_NONBLOCK) != 0);
+			cap__fd_new((int)r, (flags & SOCK_NONBLOCK) != 0);
 			return (int)r;
 		}
 		if (r != -EAGAIN)
@@ -455,10 +463,8 @@ ssize_t sendfile64(int out, int in, off_t *off, size_t count) __attribute__((ali
 int socket(int domain, int type, int proto)
 {
 	long r = cap_sys3(SYS_socket, domain, type, proto);
-	if (r >= 0) {
-		cap__fd_reset((int)r);
-		cap__fd_note_nonblock((int)r, (type & SOCK_NONBLOCK) != 0);
-	}
+	if (r >= 0)
+		cap__fd_new((int)r, (type & SOCK_NONBLOCK) != 0);
 	return (int)cap__ret(r);
 }
 
@@ -466,10 +472,8 @@ int socketpair(int domain, int type, int proto, int sv[2])
 {
 	long r = cap_sys4(SYS_socketpair, domain, type, proto, sv);
 	if (r == 0)
-		for (int i = 0; i < 2; i++) {
-			cap__fd_reset(sv[i]);
-			cap__fd_note_nonblock(sv[i], (type & SOCK_NONBLOCK) != 0);
-		}
+		for (int i = 0; i < 2; i++)
+			cap__fd_new(sv[i], (type & SOCK_NONBLOCK) != 0);
 	return (int)cap__ret(r);
 }
 
@@ -477,10 +481,8 @@ int pipe2(int fds[2], int flags)
 {
 	long r = cap_sys2(SYS_pipe2, fds, flags);
 	if (r == 0)
-		for (int i = 0; i < 2; i++) {
-			cap__fd_reset(fds[i]);
-			cap__fd_note_nonblock(fds[i], (flags & O_NONBLOCK) != 0);
-		}
+		for (int i = 0; i < 2; i++)
+			cap__fd_new(fds[i], (flags & O_NONBLOCK) != 0);
 	return (int)cap__ret(r);
 }
 int pipe(int fds[2]) { return pipe2(fds, 0); }
@@ -491,10 +493,8 @@ static int cap__openat(int dirfd, const char *path, int flags, va_list ap)
 {
 	int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, int) : 0;
 	long r = cap_sys4(SYS_openat, dirfd, path, flags, mode);
-	if (r >= 0) {
-		cap__fd_reset((int)r);
-		cap__fd_note_nonblock((int)r, (flags & O_NONBLOCK) != 0);
-	}
+	if (r >= 0)
+		cap__fd_new((int)r, (flags & O_NONBLOCK) != 0);
 	return (int)cap__ret(r);
 }
 
@@ -524,14 +524,17 @@ int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
 int close(int fd)
 {
 	cap__fd_reset(fd);
-	return (int)cap__ret(cap_sys1(SYS_close, fd));
+	long r = cap_sys1(SYS_close, fd);
+	if (r == 0)
+		cap__count_fds(-1);
+	return (int)cap__ret(r);
 }
 
 int dup(int fd)
 {
 	long r = cap_sys1(SYS_dup, fd);
 	if (r >= 0) {
-		cap__fd_reset((int)r);
+		cap__fd_new((int)r, false);
 		cap__fd_copy(fd, (int)r);
 	}
 	return (int)cap__ret(r);
@@ -580,7 +583,7 @@ int fcntl(int fd, int cmd, ...)
 	case F_DUPFD_CLOEXEC: {
 		long r = cap_sys3(SYS_fcntl, fd, cmd, arg);
 		if (r >= 0) {
-			cap__fd_reset((int)r);
+			cap__fd_new((int)r, false);
 			cap__fd_copy(fd, (int)r);
 		}
 		return (int)cap__ret(r);

@@ -4,25 +4,14 @@
  * context (on the worker's kernel stack) runs only when nothing is runnable,
  * to wait in epoll for I/O and timers, and to reap threads that finished. */
 #include "internal.h"
+#include "telemetry.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>
 
-/* libgcc's per-thread split-stack state (generic-morestack.c).  We switch
- * it per user thread; initial-exec TLS keeps each access one instruction. */
-struct cap_libgcc_initial_sp {
-	void *sp;
-	size_t len;
-	sigset_t mask;
-	uintptr_t dont_block_signals;
-	void *extra[4];
-};
-extern CAP_TLS void *__morestack_segments;
-extern CAP_TLS void *__morestack_current_segment;
-extern CAP_TLS struct cap_libgcc_initial_sp __morestack_initial_sp;
-
 CAP_TLS struct cap_worker *cap__w;
+size_t cap__libgcc_backoff = 0x600;
 static struct cap_worker cap__worker0; /* SINGLE-WORKER */
 
 /* Called through a pointer: a direct call from split-stack code into libc
@@ -170,7 +159,11 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 		cur->wake_ns = deadline_ns;
 		cap__timer_add(w, cur);
 	}
+	if (cap__tel)
+		cap__graph_block(cur, why);
 	cap__schedule(w, cur);
+	if (cap__tel)
+		cap__graph_resumed(cur, why);
 	cur->reason = CAP_WAIT_NONE;
 	cur->wait_obj = NULL;
 	return cur->wait_result;
@@ -188,6 +181,8 @@ void cap__wake(struct cap_thread *t, int result)
 	if (t->heap_idx)
 		cap__timer_del(w, t);
 	t->wait_result = result;
+	if (cap__tel)
+		t->t_woken = cap__ticks();
 	cap__runq_push(w, t);
 }
 
@@ -280,10 +275,15 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	t->ctx.guard = t->stack_kind == CAP_STACK_KIND_FIXED ? NULL : t->stack_lo + CAP_SPLIT_BACKOFF;
 	t->ss.current = NULL;
 	t->ss.initial_sp = (void *)top;
-	t->ss.initial_len = t->stack_size;
+	/* When a function that ran on a linked chunk returns to the first one,
+	 * libgcc recomputes the guard as initial_sp - initial_len plus its own
+	 * reserve; this length makes that our guard again. */
+	t->ss.initial_len = (top - (uintptr_t)t->stack_lo) + cap__libgcc_backoff - CAP_SPLIT_BACKOFF;
 	/* t->ss.segments keeps the chunks a previous owner of this stack linked. */
 
 	cap__link_all(w, t);
+	if (cap__tel)
+		cap__graph_spawned(t);
 	cap__runq_push(w, t);
 	return t;
 }
@@ -295,6 +295,8 @@ cap_thread_t *cap_spawn(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *
 
 static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 {
+	if (cap__tel)
+		cap__graph_finished(t);
 	if (cap__exit_hook && t->specific)
 		cap__exit_hook(t);
 	t->state = CAP_DONE;
@@ -387,8 +389,12 @@ void cap_yield(void)
 		if (!w->runq_head)
 			return;
 	}
+	if (cap__tel)
+		cap__graph_block(cur, CAP_KIND_YIELD);
 	cap__runq_push(w, cur);
 	cap__schedule(w, cur);
+	if (cap__tel)
+		cap__graph_resumed(cur, CAP_KIND_YIELD);
 }
 
 int cap_sleep_ns(uint64_t ns)
@@ -420,10 +426,25 @@ void cap_set_name(cap_thread_t *t, const char *name)
 }
 uint64_t cap_now_ns(void) { return cap__mono_ns(); }
 
+/* The reserve libgcc's __morestack keeps below a guard: the immediate of
+ * its `add $BACKOFF,%r10` (0x600 in GCC's source, 0xe00 in Debian's GCC 12). */
+extern const unsigned char __morestack[];
+static size_t cap__read_libgcc_backoff(void)
+{
+	for (int i = 0; i < 24; i++)
+		if (__morestack[i] == 0x49 && __morestack[i + 1] == 0x81 && __morestack[i + 2] == 0xc2) {
+			uint32_t v;
+			__builtin_memcpy(&v, __morestack + i + 3, 4);
+			if (v >= 256 && v <= 65536)
+				return v;
+		}
+	return 0x600;
+}
+
 /* ---- The system stack --------------------------------------------------- */
 
 static char *cap__sysstack_lo, *cap__sysstack_hi; /* SINGLE-WORKER */
-static void *cap__sysstack_segments;
+static struct cap_libgcc_segment *cap__sysstack_segments;
 
 static inline void *cap__get_guard(void)
 {
@@ -442,7 +463,7 @@ __attribute__((noinline, noipa)) void cap__on_sysstack(enum cap_sysfn op, void *
 		return;
 	}
 	void *guard = cap__get_guard();
-	void *segs = __morestack_segments, *cur = __morestack_current_segment;
+	struct cap_libgcc_segment *segs = __morestack_segments, *cur = __morestack_current_segment;
 	__morestack_segments = cap__sysstack_segments;
 	__morestack_current_segment = NULL;
 	w->in_sysstack = true;
@@ -530,6 +551,7 @@ int __wrap_main(int argc, char **argv, char **envp)
 	args.envp = envp;
 
 	w->errno_ptr = cap__errno_location();
+	cap__libgcc_backoff = cap__read_libgcc_backoff();
 	w->sched.state = CAP_RUNNING;
 	w->sched.stack_kind = CAP_STACK_KIND_KERNEL;
 	w->sched.ss.initial_sp = __morestack_initial_sp.sp;
@@ -552,6 +574,7 @@ int __wrap_main(int argc, char **argv, char **envp)
 	cap__w = w;
 	cap__signals_init(w);
 	cap__sysfn[CAP_SYSFN_REPORT_CONFIG](w);
+	cap__sysfn[CAP_SYSFN_TELEMETRY](w); /* when CAPRICCIO_TELEMETRY(_LISTEN) is set */
 
 	cap_spawn_opts_t o = { .name = "main", .stack_size = 0, .stack_mode = CAP_STACK_DEFAULT };
 	o.stack_size = cap__stack_default_mode() == CAP_STACK_FIXED ? (8u << 20) : (64u << 10);

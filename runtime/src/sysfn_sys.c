@@ -1,5 +1,6 @@
 /* The system-stack entry points (see enum cap_sysfn in internal.h). */
 #include "disk.h"
+#include "telemetry.h"
 
 void cap__sys_init(void *arg);
 void cap__sys_print(void *msg);
@@ -9,7 +10,7 @@ void cap__sys_grow_specific(void *t);
 void cap__sys_free_specific(void *t);
 void cap__sys_report_config(void *w);
 
-extern void *__morestack_release_segments(void **pp, int free_dynamic);
+extern void *__morestack_release_segments(struct cap_libgcc_segment **pp, int free_dynamic);
 
 /* Give back the chunks libgcc linked for a thread whose stack is freed. */
 static void cap__sys_release_chain(void *t)
@@ -30,4 +31,5 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_FREE_SPECIFIC] = cap__sys_free_specific,
 	[CAP_SYSFN_REPORT_CONFIG] = cap__sys_report_config,
 	[CAP_SYSFN_DISK_FORGET] = cap__disk_forget_sys,
+	[CAP_SYSFN_TELEMETRY] = cap__telemetry_start_sys,
 };

@@ -1,0 +1,311 @@
+/* The blocking graph and stack accounting, recorded on the worker's own
+ * paths while telemetry is on (cap__tel != NULL).
+ *
+ * A node is a blocking point: the chain of return addresses (frame-pointer
+ * walk) where a thread blocked or yielded.  An edge joins two consecutive
+ * blocking points of one thread and measures the run between them: from
+ * the moment the thread ran again after the first to the moment it reached
+ * the second.  A node also measures the wait: from blocking until the
+ * thread was made runnable.
+ *
+ * Stack accounting: a thread's first chunk is zeroed at spawn, so at exit
+ * the lowest non-zero word gives its high-water; chunks libgcc linked are
+ * measured with mincore (page granularity) and then given back with
+ * MADV_DONTNEED so the next owner starts clean.  Every call to
+ * __generic_morestack goes through __wrap___generic_morestack (capcc links
+ * with --wrap): that is how splits, their call sites and new chunks are
+ * counted. */
+#include "telemetry.h"
+
+#include <sys/mman.h>
+
+struct cap_telemetry *cap__tel;
+
+/* Find or add the entry for `key` in table `tab` (CAP_TABLE); evaluates to
+ * its index + 1, or 0 when the table is full.  `init(e)` fills a new entry
+ * before it is published. */
+#define CAP_TABLE_FIND(tab, N, keyfield, key, init)                                          \
+	({                                                                                   \
+		uint32_t _mask = 2 * (N) - 1, _i = (uint32_t)cap__mix(key) & _mask, _r = 0; \
+		for (;;) {                                                                   \
+			uint32_t _s = (tab).slot[_i];                                        \
+			if (!_s)                                                             \
+				break;                                                       \
+			if ((tab).v[_s - 1].keyfield == (key)) {                             \
+				_r = _s;                                                     \
+				break;                                                       \
+			}                                                                    \
+			_i = (_i + 1) & _mask;                                               \
+		}                                                                            \
+		if (!_r) {                                                                   \
+			uint32_t _n = atomic_load_explicit(&(tab).n, memory_order_relaxed);  \
+			if (_n < (N)) {                                                      \
+				__typeof__(&(tab).v[0]) e = &(tab).v[_n];                    \
+				e->keyfield = (key);                                         \
+				init;                                                        \
+				(tab).slot[_i] = _n + 1;                                     \
+				atomic_store_explicit(&(tab).n, _n + 1, memory_order_release); \
+				_r = _n + 1;                                                 \
+			} else {                                                             \
+				(tab).full++;                                                \
+			}                                                                    \
+		}                                                                            \
+		_r;                                                                          \
+	})
+
+static uint32_t cap__node_of(struct cap_telemetry *T, const uint64_t *frames, uint32_t n, int kind)
+{
+	uint64_t h = cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56);
+	return CAP_TABLE_FIND(T->nodes, CAP_NODES_MAX, hash, h, ({
+				      for (uint32_t k = 0; k < n; k++)
+					      e->frames[k] = frames[k];
+				      e->nframes = (uint8_t)n;
+				      e->kind = (uint8_t)kind;
+			      }));
+}
+
+static uint32_t cap__edge_of(struct cap_telemetry *T, uint32_t from, uint32_t to)
+{
+	uint64_t key = ((uint64_t)from << 32) | to;
+	/* Edges are keyed by (from, to) packed into the from/to pair itself. */
+	struct cap_edge *v = T->edges.v;
+	uint32_t mask = 2 * CAP_EDGES_MAX - 1, i = (uint32_t)cap__mix(key) & mask;
+	for (;;) {
+		uint32_t s = T->edges.slot[i];
+		if (!s)
+			break;
+		if (v[s - 1].from == from && v[s - 1].to == to)
+			return s;
+		i = (i + 1) & mask;
+	}
+	uint32_t n = atomic_load_explicit(&T->edges.n, memory_order_relaxed);
+	if (n >= CAP_EDGES_MAX) {
+		T->edges.full++;
+		return 0;
+	}
+	v[n].from = from;
+	v[n].to = to;
+	T->edges.slot[i] = n + 1;
+	atomic_store_explicit(&T->edges.n, n + 1, memory_order_release);
+	return n + 1;
+}
+
+void cap__graph_block(struct cap_thread *t, int kind)
+{
+	struct cap_telemetry *T = cap__tel;
+	uint64_t now = cap__ticks();
+	uint64_t frames[CAP_FRAMES];
+	/* Skip our own frame: start at the caller of the runtime's block function. */
+	uint32_t n = cap__graph_walk(t, *(uintptr_t *)__builtin_frame_address(0), frames, CAP_FRAMES);
+	uint32_t node = cap__node_of(T, frames, n, kind);
+	if (node) {
+		struct cap_node *nd = &T->nodes.v[node - 1];
+		nd->count++;
+		nd->fd_delta += (int64_t)(T->open_fds_delta - t->fds_at_resume);
+		if (t->last_node) {
+			uint32_t e = cap__edge_of(T, t->last_node, node);
+			if (e) {
+				struct cap_edge *ed = &T->edges.v[e - 1];
+				uint64_t run = now - t->t_resumed;
+				ed->count++;
+				ed->total += run;
+				ed->ewma = ed->count == 1 ? run : ed->ewma + (uint64_t)(((int64_t)run - (int64_t)ed->ewma) / 8);
+				if (run > ed->max)
+					ed->max = run;
+			}
+		}
+	}
+	t->last_node = node;
+	t->t_blocked = now;
+	t->t_woken = 0;
+	if (kind != CAP_KIND_YIELD)
+		T->blocked[kind & 15]++;
+	T->blocking_ops++;
+}
+
+void cap__graph_resumed(struct cap_thread *t, int kind)
+{
+	struct cap_telemetry *T = cap__tel;
+	uint64_t now = cap__ticks();
+	if (t->last_node && kind != CAP_KIND_YIELD) {
+		struct cap_node *nd = &T->nodes.v[t->last_node - 1];
+		uint64_t wait = (t->t_woken ? t->t_woken : now) - t->t_blocked;
+		nd->wait_total += wait;
+		if (wait > nd->wait_max)
+			nd->wait_max = wait;
+	}
+	if (kind != CAP_KIND_YIELD && T->blocked[kind & 15])
+		T->blocked[kind & 15]--;
+	t->t_resumed = now;
+	t->fds_at_resume = T->open_fds_delta;
+	if (CAP_UNLIKELY(atomic_load_explicit(&T->want_threads, memory_order_relaxed) == 1))
+		cap__graph_rows_if_asked(cap__w);
+}
+
+/* ---- Stack accounting --------------------------------------------------- */
+
+static size_t cap__chain_bytes(const struct cap_libgcc_segment *s)
+{
+	size_t n = 0;
+	for (; s; s = s->next)
+		n += s->size + sizeof *s;
+	return n;
+}
+
+static inline size_t cap__thread_allocated(const struct cap_thread *t, const struct cap_libgcc_segment *segs)
+{
+	return t->stack_size + cap__chain_bytes(segs);
+}
+
+void cap__graph_spawned(struct cap_thread *t)
+{
+	struct cap_telemetry *T = cap__tel;
+	uint64_t addr = (uint64_t)(uintptr_t)t->spawn_site;
+	size_t alloc = t->stack_size + cap__chain_bytes(t->ss.segments);
+	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, addr, ({ e->first_chunk = (uint32_t)t->stack_size; }));
+	t->site = s;
+	if (s) {
+		struct cap_site *st = &T->sites.v[s - 1];
+		st->live++;
+		st->total++;
+		st->allocated += alloc;
+	}
+	T->stack_allocated += alloc;
+	t->last_node = 0;
+	t->chunks_linked = 0;
+	t->t_resumed = cap__ticks();
+	t->fds_at_resume = T->open_fds_delta;
+	/* Zero the first chunk so its high-water can be read at exit (the
+	 * loop is kept a loop: -fno-tree-loop-distribute-patterns). */
+	uint64_t *p = (uint64_t *)t->stack_lo + 1, *end = (uint64_t *)((uintptr_t)t->ctx.sp & ~(uintptr_t)7);
+	while (p < end)
+		*p++ = 0;
+}
+
+/* Lowest resident page of a libgcc chunk: how deep the thread went in it. */
+static size_t cap__segment_used(struct cap_libgcc_segment *s)
+{
+	uintptr_t lo = ((uintptr_t)(s + 1) + 4095) & ~(uintptr_t)4095, hi = (uintptr_t)(s + 1) + s->size;
+	if (hi <= lo)
+		return s->size;
+	size_t pages = (hi - lo) / 4096;
+	unsigned char vec[256];
+	size_t used = 0;
+	for (uintptr_t base = lo; base < hi && !used; base += sizeof vec * 4096ul) {
+		size_t np = (hi - base) / 4096 < sizeof vec ? (hi - base) / 4096 : sizeof vec;
+		if (np == 0 || cap_sys3(SYS_mincore, base, np * 4096, vec) != 0)
+			return s->size;
+		for (size_t i = 0; i < np; i++)
+			if (vec[i] & 1) {
+				used = hi - (base + i * 4096);
+				break;
+			}
+	}
+	(void)pages;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (used && !(sp >= lo && sp < hi)) /* not the chunk we are running on */
+		cap_sys3(SYS_madvise, lo, hi - lo, MADV_DONTNEED); /* the next owner starts clean */
+	return used;
+}
+
+void cap__graph_finished(struct cap_thread *t)
+{
+	struct cap_telemetry *T = cap__tel;
+	struct cap_libgcc_segment *segs = __morestack_segments;
+	size_t alloc = t->stack_size + cap__chain_bytes(segs);
+	size_t used = 0;
+	if (t->stack_kind == CAP_STACK_KIND_SLAB || t->stack_kind == CAP_STACK_KIND_FIXED) {
+		const uint64_t *p = (const uint64_t *)t->stack_lo + 1, *top = (const uint64_t *)(t->stack_lo + t->stack_size);
+		while (p < top && *p == 0)
+			p++;
+		used = (size_t)((const char *)top - (const char *)p);
+	}
+	for (struct cap_libgcc_segment *s = segs; s; s = s->next)
+		used += cap__segment_used(s);
+	if (used > alloc)
+		used = alloc;
+	if (t->site) {
+		struct cap_site *st = &T->sites.v[t->site - 1];
+		st->live--;
+		st->chunks_linked += t->chunks_linked;
+		st->allocated -= alloc < st->allocated ? alloc : st->allocated;
+		st->used_total += used;
+		if (used > st->used_max)
+			st->used_max = used;
+		st->waste += alloc - used;
+	}
+	T->stack_allocated -= alloc < T->stack_allocated ? alloc : T->stack_allocated;
+}
+
+/* Every split: count it, by thread and by the call that needed the room,
+ * and account for a chunk libgcc had to allocate.  Runs on the old chunk's
+ * last few hundred bytes, so it stays small and calls nothing with a frame. */
+extern void *__real___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size);
+void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size)
+	__attribute__((no_split_stack));
+void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size)
+{
+	struct cap_telemetry *T = cap__tel;
+	if (!T)
+		return __real___generic_morestack(pframe_size, old_stack, param_size);
+	size_t want = *pframe_size;
+	struct cap_libgcc_segment *cur = __morestack_current_segment;
+	struct cap_libgcc_segment *existing = cur ? cur->next : __morestack_segments;
+	void *r = __real___generic_morestack(pframe_size, old_stack, param_size);
+	struct cap_worker *w = cap__w;
+	if (!w || w->current == &w->sched || w->in_sysstack)
+		return r;
+	struct cap_thread *t = w->current;
+	t->chunks_linked++;
+	struct cap_libgcc_segment *now = __morestack_current_segment;
+	if (now != existing && now) { /* a fresh chunk */
+		size_t bytes = now->size + sizeof *now;
+		T->stack_allocated += bytes;
+		if (t->site)
+			T->sites.v[t->site - 1].allocated += bytes;
+	}
+	uint64_t site = ((const uint64_t *)old_stack)[-1];
+	uint32_t s = CAP_TABLE_FIND(T->splits, CAP_SPLITS_MAX, callsite, site, ({ e->frame_bytes = 0; }));
+	if (s) {
+		struct cap_split *sp = &T->splits.v[s - 1];
+		sp->count++;
+		if (want > sp->frame_bytes)
+			sp->frame_bytes = (uint32_t)want;
+	}
+	return r;
+}
+
+/* ---- Per-thread rows ---------------------------------------------------- */
+
+/* The telemetry thread cannot walk the thread list while the worker changes
+ * it, so it asks, and the worker gathers the largest stacks at its next
+ * resume (about once a second). */
+void cap__graph_rows_if_asked(struct cap_worker *w)
+{
+	struct cap_telemetry *T = cap__tel;
+	uint32_t n = 0, min_i = 0;
+	size_t min_v = 0;
+	for (struct cap_thread *t = w->all; t; t = t->all_next) {
+		const struct cap_libgcc_segment *segs = t == w->current ? __morestack_segments : t->ss.segments;
+		size_t a = cap__thread_allocated(t, segs);
+		if (n == CAP_TOP_THREADS && a <= min_v)
+			continue;
+		struct cap_thread_row *r = &T->rows[n < CAP_TOP_THREADS ? n++ : min_i];
+		r->id = t->id;
+		r->spawn_site = (uint64_t)(uintptr_t)t->spawn_site;
+		r->allocated = a;
+		r->chunks_linked = t->chunks_linked;
+		r->state = t->state == CAP_RUNNING ? 2 : t->state == CAP_RUNNABLE ? 1 : 3;
+		r->kind = t->state == CAP_BLOCKED ? t->reason : 0;
+		cap__strlcpy(r->name, t->name, sizeof r->name);
+		if (n == CAP_TOP_THREADS) {
+			min_i = 0;
+			min_v = T->rows[0].allocated;
+			for (uint32_t i = 1; i < n; i++)
+				if (T->rows[i].allocated < min_v)
+					min_v = T->rows[i].allocated, min_i = i;
+		}
+	}
+	T->nrows = n;
+	atomic_store_explicit(&T->want_threads, 2, memory_order_release);
+}

@@ -1,0 +1,182 @@
+/* What the profiler measures, shared between the worker (which writes it on
+ * its hot paths, graph.c) and the telemetry thread (which reads it
+ * concurrently and sends it, telemetry_sys.c).
+ *
+ * Tables only grow: a new entry is filled in, then published by a release
+ * store of the table's count, so the reader never sees a half-made entry.
+ * Statistics are plain 64-bit stores by the one worker; the reader may see
+ * one counter of an entry a moment ahead of another, never a torn value.
+ * Times are TSC ticks here; the telemetry thread converts them to ns. */
+#ifndef CAP_TELEMETRY_H
+#define CAP_TELEMETRY_H
+
+#include "internal.h"
+#include <stdatomic.h>
+
+#define CAP_FRAMES 16
+#define CAP_NODES_MAX 4096
+#define CAP_EDGES_MAX 16384
+#define CAP_SITES_MAX 1024
+#define CAP_SPLITS_MAX 1024
+#define CAP_SAMPLES_MAX 1024
+#define CAP_STALLS_MAX 256
+#define CAP_TOP_THREADS 64
+
+/* Node kinds on the wire (PROTOCOL.md): the wait reasons, plus yield. */
+#define CAP_KIND_YIELD 13
+
+struct cap_node {
+	uint64_t hash;
+	uint64_t frames[CAP_FRAMES];
+	uint8_t nframes, kind;
+	uint64_t count, wait_total, wait_max; /* ticks */
+	int64_t fd_delta;
+};
+
+struct cap_edge {
+	uint32_t from, to;
+	uint64_t count, total, ewma, max; /* ticks */
+};
+
+struct cap_site {
+	uint64_t addr;
+	uint32_t live, total, first_chunk;
+	uint64_t chunks_linked, allocated, used_max, used_total, waste;
+};
+
+struct cap_split {
+	uint64_t callsite;
+	uint64_t count;
+	uint32_t frame_bytes;
+};
+
+struct cap_sample {
+	uint64_t hash;
+	uint64_t frames[CAP_FRAMES];
+	uint8_t nframes;
+	uint64_t count, run_max; /* ticks */
+};
+
+struct cap_stall {
+	uint64_t pc, callsite, target;
+	uint32_t syscall;
+	uint64_t count, total_ns, max_ns;
+};
+
+struct cap_thread_row {
+	uint64_t id, spawn_site, allocated;
+	uint32_t chunks_linked;
+	uint8_t state, kind;
+	char name[32];
+};
+
+/* A table of T with open-addressing lookup on a 64-bit key. */
+#define CAP_TABLE(T, N)                         \
+	struct {                                \
+		T v[N];                         \
+		uint32_t slot[2 * (N)];         \
+		_Atomic uint32_t n;             \
+		uint64_t full;                  \
+	}
+
+struct cap_telemetry {
+	CAP_TABLE(struct cap_node, CAP_NODES_MAX) nodes;
+	CAP_TABLE(struct cap_edge, CAP_EDGES_MAX) edges;
+	CAP_TABLE(struct cap_site, CAP_SITES_MAX) sites;
+	CAP_TABLE(struct cap_split, CAP_SPLITS_MAX) splits;
+	CAP_TABLE(struct cap_sample, CAP_SAMPLES_MAX) samples;
+	CAP_TABLE(struct cap_stall, CAP_STALLS_MAX) stalls;
+	/* Counters the worker keeps. */
+	uint32_t blocked[16]; /* live threads blocked, by wait reason */
+	uint64_t blocking_ops;
+	uint64_t open_fds_delta; /* descriptors opened minus closed through the shim */
+	uint64_t stack_allocated;
+	/* Per-thread rows, gathered by the worker when asked. */
+	_Atomic int want_threads; /* 1: asked, 2: rows ready */
+	uint32_t nrows;
+	struct cap_thread_row rows[CAP_TOP_THREADS];
+	/* Sampler and watchdog state. */
+	uint64_t quantum_ticks;
+	uint64_t last_sampled_switches;
+	_Atomic int idle; /* the worker waits in epoll: not a stall */
+};
+
+extern struct cap_telemetry *cap__tel; /* NULL: telemetry off */
+
+static inline uint64_t cap__ticks(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* graph.c: hooks on the worker's paths (call only when cap__tel != NULL) */
+void cap__graph_block(struct cap_thread *t, int kind);
+void cap__graph_resumed(struct cap_thread *t, int kind);
+void cap__graph_spawned(struct cap_thread *t);
+void cap__graph_finished(struct cap_thread *t);
+void cap__graph_rows_if_asked(struct cap_worker *w);
+
+/* Frame-pointer walks, inline: the yield sampler runs them on the signal
+ * stack, where split-stack code must not run. */
+static inline uint64_t cap__mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static inline uint64_t cap__hash_frames(const uint64_t *frames, uint32_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+	for (uint32_t i = 0; i < n; i++)
+		h = cap__mix(h ^ frames[i]) + i;
+	return h ? h : 1;
+}
+
+/* Is fp inside one of t's stacks: its first chunk or a chunk libgcc linked?
+ * The walk stops at the first frame pointer that is not (code built
+ * without frame pointers leaves anything in rbp). */
+static inline bool cap__fp_ok(const struct cap_thread *t, uintptr_t fp,
+			      const struct cap_libgcc_segment *segs)
+{
+	if (fp & 7)
+		return false;
+	if (fp >= (uintptr_t)t->stack_lo && fp + 16 <= (uintptr_t)t->stack_lo + t->stack_size)
+		return true;
+	for (const struct cap_libgcc_segment *s = segs; s; s = s->next) {
+		uintptr_t lo = (uintptr_t)(s + 1);
+		if (fp >= lo && fp + 16 <= lo + s->size)
+			return true;
+	}
+	return false;
+}
+
+static inline uint32_t cap__graph_walk(const struct cap_thread *t, uintptr_t fp, uint64_t *frames, uint32_t max)
+{
+	const struct cap_libgcc_segment *segs = __morestack_segments;
+	uint32_t n = 0;
+	while (n < max && fp && cap__fp_ok(t, fp, segs)) {
+		const uintptr_t *f = (const uintptr_t *)fp;
+		if (!f[1])
+			break;
+		frames[n++] = f[1];
+		if (f[0] == fp)
+			break;
+		fp = f[0];
+	}
+	return n;
+}
+
+
+static inline void cap__count_fds(int d)
+{
+	if (cap__tel)
+		cap__tel->open_fds_delta += (uint64_t)(int64_t)d;
+}
+
+/* telemetry_sys.c */
+void cap__telemetry_start_sys(void *w);
+
+#endif

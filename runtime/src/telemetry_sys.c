@@ -1,0 +1,799 @@
+/* The telemetry thread: a kernel thread of its own that, at a fixed
+ * cadence, reads what the worker recorded (telemetry.h), turns ticks into
+ * nanoseconds and sends what changed as docs/PROTOCOL.md frames.  It also
+ * runs the stall watchdog, and this file holds the yield sampler's signal
+ * handler.
+ *
+ * The program never waits for it: the socket is non-blocking, a frame that
+ * does not fit is kept and finished later, and while one is pending no new
+ * snapshot is built — the next one carries everything since, and counts
+ * the skipped ones.  Only at exit does the program give it a moment
+ * (CAP_EXIT_FLUSH_MS) to send the final snapshot and the exit frame.
+ *
+ * Compiled without -fsplit-stack: it runs on its own pthread stack and on
+ * the signal stack. */
+#include "telemetry.h"
+#include "frames.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define CAP_EXIT_FLUSH_MS 500
+#define CAP_WATCHDOG_MS 5
+#define CAP_SAMPLER_SIGNAL (SIGRTMAX - 3)
+
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+extern size_t cap__default_chunk;
+extern int cap__stack_mode;
+const char *cap__disk_backend_peek(void);
+
+struct cap_tel_config {
+	const char *connect_path, *listen_path;
+	uint32_t interval_ms, quantum_ms, stall_ms;
+};
+
+/* Shadows of what was last sent on this connection, to send only changes. */
+struct cap_shadow {
+	uint32_t nodes_defined;
+	uint64_t *node_count;
+	uint64_t *node_wait;
+	uint64_t *edge_count;
+	uint64_t *site_sig; /* a checksum of each site record */
+	uint64_t *split_count;
+	uint64_t *sample_count;
+	uint64_t *stall_count;
+};
+
+static struct {
+	struct cap_tel_config cfg;
+	struct cap_worker *w;
+	pid_t worker_tid;
+	double ns_per_tick;
+	uint64_t tick0;
+	uint64_t start_mono_ns;
+	struct cap_hello hello;
+	struct cap_module *modules;
+	char **args;
+	uintptr_t exe_lo, exe_hi; /* executable text, for the watchdog's stack scan */
+	int fd, listen_fd, wake_fd;
+	struct cap_wire out;
+	size_t out_sent;
+	uint32_t seq, dropped, dropped_total;
+	struct cap_shadow sh;
+	uint32_t open_fds;
+	unsigned ticks_since_fd_count;
+	/* the watchdog */
+	uint64_t last_switches;
+	uint64_t last_change_ns;
+	uint32_t stall_id; /* the stall being recorded, 0 = none */
+	uint64_t stall_start_ns, stall_seen_ns;
+	/* exit */
+	_Atomic int exiting; /* 1: asked to send the exit frame, 2: done */
+	int exit_signaled, exit_status;
+} S;
+
+static uint64_t cap__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t cap__ns(uint64_t ticks) { return (uint64_t)((double)ticks * S.ns_per_tick); }
+
+/* ---- Start-up ----------------------------------------------------------- */
+
+static uint32_t cap__env_ms(const char *name, uint32_t def)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return def;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end || v == 0 || v > 3600000) {
+		fprintf(stderr, "capriccio: %s=%s is not a number of milliseconds (1..3600000); using %u\n", name, s, def);
+		return def;
+	}
+	return (uint32_t)v;
+}
+
+static int cap__module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	if (S.hello.nmodules >= 256)
+		return 1;
+	uintptr_t lo = UINTPTR_MAX, hi = 0, xlo = UINTPTR_MAX, xhi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		if (p->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + p->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + p->p_memsz > hi)
+			hi = a + p->p_memsz;
+		if ((p->p_flags & PF_X) && a < xlo)
+			xlo = a, xhi = a + p->p_memsz;
+	}
+	if (!hi)
+		return 0;
+	const char *path = info->dlpi_name;
+	bool exe = S.hello.nmodules == 0;
+	if (exe) {
+		static char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[n > 0 ? n : 0] = 0;
+		path = self;
+		S.exe_lo = xlo;
+		S.exe_hi = xhi;
+	}
+	if (!path || !*path)
+		return 0; /* the vDSO */
+	struct cap_module *m = &S.modules[S.hello.nmodules++];
+	m->bias = info->dlpi_addr;
+	m->start = lo;
+	m->end = hi;
+	m->path = strdup(path);
+	return 0;
+}
+
+static void cap__read_args(void)
+{
+	static char buf[8192];
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = 0;
+	S.args = calloc(65, sizeof(char *));
+	uint16_t k = 0;
+	for (ssize_t i = 0; i < n && k < 64; i += (ssize_t)strlen(buf + i) + 1)
+		S.args[k++] = buf + i;
+	S.hello.nargs = k;
+	S.hello.args = (const char *const *)S.args;
+}
+
+/* TSC ticks per ns, measured against the monotonic clock. */
+static void cap__calibrate(void)
+{
+	uint64_t m0 = cap__now_ns(), t0 = cap__ticks();
+	struct timespec d = { 0, 20000000 };
+	nanosleep(&d, NULL);
+	uint64_t m1 = cap__now_ns(), t1 = cap__ticks();
+	S.ns_per_tick = t1 > t0 ? (double)(m1 - m0) / (double)(t1 - t0) : 1.0;
+}
+
+/* ---- Sockets ------------------------------------------------------------ */
+
+static int cap__unix_addr(const char *path, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof *a);
+	a->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof a->sun_path) {
+		fprintf(stderr, "capriccio: telemetry socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(a->sun_path, path);
+	return 0;
+}
+
+static void cap__reset_connection(void)
+{
+	S.out.len = 0;
+	S.out_sent = 0;
+	S.seq = 0;
+	S.dropped = 0;
+	S.sh.nodes_defined = 0;
+	memset(S.sh.node_count, 0, CAP_NODES_MAX * sizeof(uint64_t));
+	memset(S.sh.node_wait, 0, CAP_NODES_MAX * sizeof(uint64_t));
+	memset(S.sh.edge_count, 0, CAP_EDGES_MAX * sizeof(uint64_t));
+	memset(S.sh.site_sig, 0, CAP_SITES_MAX * sizeof(uint64_t));
+	memset(S.sh.split_count, 0, CAP_SPLITS_MAX * sizeof(uint64_t));
+	memset(S.sh.sample_count, 0, CAP_SAMPLES_MAX * sizeof(uint64_t));
+	memset(S.sh.stall_count, 0, CAP_STALLS_MAX * sizeof(uint64_t));
+	cap_frame_hello(&S.out, &S.hello);
+}
+
+static void cap__connected(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	int buf = 1 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+	S.fd = fd;
+	S.hello.disk_backend = cap__disk_backend_peek();
+	cap__reset_connection();
+}
+
+static void cap__disconnected(void)
+{
+	close(S.fd);
+	S.fd = -1;
+}
+
+static void cap__try_connect(void)
+{
+	struct sockaddr_un a;
+	if (cap__unix_addr(S.cfg.connect_path, &a) != 0)
+		return;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		fprintf(stderr, "capriccio: cannot connect to the telemetry socket %s: %s (the program runs on without telemetry)\n",
+			S.cfg.connect_path, strerror(errno));
+		close(fd);
+		S.cfg.connect_path = NULL;
+		return;
+	}
+	cap__connected(fd);
+}
+
+static void cap__start_listening(void)
+{
+	struct sockaddr_un a;
+	if (cap__unix_addr(S.cfg.listen_path, &a) != 0)
+		return;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	unlink(S.cfg.listen_path);
+	mode_t old = umask(0177); /* the socket is the user's alone: 0600 */
+	int r = fd >= 0 ? bind(fd, (struct sockaddr *)&a, sizeof a) : -1;
+	umask(old);
+	if (r != 0 || listen(fd, 4) != 0) {
+		fprintf(stderr, "capriccio: cannot listen on the telemetry socket %s: %s\n", S.cfg.listen_path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	chmod(S.cfg.listen_path, 0600);
+	S.listen_fd = fd;
+}
+
+/* Send what is pending; false when the consumer went away. */
+static bool cap__flush(void)
+{
+	while (S.fd >= 0 && S.out_sent < S.out.len) {
+		ssize_t n = send(S.fd, S.out.buf + S.out_sent, S.out.len - S.out_sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			S.out_sent += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		cap__disconnected();
+		return false;
+	}
+	if (S.out_sent >= S.out.len)
+		S.out.len = S.out_sent = 0;
+	return true;
+}
+
+/* ---- Snapshots ---------------------------------------------------------- */
+
+static uint32_t cap__open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return 0;
+	uint32_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0; /* not the directory's own descriptor */
+}
+
+static uint64_t cap__rss(void)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long size, res;
+	return sscanf(buf, "%lu %lu", &size, &res) == 2 ? (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static void cap__resources(struct cap_resources *r)
+{
+	struct cap_worker *w = S.w;
+	struct cap_telemetry *T = cap__tel;
+	memset(r, 0, sizeof *r);
+	r->threads = (uint32_t)w->nthreads;
+	r->runnable = w->runq_len;
+	r->blocked_io = T->blocked[CAP_WAIT_IO] + T->blocked[CAP_WAIT_POLL];
+	r->blocked_disk = T->blocked[CAP_WAIT_DISK];
+	r->sleeping = T->blocked[CAP_WAIT_SLEEP];
+	for (int k = CAP_WAIT_JOIN; k <= CAP_WAIT_ONCE; k++)
+		if (k != CAP_WAIT_IO && k != CAP_WAIT_POLL && k != CAP_WAIT_DISK)
+			r->blocked_sync += T->blocked[k];
+	r->switches = w->switches;
+	r->blocking_ops = T->blocking_ops;
+	r->rss_bytes = cap__rss();
+	if (S.ticks_since_fd_count++ % 10 == 0)
+		S.open_fds = cap__open_fds();
+	r->open_fds = S.open_fds;
+	struct rlimit rl;
+	r->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint32_t)(rl.rlim_cur > UINT32_MAX ? UINT32_MAX : rl.rlim_cur) : 0;
+	r->stack_allocated_bytes = T->stack_allocated;
+	r->dropped_total = S.dropped_total;
+	r->nodes_dropped = (uint32_t)(T->nodes.full + T->edges.full);
+}
+
+static uint64_t cap__site_sig(const struct cap_site *s)
+{
+	const uint64_t v[] = { s->live, s->total, s->chunks_linked, s->allocated, s->used_max, s->used_total, s->waste };
+	return cap__hash_frames(v, 7); /* never 0, which means "not sent" */
+}
+
+static void cap__build_snapshot(uint64_t now)
+{
+	struct cap_telemetry *T = cap__tel;
+	struct cap_wire *w = &S.out;
+	struct cap_resources res;
+	cap__resources(&res);
+	struct cap_snap s;
+	cap_snap_begin(w, &s, ++S.seq, S.dropped, now - S.start_mono_ns, &res);
+	S.dropped = 0;
+
+	uint32_t nn = atomic_load_explicit(&T->nodes.n, memory_order_acquire);
+	cap_snap_section(w, &s); /* node_defs */
+	for (uint32_t i = S.sh.nodes_defined; i < nn; i++) {
+		const struct cap_node *n = &T->nodes.v[i];
+		cap_rec_node_def(w, &s, i + 1, n->kind, n->nframes, n->frames);
+	}
+	S.sh.nodes_defined = nn;
+	cap_snap_section(w, &s); /* node_stats */
+	for (uint32_t i = 0; i < nn; i++) {
+		const struct cap_node *n = &T->nodes.v[i];
+		uint64_t c = n->count, wt = n->wait_total;
+		if (c == S.sh.node_count[i] && wt == S.sh.node_wait[i])
+			continue;
+		S.sh.node_count[i] = c;
+		S.sh.node_wait[i] = wt;
+		cap_rec_node_stat(w, &s, i + 1, c, cap__ns(wt), cap__ns(n->wait_max), n->fd_delta);
+	}
+	uint32_t ne = atomic_load_explicit(&T->edges.n, memory_order_acquire);
+	cap_snap_section(w, &s); /* edge_stats */
+	for (uint32_t i = 0; i < ne; i++) {
+		const struct cap_edge *e = &T->edges.v[i];
+		uint64_t c = e->count;
+		if (c == S.sh.edge_count[i])
+			continue;
+		S.sh.edge_count[i] = c;
+		cap_rec_edge(w, &s, e->from, e->to, c, cap__ns(e->total), cap__ns(e->ewma), cap__ns(e->max));
+	}
+	uint32_t nsites = atomic_load_explicit(&T->sites.n, memory_order_acquire);
+	cap_snap_section(w, &s); /* spawn_sites */
+	for (uint32_t i = 0; i < nsites; i++) {
+		const struct cap_site *st = &T->sites.v[i];
+		uint64_t sig = cap__site_sig(st);
+		if (sig == S.sh.site_sig[i])
+			continue;
+		S.sh.site_sig[i] = sig;
+		cap_rec_site(w, &s, st->addr, st->live, st->total, st->first_chunk, st->chunks_linked, st->allocated,
+			     st->used_max, st->used_total, st->waste);
+	}
+	uint32_t nsp = atomic_load_explicit(&T->splits.n, memory_order_acquire);
+	cap_snap_section(w, &s); /* hot_splits */
+	for (uint32_t i = 0; i < nsp; i++) {
+		const struct cap_split *sp = &T->splits.v[i];
+		if (sp->count == S.sh.split_count[i])
+			continue;
+		S.sh.split_count[i] = sp->count;
+		cap_rec_split(w, &s, sp->callsite, sp->count, sp->frame_bytes);
+	}
+	uint32_t nsa = atomic_load_explicit(&T->samples.n, memory_order_acquire);
+	cap_snap_section(w, &s); /* samples */
+	for (uint32_t i = 0; i < nsa; i++) {
+		const struct cap_sample *sa = &T->samples.v[i];
+		if (sa->count == S.sh.sample_count[i])
+			continue;
+		S.sh.sample_count[i] = sa->count;
+		cap_rec_sample(w, &s, i + 1, sa->nframes, sa->frames, sa->count, cap__ns(sa->run_max));
+	}
+	uint32_t nst = atomic_load_explicit(&T->stalls.n, memory_order_acquire);
+	cap_snap_section(w, &s); /* stalls */
+	for (uint32_t i = 0; i < nst; i++) {
+		const struct cap_stall *st = &T->stalls.v[i];
+		uint64_t sig = st->count * 1000003u + st->total_ns;
+		if (sig == S.sh.stall_count[i])
+			continue;
+		S.sh.stall_count[i] = sig;
+		cap_rec_stall(w, &s, i + 1, st->syscall, st->count, st->total_ns, st->max_ns, st->pc, st->callsite, st->target);
+	}
+	cap_snap_section(w, &s); /* threads */
+	int want = atomic_load_explicit(&T->want_threads, memory_order_acquire);
+	if (want == 2) {
+		for (uint32_t i = 0; i < T->nrows; i++) {
+			const struct cap_thread_row *r = &T->rows[i];
+			cap_rec_thread(w, &s, r->id, r->spawn_site, r->allocated, r->chunks_linked, r->state, r->kind, r->name);
+		}
+		atomic_store_explicit(&T->want_threads, 0, memory_order_relaxed);
+	}
+	if (want == 0 && S.seq % 10 == 1)
+		atomic_store_explicit(&T->want_threads, 1, memory_order_relaxed); /* rows once a second */
+	cap_snap_end(w, &s);
+	if (w->failed) { /* out of memory: drop it, count it */
+		w->failed = 0;
+		w->len = 0;
+		S.dropped++;
+		S.dropped_total++;
+	}
+}
+
+/* ---- The stall watchdog ------------------------------------------------- */
+
+/* The worker sits in a system call the runtime did not make: where?
+ * /proc gives the syscall, its stack pointer and program counter; the
+ * first return address into the program's own code above that stack
+ * pointer is the call that led there, and the call instruction before it
+ * names the function it called. */
+static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite, uint64_t *target)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)S.worker_tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	*sysno = UINT32_MAX;
+	*pc = *callsite = *target = 0;
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	long nr;
+	unsigned long a[6], sp, ip;
+	if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &sp, &ip) != 9)
+		return;
+	*sysno = (uint32_t)nr;
+	*pc = ip;
+	uint64_t words[1024];
+	struct iovec local = { words, sizeof words }, remote = { (void *)sp, sizeof words };
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	for (ssize_t i = 0; i < got / 8; i++) {
+		uintptr_t ret = words[i];
+		if (ret < S.exe_lo + 6 || ret >= S.exe_hi)
+			continue;
+		const unsigned char *c = (const unsigned char *)ret;
+		if (c[-5] == 0xe8) { /* call rel32 */
+			int32_t rel;
+			memcpy(&rel, c - 4, 4);
+			uintptr_t callee = ret + (intptr_t)rel;
+			*callsite = ret;
+			*target = callee;
+			if (callee < S.exe_lo || callee + 16 > S.exe_hi)
+				return; /* not ours to read further */
+			const unsigned char *p = (const unsigned char *)callee;
+			if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+				p += 4; /* endbr64 */
+			if (p[0] == 0xf2)
+				p++; /* bnd */
+			if (p[0] == 0xff && p[1] == 0x25) { /* a PLT stub: jmp *GOT(%rip) */
+				memcpy(&rel, p + 2, 4);
+				*target = *(const uintptr_t *)(p + 6 + rel);
+			}
+			return;
+		}
+		if (c[-6] == 0xff && c[-5] == 0x15) { /* call *GOT(%rip) */
+			int32_t rel;
+			memcpy(&rel, c - 4, 4);
+			*callsite = ret;
+			*target = *(const uintptr_t *)(ret + rel);
+			return;
+		}
+	}
+}
+
+static void cap__watchdog(uint64_t now)
+{
+	struct cap_worker *w = S.w;
+	struct cap_telemetry *T = cap__tel;
+	uint64_t sw = w->switches;
+	bool idle = atomic_load_explicit(&T->idle, memory_order_relaxed);
+	if (sw != S.last_switches || idle) {
+		S.last_switches = sw;
+		S.last_change_ns = now;
+		S.stall_id = 0;
+		return;
+	}
+	uint64_t stuck = now - S.last_change_ns;
+	if (stuck < (uint64_t)S.cfg.stall_ms * 1000000u)
+		return;
+	if (S.stall_id) { /* the same stall goes on */
+		struct cap_stall *st = &T->stalls.v[S.stall_id - 1];
+		st->total_ns += now - S.stall_seen_ns;
+		S.stall_seen_ns = now;
+		if (now - S.stall_start_ns > st->max_ns)
+			st->max_ns = now - S.stall_start_ns;
+		return;
+	}
+	uint32_t sysno;
+	uint64_t pc, callsite, target;
+	cap__locate_stall(&sysno, &pc, &callsite, &target);
+	if (sysno == UINT32_MAX)
+		return; /* running: a CPU hog, the sampler's business */
+	uint64_t key = callsite ? callsite : pc;
+	uint32_t id = 0;
+	uint32_t n = atomic_load_explicit(&T->stalls.n, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++)
+		if ((T->stalls.v[i].callsite ? T->stalls.v[i].callsite : T->stalls.v[i].pc) == key)
+			id = i + 1;
+	if (!id && n < CAP_STALLS_MAX) {
+		struct cap_stall *st = &T->stalls.v[n];
+		st->pc = pc;
+		st->callsite = callsite;
+		st->target = target;
+		st->syscall = sysno;
+		atomic_store_explicit(&T->stalls.n, n + 1, memory_order_release);
+		id = n + 1;
+	}
+	if (!id)
+		return;
+	struct cap_stall *st = &T->stalls.v[id - 1];
+	st->count++;
+	S.stall_id = id;
+	S.stall_start_ns = S.last_change_ns;
+	S.stall_seen_ns = now;
+	st->total_ns += stuck;
+	if (stuck > st->max_ns)
+		st->max_ns = stuck;
+}
+
+/* ---- The yield sampler -------------------------------------------------- */
+
+/* On the worker's CPU clock: when the current thread has run longer than
+ * the quantum since it last blocked or yielded, record where it is. */
+static void cap__sample(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	(void)si;
+	struct cap_worker *w = cap__w;
+	struct cap_telemetry *T = cap__tel;
+	if (!w || !T)
+		return;
+	struct cap_thread *t = w->current;
+	if (!t || t == &w->sched || w->in_sysstack)
+		return;
+	uint64_t now = cap__ticks(), run = now - t->t_resumed;
+	if (run < T->quantum_ticks)
+		return;
+	ucontext_t *uc = ucv;
+	uint64_t frames[CAP_FRAMES];
+	frames[0] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	uint32_t n = 1 + cap__graph_walk(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], frames + 1, CAP_FRAMES - 1);
+	uint64_t h = cap__hash_frames(frames, n);
+	uint32_t found = 0, cnt = atomic_load_explicit(&T->samples.n, memory_order_relaxed);
+	for (uint32_t i = 0; i < cnt && !found; i++)
+		if (T->samples.v[i].hash == h)
+			found = i + 1;
+	if (!found) {
+		if (cnt >= CAP_SAMPLES_MAX) {
+			T->samples.full++;
+			return;
+		}
+		struct cap_sample *s = &T->samples.v[cnt];
+		s->hash = h;
+		memcpy(s->frames, frames, n * sizeof frames[0]);
+		s->nframes = (uint8_t)n;
+		atomic_store_explicit(&T->samples.n, cnt + 1, memory_order_release);
+		found = cnt + 1;
+	}
+	struct cap_sample *s = &T->samples.v[found - 1];
+	s->count++;
+	if (run > s->run_max)
+		s->run_max = run;
+}
+
+static void cap__start_sampler(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = cap__sample;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (__sigaction(CAP_SAMPLER_SIGNAL, &sa, NULL) != 0)
+		return;
+	struct sigevent ev;
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = CAP_SAMPLER_SIGNAL;
+	ev._sigev_un._tid = S.worker_tid;
+	timer_t tm;
+	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &tm) != 0) {
+		fprintf(stderr, "capriccio: no yield sampler (timer_create: %s)\n", strerror(errno));
+		return;
+	}
+	long half = (long)S.cfg.quantum_ms * 500000L; /* sample twice a quantum */
+	struct itimerspec it = { { half / 1000000000L, half % 1000000000L }, { half / 1000000000L, half % 1000000000L } };
+	timer_settime(tm, 0, &it, NULL);
+}
+
+/* ---- The thread --------------------------------------------------------- */
+
+static void cap__wait(int timeout_ms)
+{
+	struct pollfd p[2];
+	int n = 0;
+	p[n++] = (struct pollfd){ .fd = S.wake_fd, .events = POLLIN };
+	if (S.fd >= 0 && S.out_sent < S.out.len)
+		p[n++] = (struct pollfd){ .fd = S.fd, .events = POLLOUT };
+	else if (S.fd < 0 && S.listen_fd >= 0)
+		p[n++] = (struct pollfd){ .fd = S.listen_fd, .events = POLLIN };
+	if (poll(p, (nfds_t)n, timeout_ms) > 0 && (p[0].revents & POLLIN)) {
+		char drain[64];
+		(void)!read(S.wake_fd, drain, sizeof drain);
+	}
+}
+
+static void *cap__telemetry_main(void *arg)
+{
+	(void)arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the worker's */
+	cap__calibrate();
+	cap__tel->quantum_ticks = (uint64_t)((double)S.cfg.quantum_ms * 1e6 / S.ns_per_tick);
+	if (S.cfg.connect_path)
+		cap__try_connect();
+	if (S.cfg.listen_path)
+		cap__start_listening();
+	uint64_t next_tick = cap__now_ns();
+	for (;;) {
+		uint64_t now = cap__now_ns();
+		if (atomic_load(&S.exiting) == 1) {
+			if (S.fd >= 0) {
+				if (S.out_sent < S.out.len) /* finish what is on the way first */
+					S.dropped++, S.dropped_total++;
+				else
+					cap__build_snapshot(now);
+				cap_frame_exit(&S.out, S.exit_signaled, S.exit_status, now - S.start_mono_ns);
+				uint64_t give_up = now + CAP_EXIT_FLUSH_MS * 1000000ull;
+				while (S.fd >= 0 && S.out.len && cap__now_ns() < give_up) {
+					cap__flush();
+					if (S.fd >= 0 && S.out.len) {
+						struct pollfd p = { .fd = S.fd, .events = POLLOUT };
+						poll(&p, 1, 10);
+					}
+				}
+			}
+			atomic_store(&S.exiting, 2);
+			return NULL;
+		}
+		if (S.fd < 0 && S.listen_fd >= 0) {
+			int fd = accept4(S.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				cap__connected(fd);
+		}
+		cap__watchdog(now);
+		if (S.fd >= 0)
+			cap__flush(); /* what is on its way goes before the next snapshot is weighed */
+		if (now >= next_tick) {
+			next_tick += (uint64_t)S.cfg.interval_ms * 1000000u;
+			if (next_tick < now)
+				next_tick = now + (uint64_t)S.cfg.interval_ms * 1000000u;
+			if (S.fd >= 0) {
+				if (S.out_sent < S.out.len) {
+					S.dropped++;
+					S.dropped_total++;
+				} else {
+					cap__build_snapshot(now);
+				}
+			}
+		}
+		if (S.fd >= 0)
+			cap__flush();
+		uint64_t until = next_tick > now ? (next_tick - now) / 1000000u : 0;
+		cap__wait((int)(until < CAP_WATCHDOG_MS ? until : CAP_WATCHDOG_MS));
+	}
+}
+
+/* exit() (or main returning) runs this: give the thread a moment to send
+ * the last snapshot and the exit frame. */
+static void cap__on_exit(int status, void *arg)
+{
+	(void)arg;
+	if (atomic_load(&S.exiting) != 0)
+		return;
+	S.exit_status = status;
+	S.exit_signaled = 0;
+	atomic_store(&S.exiting, 1);
+	uint64_t one = 1;
+	(void)!write(S.wake_fd, &one, sizeof one);
+	uint64_t give_up = cap__now_ns() + (CAP_EXIT_FLUSH_MS + 100) * 1000000ull;
+	while (atomic_load(&S.exiting) != 2 && cap__now_ns() < give_up) {
+		struct timespec d = { 0, 1000000 };
+		syscall(SYS_nanosleep, &d, NULL); /* the kernel's: exiting, nothing else should run */
+	}
+}
+
+void cap__telemetry_start_sys(void *arg)
+{
+	struct cap_worker *w = arg;
+	S.cfg.connect_path = getenv("CAPRICCIO_TELEMETRY");
+	S.cfg.listen_path = getenv("CAPRICCIO_TELEMETRY_LISTEN");
+	if (S.cfg.connect_path && !*S.cfg.connect_path)
+		S.cfg.connect_path = NULL;
+	if (S.cfg.listen_path && !*S.cfg.listen_path)
+		S.cfg.listen_path = NULL;
+	if (!S.cfg.connect_path && !S.cfg.listen_path)
+		return;
+	S.cfg.interval_ms = cap__env_ms("CAPRICCIO_INTERVAL_MS", 100);
+	S.cfg.quantum_ms = cap__env_ms("CAPRICCIO_QUANTUM_MS", 10);
+	S.cfg.stall_ms = cap__env_ms("CAPRICCIO_STALL_MS", 20);
+
+	struct cap_telemetry *T = calloc(1, sizeof *T);
+	S.sh.node_count = calloc(CAP_NODES_MAX, sizeof(uint64_t));
+	S.sh.node_wait = calloc(CAP_NODES_MAX, sizeof(uint64_t));
+	S.sh.edge_count = calloc(CAP_EDGES_MAX, sizeof(uint64_t));
+	S.sh.site_sig = calloc(CAP_SITES_MAX, sizeof(uint64_t));
+	S.sh.split_count = calloc(CAP_SPLITS_MAX, sizeof(uint64_t));
+	S.sh.sample_count = calloc(CAP_SAMPLES_MAX, sizeof(uint64_t));
+	S.sh.stall_count = calloc(CAP_STALLS_MAX, sizeof(uint64_t));
+	S.modules = calloc(256, sizeof *S.modules);
+	if (!T || !S.sh.node_count || !S.sh.node_wait || !S.sh.edge_count || !S.sh.site_sig || !S.sh.split_count ||
+	    !S.sh.sample_count || !S.sh.stall_count || !S.modules) {
+		fprintf(stderr, "capriccio: out of memory for telemetry; running without it\n");
+		return;
+	}
+	S.w = w;
+	S.worker_tid = gettid();
+	S.fd = S.listen_fd = -1;
+	S.start_mono_ns = cap__now_ns();
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	S.hello.pid = (uint32_t)getpid();
+	S.hello.start_realtime_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+	S.hello.interval_ms = S.cfg.interval_ms;
+	S.hello.quantum_us = S.cfg.quantum_ms * 1000;
+	S.hello.stall_ms = S.cfg.stall_ms;
+	S.hello.first_chunk_bytes = (uint32_t)cap__default_chunk;
+	S.hello.stack_mode = cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split";
+	S.hello.disk_backend = "unstarted";
+	S.hello.scheduler = "fifo";
+	S.hello.modules = S.modules;
+	dl_iterate_phdr(cap__module_cb, NULL);
+	S.hello.executable = S.hello.nmodules ? S.modules[0].path : "";
+	cap__read_args();
+	S.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	/* Ours is a kernel thread; pthread_create would make a user thread. */
+	int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
+		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
+	pthread_t th;
+	cap__tel = T; /* from here on the worker records */
+	if (!real_create || real_create(&th, NULL, cap__telemetry_main, NULL) != 0) {
+		cap__tel = NULL;
+		fprintf(stderr, "capriccio: cannot start the telemetry thread; running without telemetry\n");
+		return;
+	}
+	cap__start_sampler();
+	on_exit(cap__on_exit, NULL);
+}
