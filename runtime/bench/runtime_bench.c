@@ -6,6 +6,12 @@
  *   pthread_spawn_join_ns  pthread_create + pthread_join (peer)
  *   threads_max            threads blocked on a condition variable at once
  *   rss_per_thread_bytes   resident memory per thread at threads_max
+ *   graph_cost_ns          what recording the blocking graph adds to one
+ *                          blocking operation (semaphore ping-pong, telemetry
+ *                          on vs off, in child processes)
+ *   telemetry_on_vs_off    throughput of a blocking-heavy workload (64 pairs
+ *                          of threads bouncing messages over socketpairs) with
+ *                          telemetry streaming to a consumer, over without
  * Build: make -C runtime bench;  run: npm run --silent bench:runtime */
 #define _GNU_SOURCE
 #include <capriccio.h>
@@ -14,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <stdint.h>
 
 static long env_long(const char *name, long def)
 {
@@ -87,8 +96,143 @@ static double measure_spawn(void)
 	return (double)(cap_now_ns() - t0) / (double)spawns;
 }
 
+/* ---- Telemetry cost: measured in child processes of this binary -------- */
+
+/* Child "pingpong N": two threads hand a semaphore back and forth, so every
+ * operation blocks one thread; prints ns per blocking operation. */
+static cap_sem_t ping, pong;
+static long rounds;
+static void *ponger(void *a)
+{
+	for (long i = 0; i < rounds; i++) {
+		cap_sem_wait(&ping);
+		cap_sem_post(&pong);
+	}
+	return a;
+}
+
+static int child_pingpong(long n)
+{
+	rounds = n;
+	cap_thread_t *t = cap_spawn(ponger, NULL, NULL);
+	uint64_t t0 = cap_now_ns();
+	for (long i = 0; i < n; i++) {
+		cap_sem_post(&ping);
+		cap_sem_wait(&pong);
+	}
+	double ns = (double)(cap_now_ns() - t0) / (2.0 * (double)n);
+	cap_join(t, NULL);
+	printf("%.2f\n", ns);
+	return 0;
+}
+
+/* Child "sockets PAIRS MSGS": PAIRS thread pairs bounce 64-byte messages
+ * over socketpairs (blocking reads and writes); prints messages per second. */
+static long msgs_per_pair;
+static void *bouncer(void *a)
+{
+	int fd = (int)(intptr_t)a;
+	char buf[64];
+	for (long i = 0; i < msgs_per_pair; i++) {
+		if (read(fd, buf, sizeof buf) != (ssize_t)sizeof buf || write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+			return (void *)1;
+	}
+	return NULL;
+}
+static void *starter(void *a)
+{
+	int fd = (int)(intptr_t)a;
+	char buf[64] = { 0 };
+	for (long i = 0; i < msgs_per_pair; i++) {
+		if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || read(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static int child_sockets(int pairs, long msgs)
+{
+	msgs_per_pair = msgs;
+	cap_thread_t *ts[2 * 256];
+	uint64_t t0 = cap_now_ns();
+	for (int i = 0; i < pairs; i++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+			return 1;
+		ts[2 * i] = cap_spawn(bouncer, (void *)(intptr_t)sv[0], NULL);
+		ts[2 * i + 1] = cap_spawn(starter, (void *)(intptr_t)sv[1], NULL);
+	}
+	long bad = 0;
+	for (int i = 0; i < 2 * pairs; i++) {
+		void *r;
+		cap_join(ts[i], &r);
+		bad += r != NULL;
+	}
+	double s = (double)(cap_now_ns() - t0) / 1e9;
+	printf("%.0f\n", bad ? 0.0 : 2.0 * (double)pairs * (double)msgs / s);
+	return bad ? 1 : 0;
+}
+
+/* A consumer that reads and drops the telemetry stream: a user thread. */
+static int drain_fd = -1;
+static void *drainer(void *a)
+{
+	char buf[65536];
+	int c = accept(drain_fd, NULL, NULL);
+	while (c >= 0 && read(c, buf, sizeof buf) > 0) {
+	}
+	if (c >= 0)
+		close(c);
+	return a;
+}
+
+/* Runs `self MODE ARGS` with telemetry off or on (connected to a draining
+ * consumer); returns the number it printed, best of `runs`. */
+static double run_child(const char *self, const char *mode_args, int telemetry, int runs, int higher_is_better)
+{
+	double best = higher_is_better ? 0 : 1e18;
+	for (int r = 0; r < runs; r++) {
+		char dir[] = "/tmp/capriccio-bench.XXXXXX", sock[128] = "", cmd[8192];
+		cap_thread_t *d = NULL;
+		if (telemetry) {
+			if (!mkdtemp(dir))
+				return -1;
+			snprintf(sock, sizeof sock, "%s/t.sock", dir);
+			struct sockaddr_un a = { .sun_family = AF_UNIX };
+			snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+			drain_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (bind(drain_fd, (struct sockaddr *)&a, sizeof a) || listen(drain_fd, 1))
+				return -1;
+			d = cap_spawn(drainer, NULL, NULL);
+			snprintf(cmd, sizeof cmd, "CAPRICCIO_TELEMETRY='%s' '%s' %s", sock, self, mode_args);
+		} else {
+			snprintf(cmd, sizeof cmd, "'%s' %s", self, mode_args);
+		}
+		FILE *p = popen(cmd, "r");
+		char line[64] = "";
+		double v = -1;
+		if (p && fgets(line, sizeof line, p))
+			v = atof(line);
+		if (p)
+			pclose(p);
+		if (telemetry) {
+			cap_join(d, NULL);
+			close(drain_fd);
+			unlink(sock);
+			rmdir(dir);
+		}
+		if (v > 0 && (higher_is_better ? v > best : v < best))
+			best = v;
+	}
+	return best;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && !strcmp(argv[1], "pingpong"))
+		return child_pingpong(atol(argv[2]));
+	if (argc >= 4 && !strcmp(argv[1], "sockets"))
+		return child_sockets(atoi(argv[2]), atol(argv[3]));
 	yields = env_long("BENCH_YIELDS", 5000000);
 	spawns = env_long("BENCH_SPAWNS", 1000000);
 	long target = env_long("BENCH_THREADS", 1000000);
@@ -144,10 +288,24 @@ int main(int argc, char **argv)
 	if (p_switch < 0)
 		fprintf(stderr, "the pthread peer (%s) did not report\n", peer);
 
+	/* What the profiler costs: per blocking operation, and in throughput. */
+	char self[4096];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[sl > 0 ? sl : 0] = 0;
+	double op_off = run_child(self, "pingpong 1000000", 0, 3, 0);
+	double op_on = run_child(self, "pingpong 1000000", 1, 3, 0);
+	double tput_off = run_child(self, "sockets 64 20000", 0, 3, 1);
+	double tput_on = run_child(self, "sockets 64 20000", 1, 3, 1);
+	fprintf(stderr, "blocking op: %.1f ns without telemetry, %.1f ns with; socket ping-pong: %.0f vs %.0f msgs/s\n",
+		op_off, op_on, tput_off, tput_on);
+
 	printf("{\"yield_switch_ns\":%.1f,\"pthread_switch_ns\":%.1f,\"switch_speedup\":%.1f,"
 	       "\"spawn_join_ns\":%.1f,\"pthread_spawn_join_ns\":%.1f,\"threads_max\":%ld,"
-	       "\"rss_per_thread_bytes\":%.0f,\"first_chunk_bytes\":%zu,\"stack_mode\":\"%s\"}\n",
+	       "\"rss_per_thread_bytes\":%.0f,\"first_chunk_bytes\":%zu,\"stack_mode\":\"%s\","
+	       "\"blocking_op_ns\":%.1f,\"blocking_op_telemetry_ns\":%.1f,\"graph_cost_ns\":%.1f,"
+	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f}\n",
 	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, joined, rss_per,
-	       info.first_chunk_bytes, info.stack_mode);
+	       info.first_chunk_bytes, info.stack_mode, op_off, op_on, op_on - op_off, tput_off, tput_on,
+	       tput_off > 0 ? tput_on / tput_off : 0);
 	return joined == n ? 0 : 1;
 }
