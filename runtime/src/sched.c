@@ -488,6 +488,7 @@ void cap__after_fork_child(void)
 	cap__io_after_fork(w);
 	cap__signals_init(w);
 	cap__disk_after_fork();
+	cap__tel = NULL; /* the telemetry thread stayed with the parent */
 }
 
 /* ---- Main --------------------------------------------------------------- */

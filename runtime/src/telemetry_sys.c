@@ -720,8 +720,8 @@ static void *cap__telemetry_main(void *arg)
 static void cap__on_exit(int status, void *arg)
 {
 	(void)arg;
-	if (atomic_load(&S.exiting) != 0)
-		return;
+	if (!cap__tel || atomic_load(&S.exiting) != 0)
+		return; /* a forked child has no telemetry thread to wait for */
 	S.exit_status = status;
 	S.exit_signaled = 0;
 	atomic_store(&S.exiting, 1);
