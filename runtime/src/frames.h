@@ -59,7 +59,7 @@ void cap_rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t
 void cap_rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t syscall, uint64_t count,
 		   uint64_t total_ns, uint64_t max_ns, uint64_t pc, uint64_t callsite, uint64_t target);
 void cap_rec_thread(struct cap_wire *w, struct cap_snap *s, uint64_t id, uint64_t spawn_site, uint64_t allocated,
-		    uint32_t chunks_linked, uint8_t state, uint8_t kind, const char *name);
+		    uint64_t used, uint32_t chunks_linked, uint8_t state, uint8_t kind, const char *name);
 
 #define CAP_SNAP_SECTIONS 8 /* node_defs node_stats edge_stats spawn_sites hot_splits samples stalls threads */
 

@@ -174,11 +174,12 @@ void cap_rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t
 }
 
 void cap_rec_thread(struct cap_wire *w, struct cap_snap *s, uint64_t id, uint64_t spawn_site, uint64_t allocated,
-		    uint32_t chunks_linked, uint8_t state, uint8_t kind, const char *name)
+		    uint64_t used, uint32_t chunks_linked, uint8_t state, uint8_t kind, const char *name)
 {
 	cap_wire_u64(w, id);
 	cap_wire_u64(w, spawn_site);
 	cap_wire_u64(w, allocated);
+	cap_wire_u64(w, used);
 	cap_wire_u32(w, chunks_linked);
 	cap_wire_u8(w, state);
 	cap_wire_u8(w, kind);

@@ -162,7 +162,7 @@ void cap__graph_spawned(struct cap_thread *t)
 	struct cap_telemetry *T = cap__tel;
 	uint64_t addr = (uint64_t)(uintptr_t)t->spawn_site;
 	size_t alloc = t->stack_size + cap__chain_bytes(t->ss.segments);
-	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, addr, ({ e->first_chunk = (uint32_t)t->stack_size; }));
+	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, addr, ({ e->first_chunk = (uint32_t)(t->stack_size + CAP_TSIZE); }));
 	t->site = s;
 	if (s) {
 		struct cap_site *st = &T->sites.v[s - 1];
@@ -183,7 +183,7 @@ void cap__graph_spawned(struct cap_thread *t)
 }
 
 /* Lowest resident page of a libgcc chunk: how deep the thread went in it. */
-static size_t cap__segment_used(struct cap_libgcc_segment *s)
+static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 {
 	uintptr_t lo = ((uintptr_t)(s + 1) + 4095) & ~(uintptr_t)4095, hi = (uintptr_t)(s + 1) + s->size;
 	if (hi <= lo)
@@ -203,9 +203,24 @@ static size_t cap__segment_used(struct cap_libgcc_segment *s)
 	}
 	(void)pages;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (used && !(sp >= lo && sp < hi)) /* not the chunk we are running on */
+	if (release && used && !(sp >= lo && sp < hi)) /* not the chunk we are running on */
 		cap_sys3(SYS_madvise, lo, hi - lo, MADV_DONTNEED); /* the next owner starts clean */
 	return used;
+}
+
+/* A thread's stack high-water: in its first chunk, from the lowest word
+ * that is no longer zero; in linked chunks, from the lowest resident page
+ * (whose pages are then given back when `release`). */
+static size_t cap__stack_used(const struct cap_thread *t, struct cap_libgcc_segment *segs, size_t alloc, bool release)
+{
+	size_t used = 0;
+	const uint64_t *p = (const uint64_t *)t->stack_lo + 1, *top = (const uint64_t *)(t->stack_lo + t->stack_size);
+	while (p < top && *p == 0)
+		p++;
+	used = (size_t)((const char *)top - (const char *)p);
+	for (struct cap_libgcc_segment *s = segs; s; s = s->next)
+		used += cap__segment_used(s, release);
+	return used > alloc ? alloc : used;
 }
 
 void cap__graph_finished(struct cap_thread *t)
@@ -213,17 +228,7 @@ void cap__graph_finished(struct cap_thread *t)
 	struct cap_telemetry *T = cap__tel;
 	struct cap_libgcc_segment *segs = __morestack_segments;
 	size_t alloc = t->stack_size + cap__chain_bytes(segs);
-	size_t used = 0;
-	if (t->stack_kind == CAP_STACK_KIND_SLAB || t->stack_kind == CAP_STACK_KIND_FIXED) {
-		const uint64_t *p = (const uint64_t *)t->stack_lo + 1, *top = (const uint64_t *)(t->stack_lo + t->stack_size);
-		while (p < top && *p == 0)
-			p++;
-		used = (size_t)((const char *)top - (const char *)p);
-	}
-	for (struct cap_libgcc_segment *s = segs; s; s = s->next)
-		used += cap__segment_used(s);
-	if (used > alloc)
-		used = alloc;
+	size_t used = cap__stack_used(t, segs, alloc, true);
 	if (t->site) {
 		struct cap_site *st = &T->sites.v[t->site - 1];
 		st->live--;
@@ -283,28 +288,36 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 void cap__graph_rows_if_asked(struct cap_worker *w)
 {
 	struct cap_telemetry *T = cap__tel;
+	struct cap_thread *chosen[CAP_TOP_THREADS];
 	uint32_t n = 0, min_i = 0;
 	size_t min_v = 0;
 	for (struct cap_thread *t = w->all; t; t = t->all_next) {
-		const struct cap_libgcc_segment *segs = t == w->current ? __morestack_segments : t->ss.segments;
+		struct cap_libgcc_segment *segs = t == w->current ? __morestack_segments : t->ss.segments;
 		size_t a = cap__thread_allocated(t, segs);
 		if (n == CAP_TOP_THREADS && a <= min_v)
 			continue;
-		struct cap_thread_row *r = &T->rows[n < CAP_TOP_THREADS ? n++ : min_i];
+		uint32_t i = n < CAP_TOP_THREADS ? n++ : min_i;
+		chosen[i] = t;
+		T->rows[i].allocated = a;
+		if (n == CAP_TOP_THREADS) {
+			min_i = 0;
+			min_v = T->rows[0].allocated;
+			for (uint32_t k = 1; k < n; k++)
+				if (T->rows[k].allocated < min_v)
+					min_v = T->rows[k].allocated, min_i = k;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct cap_thread *t = chosen[i];
+		struct cap_thread_row *r = &T->rows[i];
+		struct cap_libgcc_segment *segs = t == w->current ? __morestack_segments : t->ss.segments;
 		r->id = t->id;
 		r->spawn_site = (uint64_t)(uintptr_t)t->spawn_site;
-		r->allocated = a;
+		r->used = cap__stack_used(t, segs, r->allocated, false);
 		r->chunks_linked = t->chunks_linked;
 		r->state = t->state == CAP_RUNNING ? 2 : t->state == CAP_RUNNABLE ? 1 : 3;
 		r->kind = t->state == CAP_BLOCKED ? t->reason : 0;
 		cap__strlcpy(r->name, t->name, sizeof r->name);
-		if (n == CAP_TOP_THREADS) {
-			min_i = 0;
-			min_v = T->rows[0].allocated;
-			for (uint32_t i = 1; i < n; i++)
-				if (T->rows[i].allocated < min_v)
-					min_v = T->rows[i].allocated, min_i = i;
-		}
 	}
 	T->nrows = n;
 	atomic_store_explicit(&T->want_threads, 2, memory_order_release);

@@ -122,6 +122,9 @@ struct cap_thread {
 	uint64_t fds_at_resume;
 };
 
+/* A thread structure's room at the top of its first chunk. */
+#define CAP_TSIZE ((sizeof(struct cap_thread) + 63) & ~(size_t)63)
+
 struct cap_heap {
 	struct cap_thread **v; /* 1-based min-heap on wake_ns */
 	uint32_t n, cap;

@@ -64,7 +64,7 @@ struct cap_stall {
 };
 
 struct cap_thread_row {
-	uint64_t id, spawn_site, allocated;
+	uint64_t id, spawn_site, allocated, used;
 	uint32_t chunks_linked;
 	uint8_t state, kind;
 	char name[32];

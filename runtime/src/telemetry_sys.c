@@ -434,7 +434,7 @@ static void cap__build_snapshot(uint64_t now)
 	if (want == 2) {
 		for (uint32_t i = 0; i < T->nrows; i++) {
 			const struct cap_thread_row *r = &T->rows[i];
-			cap_rec_thread(w, &s, r->id, r->spawn_site, r->allocated, r->chunks_linked, r->state, r->kind, r->name);
+			cap_rec_thread(w, &s, r->id, r->spawn_site, r->allocated, r->used, r->chunks_linked, r->state, r->kind, r->name);
 		}
 		atomic_store_explicit(&T->want_threads, 0, memory_order_relaxed);
 	}

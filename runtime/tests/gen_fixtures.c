@@ -94,8 +94,8 @@ static void snapshot1(struct cap_wire *w)
 	cap_snap_section(w, &s); /* stalls */
 	cap_rec_stall(w, &s, 1, 35, 2, 61000000ull, 40000000ull, 0x7f3a1202f000ull, 0x55d0c0a01777ull, 0x7f3a1202e000ull);
 	cap_snap_section(w, &s); /* threads */
-	cap_rec_thread(w, &s, 1, 0x55d0c0a00f00ull, 65536, 0, 3, 2, "main");
-	cap_rec_thread(w, &s, 7, 0x55d0c0a01100ull, 3840, 1, 1, 0, "");
+	cap_rec_thread(w, &s, 1, 0x55d0c0a00f00ull, 65536, 2400, 0, 3, 2, "main");
+	cap_rec_thread(w, &s, 7, 0x55d0c0a01100ull, 3840, 3900, 1, 1, 0, "");
 	cap_snap_end(w, &s);
 }
 
@@ -112,8 +112,8 @@ static const char snapshot1_json[] =
 	"\"samples\":[{\"id\":1,\"count\":17,\"runMaxNs\":52000000,\"frames\":[\"0x55d0c0a01500\",\"0x55d0c0a02345\"]}],"
 	"\"stalls\":[{\"id\":1,\"syscall\":35,\"count\":2,\"totalNs\":61000000,\"maxNs\":40000000,\"pc\":\"0x7f3a1202f000\","
 	"\"callsite\":\"0x55d0c0a01777\",\"target\":\"0x7f3a1202e000\"}],"
-	"\"threads\":[{\"id\":1,\"spawnSite\":\"0x55d0c0a00f00\",\"allocatedBytes\":65536,\"chunksLinked\":0,\"state\":3,\"kind\":2,\"name\":\"main\"},"
-	"{\"id\":7,\"spawnSite\":\"0x55d0c0a01100\",\"allocatedBytes\":3840,\"chunksLinked\":1,\"state\":1,\"kind\":0,\"name\":\"\"}]}";
+	"\"threads\":[{\"id\":1,\"spawnSite\":\"0x55d0c0a00f00\",\"allocatedBytes\":65536,\"usedBytes\":2400,\"chunksLinked\":0,\"state\":3,\"kind\":2,\"name\":\"main\"},"
+	"{\"id\":7,\"spawnSite\":\"0x55d0c0a01100\",\"allocatedBytes\":3840,\"usedBytes\":3900,\"chunksLinked\":1,\"state\":1,\"kind\":0,\"name\":\"\"}]}";
 
 /* A later snapshot with only what changed. */
 static void snapshot2(struct cap_wire *w)
