@@ -175,14 +175,22 @@ static void cap__read_args(void)
 	S.hello.args = (const char *const *)S.args;
 }
 
-/* TSC ticks per ns, measured against the monotonic clock. */
+/* ns per TSC tick, against the monotonic clock: a first estimate over
+ * 2 ms, then refined at every snapshot over the whole run so far. */
+static uint64_t cap__cal_ticks0, cap__cal_ns0;
 static void cap__calibrate(void)
 {
-	uint64_t m0 = cap__now_ns(), t0 = cap__ticks();
-	struct timespec d = { 0, 20000000 };
-	nanosleep(&d, NULL);
 	uint64_t m1 = cap__now_ns(), t1 = cap__ticks();
-	S.ns_per_tick = t1 > t0 ? (double)(m1 - m0) / (double)(t1 - t0) : 1.0;
+	if (!cap__cal_ticks0) {
+		cap__cal_ticks0 = t1;
+		cap__cal_ns0 = m1;
+		struct timespec d = { 0, 2000000 };
+		nanosleep(&d, NULL);
+		m1 = cap__now_ns();
+		t1 = cap__ticks();
+	}
+	if (t1 > cap__cal_ticks0)
+		S.ns_per_tick = (double)(m1 - cap__cal_ns0) / (double)(t1 - cap__cal_ticks0);
 }
 
 /* ---- Sockets ------------------------------------------------------------ */
@@ -356,6 +364,7 @@ static uint64_t cap__site_sig(const struct cap_site *s)
 static void cap__build_snapshot(uint64_t now)
 {
 	struct cap_telemetry *T = cap__tel;
+	cap__calibrate();
 	struct cap_wire *w = &S.out;
 	struct cap_resources res;
 	cap__resources(&res);
@@ -451,11 +460,56 @@ static void cap__build_snapshot(uint64_t now)
 
 /* ---- The stall watchdog ------------------------------------------------- */
 
+/* Does the function at `f` start with a split-stack prologue, i.e. was it
+ * built by capriccio cc (the program or the runtime, not a library)? */
+static bool cap__is_split_code(uintptr_t f)
+{
+	if (f < S.exe_lo || f + 16 > S.exe_hi)
+		return false;
+	const unsigned char *p = (const unsigned char *)f;
+	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+		p += 4; /* endbr64 */
+	if (p[0] == 0xf9)
+		return true; /* stc: gold's rewrite of the compare */
+	if (p[0] == 0x4c && p[1] == 0x8d && (p[2] == 0x94 || p[2] == 0x9c) && p[3] == 0x24)
+		p += 8; /* lea -FRAME(%rsp),%r10/%r11 */
+	return p[0] == 0x64 && p[2] == 0x3b && p[4] == 0x25 && p[5] == 0x70 && !p[6] && !p[7] && !p[8];
+}
+
+/* The function a `call` just before return address `ret` called, following
+ * a PLT stub to its target; 0 if that is not a direct call we can read. */
+static uintptr_t cap__call_target(uintptr_t ret)
+{
+	const unsigned char *c = (const unsigned char *)ret;
+	int32_t rel;
+	if (c[-6] == 0xff && c[-5] == 0x15) { /* call *GOT(%rip) */
+		memcpy(&rel, c - 4, 4);
+		return *(const uintptr_t *)(ret + rel);
+	}
+	if (c[-5] != 0xe8)
+		return 0;
+	memcpy(&rel, c - 4, 4);
+	uintptr_t callee = ret + (intptr_t)rel;
+	if (callee < S.exe_lo || callee + 16 > S.exe_hi)
+		return callee;
+	const unsigned char *p = (const unsigned char *)callee;
+	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+		p += 4;
+	if (p[0] == 0xf2)
+		p++; /* bnd */
+	if (p[0] == 0xff && p[1] == 0x25) { /* a PLT stub: jmp *GOT(%rip) */
+		memcpy(&rel, p + 2, 4);
+		return *(const uintptr_t *)(p + 6 + rel);
+	}
+	return callee;
+}
+
 /* The worker sits in a system call the runtime did not make: where?
- * /proc gives the syscall, its stack pointer and program counter; the
- * first return address into the program's own code above that stack
- * pointer is the call that led there, and the call instruction before it
- * names the function it called. */
+ * /proc gives the syscall, its stack pointer and program counter.  Going up
+ * the stack from there, return addresses into the executable name the
+ * calls that led down to it; the outermost call into code not built by
+ * capriccio cc, just below the first call between the program's own
+ * functions, is the external function to blame (and its call site). */
 static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite, uint64_t *target)
 {
 	char path[64], buf[256];
@@ -475,40 +529,23 @@ static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite,
 		return;
 	*sysno = (uint32_t)nr;
 	*pc = ip;
-	uint64_t words[1024];
+	uint64_t words[2048];
 	struct iovec local = { words, sizeof words }, remote = { (void *)sp, sizeof words };
 	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 	for (ssize_t i = 0; i < got / 8; i++) {
 		uintptr_t ret = words[i];
 		if (ret < S.exe_lo + 6 || ret >= S.exe_hi)
 			continue;
-		const unsigned char *c = (const unsigned char *)ret;
-		if (c[-5] == 0xe8) { /* call rel32 */
-			int32_t rel;
-			memcpy(&rel, c - 4, 4);
-			uintptr_t callee = ret + (intptr_t)rel;
-			*callsite = ret;
-			*target = callee;
-			if (callee < S.exe_lo || callee + 16 > S.exe_hi)
-				return; /* not ours to read further */
-			const unsigned char *p = (const unsigned char *)callee;
-			if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
-				p += 4; /* endbr64 */
-			if (p[0] == 0xf2)
-				p++; /* bnd */
-			if (p[0] == 0xff && p[1] == 0x25) { /* a PLT stub: jmp *GOT(%rip) */
-				memcpy(&rel, p + 2, 4);
-				*target = *(const uintptr_t *)(p + 6 + rel);
-			}
-			return;
+		uintptr_t callee = cap__call_target(ret);
+		if (!callee)
+			continue;
+		if (cap__is_split_code(callee)) {
+			if (*callsite)
+				return; /* the program's own call: the one below it is the answer */
+			continue;
 		}
-		if (c[-6] == 0xff && c[-5] == 0x15) { /* call *GOT(%rip) */
-			int32_t rel;
-			memcpy(&rel, c - 4, 4);
-			*callsite = ret;
-			*target = *(const uintptr_t *)(ret + rel);
-			return;
-		}
+		*callsite = ret;
+		*target = callee;
 	}
 }
 

@@ -1,0 +1,65 @@
+/* lookup: one thread calls an external library function that blocks in the
+ * kernel (slowlib.c), while a ticker thread wants to run every 5 ms.  The
+ * profiler's watchdog sees the whole scheduler stall inside slow_lookup
+ * and suggests annotating it as blocking.
+ *   lookup [CALLS [MS]]   (default 5 40) */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+int slow_lookup(int key, int ms);
+
+static volatile int done;
+static long ticks, late_ms_max;
+static int calls = 5, ms = 40;
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void *ticker(void *arg)
+{
+	(void)arg;
+	while (!done) {
+		long before = now_ms();
+		usleep(5000);
+		long late = now_ms() - before - 5;
+		if (late > late_ms_max)
+			late_ms_max = late;
+		ticks++;
+	}
+	return NULL;
+}
+
+static void *looker(void *arg)
+{
+	(void)arg;
+	long sum = 0;
+	for (int i = 0; i < calls; i++) {
+		sum += slow_lookup(i, ms);
+		usleep(10000);
+	}
+	done = 1;
+	return (void *)sum;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		calls = atoi(argv[1]);
+	if (argc > 2)
+		ms = atoi(argv[2]);
+	pthread_t t, l;
+	pthread_create(&t, NULL, ticker, NULL);
+	pthread_create(&l, NULL, looker, NULL);
+	pthread_join(l, NULL);
+	pthread_join(t, NULL);
+	printf("lookup: %d calls of %d ms; ticker ran %ld times, worst delay %ld ms\n", calls, ms, ticks, late_ms_max);
+	return 0;
+}
