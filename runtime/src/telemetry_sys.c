@@ -556,6 +556,13 @@ static void cap__watchdog(uint64_t now)
 	uint64_t sw = w->switches;
 	bool idle = atomic_load_explicit(&T->idle, memory_order_relaxed);
 	if (sw != S.last_switches || idle) {
+		if (S.stall_id) { /* it ended since we last looked: count half that gap */
+			struct cap_stall *st = &T->stalls.v[S.stall_id - 1];
+			uint64_t end = S.stall_seen_ns + (now - S.stall_seen_ns) / 2;
+			st->total_ns += end - S.stall_seen_ns;
+			if (end - S.stall_start_ns > st->max_ns)
+				st->max_ns = end - S.stall_start_ns;
+		}
 		S.last_switches = sw;
 		S.last_change_ns = now;
 		S.stall_id = 0;
