@@ -27,8 +27,11 @@ $(CC_STAMP): FORCE | $(BUILD)
 $(BUILD)/%.o: $(HERE)%.c $(wildcard $(HERE)*.h) $(CC_STAMP) | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%: $(BUILD)/%.o $(EXTRA_OBJS)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+# Relink when the runtime library changes.
+RUNTIME_LIB := $(wildcard $(ROOT)/runtime/build/libcapriccio.a)
+
+$(BUILD)/%: $(BUILD)/%.o $(EXTRA_OBJS) $(RUNTIME_LIB)
+	$(CC) $(LDFLAGS) $(filter-out $(RUNTIME_LIB),$^) $(LDLIBS) -o $@
 
 $(BUILD):
 	mkdir -p $@

@@ -113,7 +113,11 @@ void cap__sys_print(void *msg)
 static const char *cap__site(const void *addr, char *buf, size_t n)
 {
 	Dl_info di;
-	if (!addr || !dladdr(addr, &di)) {
+	if (!addr) {
+		snprintf(buf, n, "the program's start");
+		return buf;
+	}
+	if (!dladdr(addr, &di)) {
 		snprintf(buf, n, "%p", addr);
 		return buf;
 	}

@@ -51,8 +51,8 @@ void cap_rec_node_stat(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint
 void cap_rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32_t to, uint64_t count,
 		  uint64_t total_ns, uint64_t ewma_ns, uint64_t max_ns);
 void cap_rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_t live, uint32_t total,
-		  uint32_t first_chunk, uint64_t chunks_linked, uint64_t allocated, uint64_t used_max,
-		  uint64_t used_total, uint64_t waste);
+		  uint32_t first_chunk, uint32_t split_frame_max, uint64_t chunks_linked, uint64_t allocated,
+		  uint64_t used_max, uint64_t used_total, uint64_t waste);
 void cap_rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes);
 void cap_rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t nframes, const uint64_t *frames,
 		    uint64_t count, uint64_t run_max_ns);

@@ -121,14 +121,14 @@ void cap_rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32_
 }
 
 void cap_rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_t live, uint32_t total,
-		  uint32_t first_chunk, uint64_t chunks_linked, uint64_t allocated, uint64_t used_max,
-		  uint64_t used_total, uint64_t waste)
+		  uint32_t first_chunk, uint32_t split_frame_max, uint64_t chunks_linked, uint64_t allocated,
+		  uint64_t used_max, uint64_t used_total, uint64_t waste)
 {
 	cap_wire_u64(w, site);
 	cap_wire_u32(w, live);
 	cap_wire_u32(w, total);
 	cap_wire_u32(w, first_chunk);
-	cap_wire_u32(w, 0);
+	cap_wire_u32(w, split_frame_max);
 	cap_wire_u64(w, chunks_linked);
 	cap_wire_u64(w, allocated);
 	cap_wire_u64(w, used_max);

@@ -269,6 +269,8 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 		if (t->site)
 			T->sites.v[t->site - 1].allocated += bytes;
 	}
+	if (t->site && want > T->sites.v[t->site - 1].split_frame_max)
+		T->sites.v[t->site - 1].split_frame_max = (uint32_t)want;
 	uint64_t site = ((const uint64_t *)old_stack)[-1];
 	uint32_t s = CAP_TABLE_FIND(T->splits, CAP_SPLITS_MAX, callsite, site, ({ e->frame_bytes = 0; }));
 	if (s) {

@@ -579,7 +579,7 @@ int __wrap_main(int argc, char **argv, char **envp)
 
 	cap_spawn_opts_t o = { .name = "main", .stack_size = 0, .stack_mode = CAP_STACK_DEFAULT };
 	o.stack_size = cap__stack_default_mode() == CAP_STACK_FIXED ? (8u << 20) : (64u << 10);
-	w->main_thread = cap__spawn_at(cap__main_entry, &args, &o, (void *)__real_main);
+	w->main_thread = cap__spawn_at(cap__main_entry, &args, &o, NULL); /* no spawn site: the program's start */
 	if (!w->main_thread)
 		cap__fatal_misuse("capriccio: cannot allocate the main thread's stack");
 	w->main_thread->flags |= CAP_F_MAIN;

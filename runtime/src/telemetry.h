@@ -40,7 +40,7 @@ struct cap_edge {
 
 struct cap_site {
 	uint64_t addr;
-	uint32_t live, total, first_chunk;
+	uint32_t live, total, first_chunk, split_frame_max;
 	uint64_t chunks_linked, allocated, used_max, used_total, waste;
 };
 

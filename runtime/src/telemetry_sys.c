@@ -357,8 +357,9 @@ static void cap__resources(struct cap_resources *r)
 
 static uint64_t cap__site_sig(const struct cap_site *s)
 {
-	const uint64_t v[] = { s->live, s->total, s->chunks_linked, s->allocated, s->used_max, s->used_total, s->waste };
-	return cap__hash_frames(v, 7); /* never 0, which means "not sent" */
+	const uint64_t v[] = { s->live, s->total, s->chunks_linked, s->allocated, s->used_max, s->used_total, s->waste,
+			       s->split_frame_max };
+	return cap__hash_frames(v, 8); /* never 0, which means "not sent" */
 }
 
 static void cap__build_snapshot(uint64_t now)
@@ -407,8 +408,8 @@ static void cap__build_snapshot(uint64_t now)
 		if (sig == S.sh.site_sig[i])
 			continue;
 		S.sh.site_sig[i] = sig;
-		cap_rec_site(w, &s, st->addr, st->live, st->total, st->first_chunk, st->chunks_linked, st->allocated,
-			     st->used_max, st->used_total, st->waste);
+		cap_rec_site(w, &s, st->addr, st->live, st->total, st->first_chunk, st->split_frame_max, st->chunks_linked,
+			     st->allocated, st->used_max, st->used_total, st->waste);
 	}
 	uint32_t nsp = atomic_load_explicit(&T->splits.n, memory_order_acquire);
 	cap_snap_section(w, &s); /* hot_splits */
@@ -627,8 +628,8 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 	if (!t || t == &w->sched || w->in_sysstack)
 		return;
 	uint64_t now = cap__ticks(), run = now - t->t_resumed;
-	if (run < T->quantum_ticks)
-		return;
+	if (!T->quantum_ticks || run < T->quantum_ticks)
+		return; /* (0: the clock is not calibrated yet) */
 	ucontext_t *uc = ucv;
 	uint64_t frames[CAP_FRAMES];
 	frames[0] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];

@@ -86,7 +86,7 @@ static void snapshot1(struct cap_wire *w)
 	cap_snap_section(w, &s); /* edge_stats */
 	cap_rec_edge(w, &s, 1, 2, 999, 2997000000ull, 3001000ull, 4500000ull);
 	cap_snap_section(w, &s); /* spawn_sites */
-	cap_rec_site(w, &s, 0x55d0c0a01100ull, 10, 25, 3840, 4, 38400, 3200, 40000, 56000);
+	cap_rec_site(w, &s, 0x55d0c0a01100ull, 10, 25, 3840, 7680, 4, 38400, 3200, 40000, 56000);
 	cap_snap_section(w, &s); /* hot_splits */
 	cap_rec_split(w, &s, 0x55d0c0a01288ull, 42, 8192);
 	cap_snap_section(w, &s); /* samples */
@@ -107,7 +107,7 @@ static const char snapshot1_json[] =
 	"{\"id\":2,\"count\":10,\"waitTotalNs\":150000000,\"waitMaxNs\":15100000,\"fdDelta\":-1}],"
 	"\"edgeStats\":[{\"from\":1,\"to\":2,\"count\":999,\"totalNs\":2997000000,\"ewmaNs\":3001000,\"maxNs\":4500000}],"
 	"\"spawnSites\":[{\"site\":\"0x55d0c0a01100\",\"threadsLive\":10,\"threadsTotal\":25,\"firstChunkBytes\":3840,"
-	"\"chunksLinked\":4,\"allocatedBytes\":38400,\"usedBytesMax\":3200,\"usedBytesTotal\":40000,\"wasteBytes\":56000}],"
+	"\"splitFrameMax\":7680,\"chunksLinked\":4,\"allocatedBytes\":38400,\"usedBytesMax\":3200,\"usedBytesTotal\":40000,\"wasteBytes\":56000}],"
 	"\"hotSplits\":[{\"callsite\":\"0x55d0c0a01288\",\"count\":42,\"frameBytes\":8192}],"
 	"\"samples\":[{\"id\":1,\"count\":17,\"runMaxNs\":52000000,\"frames\":[\"0x55d0c0a01500\",\"0x55d0c0a02345\"]}],"
 	"\"stalls\":[{\"id\":1,\"syscall\":35,\"count\":2,\"totalNs\":61000000,\"maxNs\":40000000,\"pc\":\"0x7f3a1202f000\","

@@ -1,9 +1,15 @@
 // The table of `capriccio` subcommands: one module per command, one entry here.
 import type { Command } from './command.ts';
 import { ccCommand } from './cc.ts';
+import { exportCommand } from './export.ts';
+import { runCommand } from './run.ts';
+import { summaryCommand } from './summary.ts';
 
 export const commands = {
   cc: ccCommand,
+  run: runCommand,
+  summary: summaryCommand,
+  export: exportCommand,
 } as const satisfies Record<string, Command>;
 
 export type CommandName = keyof typeof commands;

@@ -1,5 +1,6 @@
 // Entry point of the `capriccio` command-line tool (bundled to dist/cli.js).
 import pkg from '../../../package.json';
+import { UsageError } from './args.ts';
 import { USAGE_ERROR, exitCode, type ExitStatus } from './command.ts';
 import { commands, isCommandName } from './commands.ts';
 
@@ -41,7 +42,14 @@ export async function main(argv: readonly string[]): Promise<ExitStatus> {
     process.stderr.write(`capriccio: unknown command '${name}'\n\n${usage()}`);
     return exitCode(USAGE_ERROR);
   }
-  return commands[name].run(rest);
+  const command = commands[name];
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`capriccio ${name}: ${err.message}\nusage: capriccio ${name} ${command.args}\n`);
+    return exitCode(USAGE_ERROR);
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,224 @@
+// The aggregated result of a session or recording: what `capriccio summary --json` prints, and
+// its readable text form.
+import type { Model } from '../model/model.ts';
+import { kindName, type DecodeError, type Resources } from '../protocol/types.ts';
+import { nameChain, shortFile, type SymbolTable } from '../symbols/symbols.ts';
+import { siteName, suggest, type Suggestion } from './suggest.ts';
+
+export interface ChainFrame {
+  readonly addr: string;
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  readonly own: boolean;
+}
+
+export interface NodeSummary {
+  readonly id: number;
+  readonly kind: string;
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  readonly chain: readonly ChainFrame[];
+  readonly count: number;
+  readonly waitAvgNs: number;
+  readonly waitMaxNs: number;
+  readonly waitTotalNs: number;
+  readonly fdDelta: number;
+}
+
+export interface EdgeSummary {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+  readonly avgNs: number;
+  readonly maxNs: number;
+  readonly ewmaNs: number;
+  readonly totalNs: number;
+}
+
+export interface HotSplitSummary {
+  readonly callsite: string;
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  readonly count: number;
+  readonly frameBytes: number;
+}
+
+export interface SpawnSiteSummary {
+  readonly site: string;
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  readonly threadsLive: number;
+  readonly threadsTotal: number;
+  readonly firstChunkBytes: number;
+  readonly splitFrameMax: number;
+  readonly chunksLinked: number;
+  readonly allocatedBytes: number;
+  readonly usedBytesMax: number;
+  readonly usedBytesTotal: number;
+  readonly wasteBytes: number;
+}
+
+export interface Summary {
+  readonly program?: { readonly executable: string; readonly pid: number; readonly args: readonly string[]; readonly stackMode: string; readonly diskBackend: string; readonly scheduler: string; readonly intervalMs: number };
+  readonly durationNs: number;
+  readonly snapshots: number;
+  readonly nodes: readonly NodeSummary[];
+  readonly edges: readonly EdgeSummary[];
+  readonly stacks: {
+    readonly allocatedBytes: number;
+    readonly usedBytes: number;
+    readonly wasteBytes: number;
+    readonly maxThreadUsedBytes: number;
+    readonly chunksLinked: number;
+    readonly hotSplits: readonly HotSplitSummary[];
+    readonly sites: readonly SpawnSiteSummary[];
+  };
+  readonly suggestions: readonly Suggestion[];
+  readonly resources?: Resources;
+  readonly exit?: { readonly how: 'exited' | 'signaled'; readonly status: number; readonly tNs: number };
+  readonly dropped: { readonly snapshots: number; readonly runtimeNodes: number; readonly model: Record<string, number> };
+  readonly errors: readonly DecodeError[];
+}
+
+const avg = (total: number, count: number): number => (count > 0 ? Math.round(total / count) : 0);
+
+export function summarize(model: Model, table: SymbolTable): Summary {
+  const nodes: NodeSummary[] = [...model.nodes.values()]
+    .map((n) => {
+      const name = nameChain(table, n.def?.frames ?? []);
+      const stat = n.stat;
+      return {
+        id: n.id,
+        kind: n.def ? kindName(n.def.kind) : 'unknown',
+        function: name.function,
+        file: name.file,
+        line: name.line,
+        chain: name.chain.map((s) => ({ addr: s.addr, function: s.function, file: s.file, line: s.line, own: s.own })),
+        count: stat?.count ?? 0,
+        waitAvgNs: avg(stat?.waitTotalNs ?? 0, stat?.count ?? 0),
+        waitMaxNs: stat?.waitMaxNs ?? 0,
+        waitTotalNs: stat?.waitTotalNs ?? 0,
+        fdDelta: stat?.fdDelta ?? 0,
+      };
+    })
+    .sort((a, b) => b.waitTotalNs - a.waitTotalNs || b.count - a.count || a.id - b.id);
+  const edges: EdgeSummary[] = [...model.edges.values()]
+    .map((e) => ({ from: e.from, to: e.to, count: e.count, avgNs: avg(e.totalNs, e.count), maxNs: e.maxNs, ewmaNs: e.ewmaNs, totalNs: e.totalNs }))
+    .sort((a, b) => b.totalNs - a.totalNs || a.from - b.from || a.to - b.to);
+  const sites: SpawnSiteSummary[] = [...model.spawnSites.values()].map((p) => {
+    const s = siteName(table, p.site);
+    return {
+      site: p.site,
+      function: s.function,
+      file: s.file,
+      line: s.line,
+      threadsLive: p.threadsLive,
+      threadsTotal: p.threadsTotal,
+      firstChunkBytes: p.firstChunkBytes,
+      splitFrameMax: p.splitFrameMax,
+      chunksLinked: p.chunksLinked,
+      allocatedBytes: p.allocatedBytes,
+      usedBytesMax: p.usedBytesMax,
+      usedBytesTotal: p.usedBytesTotal,
+      wasteBytes: p.wasteBytes,
+    };
+  });
+  const hotSplits: HotSplitSummary[] = [...model.hotSplits.values()]
+    .sort((a, b) => b.count - a.count)
+    .map((h) => {
+      const s = table.get(h.callsite, 'return');
+      return { callsite: h.callsite, function: s.function, file: s.file, line: s.line, count: h.count, frameBytes: h.frameBytes };
+    });
+  const sum = (f: (p: SpawnSiteSummary) => number): number => sites.reduce((acc, p) => acc + f(p), 0);
+  const latest = model.latest;
+  const exit = model.exit;
+  return {
+    ...(model.hello
+      ? {
+          program: {
+            executable: model.hello.executable,
+            pid: model.hello.pid,
+            args: model.hello.args,
+            stackMode: model.hello.stackMode,
+            diskBackend: model.hello.diskBackend,
+            scheduler: model.hello.scheduler,
+            intervalMs: model.hello.intervalMs,
+          },
+        }
+      : {}),
+    durationNs: exit?.tNs ?? latest?.tNs ?? 0,
+    snapshots: model.snapshots,
+    nodes,
+    edges,
+    stacks: {
+      allocatedBytes: latest?.resources.stackAllocatedBytes ?? sum((p) => p.allocatedBytes),
+      usedBytes: sum((p) => p.usedBytesTotal),
+      wasteBytes: sum((p) => p.wasteBytes),
+      // largest high-water of a spawn site, or of a live thread row
+      maxThreadUsedBytes: Math.max(0, ...sites.map((p) => p.usedBytesMax), ...model.threads.map((t) => t.usedBytes)),
+      chunksLinked: sum((p) => p.chunksLinked),
+      hotSplits,
+      sites,
+    },
+    suggestions: suggest(model, table),
+    ...(latest ? { resources: latest.resources } : {}),
+    ...(exit ? { exit: { how: exit.how, status: exit.status, tNs: exit.tNs } } : {}),
+    dropped: {
+      snapshots: latest?.resources.droppedTotal ?? 0,
+      runtimeNodes: latest?.resources.nodesDropped ?? 0,
+      model: Object.fromEntries(Object.entries(model.dropped).filter(([, v]) => v > 0)),
+    },
+    errors: model.errors,
+  };
+}
+
+export const fmtNs = (ns: number): string =>
+  ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(1)} µs` : `${ns} ns`;
+
+export const fmtBytes = (b: number): string =>
+  b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1 << 10 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
+
+const place = (n: { function: string; file: string; line: number }): string =>
+  n.function === '??' ? '??' : n.file === '??' ? n.function : `${n.function} (${shortFile(n.file)}:${n.line})`;
+
+/** The readable report. `limit` caps the rows of each table. */
+export function textReport(s: Summary, limit = 10): string {
+  const out: string[] = [];
+  if (s.program) out.push(`program   ${[s.program.executable, ...s.program.args.slice(1)].join(' ')} (pid ${s.program.pid})`);
+  out.push(`duration  ${fmtNs(s.durationNs)}, ${s.snapshots} snapshots` + (s.exit ? `, ${s.exit.how === 'exited' ? 'exit status' : 'killed by signal'} ${s.exit.status}` : ''));
+  const byId = new Map(s.nodes.map((n) => [n.id, n]));
+  out.push('', `blocking points (${s.nodes.length})`);
+  for (const n of s.nodes.slice(0, limit)) {
+    out.push(`  #${n.id} ${n.kind.padEnd(9)} ${place(n)}  ×${n.count}  wait avg ${fmtNs(n.waitAvgNs)} max ${fmtNs(n.waitMaxNs)}`);
+  }
+  out.push('', `edges by total time (${s.edges.length})`);
+  for (const e of s.edges.slice(0, limit)) {
+    const from = byId.get(e.from);
+    const to = byId.get(e.to);
+    out.push(`  #${e.from} ${from ? place(from) : '?'} → #${e.to} ${to ? place(to) : '?'}  ×${e.count}  avg ${fmtNs(e.avgNs)} max ${fmtNs(e.maxNs)}`);
+  }
+  const st = s.stacks;
+  out.push(
+    '',
+    `stacks    allocated ${fmtBytes(st.allocatedBytes)}, used ${fmtBytes(st.usedBytes)} (finished threads), waste ${fmtBytes(st.wasteBytes)}, largest thread ${fmtBytes(st.maxThreadUsedBytes)}, ${st.chunksLinked} chunks linked`,
+  );
+  for (const h of st.hotSplits.slice(0, limit)) out.push(`  hot split ${place(h)}  ×${h.count}  frame ${fmtBytes(h.frameBytes)}`);
+  if (s.resources) {
+    const r = s.resources;
+    out.push('', `resources threads ${r.threads} (runnable ${r.runnable}, io ${r.blockedIo}, disk ${r.blockedDisk}, sync ${r.blockedSync}, sleeping ${r.sleeping}), rss ${fmtBytes(r.rssBytes)}, fds ${r.openFds}/${r.fdLimit}`);
+  }
+  out.push('', `suggestions (${s.suggestions.length})`);
+  for (const g of s.suggestions) out.push(`  [${g.kind}] ${g.message}`);
+  if (s.dropped.snapshots > 0 || s.dropped.runtimeNodes > 0 || Object.keys(s.dropped.model).length > 0) {
+    out.push('', `dropped   ${s.dropped.snapshots} snapshots, ${s.dropped.runtimeNodes} blocking operations by the runtime; model: ${JSON.stringify(s.dropped.model)}`);
+  }
+  if (s.errors.length > 0) {
+    out.push('', `decode errors (${s.errors.length})`);
+    for (const e of s.errors.slice(0, limit)) out.push(`  at byte ${e.offset}${e.type !== undefined ? ` (type ${e.type})` : ''}: ${e.reason}`);
+  }
+  return out.join('\n') + '\n';
+}

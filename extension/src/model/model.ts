@@ -1,0 +1,223 @@
+// The bounded model a session feeds with decoded frames: what a program's telemetry says so far.
+//
+// Merge rules (docs/PROTOCOL.md, SNAPSHOT): values are cumulative since the start and a snapshot
+// carries only the records that changed, so a record replaces the previous record of the same
+// key (node id, from→to edge, spawn site, hot-split call site, sample id, stall id). Node
+// definitions arrive once. The threads section (the largest live threads, sent about once a
+// second) replaces the previous list when a snapshot carries it; an empty section means "not sent
+// this time" and keeps the list, unless the snapshot says no thread is live. A HELLO starts a new connection: everything is
+// defined again from scratch, so the model is reset (decode errors and SYMBOLS are kept).
+//
+// Every table has a cap; what does not fit is counted in `dropped`, never kept.
+import type {
+  Address,
+  DecodeError,
+  EdgeStat,
+  ExitFrame,
+  Frame,
+  HelloFrame,
+  HotSplit,
+  NodeDef,
+  NodeStat,
+  Resources,
+  Sample,
+  SnapshotFrame,
+  SpawnSite,
+  Stall,
+  SymbolEntry,
+  ThreadRow,
+} from '../protocol/types.ts';
+import { Ring } from './ring.ts';
+
+export interface ModelCaps {
+  readonly nodes: number;
+  readonly edges: number;
+  readonly samples: number;
+  readonly stalls: number;
+  readonly history: number;
+  readonly spawnSites: number;
+  readonly hotSplits: number;
+  readonly errors: number;
+  readonly symbols: number;
+}
+
+export const DEFAULT_CAPS: ModelCaps = {
+  nodes: 10_000,
+  edges: 50_000,
+  samples: 5_000,
+  stalls: 1_000,
+  history: 10_000,
+  spawnSites: 10_000,
+  hotSplits: 10_000,
+  errors: 1_000,
+  symbols: 200_000,
+};
+
+/** What the model did not keep because a cap was reached (counts of records or points). */
+export interface Dropped {
+  nodes: number;
+  edges: number;
+  samples: number;
+  stalls: number;
+  history: number;
+  spawnSites: number;
+  hotSplits: number;
+  errors: number;
+  symbols: number;
+}
+
+export interface NodeEntry {
+  readonly id: number;
+  def?: NodeDef;
+  stat?: NodeStat;
+}
+
+/** One point of the resource history: a snapshot's header. */
+export interface HistoryPoint {
+  readonly seq: number;
+  readonly tNs: number;
+  /** snapshots the runtime skipped just before this one */
+  readonly dropped: number;
+  readonly resources: Resources;
+}
+
+export const edgeKey = (from: number, to: number): string => `${from}>${to}`;
+
+export class Model {
+  readonly caps: ModelCaps;
+  hello: HelloFrame | undefined;
+  readonly nodes = new Map<number, NodeEntry>();
+  readonly edges = new Map<string, EdgeStat>();
+  readonly spawnSites = new Map<Address, SpawnSite>();
+  readonly hotSplits = new Map<Address, HotSplit>();
+  readonly samples = new Map<number, Sample>();
+  readonly stalls = new Map<number, Stall>();
+  threads: readonly ThreadRow[] = [];
+  readonly history: Ring<HistoryPoint>;
+  exit: ExitFrame | undefined;
+  /** SYMBOLS entries by address (tool-written, see symbols.ts for which address is used) */
+  readonly symbols = new Map<Address, SymbolEntry>();
+  readonly errors: DecodeError[] = [];
+  readonly dropped: Dropped = { nodes: 0, edges: 0, samples: 0, stalls: 0, history: 0, spawnSites: 0, hotSplits: 0, errors: 0, symbols: 0 };
+  /** snapshots applied since the last HELLO */
+  snapshots = 0;
+  lastSeq = 0;
+  /** snapshots whose seq was not the previous one plus 1 */
+  seqGaps = 0;
+  /** HELLO frames seen (more than one: the consumer reconnected) */
+  connections = 0;
+
+  constructor(caps: Partial<ModelCaps> = {}) {
+    this.caps = { ...DEFAULT_CAPS, ...caps };
+    this.history = new Ring(this.caps.history);
+  }
+
+  /** The latest snapshot header, if any. */
+  get latest(): HistoryPoint | undefined {
+    return this.history.last();
+  }
+
+  apply(frame: Frame): void {
+    switch (frame.type) {
+      case 'hello':
+        this.reset();
+        this.hello = frame;
+        this.connections++;
+        return;
+      case 'snapshot':
+        this.applySnapshot(frame);
+        return;
+      case 'exit':
+        this.exit = frame;
+        return;
+      case 'symbols':
+        for (const s of frame.symbols) this.put(this.symbols, s.addr, s, 'symbols');
+        return;
+      default: {
+        const never: never = frame;
+        throw new Error(`unhandled frame ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  addError(error: DecodeError): void {
+    if (this.errors.length < this.caps.errors) this.errors.push(error);
+    else this.dropped.errors++;
+  }
+
+  private reset(): void {
+    this.hello = undefined;
+    this.nodes.clear();
+    this.edges.clear();
+    this.spawnSites.clear();
+    this.hotSplits.clear();
+    this.samples.clear();
+    this.stalls.clear();
+    this.threads = [];
+    this.history.clear();
+    this.exit = undefined;
+    this.snapshots = 0;
+    this.lastSeq = 0;
+  }
+
+  /** Inserts or replaces; a new key beyond the cap is counted as dropped. */
+  private put<K, V>(map: Map<K, V>, key: K, value: V, cap: keyof ModelCaps & keyof Dropped): boolean {
+    if (!map.has(key) && map.size >= this.caps[cap]) {
+      this.dropped[cap]++;
+      return false;
+    }
+    map.set(key, value);
+    return true;
+  }
+
+  private node(id: number): NodeEntry | undefined {
+    const existing = this.nodes.get(id);
+    if (existing) return existing;
+    const entry: NodeEntry = { id };
+    return this.put(this.nodes, id, entry, 'nodes') ? entry : undefined;
+  }
+
+  private applySnapshot(s: SnapshotFrame): void {
+    if (this.snapshots > 0 && s.seq !== this.lastSeq + 1) this.seqGaps++;
+    this.snapshots++;
+    this.lastSeq = s.seq;
+    const before = this.history.overwritten;
+    this.history.push({ seq: s.seq, tNs: s.tNs, dropped: s.dropped, resources: s.resources });
+    this.dropped.history += this.history.overwritten - before;
+
+    for (const d of s.nodeDefs) {
+      const n = this.node(d.id);
+      if (n) n.def = d;
+    }
+    for (const st of s.nodeStats) {
+      const n = this.node(st.id);
+      if (n) n.stat = st;
+    }
+    for (const e of s.edgeStats) this.put(this.edges, edgeKey(e.from, e.to), e, 'edges');
+    for (const p of s.spawnSites) this.put(this.spawnSites, p.site, p, 'spawnSites');
+    for (const h of s.hotSplits) this.put(this.hotSplits, h.callsite, h, 'hotSplits');
+    for (const p of s.samples) this.put(this.samples, p.id, p, 'samples');
+    for (const p of s.stalls) this.put(this.stalls, p.id, p, 'stalls');
+    if (s.threads.length > 0) this.threads = s.threads;
+    else if (s.resources.threads === 0) this.threads = [];
+  }
+
+  /** Every address the model refers to, with how it is used (see symbols.ts: pc or return address). */
+  addresses(): { pcs: Set<Address>; returns: Set<Address> } {
+    const pcs = new Set<Address>();
+    const returns = new Set<Address>();
+    for (const n of this.nodes.values()) for (const f of n.def?.frames ?? []) returns.add(f);
+    for (const p of this.spawnSites.keys()) returns.add(p);
+    for (const h of this.hotSplits.keys()) returns.add(h);
+    for (const s of this.samples.values()) s.frames.forEach((f, i) => (i === 0 ? pcs : returns).add(f));
+    for (const s of this.stalls.values()) {
+      pcs.add(s.pc);
+      pcs.add(s.target);
+      returns.add(s.callsite);
+    }
+    for (const t of this.threads) returns.add(t.spawnSite);
+    pcs.delete('0x0');
+    returns.delete('0x0');
+    return { pcs, returns };
+  }
+}

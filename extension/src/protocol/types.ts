@@ -1,0 +1,261 @@
+// The telemetry protocol (docs/PROTOCOL.md, version 1) as TypeScript types: one definition of
+// every frame and record the runtime sends and the tools write.
+//
+// Representation of values (the shape of protocol/fixtures/*.json, written by
+// runtime/tests/gen_fixtures.c):
+// - Field names are the protocol's, in camelCase (`wait_total_ns` → `waitTotalNs`);
+//   `reserved` fields are not checked and left out.
+// - Addresses (frames, sites, call sites, pcs, module bias/start/end) are lowercase hex strings
+//   without padding: "0x55d0c0a01234" (0 is "0x0"). See `Address`.
+// - Other u64 values (counts, ns, bytes, thread ids) are JS numbers: they stay below
+//   Number.MAX_SAFE_INTEGER (2^53 ns is 104 days); a larger value makes its frame invalid.
+// - `startRealtimeNs` (ns since the epoch, above 2^53) is a number too: the nearest double, as
+//   JSON.parse reads the fixtures (within 256 ns; the field is a wall-clock anchor only).
+// - EXIT `how` is its name: 'exited' (0) or 'signaled' (1).
+// - The snapshot header's resource figures are grouped in `resources` (its `threads` field, the
+//   live thread count, would otherwise clash with the `threads` section).
+// - `own` in SYMBOLS is a boolean; `syscall` in stalls is the u32 as sent (SYSCALL_UNKNOWN
+//   = 0xffffffff when unknown).
+
+/** A run-time address: lowercase hex with a 0x prefix, no padding ("0x401136"). */
+export type Address = string;
+
+export const PROTOCOL_VERSION = 1;
+/** The 8 bytes that start a recording file: "CAPREC", 0, 1. */
+export const RECORDING_MAGIC: Buffer = Buffer.from([0x43, 0x41, 0x50, 0x52, 0x45, 0x43, 0x00, 0x01]);
+/** Bounds of a frame's size field (bytes after it). */
+export const MIN_FRAME_SIZE = 4;
+export const MAX_FRAME_SIZE = 16 * 1024 * 1024;
+/** At most this many frames in a node definition or a sample. */
+export const MAX_FRAMES = 16;
+export const SYSCALL_UNKNOWN = 0xffffffff;
+
+export const FRAME_TYPE = {
+  hello: 1,
+  snapshot: 2,
+  exit: 3,
+  symbols: 16,
+} as const;
+export type FrameTypeName = keyof typeof FRAME_TYPE;
+export type FrameTypeCode = (typeof FRAME_TYPE)[FrameTypeName];
+
+/** What a blocking point (or a waiting thread) waits on. */
+export const KIND = {
+  sleep: 1,
+  join: 2,
+  mutex: 3,
+  condvar: 4,
+  semaphore: 5,
+  rwlock: 6,
+  wait_queue: 7,
+  channel: 8,
+  io: 9,
+  poll: 10,
+  disk: 11,
+  once: 12,
+  yield: 13,
+} as const;
+export type KindName = keyof typeof KIND;
+export type KindCode = (typeof KIND)[KindName];
+
+const KIND_NAMES = new Map<number, KindName>(
+  (Object.entries(KIND) as [KindName, KindCode][]).map(([name, code]) => [code, name]),
+);
+export const isKindCode = (n: number): n is KindCode => KIND_NAMES.has(n);
+/** "sleep" for 1 ...; "none" for 0 (a thread that waits on nothing); "kind N" otherwise. */
+export const kindName = (n: number): string => KIND_NAMES.get(n) ?? (n === 0 ? 'none' : `kind ${n}`);
+
+/** Thread states of the threads section. */
+export const THREAD_STATE = { runnable: 1, running: 2, blocked: 3 } as const;
+export type ThreadStateCode = (typeof THREAD_STATE)[keyof typeof THREAD_STATE];
+
+/** EXIT `how` on the wire, and its decoded name. */
+export const EXIT_HOW = { exited: 0, signaled: 1 } as const;
+export type ExitHow = keyof typeof EXIT_HOW;
+
+export interface Module {
+  /** file address = run-time address − bias */
+  readonly bias: Address;
+  readonly start: Address;
+  /** one past the highest address of its loaded segments */
+  readonly end: Address;
+  readonly path: string;
+}
+
+export interface HelloFrame {
+  readonly type: 'hello';
+  readonly version: number;
+  readonly pid: number;
+  /** ns since the epoch: above 2^53, so the nearest double (within 256 ns) */
+  readonly startRealtimeNs: number;
+  readonly intervalMs: number;
+  readonly quantumUs: number;
+  readonly stallMs: number;
+  readonly firstChunkBytes: number;
+  readonly executable: string;
+  readonly stackMode: string;
+  readonly diskBackend: string;
+  readonly scheduler: string;
+  /** executable first */
+  readonly modules: readonly Module[];
+  readonly args: readonly string[];
+}
+
+/** The snapshot header's figures after seq/dropped/tNs. */
+export interface Resources {
+  readonly threads: number;
+  readonly runnable: number;
+  readonly blockedIo: number;
+  readonly blockedDisk: number;
+  readonly blockedSync: number;
+  readonly sleeping: number;
+  readonly switches: number;
+  readonly blockingOps: number;
+  readonly rssBytes: number;
+  readonly openFds: number;
+  readonly fdLimit: number;
+  readonly stackAllocatedBytes: number;
+  readonly droppedTotal: number;
+  readonly nodesDropped: number;
+}
+
+export interface NodeDef {
+  readonly id: number;
+  readonly kind: KindCode;
+  /** return addresses, innermost first */
+  readonly frames: readonly Address[];
+}
+
+export interface NodeStat {
+  readonly id: number;
+  readonly count: number;
+  readonly waitTotalNs: number;
+  readonly waitMaxNs: number;
+  readonly fdDelta: number;
+}
+
+export interface EdgeStat {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+  readonly totalNs: number;
+  readonly ewmaNs: number;
+  readonly maxNs: number;
+}
+
+export interface SpawnSite {
+  readonly site: Address;
+  readonly threadsLive: number;
+  readonly threadsTotal: number;
+  readonly firstChunkBytes: number;
+  /** Largest frame a split of these threads asked for (a call into code without split stacks asks for ~1 MiB). */
+  readonly splitFrameMax: number;
+  readonly chunksLinked: number;
+  readonly allocatedBytes: number;
+  readonly usedBytesMax: number;
+  readonly usedBytesTotal: number;
+  readonly wasteBytes: number;
+}
+
+export interface HotSplit {
+  readonly callsite: Address;
+  readonly count: number;
+  readonly frameBytes: number;
+}
+
+export interface Sample {
+  readonly id: number;
+  readonly count: number;
+  readonly runMaxNs: number;
+  /** frames[0] is the interrupted pc; the others are return addresses */
+  readonly frames: readonly Address[];
+}
+
+export interface Stall {
+  readonly id: number;
+  /** system call number, SYSCALL_UNKNOWN when unknown */
+  readonly syscall: number;
+  readonly count: number;
+  readonly totalNs: number;
+  readonly maxNs: number;
+  readonly pc: Address;
+  /** "0x0" if none found */
+  readonly callsite: Address;
+  /** "0x0" if unknown */
+  readonly target: Address;
+}
+
+export interface ThreadRow {
+  readonly id: number;
+  readonly spawnSite: Address;
+  readonly allocatedBytes: number;
+  /** its stack high-water so far */
+  readonly usedBytes: number;
+  readonly chunksLinked: number;
+  readonly state: ThreadStateCode;
+  /** as for nodes; 0 none */
+  readonly kind: number;
+  readonly name: string;
+}
+
+export interface SnapshotFrame {
+  readonly type: 'snapshot';
+  readonly seq: number;
+  readonly dropped: number;
+  readonly tNs: number;
+  readonly resources: Resources;
+  readonly nodeDefs: readonly NodeDef[];
+  readonly nodeStats: readonly NodeStat[];
+  readonly edgeStats: readonly EdgeStat[];
+  readonly spawnSites: readonly SpawnSite[];
+  readonly hotSplits: readonly HotSplit[];
+  readonly samples: readonly Sample[];
+  readonly stalls: readonly Stall[];
+  readonly threads: readonly ThreadRow[];
+}
+
+export interface ExitFrame {
+  readonly type: 'exit';
+  readonly how: ExitHow;
+  /** exit code or signal number */
+  readonly status: number;
+  readonly tNs: number;
+}
+
+export interface SymbolEntry {
+  /** the address described (for a return address, the tool wrote the call's address − 1 entry: see symbols.ts) */
+  readonly addr: Address;
+  readonly own: boolean;
+  readonly line: number;
+  readonly function: string;
+  readonly file: string;
+}
+
+export interface SymbolsFrame {
+  readonly type: 'symbols';
+  readonly symbols: readonly SymbolEntry[];
+}
+
+export type Frame = HelloFrame | SnapshotFrame | ExitFrame | SymbolsFrame;
+
+/** A frame and where it started in the stream (offset of its size field). */
+export interface DecodedFrame {
+  readonly offset: number;
+  readonly frame: Frame;
+}
+
+/** A frame that was reported and skipped, or the truncated tail of a stream. */
+export interface DecodeError {
+  /** stream offset of the frame's size field */
+  readonly offset: number;
+  /** the frame's type byte, when it was read */
+  readonly type?: number;
+  /** the frame's size field, when it was read */
+  readonly size?: number;
+  readonly reason: string;
+}
+
+/** Address helpers: hex strings ⇄ bigint. */
+export const toAddress = (v: bigint): Address => `0x${v.toString(16)}`;
+export const addressValue = (a: Address): bigint => BigInt(a);
+export const NULL_ADDRESS: Address = '0x0';

@@ -1,0 +1,274 @@
+// A telemetry session: launch a program with telemetry (we listen, it connects) or attach to a
+// runtime that listens (CAPRICCIO_TELEMETRY_LISTEN); decode what arrives into a model; optionally
+// record every received byte.
+//
+// Events: 'frame' (DecodedFrame), 'error' (DecodeError: a frame reported and skipped, or the
+// truncated tail), 'connect' (), 'exit' (SessionEnd). `done` resolves with the same SessionEnd.
+// close() releases everything the session created: server, socket file, private directory,
+// connection and child (SIGTERM, then SIGKILL after a grace period).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FrameDecoder } from '../protocol/decode.ts';
+import type { DecodeError, DecodedFrame } from '../protocol/types.ts';
+import { Model, type ModelCaps } from '../model/model.ts';
+import { Recorder } from './recorder.ts';
+
+/** How the program ended. */
+export type ProgramStatus =
+  | { readonly kind: 'code'; readonly code: number }
+  | { readonly kind: 'signal'; readonly signal: NodeJS.Signals }
+  /** attach: the connection ended; the runtime's EXIT frame (if any) is in the model */
+  | { readonly kind: 'disconnected' };
+
+export interface SessionEnd {
+  readonly status: ProgramStatus;
+  /** whether the program connected and sent anything */
+  readonly connected: boolean;
+  /** whether an EXIT frame arrived */
+  readonly exitFrame: boolean;
+}
+
+export interface SessionOptions {
+  /** record every received byte to this file */
+  readonly record?: string;
+  readonly caps?: Partial<ModelCaps>;
+}
+
+export interface LaunchOptions extends SessionOptions {
+  /** CAPRICCIO_INTERVAL_MS for the program */
+  readonly intervalMs?: number;
+  /** extra environment for the program */
+  readonly env?: NodeJS.ProcessEnv;
+  /** the program's stdio (default inherit) */
+  readonly stdio?: 'inherit' | 'pipe' | 'ignore';
+  readonly cwd?: string;
+  /** SIGTERM → SIGKILL delay in stop()/close() (default 2000 ms) */
+  readonly killGraceMs?: number;
+}
+
+export interface SessionEvents {
+  frame: [DecodedFrame];
+  error: [DecodeError];
+  connect: [];
+  exit: [SessionEnd];
+}
+
+export class Session extends EventEmitter<SessionEvents> {
+  readonly model: Model;
+  child: ChildProcess | undefined;
+  readonly done: Promise<SessionEnd>;
+  private resolveDone!: (end: SessionEnd) => void;
+  private rejectDone!: (err: Error) => void;
+  private readonly decoder = new FrameDecoder();
+  private readonly recorder: Recorder | undefined;
+  private server: Server | undefined;
+  private socket: Socket | undefined;
+  private dir: string | undefined;
+  private connected = false;
+  private streamEnded = false;
+  private childStatus: ProgramStatus | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private finished = false;
+  private graceOver = false;
+  killGraceMs = 2000;
+
+  constructor(opts: SessionOptions = {}) {
+    super();
+    this.model = new Model(opts.caps);
+    this.recorder = opts.record !== undefined ? new Recorder(opts.record) : undefined;
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // An 'error' event without a listener would throw: decode errors are in the model anyway.
+    this.on('error', () => undefined);
+  }
+
+  /** Path of the recording file, if recording. */
+  get recordPath(): string | undefined {
+    return this.recorder?.path;
+  }
+
+  /** Feeds received bytes: record, decode, model, events. */
+  private feed(chunk: Buffer): void {
+    this.recorder?.write(chunk);
+    for (const e of this.decoder.push(chunk)) {
+      if (e.kind === 'frame') {
+        this.model.apply(e.frame.frame);
+        this.emit('frame', e.frame);
+      } else {
+        this.model.addError(e.error);
+        this.emit('error', e.error);
+      }
+    }
+  }
+
+  protected adopt(socket: Socket): void {
+    this.socket = socket;
+    this.connected = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    this.emit('connect');
+    socket.on('data', (c: Buffer) => this.feed(c));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.streamEnded = true;
+      const tail = this.decoder.end();
+      if (tail) {
+        this.model.addError(tail);
+        this.emit('error', tail);
+      }
+      this.maybeFinish();
+    });
+  }
+
+  protected setChildStatus(status: ProgramStatus): void {
+    this.childStatus = status;
+    if (this.killTimer) clearTimeout(this.killTimer);
+    // The connection normally closes with the process; do not wait long for a socket kept open
+    // by a descendant.
+    if (this.connected && !this.streamEnded) {
+      this.lingerTimer = setTimeout(() => this.socket?.destroy(), 1000);
+      this.lingerTimer.unref();
+    }
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.finished) return;
+    const status: ProgramStatus | undefined = this.child ? this.childStatus : this.streamEnded ? { kind: 'disconnected' } : undefined;
+    if (status === undefined) return;
+    if (this.connected && !this.streamEnded) return;
+    if (!this.connected && this.server && !this.graceOver) {
+      // The program exited before its connection was seen: the connection may still be queued.
+      this.lingerTimer ??= setTimeout(() => {
+        this.graceOver = true;
+        this.lingerTimer = undefined;
+        this.maybeFinish();
+      }, 300);
+      return;
+    }
+    this.finished = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    const end: SessionEnd = { status, connected: this.connected, exitFrame: this.model.exit !== undefined };
+    const recorded = this.recorder ? this.recorder.close() : Promise.resolve();
+    recorded.then(
+      () => {
+        this.emit('exit', end);
+        this.resolveDone(end);
+      },
+      (err: Error) => this.rejectDone(err),
+    );
+  }
+
+  protected fail(err: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    const recorded = this.recorder ? this.recorder.close() : Promise.resolve();
+    recorded.finally(() => this.rejectDone(err)).catch(() => undefined);
+  }
+
+  /** Ends the program: SIGTERM, then SIGKILL after the grace period. */
+  stop(): void {
+    const child = this.child;
+    if (!child || this.childStatus !== undefined) return;
+    child.kill('SIGTERM');
+    this.killTimer ??= setTimeout(() => {
+      if (this.childStatus === undefined) child.kill('SIGKILL');
+    }, this.killGraceMs);
+  }
+
+  /** Releases everything: child (SIGTERM, SIGKILL), connection, server, socket file, directory. */
+  async close(): Promise<void> {
+    if (this.child && this.childStatus === undefined) {
+      this.stop();
+      await this.done.catch(() => undefined);
+    }
+    if (this.killTimer) clearTimeout(this.killTimer);
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.socket?.destroy();
+    if (this.server) {
+      const server = this.server;
+      this.server = undefined;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    if (this.dir) {
+      const dir = this.dir;
+      this.dir = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Internal: launch steps. */
+  async startLaunch(program: string, args: readonly string[], opts: LaunchOptions): Promise<void> {
+    if (opts.killGraceMs !== undefined) this.killGraceMs = opts.killGraceMs;
+    this.dir = await mkdtemp(join(tmpdir(), 'capriccio-'));
+    await chmod(this.dir, 0o700);
+    const socketPath = join(this.dir, 'telemetry.sock');
+    const server = createServer((socket) => {
+      if (this.socket) {
+        socket.destroy(); // one connection per session
+        return;
+      }
+      this.adopt(socket);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(socketPath, 0o600);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, CAPRICCIO_TELEMETRY: socketPath };
+    if (opts.intervalMs !== undefined) env.CAPRICCIO_INTERVAL_MS = String(opts.intervalMs);
+    const child = spawn(program, args, { stdio: opts.stdio ?? 'inherit', env, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    this.child = child;
+    child.on('error', (err) => this.fail(new Error(`cannot run ${program}: ${err.message}`)));
+    child.on('exit', (code, signal) => {
+      this.setChildStatus(signal !== null ? { kind: 'signal', signal } : { kind: 'code', code: code ?? 1 });
+    });
+  }
+
+  /** Internal: attach steps. */
+  startAttach(socketPath: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(socketPath);
+      socket.once('error', (err) => reject(new Error(`cannot attach to ${socketPath}: ${err.message}`)));
+      socket.once('connect', () => {
+        this.adopt(socket);
+        resolve();
+      });
+    });
+  }
+}
+
+/** Runs `program args` with CAPRICCIO_TELEMETRY pointing at a private socket of this session. */
+export async function launch(program: string, args: readonly string[], opts: LaunchOptions = {}): Promise<Session> {
+  const s = new Session(opts);
+  try {
+    await s.startLaunch(program, args, opts);
+  } catch (err) {
+    await s.close();
+    throw err;
+  }
+  return s;
+}
+
+/** Connects to a runtime listening on `socketPath` (CAPRICCIO_TELEMETRY_LISTEN). */
+export async function attach(socketPath: string, opts: SessionOptions = {}): Promise<Session> {
+  const s = new Session(opts);
+  try {
+    await s.startAttach(socketPath);
+  } catch (err) {
+    await s.close();
+    throw err;
+  }
+  return s;
+}

@@ -1,0 +1,266 @@
+// Turning run-time addresses into {function, file, line, own}.
+//
+// Which address is looked up: the telemetry carries program counters (a sample's frames[0], a
+// stall's pc and target) and return addresses (every other frame, spawn sites, hot-split and
+// stall call sites). A return address points after its call instruction, possibly at the next
+// line or even the next function, so the call's own location is found at address − 1. Every
+// lookup here takes the address and its use ('pc' | 'return') and resolves `lookupAddress()`;
+// results and SYMBOLS frames are keyed by that looked-up address.
+//
+// Resolution: the HELLO module table maps a run-time address to a module (start ≤ addr < end)
+// and a file address (addr − bias); addresses are batched per module into one
+// `addr2line -f -C -i -a -e MODULE` process and cached per module + address. With inlining
+// addr2line prints several function/line pairs, innermost first: the first pair is the
+// location, the whole list is kept in `inlined`. An address in no module, or one addr2line
+// cannot resolve, gets function "??" (file "??", line 0).
+//
+// `own`: the program's own code — in the executable (modules[0]), not in the Capriccio runtime's
+// sources (runtime/src/) nor libgcc/glibc, and not a function named cap__*, __wrap_* or
+// __morestack*.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Address, Module, SymbolEntry } from '../protocol/types.ts';
+import { toAddress } from '../protocol/types.ts';
+import { capriccioRoot } from '../cli/paths.ts';
+
+export type AddressUse = 'pc' | 'return';
+
+export interface Location {
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface SymbolInfo extends Location {
+  /** the address looked up (a return address minus 1) */
+  readonly addr: Address;
+  readonly own: boolean;
+  /** every function/line pair of an inlined chain, innermost first (at least the location itself) */
+  readonly inlined: readonly Location[];
+  /** path of the module holding it, if any */
+  readonly module?: string;
+}
+
+/** The address resolved for `addr` used as `use`. */
+export function lookupAddress(addr: Address, use: AddressUse): Address {
+  if (use === 'pc') return addr;
+  const v = BigInt(addr);
+  return v > 0n ? toAddress(v - 1n) : addr;
+}
+
+export const unknownSymbol = (addr: Address, module?: string): SymbolInfo => ({
+  addr,
+  function: '??',
+  file: '??',
+  line: 0,
+  own: false,
+  inlined: [{ function: '??', file: '??', line: 0 }],
+  ...(module !== undefined ? { module } : {}),
+});
+
+/** A readable one-line form: "f (file.c:12)", or "?? (0x1234)". */
+export function describe(s: SymbolInfo): string {
+  if (s.function === '??') return `?? (${s.addr})`;
+  return s.file === '??' || s.file === '' ? s.function : `${s.function} (${shortFile(s.file)}:${s.line})`;
+}
+
+export const shortFile = (file: string): string => file.split('/').slice(-2).join('/');
+
+const GLIBC_OR_LIBGCC = [/libgcc/, /(^|\/)glibc[^/]*\//, /(^|\/)sysdeps\//, /^\.\.?\/(nptl|csu|stdlib|string|libio|elf|posix|misc|io|malloc|signal|socket|time)\//];
+const NOT_OWN_FUNCTIONS = [/^cap__/, /^__wrap_/, /^__morestack/];
+
+/** Directories whose sources are the Capriccio runtime: this installation's runtime/src. */
+export function defaultRuntimeSourceDirs(): string[] {
+  try {
+    return [join(capriccioRoot(), 'runtime', 'src') + '/'];
+  } catch {
+    return [];
+  }
+}
+
+export function isOwn(inExecutable: boolean, loc: Location, runtimeDirs: readonly string[]): boolean {
+  if (!inExecutable || loc.function === '??') return false;
+  if (NOT_OWN_FUNCTIONS.some((re) => re.test(loc.function))) return false;
+  const f = loc.file;
+  if (runtimeDirs.some((d) => f.startsWith(d)) || /(^|\/)runtime\/src\//.test(f)) return false;
+  if (GLIBC_OR_LIBGCC.some((re) => re.test(f))) return false;
+  return true;
+}
+
+/** Resolves addresses; results are cached. */
+export interface Symbolizer {
+  resolve(addrs: Iterable<{ addr: Address; use: AddressUse }>): Promise<SymbolTable>;
+}
+
+/** Resolved symbols keyed by looked-up address, with synchronous lookups. */
+export class SymbolTable {
+  readonly byAddr = new Map<Address, SymbolInfo>();
+
+  get(addr: Address, use: AddressUse): SymbolInfo {
+    const key = lookupAddress(addr, use);
+    return this.byAddr.get(key) ?? unknownSymbol(key);
+  }
+
+  add(s: SymbolInfo): void {
+    this.byAddr.set(s.addr, s);
+  }
+
+  /** As SYMBOLS frame entries (innermost location per address). */
+  entries(): SymbolEntry[] {
+    return [...this.byAddr.values()]
+      .sort((a, b) => (BigInt(a.addr) < BigInt(b.addr) ? -1 : 1))
+      .map((s) => ({ addr: s.addr, own: s.own, line: s.line, function: s.function, file: s.file }));
+  }
+
+  static fromEntries(entries: Iterable<SymbolEntry>): SymbolTable {
+    const t = new SymbolTable();
+    for (const e of entries) {
+      const loc = { function: e.function, file: e.file, line: e.line };
+      t.add({ addr: e.addr, own: e.own, ...loc, inlined: [loc] });
+    }
+    return t;
+  }
+}
+
+/** Parses "file:line", "file:line (discriminator N)", "??:0", "??:?". */
+export function parseFileLine(s: string): { file: string; line: number } {
+  const m = /^(.*):(\d+|\?)(?: \(discriminator \d+\))?$/.exec(s.trim());
+  if (!m) return { file: s.trim() || '??', line: 0 };
+  return { file: m[1]!, line: m[2] === '?' ? 0 : Number(m[2]) };
+}
+
+/** Parses `addr2line -f -i -a` output for the given file addresses, in order. */
+export function parseAddr2line(output: string, fileAddrs: readonly bigint[]): Map<bigint, Location[]> {
+  const lines = output.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const out = new Map<bigint, Location[]>();
+  let i = 0;
+  for (const want of fileAddrs) {
+    // Find the address line (0x%016x) for `want`.
+    while (i < lines.length && !(/^0x[0-9a-f]+$/.test(lines[i]!) && BigInt(lines[i]!) === want)) i++;
+    if (i >= lines.length) break;
+    i++;
+    const locs: Location[] = [];
+    while (i < lines.length && !/^0x[0-9a-f]+$/.test(lines[i]!)) {
+      const fn = lines[i]!;
+      const fl = parseFileLine(lines[i + 1] ?? '??:0');
+      locs.push({ function: fn === '' ? '??' : fn, ...fl });
+      i += 2;
+    }
+    out.set(want, locs);
+  }
+  return out;
+}
+
+export interface Addr2lineOptions {
+  /** addr2line executable (default "addr2line" from PATH) */
+  readonly addr2line?: string;
+  /** runtime source directories (default: this installation's runtime/src) */
+  readonly runtimeSourceDirs?: readonly string[];
+  /** addresses per addr2line process */
+  readonly batch?: number;
+}
+
+function runAddr2line(exe: string, module: string, fileAddrs: readonly bigint[]): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(exe, ['-f', '-C', '-i', '-a', '-e', module], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', () => resolve(''));
+    child.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(fileAddrs.map((a) => `0x${a.toString(16)}`).join('\n') + '\n');
+  });
+}
+
+/** Symbolizes with binutils addr2line over the HELLO module table. */
+export class Addr2lineSymbolizer implements Symbolizer {
+  private readonly cache = new Map<string, SymbolInfo>();
+  private readonly exe: string;
+  private readonly runtimeDirs: readonly string[];
+  private readonly batch: number;
+  private readonly table = new SymbolTable();
+
+  constructor(
+    private readonly modules: readonly Module[],
+    opts: Addr2lineOptions = {},
+  ) {
+    this.exe = opts.addr2line ?? 'addr2line';
+    this.runtimeDirs = opts.runtimeSourceDirs ?? defaultRuntimeSourceDirs();
+    this.batch = opts.batch ?? 2000;
+  }
+
+  private moduleOf(addr: bigint): number {
+    return this.modules.findIndex((m) => BigInt(m.start) <= addr && addr < BigInt(m.end));
+  }
+
+  async resolve(addrs: Iterable<{ addr: Address; use: AddressUse }>): Promise<SymbolTable> {
+    const todo = new Map<number, Map<bigint, Address>>(); // module → file address → looked-up address
+    for (const { addr, use } of addrs) {
+      const key = lookupAddress(addr, use);
+      if (this.table.byAddr.has(key)) continue;
+      const v = BigInt(key);
+      const mi = this.moduleOf(v);
+      if (mi < 0) {
+        this.table.add(unknownSymbol(key));
+        continue;
+      }
+      const m = this.modules[mi]!;
+      const cached = this.cache.get(`${mi}:${key}`);
+      if (cached) {
+        this.table.add(cached);
+        continue;
+      }
+      let perModule = todo.get(mi);
+      if (!perModule) todo.set(mi, (perModule = new Map()));
+      perModule.set(v - BigInt(m.bias), key);
+    }
+    await Promise.all(
+      [...todo].map(async ([mi, perModule]) => {
+        const m = this.modules[mi]!;
+        const fileAddrs = [...perModule.keys()];
+        const found = new Map<bigint, Location[]>();
+        if (existsSync(m.path)) {
+          for (let i = 0; i < fileAddrs.length; i += this.batch) {
+            const part = fileAddrs.slice(i, i + this.batch);
+            for (const [k, v] of parseAddr2line(await runAddr2line(this.exe, m.path, part), part)) found.set(k, v);
+          }
+        }
+        for (const [fileAddr, key] of perModule) {
+          const locs = found.get(fileAddr);
+          const first = locs?.[0];
+          const info: SymbolInfo =
+            first === undefined || first.function === '??'
+              ? unknownSymbol(key, m.path)
+              : { addr: key, ...first, own: isOwn(mi === 0, first, this.runtimeDirs), inlined: locs!, module: m.path };
+          this.cache.set(`${mi}:${key}`, info);
+          this.table.add(info);
+        }
+      }),
+    );
+    return this.table;
+  }
+}
+
+/** Symbolizes from a SYMBOLS table; addresses it lacks are unknown. */
+export class TableSymbolizer implements Symbolizer {
+  constructor(private readonly table: SymbolTable) {}
+  resolve(): Promise<SymbolTable> {
+    return Promise.resolve(this.table);
+  }
+}
+
+/** A node's (or any chain's) display: the innermost own frame, and the whole symbolized chain. */
+export interface ChainName extends Location {
+  readonly own: boolean;
+  readonly chain: readonly SymbolInfo[];
+}
+
+/** `frames` are return addresses unless `firstIsPc` (a sample's frames[0]). */
+export function nameChain(table: SymbolTable, frames: readonly Address[], firstIsPc = false): ChainName {
+  const chain = frames.map((f, i) => table.get(f, i === 0 && firstIsPc ? 'pc' : 'return'));
+  const pick = chain.find((s) => s.own) ?? chain.find((s) => s.function !== '??') ?? chain[0];
+  if (!pick) return { function: '??', file: '??', line: 0, own: false, chain };
+  return { function: pick.function, file: pick.file, line: pick.line, own: pick.own, chain };
+}

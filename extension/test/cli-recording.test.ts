@@ -1,0 +1,253 @@
+// Tests of `capriccio summary` and `capriccio export` on recordings built in the test, and of the
+// Perfetto trace shape.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { symbolsFrame } from '../src/protocol/encode.ts';
+import { decodeRecording } from '../src/protocol/decode.ts';
+import { replay } from '../src/recording/load.ts';
+import { perfettoTrace, type TraceEvent } from '../src/export/perfetto.ts';
+import { SymbolTable } from '../src/symbols/symbols.ts';
+import type { SymbolEntry } from '../src/protocol/types.ts';
+import { MAGIC, exeAddr, exit, exitFrame, fullSnapshot, hello, helloFrame, rawFrame, snapshot, snapshotFrame, RESOURCES } from './frames.ts';
+
+const root = resolve(__dirname, '..', '..');
+const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
+
+function capriccio(args: readonly string[]): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', mainTs, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-rec-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+// Symbols for fullSnapshot()'s addresses (return addresses minus 1).
+const SYMBOLS: SymbolEntry[] = [
+  { addr: exeAddr(0x1233), own: false, line: 80, function: 'cap__park', file: '/x/runtime/src/sched.c' },
+  { addr: exeAddr(0x12ff), own: true, line: 12, function: 'worker', file: '/src/prog.c' },
+  { addr: exeAddr(0x13ff), own: true, line: 20, function: 'serve', file: '/src/prog.c' },
+  { addr: exeAddr(0x14ff), own: true, line: 31, function: 'main', file: '/src/prog.c' },
+  { addr: exeAddr(0x15ff), own: true, line: 33, function: 'main', file: '/src/prog.c' },
+  { addr: exeAddr(0x1700), own: true, line: 40, function: 'spin', file: '/src/prog.c' },
+];
+
+const second = () =>
+  snapshot({
+    seq: 2,
+    tNs: 200_000_000,
+    resources: { ...RESOURCES, blockingOps: 1800, stackAllocatedBytes: 12000 },
+    nodeStats: [{ id: 1, count: 40, waitTotalNs: 600_000_000, waitMaxNs: 16_500_000, fdDelta: 0 }],
+    edgeStats: [{ from: 1, to: 1, count: 39, totalNs: 117_000_000, ewmaNs: 3_000_000, maxNs: 3_600_000 }],
+  });
+
+function recording(withSymbols: boolean, tail = Buffer.alloc(0)): Buffer {
+  return Buffer.concat([
+    MAGIC,
+    helloFrame(hello()),
+    snapshotFrame(fullSnapshot()),
+    rawFrame(42, Buffer.from('junk')),
+    snapshotFrame(second()),
+    exitFrame(exit()),
+    withSymbols ? symbolsFrame(SYMBOLS) : Buffer.alloc(0),
+    tail,
+  ]);
+}
+
+test('summary --json: nodes, edges, stacks and suggestions of a recording with SYMBOLS', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'rec.caprec');
+  writeFileSync(file, recording(true));
+  const r = capriccio(['summary', file, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /1 bad frame\(s\) skipped .*unknown frame type 42/);
+  const s = JSON.parse(r.stdout);
+  assert.deepEqual(s.nodes[0], {
+    id: 1,
+    kind: 'sleep',
+    function: 'worker',
+    file: '/src/prog.c',
+    line: 12,
+    chain: [
+      { addr: exeAddr(0x1233), function: 'cap__park', file: '/x/runtime/src/sched.c', line: 80, own: false },
+      { addr: exeAddr(0x12ff), function: 'worker', file: '/src/prog.c', line: 12, own: true },
+    ],
+    count: 40,
+    waitAvgNs: 15_000_000,
+    waitMaxNs: 16_500_000,
+    waitTotalNs: 600_000_000,
+    fdDelta: 0,
+  });
+  assert.equal(s.nodes[1].function, 'serve');
+  assert.equal(s.nodes[1].count, 5);
+  assert.deepEqual(s.edges, [{ from: 1, to: 1, count: 39, avgNs: 3_000_000, maxNs: 3_600_000, ewmaNs: 3_000_000, totalNs: 117_000_000 }]);
+  assert.deepEqual(
+    { ...s.stacks, sites: undefined },
+    {
+      allocatedBytes: 12000,
+      usedBytes: 40000,
+      wasteBytes: 20000,
+      maxThreadUsedBytes: 9000,
+      chunksLinked: 12,
+      hotSplits: [{ callsite: exeAddr(0x1600), function: 'main', file: '/src/prog.c', line: 33, count: 50, frameBytes: 8192 }],
+      sites: undefined,
+    },
+  );
+  assert.deepEqual(
+    s.suggestions.map((g: { kind: string }) => g.kind),
+    ['yield', 'annotate-stack', 'chunk-size'],
+  );
+  assert.equal(s.suggestions[0].function, 'spin');
+  assert.equal(s.suggestions[1].line, 33);
+  assert.equal(s.suggestions[2].message, 'set the first chunk of threads spawned at main (src/prog.c:31) to 10240 bytes');
+  assert.deepEqual(s.exit, { how: 'exited', status: 3, tNs: 2_000_000_000 });
+  assert.equal(s.symbols, 'symbols-frame');
+  assert.equal(s.errors.length, 1);
+  assert.equal(s.truncated, null);
+});
+
+test('summary without --json prints a readable report', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'rec.caprec');
+  writeFileSync(file, recording(true));
+  const r = capriccio(['summary', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^program {3}\/tmp\/prog --port 8080 \(pid 4242\)$/m);
+  assert.match(r.stdout, /#1 sleep +worker \(src\/prog\.c:12\) +×40 +wait avg 15\.00 ms max 16\.50 ms/);
+  assert.match(r.stdout, /#1 worker \(src\/prog\.c:12\) → #1 worker \(src\/prog\.c:12\) +×39 +avg 3\.00 ms/);
+  assert.match(r.stdout, /\[chunk-size\] set the first chunk/);
+});
+
+test('a truncated recording: summary shows everything before the cut, with a warning', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'cut.caprec');
+  const full = recording(false);
+  writeFileSync(file, full.subarray(0, full.length - 5)); // inside the EXIT frame
+  const r = capriccio(['summary', file, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^capriccio: warning: ${file}: truncated: .*showing everything before it$`, 'm'));
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.snapshots, 2);
+  assert.equal(s.exit, undefined);
+  assert.equal(s.nodes.find((n: { id: number }) => n.id === 1).count, 40);
+  assert.match(s.truncated.reason, /^truncated/);
+});
+
+test('a file that is not a recording, a missing file, and wrong arguments', (t) => {
+  const dir = tempDir(t);
+  const notRec = join(dir, 'notes.txt');
+  writeFileSync(notRec, 'just text\n');
+  for (const args of [['summary', notRec], ['export', '--format', 'perfetto', notRec, '-o', join(dir, 'o.json')]]) {
+    const r = capriccio(args);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `capriccio: ${notRec}: not a Capriccio recording (bad magic)\n`);
+    assert.equal(r.stdout, '');
+  }
+  const missing = capriccio(['summary', join(dir, 'nope')]);
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, `capriccio: ${join(dir, 'nope')}: no such file\n`);
+
+  const usage: [string[], RegExp][] = [
+    [['summary'], /^capriccio summary: missing recording FILE$/m],
+    [['summary', 'a', 'b'], /one recording FILE expected, got 2/],
+    [['summary', '--frob', 'a'], /^capriccio summary: unknown option --frob$/m],
+    [['export', 'a', '-o', 'x.json'], /missing --format/],
+    [['export', '--format', 'svg', 'a', '-o', 'x'], /unknown format 'svg'/],
+    [['export', '--format', 'perfetto', 'a'], /missing -o OUT\.json/],
+    [['run'], /missing -- PROGRAM/],
+    [['run', '--duration', 'soon', '--', 'true'], /--duration needs a positive number, not 'soon'/],
+    [['run', '--interval', '2.5', '--', 'true'], /--interval needs a positive whole number/],
+    [['run', 'prog'], /unexpected 'prog' before --/],
+    [['run', '--record'], /option --record needs a value/],
+  ];
+  for (const [args, re] of usage) {
+    const r = capriccio(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.match(r.stderr, new RegExp(`^usage: capriccio ${args[0]} `, 'm'));
+  }
+});
+
+test('export --format perfetto writes a trace with counters and metadata', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'rec.caprec');
+  const out = join(dir, 'trace.json');
+  writeFileSync(file, recording(true));
+  const r = capriccio(['export', '--format', 'perfetto', file, '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const trace = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(trace.displayTimeUnit, 'ns');
+  checkTraceShape(trace.traceEvents);
+  const counters = trace.traceEvents.filter((e: TraceEvent) => e.ph === 'C');
+  const rss = counters.filter((e: { name: string }) => e.name === 'rss bytes');
+  assert.deepEqual(
+    rss.map((e: { ts: number; args: object }) => [e.ts, e.args]),
+    [
+      [100_000, { rssBytes: 4_000_000 }],
+      [200_000, { rssBytes: 4_000_000 }],
+    ],
+  );
+  const edge = counters.filter((e: { name: string }) => e.name.startsWith('edge avg ms:'));
+  assert.equal(edge.length, 2);
+  assert.match(edge[0].name, /#1 sleep worker:12 → #1 sleep worker:12/);
+  assert.deepEqual(edge[1].args, { avg_ms: 3, ewma_ms: 3 });
+  const ops = counters.filter((e: { name: string }) => e.name === 'blocking ops (cumulative)');
+  assert.deepEqual(
+    ops.map((e: { args: { blockingOps: number } }) => e.args.blockingOps),
+    [900, 1800],
+  );
+  assert.ok(trace.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'M' && e.name === 'process_name'));
+  assert.ok(trace.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'i' && e.name === 'exit 3'));
+});
+
+/** Every event has the fields its phase needs, with the right types. */
+function checkTraceShape(events: unknown[]): void {
+  assert.ok(Array.isArray(events) && events.length > 0);
+  for (const e of events as Record<string, unknown>[]) {
+    assert.equal(typeof e.name, 'string');
+    assert.equal(typeof e.pid, 'number');
+    assert.equal(typeof e.tid, 'number');
+    switch (e.ph) {
+      case 'M':
+        assert.equal(typeof e.args, 'object');
+        break;
+      case 'C':
+        assert.equal(typeof e.ts, 'number');
+        assert.ok((e.ts as number) >= 0);
+        assert.ok(Object.values(e.args as object).length > 0);
+        for (const v of Object.values(e.args as object)) assert.ok(Number.isFinite(v), `${e.name}: ${String(v)}`);
+        break;
+      case 'i':
+        assert.equal(typeof e.ts, 'number');
+        assert.ok(['g', 'p', 't'].includes(e.s as string));
+        break;
+      default:
+        assert.fail(`unexpected phase ${String(e.ph)}`);
+    }
+  }
+}
+
+test('perfettoTrace: threads by state add up and per-node series for the top nodes', () => {
+  const rec = decodeRecording('mem', recording(false));
+  const model = replay(rec);
+  const trace = perfettoTrace(rec.frames, model, new SymbolTable());
+  checkTraceShape(trace.traceEvents);
+  const states = trace.traceEvents.filter((e) => e.ph === 'C' && e.name === 'threads by state');
+  assert.equal(states.length, 2);
+  for (const e of states) {
+    assert.ok(e.ph === 'C');
+    assert.equal(Object.values(e.args).reduce((a, b) => a + b, 0), RESOURCES.threads);
+  }
+  const nodes = trace.traceEvents.filter((e) => e.ph === 'C' && e.name.startsWith('node wait avg ms: #1'));
+  assert.deepEqual(
+    nodes.map((e) => (e.ph === 'C' ? e.args.avg_ms : -1)),
+    [15, 15],
+  );
+});

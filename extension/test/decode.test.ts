@@ -1,0 +1,231 @@
+// Tests of the telemetry decoder (extension/src/protocol/decode.ts) on frames built by frames.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FrameDecoder, decodeRecording, readRecording, RecordingError, type DecodeEvent } from '../src/protocol/decode.ts';
+import { recordingHeader, symbolsFrame, symbolsFrames } from '../src/protocol/encode.ts';
+import type { Frame, SymbolEntry } from '../src/protocol/types.ts';
+import {
+  MAGIC,
+  W,
+  exit,
+  exitFrame,
+  fullSnapshot,
+  hello,
+  helloFrame,
+  helloPayload,
+  rawFrame,
+  snapshot,
+  snapshotFrame,
+  snapshotPayload,
+} from './frames.ts';
+
+function decodeAll(bytes: Buffer, chunk = bytes.length): { frames: Frame[]; errors: DecodeEvent[]; offsets: number[] } {
+  const d = new FrameDecoder();
+  const events: DecodeEvent[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) events.push(...d.push(bytes.subarray(i, i + chunk)));
+  const tail = d.end();
+  const errors = events.filter((e) => e.kind === 'error');
+  if (tail) errors.push({ kind: 'error', error: tail });
+  const decoded = events.flatMap((e) => (e.kind === 'frame' ? [e.frame] : []));
+  return { frames: decoded.map((f) => f.frame), errors, offsets: decoded.map((f) => f.offset) };
+}
+
+/** Replaces the UTF-8 of 'ö' (c3 b6) with two bytes that are not UTF-8. */
+function badUtf8(b: Buffer): Buffer {
+  const at = b.indexOf(Buffer.from('ö'));
+  assert.ok(at >= 0);
+  const out = Buffer.from(b);
+  out[at] = 0xff;
+  out[at + 1] = 0xfe;
+  return out;
+}
+
+const reasons = (errors: DecodeEvent[]): string[] => errors.map((e) => (e.kind === 'error' ? e.error.reason : ''));
+
+test('valid frames of every type decode to their typed form, whole or byte by byte', () => {
+  const symbols: SymbolEntry[] = [
+    { addr: '0x555555555233', own: true, line: 12, function: 'worker', file: '/src/prog.c' },
+    { addr: '0x7ffff7c10000', own: false, line: 0, function: '??', file: '??' },
+  ];
+  const frames: Frame[] = [hello(), fullSnapshot(), snapshot({ seq: 2 }), exit(), { type: 'symbols', symbols }];
+  const bytes = Buffer.concat([
+    helloFrame(hello()),
+    snapshotFrame(fullSnapshot()),
+    snapshotFrame(snapshot({ seq: 2 })),
+    exitFrame(exit()),
+    symbolsFrame(symbols),
+  ]);
+  for (const chunk of [bytes.length, 1, 7]) {
+    const r = decodeAll(bytes, chunk);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.frames, frames);
+  }
+  const r = decodeAll(bytes);
+  const h = helloFrame(hello()).length;
+  assert.deepEqual(r.offsets.slice(0, 2), [0, h]);
+});
+
+test('negative values: exit status, fdDelta; big values beyond 2^53 make the frame invalid', () => {
+  const s = fullSnapshot();
+  const r = decodeAll(Buffer.concat([exitFrame(exit({ how: 'signaled', status: -9 })), snapshotFrame(s)]));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.frames[0], exit({ how: 'signaled', status: -9 }));
+  assert.equal((r.frames[1] as typeof s).nodeStats[1]!.fdDelta, -2);
+
+  const big = snapshotPayload(snapshot());
+  big.writeBigUInt64LE(1n << 60n, 8); // tNs
+  const bad = decodeAll(Buffer.concat([rawFrame(2, big), exitFrame(exit())]));
+  assert.match(reasons(bad.errors)[0]!, /tNs .* beyond 2\^53/);
+  assert.deepEqual(bad.frames, [exit()]);
+});
+
+/** Each corrupted frame sits between two good ones: it is reported with its offset and type and skipped. */
+test('every validation failure is reported and skipped; the next frames still decode', () => {
+  const good = helloFrame(hello());
+  const snap = snapshotPayload(fullSnapshot());
+  const cases: { name: string; frame: Buffer; type?: number; reason: RegExp }[] = [
+    { name: 'unknown type', frame: rawFrame(9, Buffer.from([1, 2, 3])), type: 9, reason: /unknown frame type 9/ },
+    { name: 'size below 4', frame: new W().u32(2).u16(0).done(), reason: /frame size 2 is out of bounds/ },
+    { name: 'payload too long', frame: rawFrame(3, Buffer.concat([new W().u8(0).u8(0).u16(0).i32(0).u64(1).done(), Buffer.from([0])])), type: 3, reason: /1 bytes left after the payload/ },
+    { name: 'payload too short', frame: rawFrame(3, new W().u8(0).u8(0).u16(0).i32(0).done()), type: 3, reason: /payload ends inside tNs/ },
+    { name: 'snapshot cut short', frame: rawFrame(2, snap.subarray(0, snap.length - 3)), type: 2, reason: /payload ends inside|needs at least/ },
+    { name: 'bad exit how', frame: rawFrame(3, new W().u8(7).u8(0).u16(0).i32(0).u64(1).done()), type: 3, reason: /unknown exit how 7/ },
+    { name: 'hello version 2', frame: helloFrame(hello({ version: 2 })), type: 1, reason: /protocol version 2/ },
+    {
+      name: 'invalid UTF-8',
+      frame: rawFrame(1, badUtf8(helloPayload(hello({ executable: '/tmp/prög' })))),
+      type: 1,
+      reason: /executable is not valid UTF-8/,
+    },
+    {
+      name: 'string longer than the payload',
+      frame: rawFrame(16, new W().u32(1).u64(1).u8(1).u8(0).u16(0).u32(1).u16(500).str('abc').done()),
+      type: 16,
+      reason: /payload ends inside symbols\[0\] function/,
+    },
+    {
+      name: 'count beyond the bytes left',
+      frame: rawFrame(16, new W().u32(1_000_000).u64(0).done()),
+      type: 16,
+      reason: /symbols count 1000000 needs at least 20000000 bytes, 8 left/,
+    },
+    {
+      name: 'unknown node kind',
+      frame: snapshotFrame(snapshot({ nodeDefs: [{ id: 1, kind: 14 as 1, frames: [] }] })),
+      type: 2,
+      reason: /nodeDefs\[0\] has unknown kind 14/,
+    },
+    {
+      name: 'too many frames',
+      frame: snapshotFrame(snapshot({ nodeDefs: [{ id: 1, kind: 1, frames: Array.from({ length: 17 }, () => '0x1') }] })),
+      type: 2,
+      reason: /nodeDefs\[0\] has 17 frames \(at most 16\)/,
+    },
+    {
+      name: 'bad thread state',
+      frame: snapshotFrame(snapshot({ threads: [{ id: 1, spawnSite: '0x0', allocatedBytes: 0, usedBytes: 1000, chunksLinked: 0, state: 4 as 1, kind: 0, name: 'x' }] })),
+      type: 2,
+      reason: /threads\[0\] has unknown state 4/,
+    },
+    {
+      name: 'module start above end',
+      frame: helloFrame(hello({ modules: [{ bias: '0x0', start: '0x2000', end: '0x1000', path: '/x' }] })),
+      type: 1,
+      reason: /module 0 start 0x2000 is above its end 0x1000/,
+    },
+    { name: 'own not 0/1', frame: rawFrame(16, new W().u32(1).u64(1).u8(2).u8(0).u16(0).u32(1).str('f').str('g').done()), type: 16, reason: /own is 2/ },
+  ];
+  for (const c of cases) {
+    const bytes = Buffer.concat([good, c.frame, exitFrame(exit())]);
+    for (const chunk of [bytes.length, 3]) {
+      const r = decodeAll(bytes, chunk);
+      assert.deepEqual(r.frames, [hello(), exit()], c.name);
+      assert.equal(r.errors.length, 1, `${c.name}: ${reasons(r.errors).join('; ')}`);
+      const e = r.errors[0]!;
+      assert.ok(e.kind === 'error');
+      assert.match(e.error.reason, c.reason, c.name);
+      assert.equal(e.error.offset, good.length, c.name);
+      assert.equal(e.error.type, c.type, c.name);
+    }
+  }
+});
+
+test('a frame size above 16 MiB is reported and its bytes skipped without buffering them', () => {
+  const huge = 16 * 1024 * 1024 + 1;
+  const d = new FrameDecoder();
+  const events: DecodeEvent[] = [];
+  events.push(...d.push(helloFrame(hello())));
+  events.push(...d.push(new W().u32(huge).done()));
+  for (let left = huge; left > 0; left -= 1 << 20) events.push(...d.push(Buffer.alloc(Math.min(left, 1 << 20))));
+  events.push(...d.push(exitFrame(exit())));
+  assert.equal(d.end(), undefined);
+  assert.deepEqual(
+    events.map((e) => (e.kind === 'frame' ? e.frame.frame.type : e.error.reason)),
+    ['hello', `frame size ${huge} is out of bounds (4..16777216)`, 'exit'],
+  );
+  assert.equal(d.position, helloFrame(hello()).length + 4 + huge + exitFrame(exit()).length);
+});
+
+test('a stream that ends inside a frame reports a truncated tail; everything before stands', () => {
+  const full = Buffer.concat([helloFrame(hello()), snapshotFrame(fullSnapshot())]);
+  for (const cut of [full.length - 1, helloFrame(hello()).length + 2, helloFrame(hello()).length + 6]) {
+    const r = decodeAll(full.subarray(0, cut));
+    assert.deepEqual(r.frames, [hello()]);
+    assert.equal(r.errors.length, 1);
+    const e = r.errors[0]!;
+    assert.ok(e.kind === 'error');
+    assert.match(e.error.reason, /^truncated: /);
+    assert.equal(e.error.offset, helloFrame(hello()).length);
+  }
+  assert.equal(new FrameDecoder().end(), undefined);
+});
+
+test('readRecording: frames, errors and truncation of a file; a file that is not a recording', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-decode-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'rec.caprec');
+  const body = Buffer.concat([helloFrame(hello()), rawFrame(99, Buffer.alloc(0)), snapshotFrame(fullSnapshot())]);
+  writeFileSync(file, Buffer.concat([recordingHeader(), body, exitFrame(exit()).subarray(0, 5)]));
+  const rec = await readRecording(file);
+  assert.deepEqual(
+    rec.frames.map((f) => [f.offset, f.frame.type]),
+    [
+      [8, 'hello'],
+      [8 + helloFrame(hello()).length + 8, 'snapshot'],
+    ],
+  );
+  assert.deepEqual(rec.errors.map((e) => [e.offset, e.type, e.reason]), [[8 + helloFrame(hello()).length, 99, 'unknown frame type 99']]);
+  assert.match(rec.truncated?.reason ?? '', /truncated/);
+  assert.equal(rec.truncated?.offset, 8 + body.length);
+  assert.deepEqual(recordingHeader(), MAGIC);
+
+  const whole = decodeRecording('x', Buffer.concat([MAGIC, helloFrame(hello())]));
+  assert.equal(whole.truncated, undefined);
+
+  const notRec = join(dir, 'notes.txt');
+  writeFileSync(notRec, 'hello world\n');
+  await assert.rejects(readRecording(notRec), (err: Error) => {
+    assert.ok(err instanceof RecordingError);
+    assert.equal(err.message, `${notRec}: not a Capriccio recording (bad magic)`);
+    return true;
+  });
+  writeFileSync(join(dir, 'short'), 'CAP');
+  await assert.rejects(readRecording(join(dir, 'short')), /short: not a Capriccio recording \(bad magic\)/);
+  await assert.rejects(readRecording(join(dir, 'missing')), /missing: no such file/);
+});
+
+test('symbolsFrames splits a huge table into frames within the size limit', () => {
+  const long = 'f'.repeat(60000);
+  const entries: SymbolEntry[] = Array.from({ length: 600 }, (_, i) => ({ addr: `0x${i.toString(16)}`, own: false, line: i, function: long, file: 'x.c' }));
+  const frames = symbolsFrames(entries);
+  assert.ok(frames.length >= 2);
+  const r = decodeAll(Buffer.concat(frames));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(
+    r.frames.flatMap((f) => (f.type === 'symbols' ? f.symbols : [])),
+    entries,
+  );
+});

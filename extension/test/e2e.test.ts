@@ -1,0 +1,115 @@
+// End to end: a C program built with bin/capcc, run under `capriccio run --record`, summarized
+// by `capriccio summary --json` (after the binary is gone: the recording carries its symbols).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..');
+const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
+const capcc = join(root, 'bin', 'capcc');
+const runtimeLib = join(root, 'runtime', 'build', 'libcapriccio.a');
+const telemetrySources = ['telemetry.c', 'telemetry_sys.c'].map((f) => join(root, 'runtime', 'src', f));
+
+/** A thread that computes ~3 ms then sleeps 15 ms, 20 times. */
+const PROG_C = `#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static volatile unsigned long sink;
+
+static void compute(double ms)
+{
+	double end = now_ms() + ms;
+	while (now_ms() < end)
+		sink++;
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++) {
+		compute(3);
+		usleep(15000); /* SLEEP_LINE */
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, worker, NULL);
+	pthread_join(t, NULL);
+	return 0;
+}
+`;
+const SLEEP_LINE = PROG_C.split('\n').findIndex((l) => l.includes('SLEEP_LINE')) + 1;
+
+function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+interface SummaryJson {
+  nodes: { id: number; kind: string; function: string; file: string; line: number; count: number; waitAvgNs: number; waitMaxNs: number }[];
+  edges: { from: number; to: number; count: number; avgNs: number; maxNs: number }[];
+  stacks: { chunksLinked: number; maxThreadUsedBytes: number };
+  exit?: { how: string; status: number };
+  symbols: string;
+}
+
+const within = (actual: number, expected: number, frac: number): boolean => Math.abs(actual - expected) <= expected * frac;
+
+test('capriccio run --record + summary --json on a real Capriccio program: ~3 ms edge, ~15 ms sleep wait at the usleep line', (t) => {
+  if (!telemetrySources.some((f) => existsSync(f))) {
+    t.skip('the runtime has no telemetry yet (runtime/src/telemetry*.c)');
+    return;
+  }
+  if (!existsSync(runtimeLib)) {
+    t.skip(`${runtimeLib} does not exist yet: run npm run build`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-e2e-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'prog.c');
+  const exe = join(dir, 'prog');
+  const rec = join(dir, 'prog.caprec');
+  writeFileSync(src, PROG_C);
+  const cc = run(capcc, ['-g', '-O1', src, '-o', exe]);
+  assert.equal(cc.status, 0, cc.stderr);
+
+  const r = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', exe]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /capriccio: recorded .* \(\d+ symbols\)/);
+
+  rmSync(exe); // the recording's SYMBOLS frame is enough from now on
+  const sr = run(process.execPath, ['--import', 'tsx', mainTs, 'summary', rec, '--json']);
+  assert.equal(sr.status, 0, sr.stderr);
+  const s = JSON.parse(sr.stdout) as SummaryJson;
+  assert.equal(s.symbols, 'symbols-frame');
+  assert.deepEqual(s.exit, { how: 'exited', status: 0, tNs: (s.exit as { tNs: number } | undefined)?.tNs });
+
+  const sleep = s.nodes.find((n) => n.kind === 'sleep');
+  assert.ok(sleep, `no sleep node in ${JSON.stringify(s.nodes)}`);
+  assert.equal(sleep.function, 'worker');
+  assert.equal(sleep.file, src);
+  assert.equal(sleep.line, SLEEP_LINE);
+  assert.equal(sleep.count, 20);
+  assert.ok(within(sleep.waitAvgNs, 15e6, 0.1), `sleep wait avg ${sleep.waitAvgNs} ns, expected ~15 ms`);
+
+  const loop = s.edges.find((e) => e.from === sleep.id && e.to === sleep.id);
+  assert.ok(loop, `no sleep→sleep edge in ${JSON.stringify(s.edges)}`);
+  assert.equal(loop.count, 19);
+  assert.ok(within(loop.avgNs, 3e6, 0.1), `edge avg ${loop.avgNs} ns, expected ~3 ms`);
+  assert.ok(s.stacks.maxThreadUsedBytes > 0);
+});
