@@ -228,7 +228,10 @@ static void cap__connected(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	int buf = 1 << 20;
+	/* Room for a burst of frames; CAPRICCIO_TELEMETRY_SNDBUF shrinks it to
+	 * see coalescing at work. */
+	const char *sb = getenv("CAPRICCIO_TELEMETRY_SNDBUF");
+	int buf = sb && atoi(sb) > 0 ? atoi(sb) : 1 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
 	S.fd = fd;
 	S.hello.disk_backend = cap__disk_backend_peek();
@@ -715,10 +718,9 @@ static void *cap__telemetry_main(void *arg)
 		uint64_t now = cap__now_ns();
 		if (atomic_load(&S.exiting) == 1) {
 			if (S.fd >= 0) {
-				if (S.out_sent < S.out.len) /* finish what is on the way first */
-					S.dropped++, S.dropped_total++;
-				else
-					cap__build_snapshot(now);
+				/* The last snapshot and the exit frame go behind whatever is
+				 * still on its way: nothing is skipped at the end. */
+				cap__build_snapshot(now);
 				cap_frame_exit(&S.out, S.exit_signaled, S.exit_status, now - S.start_mono_ns);
 				uint64_t give_up = now + CAP_EXIT_FLUSH_MS * 1000000ull;
 				while (S.fd >= 0 && S.out.len && cap__now_ns() < give_up) {

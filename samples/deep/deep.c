@@ -14,7 +14,7 @@
 #define FRAME 1024
 static int depth = 200;
 
-static long descend(int level)
+static __attribute__((noinline, noclone)) long descend(int level)
 {
 	volatile char locals[FRAME];
 	memset((char *)locals, level & 0x7f, FRAME);

@@ -1,0 +1,111 @@
+// Truthfulness: samples of known behaviour, run under `capriccio run --record` and summarized,
+// must show the figures their code implies.
+//  - samples/deep: recursion of known depth and frame size -> the stack high-water it implies
+//    (the frame size read from the call graph that capcc wrote, deep.ci);
+//  - samples/hog: a thread that never yields -> a `yield` suggestion on its loop's line;
+//  - samples/extlib: a library function blocking in the kernel -> an `annotate-blocking`
+//    suggestion naming it, at the line that calls it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '..', '..');
+const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
+const runtimeLib = join(root, 'runtime', 'build', 'libcapriccio.a');
+
+interface Site {
+  function: string;
+  usedBytesMax: number;
+  chunksLinked: number;
+  threadsTotal: number;
+}
+interface Summary {
+  stacks: { maxThreadUsedBytes: number; sites: Site[] };
+  suggestions: { kind: string; function?: string; file?: string; line?: number; message: string; evidence: Record<string, unknown> }[];
+}
+
+function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** Builds samples/NAME with capcc, runs PROGRAM ARGS under the profiler, returns the summary. */
+function profileSample(t: { after: (fn: () => void) => void }, name: string, program: string, args: readonly string[]): Summary {
+  const mk = run('make', ['-s', '-C', join(root, 'samples', name)]);
+  assert.equal(mk.status, 0, mk.stderr);
+  const dir = mkdtempSync(join(tmpdir(), `capriccio-truth-${name}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const rec = join(dir, `${name}.caprec`);
+  const exe = join(root, 'samples', name, 'build', program);
+  const r = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', exe, ...args]);
+  assert.equal(r.status, 0, r.stderr);
+  const s = run(process.execPath, ['--import', 'tsx', mainTs, 'summary', rec, '--json']);
+  assert.equal(s.status, 0, s.stderr);
+  return JSON.parse(s.stdout) as Summary;
+}
+
+/** The 1-based line of `source` holding `marker`. */
+function lineOf(source: string, marker: string): number {
+  const i = readFileSync(source, 'utf8').split('\n').findIndex((l) => l.includes(marker));
+  assert.ok(i >= 0, `no "${marker}" in ${source}`);
+  return i + 1;
+}
+
+const skipWithoutRuntime = (t: { skip: (why: string) => void }): boolean => {
+  if (existsSync(runtimeLib)) return false;
+  t.skip(`${runtimeLib} does not exist yet: run npm run build`);
+  return true;
+};
+
+test('deep recursion shows the stack high-water its depth and frame size imply', (t) => {
+  if (skipWithoutRuntime(t)) return;
+  const DEPTH = 200;
+  const s = profileSample(t, 'deep', 'deep', [String(DEPTH), '2']);
+  // capcc's call graph (-fcallgraph-info=su) gives descend's frame: "N bytes (static)".
+  const ci = readFileSync(join(root, 'samples', 'deep', 'build', 'deep.ci'), 'utf8');
+  const m = /descend\\n[^"]*\\n(\d+) bytes \(static\)/.exec(ci);
+  assert.ok(m, 'descend has no stack size in deep.ci');
+  const frame = Number(m[1]) + 8; // plus the return address its call pushes
+  const expected = DEPTH * frame;
+  const site = s.stacks.sites.find((p) => p.threadsTotal === 2);
+  assert.ok(site, `no site with the 2 recursing threads in ${JSON.stringify(s.stacks.sites)}`);
+  assert.ok(
+    Math.abs(site.usedBytesMax - expected) <= expected * 0.1,
+    `high-water ${site.usedBytesMax} bytes, expected ~${expected} (${DEPTH} x ${frame})`,
+  );
+  assert.ok(site.chunksLinked >= 2 * Math.floor(expected / 65536), 'recursion that deep must link chunks');
+  assert.ok(s.stacks.maxThreadUsedBytes >= site.usedBytesMax);
+});
+
+test('a thread that never yields gets a yield suggestion on its loop', (t) => {
+  if (skipWithoutRuntime(t)) return;
+  const s = profileSample(t, 'hog', 'hog', ['1']);
+  const src = join(root, 'samples', 'hog', 'hog.c');
+  const loop = lineOf(src, 'the hot loop');
+  const y = s.suggestions.filter((x) => x.kind === 'yield');
+  assert.ok(y.length >= 1, `no yield suggestion in ${JSON.stringify(s.suggestions)}`);
+  assert.equal(y[0]!.function, 'hog');
+  assert.equal(y[0]!.file, src);
+  assert.ok(y[0]!.line === loop || y[0]!.line === loop + 1, `yield suggested at line ${y[0]!.line}, the loop is at ${loop}`);
+  assert.ok((y[0]!.evidence.runMaxMs as number) >= 500, 'the hog ran for a second without blocking');
+  // Nothing else runs that long: no yield suggestion anywhere else.
+  assert.ok(y.every((x) => x.function === 'hog'));
+});
+
+test('a library call that blocks in the kernel gets an annotate-blocking suggestion naming it', (t) => {
+  if (skipWithoutRuntime(t)) return;
+  const s = profileSample(t, 'extlib', 'lookup', ['4', '40']);
+  const src = join(root, 'samples', 'extlib', 'lookup.c');
+  const b = s.suggestions.filter((x) => x.kind === 'annotate-blocking');
+  assert.equal(b.length, 1, JSON.stringify(s.suggestions));
+  assert.equal(b[0]!.function, 'slow_lookup');
+  assert.equal(b[0]!.file, src);
+  assert.equal(b[0]!.line, lineOf(src, 'sum += slow_lookup('));
+  assert.equal(b[0]!.evidence.stalls, 4);
+  const maxMs = b[0]!.evidence.maxMs as number;
+  assert.ok(maxMs >= 36 && maxMs <= 44, `stalls of 40 ms measured at ${maxMs} ms`);
+});
