@@ -125,14 +125,14 @@ test('summary without --json prints a readable report', (t) => {
   assert.match(r.stdout, /\[chunk-size\] set the first chunk/);
 });
 
-test('a truncated recording: summary shows everything before the cut, with a warning', (t) => {
+test('a truncated recording: summary shows everything before the cut, says so, and exits 1', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'cut.caprec');
   const full = recording(false);
   writeFileSync(file, full.subarray(0, full.length - 5)); // inside the EXIT frame
   const r = capriccio(['summary', file, '--json']);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`^capriccio: warning: ${file}: truncated: .*showing everything before it$`, 'm'));
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^capriccio: ${file}: truncated: .*showing everything before it$`, 'm'));
   const s = JSON.parse(r.stdout);
   assert.equal(s.snapshots, 2);
   assert.equal(s.exit, undefined);

@@ -100,7 +100,6 @@ void cap__graph_block(struct cap_thread *t, int kind)
 	uint32_t node = cap__node_of(T, frames, n, kind);
 	if (node) {
 		struct cap_node *nd = &T->nodes.v[node - 1];
-		nd->count++;
 		nd->fd_delta += (int64_t)(T->open_fds_delta - t->fds_at_resume);
 		if (t->last_node) {
 			uint32_t e = cap__edge_of(T, t->last_node, node);
@@ -127,6 +126,8 @@ void cap__graph_resumed(struct cap_thread *t, int kind)
 {
 	struct cap_telemetry *T = cap__tel;
 	uint64_t now = cap__ticks();
+	if (t->last_node)
+		T->nodes.v[t->last_node - 1].count++; /* with its wait: an average never mixes in a wait still running */
 	if (t->last_node && kind != CAP_KIND_YIELD) {
 		struct cap_node *nd = &T->nodes.v[t->last_node - 1];
 		uint64_t wait = (t->t_woken ? t->t_woken : now) - t->t_blocked;

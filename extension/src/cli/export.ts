@@ -25,7 +25,7 @@ export const exportCommand: Command = {
     const file = p.positionals[0]!;
     const loaded = await loadRecording(file);
     if (loaded.recording.truncated) {
-      process.stderr.write(`capriccio: warning: ${file}: ${loaded.recording.truncated.reason}; exporting everything before it\n`);
+      process.stderr.write(`capriccio: ${file}: ${loaded.recording.truncated.reason}; exporting everything before it\n`);
     }
     switch (format) {
       case 'perfetto': {
@@ -36,7 +36,7 @@ export const exportCommand: Command = {
           throw new Error(`${out}: ${(err as Error).message}`);
         }
         process.stderr.write(`capriccio: wrote ${out} (${trace.traceEvents.length} events); open it in https://ui.perfetto.dev\n`);
-        return exitCode(0);
+        return exitCode(loaded.recording.truncated ? 1 : 0); // written, but from a cut recording
       }
       default: {
         const never: never = format;

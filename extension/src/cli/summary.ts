@@ -16,7 +16,7 @@ export const summaryCommand: Command = {
     const loaded = await loadRecording(file);
     const { recording } = loaded;
     if (recording.truncated) {
-      process.stderr.write(`capriccio: warning: ${file}: ${recording.truncated.reason} at byte ${recording.truncated.offset}; showing everything before it\n`);
+      process.stderr.write(`capriccio: ${file}: ${recording.truncated.reason} at byte ${recording.truncated.offset}; showing everything before it\n`);
     }
     if (recording.errors.length > 0) {
       process.stderr.write(`capriccio: warning: ${file}: ${recording.errors.length} bad frame(s) skipped (first at byte ${recording.errors[0]!.offset}: ${recording.errors[0]!.reason})\n`);
@@ -27,6 +27,7 @@ export const summaryCommand: Command = {
     } else {
       process.stdout.write(textReport(summary));
     }
-    return exitCode(0);
+    // A cut recording is still summarized, but the exit status says it was cut.
+    return exitCode(recording.truncated ? 1 : 0);
   },
 };
