@@ -1,7 +1,7 @@
 // The aggregated result of a session or recording: what `capriccio summary --json` prints, and
 // its readable text form.
 import type { Model } from '../model/model.ts';
-import { kindName, type DecodeError, type Resources } from '../protocol/types.ts';
+import { kindName, type DecodeError, type Resources, type SpawnSite } from '../protocol/types.ts';
 import { nameChain, shortFile, type SymbolTable } from '../symbols/symbols.ts';
 import { siteName, suggest, type Suggestion } from './suggest.ts';
 
@@ -46,20 +46,11 @@ export interface HotSplitSummary {
   readonly frameBytes: number;
 }
 
-export interface SpawnSiteSummary {
-  readonly site: string;
+/** A spawn site's figures (PROTOCOL.md), with where it is. */
+export interface SpawnSiteSummary extends SpawnSite {
   readonly function: string;
   readonly file: string;
   readonly line: number;
-  readonly threadsLive: number;
-  readonly threadsTotal: number;
-  readonly firstChunkBytes: number;
-  readonly splitFrameMax: number;
-  readonly chunksLinked: number;
-  readonly allocatedBytes: number;
-  readonly usedBytesMax: number;
-  readonly usedBytesTotal: number;
-  readonly wasteBytes: number;
 }
 
 export interface Summary {
@@ -111,21 +102,7 @@ export function summarize(model: Model, table: SymbolTable): Summary {
     .sort((a, b) => b.totalNs - a.totalNs || a.from - b.from || a.to - b.to);
   const sites: SpawnSiteSummary[] = [...model.spawnSites.values()].map((p) => {
     const s = siteName(table, p.site);
-    return {
-      site: p.site,
-      function: s.function,
-      file: s.file,
-      line: s.line,
-      threadsLive: p.threadsLive,
-      threadsTotal: p.threadsTotal,
-      firstChunkBytes: p.firstChunkBytes,
-      splitFrameMax: p.splitFrameMax,
-      chunksLinked: p.chunksLinked,
-      allocatedBytes: p.allocatedBytes,
-      usedBytesMax: p.usedBytesMax,
-      usedBytesTotal: p.usedBytesTotal,
-      wasteBytes: p.wasteBytes,
-    };
+    return { ...p, function: s.function, file: s.file, line: s.line };
   });
   const hotSplits: HotSplitSummary[] = [...model.hotSplits.values()]
     .sort((a, b) => b.count - a.count)
