@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages, one word each. Append here as the project grows.
-#   gcc, make: toolchain; binutils: ld.gold, addr2line, readelf; liburing-dev: io_uring.
-DEBIAN_PACKAGES="gcc make binutils liburing-dev"
+#   gcc, make: toolchain; binutils: ld.gold, addr2line, readelf; liburing-dev: io_uring;
+#   chromium: the browser the webview tests drive (playwright-core, never a browser download).
+DEBIAN_PACKAGES="gcc make binutils liburing-dev chromium"
 
 missing=()
 for pkg in $DEBIAN_PACKAGES; do
