@@ -114,9 +114,9 @@ test('every validation failure is reported and skipped; the next frames still de
     },
     {
       name: 'unknown node kind',
-      frame: snapshotFrame(snapshot({ nodeDefs: [{ id: 1, kind: 14 as 1, frames: [] }] })),
+      frame: snapshotFrame(snapshot({ nodeDefs: [{ id: 1, kind: 15 as 1, frames: [] }] })),
       type: 2,
-      reason: /nodeDefs\[0\] has unknown kind 14/,
+      reason: /nodeDefs\[0\] has unknown kind 15/,
     },
     {
       name: 'too many frames',

@@ -149,6 +149,7 @@ static const char *cap__reason_name(int r)
 	case CAP_WAIT_POLL: return "poll";
 	case CAP_WAIT_DISK: return "disk I/O";
 	case CAP_WAIT_ONCE: return "pthread_once";
+	case CAP_WAIT_EXTERN: return "an external call";
 	}
 	return "?";
 }

@@ -4,6 +4,7 @@
  * cannot be set up, to a pool of helper kernel threads — and the thread
  * parks until the completion arrives through an eventfd in the epoll set. */
 #include "disk.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,33 +27,59 @@ const char *cap__disk_backend_name(void)
 }
 const char *cap__disk_backend_name_now(void) __attribute__((alias("cap__disk_backend_name")));
 
+/* The request as a plain system call, where it runs: a helper, or the
+ * worker itself when nothing else can take it. */
+static long cap__disk_blocking(const struct cap_disk_req *r)
+{
+	switch (r->op) {
+	case CAP_DISK_READ:
+		return r->off < 0 ? cap_sys3(SYS_readv, r->fd, r->iov, r->iovcnt)
+				  : cap_sys6l(SYS_preadv, r->fd, r->iov, r->iovcnt, r->off, 0, 0);
+	case CAP_DISK_WRITE:
+		return r->off < 0 ? cap_sys3(SYS_writev, r->fd, r->iov, r->iovcnt)
+				  : cap_sys6l(SYS_pwritev, r->fd, r->iov, r->iovcnt, r->off, 0, 0);
+	case CAP_DISK_FSYNC: return cap_sys1(SYS_fsync, r->fd);
+	case CAP_DISK_FDATASYNC: return cap_sys1(SYS_fdatasync, r->fd);
+	}
+	return -EINVAL;
+}
+
+struct cap_disk_job {
+	struct cap_job job;
+	struct cap_disk_req *rq;
+};
+
+static void cap__disk_job_run(struct cap_job *j)
+{
+	struct cap_disk_req *rq = ((struct cap_disk_job *)j)->rq;
+	rq->result = cap__disk_blocking(rq);
+}
+
 long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovcnt, int64_t off)
 {
 	struct cap_worker *w = cap__w;
-	cap__disk_start();
-	if (cap__disk_backend == CAP_DISK_NONE) { /* nothing to hand it to: block the worker */
-		switch (op) {
-		case CAP_DISK_READ: return off < 0 ? cap_sys3(SYS_readv, fd, iov, iovcnt) : cap_sys6l(SYS_preadv, fd, iov, iovcnt, off, 0, 0);
-		case CAP_DISK_WRITE: return off < 0 ? cap_sys3(SYS_writev, fd, iov, iovcnt) : cap_sys6l(SYS_pwritev, fd, iov, iovcnt, off, 0, 0);
-		case CAP_DISK_FSYNC: return cap_sys1(SYS_fsync, fd);
-		case CAP_DISK_FDATASYNC: return cap_sys1(SYS_fdatasync, fd);
-		}
-	}
 	struct cap_disk_req rq = { .op = op, .fd = fd, .iov = iov, .iovcnt = iovcnt, .off = off, .t = w->current };
+	cap__disk_start();
+	if (cap__disk_backend == CAP_DISK_THREADS) {
+		struct cap_disk_job j = { .job.run = cap__disk_job_run, .rq = &rq };
+		if (cap__pool_run(&j.job, CAP_WAIT_DISK) == 0)
+			return rq.result;
+	}
+	if (cap__disk_backend != CAP_DISK_URING) /* nothing to hand it to: block the worker */
+		return cap__disk_blocking(&rq);
 	cap__on_sysstack(CAP_SYSFN_DISK_SUBMIT, &rq);
 	if (rq.done)
-		return rq.result; /* submission failed */
-	w->disk_inflight++;
+		return rq.result == -EAGAIN ? cap__disk_blocking(&rq) : rq.result; /* not submitted */
+	w->inflight++;
 	while (!rq.done)
 		cap__block(NULL, 0, CAP_WAIT_DISK, &rq);
-	w->disk_inflight--;
+	w->inflight--;
 	return rq.result;
 }
 
 void cap__disk_complete(struct cap_worker *w) { cap__on_sysstack(CAP_SYSFN_DISK_REAP, w); }
 
-/* A forked child has neither the helper threads nor its own ring: start
- * again on first use. */
+/* A forked child has no ring of its own: start again on first use. */
 void cap__disk_after_fork(void)
 {
 	cap__on_sysstack(CAP_SYSFN_DISK_FORGET, NULL);

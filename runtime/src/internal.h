@@ -82,6 +82,7 @@ enum cap_wait_reason {
 	CAP_WAIT_POLL, /* poll/select: interrupted by any handled signal */
 	CAP_WAIT_DISK,
 	CAP_WAIT_ONCE,
+	CAP_WAIT_EXTERN = 14, /* an external function annotated as blocking, on a helper */
 };
 
 enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_KIND_KERNEL };
@@ -140,7 +141,7 @@ struct cap_worker {
 	int *errno_ptr;
 	int epfd;
 	uint32_t io_waiters;     /* threads parked on epoll */
-	uint32_t disk_inflight;  /* disk requests not completed */
+	uint32_t inflight;       /* disk requests and helper jobs not completed */
 	uint32_t dispatches;     /* counts dispatches between forced polls */
 	uint64_t switches;
 	uint64_t nthreads;       /* live user threads */
@@ -191,6 +192,10 @@ enum cap_sysfn {
 	CAP_SYSFN_REPORT_CONFIG,
 	CAP_SYSFN_DISK_FORGET,
 	CAP_SYSFN_TELEMETRY,
+	CAP_SYSFN_POOL_START,
+	CAP_SYSFN_POOL_SUBMIT,
+	CAP_SYSFN_POOL_REAP,
+	CAP_SYSFN_POOL_FORGET,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);

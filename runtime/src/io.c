@@ -310,6 +310,7 @@ void cap__fd_copy(int from, int to)
 
 extern void cap__disk_complete(struct cap_worker *w);
 extern void cap__signals_deliver(struct cap_worker *w);
+extern void cap__pool_complete(struct cap_worker *w);
 
 void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 {
@@ -337,6 +338,10 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 		}
 		if (tag == CAP_TAG_SIGNAL) {
 			cap__signals_deliver(w);
+			continue;
+		}
+		if (tag == CAP_TAG_POOL) {
+			cap__pool_complete(w);
 			continue;
 		}
 		struct cap_fd *f = cap__fd((int)tag);

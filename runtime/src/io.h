@@ -11,6 +11,7 @@
 /* epoll data tags for the runtime's own descriptors (real fds are < 2^31). */
 #define CAP_TAG_DISK (1ULL << 40)
 #define CAP_TAG_SIGNAL ((1ULL << 40) + 1)
+#define CAP_TAG_POOL ((1ULL << 40) + 2)
 
 struct cap_pollwait {
 	struct cap_pollwait *next, *prev;

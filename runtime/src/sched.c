@@ -82,7 +82,7 @@ static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
 /* Give I/O and timers a chance when the run queue never drains. */
 static void cap__poll_nowait(struct cap_worker *w)
 {
-	if (w->io_waiters || w->disk_inflight)
+	if (w->io_waiters || w->inflight)
 		cap__io_poll(w, 0);
 	if (w->timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
@@ -90,7 +90,7 @@ static void cap__poll_nowait(struct cap_worker *w)
 
 static inline struct cap_thread *cap__pick(struct cap_worker *w)
 {
-	if (CAP_UNLIKELY(w->io_waiters | w->timers.n | w->disk_inflight) && ++w->dispatches >= 64) {
+	if (CAP_UNLIKELY(w->io_waiters | w->timers.n | w->inflight) && ++w->dispatches >= 64) {
 		w->dispatches = 0;
 		cap__poll_nowait(w);
 	}
@@ -383,7 +383,7 @@ void cap_yield(void)
 	if (cur == &w->sched)
 		return;
 	if (!w->runq_head) {
-		if (!(w->io_waiters | w->timers.n | w->disk_inflight))
+		if (!(w->io_waiters | w->timers.n | w->inflight))
 			return;
 		cap__poll_nowait(w);
 		if (!w->runq_head)
@@ -488,6 +488,7 @@ void cap__after_fork_child(void)
 	cap__io_after_fork(w);
 	cap__signals_init(w);
 	cap__disk_after_fork();
+	cap__on_sysstack(CAP_SYSFN_POOL_FORGET, NULL); /* its helper threads stayed with the parent */
 	cap__tel = NULL; /* the telemetry thread stayed with the parent */
 }
 
@@ -522,7 +523,7 @@ static void cap__sched_loop(struct cap_worker *w)
 			cap__switch(w, &w->sched, t);
 			continue;
 		}
-		if (!w->io_waiters && !w->timers.n && !w->disk_inflight) {
+		if (!w->io_waiters && !w->timers.n && !w->inflight) {
 			cap__on_sysstack(CAP_SYSFN_DEADLOCK, w);
 			return;
 		}
@@ -532,7 +533,7 @@ static void cap__sched_loop(struct cap_worker *w)
 			uint64_t now = cap__mono_ns();
 			timeout = next > now ? (int64_t)(next - now) : 0;
 		}
-		if (w->io_waiters || w->disk_inflight || timeout != 0)
+		if (w->io_waiters || w->inflight || timeout != 0)
 			cap__io_poll(w, timeout);
 		if (w->timers.n)
 			cap__timer_release_due(w, cap__mono_ns());

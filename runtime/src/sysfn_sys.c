@@ -1,6 +1,7 @@
 /* The system-stack entry points (see enum cap_sysfn in internal.h). */
 #include "disk.h"
 #include "telemetry.h"
+#include "pool.h"
 
 void cap__sys_init(void *arg);
 void cap__sys_print(void *msg);
@@ -32,4 +33,8 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_REPORT_CONFIG] = cap__sys_report_config,
 	[CAP_SYSFN_DISK_FORGET] = cap__disk_forget_sys,
 	[CAP_SYSFN_TELEMETRY] = cap__telemetry_start_sys,
+	[CAP_SYSFN_POOL_START] = cap__pool_start_sys,
+	[CAP_SYSFN_POOL_SUBMIT] = cap__pool_submit_sys,
+	[CAP_SYSFN_POOL_REAP] = cap__pool_reap_sys,
+	[CAP_SYSFN_POOL_FORGET] = cap__pool_forget_sys,
 };

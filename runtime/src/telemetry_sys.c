@@ -340,7 +340,7 @@ static void cap__resources(struct cap_resources *r)
 	r->threads = (uint32_t)w->nthreads;
 	r->runnable = w->runq_len;
 	r->blocked_io = T->blocked[CAP_WAIT_IO] + T->blocked[CAP_WAIT_POLL];
-	r->blocked_disk = T->blocked[CAP_WAIT_DISK];
+	r->blocked_disk = T->blocked[CAP_WAIT_DISK] + T->blocked[CAP_WAIT_EXTERN];
 	r->sleeping = T->blocked[CAP_WAIT_SLEEP];
 	for (int k = CAP_WAIT_JOIN; k <= CAP_WAIT_ONCE; k++)
 		if (k != CAP_WAIT_IO && k != CAP_WAIT_POLL && k != CAP_WAIT_DISK)

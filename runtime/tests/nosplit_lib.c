@@ -19,3 +19,39 @@ int cap_test_big_frame(int bytes)
 		buf[i] = 1;
 	return buf[0];
 }
+
+/* Block in the kernel without going through Capriccio (a raw system call),
+ * as a precompiled library might.  Two copies: one gets annotated. */
+#include <errno.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_raw(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	syscall(SYS_nanosleep, &ts, NULL);
+}
+int cap_test_block_ms(int ms)
+{
+	sleep_raw(ms);
+	return ms;
+}
+int cap_test_block_ms_plain(int ms)
+{
+	sleep_raw(ms);
+	return ms;
+}
+
+/* Many arguments (some on the stack), mixed types, a double result. */
+double cap_test_mix(int a, double b, long c, int d, int e, int f, int g, int h, double i, long j)
+{
+	return a + b * 2 + (double)c * 3 + d * 4 + e * 5 + f * 6 + g * 7 + h * 8 + i * 9 + (double)j * 10;
+}
+
+/* Fails with errno = e. */
+int cap_test_fail_with(int e)
+{
+	errno = e;
+	return -1;
+}

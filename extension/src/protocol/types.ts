@@ -54,6 +54,7 @@ export const KIND = {
   disk: 11,
   once: 12,
   yield: 13,
+  external: 14,
 } as const;
 export type KindName = keyof typeof KIND;
 export type KindCode = (typeof KIND)[KindName];
