@@ -1,7 +1,9 @@
 // The table of `capriccio` subcommands: one module per command, one entry here.
 import type { Command } from './command.ts';
+import { analyzeCommand } from './analyze.ts';
 import { ccCommand } from './cc.ts';
 import { exportCommand } from './export.ts';
+import { reportCommand } from './report.ts';
 import { runCommand } from './run.ts';
 import { summaryCommand } from './summary.ts';
 
@@ -10,6 +12,8 @@ export const commands = {
   run: runCommand,
   summary: summaryCommand,
   export: exportCommand,
+  report: reportCommand,
+  analyze: analyzeCommand,
 } as const satisfies Record<string, Command>;
 
 export type CommandName = keyof typeof commands;

@@ -72,13 +72,33 @@ export interface NodeEntry {
   stat?: NodeStat;
 }
 
-/** One point of the resource history: a snapshot's header. */
+/** An edge's cumulative figures as a snapshot carried them (the edge latency history). */
+export interface EdgePoint {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+  readonly totalNs: number;
+  readonly ewmaNs: number;
+}
+
+/** At most this many edges are kept per history point: those with the largest total time. */
+export const EDGE_POINTS_MAX = 32;
+
+/** One point of the resource history: a snapshot's header, and the edges it changed (capped). */
 export interface HistoryPoint {
   readonly seq: number;
   readonly tNs: number;
   /** snapshots the runtime skipped just before this one */
   readonly dropped: number;
   readonly resources: Resources;
+  /** edges this snapshot changed, at most EDGE_POINTS_MAX (largest total time first) */
+  readonly edges: readonly EdgePoint[];
+}
+
+/** The edges of a snapshot as history points: the EDGE_POINTS_MAX largest by total time. */
+export function edgePoints(stats: readonly EdgeStat[]): EdgePoint[] {
+  const pick = stats.length > EDGE_POINTS_MAX ? [...stats].sort((a, b) => b.totalNs - a.totalNs).slice(0, EDGE_POINTS_MAX) : stats;
+  return pick.map((e) => ({ from: e.from, to: e.to, count: e.count, totalNs: e.totalNs, ewmaNs: e.ewmaNs }));
 }
 
 export const edgeKey = (from: number, to: number): string => `${from}>${to}`;
@@ -182,7 +202,7 @@ export class Model {
     this.snapshots++;
     this.lastSeq = s.seq;
     const before = this.history.overwritten;
-    this.history.push({ seq: s.seq, tNs: s.tNs, dropped: s.dropped, resources: s.resources });
+    this.history.push({ seq: s.seq, tNs: s.tNs, dropped: s.dropped, resources: s.resources, edges: edgePoints(s.edgeStats) });
     this.dropped.history += this.history.overwritten - before;
 
     for (const d of s.nodeDefs) {

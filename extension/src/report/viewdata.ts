@@ -1,0 +1,176 @@
+// ViewData (webview/src/messages.ts) from a model and its symbols: what the webview draws, for
+// the standalone report and the VS Code panel alike. Built on analysis/summary.ts (the same
+// names, averages and suggestions as `capriccio summary`), then capped so a view stays usable:
+// the blocking points with the most wait time, the edges among them with the most run time, a
+// history downsampled to a bounded number of points. What the caps leave out is counted in
+// `health`, never silently lost.
+import { summarize, type Summary } from '../analysis/summary.ts';
+import { edgeKey, type HistoryPoint, type Model } from '../model/model.ts';
+import { kindName } from '../protocol/types.ts';
+import type { SymbolTable } from '../symbols/symbols.ts';
+import type { EdgeSeries, ViewData, ViewEdge, ViewHistory, ViewNode, ViewSuggestion } from '../../../webview/src/messages.ts';
+
+export interface ViewCaps {
+  /** blocking points shown (most wait time first) */
+  readonly nodes: number;
+  /** edges shown among them (most run time first) */
+  readonly edges: number;
+  /** history points (evenly downsampled beyond) */
+  readonly points: number;
+  /** edges with a latency series */
+  readonly edgeSeries: number;
+  /** decode errors listed */
+  readonly errors: number;
+}
+
+export const VIEW_CAPS: ViewCaps = { nodes: 1000, edges: 3000, points: 2000, edgeSeries: 8, errors: 20 };
+
+const THREAD_STATES: Record<number, string> = { 1: 'runnable', 2: 'running', 3: 'blocked' };
+
+/** Indices of `n` points kept when at most `max` may be: evenly spread, always the last. */
+export function downsample(n: number, max: number): number[] {
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  const out: number[] = [];
+  for (let k = 0; k < max; k++) out.push(Math.round((k * (n - 1)) / (max - 1)));
+  return [...new Set(out)];
+}
+
+/** Average run time of each edge per snapshot interval: Δtotal / Δcount (null when it did not run). */
+function edgeLatency(points: readonly HistoryPoint[], ids: readonly string[]): Map<string, (number | null)[]> {
+  const prev = new Map<string, { count: number; totalNs: number }>();
+  const out = new Map<string, (number | null)[]>(ids.map((id) => [id, []]));
+  for (const p of points) {
+    const here = new Map(p.edges.map((e) => [edgeKey(e.from, e.to), e]));
+    for (const id of ids) {
+      const e = here.get(id);
+      const before = prev.get(id) ?? { count: 0, totalNs: 0 };
+      if (e && e.count > before.count) {
+        out.get(id)!.push(Math.round((e.totalNs - before.totalNs) / (e.count - before.count)));
+        prev.set(id, e);
+      } else out.get(id)!.push(null);
+    }
+  }
+  return out;
+}
+
+function history(model: Model, edges: readonly ViewEdge[], nodes: ReadonlyMap<number, ViewNode>, caps: ViewCaps): { history: ViewHistory; hidden: number } {
+  const all = model.history.toArray();
+  const keep = downsample(all.length, caps.points);
+  const pts = keep.map((i) => all[i]!);
+  const top = [...edges].sort((a, b) => b.totalNs - a.totalNs).slice(0, caps.edgeSeries);
+  const lat = edgeLatency(all, top.map((e) => e.id));
+  const name = (id: number): string => nodes.get(id)?.label ?? `#${id}`;
+  const edgeLatencySeries: EdgeSeries[] = top.map((e) => ({
+    edgeId: e.id,
+    label: `${name(e.from)} → ${name(e.to)}`,
+    avgNs: keep.map((i) => lat.get(e.id)![i] ?? null),
+  }));
+  const col = (f: (p: HistoryPoint) => number): number[] => pts.map(f);
+  return {
+    history: {
+      tNs: col((p) => p.tNs),
+      threads: col((p) => p.resources.threads),
+      runnable: col((p) => p.resources.runnable),
+      blockedIo: col((p) => p.resources.blockedIo),
+      blockedDisk: col((p) => p.resources.blockedDisk),
+      blockedSync: col((p) => p.resources.blockedSync),
+      sleeping: col((p) => p.resources.sleeping),
+      rssBytes: col((p) => p.resources.rssBytes),
+      openFds: col((p) => p.resources.openFds),
+      fdLimit: col((p) => p.resources.fdLimit),
+      stackAllocatedBytes: col((p) => p.resources.stackAllocatedBytes),
+      droppedTotal: col((p) => p.resources.droppedTotal),
+      edgeLatency: edgeLatencySeries,
+    },
+    hidden: all.length - pts.length,
+  };
+}
+
+function suggestions(s: Summary): ViewSuggestion[] {
+  return s.suggestions.map((g) => ({
+    kind: g.kind,
+    message: g.message,
+    ...(g.function !== undefined ? { function: g.function } : {}),
+    ...(g.file !== undefined ? { file: g.file } : {}),
+    ...(g.line !== undefined ? { line: g.line } : {}),
+    evidence: { ...g.evidence },
+  }));
+}
+
+export interface ViewOptions {
+  /** where the data comes from: a recording's path, or "live" */
+  readonly source: string;
+  /** why the recording ended early, if it did */
+  readonly truncated?: string;
+  readonly caps?: Partial<ViewCaps>;
+}
+
+/** The view of a model. */
+export function buildViewData(model: Model, table: SymbolTable, opts: ViewOptions): ViewData {
+  const caps = { ...VIEW_CAPS, ...opts.caps };
+  const s = summarize(model, table);
+  // summary order: most wait time first; shown in id order (arrival) so the layout is stable.
+  const shownNodes: ViewNode[] = s.nodes
+    .slice(0, caps.nodes)
+    .map((n) => ({
+      id: n.id,
+      kind: n.kind,
+      label: n.function,
+      file: n.file,
+      line: n.line,
+      chain: n.chain.map((f) => ({ function: f.function, file: f.file, line: f.line, own: f.own })),
+      count: n.count,
+      waitAvgNs: n.waitAvgNs,
+      waitMaxNs: n.waitMaxNs,
+      waitTotalNs: n.waitTotalNs,
+    }))
+    .sort((a, b) => a.id - b.id);
+  const byId = new Map(shownNodes.map((n) => [n.id, n]));
+  const shownEdges: ViewEdge[] = s.edges
+    .filter((e) => byId.has(e.from) && byId.has(e.to))
+    .slice(0, caps.edges)
+    .map((e) => ({ id: edgeKey(e.from, e.to), from: e.from, to: e.to, count: e.count, avgNs: e.avgNs, ewmaNs: e.ewmaNs, maxNs: e.maxNs, totalNs: e.totalNs }));
+  const h = history(model, shownEdges, byId, caps);
+  return {
+    version: 1,
+    source: opts.source,
+    program: s.program ? { ...s.program, args: [...s.program.args] } : null,
+    durationNs: s.durationNs,
+    snapshots: s.snapshots,
+    exit: s.exit ? { ...s.exit } : null,
+    nodes: shownNodes,
+    edges: shownEdges,
+    history: h.history,
+    stacks: {
+      allocatedBytes: s.stacks.allocatedBytes,
+      usedBytes: s.stacks.usedBytes,
+      wasteBytes: s.stacks.wasteBytes,
+      maxThreadUsedBytes: s.stacks.maxThreadUsedBytes,
+      chunksLinked: s.stacks.chunksLinked,
+      sites: s.stacks.sites.map((p) => ({ ...p })),
+      threads: model.threads.map((t) => ({
+        id: t.id,
+        name: t.name,
+        site: t.spawnSite,
+        allocatedBytes: t.allocatedBytes,
+        usedBytes: t.usedBytes,
+        chunksLinked: t.chunksLinked,
+        state: THREAD_STATES[t.state] ?? `state ${t.state}`,
+        kind: kindName(t.kind),
+      })),
+      hotSplits: s.stacks.hotSplits.map((x) => ({ ...x })),
+    },
+    suggestions: suggestions(s),
+    health: {
+      decodeErrors: s.errors.length,
+      errors: s.errors.slice(0, caps.errors).map((e) => ({ offset: e.offset, reason: e.reason })),
+      droppedSnapshots: s.dropped.snapshots,
+      runtimeNodesDropped: s.dropped.runtimeNodes,
+      model: { ...s.dropped.model },
+      truncated: opts.truncated ?? null,
+      hiddenNodes: s.nodes.length - shownNodes.length,
+      hiddenEdges: s.edges.length - shownEdges.length,
+      hiddenPoints: h.hidden,
+    },
+  };
+}

@@ -1,0 +1,177 @@
+// Browser tests of the standalone report: a recording made by running samples/extlib under
+// `capriccio run --record`, turned into HTML by `capriccio report`, opened from a file: URL in
+// headless Chromium (Debian's /usr/bin/chromium driven by playwright-core; never a downloaded
+// browser). Checks what is drawn, hover and click, the charts, the suggestions, the CSP, and
+// that the page makes no network request. Keeps a screenshot in test-results/webview-report.png.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(__dirname, '..', '..');
+const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+const capriccio = (args: readonly string[]): SpawnSyncReturns<string> => run(process.execPath, ['--import', 'tsx', mainTs, ...args]);
+
+interface SummaryNode {
+  id: number;
+  function: string;
+  file: string;
+  line: number;
+  chain: { function: string }[];
+}
+interface Summary {
+  nodes: SummaryNode[];
+  edges: { from: number; to: number }[];
+  suggestions: { kind: string; file?: string; line?: number }[];
+}
+
+const short = (f: string): string => f.split('/').slice(-2).join('/');
+
+test('the report of a recorded run draws the graph, charts and suggestions, offline, under a strict CSP', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium): browser tests skipped`);
+    return;
+  }
+  if (!existsSync(join(root, 'runtime', 'build', 'libcapriccio.a'))) {
+    t.skip('runtime/build/libcapriccio.a does not exist yet: run npm run build');
+    return;
+  }
+  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+  assert.equal(b.status, 0, b.stderr);
+  const mk = run('make', ['-s', '-C', join(root, 'samples', 'extlib')]);
+  assert.equal(mk.status, 0, mk.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const rec = join(dir, 'lookup.caprec');
+  const r = capriccio(['run', '--record', rec, '--interval', '50', '--', join(root, 'samples', 'extlib', 'build', 'lookup'), '4', '40']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = capriccio(['summary', rec, '--json']);
+  assert.equal(s.status, 0, s.stderr);
+  const summary = JSON.parse(s.stdout) as Summary;
+  assert.ok(summary.nodes.length >= 3 && summary.edges.length >= 2, s.stdout);
+
+  const html = join(dir, 'report.html');
+  const rep = capriccio(['report', rec, '-o', html]);
+  assert.equal(rep.status, 0, rep.stderr);
+  const text = readFileSync(html, 'utf8');
+  const csp = /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-([A-Za-z0-9+/=]+)'; style-src 'nonce-\1'; img-src data:;">/.exec(text);
+  assert.ok(csp, 'CSP meta with one nonce for scripts and styles');
+  assert.ok(text.includes(`<script nonce="${csp[1]}">`) && text.includes(`<style nonce="${csp[1]}">`));
+  // A fresh nonce per file.
+  const again = join(dir, 'again.html');
+  assert.equal(capriccio(['report', rec, '-o', again]).status, 0);
+  assert.notEqual(/nonce-([^']+)'/.exec(readFileSync(again, 'utf8'))![1], csp[1]);
+
+  const profile = join(dir, 'profile');
+  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 }, args: ARGS });
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  const requests: string[] = [];
+  const problems: string[] = [];
+  page.on('request', (req) => requests.push(req.url()));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(pathToFileURL(html).href);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-node-id]').length === n, summary.nodes.length, { timeout: 10_000 });
+
+  // What is drawn: one element per node and per edge, labelled.
+  assert.equal(await page.locator('[data-node-id]').count(), summary.nodes.length);
+  assert.equal(await page.locator('[data-edge-id]').count(), summary.edges.length);
+  for (const e of summary.edges) assert.equal(await page.locator(`[data-edge-id="${e.from}>${e.to}"]`).count(), 1);
+  for (const n of summary.nodes) {
+    const label = await page.locator(`[data-node-id="${n.id}"]`).textContent();
+    assert.ok(label?.includes(n.function), `node ${n.id}: "${label}" lacks ${n.function}`);
+    assert.ok(label?.includes(`${short(n.file)}:${n.line}`), `node ${n.id}: "${label}" lacks ${short(n.file)}:${n.line}`);
+  }
+  const edgeText = await page.locator('[data-edge-id] text').allTextContents();
+  assert.ok(edgeText.every((x) => /\d+(\.\d+)? (ns|µs|ms|s) ×\d/.test(x)), `edge labels: ${edgeText.join(' | ')}`);
+
+  // Hover: the tooltip shows the symbolized chain, max and count.
+  const looker = summary.nodes.find((n) => n.function === 'looker');
+  assert.ok(looker, 'the looker thread blocks');
+  await page.hover(`[data-node-id="${looker.id}"]`);
+  const tip = page.locator('.tooltip');
+  await tip.waitFor({ state: 'visible' });
+  const tipText = (await tip.textContent()) ?? '';
+  for (const f of looker.chain.filter((c) => c.function !== '??')) assert.ok(tipText.includes(f.function), `tooltip lacks ${f.function}: ${tipText}`);
+  assert.match(tipText, /max \d/);
+  assert.match(tipText, /waits \d/);
+
+  // Click: asks the host to reveal the node's source line (the report shows it and fires an event).
+  await page.evaluate(() => {
+    const w = window as unknown as { reveals: unknown[] };
+    w.reveals = [];
+    window.addEventListener('capriccio-reveal', (e) => w.reveals.push((e as CustomEvent).detail));
+  });
+  await page.click(`[data-node-id="${looker.id}"]`);
+  const reveals = () => page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals);
+  assert.deepEqual(await reveals(), [{ file: looker.file, line: looker.line }]);
+  assert.equal(await page.locator('.notice').textContent(), `open ${looker.file}:${looker.line}`);
+
+  // Stacks and resources charts are drawn.
+  for (const id of ['threads', 'runqueue', 'memory', 'fds', 'stack-bytes', 'dropped', 'edge-latency', 'stack-over-time']) {
+    const paths = await page.locator(`[data-chart="${id}"] path.chart-line`).evaluateAll((ps) => ps.map((p) => p.getAttribute('d') ?? ''));
+    assert.ok(paths.length > 0 && paths.some((d) => d.length > 0), `chart ${id} has no line`);
+  }
+  assert.ok((await page.locator('[data-chart="sites"] rect.bar-used').count()) > 0, 'per-site bars');
+  assert.ok((await page.locator('[data-chart="hot-splits"] tr').count()) > 1, 'hot splits table');
+
+  // Suggestions, each with a link to its source line.
+  const sug = summary.suggestions.find((x) => x.kind === 'annotate-blocking');
+  assert.ok(sug?.file !== undefined && sug.line !== undefined);
+  const link = page.locator('li.suggestion[data-kind="annotate-blocking"] a.source-link');
+  assert.equal(await link.count(), 1);
+  await link.click();
+  assert.deepEqual((await reveals()).at(-1), { file: sug.file, line: sug.line });
+
+  // Search filters the graph.
+  await page.fill('input.search', 'ticker');
+  assert.ok((await page.locator('[data-node-id].match').count()) >= 1);
+  assert.ok((await page.locator('[data-node-id].dim').count()) >= 1);
+  await page.fill('input.search', '');
+
+  // No inline handlers, no remote resource.
+  const inline = await page.evaluate(() =>
+    [...document.querySelectorAll('*')].flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name) || (/^(src|href|xlink:href)$/.test(a.name) && /^\w+:/.test(a.value) && !a.value.startsWith('data:'))).map((a) => `${e.tagName} ${a.name}`)),
+  );
+  assert.deepEqual(inline, []);
+
+  mkdirSync(join(root, 'test-results'), { recursive: true });
+  await page.screenshot({ path: join(root, 'test-results', 'webview-report.png'), fullPage: true });
+
+  // Data it cannot render: a clear message, no crash.
+  await page.evaluate(() => window.dispatchEvent(new MessageEvent('message', { data: { type: 'update', view: { version: 1, nodes: 'x' } } })));
+  assert.match((await page.locator('.error-message').textContent()) ?? '', /Cannot show this data: view.source: expected a string/);
+
+  assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'no network requests');
+  assert.deepEqual(problems, []);
+});
+
+test('capriccio report: a file that is not a recording is a one-line error, exit 1; usage errors exit 2', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-report-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const junk = join(dir, 'junk.bin');
+  writeFileSync(junk, 'not a recording at all');
+  if (!existsSync(join(root, 'dist', 'webview.js'))) assert.equal(run(process.execPath, [join(root, 'scripts', 'build.mjs')]).status, 0);
+  const r = capriccio(['report', junk, '-o', join(dir, 'out.html')]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^capriccio: /);
+  assert.equal(existsSync(join(dir, 'out.html')), false);
+  assert.equal(capriccio(['report', junk]).status, 2);
+  assert.equal(capriccio(['report', '-o', join(dir, 'x.html')]).status, 2);
+});

@@ -1,0 +1,141 @@
+// The page: header (program, run), what was lost (health), the four views, and the message
+// shown for data that cannot be rendered. Updates are coalesced to one render per frame.
+import { el } from './dom.ts';
+import { formatCount, formatNs } from './format.ts';
+import { GraphView } from './graph/view.ts';
+import type { ViewData } from './messages.ts';
+import { ResourcesView } from './resources.ts';
+import { StacksView } from './stacks.ts';
+import { SuggestionsView } from './suggestions.ts';
+
+export interface AppHandlers {
+  reveal(file: string, line: number): void;
+}
+
+/** performance.measure name of one render (read by scripts/bench-webview.mjs). */
+export const RENDER_MEASURE = 'capriccio-render';
+
+export class App {
+  private readonly header: HTMLElement;
+  private readonly health: HTMLElement;
+  private readonly error: HTMLElement;
+  private readonly notice: HTMLElement;
+  private readonly graph: GraphView;
+  private readonly resources = new ResourcesView();
+  private readonly stacks = new StacksView();
+  private readonly suggestions = new SuggestionsView();
+  private pending: ViewData | undefined;
+  private scheduled = false;
+  private lastWidth = 0;
+  private last: ViewData | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    handlers: AppHandlers,
+  ) {
+    this.header = el('header', 'header');
+    this.error = el('div', 'error-message');
+    this.error.setAttribute('role', 'alert');
+    this.error.hidden = true;
+    this.notice = el('div', 'notice');
+    this.notice.setAttribute('role', 'status');
+    this.notice.hidden = true;
+    this.health = el('div', 'health');
+    this.health.hidden = true;
+    this.graph = new GraphView(handlers);
+    const nav = el('nav', 'nav');
+    for (const [id, label] of [
+      ['graph', 'Blocking graph'],
+      ['resources', 'Scheduler and resources'],
+      ['stacks', 'Stacks'],
+      ['suggestions', 'Suggestions'],
+    ] as const) {
+      const a = el('a', '', label);
+      a.href = `#${id}`;
+      nav.append(a);
+    }
+    root.append(this.header, nav, this.error, this.notice, this.health, this.graph.element, this.suggestions.element, this.resources.element, this.stacks.element);
+    root.addEventListener('click', (ev) => {
+      const a = ev.target instanceof Element ? ev.target.closest('a.source-link') : null;
+      if (!(a instanceof HTMLAnchorElement)) return;
+      ev.preventDefault();
+      handlers.reveal(a.dataset['file'] ?? '', Number(a.dataset['line']));
+    });
+    window.addEventListener('resize', () => {
+      if (this.last && this.width() !== this.lastWidth) this.show(this.last);
+    });
+  }
+
+  /** Renders `view` at the next frame (a newer view replaces a pending one). */
+  show(view: ViewData): void {
+    this.pending = view;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      const v = this.pending;
+      this.pending = undefined;
+      if (v) this.render(v);
+    });
+  }
+
+  /** Data that cannot be rendered: say what is wrong instead of drawing it. */
+  showError(message: string): void {
+    this.error.textContent = `Cannot show this data: ${message}`;
+    this.error.hidden = false;
+  }
+
+  /** A passing notice (e.g. where the report would open a source file). */
+  showNotice(text: string): void {
+    this.notice.textContent = text;
+    this.notice.hidden = false;
+  }
+
+  private width(): number {
+    return Math.max(320, Math.min(1400, (this.root.clientWidth || 960) - 40));
+  }
+
+  private render(view: ViewData): void {
+    const start = performance.now();
+    this.last = view;
+    this.lastWidth = this.width();
+    this.error.hidden = true;
+    this.renderHeader(view);
+    this.renderHealth(view);
+    this.graph.update(view);
+    this.suggestions.update(view);
+    this.resources.update(view, this.lastWidth);
+    this.stacks.update(view, this.lastWidth);
+    performance.measure(RENDER_MEASURE, { start, end: performance.now() });
+  }
+
+  private renderHeader(view: ViewData): void {
+    const p = view.program;
+    const title = el('h1', '', p ? [p.executable, ...p.args.slice(1)].join(' ') : 'Capriccio profile');
+    const facts = [
+      p ? `pid ${p.pid}` : '',
+      `${formatNs(view.durationNs)}`,
+      `${formatCount(view.snapshots)} snapshots`,
+      p ? `every ${p.intervalMs} ms` : '',
+      p ? `${p.stackMode} stacks, ${p.scheduler} scheduler, disk ${p.diskBackend}` : '',
+      view.exit ? (view.exit.how === 'exited' ? `exit status ${view.exit.status}` : `killed by signal ${view.exit.status}`) : 'no exit seen',
+      view.source,
+    ].filter((s) => s !== '');
+    this.header.replaceChildren(title, el('div', 'facts', facts.join(' · ')));
+  }
+
+  private renderHealth(view: ViewData): void {
+    const h = view.health;
+    const lines: string[] = [];
+    if (h.truncated) lines.push(`The recording is cut short (${h.truncated}): everything before it is shown.`);
+    if (h.decodeErrors > 0) lines.push(`${h.decodeErrors} bad frame(s) skipped${h.errors[0] ? `, first at byte ${h.errors[0].offset}: ${h.errors[0].reason}` : ''}.`);
+    if (h.droppedSnapshots > 0) lines.push(`The runtime skipped ${formatCount(h.droppedSnapshots)} snapshot(s) for a slow consumer (later ones cover them).`);
+    if (h.runtimeNodesDropped > 0) lines.push(`${formatCount(h.runtimeNodesDropped)} blocking operation(s) were not recorded: the runtime's tables were full.`);
+    const model = Object.entries(h.model).filter(([, v]) => v > 0);
+    if (model.length > 0) lines.push(`Not kept by the model's caps: ${model.map(([k, v]) => `${formatCount(v)} ${k}`).join(', ')}.`);
+    if (h.hiddenNodes > 0 || h.hiddenEdges > 0) lines.push(`Not drawn: ${formatCount(h.hiddenNodes)} blocking points and ${formatCount(h.hiddenEdges)} edges with the least time.`);
+    if (h.hiddenPoints > 0) lines.push(`Charts downsampled: ${formatCount(h.hiddenPoints)} snapshot(s) not plotted.`);
+    this.health.replaceChildren(...lines.map((l) => el('p', '', l)));
+    this.health.hidden = lines.length === 0;
+  }
+}
