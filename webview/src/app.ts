@@ -26,6 +26,10 @@ export class App {
   private readonly suggestions = new SuggestionsView();
   private pending: ViewData | undefined;
   private scheduled = false;
+  /** Views below the fold are brought up to date when they scroll into sight, not every frame. */
+  private readonly visible = new Set<Element>();
+  private readonly stale = new Set<Element>();
+  private lastRendered = 0;
   private lastWidth = 0;
   private last: ViewData | undefined;
 
@@ -61,6 +65,17 @@ export class App {
       ev.preventDefault();
       handlers.reveal(a.dataset['file'] ?? '', Number(a.dataset['line']));
     });
+    const seen = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) {
+          this.visible.delete(e.target);
+          continue;
+        }
+        this.visible.add(e.target);
+        if (this.stale.has(e.target) && this.last) this.renderSide(this.last, e.target);
+      }
+    });
+    for (const v of [this.suggestions.element, this.resources.element, this.stacks.element]) seen.observe(v);
     window.addEventListener('resize', () => {
       if (this.last && this.width() !== this.lastWidth) this.show(this.last);
     });
@@ -102,11 +117,21 @@ export class App {
     this.error.hidden = true;
     this.renderHeader(view);
     this.renderHealth(view);
+    const first = this.lastRendered++ === 0; /* the first render draws every view */
     this.graph.update(view);
-    this.suggestions.update(view);
-    this.resources.update(view, this.lastWidth);
-    this.stacks.update(view, this.lastWidth);
+    for (const v of [this.suggestions.element, this.resources.element, this.stacks.element]) {
+      if (first || this.visible.has(v)) this.renderSide(view, v);
+      else this.stale.add(v);
+    }
     performance.measure(RENDER_MEASURE, { start, end: performance.now() });
+  }
+
+  /** Brings one of the views beside the graph up to date. */
+  private renderSide(view: ViewData, v: Element): void {
+    this.stale.delete(v);
+    if (v === this.suggestions.element) this.suggestions.update(view);
+    else if (v === this.resources.element) this.resources.update(view, this.lastWidth);
+    else if (v === this.stacks.element) this.stacks.update(view, this.lastWidth);
   }
 
   private renderHeader(view: ViewData): void {

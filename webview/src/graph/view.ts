@@ -113,6 +113,10 @@ export class GraphView {
   private large = false;
   private transform: ZoomTransform = zoomIdentity;
   private drawQueued = false;
+  /** the SVG's size, kept by a ResizeObserver: reading it during a render would force a layout */
+  private size = { w: 0, h: 0 };
+  /** the canvas strokes, grouped by colour and width; rebuilt only when an edge's look changed */
+  private groups: { colour: string; width: number; path: Path2D }[] | undefined;
 
   constructor(private readonly handlers: GraphHandlers) {
     this.element = el('section', 'view graph-view');
@@ -150,6 +154,10 @@ export class GraphView {
     const frame = el('div', 'graph-frame');
     frame.append(this.canvas, this.svgEl, this.tooltip);
     this.element.append(bar, legend, frame);
+    new ResizeObserver(() => {
+      this.size = { w: this.svgEl.clientWidth, h: this.svgEl.clientHeight };
+      if (this.large) this.queueDraw();
+    }).observe(this.svgEl);
 
     this.zoomer = zoom<SVGSVGElement, unknown>()
       .scaleExtent([0.05, 4])
@@ -205,15 +213,17 @@ export class GraphView {
       if (b !== ee.bucket) {
         ee.bucket = b;
         ee.path.setAttribute('stroke', EDGE_COLOURS[b]!);
+        this.groups = undefined;
       }
       const w = (Math.round(width(Math.max(1, e.count)) * 2) / 2).toString();
       if (w !== ee.width) {
         ee.width = w;
         ee.path.setAttribute('stroke-width', w);
+        this.groups = undefined;
       }
       if (this.edgeLabelsShown) this.setEdgeLabel(ee);
     }
-    for (const [id, ee] of this.edges) if (!seenEdges.has(id)) (ee.g.remove(), this.edges.delete(id));
+    for (const [id, ee] of this.edges) if (!seenEdges.has(id)) (ee.g.remove(), this.edges.delete(id), (this.groups = undefined));
     // Large graphs: the edges are painted on a canvas under the SVG (their SVG elements stay,
     // undisplayed, keyed and updated the same way, so ids and figures are still in the page).
     this.large = this.edges.size > LARGE_EDGES;
@@ -281,6 +291,7 @@ export class GraphView {
     this.edgeLayer.append(g);
     const ee: EdgeEl = { g, path, label, curve: new Path2D(d), data: e, bucket: -1, width: '', labelText: '' };
     this.edges.set(e.id, ee);
+    this.groups = undefined;
     return ee;
   }
 
@@ -311,8 +322,7 @@ export class GraphView {
 
   /** Paints the edges of a large graph: one stroke per colour and width. */
   private drawCanvas(): void {
-    const w = this.svgEl.clientWidth;
-    const h = this.svgEl.clientHeight;
+    const { w, h } = this.size;
     const dpr = window.devicePixelRatio || 1;
     if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
       this.canvas.width = Math.round(w * dpr);
@@ -326,6 +336,15 @@ export class GraphView {
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     const t = this.transform;
     ctx.setTransform(dpr * t.k, 0, 0, dpr * t.k, dpr * t.x, dpr * t.y);
+    for (const g of this.strokeGroups()) {
+      ctx.strokeStyle = g.colour;
+      ctx.lineWidth = g.width;
+      ctx.stroke(g.path);
+    }
+  }
+
+  private strokeGroups(): { colour: string; width: number; path: Path2D }[] {
+    if (this.groups) return this.groups;
     const groups = new Map<string, { colour: string; width: number; path: Path2D }>();
     const dimmed = this.filter !== '';
     for (const ee of this.edges.values()) {
@@ -335,11 +354,7 @@ export class GraphView {
       if (!g) groups.set(key, (g = { colour: dim ? '#ddd' : EDGE_COLOURS[Math.max(0, ee.bucket)]!, width: Number(ee.width) || 1, path: new Path2D() }));
       g.path.addPath(ee.curve);
     }
-    for (const g of groups.values()) {
-      ctx.strokeStyle = g.colour;
-      ctx.lineWidth = g.width;
-      ctx.stroke(g.path);
-    }
+    return (this.groups = [...groups.values()]);
   }
 
   private updateLabelModes(): void {
@@ -373,6 +388,7 @@ export class GraphView {
       ne.g.classList.toggle('dim', f !== '' && !hit);
     }
     for (const ee of this.edges.values()) ee.g.classList.toggle('dim', f !== '' && !match.has(ee.data.from) && !match.has(ee.data.to));
+    this.groups = undefined;
     if (this.large) this.queueDraw();
   }
 
