@@ -40,6 +40,8 @@ interface EdgeEl {
   data: ViewEdge;
   bucket: number;
   width: string;
+  /** whether the SVG path shows bucket and width (not kept up while the canvas paints it) */
+  styled: boolean;
   labelText: string;
 }
 
@@ -201,6 +203,7 @@ export class GraphView {
     const [, chi] = extent(view.edges.map((e) => e.count));
     const width = scaleLog().domain([1, Math.max(2, chi)]).range([1, 9]).clamp(true);
     const seenEdges = new Set<string>();
+    const largeNow = view.edges.length > LARGE_EDGES;
     for (const e of view.edges) {
       seenEdges.add(e.id);
       let ee = this.edges.get(e.id);
@@ -210,23 +213,23 @@ export class GraphView {
       }
       ee.data = e;
       const b = edgeBucket(e.avgNs);
-      if (b !== ee.bucket) {
-        ee.bucket = b;
-        ee.path.setAttribute('stroke', EDGE_COLOURS[b]!);
-        this.groups = undefined;
-      }
       const w = (Math.round(width(Math.max(1, e.count)) * 2) / 2).toString();
-      if (w !== ee.width) {
+      if (b !== ee.bucket || w !== ee.width) {
+        ee.bucket = b;
         ee.width = w;
-        ee.path.setAttribute('stroke-width', w);
+        ee.styled = false;
         this.groups = undefined;
       }
-      if (this.edgeLabelsShown) this.setEdgeLabel(ee);
+      // Edges painted on the canvas keep their (undisplayed) SVG look until it is shown again.
+      if (!largeNow) this.styleEdge(ee);
+      if (this.edgeLabelsShown && !largeNow) this.setEdgeLabel(ee);
     }
     for (const [id, ee] of this.edges) if (!seenEdges.has(id)) (ee.g.remove(), this.edges.delete(id), (this.groups = undefined));
     // Large graphs: the edges are painted on a canvas under the SVG (their SVG elements stay,
     // undisplayed, keyed and updated the same way, so ids and figures are still in the page).
+    const wasLarge = this.large;
     this.large = this.edges.size > LARGE_EDGES;
+    if (wasLarge && !this.large) for (const ee of this.edges.values()) this.styleEdge(ee);
     this.svgEl.classList.toggle('large', this.large);
     this.canvas.hidden = !this.large;
     if (this.large) this.drawCanvas(); // already inside the frame's render
@@ -289,10 +292,17 @@ export class GraphView {
     label.setAttribute('y', String(my - 4));
     g.append(path, label);
     this.edgeLayer.append(g);
-    const ee: EdgeEl = { g, path, label, curve: new Path2D(d), data: e, bucket: -1, width: '', labelText: '' };
+    const ee: EdgeEl = { g, path, label, curve: new Path2D(d), data: e, bucket: -1, width: '', styled: false, labelText: '' };
     this.edges.set(e.id, ee);
     this.groups = undefined;
     return ee;
+  }
+
+  private styleEdge(ee: EdgeEl): void {
+    if (ee.styled) return;
+    ee.styled = true;
+    ee.path.setAttribute('stroke', EDGE_COLOURS[Math.max(0, ee.bucket)]!);
+    ee.path.setAttribute('stroke-width', ee.width);
   }
 
   private setEdgeLabel(ee: EdgeEl): void {
