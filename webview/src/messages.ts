@@ -3,6 +3,7 @@
 // and `parseHostMessage`, which checks what arrived before anything is drawn. Imported by both
 // sides (extension/src/report/viewdata.ts builds ViewData; webview/src/main.ts receives it).
 // No DOM and no Node here.
+import type { SpawnSite } from '../../extension/src/protocol/types.ts';
 
 /** One frame of a blocking point's call chain, innermost first. */
 export interface ViewFrame {
@@ -68,24 +69,11 @@ export interface ViewHistory {
   readonly edgeLatency: readonly EdgeSeries[];
 }
 
-export interface ViewSite {
-  readonly site: string;
+/** A spawn site's figures (docs/PROTOCOL.md spawn_sites), with where it is. */
+export interface ViewSite extends SpawnSite {
   readonly function: string;
   readonly file: string;
   readonly line: number;
-  readonly threadsLive: number;
-  readonly threadsTotal: number;
-  readonly firstChunkBytes: number;
-  readonly splitFrameMax: number;
-  readonly chunksLinked: number;
-  /** live threads now */
-  readonly allocatedBytes: number;
-  /** largest high-water of any thread */
-  readonly usedBytesMax: number;
-  /** sum of high-waters of finished threads */
-  readonly usedBytesTotal: number;
-  /** allocated but never used, of finished threads */
-  readonly wasteBytes: number;
 }
 
 export interface ViewThread {
