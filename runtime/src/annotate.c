@@ -65,14 +65,6 @@ static void cap__annot_job_run(struct cap_job *j)
 /* On a stack made for the call (see the switch in cap__annot_dispatch). */
 static void cap__annot_on_stack(void *c) { cap__annot_invoke(c); }
 
-static inline void *cap__guard_get(void)
-{
-	void *g;
-	__asm__ volatile("movq %%fs:0x70, %0" : "=r"(g));
-	return g;
-}
-static inline void cap__guard_set(void *g) { __asm__ volatile("movq %0, %%fs:0x70" : : "r"(g) : "memory"); }
-
 static int cap__annot_big_stack(struct cap_call *c, size_t bytes)
 {
 	struct cap_thread *s;
@@ -80,13 +72,13 @@ static int cap__annot_big_stack(struct cap_call *c, size_t bytes)
 		return ENOMEM;
 	/* Like cap__on_sysstack: the call gets a guard and a chunk list of its
 	 * own, so split-stack code it calls back into stays on its stack. */
-	void *guard = cap__guard_get();
+	void *guard = cap__get_guard();
 	struct cap_libgcc_segment *segs = __morestack_segments, *cur = __morestack_current_segment;
 	__morestack_segments = NULL;
 	__morestack_current_segment = NULL;
-	cap__guard_set(s->stack_lo + CAP_SPLIT_BACKOFF);
+	cap__set_guard(s->stack_lo + CAP_SPLIT_BACKOFF);
 	cap__sysstack_call(cap__annot_on_stack, c, (void *)(((uintptr_t)s->stack_lo + s->stack_size - 64) & ~(uintptr_t)15));
-	cap__guard_set(guard);
+	cap__set_guard(guard);
 	s->ss.segments = __morestack_segments; /* freed with the stack */
 	__morestack_segments = segs;
 	__morestack_current_segment = cur;

@@ -255,8 +255,8 @@ void cap__sys_report_config(void *arg)
 	const char *v = getenv("CAPRICCIO_VERBOSE");
 	if (!v || !*v || !strcmp(v, "0"))
 		return;
-	extern const char *cap__disk_backend_name_now(void);
+	extern const char *cap__disk_backend_name(void);
 	fprintf(stderr, "capriccio: stacks %s (first chunk %zu bytes, fixed stacks %zu bytes), disk I/O via %s, pid %d\n",
 		cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split", cap__default_chunk, cap__default_fixed,
-		cap__disk_backend_name_now(), (int)getpid());
+		cap__disk_backend_name(), (int)getpid());
 }

@@ -25,7 +25,6 @@ const char *cap__disk_backend_name(void)
 	cap__disk_start();
 	return cap__disk_backend == CAP_DISK_URING ? "io_uring" : cap__disk_backend == CAP_DISK_THREADS ? "threads" : "none";
 }
-const char *cap__disk_backend_name_now(void) __attribute__((alias("cap__disk_backend_name")));
 
 /* The request as a plain system call, where it runs: a helper, or the
  * worker itself when nothing else can take it. */

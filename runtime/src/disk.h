@@ -13,7 +13,6 @@ struct cap_disk_req {
 	long result;
 	volatile int done;
 	struct cap_thread *t;
-	struct cap_disk_req *next;
 };
 
 enum cap_disk_backend { CAP_DISK_NONE = 0, CAP_DISK_URING, CAP_DISK_THREADS };

@@ -189,7 +189,6 @@ static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 	uintptr_t lo = ((uintptr_t)(s + 1) + 4095) & ~(uintptr_t)4095, hi = (uintptr_t)(s + 1) + s->size;
 	if (hi <= lo)
 		return s->size;
-	size_t pages = (hi - lo) / 4096;
 	unsigned char vec[256];
 	size_t used = 0;
 	for (uintptr_t base = lo; base < hi && !used; base += sizeof vec * 4096ul) {
@@ -202,7 +201,6 @@ static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 				break;
 			}
 	}
-	(void)pages;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	if (release && used && !(sp >= lo && sp < hi)) /* not the chunk we are running on */
 		cap_sys3(SYS_madvise, lo, hi - lo, MADV_DONTNEED); /* the next owner starts clean */

@@ -52,6 +52,16 @@ extern CAP_TLS struct cap_libgcc_segment *__morestack_segments;
 extern CAP_TLS struct cap_libgcc_segment *__morestack_current_segment;
 extern CAP_TLS struct cap_libgcc_initial_sp __morestack_initial_sp;
 
+/* The split-stack guard: the lowest address split-stack prologues let the
+ * stack pointer reach before calling __morestack (the TCB slot %fs:0x70). */
+static inline void *cap__get_guard(void)
+{
+	void *g;
+	__asm__ volatile("movq %%fs:0x70, %0" : "=r"(g));
+	return g;
+}
+static inline void cap__set_guard(void *g) { __asm__ volatile("movq %0, %%fs:0x70" : : "r"(g) : "memory"); }
+
 /* Saved by switch.S: stack pointer and the split-stack guard (%fs:0x70). */
 struct cap_ctx {
 	void *sp;

@@ -446,14 +446,6 @@ static size_t cap__read_libgcc_backoff(void)
 static char *cap__sysstack_lo, *cap__sysstack_hi; /* SINGLE-WORKER */
 static struct cap_libgcc_segment *cap__sysstack_segments;
 
-static inline void *cap__get_guard(void)
-{
-	void *g;
-	__asm__ volatile("movq %%fs:0x70, %0" : "=r"(g));
-	return g;
-}
-static inline void cap__set_guard(void *g) { __asm__ volatile("movq %0, %%fs:0x70" : : "r"(g) : "memory"); }
-
 __attribute__((noinline, noipa)) void cap__on_sysstack(enum cap_sysfn op, void *arg)
 {
 	void (*fn)(void *) = cap__sysfn[op];
