@@ -1,7 +1,8 @@
 // The aggregated result of a session or recording: what `capriccio summary --json` prints, and
 // its readable text form.
 import type { Model } from '../model/model.ts';
-import { kindName, type DecodeError, type Resources, type SpawnSite } from '../protocol/types.ts';
+import { kindName, type DecodeError, type Resources } from '../protocol/types.ts';
+import type { ViewHotSplit, ViewSite, ViewStacks } from '../../../webview/src/messages.ts';
 import { nameChain, shortFile, type SymbolTable } from '../symbols/symbols.ts';
 import { siteName, suggest, type Suggestion } from './suggest.ts';
 
@@ -37,21 +38,9 @@ export interface EdgeSummary {
   readonly totalNs: number;
 }
 
-export interface HotSplitSummary {
-  readonly callsite: string;
-  readonly function: string;
-  readonly file: string;
-  readonly line: number;
-  readonly count: number;
-  readonly frameBytes: number;
-}
-
-/** A spawn site's figures (PROTOCOL.md), with where it is. */
-export interface SpawnSiteSummary extends SpawnSite {
-  readonly function: string;
-  readonly file: string;
-  readonly line: number;
-}
+/** A hot split and a spawn site with where they are: the same records the webview draws. */
+export type HotSplitSummary = ViewHotSplit;
+export type SpawnSiteSummary = ViewSite;
 
 export interface Summary {
   readonly program?: { readonly executable: string; readonly pid: number; readonly args: readonly string[]; readonly stackMode: string; readonly diskBackend: string; readonly scheduler: string; readonly intervalMs: number };
@@ -59,15 +48,8 @@ export interface Summary {
   readonly snapshots: number;
   readonly nodes: readonly NodeSummary[];
   readonly edges: readonly EdgeSummary[];
-  readonly stacks: {
-    readonly allocatedBytes: number;
-    readonly usedBytes: number;
-    readonly wasteBytes: number;
-    readonly maxThreadUsedBytes: number;
-    readonly chunksLinked: number;
-    readonly hotSplits: readonly HotSplitSummary[];
-    readonly sites: readonly SpawnSiteSummary[];
-  };
+  /** the webview's stack totals, without its per-thread rows */
+  readonly stacks: Omit<ViewStacks, 'threads'>;
   readonly suggestions: readonly Suggestion[];
   readonly resources?: Resources;
   readonly exit?: { readonly how: 'exited' | 'signaled'; readonly status: number; readonly tNs: number };

@@ -142,12 +142,7 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
     edges: shownEdges,
     history: h.history,
     stacks: {
-      allocatedBytes: s.stacks.allocatedBytes,
-      usedBytes: s.stacks.usedBytes,
-      wasteBytes: s.stacks.wasteBytes,
-      maxThreadUsedBytes: s.stacks.maxThreadUsedBytes,
-      chunksLinked: s.stacks.chunksLinked,
-      sites: s.stacks.sites.map((p) => ({ ...p })),
+      ...s.stacks,
       threads: model.threads.map((t) => ({
         id: t.id,
         name: t.name,
@@ -158,7 +153,6 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
         state: THREAD_STATES[t.state] ?? `state ${t.state}`,
         kind: kindName(t.kind),
       })),
-      hotSplits: s.stacks.hotSplits.map((x) => ({ ...x })),
     },
     suggestions: suggestions(s),
     health: {
