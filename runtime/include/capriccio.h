@@ -18,6 +18,11 @@
  * stack with a guard page, for code not built with split stacks; overflowing
  * it is reported with the thread's name and spawn site.
  *
+ * pthread_attr_setstacksize sizes a fixed stack; in split mode a size up to
+ * 64 KiB is taken as the thread's first chunk (sizes from 2560 bytes are
+ * accepted, below glibc's PTHREAD_STACK_MIN) and a larger one is ignored:
+ * the stack links more chunks as it needs them.
+ *
  * Scheduling is cooperative: a thread runs until it blocks, yields or exits.
  * Run queue operations are O(1); sleeping threads wait in a binary heap.
  *

@@ -137,7 +137,7 @@ void cap__graph_resumed(struct cap_thread *t, int kind)
 	}
 	if (kind != CAP_KIND_YIELD && T->blocked[kind & 15])
 		T->blocked[kind & 15]--;
-	t->t_resumed = now;
+	t->t_resumed = t->t_run = now;
 	t->fds_at_resume = T->open_fds_delta;
 	if (CAP_UNLIKELY(atomic_load_explicit(&T->want_threads, memory_order_relaxed) == 1))
 		cap__graph_rows_if_asked(cap__w);
@@ -174,7 +174,7 @@ void cap__graph_spawned(struct cap_thread *t)
 	T->stack_allocated += alloc;
 	t->last_node = 0;
 	t->chunks_linked = 0;
-	t->t_resumed = cap__ticks();
+	t->t_resumed = t->t_run = cap__ticks();
 	t->fds_at_resume = T->open_fds_delta;
 	/* Zero the first chunk so its high-water can be read at exit (the
 	 * loop is kept a loop: -fno-tree-loop-distribute-patterns). */

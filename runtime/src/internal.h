@@ -130,11 +130,16 @@ struct cap_thread {
 	uint32_t site;          /* its spawn site's table index + 1 */
 	uint32_t chunks_linked; /* times __morestack linked a chunk for it */
 	uint64_t t_resumed, t_blocked, t_woken; /* TSC */
+	uint64_t t_run; /* TSC: start of the run the sampler measures (resumed, or a yield with nobody to run) */
 	uint64_t fds_at_resume;
 };
 
 /* A thread structure's room at the top of its first chunk. */
 #define CAP_TSIZE ((sizeof(struct cap_thread) + 63) & ~(size_t)63)
+/* The smallest first chunk: the thread structure, libgcc's guard and a frame. */
+#define CAP_MIN_CHUNK (CAP_TSIZE + CAP_SPLIT_BACKOFF + 512)
+/* The largest stack size a pthread attribute may give as a first chunk (split mode). */
+#define CAP_MAX_FIRST_CHUNK (64u << 10)
 
 struct cap_heap {
 	struct cap_thread **v; /* 1-based min-heap on wake_ns */

@@ -88,7 +88,9 @@ int pthread_attr_getdetachstate(const pthread_attr_t *a, int *s)
 }
 int pthread_attr_setstacksize(pthread_attr_t *a, size_t n)
 {
-	if (n < 16384) /* PTHREAD_STACK_MIN, which is a libc call */
+	/* Below glibc's PTHREAD_STACK_MIN on purpose: in split mode a small size
+	 * is a first chunk (see pthread_create), and the smallest is 2.5 KiB. */
+	if (n < CAP_MIN_CHUNK)
 		return EINVAL;
 	((struct cap_pattr *)a)->stacksize = n;
 	return 0;
@@ -135,10 +137,16 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
 	extern int cap__stack_mode;
 	cap_spawn_opts_t o = { 0 };
 	o.detached = p && p->detach == PTHREAD_CREATE_DETACHED;
-	/* A requested stack size sizes a fixed stack; split stacks grow anyway,
-	 * so there it would only waste a big first chunk. */
-	if (p && p->stacksize && cap__stack_mode == CAP_STACK_FIXED)
-		o.stack_size = p->stacksize;
+	/* A requested stack size sizes a fixed stack.  Split stacks grow anyway:
+	 * there a size up to CAP_MAX_FIRST_CHUNK is taken as the first chunk (how
+	 * a program sets the chunk Capriccio suggests for a spawn site), and a
+	 * larger one, which would only waste memory, is ignored. */
+	if (p && p->stacksize) {
+		if (cap__stack_mode == CAP_STACK_FIXED)
+			o.stack_size = p->stacksize < 16384 ? 16384 : p->stacksize;
+		else if (p->stacksize <= CAP_MAX_FIRST_CHUNK)
+			o.stack_size = p->stacksize;
+	}
 	int saved = *cap__errno();
 	struct cap_thread *t = cap__spawn_at(fn, arg, &o, __builtin_return_address(0));
 	int err = t ? 0 : *cap__errno();

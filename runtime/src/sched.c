@@ -383,11 +383,13 @@ void cap_yield(void)
 	if (cur == &w->sched)
 		return;
 	if (!w->runq_head) {
-		if (!(w->io_waiters | w->timers.n | w->inflight))
+		if (!(w->io_waiters | w->timers.n | w->inflight) || (cap__poll_nowait(w), !w->runq_head)) {
+			/* Nobody to run: this yield point kept no one waiting, and
+			 * the sampler's run starts again here. */
+			if (cap__tel)
+				cur->t_run = cap__ticks();
 			return;
-		cap__poll_nowait(w);
-		if (!w->runq_head)
-			return;
+		}
 	}
 	if (cap__tel)
 		cap__graph_block(cur, CAP_KIND_YIELD);

@@ -21,7 +21,6 @@
 #define CAP_NCLASS 257u /* chunks up to 64 KiB come from the slab */
 #define CAP_SLAB_BYTES (1u << 20)
 #define CAP_PAGE 4096u
-#define CAP_MIN_CHUNK (CAP_TSIZE + CAP_SPLIT_BACKOFF + 512)
 #define CAP_FIXED_POOL_MAX 256
 
 size_t cap__default_chunk = 3840; /* 3.75 KiB with the thread structure: a blocked thread costs less than a page */

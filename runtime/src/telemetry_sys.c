@@ -630,9 +630,20 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 	struct cap_thread *t = w->current;
 	if (!t || t == &w->sched || w->in_sysstack)
 		return;
-	uint64_t now = cap__ticks(), run = now - t->t_resumed;
-	if (!T->quantum_ticks || run < T->quantum_ticks)
+	/* The timer fires twice a quantum of the worker's CPU time: the third
+	 * firing within one run proves the run used a whole quantum of CPU,
+	 * however long the kernel kept the worker off the CPU meanwhile. */
+	static struct cap_thread *run_thread;
+	static uint64_t run_start;
+	static unsigned firings;
+	if (t != run_thread || t->t_run != run_start) {
+		run_thread = t;
+		run_start = t->t_run;
+		firings = 0;
+	}
+	if (++firings < 3 || !T->quantum_ticks)
 		return; /* (0: the clock is not calibrated yet) */
+	uint64_t now = cap__ticks(), run = now - t->t_run;
 	ucontext_t *uc = ucv;
 	uint64_t frames[CAP_FRAMES];
 	frames[0] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];

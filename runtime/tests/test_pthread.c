@@ -60,6 +60,39 @@ static void *detached(void *a)
 	return NULL;
 }
 
+/* 1 when a 4 KiB frame fits in the thread's first chunk (the chunk ends
+ * at the thread structure, cap_self()); a split puts it in another chunk. */
+static void *frame_in_first_chunk(void *arg)
+{
+	volatile char big[4096];
+	big[0] = 1;
+	uintptr_t top = (uintptr_t)cap_self(), at = (uintptr_t)big;
+	return (void *)(uintptr_t)(at < top && top - at < 8192);
+}
+
+/* In split mode a small stack size is the first chunk (how the chunk-size
+ * quick fix sets it); a size too large to be one is ignored. */
+static void stack_size_is_first_chunk(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	void *fits;
+	CHECK_EQ(pthread_attr_init(&a), 0);
+	CHECK_EQ(pthread_attr_setstacksize(&a, 1024), EINVAL);
+	CHECK_EQ(pthread_create(&t, NULL, frame_in_first_chunk, NULL), 0);
+	CHECK_EQ(pthread_join(t, &fits), 0);
+	CHECK_EQ((uintptr_t)fits, 0); /* default 3.75 KiB chunk: the frame split */
+	CHECK_EQ(pthread_attr_setstacksize(&a, 8192), 0);
+	CHECK_EQ(pthread_create(&t, &a, frame_in_first_chunk, NULL), 0);
+	CHECK_EQ(pthread_join(t, &fits), 0);
+	CHECK_EQ((uintptr_t)fits, 1);
+	CHECK_EQ(pthread_attr_setstacksize(&a, 8 << 20), 0);
+	CHECK_EQ(pthread_create(&t, &a, frame_in_first_chunk, NULL), 0);
+	CHECK_EQ(pthread_join(t, &fits), 0);
+	CHECK_EQ((uintptr_t)fits, 0);
+	pthread_attr_destroy(&a);
+}
+
 static void attributes_and_detach(void)
 {
 	pthread_attr_t a;
@@ -342,6 +375,7 @@ int main(void)
 {
 	RUN(create_join_exit_self);
 	RUN(attributes_and_detach);
+	RUN(stack_size_is_first_chunk);
 	RUN(mutex_kinds);
 	RUN(condvars);
 	RUN(rwlocks);

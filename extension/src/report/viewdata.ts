@@ -105,10 +105,9 @@ export interface ViewOptions {
   readonly caps?: Partial<ViewCaps>;
 }
 
-/** The view of a model. */
-export function buildViewData(model: Model, table: SymbolTable, opts: ViewOptions): ViewData {
+/** The view of a model (`s`: its summary, when the caller has it already). */
+export function buildViewData(model: Model, table: SymbolTable, opts: ViewOptions, s: Summary = summarize(model, table)): ViewData {
   const caps = { ...VIEW_CAPS, ...opts.caps };
-  const s = summarize(model, table);
   // summary order: most wait time first; shown in id order (arrival) so the layout is stable.
   const shownNodes: ViewNode[] = s.nodes
     .slice(0, caps.nodes)

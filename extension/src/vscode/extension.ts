@@ -1,0 +1,39 @@
+// The VS Code extension's entry point: wires the profile controller to its views (panel, inline
+// hints, diagnostics with quick fixes, tree, status bar), the commands and the launch type.
+// Everything created is a disposable owned by the extension context.
+import * as vscode from 'vscode';
+import { registerCommands } from './commands.ts';
+import { Controller } from './controller.ts';
+import { Diagnostics } from './diagnostics.ts';
+import { Hints } from './hints.ts';
+import { registerLaunch } from './launch.ts';
+import { Panel } from './panel.ts';
+import { StatusItem } from './status.ts';
+import { Tree } from './tree.ts';
+
+/** What activate() returns: the extension-host tests look at the controller. */
+export interface CapriccioApi {
+  readonly controller: Controller;
+}
+
+export function activate(context: vscode.ExtensionContext): CapriccioApi {
+  const out = vscode.window.createOutputChannel('Capriccio');
+  const controller = new Controller(out);
+  const panel = new Panel(context.extensionUri, controller, out);
+  context.subscriptions.push(
+    out,
+    controller,
+    panel,
+    new Hints(controller),
+    new Diagnostics(controller),
+    new Tree(controller),
+    new StatusItem(controller),
+    registerLaunch(),
+    ...registerCommands(controller, panel, out),
+  );
+  return { controller };
+}
+
+export function deactivate(): void {
+  // The context's disposables stop a running profile.
+}

@@ -1,0 +1,74 @@
+// The Capriccio view in the activity bar: the profile's state, its threads, its blocking points
+// and its suggestions; items with a source line open it.
+import * as vscode from 'vscode';
+import { fmtBytes, fmtNs } from '../analysis/summary.ts';
+import type { Controller } from './controller.ts';
+import { resolveSource } from './sources.ts';
+
+type Group = 'threads' | 'points' | 'suggestions';
+type Item = { readonly kind: 'group'; readonly group: Group } | { readonly kind: 'leaf'; readonly item: vscode.TreeItem };
+
+const MAX_ROWS = 200;
+
+function openAt(file: string, line: number): vscode.Command | undefined {
+  const path = resolveSource(file);
+  return path && line > 0 ? { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(path), { selection: new vscode.Range(line - 1, 0, line - 1, 0) }] } : undefined;
+}
+
+function leaf(label: string, description: string, icon: string, tooltip?: string, command?: vscode.Command): Item {
+  const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+  item.description = description;
+  item.iconPath = new vscode.ThemeIcon(icon);
+  if (tooltip) item.tooltip = tooltip;
+  if (command) item.command = command;
+  return { kind: 'leaf', item };
+}
+
+export class Tree implements vscode.TreeDataProvider<Item>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subs: vscode.Disposable[] = [];
+  private readonly groups: Record<Group, Item> = { threads: { kind: 'group', group: 'threads' }, points: { kind: 'group', group: 'points' }, suggestions: { kind: 'group', group: 'suggestions' } };
+
+  constructor(private readonly controller: Controller) {
+    this.subs.push(this.changed, controller.onDidChange(() => this.changed.fire()), vscode.window.registerTreeDataProvider('capriccio.tree', this));
+  }
+
+  getTreeItem(e: Item): vscode.TreeItem {
+    if (e.kind === 'leaf') return e.item;
+    const v = this.controller.view;
+    const n = { threads: v?.view.stacks.threads.length ?? 0, points: v?.summary.nodes.length ?? 0, suggestions: (v?.summary.suggestions.length ?? 0) + this.controller.staticSuggestions.length }[e.group];
+    const label = { threads: 'Threads', points: 'Blocking points', suggestions: 'Suggestions' }[e.group];
+    const item = new vscode.TreeItem(label, n > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    item.description = String(n);
+    item.id = `capriccio.${e.group}`;
+    return item;
+  }
+
+  getChildren(e?: Item): Item[] {
+    const v = this.controller.view;
+    if (!e) {
+      const st = this.controller.status;
+      if (st.kind === 'idle') return [];
+      const head = st.kind === 'building' ? leaf('Building…', '', 'loading~spin') : st.kind === 'live' ? leaf(st.what, 'live', 'pulse') : st.kind === 'ended' ? leaf(st.what, st.how, 'debug-stop') : leaf(st.what, 'recording', 'file');
+      return [head, this.groups.threads, this.groups.points, this.groups.suggestions];
+    }
+    if (e.kind === 'leaf' || !v) return [];
+    switch (e.group) {
+      case 'threads':
+        return v.view.stacks.threads.slice(0, MAX_ROWS).map((t) => leaf(`${t.name} #${t.id}`, `${t.state}${t.state === 'blocked' ? ` (${t.kind})` : ''} · stack ${fmtBytes(t.usedBytes)} / ${fmtBytes(t.allocatedBytes)}`, t.state === 'blocked' ? 'debug-pause' : 'debug-start'));
+      case 'points':
+        return v.summary.nodes.slice(0, MAX_ROWS).map((n) => leaf(`${n.function} ${n.kind}`, `×${n.count} · avg ${fmtNs(n.waitAvgNs)}`, 'debug-breakpoint-log', `${n.file}:${n.line}\nmax ${fmtNs(n.waitMaxNs)}, total ${fmtNs(n.waitTotalNs)}`, openAt(n.file, n.line)));
+      case 'suggestions':
+        return [...v.summary.suggestions, ...this.controller.staticSuggestions].slice(0, MAX_ROWS).map((g) => leaf(g.kind, g.message, 'lightbulb', g.message, g.file && g.line ? openAt(g.file, g.line) : undefined));
+      default: {
+        const never: never = e.group;
+        throw new Error(`unknown group ${String(never)}`);
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const d of this.subs) d.dispose();
+  }
+}

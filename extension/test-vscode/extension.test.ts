@@ -1,0 +1,145 @@
+// The extension inside a real VS Code: commands, profiling a sample end to end (build, live
+// panel data, hints, diagnostics, quick fix), recordings, Perfetto export, stack analysis,
+// annotations, and clear errors for bad input.
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { api, repoRoot, sampleCopy, until } from './util.ts';
+
+const COMMANDS = ['capriccio.profile', 'capriccio.attach', 'capriccio.openRecording', 'capriccio.stop', 'capriccio.exportPerfetto', 'capriccio.analyzeStack'];
+
+const capriccioDiagnostics = (uri: vscode.Uri): vscode.Diagnostic[] => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'capriccio');
+const lineOf = (text: string, needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+describe('Capriccio extension', () => {
+  it('registers its commands', async () => {
+    await api();
+    const all = await vscode.commands.getCommands(true);
+    for (const c of COMMANDS) assert.ok(all.includes(c), `${c} is not registered`);
+  });
+
+  it('profiles the hog sample: live data, hover, a yield diagnostic whose quick fix removes it', async () => {
+    const { controller } = await api();
+    const dir = sampleCopy('hog');
+    const file = join(dir, 'hog.c');
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '', args: ['1'] });
+    assert.equal(controller.status.kind === 'live' || controller.status.kind === 'ended', true, `status ${JSON.stringify(controller.status)}`);
+    await until('the hog to end', () => controller.status.kind === 'ended');
+    const v = controller.view!;
+    assert.ok(v.view.nodes.length >= 1, 'no blocking points');
+    assert.ok(v.view.history.tNs.length >= 2, 'no history');
+    assert.ok(controller.recordPath && existsSync(controller.recordPath), 'no recording kept');
+
+    const loop = lineOf(doc.getText(), 'the hot loop');
+    const diags = await until('a yield diagnostic', () => {
+      const d = capriccioDiagnostics(doc.uri).filter((x) => x.code === 'yield');
+      return d.length > 0 ? d : undefined;
+    });
+    const line = diags[0]!.range.start.line + 1;
+    assert.ok(line === loop || line === loop + 1, `yield diagnostic on line ${line}, the loop is on ${loop}`);
+
+    // Hover at the ticker's usleep: the blocking point with its edges.
+    const sleepLine = lineOf(doc.getText(), 'usleep(5000)') - 1;
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(sleepLine, 4));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(text, /Capriccio.*blocking point/);
+    assert.match(text, /Runs (into|from) here/);
+
+    // The quick fix: sched_yield() in the loop (hog.c is plain pthread code).
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, diags[0]!.range, vscode.CodeActionKind.QuickFix.value);
+    const fix = actions.find((a) => /sched_yield/.test(a.title));
+    assert.ok(fix?.edit, `no yield quick fix among ${actions.map((a) => a.title).join(', ')}`);
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    await doc.save();
+    assert.match(doc.getText(), /#include <sched\.h>/);
+    assert.match(doc.getText(), /\{ sched_yield\(\); x = x \*/);
+
+    // Profiled again, the loop yields: the ticker runs and no yield is suggested.
+    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '', args: ['1'] });
+    await until('the fixed hog to end', () => controller.status.kind === 'ended');
+    assert.deepEqual(
+      controller.view!.summary.suggestions.filter((s) => s.kind === 'yield'),
+      [],
+      'the fixed loop is still reported',
+    );
+    assert.equal(capriccioDiagnostics(doc.uri).filter((x) => x.code === 'yield').length, 0);
+  });
+
+  it('opens a recording and exports it for Perfetto', async () => {
+    const { controller } = await api();
+    const rec = join(repoRoot(), 'protocol', 'fixtures', 'recording.cap');
+    await vscode.commands.executeCommand('capriccio.openRecording', vscode.Uri.file(rec));
+    assert.equal(controller.status.kind, 'recording');
+    assert.ok(controller.view!.view.nodes.length > 0);
+    const out = join(sampleCopy('hog'), 'trace.json');
+    const written = await vscode.commands.executeCommand<string>('capriccio.exportPerfetto', out);
+    assert.equal(written, out);
+    const trace = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: unknown[] };
+    assert.ok(trace.traceEvents.length > 0);
+  });
+
+  it('keeps what it has when a recording is not one, and says why', async () => {
+    const { controller } = await api();
+    const before = controller.view;
+    const bad = join(sampleCopy('hog'), 'bad.cap');
+    writeFileSync(bad, 'this is not a recording');
+    await vscode.commands.executeCommand('capriccio.openRecording', vscode.Uri.file(bad));
+    assert.ok(before, 'the previous test left a view');
+    assert.equal(controller.view, before, 'a bad recording replaced what was shown');
+  });
+
+  it('reports a missing compiler by name and builds nothing', async () => {
+    const { controller } = await api();
+    const dir = sampleCopy('hog');
+    const doc = await vscode.workspace.openTextDocument(join(dir, 'hog.c'));
+    await vscode.window.showTextDocument(doc);
+    const cfg = vscode.workspace.getConfiguration('capriccio');
+    await cfg.update('compiler', '/nonexistent/gcc-42', vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
+      assert.equal(controller.status.kind, 'idle');
+      assert.ok(!existsSync(join(dir, '.capriccio', 'build', 'hog')));
+    } finally {
+      await cfg.update('compiler', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('analyzes stack usage from the .ci files: a chunk-size diagnostic whose quick fix sets the first chunk', async () => {
+    const { controller } = await api();
+    const dir = sampleCopy('deep');
+    const doc = await vscode.workspace.openTextDocument(join(dir, 'deep.c'));
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
+    await until('deep to end', () => controller.status.kind === 'ended');
+    const result = await vscode.commands.executeCommand<{ entries: { name: string }[] }>('capriccio.analyzeStack', [dir]);
+    assert.ok(result.entries.some((e) => e.name === 'thread'), `no entry 'thread' in ${JSON.stringify(result.entries.map((e) => e.name))}`);
+    const chunk = controller.staticSuggestions.find((s) => s.kind === 'chunk-size' && s.function === 'thread');
+    assert.ok(chunk && chunk.kind === 'chunk-size', 'no chunk-size suggestion for thread');
+    const d = await until('a chunk-size diagnostic', () => capriccioDiagnostics(doc.uri).find((x) => x.code === 'chunk-size'));
+    assert.equal(d.range.start.line + 1, lineOf(doc.getText(), 'static void *thread('));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range, vscode.CodeActionKind.QuickFix.value);
+    const fix = actions.find((a) => /first chunk/.test(a.title));
+    assert.ok(fix?.edit, `no chunk-size quick fix among ${actions.map((a) => a.title).join(', ')}`);
+    const spawn = lineOf(doc.getText(), 'pthread_create(');
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    await doc.save();
+    assert.match(doc.getText(), new RegExp(`pthread_attr_setstacksize\\(&cap_attr_${spawn}, ${chunk.evidence.suggestedBytes}\\);\\n\\tfor \\(`));
+    // It still builds and runs.
+    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
+    await until('the fixed deep to end', () => controller.status.kind === 'ended');
+    assert.match((controller.status as { how: string }).how, /exited with status 0/);
+  });
+
+  it('annotates an external function in capriccio.annotations.json', async () => {
+    const dir = sampleCopy('extlib');
+    const uri = vscode.Uri.file(join(dir, 'lookup.c'));
+    await vscode.commands.executeCommand('capriccio.annotate', uri, 'slow_lookup', { blocking: true });
+    await vscode.commands.executeCommand('capriccio.annotate', uri, 'slow_lookup', { stackBytes: 16384 });
+    const file = join(dir, 'capriccio.annotations.json');
+    await until('the annotations file', () => existsSync(file) && readFileSync(file, 'utf8').includes('stackBytes'));
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { functions: { slow_lookup: { blocking: true, stackBytes: 16384 } } });
+  });
+});
