@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything that `npm test` runs: dependencies, build, C tests, Node tests.
-# Both test suites always run; the script fails at the end if either failed.
+# Everything that `npm test` runs: dependencies, build, C tests, Node tests, and the VS Code
+# tests (extension host and UI, in code-server, with the packaged .vsix).
+# Every suite always runs; the script fails at the end if any failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,6 +20,9 @@ make -C runtime test || failed+=('C tests')
 
 heading 'Node tests (node --test extension/test/*.test.ts)'
 node --import tsx --test extension/test/*.test.ts || failed+=('Node tests')
+
+heading 'VS Code tests (npm run test:vscode)'
+npm run --silent test:vscode || failed+=('VS Code tests')
 
 if ((${#failed[@]} > 0)); then
 	heading "FAILED: $(IFS=,; echo "${failed[*]}" | sed 's/,/, /g')"

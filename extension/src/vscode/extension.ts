@@ -1,6 +1,8 @@
 // The VS Code extension's entry point: wires the profile controller to its views (panel, inline
 // hints, diagnostics with quick fixes, tree, status bar), the commands and the launch type.
 // Everything created is a disposable owned by the extension context.
+import { chmodSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommands } from './commands.ts';
 import { Controller } from './controller.ts';
@@ -16,7 +18,20 @@ export interface CapriccioApi {
   readonly controller: Controller;
 }
 
+/** A .vsix is a zip: the scripts may arrive without their executable bits. */
+function makeExecutable(root: string): void {
+  for (const f of ['bin/capcc', 'bin/capriccio.js']) {
+    const p = join(root, f);
+    try {
+      if ((statSync(p).mode & 0o111) === 0) chmodSync(p, 0o755);
+    } catch {
+      // missing: capcc's absence is reported when a build needs it
+    }
+  }
+}
+
 export function activate(context: vscode.ExtensionContext): CapriccioApi {
+  makeExecutable(context.extensionUri.fsPath);
   const out = vscode.window.createOutputChannel('Capriccio');
   const controller = new Controller(out);
   const panel = new Panel(context.extensionUri, controller, out);

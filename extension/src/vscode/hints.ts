@@ -65,7 +65,7 @@ export class Hints implements vscode.Disposable {
       for (const [line, nodes] of lines ?? []) {
         if (line > editor.document.lineCount) continue;
         const end = editor.document.lineAt(line - 1).range.end;
-        opts.push({ range: new vscode.Range(end, end), renderOptions: { after: { contentText: `⏸ ${hintText(nodes)}` } } });
+        opts.push({ range: new vscode.Range(end, end), renderOptions: { after: { contentText: `— ${hintText(nodes)}` } } });
       }
       editor.setDecorations(this.decoration, opts);
     }
