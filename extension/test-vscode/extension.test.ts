@@ -2,6 +2,7 @@
 // panel data, hints, diagnostics, quick fix), recordings, Perfetto export, stack analysis,
 // annotations, and clear errors for bad input.
 import * as assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -10,6 +11,7 @@ import { api, repoRoot, sampleCopy, until } from './util.ts';
 const COMMANDS = ['capriccio.profile', 'capriccio.attach', 'capriccio.openRecording', 'capriccio.stop', 'capriccio.exportPerfetto', 'capriccio.analyzeStack'];
 
 const capriccioDiagnostics = (uri: vscode.Uri): vscode.Diagnostic[] => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'capriccio');
+const howEnded = (st: { kind: string; how?: string }): string => (st.kind === 'ended' ? st.how! : `not ended (${st.kind})`);
 const lineOf = (text: string, needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 
 describe('Capriccio extension', () => {
@@ -130,7 +132,7 @@ describe('Capriccio extension', () => {
     // It still builds and runs.
     await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
     await until('the fixed deep to end', () => controller.status.kind === 'ended');
-    assert.match((controller.status as { how: string }).how, /exited with status 0/);
+    assert.match(howEnded(controller.status), /exited with status 0/);
   });
 
   it('annotates an external function in capriccio.annotations.json', async () => {
@@ -141,5 +143,69 @@ describe('Capriccio extension', () => {
     const file = join(dir, 'capriccio.annotations.json');
     await until('the annotations file', () => existsSync(file) && readFileSync(file, 'utf8').includes('stackBytes'));
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { functions: { slow_lookup: { blocking: true, stackBytes: 16384 } } });
+  });
+
+  it('attaches to a program that listens on a telemetry socket', async () => {
+    const { controller } = await api();
+    const dir = sampleCopy('hog');
+    execFileSync(join(repoRoot(), 'bin', 'capcc'), ['-O2', '-g', '-pthread', 'hog.c', '-o', 'hog'], { cwd: dir });
+    const sock = join(dir, 'telemetry.sock');
+    const child = spawn(join(dir, 'hog'), ['2'], { env: { ...process.env, CAPRICCIO_TELEMETRY_LISTEN: sock }, stdio: 'ignore' });
+    try {
+      await until('the socket', () => existsSync(sock));
+      await vscode.commands.executeCommand('capriccio.attach', sock);
+      assert.equal(controller.status.kind, 'live');
+      await until('the program to end', () => controller.status.kind === 'ended');
+      assert.match(howEnded(controller.status), /disconnected/);
+      assert.ok(controller.view!.view.nodes.length > 0, 'nothing received');
+      assert.ok(controller.view!.summary.suggestions.some((g) => g.kind === 'yield'));
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('stops a running program and keeps its recording', async () => {
+    const { controller } = await api();
+    const dir = sampleCopy('hog');
+    const doc = await vscode.workspace.openTextDocument(join(dir, 'hog.c'));
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '', args: ['60'] });
+    await until('live data', () => (controller.view?.view.history.tNs.length ?? 0) >= 3);
+    await vscode.commands.executeCommand('capriccio.stop');
+    await until('the program to end', () => controller.status.kind === 'ended');
+    assert.match(howEnded(controller.status), /killed by SIGTERM/);
+    const record = controller.recordPath!;
+    await vscode.commands.executeCommand('capriccio.openRecording', vscode.Uri.file(record));
+    assert.equal(controller.status.kind, 'recording');
+    assert.ok(controller.view!.view.nodes.length > 0, 'the recording of a stopped program is empty');
+  });
+
+  it('runs a "capriccio" launch configuration with the settings (stack mode)', async () => {
+    const { controller } = await api();
+    const dir = sampleCopy('hog');
+    execFileSync(join(repoRoot(), 'bin', 'capcc'), ['-O2', '-g', '-pthread', 'hog.c', '-o', 'hog'], { cwd: dir });
+    const cfg = vscode.workspace.getConfiguration('capriccio');
+    await cfg.update('stackMode', 'fixed', vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.debug.startDebugging(undefined, { type: 'capriccio', request: 'launch', name: 'Capriccio: Profile', program: join(dir, 'hog'), args: ['1'], cwd: dir });
+      await until('the launched program to end', () => controller.status.kind === 'ended' && controller.status.what === 'hog');
+      assert.equal(controller.view!.view.program?.stackMode, 'fixed');
+      assert.deepEqual(controller.view!.view.program?.args.slice(-1), ['1']);
+    } finally {
+      await cfg.update('stackMode', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('validates capriccio.annotations.json against the contributed schema', async () => {
+    const dir = sampleCopy('extlib');
+    const file = join(dir, 'capriccio.annotations.json');
+    writeFileSync(file, '{"functions": {"slow_lookup": {"stackBytes": "big"}}}\n');
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc);
+    const diags = await until('a schema diagnostic', () => {
+      const d = vscode.languages.getDiagnostics(doc.uri);
+      return d.length > 0 ? d : undefined;
+    });
+    assert.ok(diags.some((d) => /integer|type/i.test(d.message)), diags.map((d) => d.message).join('; '));
   });
 });

@@ -48,11 +48,10 @@ export function registerCommands(controller: Controller, panel: Panel, out: vsco
       try {
         return await body(...args);
       } catch (err) {
-        const message = (err as Error).message;
-        out.appendLine(`capriccio: ${name}: ${message}`);
-        const known = err instanceof UserError || err instanceof BuildError || err instanceof NoCallGraphError || err instanceof CiParseError || err instanceof UnknownEntryError;
-        void vscode.window.showErrorMessage(`Capriccio: ${message}`, 'Show Output').then((pick) => pick && out.show(true));
-        if (!known) console.error(err);
+        const e = err as Error;
+        const expected = err instanceof UserError || err instanceof BuildError || err instanceof NoCallGraphError || err instanceof CiParseError || err instanceof UnknownEntryError;
+        out.appendLine(`capriccio: ${name}: ${expected ? e.message : (e.stack ?? e.message)}`);
+        void vscode.window.showErrorMessage(`Capriccio: ${e.message}`, 'Show Output').then((pick) => pick && out.show(true));
         return undefined;
       }
     };
