@@ -37,6 +37,13 @@
  *                                 included (default 3840: 3.75 KiB)
  *   CAPRICCIO_FIXED_STACK=BYTES   stack size in fixed mode (default 256 KiB)
  *   CAPRICCIO_DISK=uring|threads  disk backend (default io_uring if usable)
+ *   CAPRICCIO_SCHEDULER=fifo|resource-aware
+ *                                 resource-aware: near a limit (90% of the
+ *                                 descriptors, CAPRICCIO_MEMORY_LIMIT or a finite
+ *                                 RLIMIT_AS, CAPRICCIO_STACK_LIMIT), run first the
+ *                                 threads whose blocking point has been followed by
+ *                                 releasing it, last those followed by taking more,
+ *                                 and let accept() wait (at most 200 ms) for room
  *   CAPRICCIO_VERBOSE=1           print the runtime configuration at start
  */
 #ifndef CAPRICCIO_H

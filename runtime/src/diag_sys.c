@@ -34,6 +34,8 @@ static size_t cap__env_size(const char *name, size_t def, size_t min)
 		v <<= 10, end++;
 	else if (*end == 'm' || *end == 'M')
 		v <<= 20, end++;
+	else if (*end == 'g' || *end == 'G')
+		v <<= 30, end++;
 	if (errno || *end || v < min) {
 		fprintf(stderr, "capriccio: %s=%s is not a size in bytes of at least %zu (e.g. 4096, 64K, 1M)\n", name, s,
 			min);
@@ -62,6 +64,8 @@ static bool cap__main_is_split(void)
 
 static void cap__segv(int sig, siginfo_t *si, void *uc);
 
+void cap__policy_init_sys(uint64_t memory_limit, uint64_t stack_limit);
+
 void cap__sys_init(void *arg)
 {
 	(void)arg;
@@ -83,6 +87,16 @@ void cap__sys_init(void *arg)
 	}
 	cap__default_chunk = cap__env_size("CAPRICCIO_CHUNK", cap__default_chunk, 2560);
 	cap__default_fixed = cap__env_size("CAPRICCIO_FIXED_STACK", cap__default_fixed, 16384);
+	const char *sched = getenv("CAPRICCIO_SCHEDULER");
+	if (sched && *sched && strcmp(sched, "fifo") != 0) {
+		if (strcmp(sched, "resource-aware") != 0) {
+			fprintf(stderr, "capriccio: CAPRICCIO_SCHEDULER=%s: expected fifo or resource-aware\n", sched);
+			exit(2);
+		}
+		cap__policy = CAP_POLICY_RESOURCE;
+		cap__policy_init_sys(cap__env_size("CAPRICCIO_MEMORY_LIMIT", 0, 1 << 20),
+				     cap__env_size("CAPRICCIO_STACK_LIMIT", 0, 1 << 16));
+	}
 
 	/* Signal handlers never run on a thread's small chunk: the kernel's
 	 * signal frame alone can be larger than a chunk. */
@@ -259,4 +273,8 @@ void cap__sys_report_config(void *arg)
 	fprintf(stderr, "capriccio: stacks %s (first chunk %zu bytes, fixed stacks %zu bytes), disk I/O via %s, pid %d\n",
 		cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split", cap__default_chunk, cap__default_fixed,
 		cap__disk_backend_name(), (int)getpid());
+	if (cap__policy == CAP_POLICY_RESOURCE)
+		fprintf(stderr, "capriccio: scheduler resource-aware (descriptors %lu of %lu, memory limit %lu, stack limit %lu bytes)\n",
+			(unsigned long)cap__limits.fds_at_start, (unsigned long)cap__limits.fd_limit,
+			(unsigned long)cap__limits.memory_limit, (unsigned long)cap__limits.stack_limit);
 }

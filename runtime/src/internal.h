@@ -132,6 +132,10 @@ struct cap_thread {
 	uint64_t t_resumed, t_blocked, t_woken; /* TSC */
 	uint64_t t_run; /* TSC: start of the run the sampler measures (resumed, or a yield with nobody to run) */
 	uint64_t fds_at_resume;
+	/* Resource-aware scheduling (policy.c); a thread held back in its run
+	 * queue keeps the time in wake_ns (it is never in the timer heap then). */
+	uint32_t psite;              /* blocking point it last blocked at, table index + 1 */
+	int32_t pol_fds, pol_threads; /* counters when its run began */
 };
 
 /* A thread structure's room at the top of its first chunk. */
@@ -185,6 +189,7 @@ void cap__sysstack_call(void (*fn)(void *), void *arg, void *stack_top);
 
 /* sched.c */
 void cap__runq_push(struct cap_worker *w, struct cap_thread *t);
+void cap__schedule(struct cap_worker *w, struct cap_thread *cur);
 int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj);
 void cap__wake(struct cap_thread *t, int result);
 void cap__wake_all(struct cap_waitq *q, int result);
@@ -211,6 +216,7 @@ enum cap_sysfn {
 	CAP_SYSFN_POOL_SUBMIT,
 	CAP_SYSFN_POOL_REAP,
 	CAP_SYSFN_POOL_FORGET,
+	CAP_SYSFN_POLICY_READ,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
@@ -219,6 +225,28 @@ _Noreturn void cap__fatal_misuse(const char *what);
 int *cap__errno(void);
 void cap__set_errno(int e);
 struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);
+
+/* policy.c: resource-aware scheduling */
+enum { CAP_POLICY_FIFO = 0, CAP_POLICY_RESOURCE = 1 };
+extern int cap__policy;
+struct cap_policy_limits {
+	uint64_t fd_limit;      /* RLIMIT_NOFILE (soft) */
+	uint64_t fds_at_start;  /* open before main */
+	uint64_t memory_limit;  /* CAPRICCIO_MEMORY_LIMIT, else a finite RLIMIT_AS; 0 = none */
+	uint64_t rss_bytes;     /* resident size, read with the limits */
+	uint64_t stack_limit;   /* CAPRICCIO_STACK_LIMIT; 0 = none */
+};
+extern struct cap_policy_limits cap__limits;
+extern int64_t cap__fds_delta;   /* descriptors opened minus closed through the shim */
+extern uint64_t cap__stack_bytes; /* first chunks and fixed stacks of live threads */
+uint64_t cap__fds_open(void);
+void cap__policy_block(struct cap_thread *t, uintptr_t fp);
+void cap__policy_resumed(struct cap_thread *t);
+void cap__policy_spawned(struct cap_thread *t);
+void cap__policy_exited(struct cap_thread *t);
+void cap__policy_push(struct cap_thread *t);
+struct cap_thread *cap__policy_pop(void);
+void cap__policy_admit(void);
 
 /* waitq.c-style helpers (inline) */
 static inline void cap__q_push(struct cap_waitq *q, struct cap_thread *t)

@@ -388,6 +388,8 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 		return (int)cap__ret(-e);
 	struct cap_park pk = { 0 };
 	for (;;) {
+		if (CAP_UNLIKELY(cap__policy))
+			cap__policy_admit(); /* new work waits while descriptors or memory are scarce */
 		long r = cap_sys4(SYS_accept4, fd, addr, alen, flags);
 		if (r >= 0) {
 			cap__fd_new((int)r, (flags & SOCK_NONBLOCK) != 0);

@@ -59,6 +59,11 @@ void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
 {
 	t->state = CAP_RUNNABLE;
 	t->next = NULL;
+	if (CAP_UNLIKELY(cap__policy)) {
+		cap__policy_push(t);
+		w->runq_len++;
+		return;
+	}
 	if (w->runq_tail)
 		w->runq_tail->next = t;
 	else
@@ -69,6 +74,12 @@ void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
 
 static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
 {
+	if (CAP_UNLIKELY(cap__policy)) {
+		struct cap_thread *t = cap__policy_pop();
+		if (t)
+			w->runq_len--;
+		return t;
+	}
 	struct cap_thread *t = w->runq_head;
 	if (t) {
 		w->runq_head = t->next;
@@ -128,7 +139,7 @@ static inline __attribute__((always_inline)) void cap__switch(struct cap_worker 
 }
 
 /* Run something else; `cur` has already been queued or parked. */
-static void cap__schedule(struct cap_worker *w, struct cap_thread *cur)
+void cap__schedule(struct cap_worker *w, struct cap_thread *cur)
 {
 	struct cap_thread *next = cap__pick(w);
 	if (next == cur) {
@@ -161,7 +172,11 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 	}
 	if (cap__tel)
 		cap__graph_block(cur, why);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_block(cur, *(uintptr_t *)__builtin_frame_address(0));
 	cap__schedule(w, cur);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_resumed(cur);
 	if (cap__tel)
 		cap__graph_resumed(cur, why);
 	cur->reason = CAP_WAIT_NONE;
@@ -284,6 +299,8 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	cap__link_all(w, t);
 	if (cap__tel)
 		cap__graph_spawned(t);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_spawned(t);
 	cap__runq_push(w, t);
 	return t;
 }
@@ -297,6 +314,8 @@ static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 {
 	if (cap__tel)
 		cap__graph_finished(t);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_exited(t);
 	if (cap__exit_hook && t->specific)
 		cap__exit_hook(t);
 	t->state = CAP_DONE;
@@ -382,8 +401,8 @@ void cap_yield(void)
 	struct cap_thread *cur = w->current;
 	if (cur == &w->sched)
 		return;
-	if (!w->runq_head) {
-		if (!(w->io_waiters | w->timers.n | w->inflight) || (cap__poll_nowait(w), !w->runq_head)) {
+	if (!w->runq_len) {
+		if (!(w->io_waiters | w->timers.n | w->inflight) || (cap__poll_nowait(w), !w->runq_len)) {
 			/* Nobody to run: this yield point kept no one waiting, and
 			 * the sampler's run starts again here. */
 			if (cap__tel)
@@ -393,8 +412,12 @@ void cap_yield(void)
 	}
 	if (cap__tel)
 		cap__graph_block(cur, CAP_KIND_YIELD);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_block(cur, *(uintptr_t *)__builtin_frame_address(0));
 	cap__runq_push(w, cur);
 	cap__schedule(w, cur);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_resumed(cur);
 	if (cap__tel)
 		cap__graph_resumed(cur, CAP_KIND_YIELD);
 }

@@ -25,6 +25,7 @@
 
 size_t cap__default_chunk = 3840; /* 3.75 KiB with the thread structure: a blocked thread costs less than a page */
 size_t cap__default_fixed = 256u << 10;
+uint64_t cap__stack_bytes;
 int cap__stack_mode = CAP_STACK_SPLIT;
 
 struct cap_class {
@@ -120,15 +121,17 @@ int cap__stack_alloc(struct cap_thread **out, size_t size, int mode)
 {
 	if (mode == CAP_STACK_DEFAULT)
 		mode = cap__stack_mode;
-	if (mode == CAP_STACK_FIXED)
-		return cap__fixed_alloc(out, size);
-	if (mode != CAP_STACK_SPLIT)
-		return EINVAL;
-	return cap__split_alloc(out, size ? size : cap__default_chunk);
+	int err = mode == CAP_STACK_FIXED ? cap__fixed_alloc(out, size)
+		  : mode == CAP_STACK_SPLIT ? cap__split_alloc(out, size ? size : cap__default_chunk)
+					    : EINVAL;
+	if (!err)
+		cap__stack_bytes += (*out)->stack_size + CAP_TSIZE;
+	return err;
 }
 
 void cap__stack_free(struct cap_thread *t)
 {
+	cap__stack_bytes -= t->stack_size + CAP_TSIZE;
 	t->state = 0;
 	if (t->stack_kind == CAP_STACK_KIND_FIXED) {
 		if (t->ss.segments)

@@ -10,6 +10,7 @@ void cap__sys_report_overflow(void *t);
 void cap__sys_grow_specific(void *t);
 void cap__sys_free_specific(void *t);
 void cap__sys_report_config(void *w);
+void cap__policy_read_sys(void *limits);
 
 extern void *__morestack_release_segments(struct cap_libgcc_segment **pp, int free_dynamic);
 
@@ -37,4 +38,5 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_POOL_SUBMIT] = cap__pool_submit_sys,
 	[CAP_SYSFN_POOL_REAP] = cap__pool_reap_sys,
 	[CAP_SYSFN_POOL_FORGET] = cap__pool_forget_sys,
+	[CAP_SYSFN_POLICY_READ] = cap__policy_read_sys,
 };

@@ -172,6 +172,7 @@ static inline uint32_t cap__graph_walk(const struct cap_thread *t, uintptr_t fp,
 
 static inline void cap__count_fds(int d)
 {
+	cap__fds_delta += d;
 	if (cap__tel)
 		cap__tel->open_fds_delta += (uint64_t)(int64_t)d;
 }

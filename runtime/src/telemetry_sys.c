@@ -835,7 +835,7 @@ void cap__telemetry_start_sys(void *arg)
 	S.hello.first_chunk_bytes = (uint32_t)cap__default_chunk;
 	S.hello.stack_mode = cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split";
 	S.hello.disk_backend = "unstarted";
-	S.hello.scheduler = "fifo";
+	S.hello.scheduler = cap__policy == CAP_POLICY_RESOURCE ? "resource-aware" : "fifo";
 	S.hello.modules = S.modules;
 	dl_iterate_phdr(cap__module_cb, NULL);
 	S.hello.executable = S.hello.nmodules ? S.modules[0].path : "";

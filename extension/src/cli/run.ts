@@ -1,4 +1,4 @@
-// `capriccio run [--record FILE] [--duration SECONDS] [--interval MS] -- PROGRAM [ARGS...]`:
+// `capriccio run [--record FILE] [--duration SECONDS] [--interval MS] [--scheduler fifo|resource-aware] -- PROGRAM [ARGS...]`:
 // runs a program with telemetry, shows it live, optionally records it; exits with the program's
 // status (128 + signal number when a signal ended it).
 import { constants } from 'node:os';
@@ -10,6 +10,8 @@ import { exitCode, type Command, type ExitStatus } from './command.ts';
 import { LiveView } from './live.ts';
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** The runtime's scheduling policies (CAPRICCIO_SCHEDULER). */
+export const SCHEDULERS: readonly string[] = ['fifo', 'resource-aware'];
 /** SIGTERM → SIGKILL delay when --duration ends the program. */
 const KILL_GRACE_MS = 2000;
 
@@ -30,21 +32,24 @@ export function statusCode(status: ProgramStatus): number {
 
 export const runCommand: Command = {
   summary: 'run a program built with capriccio cc, showing its telemetry live (--record FILE to keep it)',
-  args: '[--record FILE] [--duration SECONDS] [--interval MS] -- PROGRAM [ARGS...]',
+  args: '[--record FILE] [--duration SECONDS] [--interval MS] [--scheduler fifo|resource-aware] -- PROGRAM [ARGS...]',
   async run(args): Promise<ExitStatus> {
-    const p = parseArgs(args, { record: { value: true }, duration: { value: true }, interval: { value: true } }, true);
+    const p = parseArgs(args, { record: { value: true }, duration: { value: true }, interval: { value: true }, scheduler: { value: true } }, true);
     if (p.positionals.length > 0) throw new UsageError(`unexpected '${p.positionals[0]}' before -- (run [options] -- PROGRAM [ARGS...])`);
     if (p.rest === undefined || p.rest.length === 0) throw new UsageError('missing -- PROGRAM [ARGS...]');
     const [program, ...programArgs] = p.rest as [string, ...string[]];
     const record = stringOption(p, 'record');
     const duration = numberOption(p, 'duration');
     const interval = numberOption(p, 'interval', true);
+    const scheduler = stringOption(p, 'scheduler');
+    if (scheduler !== undefined && !SCHEDULERS.includes(scheduler)) throw new UsageError(`unknown scheduler '${scheduler}' (known: ${SCHEDULERS.join(', ')})`);
 
     let session;
     try {
       session = await launch(program, programArgs, {
         ...(record !== undefined ? { record } : {}),
         ...(interval !== undefined ? { intervalMs: interval } : {}),
+        ...(scheduler !== undefined ? { env: { CAPRICCIO_SCHEDULER: scheduler } } : {}),
         stdio: 'inherit',
         killGraceMs: KILL_GRACE_MS,
       });

@@ -1,0 +1,245 @@
+/* Resource-aware scheduling (CAPRICCIO_SCHEDULER=resource-aware).
+ *
+ * FIFO while resources are plentiful.  When descriptors, memory or stack
+ * bytes near their limit (CAP_PRESSURE_ON of it; off again below
+ * CAP_PRESSURE_OFF), the run queue favours threads about to release the
+ * scarce resource and holds back those about to take more, and accept()
+ * admits new connections later.
+ *
+ * What "about to release" means is learned, as in Capriccio's blocking
+ * graph: every thread's run between two blocking points is charged to the
+ * point it started from, with the descriptors it opened minus those it
+ * closed and the threads it started minus those that finished (threads are
+ * what memory and stack bytes grow with).  A thread woken at a point whose
+ * runs have, on average, released the scarce resource goes first; one at a
+ * point whose runs took more goes last, but not for longer than
+ * CAP_DEFER_MAX_NS.  Blocking points are named by the return addresses on
+ * the stack when the thread blocked (a few frames, without symbols). */
+#include "internal.h"
+#include "telemetry.h"
+
+#include <errno.h>
+
+#define CAP_PSITES 1024u           /* blocking points learned (power of two) */
+#define CAP_PFRAMES 4u             /* return addresses naming a point */
+#define CAP_LEARN_MIN 4u           /* runs before a point's average is trusted */
+#define CAP_PRESSURE_ON 90         /* % of a limit */
+#define CAP_PRESSURE_OFF 80
+#define CAP_DEFER_MAX_NS 50000000ull  /* a held-back thread runs after 50 ms at most */
+#define CAP_ADMIT_MAX_NS 200000000ull /* accept() waits 200 ms at most for room */
+#define CAP_ADMIT_NAP_NS 1000000ull   /* while nothing else can run */
+
+struct cap_psite {
+	uint64_t key;
+	int64_t fds, threads; /* sums over its runs */
+	uint32_t runs;
+};
+
+int cap__policy;
+struct cap_policy_limits cap__limits;
+int64_t cap__fds_delta;
+static int32_t cap__threads_live;
+static struct cap_psite cap__psites[CAP_PSITES];
+static struct cap_queue {
+	struct cap_thread *head, *tail;
+} cap__favoured, cap__normal, cap__held;
+static unsigned cap__pressure; /* bit per resource under pressure */
+static uint64_t cap__pressure_checked;
+
+enum { CAP_RES_FDS = 1, CAP_RES_MEMORY = 2, CAP_RES_STACK = 4 };
+
+/* ---- Pressure ----------------------------------------------------------- */
+
+static unsigned cap__level(uint64_t used, uint64_t limit, unsigned bit)
+{
+	if (!limit)
+		return 0;
+	unsigned pct = (unsigned)(used * 100 / limit);
+	return pct >= CAP_PRESSURE_ON || ((cap__pressure & bit) && pct >= CAP_PRESSURE_OFF) ? bit : 0;
+}
+
+uint64_t cap__fds_open(void)
+{
+	int64_t n = (int64_t)cap__limits.fds_at_start + cap__fds_delta;
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+/* Re-reads the limits and the resident size at most every millisecond. */
+static void cap__check_pressure(void)
+{
+	uint64_t now = cap__mono_ns();
+	if (now - cap__pressure_checked < 1000000u)
+		return;
+	cap__pressure_checked = now;
+	cap__on_sysstack(CAP_SYSFN_POLICY_READ, &cap__limits);
+	unsigned was = cap__pressure;
+	cap__pressure = cap__level(cap__fds_open(), cap__limits.fd_limit, CAP_RES_FDS) |
+			cap__level(cap__limits.rss_bytes, cap__limits.memory_limit, CAP_RES_MEMORY) |
+			cap__level(cap__stack_bytes, cap__limits.stack_limit, CAP_RES_STACK);
+	if (was && !cap__pressure) { /* held-back threads go back in line, in order */
+		while (cap__held.head) {
+			struct cap_thread *t = cap__held.head;
+			cap__held.head = t->next;
+			t->next = NULL;
+			if (cap__normal.tail)
+				cap__normal.tail->next = t;
+			else
+				cap__normal.head = t;
+			cap__normal.tail = t;
+		}
+		cap__held.tail = NULL;
+	}
+}
+
+/* ---- Learning ----------------------------------------------------------- */
+
+static uint32_t cap__psite_of(uint64_t key)
+{
+	uint32_t i = (uint32_t)cap__mix(key) & (CAP_PSITES - 1);
+	for (uint32_t probes = 0; probes < 16; probes++, i = (i + 1) & (CAP_PSITES - 1)) {
+		struct cap_psite *s = &cap__psites[i];
+		if (s->key == key)
+			return i + 1;
+		if (!s->key) {
+			s->key = key;
+			return i + 1;
+		}
+	}
+	return 0; /* table crowded: this point is not learned */
+}
+
+/* Charges the run that just ended to the point it started from. */
+static void cap__learn(struct cap_thread *t, int64_t threads_extra)
+{
+	if (!t->psite)
+		return;
+	struct cap_psite *s = &cap__psites[t->psite - 1];
+	s->fds += (int32_t)((int32_t)cap__fds_delta - t->pol_fds);
+	s->threads += (cap__threads_live - t->pol_threads) + threads_extra;
+	s->runs++;
+}
+
+void cap__policy_block(struct cap_thread *t, uintptr_t fp)
+{
+	cap__learn(t, 0);
+	uint64_t frames[CAP_PFRAMES];
+	uint32_t n = cap__graph_walk(t, fp, frames, CAP_PFRAMES);
+	t->psite = n ? cap__psite_of(cap__hash_frames(frames, n) | 1) : 0;
+}
+
+void cap__policy_resumed(struct cap_thread *t)
+{
+	t->pol_fds = (int32_t)cap__fds_delta;
+	t->pol_threads = cap__threads_live;
+}
+
+void cap__policy_spawned(struct cap_thread *t)
+{
+	cap__threads_live++;
+	t->psite = 0;
+	cap__policy_resumed(t);
+}
+
+void cap__policy_exited(struct cap_thread *t)
+{
+	cap__learn(t, -1); /* its last run ends by giving its stack back */
+	cap__threads_live--;
+}
+
+/* Whether runs from t's point take (+1), give back (-1) or leave alone (0)
+ * what is scarce now. */
+static int cap__tendency(const struct cap_thread *t)
+{
+	if (!t->psite || !cap__pressure)
+		return 0;
+	const struct cap_psite *s = &cap__psites[t->psite - 1];
+	if (s->runs < CAP_LEARN_MIN)
+		return 0;
+	int64_t d = (cap__pressure & CAP_RES_FDS ? s->fds : 0) +
+		    (cap__pressure & (CAP_RES_MEMORY | CAP_RES_STACK) ? s->threads : 0);
+	/* More than one unit per five runs either way. */
+	if (d * 5 > (int64_t)s->runs)
+		return 1;
+	if (d * 5 < -(int64_t)s->runs)
+		return -1;
+	return 0;
+}
+
+/* ---- The run queue under this policy ----------------------------------- */
+
+static void cap__q_append(struct cap_queue *q, struct cap_thread *t)
+{
+	t->next = NULL;
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static struct cap_thread *cap__q_take(struct cap_queue *q)
+{
+	struct cap_thread *t = q->head;
+	if (t) {
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return t;
+}
+
+void cap__policy_push(struct cap_thread *t)
+{
+	cap__check_pressure();
+	switch (cap__tendency(t)) {
+	case -1:
+		cap__q_append(&cap__favoured, t);
+		break;
+	case 1:
+		t->wake_ns = cap__mono_ns();
+		cap__q_append(&cap__held, t);
+		break;
+	default:
+		cap__q_append(&cap__normal, t);
+	}
+}
+
+struct cap_thread *cap__policy_pop(void)
+{
+	struct cap_thread *t = cap__held.head;
+	if (t && cap__mono_ns() - t->wake_ns > CAP_DEFER_MAX_NS)
+		return cap__q_take(&cap__held);
+	if ((t = cap__q_take(&cap__favoured)) || (t = cap__q_take(&cap__normal)))
+		return t;
+	return cap__q_take(&cap__held);
+}
+
+/* ---- Admission ---------------------------------------------------------- */
+
+/* Before accept() takes a descriptor for new work: under pressure, let the
+ * threads that can run go first, and while none can, give the blocked ones
+ * a moment to finish and release. */
+void cap__policy_admit(void)
+{
+	struct cap_worker *w = cap__w;
+	uint64_t start = cap__mono_ns();
+	for (;;) {
+		cap__check_pressure();
+		if (!cap__pressure || cap__mono_ns() - start > CAP_ADMIT_MAX_NS)
+			return;
+		if (cap__favoured.head || cap__normal.head) {
+			struct cap_thread *cur = w->current;
+			cur->wake_ns = start;
+			cur->state = CAP_RUNNABLE;
+			cap__q_append(&cap__held, cur);
+			w->runq_len++;
+			cap__schedule(w, cur);
+		} else if (w->nthreads > 1) {
+			int saved = *cap__errno();
+			cap_sleep_ns(CAP_ADMIT_NAP_NS);
+			*cap__errno() = saved;
+		} else {
+			return;
+		}
+	}
+}

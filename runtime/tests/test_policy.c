@@ -1,0 +1,251 @@
+/* Resource-aware scheduling against FIFO.  Each scenario runs in a child
+ * process under each policy (CAPRICCIO_SCHEDULER) with a descriptor limit
+ * of 64, brought near it on purpose, and prints what happened first:
+ *  - admission: accept() waits while threads that will close descriptors
+ *    run (FIFO accepts at once);
+ *  - learning: of two threads woken together, the one at a blocking point
+ *    whose runs closed descriptors goes first and the one at a point whose
+ *    runs opened them goes last (FIFO keeps wake order). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "tap.h"
+
+extern char **environ;
+#define LIMIT 64
+
+static int open_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < LIMIT; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* Opens /dev/null until `want` descriptors are open; returns how many it opened. */
+static int fill_to(int want, int *fds)
+{
+	int n = 0;
+	while (open_fds() < want)
+		fds[n++] = open("/dev/null", O_RDONLY);
+	return n;
+}
+
+/* ---- admission ---------------------------------------------------------- */
+
+static sem_t go;
+static int closes;
+
+static void *holder(void *arg)
+{
+	int fd = open("/dev/null", O_RDONLY);
+	sem_wait(&go);
+	close(fd);
+	closes++;
+	return arg;
+}
+
+static void admission(void)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	bind(lfd, (struct sockaddr *)&a, sizeof a);
+	listen(lfd, 8);
+	getsockname(lfd, (struct sockaddr *)&a, &alen);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	connect(c, (struct sockaddr *)&a, sizeof a);
+	sem_init(&go, 0, 0);
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, holder, NULL);
+	usleep(1000); /* the holders open their descriptors and wait */
+	static int extra[LIMIT];
+	fill_to(59, extra); /* 92% of the limit */
+	for (int i = 0; i < 8; i++)
+		sem_post(&go); /* the holders are runnable: each will close one */
+	int s = accept(lfd, NULL, NULL);
+	printf("accepted=%d closes_before=%d\n", s >= 0, closes);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* ---- learning ----------------------------------------------------------- */
+
+static sem_t at_release, at_acquire, at_neutral;
+static char order[8];
+static int ran, recording;
+
+/* Unconditional calls, so that every round blocks at the same places. */
+static __attribute__((noinline)) void note(char c)
+{
+	if (recording)
+		order[ran++] = c;
+}
+
+static __attribute__((noinline)) void wait_then_release(void) { sem_wait(&at_release); }
+static __attribute__((noinline)) void wait_then_acquire(void) { sem_wait(&at_acquire); }
+static __attribute__((noinline)) void wait_neutral(void) { sem_wait(&at_neutral); }
+
+/* Alternates: from one point its runs close a descriptor, from the other they open one. */
+static void *cycler(void *arg)
+{
+	int fd = -1;
+	for (int round = 0; round < 9; round++) {
+		fd = open("/dev/null", O_RDONLY);
+		wait_then_release();
+		close(fd);
+		note('R');
+		wait_then_acquire();
+		note('A');
+	}
+	return arg;
+}
+
+static void *neutral(void *arg)
+{
+	for (int round = 0; round < 10; round++) {
+		wait_neutral();
+		note('N');
+	}
+	return arg;
+}
+
+static void learning(void)
+{
+	sem_init(&at_release, 0, 0);
+	sem_init(&at_acquire, 0, 0);
+	sem_init(&at_neutral, 0, 0);
+	pthread_t c, n;
+	pthread_create(&c, NULL, cycler, NULL);
+	pthread_create(&n, NULL, neutral, NULL);
+	for (int round = 0; round < 8; round++) { /* training, no pressure */
+		usleep(500);
+		sem_post(&at_release);
+		usleep(500);
+		sem_post(&at_acquire);
+		sem_post(&at_neutral);
+	}
+	usleep(1000);
+	static int extra[LIMIT];
+	int n_extra = fill_to(59, extra);
+	recording = 1;
+	/* Woken in the order neutral, release: the releaser should go first. */
+	sem_post(&at_neutral);
+	sem_post(&at_release);
+	usleep(1000);
+	/* Now the cycler waits at its acquiring point: woken before neutral... */
+	order[ran++] = '|';
+	sem_post(&at_acquire);
+	sem_post(&at_neutral);
+	usleep(1000);
+	for (int i = 0; i < n_extra; i++)
+		close(extra[i]);
+	pthread_join(c, NULL);
+	pthread_join(n, NULL);
+	order[ran] = 0;
+	printf("order=%s\n", order);
+}
+
+/* ---- parent ------------------------------------------------------------- */
+
+static void child_output(const char *scenario, const char *policy, char *out, size_t cap)
+{
+	int p[2];
+	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+	char *envp[256];
+	int n = 0;
+	for (char **e = environ; *e && n < 250; e++)
+		if (strncmp(*e, "CAPRICCIO_SCHEDULER=", 20) != 0)
+			envp[n++] = *e;
+	char var[64];
+	snprintf(var, sizeof var, "CAPRICCIO_SCHEDULER=%s", policy);
+	envp[n++] = var;
+	envp[n] = NULL;
+	char *argv[] = { "test_policy", "--child", (char *)scenario, NULL };
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t len = 0;
+	long r;
+	while (len < cap - 1 && (r = read(p[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = 0;
+	close(p[0]);
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void accept_waits_for_releases(void)
+{
+	char fifo[256], ra[256];
+	child_output("admission", "fifo", fifo, sizeof fifo);
+	child_output("admission", "resource-aware", ra, sizeof ra);
+	printf("  fifo: %s  resource-aware: %s", fifo, ra);
+	CHECK(strstr(fifo, "accepted=1 closes_before=0\n") != NULL);
+	CHECK(strstr(ra, "accepted=1 closes_before=8\n") != NULL);
+}
+
+static void releasers_first_acquirers_last(void)
+{
+	char fifo[256], ra[256];
+	child_output("learning", "fifo", fifo, sizeof fifo);
+	child_output("learning", "resource-aware", ra, sizeof ra);
+	printf("  fifo: %s  resource-aware: %s", fifo, ra);
+	CHECK(strstr(fifo, "order=NR|AN\n") != NULL);
+	CHECK(strstr(ra, "order=RN|NA\n") != NULL);
+}
+
+static void unknown_policy_is_refused(void)
+{
+	char out[256];
+	int p[2];
+	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+	char *envp[] = { "CAPRICCIO_SCHEDULER=lottery", NULL };
+	char *argv[] = { "test_policy", "--child", "admission", NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 2);
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	ssize_t len = read(p[0], out, sizeof out - 1);
+	out[len > 0 ? len : 0] = 0;
+	close(p[0]);
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	CHECK(strstr(out, "CAPRICCIO_SCHEDULER=lottery: expected fifo or resource-aware") != NULL);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--child")) {
+		struct rlimit r = { LIMIT, LIMIT };
+		setrlimit(RLIMIT_NOFILE, &r);
+		usleep(2000); /* the policy re-reads the limit every millisecond */
+		if (!strcmp(argv[2], "admission"))
+			admission();
+		else
+			learning();
+		return 0;
+	}
+	RUN(accept_waits_for_releases);
+	RUN(releasers_first_acquirers_last);
+	RUN(unknown_policy_is_refused);
+	TAP_DONE();
+}
