@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# `npm run demo`: builds the echo sample with Capriccio and runs it under load.
-# 1000 client connections x 100 messages x 64 bytes against a
-# thread-per-connection server, both on Capriccio user-level threads.
+# `npm run demo`: the knot web server (samples/knot: HTTP/1.1, one thread per connection) built
+# with Capriccio, run under the profiler while wrk drives 1,000 keep-alive connections at it.
+# Shows the live summary, then writes the recording and the HTML report and prints both paths.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-CONNECTIONS=1000 MESSAGES=100 SIZE=64
-BUILD=samples/echo/build
+CONNECTIONS=1000 LOAD_SECONDS=10 FILE=1k.html
+OUT=$PWD/capriccio-demo
+KNOT=samples/knot/build/knot
+WWW=samples/knot/build/www
 
 log=$(mktemp -t capriccio-demo.XXXXXX)
-server_out=$(mktemp -t capriccio-demo-server.XXXXXX)
-server_pid=
+wrk_out=$(mktemp -t capriccio-demo-wrk.XXXXXX)
+load_pid=
 cleanup() {
-	if [[ -n $server_pid ]]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
+	if [[ -n $load_pid ]]; then
+		kill "$load_pid" 2>/dev/null || true
+		wait "$load_pid" 2>/dev/null || true
 	fi
-	rm -f "$log" "$server_out"
+	rm -f "$log" "$wrk_out"
 }
 trap cleanup EXIT
 
@@ -31,48 +33,46 @@ quietly() {
 	fi
 }
 
-echo "demo: preparing (dependencies, build, samples/echo)..." >&2
+echo "demo: preparing (dependencies, build, samples/knot)..." >&2
 quietly 'installing dependencies (scripts/setup-deps.sh)' bash scripts/setup-deps.sh
 quietly 'npm run build' npm run --silent build
-quietly 'make -C samples/echo' make -C samples/echo
-
-# Both programs must be Capriccio builds (split stacks), not plain gcc ones.
-for prog in echo_server echo_client; do
-	symbols=$(nm "$BUILD/$prog" 2>/dev/null || true)
-	if ! grep -q ' __morestack$' <<<"$symbols"; then
-		echo "demo: $BUILD/$prog was not built with capcc (no split stacks); run: make -C samples/echo clean all" >&2
-		exit 1
-	fi
-done
-
-# Each side holds one descriptor per connection.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-"$BUILD/echo_server" 0 >"$server_out" 2>&1 &
-server_pid=$!
-
-port=
-for _ in $(seq 100); do
-	if read -r word1 word2 p <"$server_out" && [[ "$word1 $word2" == 'listening on' ]]; then
-		port=$p
-		break
-	fi
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "demo: echo_server exited before listening:" >&2
-		cat "$server_out" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-if [[ -z $port ]]; then
-	echo "demo: echo_server did not print 'listening on PORT' within 10 s:" >&2
-	cat "$server_out" >&2
+quietly 'make -C samples/knot all www' make -C samples/knot all www
+if ! nm "$KNOT" 2>/dev/null | grep -q ' __morestack$'; then
+	echo "demo: $KNOT was not built with capcc (no split stacks); run: make -C samples/knot clean all" >&2
 	exit 1
 fi
 
-echo "demo: echo_server listening on 127.0.0.1:$port; running echo_client $CONNECTIONS connections x $MESSAGES messages x $SIZE bytes" >&2
-status=0
-"$BUILD/echo_client" 127.0.0.1 "$port" "$CONNECTIONS" "$MESSAGES" "$SIZE" || status=$?
+# One descriptor per connection on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+mkdir -p "$OUT"
+record=$OUT/knot.cap
+report=$OUT/knot.html
 
-echo "Server and client are plain thread-per-connection C (one pthread per connection) built with capcc: every one of those threads ran as a Capriccio user-level thread on split stacks, not as a kernel thread."
-exit "$status"
+# The load starts once knot answers, and ends before the profiling run does.
+(
+	for _ in $(seq 100); do
+		curl -fs -o /dev/null "http://127.0.0.1:$port/$FILE" && break
+		sleep 0.1
+	done
+	wrk -t2 -c"$CONNECTIONS" -d"${LOAD_SECONDS}s" --latency "http://127.0.0.1:$port/$FILE" >"$wrk_out" 2>&1
+) &
+load_pid=$!
+
+echo "demo: knot on 127.0.0.1:$port under the profiler; wrk: $CONNECTIONS keep-alive connections for ${LOAD_SECONDS} s" >&2
+node bin/capriccio.js run --record "$record" --duration $((LOAD_SECONDS + 3)) -- \
+	"$KNOT" -p "$port" -d "$WWW" || true
+wait "$load_pid" || true
+load_pid=
+
+echo
+echo "wrk (the load generator):"
+sed -n '/Latency/,$p' "$wrk_out" | sed 's/^/  /'
+echo
+node bin/capriccio.js summary "$record" | head -n 30
+node bin/capriccio.js report "$record" -o "$report" >/dev/null
+echo
+echo "recording: $record"
+echo "report:    $report   (open it in a browser; it works offline)"
+echo "knot is plain thread-per-connection C (one pthread per connection) built with capcc: every"
+echo "one of those threads ran as a Capriccio user-level thread on split stacks."

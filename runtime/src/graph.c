@@ -135,8 +135,6 @@ void cap__graph_resumed(struct cap_thread *t, int kind)
 		if (wait > nd->wait_max)
 			nd->wait_max = wait;
 	}
-	if (kind != CAP_KIND_YIELD && T->blocked[kind & 15])
-		T->blocked[kind & 15]--;
 	t->t_resumed = t->t_run = now;
 	t->fds_at_resume = T->open_fds_delta;
 	if (CAP_UNLIKELY(atomic_load_explicit(&T->want_threads, memory_order_relaxed) == 1))

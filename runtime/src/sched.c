@@ -196,8 +196,12 @@ void cap__wake(struct cap_thread *t, int result)
 	if (t->heap_idx)
 		cap__timer_del(w, t);
 	t->wait_result = result;
-	if (cap__tel)
+	if (cap__tel) {
+		/* Runnable from now on, no longer counted as blocked. */
 		t->t_woken = cap__ticks();
+		if (cap__tel->blocked[t->reason & 15])
+			cap__tel->blocked[t->reason & 15]--;
+	}
 	cap__runq_push(w, t);
 }
 

@@ -1,0 +1,261 @@
+// bench:http — knot (samples/knot) on Capriccio against nginx (one worker process) and the same
+// knot source on plain pthreads, all serving the same file, driven by the same client (wrk) at
+// 100, 1,000 and 10,000 concurrent keep-alive connections on loopback; then knot with telemetry
+// streaming to a consumer against without; then an overload (20,000 clients, one request per
+// connection, knot reading every file with sendfile under a 1,024-descriptor limit) with the FIFO
+// and the resource-aware scheduler. Progress goes to stderr; the last line of stdout is one JSON
+// object with the raw figures and the ratios. A benchmark, not a test: nothing here passes or fails.
+//
+//   npm run --silent bench:http [-- --duration SECONDS] [-- --only knot,nginx,pthread]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
+};
+const DURATION = Number(opt('duration', '5'));
+const CONNS = [100, 1000, 10000];
+const FILE = '1k.html';
+const OVERLOAD = { clients: 20000, fdLimit: 1024, file: '10k.html', seconds: Math.max(DURATION, 8) };
+const log = (...a) => console.error('bench-http:', ...a);
+
+function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status ?? r.signal}):\n${(r.stderr || r.stdout || '').slice(-2000)}`);
+  return r.stdout;
+}
+
+// ---- setup -----------------------------------------------------------------------------------
+
+function setup() {
+  run('bash', [join(root, 'scripts/setup-deps.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!existsSync('/usr/sbin/nginx')) {
+    if (process.getuid?.() !== 0) throw new Error('nginx is missing: apt-get install -y --no-install-recommends nginx (as root)');
+    log('installing nginx (Debian package)');
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync('systemctl', ['disable', '--now', 'nginx'], { stdio: 'ignore' }); // the distribution's own instance, if any
+    spawnSync('pkill', ['-x', 'nginx'], { stdio: 'ignore' });
+  }
+  run('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  run('make', ['-s', '-C', join(root, 'samples/knot'), 'all', 'pthread', 'www'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+// ---- servers ---------------------------------------------------------------------------------
+
+const WWW = join(root, 'samples/knot/build/www');
+
+/** Shell: the descriptor limit `n`, or the hard limit when that is lower (no CAP_SYS_RESOURCE here). */
+const ulimit = (n) => `{ ulimit -n ${n} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; }`;
+
+/** A server started with a descriptor limit (a shell's ulimit, then exec); its own process group. */
+function startServer(name, argv, { fdLimit = 65536, env = {} } = {}) {
+  const child = spawn('sh', ['-c', `${ulimit(fdLimit)} && exec "$@"`, 'sh', ...argv], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out = (out + d).slice(-20000)));
+  return {
+    name,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {}
+      const t = setTimeout(() => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {}
+      }, 5000);
+      await done;
+      clearTimeout(t);
+    },
+    exited: () => child.exitCode !== null,
+  };
+}
+
+async function waitUp(port, server, path = `/${FILE}`) {
+  for (let i = 0; i < 200; i++) {
+    if (server.exited()) throw new Error(`${server.name} exited:\n${server.output()}`);
+    const r = spawnSync('curl', ['-fs', '-o', '/dev/null', `http://127.0.0.1:${port}${path}`]);
+    if (r.status === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${server.name} did not answer on port ${port}:\n${server.output()}`);
+}
+
+function nginxConf(dir, port) {
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `${user}worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 30000; use epoll; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_timeout 65; keepalive_requests 100000000;
+  open_file_cache max=1000 inactive=60s;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  types { text/html html; }
+  server { listen 127.0.0.1:${port} backlog=8192; root ${WWW}; location / { } }
+}
+`;
+}
+
+const knotArgs = (bin, port, extra = []) => [join(root, 'samples/knot/build', bin), '-a', '127.0.0.1', '-p', String(port), '-d', WWW, '-b', '8192', ...extra];
+
+async function startNamed(name, tmp, port, opts = {}) {
+  switch (name) {
+    case 'knot':
+      return startServer('knot', knotArgs('knot', port, opts.extra), opts);
+    case 'pthread':
+      return startServer('knot-pthread', knotArgs('knot-pthread', port, opts.extra), opts);
+    case 'nginx': {
+      const dir = join(tmp, `nginx-${port}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port));
+      return startServer('nginx', ['/usr/sbin/nginx', '-p', dir, '-c', join(dir, 'nginx.conf')], opts);
+    }
+    case 'knot+telemetry':
+      return startServer('knot+telemetry', [process.execPath, join(root, 'bin/capriccio.js'), 'run', '--', ...knotArgs('knot', port, opts.extra)], opts);
+    default:
+      throw new Error(`unknown server ${name}`);
+  }
+}
+
+// ---- the client ------------------------------------------------------------------------------
+
+const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? NaN);
+
+/** wrk's figures: req/s, p99 latency, requests, non-2xx/3xx responses and socket errors. */
+export function parseWrk(text) {
+  const num = (re) => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(text);
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const requests = num(/(\d+) requests in/);
+  const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
+  const errors = se ? { connect: +se[1], read: +se[2], write: +se[3], timeout: +se[4] } : { connect: 0, read: 0, write: 0, timeout: 0 };
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    p99_ms: p99 ? Math.round(toMs(p99[1], p99[2]) * 100) / 100 : null,
+    requests,
+    ok: requests - non2xx,
+    non2xx,
+    errors: errors.connect + errors.read + errors.write + errors.timeout,
+    socket_errors: errors,
+  };
+}
+
+/** wrk; more clients than one process may hold descriptors for are split over several wrk at once. */
+function wrk(port, conns, seconds, { file = FILE, headers = [] } = {}) {
+  const PER_WRK = 10000;
+  const parts = [];
+  for (let left = conns; left > 0; left -= PER_WRK) parts.push(Math.min(PER_WRK, left));
+  const runs = parts.map((c) => {
+    const argv = ['-c', `${ulimit(c + 100)} && exec wrk "$@"`, 'sh', `-t${parts.length > 1 ? 1 : 2}`, `-c${c}`, `-d${seconds}s`, '--latency', '--timeout', '4s'];
+    for (const h of headers) argv.push('-H', h);
+    argv.push(`http://127.0.0.1:${port}/${file}`);
+    return new Promise((resolve, reject) => {
+      const child = spawn('sh', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => (code === 0 ? resolve(parseWrk(out)) : reject(new Error(`wrk failed (${code}): ${err}`))));
+    });
+  });
+  return Promise.all(runs).then((ws) =>
+    ws.reduce((a, w) => ({
+      rps: a.rps + w.rps,
+      p99_ms: Math.max(a.p99_ms ?? 0, w.p99_ms ?? 0),
+      requests: a.requests + w.requests,
+      ok: a.ok + w.ok,
+      non2xx: a.non2xx + w.non2xx,
+      errors: a.errors + w.errors,
+      socket_errors: Object.fromEntries(Object.entries(a.socket_errors).map(([k, v]) => [k, v + w.socket_errors[k]])),
+    })),
+  );
+}
+
+async function measure(name, tmp, conns, opts = {}) {
+  const port = await freePort();
+  const server = await startNamed(name, tmp, port, opts);
+  try {
+    await waitUp(port, server, `/${opts.file ?? FILE}`);
+    const w = await wrk(port, conns, opts.seconds ?? DURATION, opts);
+    log(`${name.padEnd(15)} c=${String(conns).padStart(5)}  ${String(Math.round(w.rps)).padStart(7)} req/s  p99 ${w.p99_ms} ms  ok ${w.ok}  non-2xx ${w.non2xx}  socket errors ${w.errors}`);
+    return w;
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+async function main() {
+  setup();
+  const tmp = mkdtempSync(join(tmpdir(), 'capriccio-bench-http-'));
+  const only = opt('only', 'knot,nginx,pthread').split(',');
+  const result = { bench: 'http', file: FILE, duration_s: DURATION, client: 'wrk -t2 --timeout 4s', cores: (readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm) ?? []).length, servers: {} };
+  try {
+    for (const name of only) {
+      result.servers[name] = {};
+      for (const c of CONNS) result.servers[name][c] = await measure(name, tmp, c);
+    }
+    log('telemetry: knot at 1000 connections, streaming to `capriccio run` against not');
+    result.telemetry = { off: await measure('knot', tmp, 1000), on: await measure('knot+telemetry', tmp, 1000) };
+    log(`overload: ${OVERLOAD.clients} clients, one request per connection, knot -m sendfile with ${OVERLOAD.fdLimit} descriptors`);
+    const overload = (scheduler) =>
+      measure('knot', tmp, OVERLOAD.clients, {
+        fdLimit: OVERLOAD.fdLimit,
+        env: { CAPRICCIO_SCHEDULER: scheduler },
+        extra: ['-m', 'sendfile', '-c', '0'],
+        file: OVERLOAD.file,
+        headers: ['Connection: close'],
+        seconds: OVERLOAD.seconds,
+      });
+    result.overload = { clients: OVERLOAD.clients, fd_limit: OVERLOAD.fdLimit, file: OVERLOAD.file, seconds: OVERLOAD.seconds, fifo: await overload('fifo'), resource_aware: await overload('resource-aware') };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const ratio = (a, b) => (a && b ? Math.round((a / b) * 1000) / 1000 : null);
+  const s = result.servers;
+  Object.assign(result, {
+    knot_vs_nginx_1000: ratio(s.knot?.[1000]?.rps, s.nginx?.[1000]?.rps),
+    knot_vs_nginx_10000: ratio(s.knot?.[10000]?.rps, s.nginx?.[10000]?.rps),
+    knot_vs_pthread_10000: ratio(s.knot?.[10000]?.rps, s.pthread?.[10000]?.rps),
+    telemetry_on_vs_off: ratio(result.telemetry.on.rps, result.telemetry.off.rps),
+    resource_aware_vs_fifo_overload: ratio(result.overload.resource_aware.ok, result.overload.fifo.ok),
+  });
+  console.log(JSON.stringify(result));
+}
+
+main().catch((err) => {
+  console.error(`bench-http: ${err.message}`);
+  process.exit(1);
+});
