@@ -7,8 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages, one word each. Append here as the project grows.
 #   gcc, make: toolchain; binutils: ld.gold, addr2line, readelf; liburing-dev: io_uring;
-#   chromium: the browser the webview tests drive (playwright-core, never a browser download).
-DEBIAN_PACKAGES="gcc make binutils liburing-dev chromium"
+#   chromium: the browser the webview tests drive (playwright-core, never a browser download);
+#   curl: an HTTP client the knot sample is tested with; wrk: the load generator of the demo and bench:http.
+DEBIAN_PACKAGES="gcc make binutils liburing-dev chromium curl wrk"
 
 missing=()
 for pkg in $DEBIAN_PACKAGES; do

@@ -122,9 +122,9 @@ export class Profile extends EventEmitter<ProfileEvents> {
     this.timer = undefined;
     await this.refreshing;
     this.end = end;
+    this.state = 'ended';
     this.dirty = true;
     await this.refresh();
-    this.state = 'ended';
     await this.session?.close();
     // The recording becomes readable where the binary is not (as `capriccio run --record` does).
     if (this.recordPath !== undefined && this.model.hello) await appendSymbols(this.recordPath).catch(() => 0);
@@ -156,7 +156,7 @@ export class Profile extends EventEmitter<ProfileEvents> {
       this.model,
       this.table,
       {
-        source: this.session ? 'live' : this.source,
+        source: this.state === 'ended' ? (this.recordPath ?? this.source) : 'live',
         ...(truncated !== undefined ? { truncated } : {}),
         ...(this.opts.viewCaps ? { caps: this.opts.viewCaps } : {}),
       },
