@@ -23,5 +23,8 @@ void cap__disk_submit_sys(void *req);      /* struct cap_disk_req * */
 void cap__disk_reap_sys(void *w);          /* wakes finished requests' threads */
 void cap__disk_forget_sys(void *unused);   /* after fork, in the child */
 extern enum cap_disk_backend cap__disk_backend;
+/* Requests are queued in the ring that the kernel refused to take (it was
+ * short of memory): the scheduler offers them again soon. */
+extern bool cap__disk_sq_waiting;
 
 #endif

@@ -16,6 +16,7 @@
 
 static struct io_uring cap__ring;
 static int cap__efd = -1;
+bool cap__disk_sq_waiting;
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -78,11 +79,11 @@ void cap__disk_submit_sys(void *arg)
 	case CAP_DISK_FDATASYNC: io_uring_prep_fsync(sqe, r->fd, IORING_FSYNC_DATASYNC); break;
 	}
 	io_uring_sqe_set_data(sqe, r);
-	int s = io_uring_submit(&cap__ring);
-	if (s < 0) {
-		r->result = s;
-		r->done = 1;
-	}
+	/* A failed submit leaves the entry queued in the ring, pointing at r:
+	 * r stays in flight (its thread keeps waiting) and the entry is
+	 * offered again until the kernel takes it. */
+	if (io_uring_submit(&cap__ring) < 0)
+		cap__disk_sq_waiting = true;
 }
 
 void cap__disk_reap_sys(void *arg)
@@ -90,6 +91,8 @@ void cap__disk_reap_sys(void *arg)
 	(void)arg;
 	uint64_t v;
 	cap_sys3(SYS_read, cap__efd, &v, sizeof v);
+	if (cap__disk_sq_waiting && io_uring_submit(&cap__ring) >= 0)
+		cap__disk_sq_waiting = false;
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
 	io_uring_for_each_cqe(&cap__ring, head, cqe)

@@ -233,7 +233,7 @@ struct cap_policy_limits {
 	uint64_t fd_limit;      /* RLIMIT_NOFILE (soft) */
 	uint64_t fds_at_start;  /* open before main */
 	uint64_t memory_limit;  /* CAPRICCIO_MEMORY_LIMIT, else a finite RLIMIT_AS; 0 = none */
-	uint64_t rss_bytes;     /* resident size, read with the limits */
+	uint64_t memory_bytes;  /* resident size (CAPRICCIO_MEMORY_LIMIT) or address space (RLIMIT_AS) */
 	uint64_t stack_limit;   /* CAPRICCIO_STACK_LIMIT; 0 = none */
 };
 extern struct cap_policy_limits cap__limits;

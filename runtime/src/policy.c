@@ -64,17 +64,18 @@ uint64_t cap__fds_open(void)
 	return n > 0 ? (uint64_t)n : 0;
 }
 
-/* Re-reads the limits and the resident size at most every millisecond. */
+/* Descriptors and stack bytes are counted as they change; the limits and
+ * the memory in use are read again at most every millisecond. */
 static void cap__check_pressure(void)
 {
 	uint64_t now = cap__mono_ns();
-	if (now - cap__pressure_checked < 1000000u)
-		return;
-	cap__pressure_checked = now;
-	cap__on_sysstack(CAP_SYSFN_POLICY_READ, &cap__limits);
+	if (now - cap__pressure_checked >= 1000000u) {
+		cap__pressure_checked = now;
+		cap__on_sysstack(CAP_SYSFN_POLICY_READ, &cap__limits);
+	}
 	unsigned was = cap__pressure;
 	cap__pressure = cap__level(cap__fds_open(), cap__limits.fd_limit, CAP_RES_FDS) |
-			cap__level(cap__limits.rss_bytes, cap__limits.memory_limit, CAP_RES_MEMORY) |
+			cap__level(cap__limits.memory_bytes, cap__limits.memory_limit, CAP_RES_MEMORY) |
 			cap__level(cap__stack_bytes, cap__limits.stack_limit, CAP_RES_STACK);
 	if (was && !cap__pressure) { /* held-back threads go back in line, in order */
 		while (cap__held.head) {

@@ -1,5 +1,7 @@
 /* The resource-aware policy's readings (policy.c), on the system stack:
- * the descriptor limit, the memory limit and the resident size. */
+ * the descriptor limit, the memory limit and the memory in use — resident
+ * bytes against CAPRICCIO_MEMORY_LIMIT, address space against RLIMIT_AS
+ * (which is what that limit limits: stacks reserve far more than they touch). */
 #include "internal.h"
 
 #include <dirent.h>
@@ -31,7 +33,7 @@ void cap__policy_read_sys(void *arg)
 	buf[n] = 0;
 	unsigned long size, resident;
 	if (sscanf(buf, "%lu %lu", &size, &resident) == 2)
-		l->rss_bytes = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+		l->memory_bytes = (uint64_t)(cap__memory_from_env ? resident : size) * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 /* At start: the limits from the environment and what is open already. */

@@ -5,6 +5,7 @@
  * to wait in epoll for I/O and timers, and to reap threads that finished. */
 #include "internal.h"
 #include "telemetry.h"
+#include "disk.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -553,6 +554,10 @@ static void cap__sched_loop(struct cap_worker *w)
 		if (next) {
 			uint64_t now = cap__mono_ns();
 			timeout = next > now ? (int64_t)(next - now) : 0;
+		}
+		if (CAP_UNLIKELY(cap__disk_sq_waiting) && (timeout < 0 || timeout > 1000000)) {
+			timeout = 1000000;
+			cap__disk_complete(w);
 		}
 		if (w->io_waiters || w->inflight || timeout != 0)
 			cap__io_poll(w, timeout);
