@@ -208,4 +208,26 @@ describe('Capriccio extension', () => {
     });
     assert.ok(diags.some((d) => /integer|type/i.test(d.message)), diags.map((d) => d.message).join('; '));
   });
+
+  it('profiles a program that calls a blocking library: the annotate-blocking quick fix writes the annotation', async () => {
+    const { controller } = await api();
+    const dir = sampleCopy('extlib');
+    const doc = await vscode.workspace.openTextDocument(join(dir, 'lookup.c'));
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: 'make', program: 'build/lookup' });
+    await until('lookup to end', () => controller.status.kind === 'ended');
+    const d = await until('an annotate-blocking diagnostic', () => capriccioDiagnostics(doc.uri).find((x) => x.code === 'annotate-blocking'));
+    assert.equal(d.range.start.line + 1, lineOf(doc.getText(), 'sum += slow_lookup('));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range, vscode.CodeActionKind.QuickFix.value);
+    const fix = actions.find((a) => /Annotate slow_lookup as blocking/.test(a.title));
+    assert.ok(fix?.command, `no annotate quick fix among ${actions.map((a) => a.title).join(', ')}`);
+    await vscode.commands.executeCommand(fix.command.command, ...(fix.command.arguments ?? []));
+    const file = join(dir, 'capriccio.annotations.json');
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { functions: { slow_lookup: { blocking: true } } });
+    // Rebuilt with the annotation (capcc reads it from the folder), the stalls are gone.
+    execFileSync('make', ['clean'], { cwd: dir });
+    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: 'make', program: 'build/lookup' });
+    await until('the annotated lookup to end', () => controller.status.kind === 'ended');
+    assert.deepEqual(controller.view!.summary.suggestions.filter((g) => g.kind === 'annotate-blocking'), []);
+  });
 });

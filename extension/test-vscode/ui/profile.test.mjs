@@ -21,6 +21,11 @@ export default async function (ctx) {
   assert.ok(nodes >= 2, `the panel drew ${nodes} nodes`);
   await ctx.screenshot('panel');
 
+  // A click on a node opens its source line: the ticker's usleep.
+  const sleepLine = readFileSync(join(dir, 'hog.c'), 'utf8').split('\n').findIndex((l) => l.includes('usleep(5000)')) + 1;
+  await view.locator('[data-node-id]', { hasText: 'ticker' }).first().click();
+  await page.locator('.statusbar-item', { hasText: `Ln ${sleepLine},` }).first().waitFor({ timeout: 30_000 });
+
   // The Problems panel lists the yield suggestion once the hog has run.
   await page.keyboard.press('Control+Shift+M');
   const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'add a yield point' }).first();
