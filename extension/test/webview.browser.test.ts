@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { loadBundle, reportHtml } from '../src/report/html.ts';
+import { syntheticView } from '../src/report/synthetic.ts';
 
 const root = resolve(__dirname, '..', '..');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
@@ -158,6 +160,69 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
   assert.match((await page.locator('.error-message').textContent()) ?? '', /Cannot show this data: view.source: expected a string/);
 
   assert.deepEqual(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'no network requests');
+  assert.deepEqual(problems, []);
+});
+
+test('a large graph (1,000 points, 3,000 edges): an element per node and edge, canvas edges answer hover and click, live updates keep them', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is missing (apt-get install chromium): browser tests skipped`);
+    return;
+  }
+  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+  assert.equal(b.status, 0, b.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-large-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const html = join(dir, 'large.html');
+  writeFileSync(html, reportHtml(syntheticView(1000, 3000, 0), loadBundle(root)));
+  const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 }, args: ARGS });
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(pathToFileURL(html).href);
+  await page.waitForFunction(() => document.querySelectorAll('[data-edge-id]').length === 3000, undefined, { timeout: 10_000 });
+  assert.equal(await page.locator('[data-node-id]').count(), 1000);
+  assert.ok(await page.locator('canvas.graph-canvas').isVisible(), 'large graphs paint on the canvas');
+
+  // A point on an edge that no node box covers: the middle of its curve, in page coordinates.
+  const spot = await page.evaluate(() => {
+    const svgEl = document.querySelector('svg.graph-svg')!;
+    const box = svgEl.getBoundingClientRect();
+    const m = /translate\(([-\d.e]+),([-\d.e]+)\) scale\(([-\d.e]+)\)/.exec(document.querySelector('g.zoom-layer')!.getAttribute('transform') ?? '');
+    if (!m) throw new Error('no zoom transform');
+    const [tx, ty, k] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    for (const g of document.querySelectorAll('[data-edge-id]')) {
+      const n = (g.querySelector('path')!.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
+      // the curve at t = 1/2 (no helper function here: the test runner would rename it)
+      const x = box.left + tx + (k * (n[0]! + 3 * n[2]! + 3 * n[4]! + n[6]!)) / 8;
+      const y = box.top + ty + (k * (n[1]! + 3 * n[3]! + 3 * n[5]! + n[7]!)) / 8;
+      if (x < box.left + 20 || x > box.right - 20 || y < box.top + 20 || y > box.bottom - 20) continue;
+      if (document.elementFromPoint(x, y) !== svgEl) continue; // a node box is over it
+      return { id: (g as SVGGElement).dataset['edgeId']!, x, y };
+    }
+    throw new Error('no uncovered edge in view');
+  });
+  await page.mouse.move(spot.x, spot.y);
+  const tip = page.locator('.tooltip');
+  await tip.waitFor({ state: 'visible' });
+  assert.match((await tip.textContent()) ?? '', /→.*runs \d.*avg \d.*max \d/);
+  await page.evaluate(() => {
+    const w = window as unknown as { reveals: unknown[] };
+    w.reveals = [];
+    window.addEventListener('capriccio-reveal', (e) => w.reveals.push((e as CustomEvent).detail));
+  });
+  await page.mouse.click(spot.x, spot.y);
+  const reveals = (await page.evaluate(() => (window as unknown as { reveals: { file: string; line: number }[] }).reveals)) ?? [];
+  assert.equal(reveals.length, 1, "a click on a canvas edge reveals its target's source");
+  assert.match(reveals[0]!.file, /module_\d+\.c$/);
+
+  // Live updates: same elements, still one per node and edge.
+  for (let step = 1; step <= 3; step++) {
+    await page.evaluate((view) => window.dispatchEvent(new MessageEvent('message', { data: { type: 'update', view } })), syntheticView(1000, 3000, step));
+  }
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+  assert.equal(await page.locator('[data-node-id]').count(), 1000);
+  assert.equal(await page.locator('[data-edge-id]').count(), 3000);
   assert.deepEqual(problems, []);
 });
 

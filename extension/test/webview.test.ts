@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StableLayout } from '../../webview/src/graph/layout.ts';
+import { distanceTo, edgeCurve, meets, pathData, NODE_W } from '../../webview/src/graph/curves.ts';
 import { formatBytes, formatCount, formatNs } from '../../webview/src/format.ts';
 import { parseHostMessage, parseWebviewMessage } from '../../webview/src/messages.ts';
 import { EDGE_POINTS_MAX, Model } from '../src/model/model.ts';
@@ -96,6 +97,27 @@ test('layout: every non-entry node sits one layer right of a predecessor (large 
     if (layer === 0) continue;
     assert.ok(forward.some((e) => e.to === x.id && L.get(e.from)!.layer === layer - 1), `node ${x.id} at layer ${layer} has no predecessor one layer left`);
   }
+});
+
+test('edge curves: the path drawn, its box and the distance the pointer is measured by agree', () => {
+  const a = { x: 0, y: 0 };
+  const b = { x: 240, y: 128 };
+  const fwd = edgeCurve(a, b, false);
+  // forward: from the right side of a to the left side of b
+  assert.equal(pathData(fwd), `M${NODE_W / 2},0 C120,0 120,128 ${240 - NODE_W / 2},128`);
+  assert.deepEqual([fwd.minX, fwd.minY, fwd.maxX, fwd.maxY], [90, 0, 150, 128]);
+  assert.equal(distanceTo(fwd, fwd.x0, fwd.y0), 0);
+  assert.equal(distanceTo(fwd, fwd.x3, fwd.y3), 0);
+  assert.ok(distanceTo(fwd, 120, 64) < 0.5, 'the middle of a symmetric S lies on it');
+  // 20 units right of the middle: the distance along the normal there (tangent (45, 192))
+  assert.ok(Math.abs(distanceTo(fwd, 120 + 20, 64) - (20 * 192) / Math.hypot(45, 192)) < 0.5);
+  assert.ok(meets(fwd, 100, 60, 101, 61, 0));
+  assert.ok(!meets(fwd, 200, 0, 300, 10, 5));
+  // back edges dip below both boxes; a self edge loops above its box
+  const back = edgeCurve(b, a, false);
+  assert.ok(back.maxY > 128 + 20 && back.y0 === 128 + 20 && back.y3 === 20);
+  const self = edgeCurve(a, a, true);
+  assert.ok(self.minY < -20 && self.maxY === -20);
 });
 
 function bigModel(nodes: number, edgesPerNode: number): Model {

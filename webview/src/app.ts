@@ -32,6 +32,8 @@ export class App {
   private lastRendered = 0;
   private lastWidth = 0;
   private last: ViewData | undefined;
+  private headerText: [string, string] = ['', ''];
+  private healthText: string | undefined;
 
   constructor(
     private readonly root: HTMLElement,
@@ -136,7 +138,7 @@ export class App {
 
   private renderHeader(view: ViewData): void {
     const p = view.program;
-    const title = el('h1', '', p ? [p.executable, ...p.args.slice(1)].join(' ') : 'Capriccio profile');
+    const title = p ? [p.executable, ...p.args.slice(1)].join(' ') : 'Capriccio profile';
     const facts = [
       p ? `pid ${p.pid}` : '',
       `${formatNs(view.durationNs)}`,
@@ -146,7 +148,11 @@ export class App {
       view.exit ? (view.exit.how === 'exited' ? `exit status ${view.exit.status}` : `killed by signal ${view.exit.status}`) : 'no exit seen',
       view.source,
     ].filter((s) => s !== '');
-    this.header.replaceChildren(title, el('div', 'facts', facts.join(' · ')));
+    // Written only when changed: every live update comes here, and new text means style and layout.
+    const text = facts.join(' · ');
+    if (title === this.headerText[0] && text === this.headerText[1]) return;
+    this.headerText = [title, text];
+    this.header.replaceChildren(el('h1', '', title), el('div', 'facts', text));
   }
 
   private renderHealth(view: ViewData): void {
@@ -160,6 +166,9 @@ export class App {
     if (model.length > 0) lines.push(`Not kept by the model's caps: ${model.map(([k, v]) => `${formatCount(v)} ${k}`).join(', ')}.`);
     if (h.hiddenNodes > 0 || h.hiddenEdges > 0) lines.push(`Not drawn: ${formatCount(h.hiddenNodes)} blocking points and ${formatCount(h.hiddenEdges)} edges with the least time.`);
     if (h.hiddenPoints > 0) lines.push(`Charts downsampled: ${formatCount(h.hiddenPoints)} snapshot(s) not plotted.`);
+    const text = lines.join('\n');
+    if (text === this.healthText) return;
+    this.healthText = text;
     this.health.replaceChildren(...lines.map((l) => el('p', '', l)));
     this.health.hidden = lines.length === 0;
   }

@@ -1,6 +1,6 @@
 // Scheduler and resources over time: threads by state, run queue, memory, descriptors, stack
 // bytes, dropped telemetry frames and edge latency — small multiples on one time axis.
-import { drawChart, timeAxis, type ChartSpec } from './charts.ts';
+import { drawChartWhenSeen, timeAxis, type ChartSpec } from './charts.ts';
 import { el } from './dom.ts';
 import { formatBytes, formatCount, formatNs } from './format.ts';
 import type { ViewData } from './messages.ts';
@@ -52,6 +52,6 @@ export class ResourcesView {
       },
     ];
     while (this.charts.children.length < specs.length) this.charts.append(el('div'));
-    specs.forEach((s, i) => drawChart(this.charts.children[i] as HTMLElement, s, axis));
+    specs.forEach((s, i) => drawChartWhenSeen(this.charts.children[i] as HTMLElement, s, axis));
   }
 }

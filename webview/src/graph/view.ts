@@ -4,6 +4,8 @@
 // recolours and relabels; elements are keyed by id and an attribute is written only when its
 // value changed. Labels are hidden when zoomed out (and edge labels not even updated then).
 // Zoom and pan (d3-zoom), hover details, search, and a click that asks to reveal the source.
+// Large graphs paint their colours (edges, node fills) on a canvas (canvas.ts); each node and
+// edge keeps its SVG element.
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3-zoom';
 import { scaleLog, scaleSequentialLog } from 'd3-scale';
@@ -11,10 +13,11 @@ import { interpolateYlOrRd, interpolateBlues } from 'd3-scale-chromatic';
 import { el, setAttr, svg } from '../dom.ts';
 import { fileLine, formatCount, formatNs } from '../format.ts';
 import type { ViewData, ViewEdge, ViewNode } from '../messages.ts';
+import { edgeCurve, pathData, NODE_H, NODE_W, type Curve } from './curves.ts';
+import { GraphCanvas, type PaintedEdge, type PaintedNode } from './canvas.ts';
 import { StableLayout } from './layout.ts';
 
-export const NODE_W = 180;
-export const NODE_H = 40;
+export { NODE_H, NODE_W };
 /** colours are quantized so a small change in a figure writes nothing */
 const BUCKETS = 24;
 /** zoom below which node labels are hidden */
@@ -24,25 +27,26 @@ const EDGE_LABELS_MIN_K = 0.7;
 /** more edges than this: drawn for speed */
 const LARGE_EDGES = 500;
 
-interface NodeEl {
+interface NodeEl extends PaintedNode {
   readonly g: SVGGElement;
   readonly rect: SVGRectElement;
   data: ViewNode;
-  bucket: number;
+  /** whether the SVG rect shows the bucket (not kept up while the canvas paints it) */
+  styled: boolean;
+  /** the update that last listed it (one not listed by the latest is removed) */
+  seen: number;
 }
 
-interface EdgeEl {
+interface EdgeEl extends PaintedEdge {
   readonly g: SVGGElement;
   readonly path: SVGPathElement;
   readonly label: SVGTextElement;
-  /** the same curve for the canvas (large graphs) */
-  readonly curve: Path2D;
+  readonly curve: Curve;
   data: ViewEdge;
-  bucket: number;
-  width: string;
   /** whether the SVG path shows bucket and width (not kept up while the canvas paints it) */
   styled: boolean;
   labelText: string;
+  seen: number;
 }
 
 export interface GraphHandlers {
@@ -52,6 +56,8 @@ export interface GraphHandlers {
 const ramp = (interp: (t: number) => string): string[] => Array.from({ length: BUCKETS }, (_, i) => interp(0.15 + (0.85 * i) / (BUCKETS - 1)));
 const EDGE_COLOURS = ramp(interpolateYlOrRd);
 const NODE_COLOURS = ramp((t) => interpolateBlues(t * 0.7));
+/** the canvas's colours: outline and dimming as style.css draws them in SVG */
+const PALETTE = { edges: EDGE_COLOURS, nodes: NODE_COLOURS, dimEdge: '#ddd', outline: '#57606a', dimAlpha: 0.15 };
 
 /** The colour bucket of a value on a log scale over [lo, hi]. */
 function bucketer(lo: number, hi: number): (v: number) => number {
@@ -60,36 +66,16 @@ function bucketer(lo: number, hi: number): (v: number) => number {
   return (v) => (v > 0 ? Math.min(BUCKETS - 1, Math.floor(s(Math.max(v, lo)) * BUCKETS)) : 0);
 }
 
-function extent(values: Iterable<number>): [number, number] {
+/** The least positive and the greatest of `f` over `items` (no array built: this runs every update). */
+function extent<T>(items: readonly T[], f: (item: T) => number): [number, number] {
   let lo = Infinity;
   let hi = 0;
-  for (const v of values) {
+  for (const item of items) {
+    const v = f(item);
     if (v > 0 && v < lo) lo = v;
     if (v > hi) hi = v;
   }
   return lo === Infinity ? [1, 1] : [lo, hi];
-}
-
-function edgePath(a: { x: number; y: number }, b: { x: number; y: number }, self: boolean): { d: string; mx: number; my: number } {
-  const w = NODE_W / 2;
-  const h = NODE_H / 2;
-  if (self) {
-    const x0 = a.x + w - 40;
-    const y0 = a.y - h;
-    return { d: `M${x0},${y0} C${x0 - 10},${y0 - 45} ${x0 + 50},${y0 - 45} ${x0 + 30},${y0}`, mx: x0 + 20, my: y0 - 36 };
-  }
-  if (b.x > a.x) {
-    const x1 = a.x + w;
-    const x2 = b.x - w;
-    const dx = (x2 - x1) / 2;
-    return { d: `M${x1},${a.y} C${x1 + dx},${a.y} ${x2 - dx},${b.y} ${x2},${b.y}`, mx: (x1 + x2) / 2, my: (a.y + b.y) / 2 };
-  }
-  // back or same layer: an arc below both boxes
-  const dip = 40 + Math.min(120, Math.abs(a.x - b.x) / 6);
-  const y1 = a.y + h;
-  const y2 = b.y + h;
-  const low = Math.max(y1, y2) + dip;
-  return { d: `M${a.x},${y1} C${a.x},${low} ${b.x},${low} ${b.x},${y2}`, mx: (a.x + b.x) / 2, my: low - dip / 4 };
 }
 
 const edgeLabel = (e: ViewEdge): string => `${formatNs(e.avgNs)} ×${formatCount(e.count)}`;
@@ -112,13 +98,17 @@ export class GraphView {
   private filter = '';
   private edgeLabelsShown = true;
   private readonly canvas: HTMLCanvasElement;
+  private readonly graphCanvas: GraphCanvas;
   private large = false;
   private transform: ZoomTransform = zoomIdentity;
   private drawQueued = false;
   /** the SVG's size, kept by a ResizeObserver: reading it during a render would force a layout */
   private size = { w: 0, h: 0 };
-  /** the canvas strokes, grouped by colour and width; rebuilt only when an edge's look changed */
-  private groups: { colour: string; width: number; path: Path2D }[] | undefined;
+  /** counts updates, to find the nodes and edges an update no longer lists */
+  private generation = 0;
+  private statusText = '';
+  /** what the tooltip shows */
+  private hovered: NodeEl | EdgeEl | undefined;
 
   constructor(private readonly handlers: GraphHandlers) {
     this.element = el('section', 'view graph-view');
@@ -153,6 +143,7 @@ export class GraphView {
     this.tooltip.hidden = true;
     this.canvas = el('canvas', 'graph-canvas');
     this.canvas.hidden = true;
+    this.graphCanvas = new GraphCanvas(this.canvas, PALETTE);
     const frame = el('div', 'graph-frame');
     frame.append(this.canvas, this.svgEl, this.tooltip);
     this.element.append(bar, legend, frame);
@@ -170,98 +161,110 @@ export class GraphView {
       this.filter = this.search.value.trim().toLowerCase();
       this.applyFilter();
     });
-    this.svgEl.addEventListener('pointerover', (ev) => this.hover(ev));
-    this.svgEl.addEventListener('pointermove', (ev) => this.moveTooltip(ev));
-    this.svgEl.addEventListener('pointerleave', () => (this.tooltip.hidden = true));
+    this.svgEl.addEventListener('pointermove', (ev) => this.hover(ev));
+    this.svgEl.addEventListener('pointerleave', () => this.showDetails(undefined));
     this.svgEl.addEventListener('click', (ev) => this.click(ev));
   }
 
   /** Draws `view`: new elements for new ids, changed attributes for the rest. */
   update(view: ViewData): void {
+    const gen = ++this.generation;
+    /** whether this view is drawn on the canvas; decided first, so the loops below know */
+    const largeNow = view.edges.length > LARGE_EDGES;
     this.layout.add(
       view.nodes.map((n) => n.id),
       view.edges,
     );
-    const nodeBucket = bucketer(...extent(view.nodes.map((n) => n.waitAvgNs)));
-    const seenNodes = new Set<number>();
+    const nodeBucket = bucketer(...extent(view.nodes, (n) => n.waitAvgNs));
     for (const n of view.nodes) {
-      seenNodes.add(n.id);
       let ne = this.nodes.get(n.id);
       if (!ne) ne = this.addNode(n);
       else if (ne.data.label !== n.label || ne.data.file !== n.file || ne.data.line !== n.line) this.relabelNode(ne, n);
       ne.data = n;
+      ne.seen = gen;
       const b = nodeBucket(n.waitAvgNs);
       if (b !== ne.bucket) {
         ne.bucket = b;
-        ne.rect.setAttribute('fill', NODE_COLOURS[b]!);
+        ne.styled = false;
         ne.g.classList.toggle('dark', b > BUCKETS * 0.6);
+        this.graphCanvas.invalidate();
       }
+      // Boxes painted on the canvas keep their (transparent) SVG fill until it is shown again.
+      if (!largeNow) this.styleNode(ne);
     }
-    for (const [id, ne] of this.nodes) if (!seenNodes.has(id)) (ne.g.remove(), this.nodes.delete(id));
+    for (const [id, ne] of this.nodes) if (ne.seen !== gen) (ne.g.remove(), this.nodes.delete(id));
 
-    const edgeBucket = bucketer(...extent(view.edges.map((e) => e.avgNs)));
-    const [, chi] = extent(view.edges.map((e) => e.count));
+    const edgeBucket = bucketer(...extent(view.edges, (e) => e.avgNs));
+    const [, chi] = extent(view.edges, (e) => e.count);
     const width = scaleLog().domain([1, Math.max(2, chi)]).range([1, 9]).clamp(true);
-    const seenEdges = new Set<string>();
-    const largeNow = view.edges.length > LARGE_EDGES;
     for (const e of view.edges) {
-      seenEdges.add(e.id);
       let ee = this.edges.get(e.id);
       if (!ee) {
         ee = this.addEdge(e);
         if (!ee) continue;
       }
       ee.data = e;
+      ee.seen = gen;
       const b = edgeBucket(e.avgNs);
-      const w = (Math.round(width(Math.max(1, e.count)) * 2) / 2).toString();
+      const w = Math.round(width(Math.max(1, e.count)) * 2) / 2;
       if (b !== ee.bucket || w !== ee.width) {
         ee.bucket = b;
         ee.width = w;
         ee.styled = false;
-        this.groups = undefined;
+        this.graphCanvas.invalidate();
       }
       // Edges painted on the canvas keep their (undisplayed) SVG look until it is shown again.
       if (!largeNow) this.styleEdge(ee);
       if (this.edgeLabelsShown && !largeNow) this.setEdgeLabel(ee);
     }
-    for (const [id, ee] of this.edges) if (!seenEdges.has(id)) (ee.g.remove(), this.edges.delete(id), (this.groups = undefined));
-    // Large graphs: the edges are painted on a canvas under the SVG (their SVG elements stay,
-    // undisplayed, keyed and updated the same way, so ids and figures are still in the page).
+    for (const [id, ee] of this.edges) if (ee.seen !== gen) (ee.g.remove(), this.edges.delete(id), this.graphCanvas.invalidate());
+    // Large graphs: edges and node fills are painted on a canvas under the SVG (the SVG elements
+    // stay, keyed and updated the same way, so ids, figures, labels and hit targets are still in
+    // the page; edge elements undisplayed, node boxes transparent).
     const wasLarge = this.large;
-    this.large = this.edges.size > LARGE_EDGES;
-    if (wasLarge && !this.large) for (const ee of this.edges.values()) this.styleEdge(ee);
-    this.svgEl.classList.toggle('large', this.large);
-    this.canvas.hidden = !this.large;
-    if (this.large) this.drawCanvas(); // already inside the frame's render
+    this.large = largeNow;
+    if (wasLarge !== this.large) {
+      if (!this.large) {
+        for (const ee of this.edges.values()) this.styleEdge(ee);
+        for (const ne of this.nodes.values()) this.styleNode(ne);
+      }
+      this.svgEl.classList.toggle('large', this.large);
+      this.canvas.hidden = !this.large;
+      this.graphCanvas.invalidate();
+    }
 
     const hidden = view.health.hiddenNodes + view.health.hiddenEdges;
-    this.status.textContent =
+    const status =
       `${view.nodes.length} blocking points, ${view.edges.length} edges` +
       (hidden > 0 ? ` (not shown: ${view.health.hiddenNodes} points, ${view.health.hiddenEdges} edges with the least time)` : '');
+    if (status !== this.statusText) this.status.textContent = this.statusText = status;
     if (this.filter) this.applyFilter();
     if (!this.fitted && view.nodes.length > 0) this.fit();
     else this.updateLabelModes();
+    if (this.large) this.drawCanvas(); // already inside the frame's render
   }
 
   private addNode(n: ViewNode): NodeEl {
     const p = this.layout.get(n.id)!;
     const g = svg('g', 'node');
     g.dataset['nodeId'] = String(n.id);
-    g.setAttribute('transform', `translate(${p.x},${p.y})`);
+    // Absolute coordinates, no transform per node: a transform would make each node its own
+    // paint chunk with its own property node, which every repaint and layerization walks.
     const rect = svg('rect');
-    rect.setAttribute('x', String(-NODE_W / 2));
-    rect.setAttribute('y', String(-NODE_H / 2));
+    rect.setAttribute('x', String(p.x - NODE_W / 2));
+    rect.setAttribute('y', String(p.y - NODE_H / 2));
     rect.setAttribute('width', String(NODE_W));
     rect.setAttribute('height', String(NODE_H));
     rect.setAttribute('rx', '6');
-    rect.setAttribute('fill', NODE_COLOURS[0]!);
     const t1 = svg('text', 'node-label');
-    t1.setAttribute('y', '-3');
+    t1.setAttribute('x', String(p.x));
+    t1.setAttribute('y', String(p.y - 3));
     const t2 = svg('text', 'node-place');
-    t2.setAttribute('y', '13');
+    t2.setAttribute('x', String(p.x));
+    t2.setAttribute('y', String(p.y + 13));
     g.append(rect, t1, t2);
     this.nodeLayer.append(g);
-    const ne: NodeEl = { g, rect, data: n, bucket: -1 };
+    const ne: NodeEl = { g, rect, x: p.x, y: p.y, data: n, bucket: -1, dim: false, styled: false, seen: 0 };
     this.relabelNode(ne, n);
     this.nodes.set(n.id, ne);
     return ne;
@@ -282,27 +285,33 @@ export class GraphView {
     if (!a || !b) return undefined;
     const g = svg('g', 'edge');
     g.dataset['edgeId'] = e.id;
-    const { d, mx, my } = edgePath(a, b, e.from === e.to);
+    const curve = edgeCurve(a, b, e.from === e.to);
     const path = svg('path');
-    path.setAttribute('d', d);
+    path.setAttribute('d', pathData(curve));
     path.setAttribute('stroke', EDGE_COLOURS[0]!);
     path.setAttribute('marker-end', 'url(#arrow)');
     const label = svg('text', 'edge-label');
-    label.setAttribute('x', String(mx));
-    label.setAttribute('y', String(my - 4));
+    label.setAttribute('x', String(curve.mx));
+    label.setAttribute('y', String(curve.my - 4));
     g.append(path, label);
     this.edgeLayer.append(g);
-    const ee: EdgeEl = { g, path, label, curve: new Path2D(d), data: e, bucket: -1, width: '', styled: false, labelText: '' };
+    const ee: EdgeEl = { g, path, label, curve, data: e, bucket: -1, width: 1, dim: false, styled: false, labelText: '', seen: 0 };
     this.edges.set(e.id, ee);
-    this.groups = undefined;
+    this.graphCanvas.invalidate();
     return ee;
+  }
+
+  private styleNode(ne: NodeEl): void {
+    if (ne.styled) return;
+    ne.styled = true;
+    ne.rect.setAttribute('fill', NODE_COLOURS[Math.max(0, ne.bucket)]!);
   }
 
   private styleEdge(ee: EdgeEl): void {
     if (ee.styled) return;
     ee.styled = true;
     ee.path.setAttribute('stroke', EDGE_COLOURS[Math.max(0, ee.bucket)]!);
-    ee.path.setAttribute('stroke-width', ee.width);
+    ee.path.setAttribute('stroke-width', String(ee.width));
   }
 
   private setEdgeLabel(ee: EdgeEl): void {
@@ -330,41 +339,9 @@ export class GraphView {
     });
   }
 
-  /** Paints the edges of a large graph: one stroke per colour and width. */
+  /** Paints the colours of a large graph (nothing, if what the canvas shows is still right). */
   private drawCanvas(): void {
-    const { w, h } = this.size;
-    const dpr = window.devicePixelRatio || 1;
-    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
-      this.canvas.width = Math.round(w * dpr);
-      this.canvas.height = Math.round(h * dpr);
-      this.canvas.style.width = `${w}px`;
-      this.canvas.style.height = `${h}px`;
-    }
-    const ctx = this.canvas.getContext('2d');
-    if (!ctx) return;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    const t = this.transform;
-    ctx.setTransform(dpr * t.k, 0, 0, dpr * t.k, dpr * t.x, dpr * t.y);
-    for (const g of this.strokeGroups()) {
-      ctx.strokeStyle = g.colour;
-      ctx.lineWidth = g.width;
-      ctx.stroke(g.path);
-    }
-  }
-
-  private strokeGroups(): { colour: string; width: number; path: Path2D }[] {
-    if (this.groups) return this.groups;
-    const groups = new Map<string, { colour: string; width: number; path: Path2D }>();
-    const dimmed = this.filter !== '';
-    for (const ee of this.edges.values()) {
-      const dim = dimmed && ee.g.classList.contains('dim');
-      const key = `${ee.bucket}|${ee.width}|${dim}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { colour: dim ? '#ddd' : EDGE_COLOURS[Math.max(0, ee.bucket)]!, width: Number(ee.width) || 1, path: new Path2D() }));
-      g.path.addPath(ee.curve);
-    }
-    return (this.groups = [...groups.values()]);
+    this.graphCanvas.paint(this.edges.values(), this.nodes.values(), this.transform, this.size.w, this.size.h);
   }
 
   private updateLabelModes(): void {
@@ -395,14 +372,25 @@ export class GraphView {
       const hit = f !== '' && `${n.label} ${n.file}:${n.line} ${n.kind}`.toLowerCase().includes(f);
       if (hit) match.add(id);
       ne.g.classList.toggle('match', hit);
-      ne.g.classList.toggle('dim', f !== '' && !hit);
+      const dim = f !== '' && !hit;
+      if (dim !== ne.dim) {
+        ne.dim = dim;
+        ne.g.classList.toggle('dim', dim);
+        this.graphCanvas.invalidate();
+      }
     }
-    for (const ee of this.edges.values()) ee.g.classList.toggle('dim', f !== '' && !match.has(ee.data.from) && !match.has(ee.data.to));
-    this.groups = undefined;
+    for (const ee of this.edges.values()) {
+      const dim = f !== '' && !match.has(ee.data.from) && !match.has(ee.data.to);
+      if (dim === ee.dim) continue;
+      ee.dim = dim;
+      ee.g.classList.toggle('dim', dim);
+      this.graphCanvas.invalidate();
+    }
     if (this.large) this.queueDraw();
   }
 
-  private target(ev: Event): { node?: NodeEl; edge?: EdgeEl } {
+  /** The node or edge under the pointer: an SVG element, or on a large graph an edge on the canvas. */
+  private target(ev: MouseEvent): { node?: NodeEl; edge?: EdgeEl } {
     const t = ev.target instanceof Element ? ev.target : null;
     const ng = t?.closest('[data-node-id]');
     if (ng instanceof SVGGElement) {
@@ -414,18 +402,32 @@ export class GraphView {
       const edge = this.edges.get(eg.dataset['edgeId'] ?? '');
       return edge ? { edge } : {};
     }
+    if (this.large) {
+      const box = this.svgEl.getBoundingClientRect();
+      const [gx, gy] = this.transform.invert([ev.clientX - box.left, ev.clientY - box.top]);
+      const edge = this.graphCanvas.hit(this.edges.values(), gx, gy, this.transform.k);
+      return edge ? { edge } : {};
+    }
     return {};
   }
 
   private hover(ev: PointerEvent): void {
     const { node, edge } = this.target(ev);
-    if (!node && !edge) {
+    this.showDetails(node ?? edge);
+    this.moveTooltip(ev);
+  }
+
+  /** Shows the details of `item` in the tooltip (hides it for none); rebuilt only when the item changes. */
+  private showDetails(item: NodeEl | EdgeEl | undefined): void {
+    if (item === this.hovered) return;
+    this.hovered = item;
+    this.svgEl.classList.toggle('over-edge', item !== undefined && 'curve' in item);
+    if (!item) {
       this.tooltip.hidden = true;
       return;
     }
-    this.tooltip.replaceChildren(...(node ? this.nodeDetails(node.data) : this.edgeDetails(edge!.data)));
+    this.tooltip.replaceChildren(...('curve' in item ? this.edgeDetails(item.data) : this.nodeDetails(item.data)));
     this.tooltip.hidden = false;
-    this.moveTooltip(ev);
   }
 
   private nodeDetails(n: ViewNode): HTMLElement[] {
