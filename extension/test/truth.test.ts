@@ -4,7 +4,9 @@
 //    (the frame size read from the call graph that capcc wrote, deep.ci);
 //  - samples/hog: a thread that never yields -> a `yield` suggestion on its loop's line;
 //  - samples/extlib: a library function blocking in the kernel -> an `annotate-blocking`
-//    suggestion naming it, at the line that calls it.
+//    suggestion naming it, at the line that calls it;
+//  - samples/prodcons: a bounded buffer -> the producers' and consumers' condition-variable
+//    waits, at their lines, and every item moved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -108,4 +110,22 @@ test('a library call that blocks in the kernel gets an annotate-blocking suggest
   assert.equal(b[0]!.evidence.stalls, 4);
   const maxMs = b[0]!.evidence.maxMs as number;
   assert.ok(maxMs >= 36 && maxMs <= 44, `stalls of 40 ms measured at ${maxMs} ms`);
+});
+
+test('prodcons: a bounded buffer shows as two condition-variable waits, every item moved', (t) => {
+  if (skipWithoutRuntime(t)) return;
+  const s = profileSample(t, 'prodcons', 'prodcons', ['4', '4', '20000', '8']) as Summary & {
+    nodes: { kind: string; function: string; line: number; count: number }[];
+    edges: { from: number; to: number; count: number }[];
+  };
+  const src = join(root, 'samples', 'prodcons', 'prodcons.c');
+  const full = s.nodes.find((n) => n.function === 'producer');
+  const empty = s.nodes.find((n) => n.function === 'consumer');
+  assert.ok(full && empty, `no producer/consumer waits in ${JSON.stringify(s.nodes)}`);
+  assert.equal(full.kind, 'condvar');
+  assert.equal(empty.kind, 'condvar');
+  assert.equal(full.line, lineOf(src, 'pthread_cond_wait(&not_full'));
+  assert.equal(empty.line, lineOf(src, 'pthread_cond_wait(&not_empty'));
+  // 80,000 items through an 8-slot buffer: both sides wait again and again.
+  assert.ok(full.count > 1000 && empty.count > 1000, `waits: producer ${full.count}, consumer ${empty.count}`);
 });
