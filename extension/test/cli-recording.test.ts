@@ -166,6 +166,7 @@ test('a file that is not a recording, a missing file, and wrong arguments', (t) 
     [['run', '--interval', '2.5', '--', 'true'], /--interval needs a positive whole number/],
     [['run', 'prog'], /unexpected 'prog' before --/],
     [['run', '--record'], /option --record needs a value/],
+    [['run', '--scheduler', 'lottery', '--', 'true'], /unknown scheduler 'lottery' \(known: fifo, resource-aware\)/],
   ];
   for (const [args, re] of usage) {
     const r = capriccio(args);
