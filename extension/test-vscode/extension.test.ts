@@ -180,19 +180,22 @@ describe('Capriccio extension', () => {
     assert.ok(controller.view!.view.nodes.length > 0, 'the recording of a stopped program is empty');
   });
 
-  it('runs a "capriccio" launch configuration with the settings (stack mode)', async () => {
+  it('runs a "capriccio" launch configuration with the settings (stack mode, scheduler)', async () => {
     const { controller } = await api();
     const dir = sampleCopy('hog');
     execFileSync(join(repoRoot(), 'bin', 'capcc'), ['-O2', '-g', '-pthread', 'hog.c', '-o', 'hog'], { cwd: dir });
     const cfg = vscode.workspace.getConfiguration('capriccio');
     await cfg.update('stackMode', 'fixed', vscode.ConfigurationTarget.Global);
+    await cfg.update('scheduler', 'resource-aware', vscode.ConfigurationTarget.Global);
     try {
       await vscode.debug.startDebugging(undefined, { type: 'capriccio', request: 'launch', name: 'Capriccio: Profile', program: join(dir, 'hog'), args: ['1'], cwd: dir });
       await until('the launched program to end', () => controller.status.kind === 'ended' && controller.status.what === 'hog');
       assert.equal(controller.view!.view.program?.stackMode, 'fixed');
+      assert.equal(controller.view!.view.program?.scheduler, 'resource-aware');
       assert.deepEqual(controller.view!.view.program?.args.slice(-1), ['1']);
     } finally {
       await cfg.update('stackMode', undefined, vscode.ConfigurationTarget.Global);
+      await cfg.update('scheduler', undefined, vscode.ConfigurationTarget.Global);
     }
   });
 
