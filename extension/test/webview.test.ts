@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StableLayout } from '../../webview/src/graph/layout.ts';
 import { distanceTo, edgeCurve, meets, pathData, NODE_W } from '../../webview/src/graph/curves.ts';
+import { deviation, EdgeAggregator, type AggregatedEdge } from '../../webview/src/graph/aggregate.ts';
 import { formatBytes, formatCount, formatNs } from '../../webview/src/format.ts';
 import { parseHostMessage, parseWebviewMessage } from '../../webview/src/messages.ts';
 import { EDGE_POINTS_MAX, Model } from '../src/model/model.ts';
@@ -137,6 +138,70 @@ function bigModel(nodes: number, edgesPerNode: number): Model {
   m.apply(snapshot({ nodeDefs: defs, nodeStats: stats, edgeStats: edges }));
   return m;
 }
+
+test('edge aggregation: ends in one cell merge; the hottest colour and the summed count show; regrouped only when the view or the edge set changes', () => {
+  const layout = new StableLayout();
+  // 0 → 1,2,3 and a loop on 0: at fit zoom the edges from 0 end a few pixels apart; zoomed in, not
+  layout.add([0, 1, 2, 3], [
+    { from: 0, to: 1 },
+    { from: 0, to: 2 },
+    { from: 0, to: 3 },
+  ]);
+  const edge = (from: number, to: number, bucket: number, count: number): AggregatedEdge => ({
+    curve: edgeCurve(layout.get(from)!, layout.get(to)!, from === to),
+    bucket,
+    width: 1,
+    dim: false,
+    count,
+  });
+  const edges = [edge(0, 1, 3, 10), edge(0, 2, 20, 5), edge(0, 3, 7, 1), edge(0, 0, 1, 2)];
+  const agg = new EdgeAggregator<AggregatedEdge>();
+  const far = { k: 0.02, x: 0, y: 30, w: 800, h: 600, dpr: 1 };
+  assert.equal(agg.prepare(edges, far, 0), true);
+  const widthOf = (count: number): number => count / 2;
+  agg.relook(widthOf);
+  // Every edge is in exactly one aggregate; those from 0 are merged (ends within the cell).
+  assert.equal(agg.aggregates.reduce((n, a) => n + a.members.length, 0), edges.length);
+  const from0 = agg.aggregates.find((a) => a.members.includes(edges[0]!))!;
+  assert.ok(from0.members.includes(edges[1]!) && from0.members.includes(edges[2]!), 'edges from 0 merged');
+  assert.ok(!from0.members.includes(edges[3]!), 'a loop does not merge with forward edges');
+  assert.equal(from0.bucket, 20, 'the hottest member decides the colour');
+  assert.equal(from0.hottest, edges[1]);
+  assert.equal(from0.count, 16, 'counts sum');
+  assert.equal(from0.width, 8, 'width of the summed count');
+  // A figure update: no regrouping, only the look follows.
+  edges[2]!.bucket = 23;
+  edges[1]!.count = 9;
+  assert.equal(agg.prepare(edges, far, 0), false);
+  assert.equal(agg.builds, 1);
+  assert.equal(agg.relook(widthOf), true);
+  assert.equal(from0.bucket, 23);
+  assert.equal(from0.count, 20);
+  assert.equal(agg.relook(widthOf), false, 'nothing changed: no look changes');
+  // Dimmed members do not decide the colour while an undimmed one is there.
+  edges[2]!.dim = true;
+  agg.relook(widthOf);
+  assert.equal(from0.bucket, 20, 'the dimmed 23 no longer decides');
+  assert.equal(from0.dim, false);
+  for (const e of edges) e.dim = true;
+  agg.relook(widthOf);
+  assert.equal(from0.dim, true);
+  for (const e of edges) e.dim = false;
+  // Pan, zoom or a new edge set: regrouped.
+  assert.equal(agg.prepare(edges, { ...far, x: 50 }, 0), true);
+  assert.equal(agg.prepare(edges, { ...far, x: 50 }, 1), true);
+  assert.equal(agg.builds, 3);
+  // Zoomed in, the ends are far apart: no merging.
+  agg.prepare(edges, { ...far, k: 1, y: 100 }, 1);
+  assert.equal(agg.aggregates.length, edges.length);
+  // A straight line is drawn only where the curve strays under half a device pixel from it.
+  const c = edges[1]!.curve;
+  assert.ok(deviation(c) > 1);
+  agg.prepare(edges, { ...far, k: 1, y: 100 }, 2);
+  assert.ok(agg.aggregates.every((a) => !a.straight || deviation(a.curve) < 0.5));
+  agg.prepare(edges, { ...far, k: 0.4 / deviation(c), y: 100 }, 2);
+  assert.ok(agg.aggregates.find((a) => a.members.includes(edges[1]!))!.straight);
+});
 
 test('ViewData caps: the nodes with the most wait time and the edges among them; the rest counted as hidden', () => {
   const m = bigModel(1500, 3);

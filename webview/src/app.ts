@@ -14,6 +14,14 @@ export interface AppHandlers {
 
 /** performance.measure name of one render (read by scripts/bench-webview.mjs). */
 export const RENDER_MEASURE = 'capriccio-render';
+/**
+ * The resource charts show history over time (hundreds of points per series): redrawn by a live
+ * update at most this often (ms). An update that comes sooner leaves them for a later update,
+ * or, if none comes, for a frame RESOURCES_LATEST_MS after the last drawing: they show the latest
+ * figures within that.
+ */
+const RESOURCES_EVERY_MS = 200;
+const RESOURCES_LATEST_MS = 250;
 
 export class App {
   private readonly header: HTMLElement;
@@ -34,6 +42,9 @@ export class App {
   private last: ViewData | undefined;
   private headerText: [string, string] = ['', ''];
   private healthText: string | undefined;
+  /** when the resource charts were last drawn (performance.now()) */
+  private resourcesDrawnAt = -Infinity;
+  private resourcesTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly root: HTMLElement,
@@ -122,15 +133,35 @@ export class App {
     const first = this.lastRendered++ === 0; /* the first render draws every view */
     this.graph.update(view);
     for (const v of [this.suggestions.element, this.resources.element, this.stacks.element]) {
-      if (first || this.visible.has(v)) this.renderSide(view, v);
-      else this.stale.add(v);
+      if (!first && !this.visible.has(v)) this.stale.add(v);
+      else if (v === this.resources.element && !first && start - this.resourcesDrawnAt < RESOURCES_EVERY_MS) this.resourcesLater();
+      else this.renderSide(view, v);
     }
     performance.measure(RENDER_MEASURE, { start, end: performance.now() });
+  }
+
+  /** The resource charts are to show the latest view within RESOURCES_LATEST_MS, if no update draws them first. */
+  private resourcesLater(): void {
+    this.stale.add(this.resources.element);
+    if (this.resourcesTimer !== undefined) return;
+    const wait = Math.max(0, this.resourcesDrawnAt + RESOURCES_LATEST_MS - performance.now());
+    this.resourcesTimer = setTimeout(() => {
+      this.resourcesTimer = undefined;
+      requestAnimationFrame(() => {
+        const r = this.resources.element;
+        if (this.stale.has(r) && this.visible.has(r) && this.last) this.renderSide(this.last, r);
+      });
+    }, wait);
   }
 
   /** Brings one of the views beside the graph up to date. */
   private renderSide(view: ViewData, v: Element): void {
     this.stale.delete(v);
+    if (v === this.resources.element) {
+      this.resourcesDrawnAt = performance.now();
+      if (this.resourcesTimer !== undefined) clearTimeout(this.resourcesTimer);
+      this.resourcesTimer = undefined;
+    }
     if (v === this.suggestions.element) this.suggestions.update(view);
     else if (v === this.resources.element) this.resources.update(view, this.lastWidth);
     else if (v === this.stacks.element) this.stacks.update(view, this.lastWidth);

@@ -109,6 +109,8 @@ export class GraphView {
   private statusText = '';
   /** what the tooltip shows */
   private hovered: NodeEl | EdgeEl | undefined;
+  /** how many edges the hovered edge stands for (an aggregate's hottest member) */
+  private hoveredOf = 1;
 
   constructor(private readonly handlers: GraphHandlers) {
     this.element = el('section', 'view graph-view');
@@ -187,7 +189,7 @@ export class GraphView {
         ne.bucket = b;
         ne.styled = false;
         ne.g.classList.toggle('dark', b > BUCKETS * 0.6);
-        this.graphCanvas.invalidate();
+        this.graphCanvas.nodeLookChanged();
       }
       // Boxes painted on the canvas keep their (transparent) SVG fill until it is shown again.
       if (!largeNow) this.styleNode(ne);
@@ -197,6 +199,7 @@ export class GraphView {
     const edgeBucket = bucketer(...extent(view.edges, (e) => e.avgNs));
     const [, chi] = extent(view.edges, (e) => e.count);
     const width = scaleLog().domain([1, Math.max(2, chi)]).range([1, 9]).clamp(true);
+    this.graphCanvas.widthOf = (count) => Math.round(width(Math.max(1, count)) * 2) / 2;
     for (const e of view.edges) {
       let ee = this.edges.get(e.id);
       if (!ee) {
@@ -205,19 +208,23 @@ export class GraphView {
       }
       ee.data = e;
       ee.seen = gen;
+      if (e.count !== ee.count) {
+        ee.count = e.count;
+        this.graphCanvas.edgeCountChanged();
+      }
       const b = edgeBucket(e.avgNs);
       const w = Math.round(width(Math.max(1, e.count)) * 2) / 2;
       if (b !== ee.bucket || w !== ee.width) {
         ee.bucket = b;
         ee.width = w;
         ee.styled = false;
-        this.graphCanvas.invalidate();
+        this.graphCanvas.edgeLookChanged();
       }
       // Edges painted on the canvas keep their (undisplayed) SVG look until it is shown again.
       if (!largeNow) this.styleEdge(ee);
       if (this.edgeLabelsShown && !largeNow) this.setEdgeLabel(ee);
     }
-    for (const [id, ee] of this.edges) if (ee.seen !== gen) (ee.g.remove(), this.edges.delete(id), this.graphCanvas.invalidate());
+    for (const [id, ee] of this.edges) if (ee.seen !== gen) (ee.g.remove(), this.edges.delete(id), this.graphCanvas.edgesChanged());
     // Large graphs: edges and node fills are painted on a canvas under the SVG (the SVG elements
     // stay, keyed and updated the same way, so ids, figures, labels and hit targets are still in
     // the page; edge elements undisplayed, node boxes transparent).
@@ -295,9 +302,9 @@ export class GraphView {
     label.setAttribute('y', String(curve.my - 4));
     g.append(path, label);
     this.edgeLayer.append(g);
-    const ee: EdgeEl = { g, path, label, curve, data: e, bucket: -1, width: 1, dim: false, styled: false, labelText: '', seen: 0 };
+    const ee: EdgeEl = { g, path, label, curve, data: e, bucket: -1, width: 1, dim: false, count: e.count, styled: false, labelText: '', seen: 0 };
     this.edges.set(e.id, ee);
-    this.graphCanvas.invalidate();
+    this.graphCanvas.edgesChanged();
     return ee;
   }
 
@@ -341,7 +348,7 @@ export class GraphView {
 
   /** Paints the colours of a large graph (nothing, if what the canvas shows is still right). */
   private drawCanvas(): void {
-    this.graphCanvas.paint(this.edges.values(), this.nodes.values(), this.transform, this.size.w, this.size.h);
+    this.graphCanvas.paint(this.edges, this.nodes, this.transform, this.size.w, this.size.h);
   }
 
   private updateLabelModes(): void {
@@ -376,7 +383,7 @@ export class GraphView {
       if (dim !== ne.dim) {
         ne.dim = dim;
         ne.g.classList.toggle('dim', dim);
-        this.graphCanvas.invalidate();
+        this.graphCanvas.nodeLookChanged();
       }
     }
     for (const ee of this.edges.values()) {
@@ -384,13 +391,13 @@ export class GraphView {
       if (dim === ee.dim) continue;
       ee.dim = dim;
       ee.g.classList.toggle('dim', dim);
-      this.graphCanvas.invalidate();
+      this.graphCanvas.edgeLookChanged();
     }
     if (this.large) this.queueDraw();
   }
 
   /** The node or edge under the pointer: an SVG element, or on a large graph an edge on the canvas. */
-  private target(ev: MouseEvent): { node?: NodeEl; edge?: EdgeEl } {
+  private target(ev: MouseEvent): { node?: NodeEl; edge?: EdgeEl; of?: number } {
     const t = ev.target instanceof Element ? ev.target : null;
     const ng = t?.closest('[data-node-id]');
     if (ng instanceof SVGGElement) {
@@ -405,28 +412,29 @@ export class GraphView {
     if (this.large) {
       const box = this.svgEl.getBoundingClientRect();
       const [gx, gy] = this.transform.invert([ev.clientX - box.left, ev.clientY - box.top]);
-      const edge = this.graphCanvas.hit(this.edges.values(), gx, gy, this.transform.k);
-      return edge ? { edge } : {};
+      const hit = this.graphCanvas.hit(this.edges.values(), gx, gy, this.transform.k);
+      return hit ? { edge: hit.edge, of: hit.of } : {};
     }
     return {};
   }
 
   private hover(ev: PointerEvent): void {
-    const { node, edge } = this.target(ev);
-    this.showDetails(node ?? edge);
+    const { node, edge, of } = this.target(ev);
+    this.showDetails(node ?? edge, of ?? 1);
     this.moveTooltip(ev);
   }
 
   /** Shows the details of `item` in the tooltip (hides it for none); rebuilt only when the item changes. */
-  private showDetails(item: NodeEl | EdgeEl | undefined): void {
-    if (item === this.hovered) return;
+  private showDetails(item: NodeEl | EdgeEl | undefined, of = 1): void {
+    if (item === this.hovered && of === this.hoveredOf) return;
     this.hovered = item;
+    this.hoveredOf = of;
     this.svgEl.classList.toggle('over-edge', item !== undefined && 'curve' in item);
     if (!item) {
       this.tooltip.hidden = true;
       return;
     }
-    this.tooltip.replaceChildren(...('curve' in item ? this.edgeDetails(item.data) : this.nodeDetails(item.data)));
+    this.tooltip.replaceChildren(...('curve' in item ? this.edgeDetails(item.data, of) : this.nodeDetails(item.data)));
     this.tooltip.hidden = false;
   }
 
@@ -439,12 +447,14 @@ export class GraphView {
     return [head, stats, el('div', 'tt-sub', 'call chain (innermost first)'), chain, hint];
   }
 
-  private edgeDetails(e: ViewEdge): HTMLElement[] {
+  /** An edge's details; `of` > 1: it is the hottest of that many edges drawn as one here. */
+  private edgeDetails(e: ViewEdge, of = 1): HTMLElement[] {
     const name = (id: number): string => {
       const n = this.nodes.get(id)?.data;
       return n ? `${n.label} ${fileLine(n.file, n.line)}` : `#${id}`;
     };
     return [
+      ...(of > 1 ? [el('div', 'tt-sub', `${formatCount(of)} edges drawn as one at this zoom (zoom in to tell them apart); the one whose colour is shown:`)] : []),
       el('div', 'tt-head', `${name(e.from)} → ${name(e.to)}`),
       el('div', 'tt-stats', `runs ${formatCount(e.count)} · avg ${formatNs(e.avgNs)} · ewma ${formatNs(e.ewmaNs)} · max ${formatNs(e.maxNs)} · total ${formatNs(e.totalNs)}`),
     ];
