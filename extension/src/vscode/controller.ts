@@ -38,6 +38,7 @@ function describeEnd(end: SessionEnd | undefined): string {
 
 export class Controller implements vscode.Disposable {
   private profile: Profile | undefined;
+  private hasData = false;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   status: Status = { kind: 'idle' };
@@ -52,15 +53,19 @@ export class Controller implements vscode.Disposable {
   get recordPath(): string | undefined {
     return this.profile?.recordPath;
   }
-  get running(): boolean {
-    return this.profile?.live ?? false;
-  }
-
   setStatus(status: Status): void {
     this.status = status;
     void vscode.commands.executeCommand('setContext', 'capriccio.running', status.kind === 'live' || status.kind === 'building');
-    void vscode.commands.executeCommand('setContext', 'capriccio.hasData', this.profile?.latest !== undefined);
+    this.publishHasData();
     this.changed.fire();
+  }
+
+  /** The `capriccio.hasData` context (Show Panel, Export to Perfetto), set when it changes. */
+  private publishHasData(): void {
+    const has = this.profile?.latest !== undefined;
+    if (has === this.hasData) return;
+    this.hasData = has;
+    void vscode.commands.executeCommand('setContext', 'capriccio.hasData', has);
   }
 
   setStaticSuggestions(s: readonly Suggestion[]): void {
@@ -111,7 +116,10 @@ export class Controller implements vscode.Disposable {
 
   private follow(profile: Profile, what: string): void {
     this.profile = profile;
-    profile.on('update', () => this.changed.fire());
+    profile.on('update', () => {
+      this.publishHasData();
+      this.changed.fire();
+    });
     profile.on('end', (end) => {
       const how = describeEnd(end);
       this.out.appendLine(`capriccio: ${what} ${how}${profile.recordPath ? `; recorded ${profile.recordPath}` : ''}`);
