@@ -156,7 +156,9 @@ static void learning(void)
 
 /* ---- parent ------------------------------------------------------------- */
 
-static void child_output(const char *scenario, const char *policy, char *out, size_t cap)
+/* Runs this binary's `scenario` under CAPRICCIO_SCHEDULER=policy, with what
+ * it writes to `fd` (1 or 2) in `out`; returns its exit status (-1: killed). */
+static int run_child(const char *scenario, const char *policy, int fd, char *out, size_t cap)
 {
 	int p[2];
 	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
@@ -173,7 +175,7 @@ static void child_output(const char *scenario, const char *policy, char *out, si
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
-		dup2(p[1], 1);
+		dup2(p[1], fd);
 		execve("/proc/self/exe", argv, envp);
 		_exit(127);
 	}
@@ -186,50 +188,35 @@ static void child_output(const char *scenario, const char *policy, char *out, si
 	close(p[0]);
 	int status = -1;
 	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The scenario under each policy prints what each expects. */
+static void fifo_against_resource_aware(const char *scenario, const char *fifo_says, const char *ra_says)
+{
+	char fifo[256], ra[256];
+	CHECK_EQ(run_child(scenario, "fifo", 1, fifo, sizeof fifo), 0);
+	CHECK_EQ(run_child(scenario, "resource-aware", 1, ra, sizeof ra), 0);
+	printf("  fifo: %s  resource-aware: %s", fifo, ra);
+	CHECK(strstr(fifo, fifo_says) != NULL);
+	CHECK(strstr(ra, ra_says) != NULL);
 }
 
 static void accept_waits_for_releases(void)
 {
-	char fifo[256], ra[256];
-	child_output("admission", "fifo", fifo, sizeof fifo);
-	child_output("admission", "resource-aware", ra, sizeof ra);
-	printf("  fifo: %s  resource-aware: %s", fifo, ra);
-	CHECK(strstr(fifo, "accepted=1 closes_before=0\n") != NULL);
-	CHECK(strstr(ra, "accepted=1 closes_before=8\n") != NULL);
+	fifo_against_resource_aware("admission", "accepted=1 closes_before=0\n", "accepted=1 closes_before=8\n");
 }
 
 static void releasers_first_acquirers_last(void)
 {
-	char fifo[256], ra[256];
-	child_output("learning", "fifo", fifo, sizeof fifo);
-	child_output("learning", "resource-aware", ra, sizeof ra);
-	printf("  fifo: %s  resource-aware: %s", fifo, ra);
-	CHECK(strstr(fifo, "order=NR|AN\n") != NULL);
-	CHECK(strstr(ra, "order=RN|NA\n") != NULL);
+	fifo_against_resource_aware("learning", "order=NR|AN\n", "order=RN|NA\n");
 }
 
 static void unknown_policy_is_refused(void)
 {
-	char out[256];
-	int p[2];
-	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
-	char *envp[] = { "CAPRICCIO_SCHEDULER=lottery", NULL };
-	char *argv[] = { "test_policy", "--child", "admission", NULL };
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 2);
-		execve("/proc/self/exe", argv, envp);
-		_exit(127);
-	}
-	close(p[1]);
-	ssize_t len = read(p[0], out, sizeof out - 1);
-	out[len > 0 ? len : 0] = 0;
-	close(p[0]);
-	int status = -1;
-	waitpid(pid, &status, 0);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-	CHECK(strstr(out, "CAPRICCIO_SCHEDULER=lottery: expected fifo or resource-aware") != NULL);
+	char err[256];
+	CHECK_EQ(run_child("admission", "lottery", 2, err, sizeof err), 2);
+	CHECK(strstr(err, "CAPRICCIO_SCHEDULER=lottery: expected fifo or resource-aware") != NULL);
 }
 
 int main(int argc, char **argv)
