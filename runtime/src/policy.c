@@ -77,18 +77,13 @@ static void cap__check_pressure(void)
 	cap__pressure = cap__level(cap__fds_open(), cap__limits.fd_limit, CAP_RES_FDS) |
 			cap__level(cap__limits.memory_bytes, cap__limits.memory_limit, CAP_RES_MEMORY) |
 			cap__level(cap__stack_bytes, cap__limits.stack_limit, CAP_RES_STACK);
-	if (was && !cap__pressure) { /* held-back threads go back in line, in order */
-		while (cap__held.head) {
-			struct cap_thread *t = cap__held.head;
-			cap__held.head = t->next;
-			t->next = NULL;
-			if (cap__normal.tail)
-				cap__normal.tail->next = t;
-			else
-				cap__normal.head = t;
-			cap__normal.tail = t;
-		}
-		cap__held.tail = NULL;
+	if (was && !cap__pressure && cap__held.head) { /* held-back threads go back in line, in order */
+		if (cap__normal.tail)
+			cap__normal.tail->next = cap__held.head;
+		else
+			cap__normal.head = cap__held.head;
+		cap__normal.tail = cap__held.tail;
+		cap__held.head = cap__held.tail = NULL;
 	}
 }
 
