@@ -11,24 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #   curl: an HTTP client the knot sample is tested with; wrk: the load generator of the demo and bench:http.
 DEBIAN_PACKAGES="gcc make binutils liburing-dev chromium curl wrk"
 
-missing=()
-for pkg in $DEBIAN_PACKAGES; do
-	if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed$'; then
-		missing+=("$pkg")
-	fi
-done
-
-if ((${#missing[@]} > 0)); then
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "setup-deps: missing Debian packages: ${missing[*]}" >&2
-		echo "setup-deps: install them as root: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
-		exit 1
-	fi
-	echo "setup-deps: installing Debian packages: ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}" >&2
-fi
+# shellcheck source=scripts/debian-packages.sh
+. scripts/debian-packages.sh
+install_debian_packages setup-deps $DEBIAN_PACKAGES
 
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
 	echo "setup-deps: installing npm packages (npm ci)" >&2

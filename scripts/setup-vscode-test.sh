@@ -22,26 +22,12 @@ RIPGREP_ASSET=ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz
 #   (kerberos, native-keymap, keytar), built by node-gyp; g++, make: node-gyp's toolchain.
 DEBIAN_PACKAGES="chromium ripgrep libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev g++ make"
 
-missing=()
-for pkg in $DEBIAN_PACKAGES; do
-	if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed$'; then
-		missing+=("$pkg")
-	fi
-done
 # node-gyp also needs a python3; any on PATH will do (it need not be Debian's).
-command -v python3 >/dev/null || missing+=(python3)
-
-if ((${#missing[@]} > 0)); then
-	if [[ $(id -u) -ne 0 ]]; then
-		echo "setup-vscode-test: missing Debian packages: ${missing[*]}" >&2
-		echo "setup-vscode-test: install them as root: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
-		exit 1
-	fi
-	echo "setup-vscode-test: installing Debian packages: ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}" >&2
-fi
+python=()
+command -v python3 >/dev/null || python=(python3)
+# shellcheck source=scripts/debian-packages.sh
+. scripts/debian-packages.sh
+install_debian_packages setup-vscode-test $DEBIAN_PACKAGES "${python[@]}"
 
 base=$PWD/.vscode-test
 dir=$base/code-server
