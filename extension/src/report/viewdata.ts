@@ -5,6 +5,7 @@
 // history downsampled to a bounded number of points. What the caps leave out is counted in
 // `health`, never silently lost.
 import { summarize, type Summary } from '../analysis/summary.ts';
+import type { Suggestion } from '../analysis/suggest.ts';
 import { edgeKey, type HistoryPoint, type Model } from '../model/model.ts';
 import { kindName } from '../protocol/types.ts';
 import type { SymbolTable } from '../symbols/symbols.ts';
@@ -86,16 +87,15 @@ function history(model: Model, edges: readonly ViewEdge[], nodes: ReadonlyMap<nu
   };
 }
 
-function suggestions(s: Summary): ViewSuggestion[] {
-  return s.suggestions.map((g) => ({
-    kind: g.kind,
-    message: g.message,
-    ...(g.function !== undefined ? { function: g.function } : {}),
-    ...(g.file !== undefined ? { file: g.file } : {}),
-    ...(g.line !== undefined ? { line: g.line } : {}),
-    evidence: { ...g.evidence },
-  }));
-}
+/** A suggestion as the webview shows it. */
+export const viewSuggestion = (g: Suggestion, message: string = g.message): ViewSuggestion => ({
+  kind: g.kind,
+  message,
+  ...(g.function !== undefined ? { function: g.function } : {}),
+  ...(g.file !== undefined ? { file: g.file } : {}),
+  ...(g.line !== undefined ? { line: g.line } : {}),
+  evidence: { ...g.evidence },
+});
 
 export interface ViewOptions {
   /** where the data comes from: a recording's path, or "live" */
@@ -153,7 +153,7 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
         kind: kindName(t.kind),
       })),
     },
-    suggestions: suggestions(s),
+    suggestions: s.suggestions.map((g) => viewSuggestion(g)),
     health: {
       decodeErrors: s.errors.length,
       errors: s.errors.slice(0, caps.errors).map((e) => ({ offset: e.offset, reason: e.reason })),

@@ -3,6 +3,7 @@
 // extension's dist folder; nothing remote. A click on a node comes back as 'reveal'.
 import * as vscode from 'vscode';
 import { newNonce } from '../report/html.ts';
+import { viewSuggestion } from '../report/viewdata.ts';
 import { parseWebviewMessage, type HostMessage, type ViewData } from '../../../webview/src/messages.ts';
 import type { Controller } from './controller.ts';
 import { revealSource } from './sources.ts';
@@ -26,8 +27,7 @@ export class Panel implements vscode.Disposable {
     const v = this.controller.view?.view;
     const extra = this.controller.staticSuggestions;
     if (!v || extra.length === 0) return v;
-    const stat = extra.map((g) => ({ kind: g.kind, message: `[static] ${g.message}`, ...(g.function ? { function: g.function } : {}), ...(g.file ? { file: g.file } : {}), ...(g.line ? { line: g.line } : {}), evidence: { ...g.evidence } }));
-    return { ...v, suggestions: [...v.suggestions, ...stat] };
+    return { ...v, suggestions: [...v.suggestions, ...extra.map((g) => viewSuggestion(g, `[static] ${g.message}`))] };
   }
 
   show(): void {
