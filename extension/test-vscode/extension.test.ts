@@ -11,6 +11,10 @@ import { api, repoRoot, sampleCopy, until } from './util.ts';
 const COMMANDS = ['capriccio.profile', 'capriccio.attach', 'capriccio.openRecording', 'capriccio.stop', 'capriccio.exportPerfetto', 'capriccio.analyzeStack'];
 
 const capriccioDiagnostics = (uri: vscode.Uri): vscode.Diagnostic[] => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'capriccio');
+/** FILE compiled on its own by capcc into dir/OUT, as Profile Program does for the active file. */
+const buildAlone = (dir: string, file: string, out: string): void => {
+  execFileSync(join(repoRoot(), 'bin', 'capcc'), ['-O2', '-g', '-pthread', file, '-o', out], { cwd: dir });
+};
 const howEnded = (st: { kind: string; how?: string }): string => (st.kind === 'ended' ? st.how! : `not ended (${st.kind})`);
 const lineOf = (text: string, needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 
@@ -148,7 +152,7 @@ describe('Capriccio extension', () => {
   it('attaches to a program that listens on a telemetry socket', async () => {
     const { controller } = await api();
     const dir = sampleCopy('hog');
-    execFileSync(join(repoRoot(), 'bin', 'capcc'), ['-O2', '-g', '-pthread', 'hog.c', '-o', 'hog'], { cwd: dir });
+    buildAlone(dir, 'hog.c', 'hog');
     const sock = join(dir, 'telemetry.sock');
     const child = spawn(join(dir, 'hog'), ['2'], { env: { ...process.env, CAPRICCIO_TELEMETRY_LISTEN: sock }, stdio: 'ignore' });
     try {
@@ -183,7 +187,7 @@ describe('Capriccio extension', () => {
   it('runs a "capriccio" launch configuration with the settings (stack mode, scheduler)', async () => {
     const { controller } = await api();
     const dir = sampleCopy('hog');
-    execFileSync(join(repoRoot(), 'bin', 'capcc'), ['-O2', '-g', '-pthread', 'hog.c', '-o', 'hog'], { cwd: dir });
+    buildAlone(dir, 'hog.c', 'hog');
     const cfg = vscode.workspace.getConfiguration('capriccio');
     await cfg.update('stackMode', 'fixed', vscode.ConfigurationTarget.Global);
     await cfg.update('scheduler', 'resource-aware', vscode.ConfigurationTarget.Global);
