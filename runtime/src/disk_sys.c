@@ -33,6 +33,8 @@ void cap__disk_setup_sys(void *arg)
 		fprintf(stderr, "capriccio: CAPRICCIO_DISK=%s: expected uring or threads; using the default\n", env);
 	}
 	cap__efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (cap__efd >= 0)
+		cap__fds_runtime(1);
 	if (cap__efd < 0 || cap__io_add_internal(cap__efd, CAP_TAG_DISK) != 0) {
 		fprintf(stderr, "capriccio: cannot create the disk completion eventfd: %s; disk I/O will block the worker\n",
 			strerror(errno));
@@ -42,6 +44,7 @@ void cap__disk_setup_sys(void *arg)
 	if (want != CAP_DISK_THREADS) {
 		int r = io_uring_queue_init(CAP_URING_ENTRIES, &cap__ring, 0);
 		if (r == 0 && io_uring_register_eventfd(&cap__ring, cap__efd) == 0) {
+			cap__fds_runtime(1); /* the ring */
 			cap__disk_backend = CAP_DISK_URING;
 			return;
 		}
@@ -109,9 +112,11 @@ void cap__disk_reap_sys(void *arg)
 void cap__disk_forget_sys(void *arg)
 {
 	(void)arg;
-	if (cap__disk_backend == CAP_DISK_URING)
+	if (cap__disk_backend == CAP_DISK_URING) {
 		io_uring_queue_exit(&cap__ring);
-	if (cap__efd >= 0)
-		cap_sys1(SYS_close, cap__efd);
+		cap__fds_runtime(-1);
+	}
+	if (cap__efd >= 0 && cap_sys1(SYS_close, cap__efd) == 0)
+		cap__fds_runtime(-1);
 	cap__efd = -1;
 }

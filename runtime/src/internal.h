@@ -240,6 +240,7 @@ extern struct cap_policy_limits cap__limits;
 extern int64_t cap__fds_delta;   /* descriptors opened minus closed through the shim */
 extern uint64_t cap__stack_bytes; /* first chunks and fixed stacks of live threads */
 uint64_t cap__fds_open(void);
+void cap__fds_runtime(int d); /* descriptors the runtime itself opened (+) or closed (-) */
 void cap__policy_block(struct cap_thread *t, uintptr_t fp);
 void cap__policy_resumed(struct cap_thread *t);
 void cap__policy_spawned(struct cap_thread *t);

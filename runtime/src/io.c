@@ -54,6 +54,7 @@ int cap__io_init(struct cap_worker *w)
 	long fd = cap_sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (fd < 0)
 		return (int)-fd;
+	cap__fds_runtime(1);
 	w->epfd = (int)fd;
 	return 0;
 }

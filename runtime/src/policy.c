@@ -58,9 +58,15 @@ static unsigned cap__level(uint64_t used, uint64_t limit, unsigned bit)
 	return pct >= CAP_PRESSURE_ON || ((cap__pressure & bit) && pct >= CAP_PRESSURE_OFF) ? bit : 0;
 }
 
+/* The runtime's own descriptors (epoll, eventfds, the io_uring ring) count
+ * against the limit too; some are made on other kernel threads. */
+static int64_t cap__fds_internal;
+void cap__fds_runtime(int d) { __atomic_add_fetch(&cap__fds_internal, d, __ATOMIC_RELAXED); }
+
 uint64_t cap__fds_open(void)
 {
-	int64_t n = (int64_t)cap__limits.fds_at_start + cap__fds_delta;
+	int64_t n = (int64_t)cap__limits.fds_at_start + cap__fds_delta +
+		    __atomic_load_n(&cap__fds_internal, __ATOMIC_RELAXED);
 	return n > 0 ? (uint64_t)n : 0;
 }
 

@@ -84,6 +84,8 @@ void cap__pool_start_sys(void *arg)
 		}
 	}
 	cap__efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (cap__efd >= 0)
+		cap__fds_runtime(1);
 	if (cap__efd < 0 || cap__io_add_internal(cap__efd, CAP_TAG_POOL) != 0) {
 		fprintf(stderr, "capriccio: cannot create the helper pool's eventfd: %s\n", strerror(errno));
 		return;
@@ -139,8 +141,8 @@ void cap__pool_reap_sys(void *arg)
 void cap__pool_forget_sys(void *arg)
 {
 	(void)arg;
-	if (cap__efd >= 0)
-		cap_sys1(SYS_close, cap__efd);
+	if (cap__efd >= 0 && cap_sys1(SYS_close, cap__efd) == 0)
+		cap__fds_runtime(-1);
 	cap__efd = -1;
 	atomic_store(&cap__lockword, 0);
 	cap__head = cap__tail = cap__finished = NULL;

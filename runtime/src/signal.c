@@ -33,10 +33,12 @@ void cap__signals_deliver(struct cap_worker *w)
  * makes its own: the parent's is shared). */
 void cap__signals_init(struct cap_worker *w)
 {
-	if (cap__sig_efd >= 0)
-		cap_sys1(SYS_close, cap__sig_efd);
+	if (cap__sig_efd >= 0 && cap_sys1(SYS_close, cap__sig_efd) == 0)
+		cap__fds_runtime(-1);
 	cap__sig_efd = -1;
 	long fd = cap_sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd >= 0)
+		cap__fds_runtime(1);
 	if (fd >= 0 && cap__io_add_internal((int)fd, CAP_TAG_SIGNAL) == 0)
 		cap__sig_efd = (int)fd;
 }

@@ -841,6 +841,8 @@ void cap__telemetry_start_sys(void *arg)
 	S.hello.executable = S.hello.nmodules ? S.modules[0].path : "";
 	cap__read_args();
 	S.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (S.wake_fd >= 0)
+		cap__fds_runtime(1);
 
 	/* Ours is a kernel thread; pthread_create would make a user thread. */
 	int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =

@@ -176,6 +176,7 @@ static int run_child(const char *scenario, const char *policy, int fd, char *out
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(p[1], fd);
+		close_range(3, ~0u, 0); /* the same start whatever ran us left open */
 		execve("/proc/self/exe", argv, envp);
 		_exit(127);
 	}
