@@ -59,6 +59,8 @@ export interface Palette {
 const MAX_DPR = 2;
 /** How near (CSS pixels) the pointer must be to a thin edge to hover it. */
 const HIT_SLOP_PX = 4;
+/** Device pixels (the outline's width at the zoom) under which node outlines are not drawn. */
+const OUTLINE_MIN_PX = 0.2;
 /** corner radius of a node box (as the SVG rect's rx) */
 const RADIUS = 6;
 /**
@@ -286,8 +288,10 @@ export class GraphCanvas {
     }
     ctx.lineWidth = 1;
     ctx.strokeStyle = this.palette.outline;
-    // Corners under a device pixel round nothing visible but cost path segments and raster time.
+    // Corners under a device pixel round nothing visible but cost path segments and raster time;
+    // an outline under a fifth of a device pixel tints the box's edge by less than that: not drawn.
     const round = RADIUS * k >= 0.5;
+    const outlined = k >= OUTLINE_MIN_PX;
     // (dimmed first: key order; few groups, so the sort costs nothing)
     for (const key of [...groups.keys()].sort((a, b) => a - b)) {
       const boxes = groups.get(key)!;
@@ -301,7 +305,7 @@ export class GraphCanvas {
         else ctx.rect(n.x - NODE_W / 2, n.y - NODE_H / 2, NODE_W, NODE_H);
       }
       ctx.fill();
-      ctx.stroke();
+      if (outlined) ctx.stroke();
     }
     ctx.globalAlpha = 1;
   }
