@@ -4,9 +4,10 @@
 // as host messages, one per frame (20 different views taken in turn, so no two updates in a row
 // are the same). The first 10 (the page compiling its code: its first seconds of a live session)
 // are reported apart as warmup_frame_ms; the 200 after them are the live steady state the target
-// is about (enough of them that the 95th percentile is not decided by two or three frames). For each: `render` is the webview's own work (validation excluded; the
-// capriccio-render performance measure), `frame` runs from that render's start until after the
-// frame that shows it (style, layout, paint included). Prints one JSON line. Target: ≤ 16 ms.
+// is about (enough of them that the 95th percentile is not decided by two or three frames).
+// For each: `render` is the webview's own work (validation excluded; the capriccio-render
+// performance measure), `frame` runs from that render's start until after the frame that shows
+// it (style, layout, paint included). Prints one JSON line. Target: ≤ 16 ms.
 // Run with: npm run --silent bench:webview
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
