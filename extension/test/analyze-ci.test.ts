@@ -52,6 +52,7 @@ test('real GCC output: calls, the static function, the libc function and the ind
     'middle -> leaf @5',
     'ping -> pong @9',
     'pong -> ping @8',
+    'sleeper -> srand @12',
     'sleeper -> usleep @12',
     'top -> middle @6',
     'vla -> __morestack_allocate_stack_space @0',

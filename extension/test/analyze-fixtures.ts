@@ -28,7 +28,8 @@ export function compile(dir: string, name: string, source: string, flags: readon
 /**
  * One line per construct the analysis must read: a straight chain top → middle → leaf with
  * frames of very different sizes, mutual recursion ping ⇄ pong, a call through a pointer, a libc
- * call (usleep), a static function, and a variable-length array (a dynamic frame).
+ * call (srand) and one the Capriccio runtime provides (usleep), a static function, and a
+ * variable-length array (a dynamic frame).
  * The line numbers are asserted by the tests.
  */
 export const FIXTURE_C = `#include <stdlib.h>
@@ -42,7 +43,7 @@ int pong(int n) { volatile char b[100]; b[0] = (char)n; return n > 0 ? ping(n - 
 int ping(int n) { volatile char b[200]; b[0] = (char)n; return n > 0 ? pong(n - 1) : b[0]; }
 int apply(op_fn f, int x) { return f(x); }
 static int helper(int x) { return x * 2; }
-int sleeper(int x) { usleep((unsigned)x); return helper(x); }
+int sleeper(int x) { srand((unsigned)x); usleep((unsigned)x); return helper(x); }
 int vla(int n) { volatile char b[n]; b[0] = 1; return b[0]; }
 `;
 

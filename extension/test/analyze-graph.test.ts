@@ -72,11 +72,11 @@ test('recursion: the cycle is found, depth is unbounded, and a checkpoint breaks
 test('annotation candidates: the libc function, with who calls it; indirect and dynamic calls are flagged', (t) => {
   const dir = tempDir(t);
   const g = read(compile(dir, 'fixture', FIXTURE_C));
-  const a = analyzeStacks(linkProgram([g]));
-  assert.deepEqual(a.annotationCandidates, [{ function: 'usleep', callers: [{ function: 'sleeper', file: join(dir, 'fixture.c'), line: 12 }] }]);
+  const a = analyzeStacks(linkProgram([g], { names: new Set(['usleep']) }));
+  assert.deepEqual(a.annotationCandidates, [{ function: 'srand', callers: [{ function: 'sleeper', file: join(dir, 'fixture.c'), line: 12 }] }]);
   assert.deepEqual(a.indirectCalls, [{ function: 'apply', file: join(dir, 'fixture.c'), line: 10 }]);
   const sleeper = a.entries.find((e) => e.name === 'sleeper')!;
-  assert.deepEqual(sleeper.lacking.map((l) => [l.function, l.kind]), [['usleep', 'external']]);
+  assert.deepEqual(sleeper.lacking.map((l) => [l.function, l.kind]), [['srand', 'external']]);
   const apply = a.entries.find((e) => e.name === 'apply')!;
   assert.deepEqual(apply.lacking.map((l) => l.kind), ['indirect']);
   assert.equal(apply.path.at(-1)!.lacking, 'indirect');
@@ -85,7 +85,13 @@ test('annotation candidates: the libc function, with who calls it; indirect and 
   // libgcc's dynamic-allocation helper is not a function to annotate.
   assert.ok(!a.annotationCandidates.some((c) => c.function.startsWith('__morestack')));
   const s = stackSuggestions(a).filter((x) => x.kind === 'annotate-stack');
-  assert.deepEqual(s.map((x) => [x.function, x.file, x.line]), [['usleep', join(dir, 'fixture.c'), 12]]);
+  assert.deepEqual(s.map((x) => [x.function, x.file, x.line]), [['srand', join(dir, 'fixture.c'), 12]]);
+  // A function the runtime provides is neither lacking nor a candidate; unknown to the linker, it is external.
+  const alone = analyzeStacks(linkProgram([g]));
+  assert.deepEqual(alone.annotationCandidates.map((c) => c.function), ['srand', 'usleep']);
+  assert.deepEqual(linkProgram([g], { names: new Set(), missing: 'lib.a is not built' }).warnings, [
+    'functions the Capriccio runtime provides are listed as external: lib.a is not built',
+  ]);
 });
 
 test('linking objects: a global resolves to its definition in another file; statics stay in their unit', (t) => {

@@ -2,8 +2,8 @@
 // graphs that `capriccio cc` writes — deepest path per thread entry, recursion cycles, external
 // functions to annotate, first-chunk sizes and checkpoints.
 import { CiParseError } from '../analysis/stack/ci.ts';
-import { UnknownEntryError, analyzeStacks, linkProgram } from '../analysis/stack/graph.ts';
-import { NoCallGraphError, findCallGraphs, loadCallGraphs } from '../analysis/stack/load.ts';
+import { UnknownEntryError, analyzeStacks } from '../analysis/stack/graph.ts';
+import { NoCallGraphError, findCallGraphs, loadProgram } from '../analysis/stack/load.ts';
 import { analysisJson, analysisText } from '../analysis/stack/report.ts';
 import { UsageError, parseArgs } from './args.ts';
 import { exitCode, type Command } from './command.ts';
@@ -45,7 +45,7 @@ export const analyzeCommand: Command = {
     };
     try {
       const files = await findCallGraphs(p.positionals);
-      const program = linkProgram(await loadCallGraphs(files));
+      const program = await loadProgram(files);
       const analysis = analyzeStacks(program, { entries });
       if (p.options.has('json')) process.stdout.write(JSON.stringify(analysisJson(analysis, files)) + '\n');
       else process.stdout.write(analysisText(analysis, files));

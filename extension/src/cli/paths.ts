@@ -13,3 +13,4 @@ export function capriccioRoot(from: string = __dirname): string {
 }
 
 export const capccPath = (): string => join(capriccioRoot(), 'bin', 'capcc');
+export const runtimeLibPath = (): string => join(capriccioRoot(), 'runtime', 'build', 'libcapriccio.a');

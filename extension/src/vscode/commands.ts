@@ -3,8 +3,8 @@
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { CiParseError } from '../analysis/stack/ci.ts';
-import { analyzeStacks, linkProgram, UnknownEntryError } from '../analysis/stack/graph.ts';
-import { findCallGraphs, loadCallGraphs, NoCallGraphError } from '../analysis/stack/load.ts';
+import { analyzeStacks, UnknownEntryError } from '../analysis/stack/graph.ts';
+import { findCallGraphs, loadProgram, NoCallGraphError } from '../analysis/stack/load.ts';
 import { analysisJson, analysisText, stackSuggestions, type AnalyzeJson } from '../analysis/stack/report.ts';
 import { perfettoTrace } from '../export/perfetto.ts';
 import { loadRecording } from '../recording/load.ts';
@@ -131,7 +131,7 @@ export function registerCommands(controller: Controller, panel: Panel, out: vsco
     requireTrust('Analyze Stack Usage');
     const where = paths && paths.length > 0 ? [...paths] : [folderFor()];
     const files = await findCallGraphs(where);
-    const analysis = analyzeStacks(linkProgram(await loadCallGraphs(files)));
+    const analysis = analyzeStacks(await loadProgram(files));
     out.appendLine(analysisText(analysis, files));
     out.show(true);
     controller.setStaticSuggestions(stackSuggestions(analysis));

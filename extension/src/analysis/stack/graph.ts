@@ -13,9 +13,10 @@ export interface FnNode {
   readonly name: string;
   readonly file: string;
   readonly line: number;
-  /** frame bytes (return address included); null when unknown (external, indirect) */
+  /** frame bytes (return address included); null when unknown (external, indirect, runtime) */
   readonly bytes: number | null;
-  readonly kind: FrameKind | 'indirect';
+  /** runtime: provided by the Capriccio runtime (split-stack code: grows the stack it needs) */
+  readonly kind: FrameKind | 'indirect' | 'runtime';
   /** the .ci file that defines it ('' for external functions and the indirect placeholder) */
   readonly ci: string;
   /** internal linkage (static) */
@@ -45,15 +46,23 @@ const MORESTACK_PREFIX = '__morestack';
 export const lacking = (n: FnNode): Lacking | undefined =>
   n.kind === 'external' ? 'external' : n.kind === 'indirect' ? 'indirect' : n.kind === 'dynamic' ? 'dynamic' : undefined;
 
+/** What the runtime library provides (runtime.ts), or why that is not known. */
+export interface RuntimeFunctions {
+  readonly names: ReadonlySet<string>;
+  readonly missing?: string;
+}
+
 /**
  * Links the .ci files of one program (all its objects). A call to a function that another file
  * defines with external linkage resolves to that definition; static functions stay in their
- * unit. When two files define the same global name (two programs given at once), each file's
- * own calls go to its own definition and the others to the first one, with a warning.
+ * unit; one that the runtime defines is the runtime's. When two files define the same global
+ * name (two programs given at once), each file's own calls go to its own definition and the
+ * others to the first one, with a warning.
  */
-export function linkProgram(graphs: readonly CiGraph[]): Program {
+export function linkProgram(graphs: readonly CiGraph[], runtime: RuntimeFunctions = { names: new Set() }): Program {
   const sorted = [...graphs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const warnings: string[] = [];
+  if (runtime.missing) warnings.push(`functions the Capriccio runtime provides are listed as external: ${runtime.missing}`);
   // Which .ci files define each title.
   const definedIn = new Map<string, CiGraph[]>();
   for (const g of sorted) {
@@ -93,7 +102,8 @@ export function linkProgram(graphs: readonly CiGraph[]): Program {
     if (defs) return defKey(title, defs[0]!);
     if (!nodes.has(title)) {
       const decl = own!;
-      nodes.set(title, { key: title, name: decl.name, file: decl.file, line: decl.line, bytes: null, kind: 'external', ci: '', local: false });
+      const kind = runtime.names.has(decl.name) ? 'runtime' : 'external';
+      nodes.set(title, { key: title, name: decl.name, file: decl.file, line: decl.line, bytes: null, kind, ci: '', local: false });
     }
     return title;
   };
@@ -202,9 +212,11 @@ export interface PathStep {
   readonly function: string;
   readonly file: string;
   readonly line: number;
-  /** null: unknown (external function or indirect call) */
+  /** null: unknown (external function or indirect call) or the runtime's */
   readonly bytes: number | null;
   readonly lacking?: Lacking;
+  /** provided by the runtime: grows the stack it needs */
+  readonly runtime?: true;
   /** the call site that reached this function (absent for the entry) */
   readonly callFile?: string;
   readonly callLine?: number;
@@ -320,7 +332,7 @@ export function analyzeStacks(p: Program, opts: AnalyzeOptions = {}): StackAnaly
     const c = sccs[sccOf.get(k)!]!;
     return c.length > 1 || p.callees.get(k)!.some((e) => e.to === k);
   };
-  const defined = (n: FnNode): boolean => n.kind !== 'external' && n.kind !== 'indirect';
+  const defined = (n: FnNode): boolean => n.kind !== 'external' && n.kind !== 'indirect' && n.kind !== 'runtime';
   const byPlace = (a: FnNode, b: FnNode): number =>
     a.ci.localeCompare(b.ci) || a.file.localeCompare(b.file) || a.line - b.line || a.name.localeCompare(b.name);
 
@@ -451,6 +463,7 @@ export function analyzeStacks(p: Program, opts: AnalyzeOptions = {}): StackAnaly
         line: f.line,
         bytes: f.bytes,
         ...(why ? { lacking: why } : {}),
+        ...(f.kind === 'runtime' ? { runtime: true as const } : {}),
         ...(edge ? { callFile: edge.file, callLine: edge.line } : {}),
       };
     });
@@ -560,7 +573,7 @@ function placeCheckpoints(p: Program, entries: readonly EntryResult[], node: (k:
       stack.push(v);
       for (const e of p.callees.get(v)!) {
         const t = node(e.to);
-        if (t.kind === 'external' || t.kind === 'indirect') continue;
+        if (t.kind === 'external' || t.kind === 'indirect' || t.kind === 'runtime') continue;
         const at = onStack.get(e.to);
         if (at !== undefined) {
           // A back edge: the cycle needs a check unless one is on it already.

@@ -1,8 +1,11 @@
 // Finding and reading the .ci files of a program: files named directly, directories searched
-// recursively for *.ci.
+// recursively for *.ci; linked with what the installed runtime provides.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runtimeLibPath } from '../../cli/paths.ts';
 import { parseCi, type CiGraph } from './ci.ts';
+import { linkProgram, type Program } from './graph.ts';
+import { runtimeFunctions } from './runtime.ts';
 
 /** Nothing to analyze, or a PATH that does not exist. */
 export class NoCallGraphError extends Error {}
@@ -45,4 +48,9 @@ export async function findCallGraphs(paths: readonly string[]): Promise<string[]
 /** Reads and parses each file; a malformed one throws CiParseError naming the file and line. */
 export async function loadCallGraphs(files: readonly string[]): Promise<CiGraph[]> {
   return Promise.all(files.map(async (f) => parseCi(await readFile(f, 'utf8'), f)));
+}
+
+/** The program the .ci files make, its calls into the runtime (libcapriccio.a) known as such. */
+export async function loadProgram(files: readonly string[], runtimeLib: string = runtimeLibPath()): Promise<Program> {
+  return linkProgram(await loadCallGraphs(files), runtimeFunctions(runtimeLib));
 }

@@ -138,8 +138,16 @@ export function analysisText(a: StackAnalysis, callGraphs: readonly string[]): s
     );
     const width = Math.max(...e.path.map((s) => s.function.length));
     for (const s of e.path) {
-      const bytes = s.bytes === null ? '?' : String(s.bytes);
-      const note = s.lacking === 'external' ? '  external: no stack size' : s.lacking === 'indirect' ? '  indirect call: callee unknown' : s.lacking === 'dynamic' ? '  dynamic frame: more at run time' : '';
+      const bytes = s.runtime ? '-' : s.bytes === null ? '?' : String(s.bytes);
+      const note = s.runtime
+        ? '  Capriccio runtime: grows the stack it needs'
+        : s.lacking === 'external'
+          ? '  external: no stack size'
+          : s.lacking === 'indirect'
+            ? '  indirect call: callee unknown'
+            : s.lacking === 'dynamic'
+              ? '  dynamic frame: more at run time'
+              : '';
       const loc = place(s.file, s.line);
       lines.push(`  ${bytes.padStart(7)}  ${s.function.padEnd(width)}  ${loc}${note}`);
     }

@@ -1,0 +1,25 @@
+// The functions the Capriccio runtime provides (its pthread shim, the blocking POSIX calls it
+// turns into waits, its own cap_* API): a program's call to one of them is not a call into an
+// unknown library. They are compiled with split stacks, so they grow the calling thread's stack
+// as they need: nothing to annotate. Read from the runtime library's symbol table, so the list
+// never drifts from what the runtime really defines.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { RuntimeFunctions } from './graph.ts';
+
+/** The global functions `lib` (libcapriccio.a) defines, but for the runtime's internal ones. */
+export function runtimeFunctions(lib: string): RuntimeFunctions {
+  if (!existsSync(lib)) return { names: new Set(), missing: `${lib} is not built (make -C runtime)` };
+  let out: string;
+  try {
+    out = execFileSync('nm', ['-g', '--defined-only', lib], { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    return { names: new Set(), missing: `cannot list the symbols of ${lib} with nm: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const names = new Set<string>();
+  for (const line of out.split('\n')) {
+    const [, type, name] = line.trim().split(/\s+/);
+    if ((type === 'T' || type === 'W') && name && !name.startsWith('cap__') && !name.startsWith('__')) names.add(name);
+  }
+  return { names };
+}
