@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { loadBundle, reportHtml } from '../src/report/html.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
+import { formatCount } from '../../webview/src/format.ts';
 
 const root = resolve(__dirname, '..', '..');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
@@ -223,6 +224,51 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
   assert.equal(await page.locator('[data-node-id]').count(), 1000);
   assert.equal(await page.locator('[data-edge-id]').count(), 3000);
+
+  // At the telemetry cadence the resource charts are brought up to date in frames of their own,
+  // never in the frame that renders an update: no frame pays for both.
+  const latest = syntheticView(1000, 3000, 4);
+  // (plain JavaScript in a string: the test runner would wrap named functions in a helper the page lacks)
+  const probe = `async (views) => {
+    const frames = [];
+    const state = { looping: true };
+    state.loop = () => requestAnimationFrame(() => {
+      const start = performance.now();
+      setTimeout(() => frames.push({ start, end: performance.now() }), 0);
+      if (state.looping) state.loop();
+    });
+    state.loop();
+    performance.clearMeasures();
+    for (const view of views) {
+      window.dispatchEvent(new MessageEvent('message', { data: { type: 'update', view } }));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    state.looping = false;
+    const renders = performance.getEntriesByName('capriccio-render').map((m) => m.startTime);
+    const resources = performance.getEntriesByName('capriccio-resources').map((m) => m.startTime);
+    const frameOf = (t) => frames.findIndex((f) => t >= f.start && t < f.end);
+    return {
+      renders: renders.length,
+      resources: resources.length,
+      shared: resources.filter((t) => frameOf(t) >= 0 && renders.some((r) => frameOf(r) === frameOf(t))).length,
+      lastResourcesAfterLastRender: resources.length > 0 && resources[resources.length - 1] > renders[renders.length - 1],
+      legend: document.querySelector('[data-chart="threads"] .legend-item')?.textContent ?? '',
+    };
+  }`;
+  const views = [syntheticView(1000, 3000, 5), syntheticView(1000, 3000, 6), latest];
+  const cadence = (await page.evaluate(`(${probe})(${JSON.stringify(views)})`)) as {
+    renders: number;
+    resources: number;
+    shared: number;
+    lastResourcesAfterLastRender: boolean;
+    legend: string;
+  };
+  assert.equal(cadence.renders, 3, JSON.stringify(cadence));
+  assert.ok(cadence.resources >= 1, `the resource charts were not redrawn: ${JSON.stringify(cadence)}`);
+  assert.equal(cadence.shared, 0, `resource charts drawn in an update's frame: ${JSON.stringify(cadence)}`);
+  assert.ok(cadence.lastResourcesAfterLastRender, `the resource charts do not show the latest update: ${JSON.stringify(cadence)}`);
+  assert.equal(cadence.legend, `live ${formatCount(latest.history.threads.at(-1)!)}`);
   assert.deepEqual(problems, []);
 });
 

@@ -12,16 +12,17 @@ export interface AppHandlers {
   reveal(file: string, line: number): void;
 }
 
-/** performance.measure name of one render (read by scripts/bench-webview.mjs). */
+/** performance.measure names: one render, one drawing of the resource charts (read by scripts/bench-webview.mjs and the browser tests). */
 export const RENDER_MEASURE = 'capriccio-render';
+export const RESOURCES_MEASURE = 'capriccio-resources';
 /**
- * The resource charts show history over time (hundreds of points per series): redrawn by a live
- * update at most this often (ms). An update that comes sooner leaves them for a later update,
- * or, if none comes, for a frame RESOURCES_LATEST_MS after the last drawing: they show the latest
- * figures within that.
+ * The resource charts show history over time (hundreds of points per series): after a live
+ * update they are redrawn at most this often (ms), and in a frame of their own rather than the
+ * update's, so that no frame pays for both — unless updates fill every frame for
+ * RESOURCES_SHARE_MS, when they share one.
  */
 const RESOURCES_EVERY_MS = 200;
-const RESOURCES_LATEST_MS = 250;
+const RESOURCES_SHARE_MS = 50;
 
 export class App {
   private readonly header: HTMLElement;
@@ -44,7 +45,10 @@ export class App {
   private healthText: string | undefined;
   /** when the resource charts were last drawn (performance.now()) */
   private resourcesDrawnAt = -Infinity;
-  private resourcesTimer: ReturnType<typeof setTimeout> | undefined;
+  /** a drawing of the resource charts is on its way (resourcesLater) */
+  private resourcesPending = false;
+  /** the frame (its requestAnimationFrame time) of the last render */
+  private renderedFrame = -1;
 
   constructor(
     private readonly root: HTMLElement,
@@ -99,8 +103,9 @@ export class App {
     this.pending = view;
     if (this.scheduled) return;
     this.scheduled = true;
-    requestAnimationFrame(() => {
+    requestAnimationFrame((frame) => {
       this.scheduled = false;
+      this.renderedFrame = frame;
       const v = this.pending;
       this.pending = undefined;
       if (v) this.render(v);
@@ -134,37 +139,41 @@ export class App {
     this.graph.update(view);
     for (const v of [this.suggestions.element, this.resources.element, this.stacks.element]) {
       if (!first && !this.visible.has(v)) this.stale.add(v);
-      else if (v === this.resources.element && !first && start - this.resourcesDrawnAt < RESOURCES_EVERY_MS) this.resourcesLater();
+      else if (v === this.resources.element && !first) this.resourcesLater();
       else this.renderSide(view, v);
     }
     performance.measure(RENDER_MEASURE, { start, end: performance.now() });
   }
 
-  /** The resource charts are to show the latest view within RESOURCES_LATEST_MS, if no update draws them first. */
+  /** The resource charts are to show the latest view: RESOURCES_EVERY_MS after their last drawing, in a frame without a render. */
   private resourcesLater(): void {
     this.stale.add(this.resources.element);
-    if (this.resourcesTimer !== undefined) return;
-    const wait = Math.max(0, this.resourcesDrawnAt + RESOURCES_LATEST_MS - performance.now());
-    this.resourcesTimer = setTimeout(() => {
-      this.resourcesTimer = undefined;
-      requestAnimationFrame(() => {
-        const r = this.resources.element;
-        if (this.stale.has(r) && this.visible.has(r) && this.last) this.renderSide(this.last, r);
-      });
-    }, wait);
+    if (this.resourcesPending) return;
+    this.resourcesPending = true;
+    const wait = Math.max(0, this.resourcesDrawnAt + RESOURCES_EVERY_MS - performance.now());
+    setTimeout(() => this.drawResourcesAlone(performance.now()), wait);
+  }
+
+  private drawResourcesAlone(since: number): void {
+    requestAnimationFrame((frame) => {
+      const r = this.resources.element;
+      const busy = this.scheduled || this.renderedFrame === frame; /* a render has this frame */
+      if (busy && performance.now() - since < RESOURCES_SHARE_MS) return this.drawResourcesAlone(since);
+      this.resourcesPending = false;
+      if (this.stale.has(r) && this.visible.has(r) && this.last) this.renderSide(this.last, r);
+    });
   }
 
   /** Brings one of the views beside the graph up to date. */
   private renderSide(view: ViewData, v: Element): void {
     this.stale.delete(v);
-    if (v === this.resources.element) {
-      this.resourcesDrawnAt = performance.now();
-      if (this.resourcesTimer !== undefined) clearTimeout(this.resourcesTimer);
-      this.resourcesTimer = undefined;
-    }
     if (v === this.suggestions.element) this.suggestions.update(view);
-    else if (v === this.resources.element) this.resources.update(view, this.lastWidth);
     else if (v === this.stacks.element) this.stacks.update(view, this.lastWidth);
+    else if (v === this.resources.element) {
+      const start = (this.resourcesDrawnAt = performance.now());
+      this.resources.update(view, this.lastWidth);
+      performance.measure(RESOURCES_MEASURE, { start, end: performance.now() });
+    }
   }
 
   private renderHeader(view: ViewData): void {
