@@ -1,8 +1,11 @@
 /* Run a program as a child process with its stdout and/or stderr captured
- * through pipes (posix_spawn: safe in a runtime with one kernel thread). */
+ * through pipes (posix_spawn: safe in a runtime with one kernel thread).
+ * The child starts with stdin, stdout and stderr only: what it sees does not
+ * depend on descriptors whatever ran the test left open. */
 #ifndef CAP_SPAWN_CHILD_H
 #define CAP_SPAWN_CHILD_H
 #include <spawn.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +30,7 @@ static inline int child_start(struct child *c, char *const argv[], char *const e
 		posix_spawn_file_actions_adddup2(&fa, e[1], 2);
 		posix_spawn_file_actions_addclose(&fa, e[0]);
 	}
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (o[1] >= 0)
@@ -36,6 +40,19 @@ static inline int child_start(struct child *c, char *const argv[], char *const e
 	c->out = o[0];
 	c->err = e[0];
 	return rc;
+}
+
+/* Fills envp (room for `cap` pointers) with this process's environment, but
+ * `assignment` ("NAME=value") in place of any NAME it has; returns envp. */
+static inline char **child_env_with(char **envp, size_t cap, char *assignment)
+{
+	size_t name = strcspn(assignment, "=") + 1, n = 0;
+	for (char **e = environ; *e && n + 2 < cap; e++)
+		if (strncmp(*e, assignment, name) != 0)
+			envp[n++] = *e;
+	envp[n++] = assignment;
+	envp[n] = NULL;
+	return envp;
 }
 
 /* Read until EOF (or the buffer is full). */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "spawn_child.h"
 #include "tap.h"
 
 #define MIB (1u << 20)
@@ -310,19 +311,13 @@ static void run_disk_cases(void)
 /* Re-run the disk cases in a child with CAPRICCIO_DISK=threads; its TAP
  * output comes back through a pipe (read while the child runs) and is shown
  * as comments. */
-extern char **environ;
 static int child_cases = 6;
 static void disk_threads_backend_child(void)
 {
 	int p[2];
 	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
 	char *envp[256];
-	int n = 0;
-	for (char **e = environ; *e && n < 250; e++)
-		if (strncmp(*e, "CAPRICCIO_DISK=", 15) != 0)
-			envp[n++] = *e;
-	envp[n++] = "CAPRICCIO_DISK=threads";
-	envp[n] = NULL;
+	child_env_with(envp, 256, "CAPRICCIO_DISK=threads");
 	char *argv[] = { "test_disk", "--child", dir, NULL };
 	fflush(stdout);
 	fflush(stderr);

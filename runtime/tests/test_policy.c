@@ -16,9 +16,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "spawn_child.h"
 #include "tap.h"
 
-extern char **environ;
 #define LIMIT 64
 
 static int open_fds(void)
@@ -160,35 +160,18 @@ static void learning(void)
  * it writes to `fd` (1 or 2) in `out`; returns its exit status (-1: killed). */
 static int run_child(const char *scenario, const char *policy, int fd, char *out, size_t cap)
 {
-	int p[2];
-	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
-	char *envp[256];
-	int n = 0;
-	for (char **e = environ; *e && n < 250; e++)
-		if (strncmp(*e, "CAPRICCIO_SCHEDULER=", 20) != 0)
-			envp[n++] = *e;
-	char var[64];
+	char var[64], *envp[256];
 	snprintf(var, sizeof var, "CAPRICCIO_SCHEDULER=%s", policy);
-	envp[n++] = var;
-	envp[n] = NULL;
-	char *argv[] = { "test_policy", "--child", (char *)scenario, NULL };
+	char *argv[] = { "/proc/self/exe", "--child", (char *)scenario, NULL };
+	struct child c;
 	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], fd);
-		close_range(3, ~0u, 0); /* the same start whatever ran us left open */
-		execve("/proc/self/exe", argv, envp);
-		_exit(127);
+	out[0] = 0;
+	if (child_start(&c, argv, child_env_with(envp, 256, var), fd == 1, fd == 2) != 0) {
+		CHECK(!"cannot start the child");
+		return -1;
 	}
-	close(p[1]);
-	size_t len = 0;
-	long r;
-	while (len < cap - 1 && (r = read(p[0], out + len, cap - 1 - len)) > 0)
-		len += (size_t)r;
-	out[len] = 0;
-	close(p[0]);
-	int status = -1;
-	waitpid(pid, &status, 0);
+	child_slurp(fd == 1 ? c.out : c.err, out, cap);
+	int status = child_wait(&c);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
