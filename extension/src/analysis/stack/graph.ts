@@ -43,6 +43,9 @@ export interface Program {
 /** libgcc's helper for alloca/VLAs under split stacks: the dynamic frame, not a call to annotate. */
 const MORESTACK_PREFIX = '__morestack';
 
+/** Whether the call graph has the function's own frame (not external, indirect or the runtime's). */
+const defined = (n: FnNode): boolean => n.kind !== 'external' && n.kind !== 'indirect' && n.kind !== 'runtime';
+
 export const lacking = (n: FnNode): Lacking | undefined =>
   n.kind === 'external' ? 'external' : n.kind === 'indirect' ? 'indirect' : n.kind === 'dynamic' ? 'dynamic' : undefined;
 
@@ -332,7 +335,6 @@ export function analyzeStacks(p: Program, opts: AnalyzeOptions = {}): StackAnaly
     const c = sccs[sccOf.get(k)!]!;
     return c.length > 1 || p.callees.get(k)!.some((e) => e.to === k);
   };
-  const defined = (n: FnNode): boolean => n.kind !== 'external' && n.kind !== 'indirect' && n.kind !== 'runtime';
   const byPlace = (a: FnNode, b: FnNode): number =>
     a.ci.localeCompare(b.ci) || a.file.localeCompare(b.file) || a.line - b.line || a.name.localeCompare(b.name);
 
@@ -573,7 +575,7 @@ function placeCheckpoints(p: Program, entries: readonly EntryResult[], node: (k:
       stack.push(v);
       for (const e of p.callees.get(v)!) {
         const t = node(e.to);
-        if (t.kind === 'external' || t.kind === 'indirect' || t.kind === 'runtime') continue;
+        if (!defined(t)) continue;
         const at = onStack.get(e.to);
         if (at !== undefined) {
           // A back edge: the cycle needs a check unless one is on it already.

@@ -52,5 +52,6 @@ export async function loadCallGraphs(files: readonly string[]): Promise<CiGraph[
 
 /** The program the .ci files make, its calls into the runtime (libcapriccio.a) known as such. */
 export async function loadProgram(files: readonly string[], runtimeLib: string = runtimeLibPath()): Promise<Program> {
-  return linkProgram(await loadCallGraphs(files), runtimeFunctions(runtimeLib));
+  const [graphs, runtime] = await Promise.all([loadCallGraphs(files), runtimeFunctions(runtimeLib)]);
+  return linkProgram(graphs, runtime);
 }

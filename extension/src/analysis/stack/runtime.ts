@@ -3,16 +3,18 @@
 // unknown library. They are compiled with split stacks, so they grow the calling thread's stack
 // as they need: nothing to annotate. Read from the runtime library's symbol table, so the list
 // never drifts from what the runtime really defines.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { RuntimeFunctions } from './graph.ts';
 
 /** The global functions `lib` (libcapriccio.a) defines, but for the runtime's internal ones. */
-export function runtimeFunctions(lib: string): RuntimeFunctions {
+export async function runtimeFunctions(lib: string): Promise<RuntimeFunctions> {
   if (!existsSync(lib)) return { names: new Set(), missing: `${lib} is not built (make -C runtime)` };
   let out: string;
   try {
-    out = execFileSync('nm', ['-g', '--defined-only', lib], { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+    // (not execFileSync: in VS Code this runs in the extension host, which must not stall)
+    out = (await promisify(execFile)('nm', ['-g', '--defined-only', lib], { encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
   } catch (err) {
     return { names: new Set(), missing: `cannot list the symbols of ${lib} with nm: ${(err as Error).message.split('\n')[0]}` };
   }
