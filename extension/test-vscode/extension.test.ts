@@ -6,7 +6,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { api, repoRoot, sampleCopy, until } from './util.ts';
+import { api, openSample, profileToEnd, repoRoot, sampleCopy, until } from './util.ts';
 
 const COMMANDS = ['capriccio.profile', 'capriccio.attach', 'capriccio.openRecording', 'capriccio.stop', 'capriccio.exportPerfetto', 'capriccio.analyzeStack'];
 
@@ -27,10 +27,7 @@ describe('Capriccio extension', () => {
 
   it('profiles the hog sample: live data, hover, a yield diagnostic whose quick fix removes it', async () => {
     const { controller } = await api();
-    const dir = sampleCopy('hog');
-    const file = join(dir, 'hog.c');
-    const doc = await vscode.workspace.openTextDocument(file);
-    await vscode.window.showTextDocument(doc);
+    const { dir, doc } = await openSample('hog', 'hog.c');
     await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '', args: ['1'] });
     assert.equal(controller.status.kind === 'live' || controller.status.kind === 'ended', true, `status ${JSON.stringify(controller.status)}`);
     await until('the hog to end', () => controller.status.kind === 'ended');
@@ -64,8 +61,7 @@ describe('Capriccio extension', () => {
     assert.match(doc.getText(), /\{ sched_yield\(\); x = x \*/);
 
     // Profiled again, the loop yields: the ticker runs and no yield is suggested.
-    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '', args: ['1'] });
-    await until('the fixed hog to end', () => controller.status.kind === 'ended');
+    await profileToEnd('the fixed hog', { folder: dir, buildCommand: '', program: '', args: ['1'] });
     assert.deepEqual(
       controller.view!.summary.suggestions.filter((s) => s.kind === 'yield'),
       [],
@@ -99,9 +95,7 @@ describe('Capriccio extension', () => {
 
   it('reports a missing compiler by name and builds nothing', async () => {
     const { controller } = await api();
-    const dir = sampleCopy('hog');
-    const doc = await vscode.workspace.openTextDocument(join(dir, 'hog.c'));
-    await vscode.window.showTextDocument(doc);
+    const { dir } = await openSample('hog', 'hog.c');
     const cfg = vscode.workspace.getConfiguration('capriccio');
     await cfg.update('compiler', '/nonexistent/gcc-42', vscode.ConfigurationTarget.Global);
     try {
@@ -115,11 +109,8 @@ describe('Capriccio extension', () => {
 
   it('analyzes stack usage from the .ci files: a chunk-size diagnostic whose quick fix sets the first chunk', async () => {
     const { controller } = await api();
-    const dir = sampleCopy('deep');
-    const doc = await vscode.workspace.openTextDocument(join(dir, 'deep.c'));
-    await vscode.window.showTextDocument(doc);
-    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
-    await until('deep to end', () => controller.status.kind === 'ended');
+    const { dir, doc } = await openSample('deep', 'deep.c');
+    await profileToEnd('deep', { folder: dir, buildCommand: '', program: '' });
     const result = await vscode.commands.executeCommand<{ entries: { name: string }[] }>('capriccio.analyzeStack', [dir]);
     assert.ok(result.entries.some((e) => e.name === 'thread'), `no entry 'thread' in ${JSON.stringify(result.entries.map((e) => e.name))}`);
     const chunk = controller.staticSuggestions.find((s) => s.kind === 'chunk-size' && s.function === 'thread');
@@ -134,8 +125,7 @@ describe('Capriccio extension', () => {
     await doc.save();
     assert.match(doc.getText(), new RegExp(`pthread_attr_setstacksize\\(&cap_attr_${spawn}, ${chunk.evidence.suggestedBytes}\\);\\n\\tfor \\(`));
     // It still builds and runs.
-    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
-    await until('the fixed deep to end', () => controller.status.kind === 'ended');
+    await profileToEnd('the fixed deep', { folder: dir, buildCommand: '', program: '' });
     assert.match(howEnded(controller.status), /exited with status 0/);
   });
 
@@ -170,9 +160,7 @@ describe('Capriccio extension', () => {
 
   it('stops a running program and keeps its recording', async () => {
     const { controller } = await api();
-    const dir = sampleCopy('hog');
-    const doc = await vscode.workspace.openTextDocument(join(dir, 'hog.c'));
-    await vscode.window.showTextDocument(doc);
+    const { dir } = await openSample('hog', 'hog.c');
     await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '', args: ['60'] });
     await until('live data', () => (controller.view?.view.history.tNs.length ?? 0) >= 3);
     await vscode.commands.executeCommand('capriccio.stop');
@@ -218,11 +206,8 @@ describe('Capriccio extension', () => {
 
   it('profiles a program that calls a blocking library: the annotate-blocking quick fix writes the annotation', async () => {
     const { controller } = await api();
-    const dir = sampleCopy('extlib');
-    const doc = await vscode.workspace.openTextDocument(join(dir, 'lookup.c'));
-    await vscode.window.showTextDocument(doc);
-    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: 'make', program: 'build/lookup' });
-    await until('lookup to end', () => controller.status.kind === 'ended');
+    const { dir, doc } = await openSample('extlib', 'lookup.c');
+    await profileToEnd('lookup', { folder: dir, buildCommand: 'make', program: 'build/lookup' });
     const d = await until('an annotate-blocking diagnostic', () => capriccioDiagnostics(doc.uri).find((x) => x.code === 'annotate-blocking'));
     assert.equal(d.range.start.line + 1, lineOf(doc.getText(), 'sum += slow_lookup('));
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range, vscode.CodeActionKind.QuickFix.value);
@@ -233,8 +218,7 @@ describe('Capriccio extension', () => {
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { functions: { slow_lookup: { blocking: true } } });
     // Rebuilt with the annotation (capcc reads it from the folder), the stalls are gone.
     execFileSync('make', ['clean'], { cwd: dir });
-    await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: 'make', program: 'build/lookup' });
-    await until('the annotated lookup to end', () => controller.status.kind === 'ended');
+    await profileToEnd('the annotated lookup', { folder: dir, buildCommand: 'make', program: 'build/lookup' });
     assert.deepEqual(controller.view!.summary.suggestions.filter((g) => g.kind === 'annotate-blocking'), []);
   });
 });

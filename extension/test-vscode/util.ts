@@ -24,6 +24,21 @@ export function sampleCopy(name: string): string {
   return join(root, name);
 }
 
+/** A copy of samples/NAME (sampleCopy) with its FILE open in an editor. */
+export async function openSample(name: string, file: string): Promise<{ dir: string; doc: vscode.TextDocument }> {
+  const dir = sampleCopy(name);
+  const doc = await vscode.workspace.openTextDocument(join(dir, file));
+  await vscode.window.showTextDocument(doc);
+  return { dir, doc };
+}
+
+/** Runs "Capriccio: Profile Program" with `options` and waits until the program (`what`) has ended. */
+export async function profileToEnd(what: string, options: Record<string, unknown>): Promise<void> {
+  const { controller } = await api();
+  await vscode.commands.executeCommand('capriccio.profile', options);
+  await until(`${what} to end`, () => controller.status.kind === 'ended');
+}
+
 export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
