@@ -759,12 +759,23 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
 {
 	if (req->tv_nsec < 0 || req->tv_nsec >= 1000000000L || req->tv_sec < 0)
 		return EINVAL;
-	if (!cap__can_park())
+	switch (clock) {
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+	case CLOCK_BOOTTIME:
+	case CLOCK_TAI:
+		if (cap__can_park())
+			break;
+		/* fall through */
+	default: /* CPU-time and alarm clocks: the kernel's own sleep */
 		return (int)-cap_sys4(SYS_clock_nanosleep, clock, flags, req, rem);
+	case CLOCK_THREAD_CPUTIME_ID:
+		return EINVAL; /* as glibc: a thread cannot sleep on its own CPU clock */
+	}
 	uint64_t ns = (uint64_t)req->tv_sec * 1000000000u + (uint64_t)req->tv_nsec;
 	uint64_t now = cap__mono_ns(), deadline;
 	if (flags & TIMER_ABSTIME) {
-		uint64_t base = clock == CLOCK_REALTIME ? cap__real_ns() : now;
+		uint64_t base = clock == CLOCK_MONOTONIC ? now : cap__clock_ns(clock);
 		deadline = ns > base ? now + (ns - base) : now;
 		rem = NULL;
 	} else {

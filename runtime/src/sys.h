@@ -38,5 +38,6 @@ static inline long cap_sys6(long n, long a, long b, long c, long d, long e, long
 /* Monotonic and real-time clocks in nanoseconds (vDSO when available). */
 uint64_t cap__mono_ns(void);
 uint64_t cap__real_ns(void);
+uint64_t cap__clock_ns(int clock); /* any clock_gettime clock */
 
 #endif

@@ -100,16 +100,12 @@ void cap__timer_release_due(struct cap_worker *w, uint64_t now)
 #include <time.h>
 static int (*volatile cap__clock_gettime)(clockid_t, struct timespec *) = clock_gettime;
 
-uint64_t cap__mono_ns(void)
+uint64_t cap__clock_ns(int clock)
 {
 	struct timespec ts;
-	cap__clock_gettime(CLOCK_MONOTONIC, &ts);
+	cap__clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t cap__real_ns(void)
-{
-	struct timespec ts;
-	cap__clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+uint64_t cap__mono_ns(void) { return cap__clock_ns(CLOCK_MONOTONIC); }
+uint64_t cap__real_ns(void) { return cap__clock_ns(CLOCK_REALTIME); }

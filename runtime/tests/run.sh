@@ -6,7 +6,10 @@ passed=0
 failed=0
 for t in "$@"; do
 	name=${t%% *}
-	name=${name##*/}
+	case $name in
+	*/pthread/*) name=pthread/${name##*/} ;; # tests/posix_*.c built with plain gcc -pthread
+	*) name=${name##*/} ;;
+	esac
 	echo "# $name"
 	out=$(mktemp)
 	$t >"$out" 2>&1
