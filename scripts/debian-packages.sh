@@ -7,7 +7,8 @@ install_debian_packages() {
 	shift
 	local missing=() pkg
 	for pkg in "$@"; do
-		if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed$'; then
+		# Read whole, not piped into grep -q: under pipefail that fails when grep quits first.
+		if [[ $(dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null) != 'install ok installed' ]]; then
 			missing+=("$pkg")
 		fi
 	done

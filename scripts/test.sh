@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything that `npm test` runs: dependencies, build, C tests, Node tests, and the VS Code
-# tests (extension host and UI, in code-server, with the packaged .vsix).
+# Everything that `npm test` runs: dependencies, build, C tests, Node tests, the demo (short), and
+# the VS Code tests (extension host and UI, in code-server, with the packaged .vsix).
 # Every suite always runs; the script fails at the end if any failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +20,11 @@ make -C runtime test || failed+=('C tests')
 
 heading 'Node tests (node --test extension/test/*.test.ts)'
 node --import tsx --test extension/test/*.test.ts || failed+=('Node tests')
+
+heading 'the demo, short (bash scripts/demo.sh --seconds 2: the same script and checks as npm run demo)'
+demo_out=$(mktemp -d -t capriccio-demo-test.XXXXXX)
+bash scripts/demo.sh --seconds 2 --out "$demo_out" || failed+=('demo')
+rm -rf "$demo_out"
 
 heading 'VS Code tests (npm run test:vscode)'
 npm run --silent test:vscode || failed+=('VS Code tests')

@@ -3,18 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { have, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
 const capcc = join(root, 'bin', 'capcc');
 
 test('capcc --annotations refuses a bad file, naming the file and the field', (t) => {
-  if (!existsSync(join(root, 'runtime', 'build', 'libcapriccio.a'))) {
-    t.skip('runtime/build/libcapriccio.a does not exist yet: run npm run build');
-    return;
-  }
+  if (!have(t, RUNTIME)) return;
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-annot-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const src = join(dir, 'p.c');

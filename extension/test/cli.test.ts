@@ -17,11 +17,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { have, CLI, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
 const capcc = join(root, 'bin', 'capcc');
-const runtimeLib = join(root, 'runtime', 'build', 'libcapriccio.a');
 
 type Result = SpawnSyncReturns<string>;
 
@@ -288,20 +288,14 @@ test('bin/capriccio.js says to build first when dist/cli.js is missing', (t) => 
 });
 
 test('bin/capriccio.js runs the built CLI', (t) => {
-  if (!existsSync(join(root, 'dist', 'cli.js'))) {
-    t.skip('dist/cli.js is not built: run npm run build (npm test does)');
-    return;
-  }
+  if (!have(t, CLI)) return;
   const r = run(process.execPath, [join(root, 'bin', 'capriccio.js'), '--help']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^ {2}cc /m);
 });
 
 test('capriccio cc links and runs a program on the Capriccio runtime', (t) => {
-  if (!existsSync(runtimeLib)) {
-    t.skip(`${runtimeLib} does not exist yet: run npm run build`);
-    return;
-  }
+  if (!have(t, RUNTIME)) return;
   const dir = tempDir(t);
   writeFileSync(join(dir, 'hello.c'), HELLO_C);
   const exe = join(dir, 'hello');

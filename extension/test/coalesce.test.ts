@@ -3,22 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FrameDecoder } from '../src/protocol/decode.ts';
 import type { SnapshotFrame } from '../src/protocol/types.ts';
 import { Model } from '../src/model/model.ts';
+import { have, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
-const runtimeLib = join(root, 'runtime', 'build', 'libcapriccio.a');
 
 test('a stalled consumer gets coalesced snapshots with a dropped count, and loses no counts', async (t) => {
-  if (!existsSync(runtimeLib)) {
-    t.skip(`${runtimeLib} does not exist yet: run npm run build`);
-    return;
-  }
+  if (!have(t, RUNTIME)) return;
   const mk = spawnSync('make', ['-s', '-C', join(root, 'samples', 'rhythm')], { encoding: 'utf8' });
   assert.equal(mk.status, 0, mk.stderr);
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-coalesce-'));

@@ -3,15 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { have, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
 const capcc = join(root, 'bin', 'capcc');
-const runtimeLib = join(root, 'runtime', 'build', 'libcapriccio.a');
-const telemetrySources = ['telemetry.c', 'telemetry_sys.c'].map((f) => join(root, 'runtime', 'src', f));
 
 /**
  * A thread that computes ~3 ms then sleeps 15 ms, 20 times, and prints how long its computing and
@@ -82,15 +81,8 @@ interface SummaryJson {
 
 const within = (actual: number, expected: number, frac: number): boolean => Math.abs(actual - expected) <= expected * frac;
 
-test('capriccio run --record + summary --json on a real Capriccio program: ~3 ms edge, ~15 ms sleep wait at the usleep line', (t) => {
-  if (!telemetrySources.some((f) => existsSync(f))) {
-    t.skip('the runtime has no telemetry yet (runtime/src/telemetry*.c)');
-    return;
-  }
-  if (!existsSync(runtimeLib)) {
-    t.skip(`${runtimeLib} does not exist yet: run npm run build`);
-    return;
-  }
+test('capriccio run --record + summary --json on a real Capriccio program: the compute edge and the sleep wait at the usleep line, as the program timed them', (t) => {
+  if (!have(t, RUNTIME)) return;
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-e2e-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const src = join(dir, 'prog.c');
@@ -120,16 +112,18 @@ test('capriccio run --record + summary --json on a real Capriccio program: ~3 ms
   assert.equal(sleep.file, src);
   assert.equal(sleep.line, SLEEP_LINE);
   assert.equal(sleep.count, 20);
-  // Within 10% of what the program itself saw (15 ms on an idle machine), and near 15 ms.
-  assert.ok(within(sleep.waitAvgNs, 15e6, 0.5), `sleep wait avg ${sleep.waitAvgNs} ns, expected ~15 ms`);
+  // Within 10% of what the program itself saw: 15 ms on an idle machine, more on a loaded one
+  // (a sleep never ends early).
+  assert.ok(sleepNs >= 15e6 && sleep.waitAvgNs >= 15e6, `sleep wait avg ${sleep.waitAvgNs} ns, the program slept ${sleepNs} ns: less than 15 ms`);
   assert.ok(within(sleep.waitAvgNs, sleepNs, 0.1), `sleep wait avg ${sleep.waitAvgNs} ns, the program slept ${sleepNs} ns`);
 
   const loop = s.edges.find((e) => e.from === sleep.id && e.to === sleep.id);
   assert.ok(loop, `no sleep→sleep edge in ${JSON.stringify(s.edges)}`);
   assert.equal(loop.count, 19);
-  // The run between two sleeps is the ~3 ms of computing: within 10% of what the program itself
-  // measured (3 ms on an idle machine; other load on the cores stretches it), and near 3 ms.
+  // The run between two sleeps is the computing: within 10% of what the program itself measured.
+  // That is 3 ms on an idle machine; on a loaded one the kernel may take the CPU away just before
+  // the loop sees its 3 ms end, so it is at least 3 ms, not about 3 ms.
+  assert.ok(computeNs >= 3e6 && loop.avgNs >= 3e6, `edge avg ${loop.avgNs} ns, the program computed ${computeNs} ns: less than 3 ms`);
   assert.ok(within(loop.avgNs, computeNs, 0.1), `edge avg ${loop.avgNs} ns, the program computed ${computeNs} ns`);
-  assert.ok(within(loop.avgNs, 3e6, 0.5), `edge avg ${loop.avgNs} ns, expected ~3 ms`);
   assert.ok(s.stacks.maxThreadUsedBytes > 0);
 });

@@ -7,16 +7,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { skipUnless, CURL, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
 const sample = join(root, 'samples', 'knot');
-const runtimeLib = join(root, 'runtime', 'build', 'libcapriccio.a');
-const hasCurl = spawnSync('curl', ['--version']).status === 0;
 
 // ---- The docroot ------------------------------------------------------------------------------
 
@@ -195,7 +194,7 @@ const variants = [
 ];
 
 for (const v of variants) {
-  describe(v.name, { skip: !existsSync(runtimeLib) && `${runtimeLib} does not exist yet: run npm run build` }, () => {
+  describe(v.name, { skip: skipUnless(RUNTIME) }, () => {
     let srv: Server;
     let port = 0;
     let sent = 0; // requests this suite made, to check the summary against
@@ -370,7 +369,7 @@ for (const v of variants) {
       sent += 3;
     });
 
-    test('curl: bodies, HEAD, and one connection for several URLs', { skip: !hasCurl && 'curl is not installed' }, async () => {
+    test('curl: bodies, HEAD, and one connection for several URLs', { skip: skipUnless(CURL) }, async () => {
       const base = `http://127.0.0.1:${port}`;
       const dir = mkdtempSync(join(docroot, 'curl-'));
       const r = await curl([
@@ -430,7 +429,7 @@ for (const v of variants) {
   });
 }
 
-describe('knot options', { skip: !existsSync(runtimeLib) && `${runtimeLib} does not exist yet: run npm run build` }, () => {
+describe('knot options', { skip: skipUnless(RUNTIME) }, () => {
   for (const exe of ['knot', 'knot-pthread']) {
     test(`${exe}: -k closes idle keep-alive connections`, async () => {
       build();

@@ -14,6 +14,7 @@ import { chromium } from 'playwright-core';
 import { loadBundle, reportHtml } from '../src/report/html.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
 import { formatCount } from '../../webview/src/format.ts';
+import { have, BROWSER, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
@@ -43,14 +44,7 @@ interface Summary {
 const short = (f: string): string => f.split('/').slice(-2).join('/');
 
 test('the report of a recorded run draws the graph, charts and suggestions, offline, under a strict CSP', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium): browser tests skipped`);
-    return;
-  }
-  if (!existsSync(join(root, 'runtime', 'build', 'libcapriccio.a'))) {
-    t.skip('runtime/build/libcapriccio.a does not exist yet: run npm run build');
-    return;
-  }
+  if (!have(t, BROWSER, RUNTIME)) return;
   const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
   assert.equal(b.status, 0, b.stderr);
   const mk = run('make', ['-s', '-C', join(root, 'samples', 'extlib')]);
@@ -165,10 +159,7 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
 });
 
 test('a large graph (1,000 points, 3,000 edges): an element per node and edge, canvas edges answer hover and click, live updates keep them', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is missing (apt-get install chromium): browser tests skipped`);
-    return;
-  }
+  if (!have(t, BROWSER)) return;
   const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
   assert.equal(b.status, 0, b.stderr);
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-large-'));

@@ -116,6 +116,7 @@ void cap__graph_block(struct cap_thread *t, int kind)
 	}
 	t->last_node = node;
 	t->t_blocked = now;
+	cap__graph_run_ended(T, now);
 	t->t_woken = 0;
 	if (kind != CAP_KIND_YIELD)
 		T->blocked[kind & 15]++;
@@ -237,6 +238,7 @@ void cap__graph_finished(struct cap_thread *t)
 		st->waste += alloc - used;
 	}
 	T->stack_allocated -= alloc < T->stack_allocated ? alloc : T->stack_allocated;
+	cap__graph_run_ended(T, cap__ticks());
 }
 
 /* Every split: count it, by thread and by the call that needed the room,

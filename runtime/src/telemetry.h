@@ -99,6 +99,12 @@ struct cap_telemetry {
 	uint64_t quantum_ticks;
 	uint64_t last_sampled_switches;
 	_Atomic int idle; /* the worker waits in epoll: not a stall */
+	/* A stall's end by the worker's own clock: the watchdog sets stall_watch
+	 * when it sees the worker stuck; the stalled run's end (its thread blocks,
+	 * yields or exits) stores the time and clears it.  The watchdog only
+	 * notices that end at its next look, late when the machine is loaded. */
+	_Atomic int stall_watch;
+	uint64_t stall_end_ticks;
 };
 
 extern struct cap_telemetry *cap__tel; /* NULL: telemetry off */
@@ -116,6 +122,15 @@ void cap__graph_resumed(struct cap_thread *t, int kind);
 void cap__graph_spawned(struct cap_thread *t);
 void cap__graph_finished(struct cap_thread *t);
 void cap__graph_rows_if_asked(struct cap_worker *w);
+
+/* The run that stalled has ended (see stall_watch). */
+static inline void cap__graph_run_ended(struct cap_telemetry *T, uint64_t now)
+{
+	if (__builtin_expect(atomic_load_explicit(&T->stall_watch, memory_order_relaxed), 0)) {
+		T->stall_end_ticks = now;
+		atomic_store_explicit(&T->stall_watch, 0, memory_order_release);
+	}
+}
 
 /* Frame-pointer walks, inline: the yield sampler runs them on the signal
  * stack, where split-stack code must not run. */

@@ -86,6 +86,7 @@ static struct {
 	uint64_t last_change_ns;
 	uint32_t stall_id; /* the stall being recorded, 0 = none */
 	uint64_t stall_start_ns, stall_seen_ns;
+	uint64_t stall_run_ticks; /* start of the stalled run (its thread's t_run), 0 = unknown */
 	/* exit */
 	_Atomic int exiting; /* 1: asked to send the exit frame, 2: done */
 	int exit_signaled, exit_status;
@@ -553,6 +554,25 @@ static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite,
 	}
 }
 
+/* The stall being recorded is over.  Its length is the stalled run's, from
+ * the worker's own timestamps (the run's start and end), when both are
+ * known: the watchdog's looks can come late on a loaded machine.  Else it
+ * ends halfway between the last look that saw it and this one. */
+static void cap__stall_ended(struct cap_telemetry *T, uint64_t now)
+{
+	struct cap_stall *st = &T->stalls.v[S.stall_id - 1];
+	uint64_t counted = S.stall_seen_ns - S.stall_start_ns, len;
+	if (S.stall_run_ticks && !atomic_load_explicit(&T->stall_watch, memory_order_acquire) &&
+	    T->stall_end_ticks > S.stall_run_ticks)
+		len = cap__ns(T->stall_end_ticks - S.stall_run_ticks);
+	else
+		len = counted + (now - S.stall_seen_ns) / 2;
+	atomic_store_explicit(&T->stall_watch, 0, memory_order_relaxed);
+	st->total_ns += len > counted ? len - counted : 0;
+	if (len > st->max_ns)
+		st->max_ns = len;
+}
+
 static void cap__watchdog(uint64_t now)
 {
 	struct cap_worker *w = S.w;
@@ -560,13 +580,8 @@ static void cap__watchdog(uint64_t now)
 	uint64_t sw = w->switches;
 	bool idle = atomic_load_explicit(&T->idle, memory_order_relaxed);
 	if (sw != S.last_switches || idle) {
-		if (S.stall_id) { /* it ended since we last looked: count half that gap */
-			struct cap_stall *st = &T->stalls.v[S.stall_id - 1];
-			uint64_t end = S.stall_seen_ns + (now - S.stall_seen_ns) / 2;
-			st->total_ns += end - S.stall_seen_ns;
-			if (end - S.stall_start_ns > st->max_ns)
-				st->max_ns = end - S.stall_start_ns;
-		}
+		if (S.stall_id)
+			cap__stall_ended(T, now);
 		S.last_switches = sw;
 		S.last_change_ns = now;
 		S.stall_id = 0;
@@ -608,6 +623,11 @@ static void cap__watchdog(uint64_t now)
 	struct cap_stall *st = &T->stalls.v[id - 1];
 	st->count++;
 	S.stall_id = id;
+	/* The stalled thread cannot end while it is stuck, so its run start is
+	 * safe to read; the worker will time the run's end (stall_watch). */
+	struct cap_thread *t = w->current;
+	S.stall_run_ticks = t && t != &w->sched ? t->t_run : 0;
+	atomic_store_explicit(&T->stall_watch, 1, memory_order_release);
 	S.stall_start_ns = S.last_change_ns;
 	S.stall_seen_ns = now;
 	st->total_ns += stuck;
