@@ -1,12 +1,14 @@
 // The quick fixes behind Capriccio's suggestions, as plain text edits (no VS Code here, so they
 // are tested from Node):
-//   yield            a yield point inside the hot loop (cap_yield, or sched_yield for code that
-//                    does not include capriccio.h);
+//   yield            a yield point as the first statement of the hot loop's body (cap_yield, or
+//                    sched_yield for code that does not include capriccio.h), the loop found in
+//                    the C syntax tree (source/loops.ts);
 //   annotate-*       an entry in capriccio.annotations.json;
 //   chunk-size       the first-chunk size at the spawn call (a stack-size attribute for
 //                    pthread_create, which the runtime takes as the first chunk in split mode, or
 //                    cap_spawn options).
 // Lines are 1-based in suggestions and 0-based in edits (as in VS Code).
+import { cLoops, innermostLoop, type LoopBody } from '../source/loops.ts';
 
 /** Replace [line:character, endLine:endCharacter) with newText (0-based). */
 export interface TextEdit {
@@ -55,35 +57,64 @@ function includeEdit(lines: readonly string[], header: string): TextEdit {
   return insertAt(last + 1, 0, `#include <${header}>\n`);
 }
 
-/**
- * A yield point at the hot loop whose body contains `line`: a statement before that line, or —
- * when the line is the loop's header, or the only statement of a loop without braces — inside it.
- */
-export function yieldFix(text: string, line: number): SourceFix | undefined {
+/** 0-based line and character of each offset of `text`. */
+function positions(text: string): (offset: number) => { line: number; character: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: offset - starts[lo]! };
+  };
+}
+
+/** The call as the first statement of a loop's body: after its `{`, or with braces put around it. */
+function yieldInBody(text: string, body: LoopBody, call: string): TextEdit[] {
+  const at = positions(text);
+  const insert = (offset: number, newText: string): TextEdit => {
+    const p = at(offset);
+    return insertAt(p.line, p.character, newText);
+  };
+  if (!body.braced) {
+    if (body.empty) {
+      const s = at(body.start);
+      const e = at(body.end);
+      const space = /\s/.test(text[body.start - 1] ?? ' ') ? '' : ' ';
+      return [{ line: s.line, character: s.character, endLine: e.line, endCharacter: e.character, newText: `${space}{ ${call} }` }];
+    }
+    return [insert(body.start, `{ ${call} `), insert(body.end, ' }')];
+  }
+  const open = body.start + 1;
+  const eol = text.indexOf('\n', open);
+  // Code after `{` on its line (or a comment that goes on past it): the call goes right after `{`.
+  if (eol < 0 || !/^\s*(?:\/\*.*?\*\/\s*)*(?:\/\/.*)?$/.test(text.slice(open, eol))) return [insert(open, ` ${call}${text[open] === '}' ? ' ' : ''}`)];
+  // `{` ends its line (but for a comment): the call gets a line of its own, indented as the statement after it.
   const lines = text.split('\n');
-  const i = line - 1;
-  const target = lines[i];
-  if (target === undefined || target.trim() === '') return undefined;
+  const first = at(body.first);
+  const before = lines[first.line]!.slice(0, first.character);
+  const hasStatement = body.first < body.end - 1;
+  const indent = hasStatement && before.trim() === '' ? before : indentOf(lines[at(body.start).line]!) + (/^\t/m.test(text) ? '\t' : '    ');
+  return [insertAt(at(open).line + 1, 0, `${indent}${call}\n`)];
+}
+
+/**
+ * A yield point as the first statement of a loop's body: the loop whose header is at `line` and
+ * `column` (a yield suggestion's loop), else the innermost loop around `line`. Undefined when no
+ * loop is there.
+ */
+export function yieldFix(text: string, line: number, column?: number): SourceFix | undefined {
+  const loops = cLoops(text);
+  const loop = (column !== undefined ? loops.find((l) => l.line === line && l.column === column) : undefined) ?? innermostLoop(loops, line);
+  if (!loop) return undefined;
   const capriccio = includes(text, 'capriccio.h');
   const call = capriccio ? 'cap_yield();' : 'sched_yield();';
-  const extra = !capriccio && !includes(text, 'sched.h') ? [includeEdit(lines, 'sched.h')] : [];
-  const title = `Insert ${call.slice(0, -1)} in this loop (Capriccio)`;
-  const { code, comment } = splitComment(target);
-  const indent = indentOf(target);
-  const trimmed = code.trim();
-
-  // The loop header itself, with its brace: the first statement of the body.
-  if (/^(for|while|do)\b/.test(trimmed) && trimmed.endsWith('{')) {
-    const unit = /\t/.test(indent) || indent === '' ? '\t' : '    ';
-    return { title, edits: [...extra, insertAt(i + 1, 0, `${indent}${unit}${call}\n`)] };
-  }
-  // The only statement of a loop without braces: brace it, yield first.
-  const p = previousCode(lines, i);
-  const header = p >= 0 ? splitComment(lines[p]!).code.trim() : '';
-  if (trimmed.endsWith(';') && isBracelessHeader(header) && !/^(if|else if|switch)\b/.test(header)) {
-    return { title, edits: [...extra, { line: i, character: indent.length, endLine: i, endCharacter: target.length, newText: `{ ${call} ${trimmed} }${comment}` }] };
-  }
-  return { title, edits: [...extra, insertAt(i, 0, `${indent}${call}\n`)] };
+  const extra = !capriccio && !includes(text, 'sched.h') ? [includeEdit(text.split('\n'), 'sched.h')] : [];
+  return { title: `Insert ${call.slice(0, -1)} in this loop (Capriccio)`, edits: [...extra, ...yieldInBody(text, loop.body, call)] };
 }
 
 // ---- the annotations file ---------------------------------------------------------------
