@@ -2,7 +2,7 @@
 // first chunk to give threads spawned at a site. Each carries the figures it rests on.
 import type { Model } from '../model/model.ts';
 import { NULL_ADDRESS } from '../protocol/types.ts';
-import { fileLoops, innermostLoop, type Loop, type LoopKind } from '../source/loops.ts';
+import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
 import { describe, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
 
 interface Base {
@@ -76,23 +76,24 @@ export function siteName(table: SymbolTable, site: string): ReturnType<typeof na
   return nameChain(table, [site]);
 }
 
-/**
- * The loop a sample ran in: its innermost own location, or failing that the next own one out
- * (an inlined caller, a calling frame: a hot function without a loop is called from one), whose
- * line lies in a loop of its file. `unread` when the innermost own location's file cannot be
- * parsed here; `none` when no own location on the chain is in a loop.
- */
+/** Where a sample ran, for its yield suggestion: a loop, outside every loop, or not known. */
 type Place =
   | { readonly at: 'loop'; readonly loop: Loop; readonly loc: Location }
   | { readonly at: 'unread'; readonly why: string }
   | { readonly at: 'none' };
 
-function placeOf(name: ChainName): Place {
+/**
+ * The loop a sample ran in: the innermost loop around its innermost own location or, when that
+ * is in no loop, around the next own one out (an inlined caller, a calling frame: a hot function
+ * without a loop is called from one). `unread` when the innermost own location's source cannot be
+ * parsed here. `loopsOf` is fileLoops, remembered for one summary.
+ */
+function placeOf(name: ChainName, loopsOf: (file: string) => FileLoops): Place {
   const first = name.chain.findIndex((f) => f.own);
   for (const frame of name.chain.slice(first)) {
     if (!frame.own) continue;
     for (const loc of frame.inlined) {
-      const found = fileLoops(loc.file);
+      const found = loopsOf(loc.file);
       if ('unread' in found) {
         if (frame === name.chain[first] && loc === frame.inlined[0]) return { at: 'unread', why: found.unread };
         continue;
@@ -127,27 +128,24 @@ interface YieldGroup {
  */
 function yieldSuggestions(model: Model, table: SymbolTable): YieldSuggestion[] {
   const quantumMs = (model.hello?.quantumUs ?? 0) / 1000;
+  const files = new Map<string, FileLoops>();
+  const loopsOf = (file: string): FileLoops => files.get(file) ?? files.set(file, fileLoops(file)).get(file)!;
   const groups = new Map<string, YieldGroup>();
-  const add = (key: string, init: () => YieldGroup, line: number, count: number, runMaxNs: number): void => {
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = init()));
-    g.samples += count;
-    g.runMaxNs = Math.max(g.runMaxNs, runMaxNs);
-    g.lines.set(line, (g.lines.get(line) ?? 0) + count);
-  };
   for (const s of model.samples.values()) {
     if (s.count < 1 || s.frames.length === 0) continue;
     const name = nameChain(table, s.frames, true);
     if (!name.own) continue;
-    const place = placeOf(name);
-    const base = { samples: 0, runMaxNs: 0, lines: new Map<number, number>(), outside: 0 };
-    if (place.at === 'loop') {
-      const { loop, loc } = place;
-      add(`loop\0${loc.file}\0${loop.line}:${loop.column}`, () => ({ function: loc.function, file: loc.file, line: loop.line, place, ...base }), loc.line, s.count, s.runMaxNs);
-    } else {
-      const key = place.at === 'none' ? `none\0${name.function}\0${name.file}` : `line\0${name.function}\0${name.file}\0${name.line}`;
-      add(key, () => ({ function: name.function, file: name.file, line: name.line, place, ...base }), name.line, s.count, s.runMaxNs);
-    }
+    const place = placeOf(name, loopsOf);
+    // Loops by their header; samples outside them per function, unread ones per line.
+    const [key, at, sampled] =
+      place.at === 'loop'
+        ? [`loop\0${place.loc.file}\0${place.loop.line}:${place.loop.column}`, { ...place.loc, line: place.loop.line }, place.loc.line]
+        : [place.at === 'none' ? `none\0${name.function}\0${name.file}` : `line\0${name.function}\0${name.file}\0${name.line}`, name, name.line];
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { function: at.function, file: at.file, line: at.line, place, samples: 0, runMaxNs: 0, lines: new Map(), outside: 0 }));
+    g.samples += s.count;
+    g.runMaxNs = Math.max(g.runMaxNs, s.runMaxNs);
+    g.lines.set(sampled, (g.lines.get(sampled) ?? 0) + s.count);
   }
   const byWeight = (a: YieldGroup, b: YieldGroup): number => b.samples - a.samples || b.runMaxNs - a.runMaxNs || a.line - b.line;
   const loops = [...groups.values()].filter((g) => g.place.at === 'loop').sort(byWeight);
