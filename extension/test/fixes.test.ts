@@ -88,6 +88,13 @@ test('yield: braces on their own line, on one line, empty, an empty statement, a
   assert.match(out, /while \(x < 400\) \{ sched_yield\(\); \/\* a comment\n/);
 });
 
+test('yield: characters outside ASCII before the loop on its line (edits count UTF-16 code units, as VS Code does)', () => {
+  const src = '#include <sched.h>\nvoid f(int *x)\n{\n\t/* é😀 */ while (*x < 9) *x += 1; /* ü */\n}\n';
+  const out = apply(src, yieldFix(src, 4));
+  compiles(out);
+  assert.match(out, /\t\/\* é😀 \*\/ while \(\*x < 9\) \{ sched_yield\(\); \*x \+= 1; \} \/\* ü \*\//);
+});
+
 test('yield: cap_yield() where capriccio.h is included, no second sched.h; no fix outside every loop', () => {
   const cap = LOOPS_TEXT.replace('#include <stdio.h>', '#include <capriccio.h>');
   const fix = yieldFix(cap, lineOf('for unbraced'));

@@ -57,49 +57,26 @@ function includeEdit(lines: readonly string[], header: string): TextEdit {
   return insertAt(last + 1, 0, `#include <${header}>\n`);
 }
 
-/** 0-based line and character of each offset of `text`. */
-function positions(text: string): (offset: number) => { line: number; character: number } {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, character: offset - starts[lo]! };
-  };
-}
-
 /** The call as the first statement of a loop's body: after its `{`, or with braces put around it. */
-function yieldInBody(text: string, body: LoopBody, call: string): TextEdit[] {
-  const at = positions(text);
-  const insert = (offset: number, newText: string): TextEdit => {
-    const p = at(offset);
-    return insertAt(p.line, p.character, newText);
-  };
+function yieldInBody(lines: readonly string[], body: LoopBody, call: string): TextEdit[] {
+  const { start, end } = body;
   if (!body.braced) {
     if (body.empty) {
-      const s = at(body.start);
-      const e = at(body.end);
-      const space = /\s/.test(text[body.start - 1] ?? ' ') ? '' : ' ';
-      return [{ line: s.line, character: s.character, endLine: e.line, endCharacter: e.character, newText: `${space}{ ${call} }` }];
+      const space = /\S/.test(lines[start.line]![start.character - 1] ?? ' ') ? ' ' : '';
+      return [{ line: start.line, character: start.character, endLine: end.line, endCharacter: end.character, newText: `${space}{ ${call} }` }];
     }
-    return [insert(body.start, `{ ${call} `), insert(body.end, ' }')];
+    return [insertAt(start.line, start.character, `{ ${call} `), insertAt(end.line, end.character, ' }')];
   }
-  const open = body.start + 1;
-  const eol = text.indexOf('\n', open);
+  const line = lines[start.line]!;
+  const open = start.character + 1;
   // Code after `{` on its line (or a comment that goes on past it): the call goes right after `{`.
-  if (eol < 0 || !/^\s*(?:\/\*.*?\*\/\s*)*(?:\/\/.*)?$/.test(text.slice(open, eol))) return [insert(open, ` ${call}${text[open] === '}' ? ' ' : ''}`)];
+  if (!/^\s*(?:\/\*.*?\*\/\s*)*(?:\/\/.*)?$/.test(line.slice(open)) || start.line + 1 >= lines.length) {
+    return [insertAt(start.line, open, ` ${call}${line[open] === '}' ? ' ' : ''}`)];
+  }
   // `{` ends its line (but for a comment): the call gets a line of its own, indented as the statement after it.
-  const lines = text.split('\n');
-  const first = at(body.first);
-  const before = lines[first.line]!.slice(0, first.character);
-  const hasStatement = body.first < body.end - 1;
-  const indent = hasStatement && before.trim() === '' ? before : indentOf(lines[at(body.start).line]!) + (/^\t/m.test(text) ? '\t' : '    ');
-  return [insertAt(at(open).line + 1, 0, `${indent}${call}\n`)];
+  const before = body.first ? lines[body.first.line]!.slice(0, body.first.character) : undefined;
+  const indent = before !== undefined && before.trim() === '' ? before : indentOf(line) + (lines.some((l) => l.startsWith('\t')) ? '\t' : '    ');
+  return [insertAt(start.line + 1, 0, `${indent}${call}\n`)];
 }
 
 /**
@@ -113,8 +90,9 @@ export function yieldFix(text: string, line: number, column?: number): SourceFix
   if (!loop) return undefined;
   const capriccio = includes(text, 'capriccio.h');
   const call = capriccio ? 'cap_yield();' : 'sched_yield();';
-  const extra = !capriccio && !includes(text, 'sched.h') ? [includeEdit(text.split('\n'), 'sched.h')] : [];
-  return { title: `Insert ${call.slice(0, -1)} in this loop (Capriccio)`, edits: [...extra, ...yieldInBody(text, loop.body, call)] };
+  const lines = text.split('\n');
+  const extra = !capriccio && !includes(text, 'sched.h') ? [includeEdit(lines, 'sched.h')] : [];
+  return { title: `Insert ${call.slice(0, -1)} in this loop (Capriccio)`, edits: [...extra, ...yieldInBody(lines, loop.body, call)] };
 }
 
 // ---- the annotations file ---------------------------------------------------------------

@@ -9,14 +9,19 @@ export type LoopKind = 'for' | 'while' | 'do-while';
 
 const KINDS: Readonly<Record<string, LoopKind>> = { for_statement: 'for', while_statement: 'while', do_statement: 'do-while' };
 
-/** A loop's body as offsets into the text (UTF-16 code units, as JavaScript strings count). */
+/** A place in the text: 0-based line and character (UTF-16 code units, as JavaScript and VS Code count). */
+export interface Point {
+  readonly line: number;
+  readonly character: number;
+}
+
 export interface LoopBody {
-  readonly start: number;
-  readonly end: number;
+  readonly start: Point;
+  readonly end: Point;
   /** a compound statement: `{` at start, `}` just before end */
   readonly braced: boolean;
-  /** braced: where its first statement (not a comment) starts, or its `}` when it has none */
-  readonly first: number;
+  /** braced: where its first statement (not a comment) starts, if it has one */
+  readonly first?: Point;
   /** the empty statement `;` */
   readonly empty: boolean;
 }
@@ -37,13 +42,14 @@ export interface Loop {
 export function cLoops(text: string): Loop[] {
   return withCTree(text, (root) => {
     const out: Loop[] = [];
-    const open: number[] = []; // end offsets of the loops around the current one
+    const open: number[] = []; // where the loops around the current one end (offsets)
     for (const n of root.descendantsOfType(Object.keys(KINDS))) {
       const body = n.childForFieldName('body');
       if (!body) continue; // a loop the parser could not finish
       while (open.length > 0 && open.at(-1)! <= n.startIndex) open.pop();
       const braced = body.type === 'compound_statement';
       const stmt = braced ? body.namedChildren.find((c) => c.type !== 'comment') : undefined;
+      const point = (p: { row: number; column: number }): Point => ({ line: p.row, character: p.column });
       out.push({
         kind: KINDS[n.type]!,
         line: n.startPosition.row + 1,
@@ -51,10 +57,10 @@ export function cLoops(text: string): Loop[] {
         endLine: n.endPosition.row + 1,
         depth: open.length,
         body: {
-          start: body.startIndex,
-          end: body.endIndex,
+          start: point(body.startPosition),
+          end: point(body.endPosition),
           braced,
-          first: braced ? (stmt?.startIndex ?? body.endIndex - 1) : body.startIndex,
+          ...(stmt ? { first: point(stmt.startPosition) } : {}),
           empty: body.type === 'expression_statement' && body.namedChildCount === 0,
         },
       });
