@@ -1,14 +1,23 @@
 // Bundles the VS Code extension (extension/src/vscode/extension.ts) into dist/extension.js, the
 // capriccio CLI (extension/src/cli/main.ts) into dist/cli.js, and the webview
 // (webview/src/main.ts, one IIFE used by the VS Code panel and the standalone report) into
-// dist/webview.js with its stylesheet dist/webview.css.
+// dist/webview.js with its stylesheet dist/webview.css. The C parser's WebAssembly (web-tree-sitter
+// and tree-sitter-c, loaded by extension/src/source/cparser.ts) is copied beside the bundles.
 import { build } from 'esbuild';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+const require = createRequire(import.meta.url);
+await mkdir(join(root, 'dist'), { recursive: true });
+// Read at run time (beside the bundle, or from its package when running from source): external.
+const wasm = ['web-tree-sitter/web-tree-sitter.wasm', 'tree-sitter-c/tree-sitter-c.wasm'];
+
 await Promise.all([
+  ...wasm.map((w) => copyFile(require.resolve(w), join(root, 'dist', basename(w)))),
   build({
     entryPoints: [join(root, 'extension/src/vscode/extension.ts')],
     outfile: join(root, 'dist/extension.js'),
@@ -16,7 +25,7 @@ await Promise.all([
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    external: ['vscode'],
+    external: ['vscode', ...wasm],
     sourcemap: true,
     logLevel: 'warning',
   }),
@@ -28,7 +37,7 @@ await Promise.all([
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    external: ['vscode', 'mocha'],
+    external: ['vscode', 'mocha', ...wasm],
     sourcemap: true,
     logLevel: 'warning',
   }),
@@ -39,6 +48,7 @@ await Promise.all([
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    external: wasm,
     sourcemap: true,
     logLevel: 'warning',
   }),

@@ -1,9 +1,12 @@
-// The quick fixes as text edits: where a yield point goes (braced loops, braceless loop bodies,
-// loop headers), the include it needs, first chunks at pthread_create and cap_spawn (also when
+// The quick fixes as text edits: where a yield point goes (first in the body of each kind of loop
+// of extension/test/loops.c, braced or not; gcc checks the result), the include it needs, first chunks at pthread_create and cap_spawn (also when
 // the call is a loop's only statement), and merging into the annotations file.
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { loadCParser } from '../src/source/cparser.ts';
 import { annotate, AnnotationsFileError, calledFunctions, chunkFix, yieldFix, type SourceFix } from '../src/fixes/fixes.ts';
+import { LOOPS_TEXT, lineOf } from './loops-fixture.ts';
 
 function apply(text: string, fix: SourceFix | undefined): string {
   assert.ok(fix, 'no fix');
@@ -16,43 +19,94 @@ function apply(text: string, fix: SourceFix | undefined): string {
   return out;
 }
 
-const HOG = `#include <pthread.h>
-#include <stdio.h>
-
-static void *hog(void *arg)
-{
-\twhile (now_ms() < end) {
-\t\tfor (int i = 0; i < 100000; i++) /* the hot loop */
-\t\t\tx = x * 3 + 1; // step
-\t\ty += x;
-\t}
+/** `text` must be C that gcc accepts (loops.c before and after a fix). */
+function compiles(text: string): void {
+  const r = spawnSync('gcc', ['-fsyntax-only', '-x', 'c', '-'], { input: text, encoding: 'utf8' });
+  assert.equal(r.status, 0, `gcc rejects it:\n${r.stderr}`);
 }
-`;
 
-test('yield: a braceless loop body is braced, yield first; sched.h is included for pthread code', () => {
-  const out = apply(HOG, yieldFix(HOG, 8));
-  assert.match(out, /#include <stdio.h>\n#include <sched.h>\n/);
-  assert.match(out, /for \(int i = 0; i < 100000; i\+\+\) \/\* the hot loop \*\/\n\t\t\t\{ sched_yield\(\); x = x \* 3 \+ 1; \} \/\/ step\n/);
+const fixAt = (line: number, column?: number): string => {
+  const out = apply(LOOPS_TEXT, yieldFix(LOOPS_TEXT, line, column));
+  compiles(out);
+  return out;
+};
+
+before(() => loadCParser());
+
+test('yield: sched_yield() first in the body of each kind of loop, braced or braced now; sched.h is included for pthread code', () => {
+  compiles(LOOPS_TEXT);
+  const cases: [string, RegExp][] = [
+    ['for braced', /for \(int i = 0; i < n; i\+\+\) \{ \/\* for braced \*\/\n\t\tsched_yield\(\);\n\t\tx = x \* 3 \+ 1; /],
+    ['for unbraced', /\/\* for unbraced \*\/\n\t\t\{ sched_yield\(\); x = x \* 5 \+ 1; \} \/\* for unbraced body \*\/\n/],
+    ['while braced', /while \(x < 100\) \{ \/\* while braced \*\/\n\t\tsched_yield\(\);\n\t\tx \+= 2; /],
+    ['while unbraced', /\/\* while unbraced \*\/\n\t\t\{ sched_yield\(\); x \+= 3; \} \/\* while unbraced body \*\/\n/],
+    ['do braced', /do \{ \/\* do braced \*\/\n\t\tsched_yield\(\);\n\t\tx -= 1; /],
+    ['do unbraced', /do \/\* do unbraced \*\/\n\t\t\{ sched_yield\(\); x -= 2; \} \/\* do unbraced body \*\/\n\twhile \(x > 10\);/],
+  ];
+  for (const [marker, expected] of cases) {
+    const header = fixAt(lineOf(marker));
+    assert.match(header, /#include <stdio.h>\n#include <sched.h>\n/);
+    assert.match(header, expected, marker);
+    assert.equal(header.split('sched_yield();').length, 2, `${marker}: one yield`);
+    // From a line of its body, without the suggestion's column: the same loop.
+    assert.equal(fixAt(lineOf(`${marker} body`)), header, `${marker} body`);
+  }
 });
 
-test('yield: a statement in a braced body gets the yield before it; cap_yield with capriccio.h', () => {
-  const src = HOG.replace('#include <stdio.h>', '#include <capriccio.h>');
-  const fix = yieldFix(src, 9);
+test('yield: nested loops, a loop as the only statement of another, a loop after else', () => {
+  const inner = lineOf('inner header, second line') - 1;
+  assert.match(fixAt(inner, 3), /i\+\+\) \/\* inner header, last line \*\/\n\t\t\t\{ sched_yield\(\); x = x \* 7; \} \/\* inner body \*\//);
+  assert.equal(fixAt(lineOf('inner header, last line')), fixAt(inner, 3));
+  assert.match(fixAt(lineOf('outer'), 2), /while \(n-- > 0\) \{ \/\* outer \*\/\n\t\tsched_yield\(\);\n\t\tx\+\+; \/\* outer body \*\//);
+  assert.match(
+    fixAt(lineOf('only statement')),
+    /for \(int j = 0; j < n; j\+\+\) \/\* only statement \*\/\n\t\t\t\{ sched_yield\(\); x \^= \(unsigned long\)j; \}/,
+  );
+  // The outer unbraced loop is braced around the whole inner loop.
+  assert.match(
+    fixAt(lineOf('unbraced outer')),
+    /\/\* unbraced outer \*\/\n\t\t\{ sched_yield\(\); for \(int j = 0; j < n; j\+\+\) \/\* only statement \*\/\n\t\t\tx \^= \(unsigned long\)j; \} \/\* body of the only statement \*\//,
+  );
+  assert.match(fixAt(lineOf('else loop')), /else while \(x < 5\) \{ sched_yield\(\); x\+\+; \} \/\* else loop \*\//);
+  // Two loops on one line: the column says which; without it, the inner one.
+  const two = lineOf('two loops on one line');
+  assert.match(fixAt(two, 2), /\tfor \(;;\) \{ sched_yield\(\); for \(;;\) \{ x\+\+; break; \} \}/);
+  assert.match(fixAt(two, 11), /\tfor \(;;\) for \(;;\) \{ sched_yield\(\); x\+\+; break; \}/);
+  assert.equal(fixAt(two), fixAt(two, 11));
+});
+
+test('yield: braces on their own line, on one line, empty, an empty statement, a comment after the brace', () => {
+  assert.match(fixAt(lineOf('allman')), /\/\* allman \*\/\n\t\{\n\t\tsched_yield\(\);\n\t\tx \+= 4;/);
+  assert.match(fixAt(lineOf('one line')), /while \(x < 400\) \{ sched_yield\(\); x \+= 5; \}/);
+  assert.match(fixAt(lineOf('empty braces')), /while \(x < 500\) \{ sched_yield\(\); \}/);
+  assert.match(fixAt(lineOf('empty statement')), /while \(x\+\+ < 600\) \{ sched_yield\(\); \} \/\* empty statement \*\//);
+  assert.match(fixAt(lineOf('commented brace body') - 1), /\{ \/\/ a comment after the brace\n\t\tsched_yield\(\);\n\t\tx \+= 6;/);
+  const opened = LOOPS_TEXT.replace('while (x < 400) { x += 5; }', 'while (x < 400) { /* a comment\n\t   that goes on */\n\t\tx += 5; }');
+  // A block comment after `{` that goes on to the next line: the call goes before it.
+  const out = apply(opened, yieldFix(opened, lineOf('one line')));
+  compiles(out);
+  assert.match(out, /while \(x < 400\) \{ sched_yield\(\); \/\* a comment\n/);
+});
+
+test('yield: characters outside ASCII before the loop on its line (edits count UTF-16 code units, as VS Code does)', () => {
+  const src = '#include <sched.h>\nvoid f(int *x)\n{\n\t/* é😀 */ while (*x < 9) *x += 1; /* ü */\n}\n';
+  const out = apply(src, yieldFix(src, 4));
+  compiles(out);
+  assert.match(out, /\t\/\* é😀 \*\/ while \(\*x < 9\) \{ sched_yield\(\); \*x \+= 1; \} \/\* ü \*\//);
+});
+
+test('yield: cap_yield() where capriccio.h is included, no second sched.h; no fix outside every loop', () => {
+  const cap = LOOPS_TEXT.replace('#include <stdio.h>', '#include <capriccio.h>');
+  const fix = yieldFix(cap, lineOf('for unbraced'));
   assert.equal(fix!.title, 'Insert cap_yield() in this loop (Capriccio)');
-  const out = apply(src, fix);
-  assert.match(out, /\t\tcap_yield\(\);\n\t\ty \+= x;/);
+  const out = apply(cap, fix);
+  assert.match(out, /\{ cap_yield\(\); x = x \* 5 \+ 1; \}/);
   assert.doesNotMatch(out, /sched\.h/);
-});
-
-test('yield: on the loop header, the yield is the first statement of the body', () => {
-  const out = apply(HOG, yieldFix(HOG, 6));
-  assert.match(out, /while \(now_ms\(\) < end\) \{\n\t\tsched_yield\(\);\n\t\tfor/);
-});
-
-test('yield: no fix for an empty or missing line', () => {
-  assert.equal(yieldFix(HOG, 0), undefined);
-  assert.equal(yieldFix(HOG, 999), undefined);
-  assert.equal(yieldFix(HOG, 3), undefined); // blank
+  const withSched = LOOPS_TEXT.replace('#include <stdio.h>', '#include <stdio.h>\n#include <sched.h>');
+  assert.equal(apply(withSched, yieldFix(withSched, lineOf('for unbraced'))).split('#include <sched.h>').length, 2);
+  for (const m of ['string', 'macro loop', 'callee body']) assert.equal(yieldFix(LOOPS_TEXT, lineOf(m)), undefined, m);
+  assert.equal(yieldFix(LOOPS_TEXT, 0), undefined);
+  assert.equal(yieldFix(LOOPS_TEXT, 9999), undefined);
 });
 
 const SPAWN = `int main(void)

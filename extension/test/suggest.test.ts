@@ -1,11 +1,16 @@
-// Tests of the suggestion rules (extension/src/analysis/suggest.ts) on synthetic models.
-import { test } from 'node:test';
+// Tests of the suggestion rules (extension/src/analysis/suggest.ts) on synthetic models; the yield
+// suggestions group samples by the loops of extension/test/loops.c.
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { suggest, suggestedChunk } from '../src/analysis/suggest.ts';
+import { suggest, suggestedChunk, type YieldSuggestion } from '../src/analysis/suggest.ts';
+import { loadCParser } from '../src/source/cparser.ts';
 import { Model } from '../src/model/model.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
 import type { SnapshotFrame, SymbolEntry } from '../src/protocol/types.ts';
 import { hello, snapshot } from './frames.ts';
+import { LOOPS_C, lineOf } from './loops-fixture.ts';
+
+before(() => loadCParser());
 
 // Symbols keyed by looked-up address: pcs as is, return addresses minus 1.
 const SYMS: SymbolEntry[] = [
@@ -28,7 +33,7 @@ function model(s: Partial<SnapshotFrame>): { m: Model; t: SymbolTable } {
   return { m, t: SymbolTable.fromEntries(SYMS) };
 }
 
-test('yield: a sampled location in own code, merged per place, with the longest run', () => {
+test('yield without the source (a recording read elsewhere): one suggestion per sampled line, merged per line, with the longest run', () => {
   const { m, t } = model({
     samples: [
       { id: 1, count: 3, runMaxNs: 42_000_000, frames: ['0x1000', '0x2000'] },
@@ -39,24 +44,188 @@ test('yield: a sampled location in own code, merged per place, with the longest 
     ],
   });
   const y = suggest(m, t).filter((s) => s.kind === 'yield');
+  const unread = "ENOENT: no such file or directory, stat '/p/hog.c'";
   assert.deepEqual(y, [
     {
       kind: 'yield',
       function: 'spin',
       file: '/p/hog.c',
       line: 14,
-      message: 'thread ran 55.5 ms without blocking at spin (p/hog.c:14): add a yield point in this loop',
-      evidence: { samples: 5, runMaxMs: 55.5, quantumMs: 10 },
+      message: 'thread ran 55.5 ms without blocking at spin (p/hog.c:14): add a yield point in its loop (the source cannot be read here, so each sampled line is listed, not its loop)',
+      evidence: { samples: 5, runMaxMs: 55.5, quantumMs: 10, loop: 'unknown', lines: '14', sourceError: unread },
     },
     {
       kind: 'yield',
       function: 'fill',
       file: '/p/hog.c',
       line: 9,
-      message: 'thread ran 12 ms without blocking at fill (p/hog.c:9): add a yield point in this loop',
-      evidence: { samples: 1, runMaxMs: 12, quantumMs: 10 },
+      message: 'thread ran 12 ms without blocking at fill (p/hog.c:9): add a yield point in its loop (the source cannot be read here, so each sampled line is listed, not its loop)',
+      evidence: { samples: 1, runMaxMs: 12, quantumMs: 10, loop: 'unknown', lines: '9', sourceError: unread },
     },
   ]);
+});
+
+// ---- yield suggestions on a real source: extension/test/loops.c ------------------------------
+
+interface At {
+  readonly line: number;
+  readonly fn?: string;
+  readonly count?: number;
+  readonly runMaxNs?: number;
+  /** the frame that called it (a return address into this place) */
+  readonly caller?: { readonly line: number; readonly fn: string };
+}
+
+/** The yield suggestions for samples at these places of loops.c (or of `file`). */
+function yieldsAt(places: readonly At[], file = LOOPS_C): YieldSuggestion[] {
+  const syms: SymbolEntry[] = [];
+  const samples = places.map((p, i) => {
+    const pc = 0x10000 + i * 0x100;
+    syms.push({ addr: `0x${pc.toString(16)}`, own: true, line: p.line, function: p.fn ?? 'kinds', file });
+    const frames = [`0x${pc.toString(16)}`];
+    if (p.caller) {
+      syms.push({ addr: `0x${(pc + 0x7f).toString(16)}`, own: true, line: p.caller.line, function: p.caller.fn, file });
+      frames.push(`0x${(pc + 0x80).toString(16)}`);
+    }
+    return { id: i + 1, count: p.count ?? 1, runMaxNs: p.runMaxNs ?? 20_000_000, frames };
+  });
+  const m = new Model();
+  m.apply(hello({ quantumUs: 10_000 }));
+  m.apply(snapshot({ samples }));
+  return suggest(m, SymbolTable.fromEntries(syms)).filter((s): s is YieldSuggestion => s.kind === 'yield');
+}
+
+const where = (fn: string, line: number): string => `${fn} (test/loops.c:${line})`;
+
+for (const kind of ['for', 'while', 'do'] as const) {
+  for (const braces of ['braced', 'unbraced'] as const) {
+    const name = `${kind} ${braces}`;
+    const loop = kind === 'do' ? 'do-while' : kind;
+    test(`yield: ${name} loop: a sample on its header, in its body, or both make one suggestion on its header`, () => {
+      const header = lineOf(name);
+      const body = lineOf(`${name} body`);
+      const expected = (samples: number, runMaxMs: number, lines: string): YieldSuggestion[] => [
+        {
+          kind: 'yield',
+          function: 'kinds',
+          file: LOOPS_C,
+          line: header,
+          column: 2,
+          message: `thread ran ${runMaxMs} ms without blocking in the ${loop} loop at ${where('kinds', header)}: add a yield point in this loop`,
+          evidence: { samples, runMaxMs, quantumMs: 10, loop, lines },
+        },
+      ];
+      assert.deepEqual(yieldsAt([{ line: header, count: 2, runMaxNs: 30_000_000 }]), expected(2, 30, `${header}`));
+      assert.deepEqual(yieldsAt([{ line: body, count: 5, runMaxNs: 45_000_000 }]), expected(5, 45, `${body}`));
+      assert.deepEqual(
+        yieldsAt([
+          { line: header, count: 2, runMaxNs: 30_000_000 },
+          { line: body, count: 5, runMaxNs: 45_000_000 },
+          { line: body, count: 1, runMaxNs: 61_000_000 },
+        ]),
+        expected(8, 61, `${header}, ${body}`),
+      );
+    });
+  }
+}
+
+test('yield: a do-while\'s closing `while (...)` line counts for the do-while', () => {
+  const y = yieldsAt([{ line: lineOf('do braced') }, { line: lineOf('do braced tail') }]);
+  assert.deepEqual(y.map((s) => [s.line, s.evidence.loop, s.evidence.samples]), [[lineOf('do braced'), 'do-while', 2]]);
+});
+
+test('yield: nested loops: each sample counts for the innermost loop around its line, the header line counting for its own loop', () => {
+  const inner = lineOf('inner header, second line') - 1;
+  const y = yieldsAt([
+    { fn: 'nested', line: inner, count: 1 }, // the inner loop's header, a statement of the outer loop's body
+    { fn: 'nested', line: lineOf('inner header, second line'), count: 2 },
+    { fn: 'nested', line: lineOf('inner body'), count: 4 },
+    { fn: 'nested', line: lineOf('outer body'), count: 1, runMaxNs: 70_000_000 },
+    { fn: 'nested', line: lineOf('outer'), count: 1 },
+  ]);
+  assert.deepEqual(
+    y.map((s) => ({ line: s.line, loop: s.evidence.loop, samples: s.evidence.samples, lines: s.evidence.lines })),
+    [
+      { line: inner, loop: 'for', samples: 7, lines: `${inner}, ${inner + 1}, ${lineOf('inner body')}` },
+      { line: lineOf('outer'), loop: 'while', samples: 2, lines: `${lineOf('outer')}, ${lineOf('outer body')}` },
+    ],
+  );
+  assert.equal(y[1]!.evidence.runMaxMs, 70);
+});
+
+test('yield: a loop that is the only statement of an unbraced loop, and a loop after else, are loops of their own', () => {
+  const y = yieldsAt([
+    { fn: 'nested', line: lineOf('body of the only statement'), count: 3 },
+    { fn: 'nested', line: lineOf('only statement'), count: 1 },
+    { fn: 'nested', line: lineOf('unbraced outer'), count: 1 },
+    { fn: 'nested', line: lineOf('else loop'), count: 2 },
+  ]);
+  assert.deepEqual(
+    y.map((s) => [s.line, s.column, s.evidence.loop, s.evidence.samples]),
+    [
+      [lineOf('only statement'), 3, 'for', 4],
+      [lineOf('else loop'), 7, 'while', 2],
+      [lineOf('unbraced outer'), 2, 'while', 1],
+    ],
+  );
+});
+
+test('yield: two loops on one line are told apart by their column', () => {
+  const y = yieldsAt([{ fn: 'nested', line: lineOf('two loops on one line') }]);
+  assert.deepEqual(y.map((s) => [s.line, s.column]), [[lineOf('two loops on one line'), 11]]);
+});
+
+test('yield: a function\'s samples outside every loop count for its most sampled loop; with no loop sampled they make one suggestion', () => {
+  const opening = lineOf('outer') - 1; // "{" of nested(): where a sample lands when the walk lost its caller
+  const y = yieldsAt([
+    { fn: 'nested', line: lineOf('inner body'), count: 5, runMaxNs: 30_000_000 },
+    { fn: 'nested', line: lineOf('outer body'), count: 1 },
+    { fn: 'nested', line: opening, count: 2, runMaxNs: 90_000_000 },
+  ]);
+  assert.deepEqual(
+    y.map((s) => [s.line, s.evidence.samples, s.evidence.outsideLoops, s.evidence.runMaxMs]),
+    [
+      [lineOf('inner header, second line') - 1, 7, 2, 90],
+      [lineOf('outer'), 1, undefined, 20],
+    ],
+  );
+  // Comments, strings and macros are no loops.
+  const none = yieldsAt([
+    { fn: 'nested', line: lineOf('string'), count: 1 },
+    { fn: 'nested', line: lineOf('macro loop'), count: 3 },
+  ]);
+  assert.deepEqual(none, [
+    {
+      kind: 'yield',
+      function: 'nested',
+      file: LOOPS_C,
+      line: lineOf('macro loop'),
+      message: `thread ran 20 ms without blocking at ${where('nested', lineOf('macro loop'))}, outside any loop: add a yield point here or in its callers`,
+      evidence: { samples: 4, runMaxMs: 20, quantumMs: 10, loop: 'none', lines: `${lineOf('string')}, ${lineOf('macro loop')}` },
+    },
+  ]);
+});
+
+test('yield: a sample in a function without a loop counts for the loop of its caller', () => {
+  const y = yieldsAt([{ fn: 'work', line: lineOf('callee body'), count: 3, caller: { fn: 'caller', line: lineOf('the call') } }]);
+  assert.deepEqual(
+    y.map((s) => [s.function, s.line, s.evidence.loop, s.evidence.lines]),
+    [['caller', lineOf('calls work'), 'for', `${lineOf('the call')}`]],
+  );
+});
+
+test('yield: the same lines without their source fall back to one suggestion per line, saying so', () => {
+  const header = lineOf('for unbraced');
+  const y = yieldsAt([{ line: header }, { line: header + 1, count: 2 }], '/nowhere/loops.c');
+  assert.deepEqual(
+    y.map((s) => [s.line, s.column, s.evidence.loop, s.evidence.samples]),
+    [
+      [header + 1, undefined, 'unknown', 2],
+      [header, undefined, 'unknown', 1],
+    ],
+  );
+  assert.match(y[0]!.message, /the source cannot be read here, so each sampled line is listed/);
+  assert.match(String(y[0]!.evidence.sourceError), /ENOENT.*\/nowhere\/loops\.c/);
 });
 
 test('annotate-blocking: the stall target, else the non-own function at pc; unknown stalls are skipped', () => {

@@ -2,7 +2,8 @@
 // first chunk to give threads spawned at a site. Each carries the figures it rests on.
 import type { Model } from '../model/model.ts';
 import { NULL_ADDRESS } from '../protocol/types.ts';
-import { describe, nameChain, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
+import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
+import { describe, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
 
 interface Base {
   readonly function?: string;
@@ -13,7 +14,21 @@ interface Base {
 
 export interface YieldSuggestion extends Base {
   readonly kind: 'yield';
-  readonly evidence: { readonly samples: number; readonly runMaxMs: number; readonly quantumMs: number };
+  /** the loop keyword's column on `line` (1-based), when the loop is known */
+  readonly column?: number;
+  readonly evidence: {
+    readonly samples: number;
+    readonly runMaxMs: number;
+    readonly quantumMs: number;
+    /** the loop's kind; 'none': no loop around the sampled lines; 'unknown': the source was not read */
+    readonly loop: LoopKind | 'none' | 'unknown';
+    /** the sampled lines counted ("42, 43") */
+    readonly lines: string;
+    /** samples of the function outside every loop, counted for this loop */
+    readonly outsideLoops?: number;
+    /** why the source could not be read */
+    readonly sourceError?: string;
+  };
 }
 export interface AnnotateBlockingSuggestion extends Base {
   readonly kind: 'annotate-blocking';
@@ -61,28 +76,125 @@ export function siteName(table: SymbolTable, site: string): ReturnType<typeof na
   return nameChain(table, [site]);
 }
 
+/** Where a sample ran, for its yield suggestion: a loop, outside every loop, or not known. */
+type Place =
+  | { readonly at: 'loop'; readonly loop: Loop; readonly loc: Location }
+  | { readonly at: 'unread'; readonly why: string }
+  | { readonly at: 'none' };
+
+/**
+ * The loop a sample ran in: the innermost loop around its innermost own location or, when that
+ * is in no loop, around the next own one out (an inlined caller, a calling frame: a hot function
+ * without a loop is called from one). `unread` when the innermost own location's source cannot be
+ * parsed here. `loopsOf` is fileLoops, remembered for one summary.
+ */
+function placeOf(name: ChainName, loopsOf: (file: string) => FileLoops): Place {
+  const first = name.chain.findIndex((f) => f.own);
+  for (const frame of name.chain.slice(first)) {
+    if (!frame.own) continue;
+    for (const loc of frame.inlined) {
+      const found = loopsOf(loc.file);
+      if ('unread' in found) {
+        if (frame === name.chain[first] && loc === frame.inlined[0]) return { at: 'unread', why: found.unread };
+        continue;
+      }
+      const loop = innermostLoop(found.loops, loc.line);
+      if (loop) return { at: 'loop', loop, loc };
+    }
+  }
+  return { at: 'none' };
+}
+
+interface YieldGroup {
+  readonly function: string;
+  readonly file: string;
+  /** the suggestion's line: the loop's header, else the sampled line */
+  line: number;
+  readonly place: Place;
+  samples: number;
+  runMaxNs: number;
+  /** sampled lines and their counts */
+  readonly lines: Map<number, number>;
+  /** samples from this function outside every loop, counted for its loop */
+  outside: number;
+}
+
+/**
+ * One yield suggestion per hot loop (see placeOf). A function's samples outside every loop are
+ * counted for its most sampled loop: the frame walk loses the caller of code built without frame
+ * pointers (libc, the vDSO), so a sample there lands on the function's opening line, not in the
+ * loop that called out. Without a loop to count for, they make one suggestion per function;
+ * samples whose source cannot be read make one per sampled line.
+ */
 function yieldSuggestions(model: Model, table: SymbolTable): YieldSuggestion[] {
   const quantumMs = (model.hello?.quantumUs ?? 0) / 1000;
-  const byPlace = new Map<string, { loc: ReturnType<typeof nameChain>; samples: number; runMaxNs: number }>();
+  const files = new Map<string, FileLoops>();
+  const loopsOf = (file: string): FileLoops => files.get(file) ?? files.set(file, fileLoops(file)).get(file)!;
+  const groups = new Map<string, YieldGroup>();
   for (const s of model.samples.values()) {
     if (s.count < 1 || s.frames.length === 0) continue;
-    const loc = nameChain(table, s.frames, true);
-    if (!loc.own) continue;
-    const key = `${loc.function}\0${loc.file}\0${loc.line}`;
-    const g = byPlace.get(key);
-    if (g) {
-      g.samples += s.count;
-      g.runMaxNs = Math.max(g.runMaxNs, s.runMaxNs);
-    } else byPlace.set(key, { loc, samples: s.count, runMaxNs: s.runMaxNs });
+    const name = nameChain(table, s.frames, true);
+    if (!name.own) continue;
+    const place = placeOf(name, loopsOf);
+    // Loops by their header; samples outside them per function, unread ones per line.
+    const [key, at, sampled] =
+      place.at === 'loop'
+        ? [`loop\0${place.loc.file}\0${place.loop.line}:${place.loop.column}`, { ...place.loc, line: place.loop.line }, place.loc.line]
+        : [place.at === 'none' ? `none\0${name.function}\0${name.file}` : `line\0${name.function}\0${name.file}\0${name.line}`, name, name.line];
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { function: at.function, file: at.file, line: at.line, place, samples: 0, runMaxNs: 0, lines: new Map(), outside: 0 }));
+    g.samples += s.count;
+    g.runMaxNs = Math.max(g.runMaxNs, s.runMaxNs);
+    g.lines.set(sampled, (g.lines.get(sampled) ?? 0) + s.count);
   }
-  return [...byPlace.values()]
-    .sort((a, b) => b.runMaxNs - a.runMaxNs)
-    .map(({ loc, samples, runMaxNs }) => ({
-      kind: 'yield',
-      ...at(loc),
-      message: `thread ran ${ms(runMaxNs)} ms without blocking at ${where(loc)}: add a yield point in this loop`,
-      evidence: { samples, runMaxMs: ms(runMaxNs), quantumMs },
-    }));
+  const byWeight = (a: YieldGroup, b: YieldGroup): number => b.samples - a.samples || b.runMaxNs - a.runMaxNs || a.line - b.line;
+  const loops = [...groups.values()].filter((g) => g.place.at === 'loop').sort(byWeight);
+  const out: YieldGroup[] = [...loops];
+  for (const g of groups.values()) {
+    if (g.place.at === 'loop') continue;
+    const host = g.place.at === 'none' ? loops.find((l) => l.function === g.function && l.file === g.file) : undefined;
+    if (host) {
+      host.samples += g.samples;
+      host.runMaxNs = Math.max(host.runMaxNs, g.runMaxNs);
+      host.outside += g.samples;
+    } else {
+      // Outside every loop: on the function's most sampled line.
+      if (g.place.at === 'none') g.line = [...g.lines].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
+      out.push(g);
+    }
+  }
+  return out.sort(byWeight).map((g) => yieldSuggestion(g, quantumMs));
+}
+
+function yieldSuggestion(g: YieldGroup, quantumMs: number): YieldSuggestion {
+  const loc = { function: g.function, file: g.file, line: g.line };
+  const ran = `thread ran ${ms(g.runMaxNs)} ms without blocking`;
+  const lines = [...g.lines.keys()].sort((a, b) => a - b).join(', ');
+  const figures = { samples: g.samples, runMaxMs: ms(g.runMaxNs), quantumMs };
+  switch (g.place.at) {
+    case 'loop':
+      return {
+        kind: 'yield',
+        ...loc,
+        column: g.place.loop.column,
+        message: `${ran} in the ${g.place.loop.kind} loop at ${where(loc)}: add a yield point in this loop`,
+        evidence: { ...figures, loop: g.place.loop.kind, lines, ...(g.outside > 0 ? { outsideLoops: g.outside } : {}) },
+      };
+    case 'none':
+      return {
+        kind: 'yield',
+        ...loc,
+        message: `${ran} at ${where(loc)}, outside any loop: add a yield point here or in its callers`,
+        evidence: { ...figures, loop: 'none', lines },
+      };
+    case 'unread':
+      return {
+        kind: 'yield',
+        ...loc,
+        message: `${ran} at ${where(loc)}: add a yield point in its loop (the source cannot be read here, so each sampled line is listed, not its loop)`,
+        evidence: { ...figures, loop: 'unknown', lines, sourceError: g.place.why },
+      };
+  }
 }
 
 function blockingSuggestions(model: Model, table: SymbolTable): AnnotateBlockingSuggestion[] {

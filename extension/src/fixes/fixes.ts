@@ -1,12 +1,14 @@
 // The quick fixes behind Capriccio's suggestions, as plain text edits (no VS Code here, so they
 // are tested from Node):
-//   yield            a yield point inside the hot loop (cap_yield, or sched_yield for code that
-//                    does not include capriccio.h);
+//   yield            a yield point as the first statement of the hot loop's body (cap_yield, or
+//                    sched_yield for code that does not include capriccio.h), the loop found in
+//                    the C syntax tree (source/loops.ts);
 //   annotate-*       an entry in capriccio.annotations.json;
 //   chunk-size       the first-chunk size at the spawn call (a stack-size attribute for
 //                    pthread_create, which the runtime takes as the first chunk in split mode, or
 //                    cap_spawn options).
 // Lines are 1-based in suggestions and 0-based in edits (as in VS Code).
+import { cLoops, innermostLoop, type LoopBody } from '../source/loops.ts';
 
 /** Replace [line:character, endLine:endCharacter) with newText (0-based). */
 export interface TextEdit {
@@ -55,35 +57,42 @@ function includeEdit(lines: readonly string[], header: string): TextEdit {
   return insertAt(last + 1, 0, `#include <${header}>\n`);
 }
 
+/** The call as the first statement of a loop's body: after its `{`, or with braces put around it. */
+function yieldInBody(lines: readonly string[], body: LoopBody, call: string): TextEdit[] {
+  const { start, end } = body;
+  if (!body.braced) {
+    if (body.empty) {
+      const space = /\S/.test(lines[start.line]![start.character - 1] ?? ' ') ? ' ' : '';
+      return [{ line: start.line, character: start.character, endLine: end.line, endCharacter: end.character, newText: `${space}{ ${call} }` }];
+    }
+    return [insertAt(start.line, start.character, `{ ${call} `), insertAt(end.line, end.character, ' }')];
+  }
+  const line = lines[start.line]!;
+  const open = start.character + 1;
+  // Code after `{` on its line (or a comment that goes on past it): the call goes right after `{`.
+  if (!/^\s*(?:\/\*.*?\*\/\s*)*(?:\/\/.*)?$/.test(line.slice(open)) || start.line + 1 >= lines.length) {
+    return [insertAt(start.line, open, ` ${call}${line[open] === '}' ? ' ' : ''}`)];
+  }
+  // `{` ends its line (but for a comment): the call gets a line of its own, indented as the statement after it.
+  const before = body.first ? lines[body.first.line]!.slice(0, body.first.character) : undefined;
+  const indent = before !== undefined && before.trim() === '' ? before : indentOf(line) + (lines.some((l) => l.startsWith('\t')) ? '\t' : '    ');
+  return [insertAt(start.line + 1, 0, `${indent}${call}\n`)];
+}
+
 /**
- * A yield point at the hot loop whose body contains `line`: a statement before that line, or —
- * when the line is the loop's header, or the only statement of a loop without braces — inside it.
+ * A yield point as the first statement of a loop's body: the loop whose header is at `line` and
+ * `column` (a yield suggestion's loop), else the innermost loop around `line`. Undefined when no
+ * loop is there.
  */
-export function yieldFix(text: string, line: number): SourceFix | undefined {
-  const lines = text.split('\n');
-  const i = line - 1;
-  const target = lines[i];
-  if (target === undefined || target.trim() === '') return undefined;
+export function yieldFix(text: string, line: number, column?: number): SourceFix | undefined {
+  const loops = cLoops(text);
+  const loop = (column !== undefined ? loops.find((l) => l.line === line && l.column === column) : undefined) ?? innermostLoop(loops, line);
+  if (!loop) return undefined;
   const capriccio = includes(text, 'capriccio.h');
   const call = capriccio ? 'cap_yield();' : 'sched_yield();';
+  const lines = text.split('\n');
   const extra = !capriccio && !includes(text, 'sched.h') ? [includeEdit(lines, 'sched.h')] : [];
-  const title = `Insert ${call.slice(0, -1)} in this loop (Capriccio)`;
-  const { code, comment } = splitComment(target);
-  const indent = indentOf(target);
-  const trimmed = code.trim();
-
-  // The loop header itself, with its brace: the first statement of the body.
-  if (/^(for|while|do)\b/.test(trimmed) && trimmed.endsWith('{')) {
-    const unit = /\t/.test(indent) || indent === '' ? '\t' : '    ';
-    return { title, edits: [...extra, insertAt(i + 1, 0, `${indent}${unit}${call}\n`)] };
-  }
-  // The only statement of a loop without braces: brace it, yield first.
-  const p = previousCode(lines, i);
-  const header = p >= 0 ? splitComment(lines[p]!).code.trim() : '';
-  if (trimmed.endsWith(';') && isBracelessHeader(header) && !/^(if|else if|switch)\b/.test(header)) {
-    return { title, edits: [...extra, { line: i, character: indent.length, endLine: i, endCharacter: target.length, newText: `{ ${call} ${trimmed} }${comment}` }] };
-  }
-  return { title, edits: [...extra, insertAt(i, 0, `${indent}${call}\n`)] };
+  return { title: `Insert ${call.slice(0, -1)} in this loop (Capriccio)`, edits: [...extra, ...yieldInBody(lines, loop.body, call)] };
 }
 
 // ---- the annotations file ---------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Suggestions as diagnostics in the Problems panel (on the line they name), with quick fixes:
-// yield → a yield point in the loop; annotate-blocking / annotate-stack → an entry in the
+// yield → a yield point as the first statement of the loop's body; annotate-blocking / annotate-stack → an entry in the
 // workspace's capriccio.annotations.json; chunk-size → the first chunk at the spawn call.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +40,8 @@ export class Diagnostics implements vscode.Disposable, vscode.CodeActionProvider
       if (seen.has(key)) continue;
       seen.add(key);
       const line = s.line - 1;
-      const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), s.message, severity(s));
+      const column = s.kind === 'yield' && s.column !== undefined ? s.column - 1 : 0; // from the loop's keyword
+      const d = new vscode.Diagnostic(new vscode.Range(line, column, line, Number.MAX_SAFE_INTEGER), s.message, severity(s));
       d.source = 'capriccio';
       d.code = s.kind;
       this.behind.set(d, s);
@@ -65,7 +66,7 @@ export class Diagnostics implements vscode.Disposable, vscode.CodeActionProvider
     const line = d.range.start.line + 1;
     switch (s.kind) {
       case 'yield': {
-        const fix = yieldFix(doc.getText(), line);
+        const fix = yieldFix(doc.getText(), line, s.column);
         return fix ? [this.sourceAction(doc, d, fix.title, fix.edits)] : [];
       }
       case 'chunk-size': {

@@ -4,6 +4,7 @@
 import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { loadCParser } from '../source/cparser.ts';
 import { registerCommands } from './commands.ts';
 import { Controller } from './controller.ts';
 import { Diagnostics } from './diagnostics.ts';
@@ -30,8 +31,9 @@ function makeExecutable(root: string): void {
   }
 }
 
-export function activate(context: vscode.ExtensionContext): CapriccioApi {
+export async function activate(context: vscode.ExtensionContext): Promise<CapriccioApi> {
   makeExecutable(context.extensionUri.fsPath);
+  await loadCParser(); // suggestions and quick fixes read the loops of C sources
   const out = vscode.window.createOutputChannel('Capriccio');
   const controller = new Controller(out);
   const panel = new Panel(context.extensionUri, controller, out);
