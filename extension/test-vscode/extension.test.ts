@@ -172,11 +172,42 @@ describe('Capriccio extension', () => {
     await until('live data', () => (controller.view?.view.history.tNs.length ?? 0) >= 3);
     await vscode.commands.executeCommand('capriccio.stop');
     await until('the program to end', () => controller.status.kind === 'ended');
-    assert.match(howEnded(controller.status), /killed by SIGTERM/);
+    assert.equal(howEnded(controller.status), 'killed by SIGTERM, sent when Capriccio: Stop was run');
     const record = controller.recordPath!;
     await vscode.commands.executeCommand('capriccio.openRecording', vscode.Uri.file(record));
     assert.equal(controller.status.kind, 'recording');
     assert.ok(controller.view!.view.nodes.length > 0, 'the recording of a stopped program is empty');
+    assert.deepEqual(controller.view!.view.end, { status: 'killed by SIGTERM', text: 'killed by SIGTERM, sent when Capriccio: Stop was run', stopped: true, killed: false });
+  });
+
+  it('Stop kills a program that ignores SIGTERM after capriccio.killAfterSeconds; the status, the panel and the recording say so', async () => {
+    const { controller } = await api();
+    const { dir } = await openSample('stubborn', 'stubborn.c', true);
+    const cfg = vscode.workspace.getConfiguration('capriccio');
+    try {
+      // A bad value is refused before anything is built.
+      await cfg.update('killAfterSeconds', -1, vscode.ConfigurationTarget.Global);
+      const before = controller.status;
+      await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
+      assert.equal(controller.status, before);
+      assert.ok(!existsSync(join(dir, '.capriccio')), 'built or recorded despite a bad killAfterSeconds');
+
+      await cfg.update('killAfterSeconds', 1, vscode.ConfigurationTarget.Global);
+      await vscode.commands.executeCommand('capriccio.profile', { folder: dir, buildCommand: '', program: '' });
+      // Its worker blocks only after SIGTERM is ignored: from then on only SIGKILL ends it.
+      await until('the worker to block', () => controller.view?.view.nodes.some((n) => n.label === 'worker'));
+      await vscode.commands.executeCommand('capriccio.stop');
+      await until('the program to end', () => controller.status.kind === 'ended');
+      const why = 'killed by the profiler with SIGKILL: it did not exit within 1 s of SIGTERM, sent when Capriccio: Stop was run';
+      assert.equal(howEnded(controller.status), why);
+      const killed = { status: 'killed by SIGKILL', text: why, stopped: true, killed: true };
+      assert.deepEqual(controller.view!.view.end, killed);
+      await vscode.commands.executeCommand('capriccio.openRecording', vscode.Uri.file(controller.recordPath!));
+      assert.deepEqual(controller.view!.view.end, killed);
+      assert.ok(controller.view!.view.nodes.some((n) => n.label === 'worker'), 'what was recorded before the kill is lost');
+    } finally {
+      await cfg.update('killAfterSeconds', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('runs a "capriccio" launch configuration with the settings (stack mode, scheduler)', async () => {

@@ -24,9 +24,16 @@ export function sampleCopy(name: string): string {
   return join(root, name);
 }
 
-/** A copy of samples/NAME (sampleCopy) with its FILE open in an editor. */
-export async function openSample(name: string, file: string): Promise<{ dir: string; doc: vscode.TextDocument }> {
-  const dir = sampleCopy(name);
+/** A copy of extension/test-vscode/fixtures/NAME (programs made for these tests): its directory. */
+export function fixtureCopy(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `capriccio-vscode-${name}-`));
+  cpSync(join(repoRoot(), 'extension', 'test-vscode', 'fixtures', name), dir, { recursive: true });
+  return dir;
+}
+
+/** A copy of samples/NAME (sampleCopy, or fixtureCopy when `fixture`) with its FILE open in an editor. */
+export async function openSample(name: string, file: string, fixture = false): Promise<{ dir: string; doc: vscode.TextDocument }> {
+  const dir = fixture ? fixtureCopy(name) : sampleCopy(name);
   const doc = await vscode.workspace.openTextDocument(join(dir, file));
   await vscode.window.showTextDocument(doc);
   return { dir, doc };

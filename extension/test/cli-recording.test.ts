@@ -108,6 +108,7 @@ test('summary --json: nodes, edges, stacks and suggestions of a recording with S
   assert.equal(s.suggestions[1].line, 33);
   assert.equal(s.suggestions[2].message, 'set the first chunk of threads spawned at main (src/prog.c:31) to 10240 bytes');
   assert.deepEqual(s.exit, { how: 'exited', status: 3, tNs: 2_000_000_000 });
+  assert.equal(s.end, null); // made before END frames, like this one: still read
   assert.equal(s.symbols, 'symbols-frame');
   assert.equal(s.errors.length, 1);
   assert.equal(s.truncated, null);
@@ -164,6 +165,13 @@ test('a file that is not a recording, a missing file, and wrong arguments', (t) 
     [['run'], /missing -- PROGRAM/],
     [['run', '--duration', 'soon', '--', 'true'], /--duration needs a positive number, not 'soon'/],
     [['run', '--interval', '2.5', '--', 'true'], /--interval needs a positive whole number/],
+    [['run', '--kill-after', '-1', '--', 'true'], /^capriccio run: --kill-after needs a non-negative number, not '-1'$/m],
+    [['run', '--kill-after', 'soon', '--', 'true'], /--kill-after needs a non-negative number, not 'soon'/],
+    [['run', '--kill-after', '', '--', 'true'], /--kill-after needs a non-negative number, not ''/],
+    [['run', '--kill-after', '1e9', '--', 'true'], /--kill-after can be at most 2147483, not '1e9'/],
+    [['run', '--kill-after'], /option --kill-after needs a value/],
+    [['run', '--duration', '0', '--', 'true'], /--duration needs a positive number, not '0'/],
+    [['run', '--duration', '3e6', '--', 'true'], /--duration can be at most 2147483, not '3e6'/],
     [['run', 'prog'], /unexpected 'prog' before --/],
     [['run', '--record'], /option --record needs a value/],
     [['run', '--scheduler', 'lottery', '--', 'true'], /unknown scheduler 'lottery' \(known: fifo, resource-aware\)/],

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder, decodeRecording, readRecording, RecordingError, type DecodeEvent } from '../src/protocol/decode.ts';
-import { recordingHeader, symbolsFrame, symbolsFrames } from '../src/protocol/encode.ts';
-import type { Frame, SymbolEntry } from '../src/protocol/types.ts';
+import { endFrame, recordingHeader, symbolsFrame, symbolsFrames } from '../src/protocol/encode.ts';
+import type { EndFrame, Frame, SymbolEntry } from '../src/protocol/types.ts';
 import {
   MAGIC,
   W,
@@ -50,12 +50,14 @@ test('valid frames of every type decode to their typed form, whole or byte by by
     { addr: '0x555555555233', own: true, line: 12, function: 'worker', file: '/src/prog.c' },
     { addr: '0x7ffff7c10000', own: false, line: 0, function: '??', file: '??' },
   ];
-  const frames: Frame[] = [hello(), fullSnapshot(), snapshot({ seq: 2 }), exit(), { type: 'symbols', symbols }];
+  const end: EndFrame = { type: 'end', how: 'signaled', status: 9, stop: 'killed', signal: 15, killAfterMs: 10_000, unfinishedBytes: 12, reason: '--duration 5 ended ö' };
+  const frames: Frame[] = [hello(), fullSnapshot(), snapshot({ seq: 2 }), exit(), end, { type: 'symbols', symbols }];
   const bytes = Buffer.concat([
     helloFrame(hello()),
     snapshotFrame(fullSnapshot()),
     snapshotFrame(snapshot({ seq: 2 })),
     exitFrame(exit()),
+    endFrame(end),
     symbolsFrame(symbols),
   ]);
   for (const chunk of [bytes.length, 1, 7]) {
@@ -136,6 +138,9 @@ test('every validation failure is reported and skipped; the next frames still de
       type: 1,
       reason: /module 0 start 0x2000 is above its end 0x1000/,
     },
+    { name: 'bad end how', frame: rawFrame(17, new W().u8(2).u8(0).u8(0).u8(0).i32(0).u32(0).u32(0).str('').done()), type: 17, reason: /unknown end how 2/ },
+    { name: 'bad end stop', frame: rawFrame(17, new W().u8(0).u8(3).u8(15).u8(0).i32(0).u32(0).u32(0).str('x').done()), type: 17, reason: /unknown end stop 3/ },
+    { name: 'end without its reason', frame: rawFrame(17, new W().u8(0).u8(0).u8(0).u8(0).i32(0).u32(0).u32(0).done()), type: 17, reason: /payload ends inside reason length/ },
     { name: 'own not 0/1', frame: rawFrame(16, new W().u32(1).u64(1).u8(2).u8(0).u16(0).u32(1).str('f').str('g').done()), type: 16, reason: /own is 2/ },
   ];
   for (const c of cases) {

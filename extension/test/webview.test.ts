@@ -263,6 +263,10 @@ test('parseHostMessage accepts a view and rejects malformed data with a message 
   bad({ type: 'init', view: { ...v, edges: [{ ...v.edges[0], id: 'x' }] } }, /view.edges\[0\].id: expected/);
   bad({ type: 'init', view: { ...v, edges: [{ id: '1>99', from: 1, to: 99, count: 1, avgNs: 1, ewmaNs: 1, maxNs: 1, totalNs: 1 }] } }, /refers to a node that is not in view.nodes/);
   bad({ type: 'init', view: { ...v, history: { ...v.history, rssBytes: [1] } } }, /view.history.rssBytes: expected \d+ values/);
+  const end = { status: 'killed by SIGKILL', text: 'killed by the profiler with SIGKILL: …', stopped: true, killed: true };
+  assert.ok(parseHostMessage({ type: 'init', view: { ...v, end } }).ok);
+  bad({ type: 'init', view: { ...v, end: undefined } }, /view.end: expected an object, got undefined/);
+  bad({ type: 'init', view: { ...v, end: { ...end, killed: 'yes' } } }, /view.end.killed: expected a boolean, got string/);
   bad({ type: 'error' }, /message.message: expected a string/);
   assert.deepEqual(parseHostMessage({ type: 'error', message: 'gone' }), { ok: true, value: { type: 'error', message: 'gone' } });
   assert.deepEqual(parseWebviewMessage({ type: 'reveal', file: '/a.c', line: 3 }), { ok: true, value: { type: 'reveal', file: '/a.c', line: 3 } });

@@ -24,6 +24,13 @@ export const RESOURCES_MEASURE = 'capriccio-resources';
 const RESOURCES_EVERY_MS = 200;
 const RESOURCES_SHARE_MS = 50;
 
+/** How the program ended, for the header: the profiler's account when it stopped it (a kill is told in full under the header). */
+function endFact(view: ViewData): string {
+  if (view.end) return view.end.stopped && !view.end.killed ? view.end.text : view.end.status;
+  if (view.exit) return view.exit.how === 'exited' ? `exit status ${view.exit.status}` : `killed by signal ${view.exit.status}`;
+  return 'no exit seen';
+}
+
 export class App {
   private readonly header: HTMLElement;
   private readonly health: HTMLElement;
@@ -185,7 +192,7 @@ export class App {
       `${formatCount(view.snapshots)} snapshots`,
       p ? `every ${p.intervalMs} ms` : '',
       p ? `${p.stackMode} stacks, ${p.scheduler} scheduler, disk ${p.diskBackend}` : '',
-      view.exit ? (view.exit.how === 'exited' ? `exit status ${view.exit.status}` : `killed by signal ${view.exit.status}`) : 'no exit seen',
+      endFact(view),
       view.source,
     ].filter((s) => s !== '');
     // Written only when changed: every live update comes here, and new text means style and layout.
@@ -198,6 +205,9 @@ export class App {
   private renderHealth(view: ViewData): void {
     const h = view.health;
     const lines: string[] = [];
+    if (view.end?.killed) {
+      lines.push(`The program was ${view.end.text}. Everything it sent until then is shown; what it would have sent as it exited (the last snapshot, the exit) is not.`);
+    }
     if (h.truncated) lines.push(`The recording is cut short (${h.truncated}): everything before it is shown.`);
     if (h.decodeErrors > 0) lines.push(`${h.decodeErrors} bad frame(s) skipped${h.errors[0] ? `, first at byte ${h.errors[0].offset}: ${h.errors[0].reason}` : ''}.`);
     if (h.droppedSnapshots > 0) lines.push(`The runtime skipped ${formatCount(h.droppedSnapshots)} snapshot(s) for a slow consumer (later ones cover them).`);

@@ -130,6 +130,18 @@ export interface ViewProgram {
   readonly intervalMs: number;
 }
 
+/** How a launched program ended, as the profiler that launched it saw it. */
+export interface ViewEnd {
+  /** short: "exit status 7", "killed by SIGKILL" */
+  readonly status: string;
+  /** the whole story, e.g. "killed by the profiler with SIGKILL: it did not exit within 10 s of SIGTERM, sent when --duration 5 ended" */
+  readonly text: string;
+  /** the profiler asked it to stop (a signal at the end of a duration, or the user's Stop) */
+  readonly stopped: boolean;
+  /** it did not exit in time: the profiler killed it with SIGKILL */
+  readonly killed: boolean;
+}
+
 /** What was lost or could not be read, shown so the view stays honest. */
 export interface ViewHealth {
   readonly decodeErrors: number;
@@ -158,6 +170,8 @@ export interface ViewData {
   readonly durationNs: number;
   readonly snapshots: number;
   readonly exit: { readonly how: string; readonly status: number; readonly tNs: number } | null;
+  /** null: still running, attached, or recorded before the profiler recorded how programs end */
+  readonly end: ViewEnd | null;
   readonly nodes: readonly ViewNode[];
   readonly edges: readonly ViewEdge[];
   readonly history: ViewHistory;
@@ -245,6 +259,12 @@ function checkView(v: unknown): ViewData {
     const e = obj(o['exit'], 'view.exit');
     str(e, 'how', 'view.exit');
     numFields(e, 'view.exit', ['status', 'tNs']);
+  }
+  if (o['end'] !== null) {
+    const e = obj(o['end'], 'view.end');
+    strFields(e, 'view.end', ['status', 'text']);
+    bool(e, 'stopped', 'view.end');
+    bool(e, 'killed', 'view.end');
   }
   const ids = new Set<number>();
   each(o, 'nodes', p, (n, np) => {

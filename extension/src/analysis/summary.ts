@@ -4,6 +4,7 @@ import type { Model } from '../model/model.ts';
 import { kindName, type DecodeError, type Resources } from '../protocol/types.ts';
 import type { ViewHotSplit, ViewSite, ViewStacks } from '../../../webview/src/messages.ts';
 import { nameChain, shortFile, type SymbolTable } from '../symbols/symbols.ts';
+import { endSummary, type EndSummary } from './end.ts';
 import { siteName, suggest, type Suggestion } from './suggest.ts';
 
 export interface ChainFrame {
@@ -53,6 +54,8 @@ export interface Summary {
   readonly suggestions: readonly Suggestion[];
   readonly resources?: Resources;
   readonly exit?: { readonly how: 'exited' | 'signaled'; readonly status: number; readonly tNs: number };
+  /** how a launched program ended and whether the profiler stopped or killed it (recordings made before END frames: absent) */
+  readonly end?: EndSummary;
   readonly dropped: { readonly snapshots: number; readonly runtimeNodes: number; readonly model: Record<string, number> };
   readonly errors: readonly DecodeError[];
 }
@@ -126,6 +129,7 @@ export function summarize(model: Model, table: SymbolTable): Summary {
     suggestions: suggest(model, table),
     ...(latest ? { resources: latest.resources } : {}),
     ...(exit ? { exit: { how: exit.how, status: exit.status, tNs: exit.tNs } } : {}),
+    ...(model.end ? { end: endSummary(model.end) } : {}),
     dropped: {
       snapshots: latest?.resources.droppedTotal ?? 0,
       runtimeNodes: latest?.resources.nodesDropped ?? 0,
@@ -149,6 +153,7 @@ export function textReport(s: Summary, limit = 10): string {
   const out: string[] = [];
   if (s.program) out.push(`program   ${[s.program.executable, ...s.program.args.slice(1)].join(' ')} (pid ${s.program.pid})`);
   out.push(`duration  ${fmtNs(s.durationNs)}, ${s.snapshots} snapshots` + (s.exit ? `, ${s.exit.how === 'exited' ? 'exit status' : 'killed by signal'} ${s.exit.status}` : ''));
+  if (s.end) out.push(`ended     ${s.end.text}`);
   const byId = new Map(s.nodes.map((n) => [n.id, n]));
   out.push('', `blocking points (${s.nodes.length})`);
   for (const n of s.nodes.slice(0, limit)) {

@@ -70,13 +70,23 @@ export function stringOption(p: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** A positive number option (`--duration 2.5`); `integer` requires a whole number. */
-export function numberOption(p: ParsedArgs, name: string, integer = false): number | undefined {
+export interface NumberSpec {
+  /** a whole number */
+  readonly integer?: boolean;
+  /** 0 is allowed (else the number must be positive) */
+  readonly zero?: boolean;
+  /** the largest value allowed */
+  readonly max?: number;
+}
+
+/** A number option (`--duration 2.5`): positive unless `zero`, whole when `integer`, at most `max`. */
+export function numberOption(p: ParsedArgs, name: string, spec: NumberSpec = {}): number | undefined {
   const v = stringOption(p, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} needs a positive ${integer ? 'whole ' : ''}number, not '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !spec.zero) || (spec.integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} needs a ${spec.zero ? 'non-negative' : 'positive'} ${spec.integer ? 'whole ' : ''}number, not '${v}'`);
   }
+  if (spec.max !== undefined && n > spec.max) throw new UsageError(`--${name} can be at most ${spec.max}, not '${v}'`);
   return n;
 }

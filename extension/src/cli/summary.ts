@@ -23,7 +23,7 @@ export const summaryCommand: Command = {
     }
     const summary = summarize(loaded.model, loaded.table);
     if (p.options.has('json')) {
-      process.stdout.write(JSON.stringify({ ...summary, truncated: recording.truncated ?? null, symbols: loaded.symbolSource }) + '\n');
+      process.stdout.write(JSON.stringify({ ...summary, end: summary.end ?? null, truncated: recording.truncated ?? null, symbols: loaded.symbolSource }) + '\n');
     } else {
       process.stdout.write(textReport(summary));
     }

@@ -13,6 +13,7 @@ import type {
   Address,
   DecodeError,
   EdgeStat,
+  EndFrame,
   ExitFrame,
   Frame,
   HelloFrame,
@@ -115,6 +116,8 @@ export class Model {
   threads: readonly ThreadRow[] = [];
   readonly history: Ring<HistoryPoint>;
   exit: ExitFrame | undefined;
+  /** how a launched program ended, as the tool that launched it saw it (tool-written END) */
+  end: EndFrame | undefined;
   /** SYMBOLS entries by address (tool-written, see symbols.ts for which address is used) */
   readonly symbols = new Map<Address, SymbolEntry>();
   readonly errors: DecodeError[] = [];
@@ -153,6 +156,9 @@ export class Model {
       case 'symbols':
         for (const s of frame.symbols) this.put(this.symbols, s.addr, s, 'symbols');
         return;
+      case 'end':
+        this.end = frame;
+        return;
       default: {
         const never: never = frame;
         throw new Error(`unhandled frame ${JSON.stringify(never)}`);
@@ -176,6 +182,7 @@ export class Model {
     this.threads = [];
     this.history.clear();
     this.exit = undefined;
+    this.end = undefined;
     this.snapshots = 0;
     this.lastSeq = 0;
   }

@@ -5,6 +5,7 @@
 // tail. readRecording() decodes a recording file (magic "CAPREC\0\x01" then frames).
 import { readFile } from 'node:fs/promises';
 import {
+  END_STOP,
   FRAME_TYPE,
   MAX_FRAMES,
   MAX_FRAME_SIZE,
@@ -17,6 +18,8 @@ import {
   type DecodeError,
   type DecodedFrame,
   type EdgeStat,
+  type EndFrame,
+  type EndStop,
   type ExitFrame,
   type Frame,
   type HelloFrame,
@@ -364,6 +367,23 @@ function decodeSymbols(r: PayloadReader): SymbolsFrame {
   return { type: 'symbols', symbols };
 }
 
+const END_STOPS = Object.keys(END_STOP) as EndStop[];
+
+function decodeEnd(r: PayloadReader): EndFrame {
+  const how = r.u8('how');
+  if (how !== 0 && how !== 1) throw new PayloadError(`unknown end how ${how}`);
+  const stopCode = r.u8('stop');
+  const stop = END_STOPS[stopCode];
+  if (stop === undefined) throw new PayloadError(`unknown end stop ${stopCode}`);
+  const signal = r.u8('signal');
+  r.skip(1, 'reserved');
+  const status = r.i32('status');
+  const killAfterMs = r.u32('killAfterMs');
+  const unfinishedBytes = r.u32('unfinishedBytes');
+  const reason = r.str('reason');
+  return { type: 'end', how: how === 0 ? 'exited' : 'signaled', status, stop, signal, killAfterMs, unfinishedBytes, reason };
+}
+
 /** Decodes one frame's payload (the bytes after type/flags/reserved); throws PayloadError. */
 function decodePayload(type: number, payload: Buffer): Frame | undefined {
   const r = new PayloadReader(payload);
@@ -380,6 +400,9 @@ function decodePayload(type: number, payload: Buffer): Frame | undefined {
       break;
     case FRAME_TYPE.symbols:
       frame = decodeSymbols(r);
+      break;
+    case FRAME_TYPE.end:
+      frame = decodeEnd(r);
       break;
     default:
       return undefined;

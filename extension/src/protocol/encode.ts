@@ -1,6 +1,6 @@
-// Encoding what tools write (docs/PROTOCOL.md): the recording header and the SYMBOLS frame.
-// Everything else is written by the runtime.
-import { FRAME_TYPE, MAX_FRAME_SIZE, RECORDING_MAGIC, type SymbolEntry } from './types.ts';
+// Encoding what tools write (docs/PROTOCOL.md): the recording header, the SYMBOLS and END
+// frames. Everything else is written by the runtime.
+import { END_STOP, EXIT_HOW, FRAME_TYPE, MAX_FRAME_SIZE, RECORDING_MAGIC, type EndFrame, type SymbolEntry } from './types.ts';
 
 /** The 8 bytes a recording file starts with. */
 export const recordingHeader = (): Buffer => Buffer.from(RECORDING_MAGIC);
@@ -61,4 +61,16 @@ export function symbolsFrames(entries: readonly SymbolEntry[]): Buffer[] {
   }
   if (batch.length > 0 || out.length === 0) out.push(symbolsFrame(batch));
   return out;
+}
+
+/** END (17): how u8, stop u8, signal u8, reserved u8, status i32, kill_after_ms u32, unfinished_bytes u32, reason str. */
+export function endFrame(e: EndFrame): Buffer {
+  const fixed = Buffer.alloc(16);
+  fixed.writeUInt8(EXIT_HOW[e.how], 0);
+  fixed.writeUInt8(END_STOP[e.stop], 1);
+  fixed.writeUInt8(e.signal, 2);
+  fixed.writeInt32LE(e.status, 4);
+  fixed.writeUInt32LE(e.killAfterMs, 8);
+  fixed.writeUInt32LE(e.unfinishedBytes, 12);
+  return frame(FRAME_TYPE.end, Buffer.concat([fixed, str(e.reason)]));
 }

@@ -14,6 +14,7 @@
 // - EXIT `how` is its name: 'exited' (0) or 'signaled' (1).
 // - The snapshot header's resource figures are grouped in `resources` (its `threads` field, the
 //   live thread count, would otherwise clash with the `threads` section).
+// - END `stop` is its name: 'none' (0), 'asked' (1) or 'killed' (2); its `how` as EXIT's.
 // - `own` in SYMBOLS is a boolean; `syscall` in stalls is the u32 as sent (SYSCALL_UNKNOWN
 //   = 0xffffffff when unknown).
 
@@ -35,6 +36,7 @@ export const FRAME_TYPE = {
   snapshot: 2,
   exit: 3,
   symbols: 16,
+  end: 17,
 } as const;
 export type FrameTypeName = keyof typeof FRAME_TYPE;
 export type FrameTypeCode = (typeof FRAME_TYPE)[FrameTypeName];
@@ -223,6 +225,35 @@ export interface ExitFrame {
   readonly tNs: number;
 }
 
+/** END `stop` on the wire, and its decoded name: what the tool that launched the program did to end it. */
+export const END_STOP = { none: 0, asked: 1, killed: 2 } as const;
+export type EndStop = keyof typeof END_STOP;
+
+/**
+ * How a launched program ended, as the tool that launched it saw it (tool-written, after every
+ * byte the program sent): its wait status, and whether the tool stopped it and how.
+ */
+export interface EndFrame {
+  readonly type: 'end';
+  /** as the tool's waitpid saw it */
+  readonly how: ExitHow;
+  /** exit code or signal number */
+  readonly status: number;
+  /**
+   * none: it ended on its own; asked: the tool sent it `signal` and it ended within
+   * `killAfterMs`; killed: it had not, and the tool ended it with SIGKILL
+   */
+  readonly stop: EndStop;
+  /** the signal the tool sent first (0 when stop is none) */
+  readonly signal: number;
+  /** the time allowed between `signal` and SIGKILL (0 when stop is none) */
+  readonly killAfterMs: number;
+  /** bytes of a frame the program had begun and not finished sending, cut from the recording so that this frame can follow */
+  readonly unfinishedBytes: number;
+  /** why the tool stopped it, completing "sent when …" (e.g. "--duration 5 ended"); empty when stop is none */
+  readonly reason: string;
+}
+
 export interface SymbolEntry {
   /** the address described (for a return address, the tool wrote the call's address − 1 entry: see symbols.ts) */
   readonly addr: Address;
@@ -237,7 +268,7 @@ export interface SymbolsFrame {
   readonly symbols: readonly SymbolEntry[];
 }
 
-export type Frame = HelloFrame | SnapshotFrame | ExitFrame | SymbolsFrame;
+export type Frame = HelloFrame | SnapshotFrame | ExitFrame | SymbolsFrame | EndFrame;
 
 /** A frame and where it started in the stream (offset of its size field). */
 export interface DecodedFrame {

@@ -60,6 +60,7 @@ export function syntheticView(nodeCount: number, edgeCount: number, step: number
     durationNs: tNs[tNs.length - 1]!,
     snapshots: points,
     exit: null,
+    end: null,
     nodes,
     edges: [...edges.values()],
     history: {

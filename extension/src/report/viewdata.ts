@@ -137,6 +137,7 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
     durationNs: s.durationNs,
     snapshots: s.snapshots,
     exit: s.exit ? { ...s.exit } : null,
+    end: s.end ? { status: s.end.statusText, text: s.end.text, stopped: s.end.stop !== null, killed: s.end.stop?.killed ?? false } : null,
     nodes: shownNodes,
     edges: shownEdges,
     history: h.history,

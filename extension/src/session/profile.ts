@@ -86,19 +86,19 @@ export class Profile extends EventEmitter<ProfileEvents> {
     return this.state !== 'ended';
   }
 
-  /** Ends a launched program (SIGTERM, then SIGKILL) or leaves an attached one. */
-  async stop(): Promise<void> {
+  /** Ends a launched program (Session.stop: SIGTERM, SIGKILL after its kill-after) or leaves an attached one; `reason` completes "sent when …". */
+  async stop(reason: string): Promise<void> {
     if (!this.session) return;
-    this.session.stop();
+    this.session.stop(reason);
     if (!this.session.child) await this.session.close(); // attach: close our end
   }
 
-  /** Stops and releases the session; no events after this. */
-  async dispose(): Promise<void> {
+  /** Stops (for `reason`, as stop()) and releases the session; no events after this. */
+  async dispose(reason?: string): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.removeAllListeners();
-    await this.session?.close();
+    await this.session?.close(reason);
   }
 
   private follow(): this {

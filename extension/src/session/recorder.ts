@@ -1,9 +1,22 @@
-// Writing a recording file: the magic, then every byte received, as it arrives.
+// Writing a recording file: the magic, then every byte received, as it arrives; at the end,
+// optionally a tool-written frame (END) after them.
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { appendFile, truncate } from 'node:fs/promises';
 import { recordingHeader } from '../protocol/encode.ts';
+
+export interface RecorderEnd {
+  /** a tool-written frame to append after everything received */
+  readonly append: Buffer;
+  /**
+   * stream offset where a frame the program did not finish begins: the file is cut back to it
+   * first, since a frame appended after a cut one would be read as the rest of it
+   */
+  readonly cutAt?: number;
+}
 
 export class Recorder {
   private readonly stream: WriteStream;
+  private readonly headerBytes: number;
   private failure: Error | undefined;
   bytes = 0;
 
@@ -12,7 +25,9 @@ export class Recorder {
     this.stream.on('error', (err) => {
       this.failure ??= err;
     });
-    this.stream.write(recordingHeader());
+    const header = recordingHeader();
+    this.headerBytes = header.length;
+    this.stream.write(header);
   }
 
   /** Appends received bytes (already-buffered data is written even if the process ends). */
@@ -21,18 +36,19 @@ export class Recorder {
     this.stream.write(chunk);
   }
 
-  /** Flushes and closes; rejects if any write failed. */
-  close(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.stream.closed) {
-        if (this.failure) reject(new Error(`${this.path}: ${this.failure.message}`));
-        else resolve();
-        return;
-      }
-      this.stream.end(() => {
-        if (this.failure) reject(new Error(`${this.path}: ${this.failure.message}`));
-        else resolve();
-      });
+  /** Flushes and closes, then writes `end` if given; rejects if any write failed. */
+  async close(end?: RecorderEnd): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (this.stream.closed) resolve();
+      else this.stream.end(() => resolve());
     });
+    if (this.failure) throw new Error(`${this.path}: ${this.failure.message}`);
+    if (!end) return;
+    try {
+      if (end.cutAt !== undefined && end.cutAt < this.bytes) await truncate(this.path, this.headerBytes + end.cutAt);
+      await appendFile(this.path, end.append);
+    } catch (err) {
+      throw new Error(`${this.path}: ${(err as Error).message}`);
+    }
   }
 }

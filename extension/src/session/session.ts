@@ -4,16 +4,20 @@
 //
 // Events: 'frame' (DecodedFrame), 'error' (DecodeError: a frame reported and skipped, or the
 // truncated tail), 'connect' (), 'exit' (SessionEnd). `done` resolves with the same SessionEnd.
+// stop() ends a launched program: a signal (SIGTERM) first, SIGKILL only if it is still running
+// `killAfterMs` later. When a launched program has ended, the session adds an END frame to the
+// model and the recording: its status, and whether the session stopped or killed it and why.
 // close() releases everything the session created: server, socket file, private directory,
-// connection and child (SIGTERM, then SIGKILL after a grace period).
+// connection and child (stopped as by stop()).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder } from '../protocol/decode.ts';
-import type { DecodeError, DecodedFrame } from '../protocol/types.ts';
+import { endFrame } from '../protocol/encode.ts';
+import type { DecodeError, DecodedFrame, EndFrame } from '../protocol/types.ts';
 import { Model, type ModelCaps } from '../model/model.ts';
 import { Recorder } from './recorder.ts';
 
@@ -46,8 +50,20 @@ export interface LaunchOptions extends SessionOptions {
   /** the program's stdio (default inherit) */
   readonly stdio?: 'inherit' | 'pipe' | 'ignore';
   readonly cwd?: string;
-  /** SIGTERM → SIGKILL delay in stop()/close() (default 2000 ms) */
-  readonly killGraceMs?: number;
+  /** time between stop()'s signal and SIGKILL (default DEFAULT_KILL_AFTER_MS); 0: SIGKILL right after the signal */
+  readonly killAfterMs?: number;
+}
+
+/** How long a stopped program may take to exit before SIGKILL, unless told otherwise. */
+export const DEFAULT_KILL_AFTER_MS = 10_000;
+/** The largest kill-after a timer can wait (setTimeout's limit, 2^31 − 1 ms: about 24.8 days). */
+export const MAX_KILL_AFTER_MS = 2 ** 31 - 1;
+
+/** Why and how the session asked the program to stop. */
+interface StopRequest {
+  readonly signal: NodeJS.Signals;
+  /** completes "sent when …" */
+  readonly reason: string;
 }
 
 export interface SessionEvents {
@@ -75,7 +91,13 @@ export class Session extends EventEmitter<SessionEvents> {
   private lingerTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private graceOver = false;
-  killGraceMs = 2000;
+  private stopRequest: StopRequest | undefined;
+  private killSent = false;
+  /** bytes received so far (stream offsets) */
+  private received = 0;
+  /** the frame the stream ended inside, if it did */
+  private tail: DecodeError | undefined;
+  killAfterMs = DEFAULT_KILL_AFTER_MS;
 
   constructor(opts: SessionOptions = {}) {
     super();
@@ -96,6 +118,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Feeds received bytes: record, decode, model, events. */
   private feed(chunk: Buffer): void {
+    this.received += chunk.length;
     this.recorder?.write(chunk);
     for (const e of this.decoder.push(chunk)) {
       if (e.kind === 'frame') {
@@ -120,6 +143,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.streamEnded = true;
       const tail = this.decoder.end();
       if (tail) {
+        this.tail = tail;
         this.model.addError(tail);
         this.emit('error', tail);
       }
@@ -156,7 +180,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.finished = true;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     const end: SessionEnd = { status, connected: this.connected, exitFrame: this.model.exit !== undefined };
-    const recorded = this.recorder ? this.recorder.close() : Promise.resolve();
+    let recorded: Promise<void> = Promise.resolve();
+    if (this.child) {
+      const programEnd = this.programEnd(status);
+      this.model.apply(programEnd);
+      if (this.recorder) recorded = this.recorder.close({ append: endFrame(programEnd), ...(this.tail ? { cutAt: this.tail.offset } : {}) });
+    } else if (this.recorder) recorded = this.recorder.close();
     recorded.then(
       () => {
         this.emit('exit', end);
@@ -173,20 +202,45 @@ export class Session extends EventEmitter<SessionEvents> {
     recorded.finally(() => this.rejectDone(err)).catch(() => undefined);
   }
 
-  /** Ends the program: SIGTERM, then SIGKILL after the grace period. */
-  stop(): void {
-    const child = this.child;
-    if (!child || this.childStatus !== undefined) return;
-    child.kill('SIGTERM');
-    this.killTimer ??= setTimeout(() => {
-      if (this.childStatus === undefined) child.kill('SIGKILL');
-    }, this.killGraceMs);
+  /** The END frame of a launched program that ended with `status`. */
+  private programEnd(status: ProgramStatus): EndFrame {
+    const req = this.stopRequest;
+    // SIGKILL sent to a program that was exiting anyway does not make it killed: its status says.
+    const killed = this.killSent && status.kind === 'signal' && status.signal === 'SIGKILL';
+    return {
+      type: 'end',
+      how: status.kind === 'signal' ? 'signaled' : 'exited',
+      status: status.kind === 'signal' ? (constants.signals[status.signal] ?? 0) : status.kind === 'code' ? status.code : 0,
+      stop: req === undefined ? 'none' : killed ? 'killed' : 'asked',
+      signal: req ? (constants.signals[req.signal] ?? 0) : 0,
+      killAfterMs: req ? this.killAfterMs : 0,
+      unfinishedBytes: this.tail ? this.received - this.tail.offset : 0,
+      reason: req?.reason ?? '',
+    };
   }
 
-  /** Releases everything: child (SIGTERM, SIGKILL), connection, server, socket file, directory. */
-  async close(): Promise<void> {
+  /**
+   * Ends a launched program: sends `signal`, and SIGKILL if it is still running killAfterMs later.
+   * `reason` completes "sent when …" in what is recorded ("--duration 5 ended"). A later request
+   * passes its signal on; the first one's clock keeps running.
+   */
+  stop(reason: string, signal: NodeJS.Signals = 'SIGTERM'): void {
+    const child = this.child;
+    if (!child || this.childStatus !== undefined) return;
+    child.kill(signal);
+    if (this.stopRequest) return;
+    this.stopRequest = { signal, reason };
+    this.killTimer = setTimeout(() => {
+      if (this.childStatus !== undefined) return;
+      this.killSent = true;
+      child.kill('SIGKILL');
+    }, this.killAfterMs);
+  }
+
+  /** Releases everything: child (stopped as by stop(reason)), connection, server, socket file, directory. */
+  async close(reason = 'the profiling session was closed'): Promise<void> {
     if (this.child && this.childStatus === undefined) {
-      this.stop();
+      this.stop(reason);
       await this.done.catch(() => undefined);
     }
     if (this.killTimer) clearTimeout(this.killTimer);
@@ -206,7 +260,10 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Internal: launch steps. */
   async startLaunch(program: string, args: readonly string[], opts: LaunchOptions): Promise<void> {
-    if (opts.killGraceMs !== undefined) this.killGraceMs = opts.killGraceMs;
+    if (opts.killAfterMs !== undefined) {
+      if (!(opts.killAfterMs >= 0 && opts.killAfterMs <= MAX_KILL_AFTER_MS)) throw new RangeError(`killAfterMs must be between 0 and ${MAX_KILL_AFTER_MS}, not ${opts.killAfterMs}`);
+      this.killAfterMs = opts.killAfterMs;
+    }
     this.dir = await mkdtemp(join(tmpdir(), 'capriccio-'));
     await chmod(this.dir, 0o700);
     const socketPath = join(this.dir, 'telemetry.sock');

@@ -9,6 +9,7 @@ import { analysisJson, analysisText, stackSuggestions, type AnalyzeJson } from '
 import { perfettoTrace } from '../export/perfetto.ts';
 import { loadRecording } from '../recording/load.ts';
 import type { Annotation } from '../fixes/fixes.ts';
+import { MAX_KILL_AFTER_MS } from '../session/session.ts';
 import { build, BuildError } from './build.ts';
 import type { Controller } from './controller.ts';
 import { applyAnnotation } from './diagnostics.ts';
@@ -24,9 +25,20 @@ export interface ProfileArgs {
   readonly args?: readonly string[];
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** seconds between SIGTERM and SIGKILL when the program is stopped */
+  readonly killAfterSeconds?: number;
 }
 
 export class UserError extends Error {}
+
+/** Kill-after seconds (a setting or a launch attribute, which VS Code does not enforce) in ms. */
+function killAfterMs(seconds: unknown, where: string): number {
+  const ms = typeof seconds === 'number' ? Math.round(seconds * 1000) : NaN;
+  if (!(ms >= 0 && ms <= MAX_KILL_AFTER_MS)) {
+    throw new UserError(`${where} must be a number of seconds from 0 to ${Math.floor(MAX_KILL_AFTER_MS / 1000)}, not ${JSON.stringify(seconds)}`);
+  }
+  return ms;
+}
 
 function requireTrust(what: string): void {
   if (!vscode.workspace.isTrusted) throw new UserError(`${what} builds or runs code from this workspace, which is not trusted (Workspaces: Manage Workspace Trust)`);
@@ -60,6 +72,7 @@ export function registerCommands(controller: Controller, panel: Panel, out: vsco
     requireTrust('Profile Program');
     const folder = folderFor(a.folder);
     const s = settings(vscode.Uri.file(folder));
+    const killAfter = a.killAfterSeconds !== undefined ? killAfterMs(a.killAfterSeconds, 'killAfterSeconds') : killAfterMs(s.killAfterSeconds, 'capriccio.killAfterSeconds');
     await vscode.workspace.saveAll(false);
     controller.setStatus({ kind: 'building' });
     forgetSources();
@@ -79,7 +92,7 @@ export function registerCommands(controller: Controller, panel: Panel, out: vsco
           token,
         ),
       );
-      await controller.launch(folder, target, a.env ?? {});
+      await controller.launch(folder, target, a.env ?? {}, killAfter);
     } catch (err) {
       controller.setStatus({ kind: 'idle' });
       throw err;

@@ -5,6 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Suggestion } from '../analysis/suggest.ts';
+import { endSummary } from '../analysis/end.ts';
+import type { Model } from '../model/model.ts';
 import { Profile, type ProfileView } from '../session/profile.ts';
 import type { SessionEnd } from '../session/session.ts';
 import { runtimeEnv, settings } from './settings.ts';
@@ -19,9 +21,13 @@ export type Status =
 
 const stamp = (): string => new Date().toISOString().replace(/[:.]/g, '-');
 
-function describeEnd(end: SessionEnd | undefined): string {
+/** Why the Stop command signals a program (completes "sent when …"). */
+const STOP_REASON = 'Capriccio: Stop was run';
+
+function describeEnd(end: SessionEnd | undefined, model: Model): string {
   if (!end) return 'ended (telemetry lost)';
-  if (!end.connected) return 'ended without telemetry (was it built with capriccio cc?)';
+  if (!end.connected) return `ended without telemetry (was it built with capriccio cc?)${model.end ? `: ${endSummary(model.end).text}` : ''}`;
+  if (model.end) return endSummary(model.end).text;
   switch (end.status.kind) {
     case 'code':
       return `exited with status ${end.status.code}`;
@@ -79,9 +85,12 @@ export class Controller implements vscode.Disposable {
     return join(dir, `${name}-${stamp()}.cap`);
   }
 
-  /** Runs a built program under the profiler; its telemetry is recorded in the record directory. */
-  async launch(folder: string, t: Target, env: Readonly<Record<string, string>>): Promise<void> {
-    await this.replace();
+  /**
+   * Runs a built program under the profiler; its telemetry is recorded in the record directory.
+   * Stop sends it SIGTERM, and SIGKILL if it is still running `killAfterMs` later.
+   */
+  async launch(folder: string, t: Target, env: Readonly<Record<string, string>>, killAfterMs: number): Promise<void> {
+    await this.replace('another profile was started');
     const s = settings(vscode.Uri.file(folder));
     const name = t.program.split('/').pop() ?? 'program';
     const record = await this.recordFile(folder, name);
@@ -89,7 +98,7 @@ export class Controller implements vscode.Disposable {
     const profile = await Profile.launch(
       t.program,
       t.args,
-      { record, cwd: t.cwd, intervalMs: s.telemetryIntervalMs, env: { ...runtimeEnv(s), ...s.env, ...env }, stdio: 'pipe', killGraceMs: 2000 },
+      { record, cwd: t.cwd, intervalMs: s.telemetryIntervalMs, env: { ...runtimeEnv(s), ...s.env, ...env }, stdio: 'pipe', killAfterMs },
       { viewCaps: s.caps },
     );
     this.follow(profile, name);
@@ -99,7 +108,7 @@ export class Controller implements vscode.Disposable {
   }
 
   async attach(folder: string | undefined, socketPath: string): Promise<void> {
-    await this.replace();
+    await this.replace('another profile was started');
     const record = folder ? await this.recordFile(folder, 'attach') : undefined;
     const s = settings();
     const profile = await Profile.attach(socketPath, record, { viewCaps: s.caps });
@@ -109,7 +118,7 @@ export class Controller implements vscode.Disposable {
   /** Opens a recording; what is shown stays when it cannot be read. */
   async open(path: string): Promise<void> {
     const opened = await Profile.open(path, { viewCaps: settings().caps });
-    await this.replace();
+    await this.replace('a recording was opened');
     this.profile = opened;
     this.setStatus({ kind: 'recording', what: path.split('/').pop() ?? path });
   }
@@ -121,7 +130,7 @@ export class Controller implements vscode.Disposable {
       this.changed.fire();
     });
     profile.on('end', (end) => {
-      const how = describeEnd(end);
+      const how = describeEnd(end, profile.model);
       this.out.appendLine(`capriccio: ${what} ${how}${profile.recordPath ? `; recorded ${profile.recordPath}` : ''}`);
       this.setStatus({ kind: 'ended', what, how });
     });
@@ -129,18 +138,18 @@ export class Controller implements vscode.Disposable {
   }
 
   async stop(): Promise<void> {
-    await this.profile?.stop();
+    await this.profile?.stop(STOP_REASON);
   }
 
-  /** Ends the current profile, if any, before another starts. */
-  private async replace(): Promise<void> {
+  /** Ends the current profile, if any, before another starts; `reason` completes "sent when …". */
+  private async replace(reason: string): Promise<void> {
     const old = this.profile;
     this.profile = undefined;
-    await old?.dispose();
+    await old?.dispose(reason);
   }
 
   dispose(): void {
-    void this.replace();
+    void this.replace('VS Code closed the extension');
     this.changed.dispose();
   }
 }

@@ -10,6 +10,7 @@ interface CapriccioLaunch extends vscode.DebugConfiguration {
   readonly cwd?: string;
   readonly env?: Record<string, string>;
   readonly buildCommand?: string;
+  readonly killAfterSeconds?: number;
 }
 
 export function registerLaunch(): vscode.Disposable {
@@ -22,6 +23,7 @@ export function registerLaunch(): vscode.Disposable {
         ...(config.cwd !== undefined ? { cwd: config.cwd } : {}),
         ...(config.env !== undefined ? { env: config.env } : {}),
         ...(config.buildCommand !== undefined ? { buildCommand: config.buildCommand } : {}),
+        ...(config.killAfterSeconds !== undefined ? { killAfterSeconds: config.killAfterSeconds } : {}),
       };
       await vscode.commands.executeCommand('capriccio.profile', args);
       return undefined;

@@ -1,5 +1,6 @@
 // The extension's settings (package.json contributes.configuration), read in one place.
 import * as vscode from 'vscode';
+import { DEFAULT_KILL_AFTER_MS } from '../session/session.ts';
 
 export interface Settings {
   readonly compiler: string;
@@ -15,6 +16,8 @@ export interface Settings {
   readonly caps: { readonly nodes: number; readonly edges: number };
   readonly inlineHints: boolean;
   readonly recordDirectory: string;
+  /** seconds between SIGTERM and SIGKILL when a profiled program is stopped */
+  readonly killAfterSeconds: number;
 }
 
 export function settings(scope?: vscode.ConfigurationScope): Settings {
@@ -33,6 +36,7 @@ export function settings(scope?: vscode.ConfigurationScope): Settings {
     caps: { nodes: c.get('caps.nodes', 1000), edges: c.get('caps.edges', 3000) },
     inlineHints: c.get('inlineHints', true),
     recordDirectory: c.get('recordDirectory', '.capriccio'),
+    killAfterSeconds: c.get('killAfterSeconds', DEFAULT_KILL_AFTER_MS / 1000),
   };
 }
 
