@@ -31,7 +31,7 @@
  * C++ thread_local destructors run when it ends, before its pthread keys'
  * destructors.  Each thread keeps its own copy, swapped into the worker's
  * TLS block at every switch (a program without thread-locals pays nothing;
- * 1 KiB of them costs about 20 ns per switch).  So `&var` is the same address
+ * 1 KiB of them adds 20-30 ns to a switch).  So `&var` is the same address
  * in every thread: a pointer to a thread-local is good only in the thread
  * that took it — another thread that follows it reaches its own copy, not
  * the owner's (glibc would reach the owner's) — and synchronisation objects

@@ -13,8 +13,8 @@
  *  - uselocale: the thread's locale, applied at each switch when threads
  *    differ (tls.c);
  *  - __cxa_thread_atexit_impl: C++ thread_local destructors run when the
- *    user thread ends (glibc would run them all, on one object address, when
- *    the worker exits).
+ *    user thread ends or calls exit (glibc would run them all, on one object
+ *    address, when the worker exits).
  * errno is saved at each switch (sched.c).  The rest is correct as it is:
  * h_errno and dlerror are set by calls that never park, so they hold until
  * the thread's next blocking call; strtok, localtime, gmtime, ctime, asctime
@@ -136,11 +136,29 @@ void cap__apply_locale_sys(void *loc)
 	cap__w->locale_applied = loc;
 }
 
+/* exit() called by a user thread: glibc destroys the caller's thread_local
+ * objects before any exit handler, but knows none of ours.  So each worker
+ * gives glibc one destructor of its own, which destroys the current user
+ * thread's objects then; when main returns, they are gone already. */
+static void cap__tls_dtors_at_exit(void *unused)
+{
+	(void)unused;
+	struct cap_worker *w = cap__w;
+	if (w && w->current != &w->sched && w->current->libc)
+		cap__tls_thread_end(w->current);
+}
+static CAP_TLS bool cap__exit_dtors_armed; /* per worker kernel thread */
+extern void *__dso_handle;
+
 int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso)
 {
+	int (*glibc)(void (*)(void *), void *, void *) =
+		CAP_GLIBC(int (*)(void (*)(void *), void *, void *), __cxa_thread_atexit_impl);
 	struct cap_libc_tsd *d = cap__tsd();
 	if (!d)
-		return CAP_GLIBC(int (*)(void (*)(void *), void *, void *), __cxa_thread_atexit_impl)(fn, obj, dso);
+		return glibc(fn, obj, dso);
+	if (!cap__exit_dtors_armed)
+		cap__exit_dtors_armed = glibc(cap__tls_dtors_at_exit, NULL, &__dso_handle) == 0;
 	struct cap_tls_dtor *x = malloc(sizeof *x);
 	if (!x) {
 		fputs("capriccio: out of memory registering a thread_local destructor\n", stderr);

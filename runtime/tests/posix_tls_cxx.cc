@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "tap.h"
 
@@ -46,6 +47,35 @@ static void each_thread_destroys_its_own_object(void)
 	CHECK_EQ(destroyed_sum, 36);
 }
 
+// exit() called by a thread destroys that thread's objects before the exit
+// handlers run (here: in a child process, whose exit status tells).
+static void child_checks_at_exit(void) { _exit(destroyed_count == 1 && destroyed_sum == 7 ? 0 : 3); }
+
+static void *exit_with_session(void *)
+{
+	session.id = 7;
+	session.name.assign(64, 'e');
+	usleep(1000);
+	exit(0);
+}
+
+static void exit_from_a_thread_destroys_its_objects(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		destroyed_count = destroyed_sum = 0;
+		atexit(child_checks_at_exit);
+		pthread_t t;
+		pthread_create(&t, NULL, exit_with_session, NULL);
+		pthread_join(t, NULL);
+		_exit(4); // not reached: the thread exits the process
+	}
+	int st = -1;
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st));
+	CHECK_EQ(WEXITSTATUS(st), 0);
+}
+
 static void mains_object_is_destroyed_once_before_exit_handlers(void)
 {
 	if (destroyed_count != 9 || destroyed_sum != 36 + 100) {
@@ -59,6 +89,7 @@ static void mains_object_is_destroyed_once_before_exit_handlers(void)
 int main(void)
 {
 	RUN(each_thread_destroys_its_own_object);
+	RUN(exit_from_a_thread_destroys_its_objects);
 	session.id = 100;
 	session.name = "main";
 	atexit(mains_object_is_destroyed_once_before_exit_handlers);
