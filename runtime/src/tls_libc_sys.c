@@ -124,7 +124,7 @@ locale_t uselocale(locale_t loc)
 		d->locale = mine;
 		w->locale_applied = mine;
 		if (mine)
-			cap__tls.flags |= CAP_TLS_LOCALE;
+			__atomic_or_fetch(&cap__tls.flags, CAP_TLS_LOCALE, __ATOMIC_RELAXED); /* any worker may set it */
 	}
 	return old;
 }
