@@ -9,28 +9,24 @@
 
 struct cap_tls_layout cap__tls;
 
-/* No libc from split code.  Below a few KiB, 16-byte moves beat the
- * start-up cost of `rep movsb`; above, it wins. */
-typedef char cap__v16 __attribute__((vector_size(16)));
-static inline void cap__tls_copy(void *dst, const void *src, size_t n)
+/* No libc from split code.  Below 4 KiB, 32-byte (AVX2) moves beat the
+ * start-up cost of `rep movsb`; above, and without AVX2, it is used. */
+typedef char cap__v32 __attribute__((vector_size(32)));
+
+__attribute__((target("avx2"))) static void cap__tls_copy_avx2(char *d, const char *s, size_t n)
 {
-	char *d = dst;
-	const char *s = src;
-	if (n >= 4096) {
-		__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
-		return;
+	for (; n >= 128; n -= 128, d += 128, s += 128) {
+		cap__v32 a, b, c, e;
+		__builtin_memcpy(&a, s, 32);
+		__builtin_memcpy(&b, s + 32, 32);
+		__builtin_memcpy(&c, s + 64, 32);
+		__builtin_memcpy(&e, s + 96, 32);
+		__builtin_memcpy(d, &a, 32);
+		__builtin_memcpy(d + 32, &b, 32);
+		__builtin_memcpy(d + 64, &c, 32);
+		__builtin_memcpy(d + 96, &e, 32);
 	}
-	for (; n >= 64; n -= 64, d += 64, s += 64) {
-		cap__v16 a, b, c, e;
-		__builtin_memcpy(&a, s, 16);
-		__builtin_memcpy(&b, s + 16, 16);
-		__builtin_memcpy(&c, s + 32, 16);
-		__builtin_memcpy(&e, s + 48, 16);
-		__builtin_memcpy(d, &a, 16);
-		__builtin_memcpy(d + 16, &b, 16);
-		__builtin_memcpy(d + 32, &c, 16);
-		__builtin_memcpy(d + 48, &e, 16);
-	}
+	__asm__ volatile("vzeroupper"); /* no penalty for the SSE code that follows */
 	for (; n >= 8; n -= 8, d += 8, s += 8) {
 		uint64_t w;
 		__builtin_memcpy(&w, s, 8);
@@ -38,6 +34,15 @@ static inline void cap__tls_copy(void *dst, const void *src, size_t n)
 	}
 	for (; n; n--)
 		*d++ = *s++;
+}
+
+static inline void cap__tls_copy(void *dst, const void *src, size_t n)
+{
+	if (cap__tls.avx2 && n < 4096) {
+		cap__tls_copy_avx2(dst, src, n);
+		return;
+	}
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 }
 
 static inline void cap__tls_zero(void *dst, size_t n)

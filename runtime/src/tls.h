@@ -26,6 +26,7 @@ struct cap_tls_layout {
 	const char *image; /* their initial values (.tdata), image_len bytes; the rest starts at zero */
 	size_t image_len;
 	ptrdiff_t block_off; /* the executable's TLS block minus the thread pointer */
+	bool avx2;           /* copies may use 32-byte moves */
 };
 extern struct cap_tls_layout cap__tls;
 

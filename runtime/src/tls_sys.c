@@ -66,6 +66,8 @@ void cap__tls_init_sys(void *arg)
 	cap__tls.bytes = (size_t)user_end;
 	cap__tls.area = (cap__tls.bytes + 63) & ~(size_t)63;
 	cap__tls_worker_init(w);
+	__builtin_cpu_init();
+	cap__tls.avx2 = __builtin_cpu_supports("avx2");
 	if (cap__tls.bytes)
 		cap__tls.flags |= CAP_TLS_COPY;
 }
