@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages, one word each. Append here as the project grows.
-#   gcc, make: toolchain; binutils: ld.gold, addr2line, readelf; liburing-dev: io_uring;
+#   gcc, make: toolchain; g++: the runtime's C++ thread_local test; binutils: ld.gold, addr2line, readelf; liburing-dev: io_uring;
 #   chromium: the browser the webview tests drive (playwright-core, never a browser download);
 #   curl: an HTTP client the knot sample is tested with; wrk: the load generator of the demo and bench:http.
-DEBIAN_PACKAGES="gcc make binutils liburing-dev chromium curl wrk"
+DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk"
 
 # shellcheck source=scripts/debian-packages.sh
 . scripts/debian-packages.sh

@@ -93,6 +93,7 @@ function fakeInstall(dir: string, withLib: boolean): { root: string; capcc: stri
   if (withLib) {
     mkdirSync(join(fakeRoot, 'runtime', 'build'), { recursive: true });
     writeFileSync(join(fakeRoot, 'runtime', 'build', 'libcapriccio.a'), '!<arch>\n');
+    writeFileSync(join(fakeRoot, 'runtime', 'build', 'tls_mark.o'), '');
   }
   const gcc = join(dir, 'fake-gcc');
   writeExecutable(
@@ -113,6 +114,7 @@ const linkFlags = (r: string): string[] => [
   '-Wl,--wrap=main',
   '-Wl,--wrap=__generic_morestack',
   '-Wl,-z,now',
+  join(r, 'runtime', 'build', 'tls_mark.o'),
   join(r, 'runtime', 'build', 'libcapriccio.a'),
   '-luring',
   '-ldl',

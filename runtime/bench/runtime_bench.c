@@ -1,6 +1,9 @@
 /* bench:runtime — Capriccio's thread costs against kernel threads, measured
  * in one run.  The last line of output is one JSON object:
  *   yield_switch_ns        two threads ping-ponging through cap_yield
+ *   yield_switch_tls_1k_ns the same in a program with 1 KiB of thread-locals,
+ *                          which each switch copies out and in (this source
+ *                          built with BENCH_TLS_BYTES=1024, run as a child)
  *   pthread_switch_ns      condvar ping-pong between two kernel threads (peer)
  *   spawn_join_ns          cap_spawn + cap_join of an empty thread
  *   pthread_spawn_join_ns  pthread_create + pthread_join (peer)
@@ -41,6 +44,11 @@ static long rss_bytes(void)
 	}
 	return res * sysconf(_SC_PAGESIZE);
 }
+
+#ifdef BENCH_TLS_BYTES
+/* The program's thread-locals: each thread has its own copy. */
+static __thread char tls_block[BENCH_TLS_BYTES] __attribute__((used));
+#endif
 
 static long yields;
 static void *yielder(void *a)
@@ -186,6 +194,19 @@ static void *drainer(void *a)
 	return a;
 }
 
+/* The first number a command prints, or -1. */
+static double run_for_number(const char *cmd)
+{
+	char line[64] = "";
+	double v = -1;
+	FILE *p = popen(cmd, "r");
+	if (p && fgets(line, sizeof line, p))
+		v = atof(line);
+	if (p)
+		pclose(p);
+	return v;
+}
+
 /* Runs `self MODE ARGS` with telemetry off or on (connected to a draining
  * consumer); returns the number it printed, best of `runs`. */
 static double run_child(const char *self, const char *mode_args, int telemetry, int runs, int higher_is_better)
@@ -208,13 +229,7 @@ static double run_child(const char *self, const char *mode_args, int telemetry, 
 		} else {
 			snprintf(cmd, sizeof cmd, "'%s' %s", self, mode_args);
 		}
-		FILE *p = popen(cmd, "r");
-		char line[64] = "";
-		double v = -1;
-		if (p && fgets(line, sizeof line, p))
-			v = atof(line);
-		if (p)
-			pclose(p);
+		double v = run_for_number(cmd);
 		if (telemetry) {
 			cap_join(d, NULL);
 			close(drain_fd);
@@ -227,8 +242,21 @@ static double run_child(const char *self, const char *mode_args, int telemetry, 
 	return best;
 }
 
+/* A program built beside this one (runtime_bench_tls1k, pthread_peer). */
+static void sibling(char *out, size_t n, const char *self, const char *name)
+{
+	snprintf(out, n, "%s", self);
+	char *slash = strrchr(out, '/');
+	snprintf(slash ? slash + 1 : out, n - (size_t)(slash ? slash + 1 - out : 0), "%s", name);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "yield")) { /* the 1 KiB TLS build, as a child */
+		yields = env_long("BENCH_YIELDS", 5000000);
+		printf("%.1f\n", best_of(5, measure_yield));
+		return 0;
+	}
 	if (argc >= 3 && !strcmp(argv[1], "pingpong"))
 		return child_pingpong(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "sockets"))
@@ -273,11 +301,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "only %ld of %ld threads joined\n", joined, n);
 	double rss_per = n ? (double)(after - before) / (double)n : 0;
 
+	/* The switch again, in a program with 1 KiB of thread-locals. */
+	char tls1k[4096], cmd[4200], line[256] = "";
+	sibling(tls1k, sizeof tls1k, argv[0], "runtime_bench_tls1k");
+	snprintf(cmd, sizeof cmd, "'%s' yield", tls1k);
+	double yield_tls_ns = run_for_number(cmd);
+	if (yield_tls_ns < 0)
+		fprintf(stderr, "the thread-locals build (%s) did not report\n", tls1k);
+	fprintf(stderr, "yield_switch_tls_1k_ns=%.1f\n", yield_tls_ns);
+
 	/* The peer: same measurements on kernel threads. */
-	char peer[4096], cmd[4200], line[256] = "";
-	snprintf(peer, sizeof peer, "%s", argv[0]);
-	char *slash = strrchr(peer, '/');
-	snprintf(slash ? slash + 1 : peer, sizeof peer - (size_t)(slash ? slash + 1 - peer : 0), "pthread_peer");
+	char peer[4096];
+	sibling(peer, sizeof peer, argv[0], "pthread_peer");
 	snprintf(cmd, sizeof cmd, "'%s' %ld %ld", peer, env_long("BENCH_PEER_ROUNDS", 200000),
 		 env_long("BENCH_PEER_SPAWNS", 20000));
 	double p_switch = -1, p_spawn = -1;
@@ -304,9 +339,10 @@ int main(int argc, char **argv)
 	       "\"spawn_join_ns\":%.1f,\"pthread_spawn_join_ns\":%.1f,\"threads_max\":%ld,"
 	       "\"rss_per_thread_bytes\":%.0f,\"first_chunk_bytes\":%zu,\"stack_mode\":\"%s\","
 	       "\"blocking_op_ns\":%.1f,\"blocking_op_telemetry_ns\":%.1f,\"graph_cost_ns\":%.1f,"
-	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f}\n",
+	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f,"
+	       "\"yield_switch_tls_1k_ns\":%.1f}\n",
 	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, joined, rss_per,
 	       info.first_chunk_bytes, info.stack_mode, op_off, op_on, op_on - op_off, tput_off, tput_on,
-	       tput_off > 0 ? tput_on / tput_off : 0);
+	       tput_off > 0 ? tput_on / tput_off : 0, yield_tls_ns);
 	return joined == n ? 0 : 1;
 }

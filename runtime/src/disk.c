@@ -5,6 +5,7 @@
  * parks until the completion arrives through an eventfd in the epoll set. */
 #include "disk.h"
 #include "pool.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +44,19 @@ static long cap__disk_blocking(const struct cap_disk_req *r)
 	return -EINVAL;
 }
 
+/* A buffer among the program's thread-locals holds whichever thread runs
+ * while the caller is parked: the kernel or a helper would fill (or read)
+ * another thread's values.  Such a request runs on the worker instead. */
+static bool cap__disk_touches_tls(const struct iovec *iov, int iovcnt)
+{
+	if (cap__tls_in_live(iov, (size_t)iovcnt * sizeof *iov))
+		return true;
+	for (int i = 0; i < iovcnt; i++)
+		if (cap__tls_in_live(iov[i].iov_base, iov[i].iov_len))
+			return true;
+	return false;
+}
+
 struct cap_disk_job {
 	struct cap_job job;
 	struct cap_disk_req *rq;
@@ -59,6 +73,8 @@ long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovc
 	struct cap_worker *w = cap__w;
 	struct cap_disk_req rq = { .op = op, .fd = fd, .iov = iov, .iovcnt = iovcnt, .off = off, .t = w->current };
 	cap__disk_start();
+	if (CAP_UNLIKELY(cap__tls.flags & CAP_TLS_COPY) && cap__disk_touches_tls(iov, iovcnt))
+		return cap__disk_blocking(&rq);
 	if (cap__disk_backend == CAP_DISK_THREADS) {
 		struct cap_disk_job j = { .job.run = cap__disk_job_run, .rq = &rq };
 		if (cap__pool_run(&j.job, CAP_WAIT_DISK) == 0)

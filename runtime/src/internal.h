@@ -121,8 +121,10 @@ struct cap_thread {
 	char *stack_lo;       /* lowest usable stack byte */
 	size_t stack_size;    /* bytes of stack (without this struct / guard page) */
 	uint32_t chunk_class; /* slab size class of the first chunk */
-	void **specific;      /* pthread keys, grown on demand */
 	uint32_t nspecific;
+	void **specific;      /* pthread keys, grown on demand */
+	char *tls;            /* its copy of the program's thread-locals (tls.c); NULL: none */
+	struct cap_libc_tsd *libc; /* its share of glibc's per-thread state (tls.h), made on first use */
 	struct cap_thread *all_next, *all_prev; /* every live thread */
 	char name[32];
 	/* Profiling (graph.c), maintained only while telemetry is on. */
@@ -138,7 +140,8 @@ struct cap_thread {
 	int32_t pol_fds, pol_threads; /* counters when its run began */
 };
 
-/* A thread structure's room at the top of its first chunk. */
+/* A thread structure's room at the top of its first chunk (its copy of the
+ * program's thread-locals, if any, sits right below it: cap__tls.area). */
 #define CAP_TSIZE ((sizeof(struct cap_thread) + 63) & ~(size_t)63)
 /* The smallest first chunk: the thread structure, libgcc's guard and a frame. */
 #define CAP_MIN_CHUNK (CAP_TSIZE + CAP_SPLIT_BACKOFF + 512)
@@ -158,6 +161,8 @@ struct cap_worker {
 	struct cap_thread *zombie;
 	struct cap_heap timers;
 	int *errno_ptr;
+	char *tls_live;          /* the program's thread-locals in this kernel thread's TLS block */
+	void *locale_applied;    /* the locale this kernel thread has (uselocale); NULL: global */
 	int epfd;
 	uint32_t io_waiters;     /* threads parked on epoll */
 	uint32_t inflight;       /* disk requests and helper jobs not completed */
@@ -217,6 +222,9 @@ enum cap_sysfn {
 	CAP_SYSFN_POOL_REAP,
 	CAP_SYSFN_POOL_FORGET,
 	CAP_SYSFN_POLICY_READ,
+	CAP_SYSFN_TLS_INIT,
+	CAP_SYSFN_APPLY_LOCALE,
+	CAP_SYSFN_LIBC_TSD_FREE,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);

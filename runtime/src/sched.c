@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "telemetry.h"
 #include "disk.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -122,6 +123,8 @@ static inline __attribute__((always_inline)) void cap__switch(struct cap_worker 
 							     struct cap_thread *to)
 {
 	int *ep = w->errno_ptr;
+	if (CAP_UNLIKELY(cap__tls.flags)) /* the program has thread-locals, or threads chose locales */
+		cap__tls_switch(w, from, to);
 	if (CAP_UNLIKELY(from->stack_lo && *(uint64_t *)from->stack_lo != CAP_STACK_MAGIC))
 		cap__stack_overflowed(from);
 	from->saved_errno = *ep;
@@ -273,6 +276,9 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	t->saved_errno = 0;
 	t->specific = NULL;
 	t->nspecific = 0;
+	t->libc = NULL;
+	if (t->tls)
+		cap__tls_thread_start(w, t, false);
 	t->spawn_site = site;
 	t->id = ++w->next_id;
 	if (o && o->name)
@@ -321,8 +327,12 @@ static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 		cap__graph_finished(t);
 	if (CAP_UNLIKELY(cap__policy))
 		cap__policy_exited(t);
+	if (CAP_UNLIKELY(t->libc))
+		cap__tls_thread_end(t);
 	if (cap__exit_hook && t->specific)
 		cap__exit_hook(t);
+	if (CAP_UNLIKELY(t->libc))
+		cap__on_sysstack(CAP_SYSFN_LIBC_TSD_FREE, t);
 	t->state = CAP_DONE;
 	cap__unlink_all(w, t);
 	if (t->joiner)
@@ -596,6 +606,7 @@ int __wrap_main(int argc, char **argv, char **envp)
 		cap__sysstack_lo = (char *)p + 4096;
 		cap__sysstack_hi = cap__sysstack_lo + CAP_SYSSTACK_BYTES - 64;
 	}
+	cap__sysfn[CAP_SYSFN_TLS_INIT](w); /* before the first thread: its copy's size */
 	cap__stack_init_worker();
 	if (cap__io_init(w) != 0)
 		cap__fatal_misuse("capriccio: cannot create the epoll instance");
@@ -610,7 +621,12 @@ int __wrap_main(int argc, char **argv, char **envp)
 	if (!w->main_thread)
 		cap__fatal_misuse("capriccio: cannot allocate the main thread's stack");
 	w->main_thread->flags |= CAP_F_MAIN;
+	if (w->main_thread->tls)
+		cap__tls_thread_start(w, w->main_thread, true);
 	cap__sched_loop(w);
+	/* exit() runs the handlers on main's thread-locals, as under glibc. */
+	if (w->main_thread->tls && !(w->main_thread->flags & CAP_F_DETACHED))
+		cap__tls_load(w, w->main_thread);
 	int status = w->exit_status;
 	cap__w = NULL; /* atexit handlers run as plain kernel-thread code */
 	return status;

@@ -11,8 +11,12 @@
  * Fixed mode: one mmap'd stack per thread with a PROT_NONE guard page below
  * it, for code not compiled with -fsplit-stack.  Freed stacks are pooled;
  * their pages are given back with MADV_DONTNEED.  Running into the guard page
- * is caught by the SIGSEGV handler (diag_sys.c), which names the thread. */
-#include "internal.h"
+ * is caught by the SIGSEGV handler (diag_sys.c), which names the thread.
+ *
+ * Either way the top of the allocation holds the thread structure and,
+ * below it, the thread's copy of the program's thread-locals (tls.h), on top
+ * of the size asked for. */
+#include "tls.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -42,11 +46,15 @@ static void *cap__map(size_t bytes, int extra)
 	return (p < 0 && p > -4096) ? NULL : (void *)p;
 }
 
+/* What sits above a thread's stack: its structure and its thread-locals. */
+static inline size_t cap__top(void) { return CAP_TSIZE + cap__tls.area; }
+
 static inline struct cap_thread *cap__place(char *base, size_t bytes)
 {
 	struct cap_thread *t = (struct cap_thread *)(base + bytes - CAP_TSIZE);
+	t->tls = cap__tls.area ? (char *)t - cap__tls.area : NULL;
 	t->stack_lo = base;
-	t->stack_size = (size_t)((char *)t - base);
+	t->stack_size = bytes - cap__top();
 	return t;
 }
 
@@ -54,7 +62,7 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 {
 	if (size < CAP_MIN_CHUNK)
 		size = CAP_MIN_CHUNK;
-	size = (size + CAP_GRAIN - 1) & ~(size_t)(CAP_GRAIN - 1);
+	size = (size + cap__tls.area + CAP_GRAIN - 1) & ~(size_t)(CAP_GRAIN - 1);
 	uint32_t cls = (uint32_t)(size / CAP_GRAIN);
 	struct cap_thread *t;
 	if (cls >= CAP_NCLASS) {
@@ -95,10 +103,10 @@ static int cap__fixed_alloc(struct cap_thread **out, size_t size)
 		size = cap__default_fixed;
 	if (size < 4 * CAP_PAGE)
 		size = 4 * CAP_PAGE;
-	size = (size + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
+	size = (size + cap__tls.area + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
 	struct cap_thread **pp = &cap__fixed_pool, *t;
 	for (; (t = *pp) != NULL; pp = &t->next) {
-		if (t->stack_size + CAP_TSIZE == size) {
+		if (t->stack_size + cap__top() == size) {
 			*pp = t->next;
 			cap__fixed_pooled--;
 			*out = t;
@@ -125,13 +133,13 @@ int cap__stack_alloc(struct cap_thread **out, size_t size, int mode)
 		  : mode == CAP_STACK_SPLIT ? cap__split_alloc(out, size ? size : cap__default_chunk)
 					    : EINVAL;
 	if (!err)
-		cap__stack_bytes += (*out)->stack_size + CAP_TSIZE;
+		cap__stack_bytes += (*out)->stack_size + cap__top();
 	return err;
 }
 
 void cap__stack_free(struct cap_thread *t)
 {
-	cap__stack_bytes -= t->stack_size + CAP_TSIZE;
+	cap__stack_bytes -= t->stack_size + cap__top();
 	t->state = 0;
 	if (t->stack_kind == CAP_STACK_KIND_FIXED) {
 		if (t->ss.segments)
@@ -143,14 +151,14 @@ void cap__stack_free(struct cap_thread *t)
 			cap__fixed_pool = t;
 			cap__fixed_pooled++;
 		} else {
-			cap_sys2(SYS_munmap, t->stack_lo - CAP_PAGE, t->stack_size + CAP_TSIZE + CAP_PAGE);
+			cap_sys2(SYS_munmap, t->stack_lo - CAP_PAGE, t->stack_size + cap__top() + CAP_PAGE);
 		}
 		return;
 	}
 	if (t->chunk_class >= CAP_NCLASS) {
 		if (t->ss.segments)
 			cap__on_sysstack(CAP_SYSFN_RELEASE_CHAIN, t);
-		cap_sys2(SYS_munmap, t->stack_lo, t->stack_size + CAP_TSIZE);
+		cap_sys2(SYS_munmap, t->stack_lo, t->stack_size + cap__top());
 		return;
 	}
 	struct cap_class *c = &cap__classes[t->chunk_class];

@@ -2,6 +2,7 @@
 #include "disk.h"
 #include "telemetry.h"
 #include "pool.h"
+#include "tls.h"
 
 void cap__sys_init(void *arg);
 void cap__sys_print(void *msg);
@@ -39,4 +40,7 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_POOL_REAP] = cap__pool_reap_sys,
 	[CAP_SYSFN_POOL_FORGET] = cap__pool_forget_sys,
 	[CAP_SYSFN_POLICY_READ] = cap__policy_read_sys,
+	[CAP_SYSFN_TLS_INIT] = cap__tls_init_sys,
+	[CAP_SYSFN_APPLY_LOCALE] = cap__apply_locale_sys,
+	[CAP_SYSFN_LIBC_TSD_FREE] = cap__libc_tsd_free_sys,
 };

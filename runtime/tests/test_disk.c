@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "page_cache.h"
 #include "spawn_child.h"
 #include "tap.h"
 
@@ -59,22 +60,6 @@ static int check_pattern(const unsigned char *p, size_t off, size_t n)
 		if (p[i] != pat(off + i))
 			return 0;
 	return 1;
-}
-
-/* How many of the file's pages are in the page cache (mincore on a
- * mapping: looks without reading anything or starting readahead). */
-static size_t pages_cached(int fd, size_t off, size_t len)
-{
-	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
-	if (m == MAP_FAILED)
-		return (size_t)-1;
-	static unsigned char vec[FILE_BYTES / 4096];
-	size_t n = 0;
-	if (mincore(m, len, vec) == 0)
-		for (size_t i = 0; i < (len + 4095) / 4096; i++)
-			n += vec[i] & 1;
-	munmap(m, len);
-	return n;
 }
 
 /* pread until n bytes or EOF, as a careful program would. */
