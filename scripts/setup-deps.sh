@@ -8,8 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Debian packages, one word each. Append here as the project grows.
 #   gcc, make: toolchain; g++: the runtime's C++ thread_local test; binutils: ld.gold, addr2line, readelf; liburing-dev: io_uring;
 #   chromium: the browser the webview tests drive (playwright-core, never a browser download);
-#   curl: an HTTP client the knot sample is tested with; wrk: the load generator of the demo and bench:http.
-DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk"
+#   curl: an HTTP client the knot sample is tested with; wrk: the load generator of the demo and bench:http;
+#   libzstd-dev, libuv1-dev, libmicrohttpd-dev: the real libraries of the compatibility suite (compat/),
+#   zstd: the command that checks its compressed output.
+DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk libzstd-dev zstd libuv1-dev libmicrohttpd-dev"
 
 # shellcheck source=scripts/debian-packages.sh
 . scripts/debian-packages.sh

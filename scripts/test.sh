@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything that `npm test` runs: dependencies, build, C tests, Node tests, the demo (short), and
-# the VS Code tests (extension host and UI, in code-server, with the packaged .vsix).
+# Everything that `npm test` runs: dependencies, build, C tests, the compatibility suite (compat/),
+# Node tests, the demo (short), and the VS Code tests (extension host and UI, in code-server, with
+# the packaged .vsix).
 # Every suite always runs; the script fails at the end if any failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,6 +18,9 @@ failed=()
 
 heading 'C tests (make -C runtime test)'
 make -C runtime test || failed+=('C tests')
+
+heading 'compatibility suite (npm run test:compat: real threaded C libraries, capcc build against pthread build)'
+npm run --silent test:compat || failed+=('compatibility suite')
 
 heading 'Node tests (node --test extension/test/*.test.ts)'
 node --import tsx --test extension/test/*.test.ts || failed+=('Node tests')

@@ -21,7 +21,10 @@
  * pthread_attr_setstacksize sizes a fixed stack; in split mode a size up to
  * 64 KiB is taken as the thread's first chunk (sizes from 2560 bytes are
  * accepted, below glibc's PTHREAD_STACK_MIN) and a larger one is ignored:
- * the stack links more chunks as it needs them.
+ * the stack links more chunks as it needs them.  A start routine that was
+ * not compiled with split stacks (a prebuilt library's own threads) cannot
+ * link chunks, so pthread_create gives it a fixed stack in either mode (the
+ * attribute's size, else CAPRICCIO_FIXED_STACK).
  *
  * Thread-locals.  `__thread`, `_Thread_local` and C11 `thread_local`
  * variables of the program (everything capcc links into the executable,

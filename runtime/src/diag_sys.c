@@ -44,23 +44,7 @@ static size_t cap__env_size(const char *name, size_t def, size_t min)
 	return (size_t)v;
 }
 
-/* Was the program's main compiled with -fsplit-stack?  Its prologue then
- * compares the stack pointer with %fs:0x70 (gold may have turned the compare
- * into `stc` when main calls code without split stacks). */
-static bool cap__main_is_split(void)
-{
-	const unsigned char *p = (const unsigned char *)(void *)__real_main;
-	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
-		p += 4; /* endbr64 */
-	if (p[0] == 0xf9)
-		return true; /* stc: gold's rewrite for calls into non-split code */
-	/* cmp %fs:0x70,%reg: 64 REX 3b ModRM 25 70 00 00 00 */
-	for (int i = 0; i < 16; i++)
-		if (p[i] == 0x64 && p[i + 2] == 0x3b && p[i + 4] == 0x25 && p[i + 5] == 0x70 && p[i + 6] == 0 &&
-		    p[i + 7] == 0 && p[i + 8] == 0)
-			return true;
-	return false;
-}
+static bool cap__main_is_split(void) { return cap__code_is_split((const void *)__real_main); }
 
 static void cap__segv(int sig, siginfo_t *si, void *uc);
 

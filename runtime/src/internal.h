@@ -327,4 +327,22 @@ static inline void cap__memzero(void *p, size_t n)
 		*c++ = 0;
 }
 
+/* Was the function at `code` compiled with -fsplit-stack?  Its prologue then
+ * compares the stack pointer with %fs:0x70 (gold may have turned the compare
+ * into `stc` when the function calls code without split stacks). */
+static inline bool cap__code_is_split(const void *code)
+{
+	const unsigned char *p = code;
+	if (p[0] == 0xf3 && p[1] == 0x0f && p[2] == 0x1e && p[3] == 0xfa)
+		p += 4; /* endbr64 */
+	if (p[0] == 0xf9)
+		return true; /* stc: gold's rewrite for calls into non-split code */
+	/* cmp %fs:0x70,%reg: 64 REX 3b ModRM 25 70 00 00 00 */
+	for (int i = 0; i < 16; i++)
+		if (p[i] == 0x64 && p[i + 2] == 0x3b && p[i + 4] == 0x25 && p[i + 5] == 0x70 && p[i + 6] == 0 &&
+		    p[i + 7] == 0 && p[i + 8] == 0)
+			return true;
+	return false;
+}
+
 #endif

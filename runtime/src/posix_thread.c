@@ -141,8 +141,16 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
 	 * there a size up to CAP_MAX_FIRST_CHUNK is taken as the first chunk (how
 	 * a program sets the chunk Capriccio suggests for a spawn site), and a
 	 * larger one, which would only waste memory, is ignored. */
+	bool fixed = cap__stack_mode == CAP_STACK_FIXED;
+	/* A start routine without split stacks (a prebuilt library's thread
+	 * pool) cannot link chunks: on a first chunk it would run off the end.
+	 * It gets a fixed stack, as in fixed mode. */
+	if (!fixed && !cap__code_is_split((const void *)fn)) {
+		fixed = true;
+		o.stack_mode = CAP_STACK_FIXED;
+	}
 	if (p && p->stacksize) {
-		if (cap__stack_mode == CAP_STACK_FIXED)
+		if (fixed)
 			o.stack_size = p->stacksize < 16384 ? 16384 : p->stacksize;
 		else if (p->stacksize <= CAP_MAX_FIRST_CHUNK)
 			o.stack_size = p->stacksize;

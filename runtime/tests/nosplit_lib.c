@@ -11,6 +11,11 @@ int cap_test_recurse_nosplit(int depth)
 	return cap_test_recurse_nosplit(depth - 1) + frame[1];
 }
 
+/* A thread start routine as a library's thread pool has one: no split
+ * stacks, so it cannot run on a first chunk. */
+#include <stdint.h>
+void *cap_test_nosplit_thread(void *depth) { return (void *)(intptr_t)cap_test_recurse_nosplit((int)(intptr_t)depth); }
+
 /* Writes `bytes` of stack contiguously downwards from the caller's frame. */
 int cap_test_big_frame(int bytes)
 {

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <capriccio.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 extern char **environ;
 int cap_test_recurse_nosplit(int depth);
 int cap_test_big_frame(int bytes);
+void *cap_test_nosplit_thread(void *depth);
 
 static long deep(int n)
 {
@@ -101,6 +103,29 @@ static void fixed_mode_runs_nonsplit_code(void)
 	}
 }
 
+static void nonsplit_start_routine_gets_a_fixed_stack(void)
+{
+	/* A library's thread pool hands pthread_create a routine without split
+	 * stacks: 100 KiB deep, far past a first chunk, in split mode. */
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, cap_test_nosplit_thread, (void *)100), 0);
+	for (int i = 0; i < 4; i++) {
+		void *r = NULL;
+		CHECK_EQ(pthread_join(t[i], &r), 0);
+		CHECK_EQ((intptr_t)r, 5050);
+	}
+	/* A stack size asked for sizes that stack. */
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 512 << 10);
+	CHECK_EQ(pthread_create(&t[0], &a, cap_test_nosplit_thread, (void *)400), 0);
+	void *r = NULL;
+	CHECK_EQ(pthread_join(t[0], &r), 0);
+	CHECK_EQ((intptr_t)r, 24520); /* sum of depth & 0x7f over 400 frames */
+	pthread_attr_destroy(&a);
+}
+
 /* Runs this binary again with `mode`; returns its wait status, stderr in err. */
 static int run_child(const char *mode, char *err, size_t errlen)
 {
@@ -187,6 +212,7 @@ int main(int argc, char **argv)
 	RUN(recursion_past_first_chunk);
 	RUN(libc_from_deep_frames);
 	RUN(fixed_mode_runs_nonsplit_code);
+	RUN(nonsplit_start_routine_gets_a_fixed_stack);
 	RUN(fixed_overflow_is_reported);
 	RUN(chunk_overflow_by_nonsplit_code_is_reported);
 	TAP_DONE();
