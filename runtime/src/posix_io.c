@@ -30,32 +30,15 @@
 #ifndef RWF_NOWAIT
 #define RWF_NOWAIT 0x00000008
 #endif
-#define CAP_IOV_LOCAL 64
-
-static inline long cap__ret(long r)
-{
-	if (r < 0 && r > -4096) {
-		cap__set_errno((int)-r);
-		return -1;
-	}
-	return r;
-}
 
 /* A call that may have moved some bytes before failing reports the bytes. */
 static inline long cap__partial(size_t done, long r) { return done ? (long)done : cap__ret(r); }
-
-/* One blocking call's waits: its deadline comes from SO_RCVTIMEO /
- * SO_SNDTIMEO, read once, when it first has to wait. */
-struct cap_park {
-	uint64_t deadline;
-	bool started;
-};
 
 /* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
  * Returns 0 to try again, else the error the program sees: EAGAIN when it
  * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
  * timeout passed, EINTR, EBADF. */
-static int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
+int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 {
 	if (dontwait || cap__fd_user_nonblock(fd))
 		return EAGAIN;
@@ -70,7 +53,7 @@ static int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 
 /* Advance an iovec array past `done` bytes, into `local` when it must be
  * copied.  Returns the new count (0 when everything was consumed). */
-static int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local)
+int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local)
 {
 	const struct iovec *v = *iov;
 	int i = 0;
@@ -89,7 +72,7 @@ static int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, stru
 	return n;
 }
 
-static size_t cap__iov_len(const struct iovec *iov, int cnt)
+size_t cap__iov_len(const struct iovec *iov, int cnt)
 {
 	size_t n = 0;
 	for (int i = 0; i < cnt; i++)
@@ -98,7 +81,7 @@ static size_t cap__iov_len(const struct iovec *iov, int cnt)
 }
 
 /* A descriptor the program just got: fresh state, counted while profiling. */
-static void cap__fd_new(int fd, bool nonblock)
+void cap__fd_new(int fd, bool nonblock)
 {
 	cap__fd_reset(fd);
 	cap__fd_note_nonblock(fd, nonblock);
