@@ -1,7 +1,7 @@
 /* Delivering EINTR.  A kernel thread blocked in a system call returns EINTR
  * when a signal handler runs for it (unless SA_RESTART says to restart the
- * call; poll, select, epoll, sleeps and the signal waits are interrupted
- * regardless).  Here the worker itself takes the signal and the trampoline
+ * call, but not on a socket with a timeout; poll, select, epoll, sleeps
+ * and the signal waits are interrupted regardless).  Here the worker itself takes the signal and the trampoline
  * (signal_sys.c) names the thread it ran for; if that thread is parked in
  * a call the handler interrupts, it is woken with EINTR. */
 #include "io.h"
@@ -18,8 +18,8 @@ int cap__sig_interrupts(struct cap_thread *t, int sig)
 	case CAP_WAIT_POLL:
 	case CAP_WAIT_SLEEP:
 		return EINTR;
-	case CAP_WAIT_IO:
-		return (cap__sig_restart & CAP_SIGBIT(sig)) ? 0 : EINTR;
+	case CAP_WAIT_IO: /* a socket with a timeout is not restarted (signal(7)) */
+		return (cap__sig_restart & CAP_SIGBIT(sig)) && !t->heap_idx ? 0 : EINTR;
 	default:
 		return 0; /* locks, joins, disk: the kernel restarts them */
 	}
