@@ -100,6 +100,7 @@ enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_K
 #define CAP_F_DETACHED 0x01
 #define CAP_F_MAIN 0x02
 #define CAP_F_JOINED 0x04 /* someone joined or is joining */
+#define CAP_F_SIGWAIT 0x08 /* in a wait that signals end (sigwait.c) */
 
 struct cap_thread {
 	struct cap_ctx ctx; /* first: switch.S stores through it */
@@ -125,6 +126,9 @@ struct cap_thread {
 	void **specific;      /* pthread keys, grown on demand */
 	char *tls;            /* its copy of the program's thread-locals (tls.c); NULL: none */
 	struct cap_libc_tsd *libc; /* its share of glibc's per-thread state (tls.h), made on first use */
+	/* Signals (sigmask.c): its mask, and signals sent to it (pthread_kill)
+	 * that wait for it to unblock or take them.  Kernel layout: bit sig-1. */
+	uint64_t sigmask, sigpend;
 	struct cap_thread *all_next, *all_prev; /* every live thread */
 	char name[32];
 	/* Profiling (graph.c), maintained only while telemetry is on. */
@@ -164,6 +168,7 @@ struct cap_worker {
 	char *tls_live;          /* the program's thread-locals in this kernel thread's TLS block */
 	void *locale_applied;    /* the locale this kernel thread has (uselocale); NULL: global */
 	int epfd;
+	uint64_t kmask;          /* the worker's kernel signal mask: the running thread's */
 	uint32_t io_waiters;     /* threads parked on epoll */
 	uint32_t inflight;       /* disk requests and helper jobs not completed */
 	uint32_t dispatches;     /* counts dispatches between forced polls */
@@ -302,6 +307,13 @@ void cap__fd_reset(int fd);
 
 /* signal.c */
 void cap__signals_init(struct cap_worker *w);
+
+/* sigmask.c: per-thread signal masks */
+void cap__sig_kmask(struct cap_worker *w, uint64_t mask); /* the kernel mask, when a thread with another runs */
+void cap__sig_spawned(struct cap_worker *w, struct cap_thread *t);
+void cap__sig_exited(struct cap_thread *t);
+uint64_t cap__sig_idle_mask(struct cap_worker *w); /* what the scheduler lets through while it idles */
+void cap__sig_spare(struct cap_worker *w);        /* deliver what only a waiting thread accepts */
 
 /* disk.c */
 void cap__disk_complete(struct cap_worker *w);

@@ -324,10 +324,15 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 	struct cap_telemetry *T = cap__tel;
 	if (T && timeout_ns != 0) /* the watchdog must not take this wait for a stall */
 		atomic_store_explicit(&T->idle, 1, memory_order_relaxed);
-	long n = cap_sys6l(SYS_epoll_pwait2, w->epfd, cap__events, 256, tsp, 0, 8);
+	/* Idle, let through what some thread accepts (the running one's mask
+	 * may block it). */
+	uint64_t idle = 0, *mask = NULL;
+	if (timeout_ns != 0 && (idle = cap__sig_idle_mask(w)) != w->kmask)
+		mask = &idle;
+	long n = cap_sys6l(SYS_epoll_pwait2, w->epfd, cap__events, 256, tsp, mask, 8);
 	if (n == -ENOSYS) {
 		int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-		n = cap_sys4(SYS_epoll_wait, w->epfd, cap__events, 256, ms);
+		n = cap_sys6l(SYS_epoll_pwait, w->epfd, cap__events, 256, ms, mask, 8);
 	}
 	if (T && timeout_ns != 0)
 		atomic_store_explicit(&T->idle, 0, memory_order_relaxed);

@@ -4,6 +4,7 @@
 
 #include "internal.h"
 #include <sys/uio.h>
+#include <time.h>
 
 #define CAP_DIR_READ 0
 #define CAP_DIR_WRITE 1
@@ -18,6 +19,16 @@ struct cap_pollwait {
 	struct cap_thread *t;
 };
 
+/* A timeout the kernel accepts, and its length. */
+static inline bool cap__ts_valid(const struct timespec *ts)
+{
+	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+static inline uint64_t cap__ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
 /* io.c: the epoll backend */
 int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, ETIMEDOUT, EINTR, EBADF, EPERM (not pollable) */
 int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);
@@ -31,6 +42,29 @@ uint64_t cap__fd_timeout_ns(int fd, int dir); /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = 
 void cap__fd_forget_timeouts(int fd);
 void cap__fd_copy(int from, int to);
 int cap__io_add_internal(int fd, uint64_t tag);
+
+/* posix_io.c: what the blocking calls share */
+#define CAP_IOV_LOCAL 64
+void cap__fd_new(int fd, bool nonblock); /* a descriptor the program just got */
+/* One blocking call's waits on a descriptor (SO_RCVTIMEO / SO_SNDTIMEO
+ * give its deadline, read once, when it first has to wait). */
+struct cap_park {
+	uint64_t deadline;
+	bool started;
+};
+int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait); /* 0: try again, else the error */
+int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local);
+size_t cap__iov_len(const struct iovec *iov, int cnt);
+
+/* A kernel result as the program sees it: -1 and errno for an error. */
+static inline long cap__ret(long r)
+{
+	if (r < 0 && r > -4096) {
+		cap__set_errno((int)-r);
+		return -1;
+	}
+	return r;
+}
 
 /* disk.c: regular-file I/O through io_uring or helper threads.
  * Returns the byte count or -errno. */

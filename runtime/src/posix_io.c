@@ -12,6 +12,7 @@
  * Outside a user thread (constructors, atexit handlers, foreign kernel
  * threads) every call is the plain blocking system call. */
 #include "io.h"
+#include "sigstate.h"
 #include "telemetry.h"
 
 #include <errno.h>
@@ -30,32 +31,15 @@
 #ifndef RWF_NOWAIT
 #define RWF_NOWAIT 0x00000008
 #endif
-#define CAP_IOV_LOCAL 64
-
-static inline long cap__ret(long r)
-{
-	if (r < 0 && r > -4096) {
-		cap__set_errno((int)-r);
-		return -1;
-	}
-	return r;
-}
 
 /* A call that may have moved some bytes before failing reports the bytes. */
 static inline long cap__partial(size_t done, long r) { return done ? (long)done : cap__ret(r); }
-
-/* One blocking call's waits: its deadline comes from SO_RCVTIMEO /
- * SO_SNDTIMEO, read once, when it first has to wait. */
-struct cap_park {
-	uint64_t deadline;
-	bool started;
-};
 
 /* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
  * Returns 0 to try again, else the error the program sees: EAGAIN when it
  * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
  * timeout passed, EINTR, EBADF. */
-static int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
+int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 {
 	if (dontwait || cap__fd_user_nonblock(fd))
 		return EAGAIN;
@@ -70,7 +54,7 @@ static int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 
 /* Advance an iovec array past `done` bytes, into `local` when it must be
  * copied.  Returns the new count (0 when everything was consumed). */
-static int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local)
+int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local)
 {
 	const struct iovec *v = *iov;
 	int i = 0;
@@ -89,7 +73,7 @@ static int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, stru
 	return n;
 }
 
-static size_t cap__iov_len(const struct iovec *iov, int cnt)
+size_t cap__iov_len(const struct iovec *iov, int cnt)
 {
 	size_t n = 0;
 	for (int i = 0; i < cnt; i++)
@@ -98,7 +82,7 @@ static size_t cap__iov_len(const struct iovec *iov, int cnt)
 }
 
 /* A descriptor the program just got: fresh state, counted while profiling. */
-static void cap__fd_new(int fd, bool nonblock)
+void cap__fd_new(int fd, bool nonblock)
 {
 	cap__fd_reset(fd);
 	cap__fd_note_nonblock(fd, nonblock);
@@ -624,51 +608,72 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 /* ---- poll / select ------------------------------------------------------ */
 
-/* Park on up to `cap` descriptors; the node arrays live in the caller's
- * frame (no VLAs: their allocator is not split-stack code). */
-static int cap__poll_park(struct pollfd *fds, nfds_t n, uint64_t deadline, struct cap_pollwait *nodes, int *ids)
+/* Park on up to `cap` descriptors (and the signals that end a masked wait,
+ * sw); the node arrays live in the caller's frame (no VLAs: their allocator
+ * is not split-stack code) with room for one more. */
+static int cap__poll_park(struct pollfd *fds, nfds_t n, uint64_t deadline, struct cap_sigwait *sw,
+			  struct cap_pollwait *nodes, int *ids)
 {
 	int m = 0;
 	for (nfds_t i = 0; i < n; i++)
 		if (fds[i].fd >= 0)
 			ids[m++] = fds[i].fd;
-	return cap__fd_wait_many(nodes, ids, m, deadline, CAP_WAIT_POLL);
+	return cap__sigwait_park(sw, nodes, ids, m, deadline, CAP_WAIT_POLL);
 }
 
-static __attribute__((noinline)) int cap__poll_park_large(struct pollfd *fds, nfds_t n, uint64_t deadline)
+static __attribute__((noinline)) int cap__poll_park_large(struct pollfd *fds, nfds_t n, uint64_t deadline,
+							  struct cap_sigwait *sw)
 {
-	struct cap_pollwait nodes[FD_SETSIZE];
-	int ids[FD_SETSIZE];
-	return cap__poll_park(fds, n, deadline, nodes, ids);
+	struct cap_pollwait nodes[FD_SETSIZE + 1];
+	int ids[FD_SETSIZE + 1];
+	return cap__poll_park(fds, n, deadline, sw, nodes, ids);
 }
 
-static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, bool forever)
+/* poll until the deadline; with a mask (ppoll, pselect) the mask holds for
+ * the wait: ready descriptors first, then the signals it lets through. */
+static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, bool forever, const sigset_t *mask)
 {
+	struct cap_sigwait sw, *swp = NULL;
+	bool timed_out = false;
+	long r;
 	for (;;) {
-		long r = cap_sys3(SYS_poll, fds, n, 0);
+		r = cap_sys3(SYS_poll, fds, n, 0);
 		if (r != 0)
-			return (int)cap__ret(r);
-		if (!forever && cap__mono_ns() >= deadline)
-			return 0;
+			break;
+		if (mask) { /* the kernel looks at signals even after the timeout */
+			if (!swp)
+				cap__sigwait_begin(swp = &sw, 0, ~cap__sigset_bits(mask));
+			if (cap__sigwait_check(swp, NULL) == EINTR) {
+				r = -EINTR;
+				break;
+			}
+		}
+		if (timed_out || (!forever && cap__mono_ns() >= deadline))
+			break;
 		int w;
-		if (n <= CAP_IOV_LOCAL) {
+		if (n < CAP_IOV_LOCAL) {
 			struct cap_pollwait nodes[CAP_IOV_LOCAL];
 			int ids[CAP_IOV_LOCAL];
-			w = cap__poll_park(fds, n, forever ? 0 : deadline, nodes, ids);
+			w = cap__poll_park(fds, n, forever ? 0 : deadline, swp, nodes, ids);
 		} else if (n <= FD_SETSIZE) {
-			w = cap__poll_park_large(fds, n, forever ? 0 : deadline);
+			w = cap__poll_park_large(fds, n, forever ? 0 : deadline, swp);
 		} else {
 			w = cap__block(NULL, cap__mono_ns() + 1000000, CAP_WAIT_POLL, fds); /* rare: look again in 1 ms */
 			if (w == ETIMEDOUT)
 				w = 0;
 		}
 		if (w == ETIMEDOUT)
-			return (int)cap__ret(cap_sys3(SYS_poll, fds, n, 0));
-		if (w == EINTR)
-			return (int)cap__ret(-EINTR);
+			timed_out = true;
+		if (w == EINTR) {
+			r = -EINTR;
+			break;
+		}
 		if (w == EPERM) /* something epoll cannot watch: look again shortly */
 			cap_sleep_ns(1000000);
 	}
+	if (swp)
+		cap__sigwait_end(swp);
+	return (int)cap__ret(r);
 }
 
 int poll(struct pollfd *fds, nfds_t n, int timeout)
@@ -676,7 +681,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 	if (!cap__can_park() || timeout == 0)
 		return (int)cap__ret(cap_sys3(SYS_poll, fds, n, timeout));
 	uint64_t deadline = timeout > 0 ? cap__mono_ns() + (uint64_t)timeout * 1000000u : 0;
-	return cap__poll_deadline(fds, n, deadline, timeout < 0);
+	return cap__poll_deadline(fds, n, deadline, timeout < 0, NULL);
 }
 
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
@@ -689,18 +694,21 @@ int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
-	if (!cap__can_park() || mask || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
-		return (int)cap__ret(cap_sys5(SYS_ppoll, fds, n, ts, mask, 8));
-	uint64_t deadline = ts ? cap__mono_ns() + (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec : 0;
-	return cap__poll_deadline(fds, n, deadline, ts == NULL);
+	if (ts && !cap__ts_valid(ts))
+		return (int)cap__ret(-EINVAL);
+	if (!cap__can_park() || (!mask && ts && ts->tv_sec == 0 && ts->tv_nsec == 0)) {
+		struct timespec copy, *tp = NULL; /* as glibc: the kernel's update stays hidden */
+		if (ts)
+			copy = *ts, tp = &copy;
+		return (int)cap__ret(cap__sys_masked(SYS_ppoll, (long)fds, (long)n, (long)tp, (long)mask, 8, 0));
+	}
+	uint64_t deadline = ts ? cap__mono_ns() + cap__ts_ns(ts) : 0;
+	return cap__poll_deadline(fds, n, deadline, ts == NULL, mask);
 }
 
-int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+static int cap__select(int nfds, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline, bool forever,
+		       const sigset_t *mask)
 {
-	if (!cap__can_park() || nfds < 0 || nfds > FD_SETSIZE || (tv && tv->tv_sec == 0 && tv->tv_usec == 0))
-		return (int)cap__ret(cap_sys5(SYS_select, nfds, r, w, e, tv));
-	uint64_t start = cap__mono_ns();
-	uint64_t deadline = tv ? start + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u : 0;
 	struct pollfd p[FD_SETSIZE];
 	nfds_t n = 0;
 	for (int fd = 0; fd < nfds; fd++) {
@@ -709,7 +717,7 @@ int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 		if (ev)
 			p[n++] = (struct pollfd){ .fd = fd, .events = ev };
 	}
-	int k = cap__poll_deadline(p, n, deadline, tv == NULL);
+	int k = cap__poll_deadline(p, n, deadline, forever, mask);
 	if (k < 0)
 		return k;
 	for (nfds_t i = 0; i < n; i++)
@@ -731,12 +739,39 @@ int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 		if (e && (re & POLLPRI))
 			FD_SET(p[i].fd, e), count++;
 	}
-	if (tv) {
+	return count;
+}
+
+int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	if (!cap__can_park() || nfds < 0 || nfds > FD_SETSIZE || (tv && tv->tv_sec == 0 && tv->tv_usec == 0))
+		return (int)cap__ret(cap_sys5(SYS_select, nfds, r, w, e, tv));
+	uint64_t start = cap__mono_ns();
+	uint64_t deadline = tv ? start + (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u : 0;
+	int count = cap__select(nfds, r, w, e, deadline, tv == NULL, NULL);
+	if (count >= 0 && tv) {
 		uint64_t now = cap__mono_ns(), left = now < deadline ? deadline - now : 0;
 		tv->tv_sec = (time_t)(left / 1000000000u);
 		tv->tv_usec = (suseconds_t)(left % 1000000000u / 1000u);
 	}
 	return count;
+}
+
+/* pselect: select with a timespec it leaves alone (glibc hides the kernel's
+ * update) and a mask for the wait. */
+int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts, const sigset_t *mask)
+{
+	if (ts && !cap__ts_valid(ts))
+		return (int)cap__ret(-EINVAL);
+	if (!cap__can_park() || nfds < 0 || nfds > FD_SETSIZE || (!mask && ts && ts->tv_sec == 0 && ts->tv_nsec == 0)) {
+		struct timespec copy, *tp = NULL;
+		if (ts)
+			copy = *ts, tp = &copy;
+		struct { const sigset_t *ss; size_t len; } m = { mask, 8 };
+		return (int)cap__ret(cap__sys_masked(SYS_pselect6, nfds, (long)r, (long)w, (long)e, (long)tp, (long)&m));
+	}
+	uint64_t deadline = ts ? cap__mono_ns() + cap__ts_ns(ts) : 0;
+	return cap__select(nfds, r, w, e, deadline, ts == NULL, mask);
 }
 
 /* ---- Sleeping ----------------------------------------------------------- */

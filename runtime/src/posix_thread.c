@@ -9,6 +9,7 @@
  * work as long as they need not block: an uncontended lock succeeds, a
  * contended one is reported. */
 #include "internal.h"
+#include "io.h"
 #include "sigstate.h"
 
 #include <errno.h>
@@ -224,13 +225,30 @@ int pthread_kill(pthread_t t, int sig)
 	struct cap_thread *th = (struct cap_thread *)t;
 	if (th != &cap__outside && th->state == CAP_DONE)
 		return ESRCH;
+	if (sig < 0 || sig > CAP_NSIG || sig == 32 || sig == 33) /* glibc's own two are not the program's */
+		return EINVAL;
 	if (sig == 0)
 		return 0;
+	/* Between user threads the runtime delivers it (sigmask.c); from a
+	 * handler it can only ask the kernel, naming the target. */
+	if (th != &cap__outside && cap__can_park())
+		return cap__sig_send(th, sig);
 	if (th != &cap__outside)
 		atomic_store(&cap__sig_target, th);
 	long r = cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), cap_sys0(SYS_gettid), sig);
 	return r < 0 ? (int)-r : 0;
 }
+
+int raise(int sig)
+{
+	int e = pthread_kill(pthread_self(), sig);
+	if (e) {
+		cap__set_errno(e);
+		return -1;
+	}
+	return 0;
+}
+int gsignal(int sig) __attribute__((alias("raise")));
 
 /* No asynchronous cancellation: a thread only ever stops where it chooses. */
 int pthread_setcancelstate(int s, int *old)

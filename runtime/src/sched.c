@@ -99,6 +99,8 @@ static void cap__poll_nowait(struct cap_worker *w)
 		cap__io_poll(w, 0);
 	if (w->timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
+	if (CAP_UNLIKELY(w->kmask))
+		cap__sig_spare(w); /* a signal the running threads block, for one that waits */
 }
 
 static inline struct cap_thread *cap__pick(struct cap_worker *w)
@@ -137,6 +139,8 @@ static inline __attribute__((always_inline)) void cap__switch(struct cap_worker 
 	*ep = to->saved_errno;
 	w->current = to;
 	w->switches++;
+	if (CAP_UNLIKELY(to->sigmask != w->kmask))
+		cap__sig_kmask(w, to->sigmask);
 	cap__ctx_switch(&from->ctx, &to->ctx);
 	if (CAP_UNLIKELY(w->zombie != NULL))
 		cap__reap(w);
@@ -229,6 +233,7 @@ void (*cap__exit_hook)(struct cap_thread *t); /* pthread key destructors */
 
 static void cap__link_all(struct cap_worker *w, struct cap_thread *t)
 {
+	cap__sig_spawned(w, t);
 	t->all_prev = NULL;
 	t->all_next = w->all;
 	if (w->all)
@@ -239,6 +244,7 @@ static void cap__link_all(struct cap_worker *w, struct cap_thread *t)
 
 static void cap__unlink_all(struct cap_worker *w, struct cap_thread *t)
 {
+	cap__sig_exited(t);
 	if (t->all_prev)
 		t->all_prev->all_next = t->all_next;
 	else
@@ -595,6 +601,8 @@ int __wrap_main(int argc, char **argv, char **envp)
 	w->sched.ss.initial_sp = __morestack_initial_sp.sp;
 	w->sched.ss.initial_len = __morestack_initial_sp.len;
 	w->current = &w->sched;
+	cap_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w->kmask, 8); /* main's mask to begin with */
+	w->sched.sigmask = w->kmask;
 	/* Our chunks keep signals off them (handlers run on an alternate
 	 * stack), so __morestack need not block signals around each split. */
 	__morestack_initial_sp.dont_block_signals = 1;

@@ -1,32 +1,49 @@
 /* Delivering EINTR.  A kernel thread blocked in a system call returns EINTR
- * when a signal handler runs (unless SA_RESTART says to restart it; poll,
- * select and sleeps are interrupted regardless).  Here the worker itself
- * takes the signal, so the runtime picks the thread the kernel would have
- * picked: the target of pthread_kill, else the main thread — and interrupts
- * it only if it is parked in an interruptible call at that moment. */
+ * when a signal handler runs for it (unless SA_RESTART says to restart the
+ * call, but not on a socket with a timeout; poll, select, epoll, sleeps
+ * and the signal waits are interrupted regardless).  Here the worker itself takes the signal and the trampoline
+ * (signal_sys.c) names the thread it ran for; if that thread is parked in
+ * a call the handler interrupts, it is woken with EINTR. */
 #include "io.h"
 #include "sigstate.h"
 
 #include <errno.h>
 #include <sys/eventfd.h>
 
+int cap__sig_interrupts(struct cap_thread *t, int sig)
+{
+	if (t->flags & CAP_F_SIGWAIT)
+		return EINTR;
+	switch (t->reason) {
+	case CAP_WAIT_POLL:
+	case CAP_WAIT_SLEEP:
+		return EINTR;
+	case CAP_WAIT_IO: /* a socket with a timeout is not restarted (signal(7)) */
+		return (cap__sig_restart & CAP_SIGBIT(sig)) && !t->heap_idx ? 0 : EINTR;
+	default:
+		return 0; /* locks, joins, disk: the kernel restarts them */
+	}
+}
+
 void cap__signals_deliver(struct cap_worker *w)
 {
+	(void)w;
 	uint64_t v;
 	if (cap__sig_efd >= 0)
 		cap_sys3(SYS_read, cap__sig_efd, &v, sizeof v);
-	int bits = atomic_exchange(&cap__sig_pending, 0);
-	struct cap_thread *t = atomic_exchange(&cap__sig_target, NULL);
-	if (!bits)
-		return;
-	if (!t)
-		t = w->main_thread;
-	if (!t || t->state != CAP_BLOCKED)
-		return;
-	bool intr = t->reason == CAP_WAIT_POLL || t->reason == CAP_WAIT_SLEEP ||
-		    (t->reason == CAP_WAIT_IO && (bits & CAP_SIG_INTR));
-	if (intr)
-		cap__wake(t, EINTR);
+	uint64_t ran = atomic_exchange(&cap__sig_ran, 0);
+	while (ran) {
+		int sig = __builtin_ctzll(ran) + 1;
+		ran &= ran - 1;
+		struct cap_sigrun r = cap__sig_runs[sig];
+		struct cap_thread *t = r.target;
+		if (!t || t == r.in || t->id != r.target_id || t->state != CAP_BLOCKED)
+			continue;
+		if (r.handoff)
+			cap__wake(t, 0); /* its sigwait takes the signal */
+		else if (cap__sig_interrupts(t, sig))
+			cap__wake(t, EINTR);
+	}
 }
 
 /* Handlers wake the idle worker through this eventfd (a forked child

@@ -1,17 +1,24 @@
 /* sigaction/signal as the program sees them.  Handlers the program installs
  * are run through a trampoline on the worker's alternate signal stack (a
- * kernel signal frame does not fit on a small first chunk), and each run is
- * noted so the scheduler can interrupt the parked thread (signal.c).
+ * kernel signal frame does not fit on a small first chunk).  The trampoline
+ * runs the handler as the thread it is for (sigstate.h) and notes the run,
+ * so the scheduler can interrupt that thread if it is parked (signal.c).
  * Compiled without -fsplit-stack. */
 #include "internal.h"
 #include "sigstate.h"
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
-atomic_int cap__sig_pending;
+uint64_t cap__sig_restart;
+uint64_t cap__sig_reserved = CAP_SIGBIT(SIGKILL) | CAP_SIGBIT(SIGSTOP);
+volatile int cap__sig_mode;
+struct cap_sigrun cap__sig_runs[CAP_NSIG + 1];
+_Atomic uint64_t cap__sig_ran;
+atomic_uint cap__sig_nruns;
 struct cap_thread *_Atomic cap__sig_target;
 int cap__sig_efd = -1;
 volatile int cap__in_handler;
@@ -24,10 +31,89 @@ struct sigaction *cap__sig_user_action(int sig)
 	return (sig > 0 && sig < _NSIG && cap__installed[sig]) ? &cap__user[sig] : NULL;
 }
 
+/* Does t take sig now?  Its mask says, or the wait it is in. */
+static bool cap__takes(struct cap_thread *t, uint64_t bit, struct cap_sigwait **swp)
+{
+	*swp = NULL;
+	if (!t || t->state == CAP_DONE)
+		return false;
+	if (!(t->flags & CAP_F_SIGWAIT))
+		return !(t->sigmask & bit);
+	struct cap_sigwait *sw = cap__sigwait_of(t);
+	if (!sw || !((sw->take | sw->accept) & bit))
+		return false;
+	*swp = sw;
+	return true;
+}
+
+/* The thread the kernel would have given a process-directed signal: main
+ * first, then the running thread (`in`; it accepted the signal), then a
+ * thread waiting for signals, then any that accepts it.  Lists are read
+ * only when nothing runs (in == NULL: the scheduler idles or spares). */
+static struct cap_thread *cap__pick(struct cap_worker *w, struct cap_thread *in, uint64_t bit,
+				    struct cap_sigwait **swp)
+{
+	if (cap__takes(w->main_thread, bit, swp))
+		return w->main_thread;
+	if (in)
+		return in;
+	for (struct cap_sigwait *sw = cap__sigwaiters; sw; sw = sw->next)
+		if ((sw->take | sw->accept) & bit) {
+			*swp = sw;
+			return sw->t;
+		}
+	for (struct cap_thread *t = w->all; t; t = t->all_next)
+		if (!(t->flags & CAP_F_SIGWAIT) && !(t->sigmask & bit))
+			return t;
+	return NULL;
+}
+
+static void cap__note_run(int sig, struct cap_thread *target, struct cap_thread *in, int handoff)
+{
+	struct cap_sigrun *r = &cap__sig_runs[sig];
+	r->target = target;
+	r->in = in;
+	r->target_id = target ? target->id : 0;
+	r->handoff = handoff;
+	atomic_fetch_or(&cap__sig_ran, CAP_SIGBIT(sig));
+	if (cap__sig_efd >= 0) {
+		uint64_t one = 1;
+		cap_sys3(SYS_write, cap__sig_efd, &one, sizeof one);
+	}
+}
+
 static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
 	struct sigaction *u = &cap__user[sig];
+	struct cap_worker *w = cap__w;
+	struct cap_thread *cur = NULL, *in = NULL, *target = NULL;
+	if (w && sig <= CAP_NSIG) {
+		uint64_t bit = CAP_SIGBIT(sig);
+		struct cap_sigwait *sw = NULL;
+		cur = w->current;
+		in = (cur == &w->sched || cap__sig_mode == CAP_SIGRUN_SPARE) ? NULL : cur;
+		if (cap__sig_mode == CAP_SIGRUN_TAKE)
+			target = in;
+		else if (si->si_code == SI_TKILL && si->si_pid == getpid())
+			target = atomic_exchange(&cap__sig_target, NULL); /* pthread_kill */
+		if (!target)
+			target = cap__pick(w, in, bit, &sw);
+		if (sw && (sw->take & bit) && !sw->given) {
+			/* sigwait takes it (the kernel would have woken that
+			 * thread, the handler would not have run) */
+			sw->given = sig;
+			sw->given_info = *si;
+			__atomic_fetch_or(&target->sigpend, bit, __ATOMIC_RELAXED);
+			cap__note_run(sig, target, in, 1);
+			errno = saved;
+			return;
+		}
+		if (target && target != &w->sched)
+			w->current = target; /* pthread_self() in the handler names it */
+		else
+			target = NULL;
+	}
 	/* The handler runs on the signal stack, on top of whatever thread was
 	 * interrupted: the calls it makes must not park (io.h: cap__can_park). */
 	cap__in_handler++;
@@ -36,10 +122,11 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 	else if (u->sa_handler != SIG_IGN && u->sa_handler != SIG_DFL)
 		u->sa_handler(sig);
 	cap__in_handler--;
-	atomic_fetch_or(&cap__sig_pending, CAP_SIG_INTR_POLL | ((u->sa_flags & SA_RESTART) ? 0 : CAP_SIG_INTR));
-	if (cap__sig_efd >= 0) {
-		uint64_t one = 1;
-		cap_sys3(SYS_write, cap__sig_efd, &one, sizeof one);
+	if (w) {
+		w->current = cur;
+		atomic_fetch_add(&cap__sig_nruns, 1);
+		if (sig <= CAP_NSIG)
+			cap__note_run(sig, target, in, 0);
 	}
 	errno = saved;
 }
@@ -64,6 +151,10 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 				return -1;
 		} else if (handler) {
 			cap__user[sig] = *act;
+			if (act->sa_flags & SA_RESTART)
+				__atomic_or_fetch(&cap__sig_restart, CAP_SIGBIT(sig), __ATOMIC_RELAXED);
+			else
+				__atomic_and_fetch(&cap__sig_restart, ~CAP_SIGBIT(sig), __ATOMIC_RELAXED);
 			struct sigaction k = *act;
 			k.sa_sigaction = cap__trampoline;
 			k.sa_flags |= SA_SIGINFO | SA_ONSTACK;

@@ -1,15 +1,102 @@
-/* Signals the program handles, shared by signal_sys.c (the handlers) and
- * signal.c (turning them into EINTR for a parked thread). */
+/* Signals as the runtime keeps them, shared by the program's handlers
+ * (signal_sys.c), routing a handler's run to the thread it interrupts
+ * (signal.c), per-thread masks (sigmask.c) and waits that signals end
+ * (sigwait.c).
+ *
+ * Every user thread runs on one worker kernel thread, whose kernel signal
+ * mask is the running thread's (switched when a thread with another mask
+ * runs).  A handler the kernel runs is attributed to the thread it is for,
+ * which pthread_self() names inside it; a thread parked in a call that the
+ * handler interrupts is woken with EINTR. */
 #ifndef CAP_SIGSTATE_H
 #define CAP_SIGSTATE_H
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
-#define CAP_SIG_INTR 1       /* a handler without SA_RESTART ran */
-#define CAP_SIG_INTR_POLL 2  /* any handler ran: poll/select/sleep see EINTR */
+#define CAP_SIGBIT(sig) (1ull << ((sig) - 1))
+#define CAP_NSIG 64 /* signals 1..64, the kernel's sigset */
 
-extern atomic_int cap__sig_pending;           /* CAP_SIG_* bits */
-extern struct cap_thread *_Atomic cap__sig_target; /* pthread_kill target, else main */
+struct cap_thread;
+struct cap_worker;
+
+/* Signals whose handler the program installed with SA_RESTART
+ * (signal_sys.c keeps them). */
+extern uint64_t cap__sig_restart;
+/* Signals no mask of the program blocks: SIGKILL, SIGSTOP, the runtime's
+ * own sampler signal. */
+extern uint64_t cap__sig_reserved;
+
+/* How the trampoline attributes a handler run.  NORMAL: to the thread the
+ * kernel would pick (the pthread_kill target; else main if it accepts the
+ * signal; else the running thread; else a waiting thread that accepts it).
+ * TAKE: to the running thread, which is taking its pending signals.  SPARE:
+ * the running thread does not accept it (the runtime lets through a signal
+ * that waited for another thread). */
+enum { CAP_SIGRUN_NORMAL, CAP_SIGRUN_TAKE, CAP_SIGRUN_SPARE };
+extern volatile int cap__sig_mode;
+
+/* A handler's run, for signal.c to route at the next poll. */
+struct cap_sigrun {
+	struct cap_thread *target; /* the thread it ran for */
+	struct cap_thread *in;     /* the thread that was running, NULL: none took it */
+	uint64_t target_id;        /* target->id then, to notice a thread that ended */
+	int handoff;               /* not run: handed to target's sigwait */
+};
+extern struct cap_sigrun cap__sig_runs[CAP_NSIG + 1];
+extern _Atomic uint64_t cap__sig_ran; /* bit: cap__sig_runs[sig] waits to be routed */
+extern atomic_uint cap__sig_nruns;    /* handler runs so far */
+extern struct cap_thread *_Atomic cap__sig_target; /* the thread pthread_kill signals */
 extern int cap__sig_efd;
 extern volatile int cap__in_handler; /* > 0 while a program's handler runs */
+
+/* A wait that signals end: sigwait and friends take `take` without a
+ * handler; a handler of a signal in `accept` ends the wait with EINTR.
+ * The thread blocks every signal meanwhile (its mask is restored at the
+ * end): they stay pending until the waiter takes them itself, which a
+ * signalfd on take|accept tells it to do. */
+struct cap_sigwait {
+	struct cap_sigwait *next, *prev; /* cap__sigwaiters */
+	struct cap_thread *t;
+	uint64_t take, accept;
+	uint64_t own; /* the thread's mask before the wait */
+	int sfd;      /* signalfd, -1: none (the wait looks again every millisecond) */
+	int given;    /* a signal the trampoline handed over, with its info */
+	siginfo_t given_info;
+};
+extern struct cap_sigwait *cap__sigwaiters;
+
+static inline struct cap_sigwait *cap__sigwait_of(struct cap_thread *t)
+{
+	for (struct cap_sigwait *sw = cap__sigwaiters; sw; sw = sw->next)
+		if (sw->t == t)
+			return sw;
+	return (struct cap_sigwait *)0;
+}
+
+static inline uint64_t cap__sigset_bits(const sigset_t *s) { return *(const uint64_t *)(const void *)s; }
+
+/* signal.c */
+int cap__sig_interrupts(struct cap_thread *t, int sig); /* EINTR: a handler run for sig ends t's wait */
+
+/* sigmask.c */
+#define CAP_SIG_ALL (~cap__sig_reserved)
+void cap__sig_setmask(struct cap_thread *t, uint64_t mask);   /* the running thread's mask */
+int cap__sig_take_handlers(struct cap_thread *t, uint64_t accept); /* 1: a handler ran */
+int cap__sig_send(struct cap_thread *t, int sig);            /* pthread_kill to a user thread */
+/* A system call that applies a signal mask of its own: handlers it lets
+ * run are the caller's. */
+long cap__sys_masked(long nr, long a, long b, long c, long d, long e, long f);
+
+/* sigwait.c */
+struct cap_pollwait;
+void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept);
+/* Take a pending signal of `take` (sent to t first), 0: none. */
+int cap__sigwait_take(struct cap_thread *t, uint64_t take, struct cap_sigwait *sw, siginfo_t *info);
+int cap__sigwait_check(struct cap_sigwait *sw, siginfo_t *info); /* 0, EINTR, or a taken signal */
+/* Park on fds ids[0..n) and the signals that end the wait (sw may be NULL);
+ * nodes and ids have room for n + 1. */
+int cap__sigwait_park(struct cap_sigwait *sw, struct cap_pollwait *nodes, int *ids, int n, uint64_t deadline,
+		      int why);
+void cap__sigwait_end(struct cap_sigwait *sw);
 #endif

@@ -14,6 +14,7 @@
  * the signal stack. */
 #include "telemetry.h"
 #include "frames.h"
+#include "sigstate.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -700,6 +701,8 @@ static void cap__start_sampler(void)
 	sigemptyset(&sa.sa_mask);
 	if (__sigaction(CAP_SAMPLER_SIGNAL, &sa, NULL) != 0)
 		return;
+	/* the program's masks never block it (sigmask.c) */
+	__atomic_or_fetch(&cap__sig_reserved, CAP_SIGBIT(CAP_SAMPLER_SIGNAL), __ATOMIC_RELAXED);
 	struct sigevent ev;
 	memset(&ev, 0, sizeof ev);
 	ev.sigev_notify = SIGEV_THREAD_ID;
