@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { loadBundle, reportHtml } from '../src/report/html.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
 import { formatCount } from '../../webview/src/format.ts';
@@ -20,6 +20,20 @@ const root = resolve(__dirname, '..', '..');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * Chromium on a profile of its own, closed and removed after the test (in that order: removing
+ * the profile of a running browser fails with ENOTEMPTY while it still writes there).
+ */
+async function launchBrowser(t: { after: (fn: () => Promise<void>) => void }): Promise<BrowserContext> {
+  const profile = mkdtempSync(join(tmpdir(), 'capriccio-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 }, args: ARGS });
+  t.after(async () => {
+    await ctx.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return ctx;
+}
 
 function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
   const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -52,7 +66,7 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const rec = join(dir, 'lookup.caprec');
-  const r = capriccio(['run', '--record', rec, '--interval', '50', '--', join(root, 'samples', 'extlib', 'build', 'lookup'), '4', '40']);
+  const r = capriccio(['run', '--record', rec, '--interval', '50', '--', join(root, 'samples', 'extlib', 'build', 'lookup'), '4', '100']);
   assert.equal(r.status, 0, r.stderr);
   const s = capriccio(['summary', rec, '--json']);
   assert.equal(s.status, 0, s.stderr);
@@ -71,9 +85,7 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
   assert.equal(capriccio(['report', rec, '-o', again]).status, 0);
   assert.notEqual(/nonce-([^']+)'/.exec(readFileSync(again, 'utf8'))![1], csp[1]);
 
-  const profile = join(dir, 'profile');
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 }, args: ARGS });
-  t.after(() => ctx.close());
+  const ctx = await launchBrowser(t);
   const page = await ctx.newPage();
   const requests: string[] = [];
   const problems: string[] = [];
@@ -166,8 +178,7 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const html = join(dir, 'large.html');
   writeFileSync(html, reportHtml(syntheticView(1000, 3000, 0), loadBundle(root)));
-  const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 }, args: ARGS });
-  t.after(() => ctx.close());
+  const ctx = await launchBrowser(t);
   const page = await ctx.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));

@@ -124,7 +124,6 @@ struct cap_thread {
 	uint32_t chunk_class; /* slab size class of the first chunk */
 	uint32_t nspecific;
 	void **specific;      /* pthread keys, grown on demand */
-	char *tls;            /* its copy of the program's thread-locals (tls.c); NULL: none */
 	struct cap_libc_tsd *libc; /* its share of glibc's per-thread state (tls.h), made on first use */
 	/* Signals (sigmask.c): its mask, and signals sent to it (pthread_kill)
 	 * that wait for it to unblock or take them.  Kernel layout: bit sig-1. */
@@ -135,18 +134,21 @@ struct cap_thread {
 	uint32_t last_node;     /* blocking point it last left, 0 = none yet */
 	uint32_t site;          /* its spawn site's table index + 1 */
 	uint32_t chunks_linked; /* times __morestack linked a chunk for it */
+	uint32_t psite;         /* resource-aware scheduling (policy.c): blocking point it last blocked at, table index + 1 */
 	uint64_t t_resumed, t_blocked, t_woken; /* TSC */
 	uint64_t t_run; /* TSC: start of the run the sampler measures (resumed, or a yield with nobody to run) */
 	uint64_t fds_at_resume;
 	/* Resource-aware scheduling (policy.c); a thread held back in its run
 	 * queue keeps the time in wake_ns (it is never in the timer heap then). */
-	uint32_t psite;              /* blocking point it last blocked at, table index + 1 */
 	int32_t pol_fds, pol_threads; /* counters when its run began */
 };
 
 /* A thread structure's room at the top of its first chunk (its copy of the
  * program's thread-locals, if any, sits right below it: cap__tls.area). */
 #define CAP_TSIZE ((sizeof(struct cap_thread) + 63) & ~(size_t)63)
+/* Every thread carries it in its first chunk: 64 bytes more is 64 bytes less
+ * stack for each of a million threads.  Grow it only on purpose. */
+_Static_assert(sizeof(struct cap_thread) <= 320, "struct cap_thread outgrew its 320 bytes");
 /* The smallest first chunk: the thread structure, libgcc's guard and a frame. */
 #define CAP_MIN_CHUNK (CAP_TSIZE + CAP_SPLIT_BACKOFF + 512)
 /* The largest stack size a pthread attribute may give as a first chunk (split mode). */

@@ -283,7 +283,7 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	t->specific = NULL;
 	t->nspecific = 0;
 	t->libc = NULL;
-	if (t->tls)
+	if (cap__tls.area)
 		cap__tls_thread_start(w, t, false);
 	t->spawn_site = site;
 	t->id = ++w->next_id;
@@ -629,11 +629,11 @@ int __wrap_main(int argc, char **argv, char **envp)
 	if (!w->main_thread)
 		cap__fatal_misuse("capriccio: cannot allocate the main thread's stack");
 	w->main_thread->flags |= CAP_F_MAIN;
-	if (w->main_thread->tls)
+	if (cap__tls.area)
 		cap__tls_thread_start(w, w->main_thread, true);
 	cap__sched_loop(w);
 	/* exit() runs the handlers on main's thread-locals, as under glibc. */
-	if (w->main_thread->tls && !(w->main_thread->flags & CAP_F_DETACHED))
+	if (cap__tls.area && !(w->main_thread->flags & CAP_F_DETACHED))
 		cap__tls_load(w, w->main_thread);
 	int status = w->exit_status;
 	cap__w = NULL; /* atexit handlers run as plain kernel-thread code */

@@ -52,7 +52,6 @@ static inline size_t cap__top(void) { return CAP_TSIZE + cap__tls.area; }
 static inline struct cap_thread *cap__place(char *base, size_t bytes)
 {
 	struct cap_thread *t = (struct cap_thread *)(base + bytes - CAP_TSIZE);
-	t->tls = cap__tls.area ? (char *)t - cap__tls.area : NULL;
 	t->stack_lo = base;
 	t->stack_size = bytes - cap__top();
 	return t;

@@ -52,10 +52,10 @@ static inline void cap__tls_zero(void *dst, size_t n)
 
 static inline void cap__tls_save(struct cap_worker *w, struct cap_thread *t)
 {
-	cap__tls_copy(t->tls, w->tls_live, cap__tls.bytes);
+	cap__tls_copy(cap__tls_of(t), w->tls_live, cap__tls.bytes);
 }
 
-void cap__tls_load(struct cap_worker *w, struct cap_thread *t) { cap__tls_copy(w->tls_live, t->tls, cap__tls.bytes); }
+void cap__tls_load(struct cap_worker *w, struct cap_thread *t) { cap__tls_copy(w->tls_live, cap__tls_of(t), cap__tls.bytes); }
 
 /* Each worker's block holds the program's thread-locals at the same offset
  * from its thread pointer. */
@@ -69,9 +69,9 @@ void cap__tls_worker_init(struct cap_worker *w)
 void cap__tls_switch(struct cap_worker *w, struct cap_thread *from, struct cap_thread *to)
 {
 	if (cap__tls.flags & CAP_TLS_COPY) {
-		if (from->tls)
+		if (from != &w->sched)
 			cap__tls_save(w, from);
-		if (to->tls)
+		if (to != &w->sched)
 			cap__tls_load(w, to);
 	}
 	if ((cap__tls.flags & CAP_TLS_LOCALE) && to != &w->sched) {
@@ -90,8 +90,9 @@ void cap__tls_thread_start(struct cap_worker *w, struct cap_thread *t, bool as_n
 		cap__tls_save(w, t);
 		return;
 	}
-	cap__tls_copy(t->tls, cap__tls.image, cap__tls.image_len);
-	cap__tls_zero(t->tls + cap__tls.image_len, cap__tls.bytes - cap__tls.image_len);
+	char *copy = cap__tls_of(t);
+	cap__tls_copy(copy, cap__tls.image, cap__tls.image_len);
+	cap__tls_zero(copy + cap__tls.image_len, cap__tls.bytes - cap__tls.image_len);
 }
 
 /* C++ thread_local destructors, newest first, before the pthread keys'

@@ -30,6 +30,11 @@ struct cap_tls_layout {
 };
 extern struct cap_tls_layout cap__tls;
 
+/* A thread's copy of the program's thread-locals: right below its thread
+ * structure (cap__tls.area bytes).  Only threads from stack.c have one, not
+ * a worker's scheduler context. */
+static inline char *cap__tls_of(struct cap_thread *t) { return (char *)t - cap__tls.area; }
+
 /* C++ thread_local destructors (__cxa_thread_atexit_impl), run when the
  * thread ends, newest first. */
 struct cap_tls_dtor {
