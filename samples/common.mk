@@ -27,8 +27,8 @@ $(CC_STAMP): FORCE | $(BUILD)
 $(BUILD)/%.o: $(HERE)%.c $(wildcard $(HERE)*.h) $(CC_STAMP) | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-# Relink when the runtime library changes.
-RUNTIME_LIB := $(wildcard $(ROOT)/runtime/build/libcapriccio.a)
+# Relink when the runtime, or what capcc links with it, changes.
+RUNTIME_LIB := $(wildcard $(addprefix $(ROOT)/runtime/build/,libcapriccio.a tls_mark.o interpose.list)) $(ROOT)/bin/capcc
 
 $(BUILD)/%: $(BUILD)/%.o $(EXTRA_OBJS) $(RUNTIME_LIB)
 	$(CC) $(LDFLAGS) $(filter-out $(RUNTIME_LIB),$^) $(LDLIBS) -o $@

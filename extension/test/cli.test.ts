@@ -94,6 +94,7 @@ function fakeInstall(dir: string, withLib: boolean): { root: string; capcc: stri
     mkdirSync(join(fakeRoot, 'runtime', 'build'), { recursive: true });
     writeFileSync(join(fakeRoot, 'runtime', 'build', 'libcapriccio.a'), '!<arch>\n');
     writeFileSync(join(fakeRoot, 'runtime', 'build', 'tls_mark.o'), '');
+    writeFileSync(join(fakeRoot, 'runtime', 'build', 'interpose.list'), '{ read; };\n');
   }
   const gcc = join(dir, 'fake-gcc');
   writeExecutable(
@@ -115,7 +116,10 @@ const linkFlags = (r: string): string[] => [
   '-Wl,--wrap=__generic_morestack',
   '-Wl,-z,now',
   join(r, 'runtime', 'build', 'tls_mark.o'),
+  '-Wl,--whole-archive',
   join(r, 'runtime', 'build', 'libcapriccio.a'),
+  '-Wl,--no-whole-archive',
+  `-Wl,--dynamic-list=${join(r, 'runtime', 'build', 'interpose.list')}`,
   '-luring',
   '-ldl',
   '-pthread',

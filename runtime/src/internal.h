@@ -179,8 +179,6 @@ struct cap_worker {
 	uint64_t next_id;
 	struct cap_thread *all;  /* list of live threads */
 	struct cap_thread *main_thread;
-	int exit_status;
-	bool main_returned;
 	bool in_sysstack;
 };
 

@@ -7,6 +7,7 @@
 #include "telemetry.h"
 #include "disk.h"
 #include "tls.h"
+#include <stdlib.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -539,13 +540,18 @@ struct cap_main_args {
 };
 extern int __real_main(int argc, char **argv, char **envp);
 
+/* main returned: exit() runs the atexit handlers and the libraries'
+ * destructors on main's thread while every other thread is still scheduled,
+ * as under glibc (a library's destructor may signal its pool threads and
+ * join them; stdout may have to wait for a slow reader).  The one direct
+ * call from the runtime into libc: gold gives it a large chunk, once
+ * (tests/split_hygiene.sh allows it by name). */
+static __attribute__((noinline, noreturn)) void cap__main_exit(int status) { exit(status); }
+
 static void *cap__main_entry(void *p)
 {
 	struct cap_main_args *a = p;
-	int status = __real_main(a->argc, a->argv, a->envp);
-	cap__w->exit_status = status;
-	cap__w->main_returned = true;
-	return NULL;
+	cap__main_exit(__real_main(a->argc, a->argv, a->envp));
 }
 
 static void cap__sched_loop(struct cap_worker *w)
@@ -553,7 +559,7 @@ static void cap__sched_loop(struct cap_worker *w)
 	for (;;) {
 		if (w->zombie)
 			cap__reap(w);
-		if (w->main_returned || w->nthreads == 0)
+		if (w->nthreads == 0)
 			return;
 		struct cap_thread *t = cap__runq_pop(w);
 		if (t) {
@@ -632,12 +638,12 @@ int __wrap_main(int argc, char **argv, char **envp)
 	if (cap__tls.area)
 		cap__tls_thread_start(w, w->main_thread, true);
 	cap__sched_loop(w);
-	/* exit() runs the handlers on main's thread-locals, as under glibc. */
+	/* Every thread ended, main by pthread_exit: exit(0) runs the handlers as
+	 * plain kernel-thread code, on main's thread-locals as under glibc. */
 	if (cap__tls.area && !(w->main_thread->flags & CAP_F_DETACHED))
 		cap__tls_load(w, w->main_thread);
-	int status = w->exit_status;
-	cap__w = NULL; /* atexit handlers run as plain kernel-thread code */
-	return status;
+	cap__w = NULL;
+	return 0;
 }
 
 void cap_get_info(cap_info_t *out)
