@@ -28,7 +28,8 @@ $(BUILD)/%.o: $(HERE)%.c $(wildcard $(HERE)*.h) $(CC_STAMP) | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Relink when the runtime, or what capcc links with it, changes.
-RUNTIME_LIB := $(wildcard $(addprefix $(ROOT)/runtime/build/,libcapriccio.a tls_mark.o interpose.list)) $(ROOT)/bin/capcc
+# (A copy of a sample outside the checkout has none of them: it builds with whatever CC is.)
+RUNTIME_LIB := $(wildcard $(addprefix $(ROOT)/runtime/build/,libcapriccio.a tls_mark.o interpose.list) $(ROOT)/bin/capcc)
 
 $(BUILD)/%: $(BUILD)/%.o $(EXTRA_OBJS) $(RUNTIME_LIB)
 	$(CC) $(LDFLAGS) $(filter-out $(RUNTIME_LIB),$^) $(LDLIBS) -o $@
