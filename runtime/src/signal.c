@@ -3,8 +3,11 @@
  * select and sleeps are interrupted regardless).  Here the worker itself
  * takes the signal, so the runtime picks the thread the kernel would have
  * picked: the target of pthread_kill, else the main thread — and interrupts
- * it only if it is parked in an interruptible call at that moment. */
+ * it only if it is parked in an interruptible call at that moment.  A call
+ * annotated as blocking runs on a helper kernel thread: there the signal
+ * interrupts the system call itself (pool.h). */
 #include "io.h"
+#include "pool.h"
 #include "sigstate.h"
 
 #include <errno.h>
@@ -23,6 +26,10 @@ void cap__signals_deliver(struct cap_worker *w)
 		t = w->main_thread;
 	if (!t || t->state != CAP_BLOCKED)
 		return;
+	if (t->reason == CAP_WAIT_EXTERN) { /* in an annotated call: the kernel decides, on its helper */
+		cap__pool_interrupt((struct cap_job *)t->wait_obj, !(bits & CAP_SIG_INTR));
+		return;
+	}
 	bool intr = t->reason == CAP_WAIT_POLL || t->reason == CAP_WAIT_SLEEP ||
 		    (t->reason == CAP_WAIT_IO && (bits & CAP_SIG_INTR));
 	if (intr)
