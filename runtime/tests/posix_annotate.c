@@ -163,6 +163,38 @@ static void read_restarted_under_sa_restart(void)
 	close(p[1]);
 }
 
+/* More calls blocked at once than Capriccio starts helpers for (4): each is
+ * in the kernel at the same time, as each pthread would be. */
+static void more_calls_than_helpers_block_at_once(void)
+{
+	enum { N = 9 };
+	int p[N][2];
+	struct read_call c[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ(pipe(p[i]), 0);
+		c[i] = (struct read_call){ .fd = p[i][0] };
+		pthread_create(&t[i], NULL, reader, &c[i]);
+	}
+	/* every one is in its read before any is answered (a minute at most) */
+	int in = 0;
+	for (int k = 0; k < 60000 && in < N; k++) {
+		in = 0;
+		for (int i = 0; i < N; i++)
+			in += in_syscall_now(SYS_read, (unsigned long)p[i][0]);
+		if (in < N)
+			nap_ms(1);
+	}
+	CHECK_EQ(in, N);
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ(write(p[i][1], "x", 1), 1);
+		pthread_join(t[i], NULL);
+		CHECK_EQ(c[i].r, 1);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
 struct aio_call {
 	io_context_t ctx;
 	int r;
@@ -339,6 +371,7 @@ int main(int argc, char **argv)
 	self = argv[0];
 	RUN(read_interrupted_without_sa_restart);
 	RUN(read_restarted_under_sa_restart);
+	RUN(more_calls_than_helpers_block_at_once);
 	RUN(library_wait_interrupted_despite_sa_restart);
 	RUN(process_signal_ends_the_main_threads_call);
 	RUN(errno_goes_in_and_comes_out);
