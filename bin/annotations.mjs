@@ -28,6 +28,7 @@ if (typeof fns !== 'object' || fns === null || Array.isArray(fns)) fail('"functi
 
 const BLOCKING = 1n << 48n;
 const MAX_BYTES = 64 * 1024 * 1024;
+const HELPER_STACK = 8 * 1024 * 1024; // a blocking call runs on a helper thread's stack (runtime/src/pool.h)
 const stubs = [];
 const flags = [];
 for (const [name, a] of Object.entries(fns)) {
@@ -39,11 +40,16 @@ for (const [name, a] of Object.entries(fns)) {
   }
   if (a.blocking !== undefined && typeof a.blocking !== 'boolean') fail(`functions.${name}.blocking must be true or false (got ${JSON.stringify(a.blocking)})`);
   if (a.stackBytes === undefined && a.blocking !== true) fail(`functions.${name}: says nothing (give stackBytes, or blocking: true)`);
+  if (a.blocking === true && a.stackBytes > HELPER_STACK) {
+    fail(`functions.${name}: a blocking call runs on a helper thread's ${HELPER_STACK}-byte stack, so its stackBytes can be at most ${HELPER_STACK} (got ${a.stackBytes})`);
+  }
   const word = (a.blocking ? BLOCKING : 0n) | BigInt(a.stackBytes ?? 0);
+  // Through the GOT: the function may be in a shared object, which a PC-relative reference
+  // cannot reach from a PIE; gold relaxes the load to a lea when it is linked in.
   stubs.push(`	.globl	__wrap_${name}
 	.type	__wrap_${name}, @function
 __wrap_${name}:
-	leaq	__real_${name}(%rip), %r11
+	movq	__real_${name}@GOTPCREL(%rip), %r11
 	movabsq	$${word}, %r10
 	jmp	cap__annotated_call
 	.size	__wrap_${name}, .-__wrap_${name}

@@ -10,8 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #   chromium: the browser the webview tests drive (playwright-core, never a browser download);
 #   curl: an HTTP client the knot sample is tested with; wrk: the load generator of the demo and bench:http;
 #   libzstd-dev, libuv1-dev, libmicrohttpd-dev: the real libraries of the compatibility suite (compat/),
-#   zstd: the command that checks its compressed output.
-DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk libzstd-dev zstd libuv1-dev libmicrohttpd-dev"
+#   zstd: the command that checks its compressed output; libaio-dev: a Debian library whose calls block
+#   out of Capriccio's sight, for the annotation tests (runtime/tests, extension/test).
+DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk libzstd-dev zstd libuv1-dev libmicrohttpd-dev libaio-dev"
 
 # shellcheck source=scripts/debian-packages.sh
 . scripts/debian-packages.sh

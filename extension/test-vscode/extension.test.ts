@@ -259,4 +259,25 @@ describe('Capriccio extension', () => {
     await profileToEnd('the annotated lookup', { folder: dir, buildCommand: 'make', program: 'build/lookup' });
     assert.deepEqual(controller.view!.summary.suggestions.filter((g) => g.kind === 'annotate-blocking'), []);
   });
+
+  it('profiles a program whose library calls need a big chunk: the annotate-stack quick fix names the function and its stack', async () => {
+    const { controller } = await api();
+    const { dir, doc } = await openSample('bigframe', 'bigframe.c', true);
+    await profileToEnd('bigframe', { folder: dir, buildCommand: 'make', program: 'build/bigframe' });
+    const d = await until('an annotate-stack diagnostic', () => capriccioDiagnostics(doc.uri).find((x) => x.code === 'annotate-stack'));
+    assert.equal(d.range.start.line + 1, lineOf(doc.getText(), 'return render_row('));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range, vscode.CodeActionKind.QuickFix.value);
+    const fix = actions.find((a) => /Annotate render_row with a \d+-byte stack/.test(a.title));
+    assert.ok(fix?.command, `no annotate quick fix among ${actions.map((a) => a.title).join(', ')}`);
+    await vscode.commands.executeCommand(fix.command.command, ...(fix.command.arguments ?? []));
+    const file = join(dir, 'capriccio.annotations.json');
+    const written = JSON.parse(readFileSync(file, 'utf8')) as { functions: { render_row?: { stackBytes?: number } } };
+    assert.deepEqual(Object.keys(written.functions), ['render_row']);
+    assert.ok((written.functions.render_row?.stackBytes ?? 0) >= 8192, JSON.stringify(written));
+    // Rebuilt with the annotation, no call links a big chunk any more.
+    execFileSync('make', ['clean'], { cwd: dir });
+    await profileToEnd('the annotated bigframe', { folder: dir, buildCommand: 'make', program: 'build/bigframe' });
+    assert.deepEqual(controller.view!.summary.suggestions.filter((g) => g.kind === 'annotate-stack'), []);
+    assert.deepEqual(controller.view!.summary.stacks.hotSplits.filter((h) => h.function === 'painter'), []);
+  });
 });

@@ -22,6 +22,7 @@ test('capcc --annotations refuses a bad file, naming the file and the field', (t
     ['{ "functions": { "ext": { "blocking": "yes" } } }', /functions\.ext\.blocking must be true or false/],
     ['{ "functions": { "ext": { "blockng": true } } }', /functions\.ext: unknown field "blockng"/],
     ['{ "functions": { "ext": {} } }', /functions\.ext: says nothing/],
+    ['{ "functions": { "ext": { "blocking": true, "stackBytes": 16777216 } } }', /functions\.ext: a blocking call runs on a helper thread's 8388608-byte stack/],
     ['{ "functions": { "not a name": { "blocking": true } } }', /"not a name" is not a C function name/],
     ['{ "function": {} }', /unknown field "function"/],
     ['{ "functions": ', /not valid JSON/],
@@ -45,4 +46,25 @@ test('capcc --annotations refuses a bad file, naming the file and the field', (t
   assert.equal(ok.status, 0, ok.stderr);
   const nm = spawnSync('nm', [join(dir, 'p')], { encoding: 'utf8' });
   assert.match(nm.stdout, / T __wrap_ext$/m);
+});
+
+test('an annotated function of a shared library links in a PIE (the default) and without PIE, and runs', (t) => {
+  if (!have(t, RUNTIME)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-annot-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // getaddrinfo and getpid are the C library's: a stub reaching them PC-relative did not link in a PIE.
+  writeFileSync(join(dir, 'a.json'), '{ "functions": { "getaddrinfo": { "blocking": true }, "getpid": { "stackBytes": 65536 } } }');
+  writeFileSync(
+    join(dir, 'p.c'),
+    '#include <netdb.h>\n#include <stdio.h>\n#include <unistd.h>\n' +
+      'int main(void) { struct addrinfo h = { .ai_flags = AI_NUMERICHOST }, *r; int e = getaddrinfo("127.0.0.1", "80", &h, &r);\n' +
+      '  printf("%d %d\\n", e, getpid() > 0); return 0; }\n',
+  );
+  for (const pie of [[], ['-no-pie']]) {
+    const build = spawnSync(capcc, ['--annotations', 'a.json', ...pie, 'p.c', '-o', 'p'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(build.status, 0, `${pie.join(' ') || 'PIE'}: ${build.stderr}`);
+    const r = spawnSync(join(dir, 'p'), { encoding: 'utf8' });
+    assert.equal(r.stdout, '0 1\n', `${pie.join(' ') || 'PIE'}: ${r.stderr}`);
+    assert.match(spawnSync('nm', [join(dir, 'p')], { encoding: 'utf8' }).stdout, / T __wrap_getaddrinfo$/m);
+  }
 });

@@ -19,6 +19,10 @@ interface Prerequisite {
 export const RUNTIME: Prerequisite = { path: runtimeLib, why: `${runtimeLib} is not built: run npm run build` };
 export const CLI: Prerequisite = { path: cliJs, why: `${cliJs} is not built: run npm run build` };
 export const BROWSER: Prerequisite = { path: CHROMIUM, why: `${CHROMIUM} is missing: apt-get install chromium (scripts/setup-deps.sh does)` };
+export const LIBAIO: Prerequisite = {
+  path: '/usr/lib/x86_64-linux-gnu/libaio.a',
+  why: 'libaio (a Debian library the annotation tests call) is missing: apt-get install libaio-dev (scripts/setup-deps.sh does)',
+};
 export const CURL: Prerequisite = { path: '/usr/bin/curl', why: 'curl is missing: apt-get install curl (scripts/setup-deps.sh does)' };
 
 const skipAllowed = (): boolean => process.env['CAPRICCIO_ALLOW_SKIP'] === '1';

@@ -15,6 +15,13 @@
  *   telemetry_on_vs_off    throughput of a blocking-heavy workload (64 pairs
  *                          of threads bouncing messages over socketpairs) with
  *                          telemetry streaming to a consumer, over without
+ *   plain_call_ns          a call from a small function of the program into an
+ *                          external function (plain gcc, bench/extern_fns.c),
+ *                          as capcc links it: gold gives the caller a big chunk
+ *   annotate_stack_call_ns the same call, annotated with stackBytes (on a kept
+ *                          stack); its overhead is the difference
+ *   annotate_blocking_call_ns the same call annotated as blocking: on a helper
+ *                          kernel thread while the caller parks
  * Build: make -C runtime bench;  run: npm run --silent bench:runtime */
 #define _GNU_SOURCE
 #include <capriccio.h>
@@ -102,6 +109,35 @@ static double measure_spawn(void)
 	for (long i = 0; i < spawns; i++)
 		cap_join(cap_spawn(noop, NULL, NULL), NULL);
 	return (double)(cap_now_ns() - t0) / (double)spawns;
+}
+
+/* ---- Calls into external code, plain and annotated ---------------------- */
+
+int bench_extern_plain(int x), bench_extern_stack(int x), bench_extern_blocking(int x);
+
+/* Each call from a function of its own, as a program's function calls a
+ * library: gold's big chunk is asked for on entry to the caller. */
+__attribute__((noinline)) static int call_plain(int x) { return bench_extern_plain(x) + 1; }
+__attribute__((noinline)) static int call_stack(int x) { return bench_extern_stack(x) + 1; }
+__attribute__((noinline)) static int call_blocking(int x) { return bench_extern_blocking(x) + 1; }
+
+static long calls;
+static int (*volatile caller)(int);
+static double measure_calls(void)
+{
+	int (*fn)(int) = caller;
+	int x = 0;
+	uint64_t t0 = cap_now_ns();
+	for (long i = 0; i < calls; i++)
+		x = fn(x) - 1;
+	double ns = (double)(cap_now_ns() - t0) / (double)calls;
+	return x == calls ? ns : -1;
+}
+static double call_ns(int (*fn)(int), long n)
+{
+	caller = fn;
+	calls = n;
+	return best_of(5, measure_calls);
 }
 
 /* ---- Telemetry cost: measured in child processes of this binary -------- */
@@ -335,14 +371,21 @@ int main(int argc, char **argv)
 	fprintf(stderr, "blocking op: %.1f ns without telemetry, %.1f ns with; socket ping-pong: %.0f vs %.0f msgs/s\n",
 		op_off, op_on, tput_off, tput_on);
 
+	double plain_ns = call_ns(call_plain, env_long("BENCH_CALLS", 2000000));
+	double stack_ns = call_ns(call_stack, env_long("BENCH_CALLS", 2000000));
+	double helper_ns = call_ns(call_blocking, env_long("BENCH_HELPER_CALLS", 20000));
+	fprintf(stderr, "external call: %.1f ns plain, %.1f ns annotated with stackBytes, %.0f ns annotated as blocking\n",
+		plain_ns, stack_ns, helper_ns);
+
 	printf("{\"yield_switch_ns\":%.1f,\"pthread_switch_ns\":%.1f,\"switch_speedup\":%.1f,"
 	       "\"spawn_join_ns\":%.1f,\"pthread_spawn_join_ns\":%.1f,\"threads_max\":%ld,"
 	       "\"rss_per_thread_bytes\":%.0f,\"first_chunk_bytes\":%zu,\"stack_mode\":\"%s\","
 	       "\"blocking_op_ns\":%.1f,\"blocking_op_telemetry_ns\":%.1f,\"graph_cost_ns\":%.1f,"
 	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f,"
-	       "\"yield_switch_tls_1k_ns\":%.1f}\n",
+	       "\"yield_switch_tls_1k_ns\":%.1f,\"plain_call_ns\":%.1f,\"annotate_stack_call_ns\":%.1f,"
+	       "\"annotate_blocking_call_ns\":%.0f}\n",
 	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, joined, rss_per,
 	       info.first_chunk_bytes, info.stack_mode, op_off, op_on, op_on - op_off, tput_off, tput_on,
-	       tput_off > 0 ? tput_on / tput_off : 0, yield_tls_ns);
+	       tput_off > 0 ? tput_on / tput_off : 0, yield_tls_ns, plain_ns, stack_ns, helper_ns);
 	return joined == n ? 0 : 1;
 }

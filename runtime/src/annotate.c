@@ -4,7 +4,10 @@
  *   stackBytes: on a stack of that size made for the call, so the caller
  *               needs no large chunk (gold would otherwise give every
  *               caller of code without split stacks one).
- * A function annotated both ways runs on a helper (whose stack is large). */
+ * A function annotated both ways runs on a helper (whose stack is large).
+ * Either way the call sees the caller's errno and leaves its own, as a call
+ * on the caller's kernel thread would; stacks made for calls are kept for
+ * the next ones, so a call costs no system call. */
 #include "pool.h"
 
 #include <errno.h>
@@ -18,7 +21,7 @@ struct cap_call {
 	uint64_t ret_rax, ret_rdx;
 	uint8_t xmm[8][16];
 	uint8_t ret_xmm0[16], ret_xmm1[16];
-	int32_t err;
+	int32_t err; /* errno: the caller's going in, the call's coming out */
 	int32_t pad;
 	uint64_t copy; /* bytes of stack arguments to pass on */
 };
@@ -54,35 +57,78 @@ struct cap_annot_job {
 	struct cap_call *c;
 };
 
-/* On the helper: the call, and the errno it left (the helper's own). */
+/* On the helper: the call, with the caller's errno in the helper's. */
 static void cap__annot_job_run(struct cap_job *j)
 {
 	struct cap_call *c = ((struct cap_annot_job *)j)->c;
+	int *err = cap__errno();
+	*err = c->err;
 	cap__annot_invoke(c);
-	c->err = *cap__errno();
+	c->err = *err;
 }
 
 /* On a stack made for the call (see the switch in cap__annot_dispatch). */
 static void cap__annot_on_stack(void *c) { cap__annot_invoke(c); }
 
+/* Stacks kept per worker: one for each annotated call in progress at once
+ * (a call is in progress on it until it returns, so more than one only when
+ * a call back into the program parks), up to this many. */
+#define CAP_ANNOT_STACKS_KEPT 8
+
+static struct cap_thread *cap__annot_stack_get(struct cap_worker *w, size_t bytes)
+{
+	for (struct cap_thread **pp = &w->annot_stacks, *s; (s = *pp) != NULL; pp = &s->next) {
+		if (s->stack_size >= bytes) {
+			*pp = s->next;
+			w->annot_stacks_kept--;
+			return s;
+		}
+	}
+	struct cap_thread *s; /* its structure comes out of the size asked for */
+	return cap__stack_alloc(&s, bytes + CAP_TSIZE, CAP_STACK_FIXED) == 0 ? s : NULL;
+}
+
+/* Kept, unless as many are kept already: then the smallest goes. */
+static void cap__annot_stack_put(struct cap_worker *w, struct cap_thread *s)
+{
+	if (w->annot_stacks_kept == CAP_ANNOT_STACKS_KEPT) {
+		struct cap_thread **small = &w->annot_stacks;
+		for (struct cap_thread **pp = &w->annot_stacks; *pp; pp = &(*pp)->next)
+			if ((*pp)->stack_size < (*small)->stack_size)
+				small = pp;
+		if ((*small)->stack_size >= s->stack_size) {
+			cap__stack_free(s);
+			return;
+		}
+		struct cap_thread *gone = *small;
+		*small = gone->next;
+		w->annot_stacks_kept--;
+		cap__stack_free(gone);
+	}
+	s->next = w->annot_stacks;
+	w->annot_stacks = s;
+	w->annot_stacks_kept++;
+}
+
 static int cap__annot_big_stack(struct cap_call *c, size_t bytes)
 {
-	struct cap_thread *s;
-	if (cap__stack_alloc(&s, bytes + 4096, CAP_STACK_FIXED) != 0)
+	struct cap_worker *w = cap__w;
+	struct cap_thread *s = cap__annot_stack_get(w, bytes + 4096);
+	if (!s)
 		return ENOMEM;
 	/* Like cap__on_sysstack: the call gets a guard and a chunk list of its
 	 * own, so split-stack code it calls back into stays on its stack. */
 	void *guard = cap__get_guard();
 	struct cap_libgcc_segment *segs = __morestack_segments, *cur = __morestack_current_segment;
-	__morestack_segments = NULL;
+	__morestack_segments = s->ss.segments; /* chunks linked on it by earlier calls, reused */
 	__morestack_current_segment = NULL;
 	cap__set_guard(s->stack_lo + CAP_SPLIT_BACKOFF);
 	cap__sysstack_call(cap__annot_on_stack, c, (void *)(((uintptr_t)s->stack_lo + s->stack_size - 64) & ~(uintptr_t)15));
 	cap__set_guard(guard);
-	s->ss.segments = __morestack_segments; /* freed with the stack */
+	s->ss.segments = __morestack_segments; /* kept, and freed with the stack */
 	__morestack_segments = segs;
 	__morestack_current_segment = cur;
-	cap__stack_free(s);
+	cap__annot_stack_put(w, s);
 	return 0;
 }
 
@@ -91,6 +137,7 @@ void cap__annot_dispatch(struct cap_call *c)
 	c->copy = cap__args_room(c->args);
 	size_t bytes = CAP_ANNOT_BYTES(c->flags);
 	if ((c->flags & CAP_ANNOT_BLOCKING) && cap__can_park()) {
+		c->err = *cap__errno();
 		struct cap_annot_job j = { .job.run = cap__annot_job_run, .c = c };
 		if (cap__pool_run(&j.job, CAP_WAIT_EXTERN) == 0) {
 			*cap__errno() = c->err;

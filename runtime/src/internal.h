@@ -179,6 +179,8 @@ struct cap_worker {
 	uint64_t next_id;
 	struct cap_thread *all;  /* list of live threads */
 	struct cap_thread *main_thread;
+	struct cap_thread *annot_stacks; /* stacks kept for annotated calls (annotate.c) */
+	uint32_t annot_stacks_kept;
 	bool in_sysstack;
 };
 
@@ -230,6 +232,7 @@ enum cap_sysfn {
 	CAP_SYSFN_TLS_INIT,
 	CAP_SYSFN_APPLY_LOCALE,
 	CAP_SYSFN_LIBC_TSD_FREE,
+	CAP_SYSFN_POOL_INTERRUPT,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);

@@ -12,6 +12,7 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 		return ENOSYS;
 	job->t = w->current;
 	job->done = 0;
+	job->helper = 0;
 	cap__on_sysstack(CAP_SYSFN_POOL_SUBMIT, job);
 	w->inflight++;
 	while (!job->done)
@@ -21,3 +22,9 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 }
 
 void cap__pool_complete(struct cap_worker *w) { cap__on_sysstack(CAP_SYSFN_POOL_REAP, w); }
+
+void cap__pool_interrupt(struct cap_job *job, bool restart)
+{
+	struct cap_pool_interrupt a = { job, restart };
+	cap__on_sysstack(CAP_SYSFN_POOL_INTERRUPT, &a);
+}

@@ -1,7 +1,11 @@
 /* The helper pool's threads (see pool.h).  Real kernel threads made with
  * the C library's pthread_create (ours makes user threads); a spinlocked
- * queue in, a list of finished jobs out, a futex to sleep on.  Compiled
- * without -fsplit-stack: it runs on the system stack and on helper stacks. */
+ * queue in, a list of finished jobs out, a futex to sleep on.  Helpers are
+ * started as jobs need them and kept.  They block every signal but the
+ * runtime's two interruption signals (so the program's signals go to its
+ * worker), and those reach a helper only while it runs the job they are
+ * for.  Compiled without -fsplit-stack: it runs on the system stack and on
+ * helper stacks. */
 #include "pool.h"
 
 #include <dlfcn.h>
@@ -15,15 +19,24 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
-#define CAP_HELPERS_DEFAULT 4
-#define CAP_HELPERS_MAX 64
+#define CAP_HELPERS_DEFAULT 4 /* started at first use */
+#define CAP_HELPERS_MAX 64    /* the most CAPRICCIO_HELPERS may ask to start at once */
+#define CAP_HELPERS_LIMIT 1024 /* started in all: one per job in progress */
+
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
 static atomic_int cap__lockword;
 static struct cap_job *cap__head, *cap__tail; /* waiting for a helper */
 static struct cap_job *cap__finished;
+static int cap__queued;         /* jobs waiting for a helper (under the lock) */
+static atomic_int cap__idle;    /* helpers asleep, waiting for a job */
+static atomic_int cap__made;    /* helpers started */
 static atomic_uint cap__seq;
 static int cap__efd = -1;
 static int cap__started; /* 1 running, -1 failed */
+static sigset_t cap__helper_mask;
+static int (*cap__real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static pthread_attr_t cap__helper_attr; /* the C library's, for cap__real_create */
 
 static void cap__lock(void)
 {
@@ -32,13 +45,16 @@ static void cap__lock(void)
 }
 static void cap__unlock(void) { atomic_store_explicit(&cap__lockword, 0, memory_order_release); }
 
+/* The interruption: its only work is to end the system call it lands in. */
+static void cap__interrupted(int sig) { (void)sig; }
+
 static void *cap__helper(void *arg)
 {
 	(void)arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL); /* the program's signals go to its worker */
+	int tid = (int)cap_sys0(SYS_gettid);
 	for (;;) {
+		/* Also after each job: the call may have changed the mask. */
+		cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &cap__helper_mask, NULL, _NSIG / 8);
 		unsigned seq = atomic_load(&cap__seq);
 		cap__lock();
 		struct cap_job *j = cap__head;
@@ -46,21 +62,72 @@ static void *cap__helper(void *arg)
 			cap__head = j->next;
 			if (!cap__head)
 				cap__tail = NULL;
+			cap__queued--;
+			j->helper = tid;
 		}
 		cap__unlock();
 		if (!j) {
+			atomic_fetch_add(&cap__idle, 1);
 			cap_sys6(SYS_futex, (long)&cap__seq, FUTEX_WAIT_PRIVATE, seq, 0, 0, 0);
+			atomic_fetch_sub(&cap__idle, 1);
 			continue;
 		}
 		j->run(j);
 		cap__lock();
+		j->helper = 0; /* no interruption is sent for it from here on */
 		j->next = cap__finished;
 		cap__finished = j;
 		cap__unlock();
+		/* One sent before is taken on the way back from this system call
+		 * (or from the mask's, if the call blocked it): before the next job. */
 		uint64_t one = 1;
 		cap_sys3(SYS_write, cap__efd, &one, sizeof one);
 	}
 	return NULL;
+}
+
+/* Starts up to n more helpers; how many it did. */
+static long cap__start_helpers(long n)
+{
+	long made = 0;
+	for (; made < n && atomic_load(&cap__made) < CAP_HELPERS_LIMIT; made++) {
+		pthread_t t;
+		if (cap__real_create(&t, &cap__helper_attr, cap__helper, NULL) != 0)
+			break;
+		atomic_fetch_add(&cap__made, 1);
+	}
+	return made;
+}
+
+/* The C library's thread functions (the program's names are ours), the
+ * helpers' stack size and signal mask, and the interruption signals. */
+static int cap__pool_setup(void)
+{
+	cap__real_create = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
+	int (*attr_init)(pthread_attr_t *) = (int (*)(pthread_attr_t *))dlsym(RTLD_NEXT, "pthread_attr_init");
+	int (*attr_stack)(pthread_attr_t *, size_t) = (int (*)(pthread_attr_t *, size_t))dlsym(RTLD_NEXT, "pthread_attr_setstacksize");
+	int (*attr_detach)(pthread_attr_t *, int) = (int (*)(pthread_attr_t *, int))dlsym(RTLD_NEXT, "pthread_attr_setdetachstate");
+	int (*attr_mask)(pthread_attr_t *, const sigset_t *) =
+		(int (*)(pthread_attr_t *, const sigset_t *))dlsym(RTLD_NEXT, "pthread_attr_setsigmask_np");
+	sigfillset(&cap__helper_mask); /* glibc's own two signals stay open */
+	sigdelset(&cap__helper_mask, CAP_INTERRUPT_RESTART_SIGNAL);
+	sigdelset(&cap__helper_mask, CAP_INTERRUPT_SIGNAL);
+	/* A helper starts with its mask: never a moment open to the program's signals. */
+	if (!cap__real_create || !attr_init || !attr_stack || !attr_detach || !attr_mask ||
+	    attr_init(&cap__helper_attr) != 0 || attr_stack(&cap__helper_attr, CAP_HELPER_STACK_BYTES) != 0 ||
+	    attr_detach(&cap__helper_attr, PTHREAD_CREATE_DETACHED) != 0 || attr_mask(&cap__helper_attr, &cap__helper_mask) != 0)
+		return -1;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = cap__interrupted;
+	sigfillset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (__sigaction(CAP_INTERRUPT_RESTART_SIGNAL, &sa, NULL) != 0)
+		return -1;
+	sa.sa_flags = 0;
+	if (__sigaction(CAP_INTERRUPT_SIGNAL, &sa, NULL) != 0)
+		return -1;
+	return 0;
 }
 
 void cap__pool_start_sys(void *arg)
@@ -90,15 +157,7 @@ void cap__pool_start_sys(void *arg)
 		fprintf(stderr, "capriccio: cannot create the helper pool's eventfd: %s\n", strerror(errno));
 		return;
 	}
-	int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
-		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
-	long made = 0;
-	for (; real_create && made < n; made++) {
-		pthread_t t;
-		if (real_create(&t, NULL, cap__helper, NULL) != 0)
-			break;
-	}
-	if (made == 0) {
+	if (cap__pool_setup() != 0 || cap__start_helpers(n) == 0) {
 		fprintf(stderr, "capriccio: cannot start helper threads\n");
 		return;
 	}
@@ -116,9 +175,22 @@ void cap__pool_submit_sys(void *arg)
 	else
 		cap__head = j;
 	cap__tail = j;
+	int queued = ++cap__queued;
 	cap__unlock();
 	atomic_fetch_add(&cap__seq, 1);
 	cap_sys6(SYS_futex, (long)&cap__seq, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	if (queued > atomic_load(&cap__idle))
+		cap__start_helpers(1); /* every helper is busy: this job does not wait for them */
+}
+
+void cap__pool_interrupt_sys(void *arg)
+{
+	struct cap_pool_interrupt *a = arg;
+	cap__lock();
+	if (a->job->helper) /* under the lock: the helper is still on this job */
+		cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), a->job->helper,
+			 a->restart ? CAP_INTERRUPT_RESTART_SIGNAL : CAP_INTERRUPT_SIGNAL);
+	cap__unlock();
 }
 
 void cap__pool_reap_sys(void *arg)
@@ -146,5 +218,8 @@ void cap__pool_forget_sys(void *arg)
 	cap__efd = -1;
 	atomic_store(&cap__lockword, 0);
 	cap__head = cap__tail = cap__finished = NULL;
+	cap__queued = 0;
+	atomic_store(&cap__idle, 0);
+	atomic_store(&cap__made, 0);
 	cap__started = 0;
 }

@@ -3,8 +3,11 @@
  * call, but not on a socket with a timeout; poll, select, epoll, sleeps
  * and the signal waits are interrupted regardless).  Here the worker itself takes the signal and the trampoline
  * (signal_sys.c) names the thread it ran for; if that thread is parked in
- * a call the handler interrupts, it is woken with EINTR. */
+ * a call the handler interrupts, it is woken with EINTR.  A call annotated
+ * as blocking runs on a helper kernel thread: there the signal interrupts
+ * the system call itself, and the kernel restarts it or not (pool.h). */
 #include "io.h"
+#include "pool.h"
 #include "sigstate.h"
 
 #include <errno.h>
@@ -41,6 +44,8 @@ void cap__signals_deliver(struct cap_worker *w)
 			continue;
 		if (r.handoff)
 			cap__wake(t, 0); /* its sigwait takes the signal */
+		else if (t->reason == CAP_WAIT_EXTERN) /* in an annotated call: the kernel decides, on its helper */
+			cap__pool_interrupt((struct cap_job *)t->wait_obj, (cap__sig_restart & CAP_SIGBIT(sig)) != 0);
 		else if (cap__sig_interrupts(t, sig))
 			cap__wake(t, EINTR);
 	}

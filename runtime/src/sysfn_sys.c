@@ -43,4 +43,5 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_TLS_INIT] = cap__tls_init_sys,
 	[CAP_SYSFN_APPLY_LOCALE] = cap__apply_locale_sys,
 	[CAP_SYSFN_LIBC_TSD_FREE] = cap__libc_tsd_free_sys,
+	[CAP_SYSFN_POOL_INTERRUPT] = cap__pool_interrupt_sys,
 };

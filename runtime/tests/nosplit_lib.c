@@ -1,5 +1,7 @@
 /* Stands in for a precompiled library: built with plain gcc, no split
- * stacks, so its frames never check the stack limit. */
+ * stacks (and, at -O1, no frame pointers), so its frames never check the
+ * stack limit.  Linked into the tests as an object, and into the annotation
+ * tests as a shared library and as an archive too (Makefile). */
 #include <string.h>
 
 int cap_test_recurse_nosplit(int depth)
@@ -60,3 +62,12 @@ int cap_test_fail_with(int e)
 	errno = e;
 	return -1;
 }
+
+/* Straight to the kernel through the C library's syscall(), which Capriccio
+ * does not see: read(2) is restarted after a handler with SA_RESTART,
+ * pause(2) never is. */
+long cap_test_read_raw(int fd, void *buf, long n) { return syscall(SYS_read, fd, buf, n); }
+long cap_test_pause_raw(void) { return syscall(SYS_pause); }
+
+/* Leaves errno as it found it. */
+int cap_test_keeps_errno(int x) { return x + 1; }

@@ -1,9 +1,11 @@
 // Suggestions drawn from a model: where to yield, which external functions to annotate, and what
 // first chunk to give threads spawned at a site. Each carries the figures it rests on.
 import type { Model } from '../model/model.ts';
-import { NULL_ADDRESS } from '../protocol/types.ts';
+import { NULL_ADDRESS, type Address } from '../protocol/types.ts';
 import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
 import { describe, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
+import { linkName } from '../symbols/aliases.ts';
+import { calledAt } from './extcalls.ts';
 
 interface Base {
   readonly function?: string;
@@ -36,7 +38,14 @@ export interface AnnotateBlockingSuggestion extends Base {
 }
 export interface AnnotateStackSuggestion extends Base {
   readonly kind: 'annotate-stack';
-  readonly evidence: { readonly splits: number; readonly frameBytes: number };
+  readonly evidence: {
+    readonly splits: number;
+    readonly frameBytes: number;
+    /** the stack to annotate `function` with, when the external function is known (then `function` is it) */
+    readonly stackBytes?: number;
+    /** the call that split: the hot split's call site */
+    readonly calledFrom?: string;
+  };
 }
 export interface ChunkSizeSuggestion extends Base {
   readonly kind: 'chunk-size';
@@ -197,13 +206,36 @@ function yieldSuggestion(g: YieldGroup, quantumMs: number): YieldSuggestion {
   }
 }
 
+/** The module holding a run-time address (the program's modules, executable first), and where in its file. */
+function inModule(model: Model, addr: Address): { readonly path: string; readonly fileAddr: bigint; readonly program: string } | undefined {
+  const modules = model.hello?.modules ?? [];
+  const v = BigInt(addr);
+  const m = modules.find((x) => BigInt(x.start) <= v && v < BigInt(x.end));
+  return m && modules[0] ? { path: m.path, fileAddr: v - BigInt(m.bias), program: modules[0].path } : undefined;
+}
+
+/**
+ * The name the program links against for the function at `addr` (aliases.ts): glibc's debug
+ * information names `pause` `__libc_pause`, which an annotation cannot use. `debugName` (the
+ * symbolizer's) when that cannot be read here.
+ */
+function linkedName(model: Model, addr: Address, debugName: string): string {
+  const m = inModule(model, addr);
+  return (m && linkName(m.path, m.fileAddr, m.program)) ?? debugName;
+}
+
 function blockingSuggestions(model: Model, table: SymbolTable): AnnotateBlockingSuggestion[] {
   const byName = new Map<string, { name: string; from?: SymbolInfo; stalls: number; maxNs: number; totalNs: number }>();
   for (const s of model.stalls.values()) {
     if (s.target === NULL_ADDRESS && s.callsite === NULL_ADDRESS) continue;
     const target = s.target !== NULL_ADDRESS ? table.get(s.target, 'pc') : undefined;
     const pc = table.get(s.pc, 'pc');
-    const name = target && target.function !== '??' ? target.function : !pc.own && pc.function !== '??' ? pc.function : undefined;
+    const name =
+      target && target.function !== '??'
+        ? linkedName(model, s.target, target.function)
+        : !pc.own && pc.function !== '??'
+          ? linkedName(model, s.pc, pc.function)
+          : undefined;
     if (name === undefined) continue;
     const from = s.callsite !== NULL_ADDRESS ? table.get(s.callsite, 'return') : undefined;
     const key = `${name}\0${from ? where(from) : ''}`;
@@ -227,18 +259,49 @@ function blockingSuggestions(model: Model, table: SymbolTable): AnnotateBlocking
     }));
 }
 
+/** The stack an annotation gives the external function: the chunk gold had its caller ask for, rounded up to 64 KiB. */
+const stackFor = (frameBytes: number): number => Math.ceil(Math.max(frameBytes, 1) / 65536) * 65536;
+
+/**
+ * Hot splits at calls from the program's own code. When the executable can be read here, the
+ * function called there is read from its machine code (extcalls.ts): if gold made it ask for a
+ * big chunk for its calls into code without split stacks, each such callee gets a suggestion of
+ * its own, naming it and the stack to give it; if it calls none (a big frame of its own) there is
+ * nothing to annotate. Otherwise one suggestion names the call site only.
+ */
 function stackSuggestions(model: Model, table: SymbolTable): AnnotateStackSuggestion[] {
   const out: AnnotateStackSuggestion[] = [];
   for (const h of [...model.hotSplits.values()].sort((a, b) => b.count - a.count)) {
     if (h.count < HOT_SPLIT_MIN) continue;
     const from = table.get(h.callsite, 'return');
     if (!from.own) continue;
-    out.push({
-      kind: 'annotate-stack',
-      ...at(from),
-      message: `calls into external code at ${where(from)} need a big chunk (${h.frameBytes} bytes, split ${h.count} times): annotate its stack need`,
-      evidence: { splits: h.count, frameBytes: h.frameBytes },
-    });
+    const figures = `(${h.frameBytes} bytes, split ${h.count} times)`;
+    const m = inModule(model, h.callsite);
+    const called = m && m.path === m.program ? calledAt(m.program, m.fileAddr) : undefined;
+    if (called && called.externalCalls.length === 0 && !called.bigChunk) continue; /* its own frame */
+    if (!called || called.externalCalls.length === 0) {
+      out.push({
+        kind: 'annotate-stack',
+        ...at(from),
+        message: `calls into external code at ${where(from)} need a big chunk ${figures}: annotate its stack need`,
+        evidence: { splits: h.count, frameBytes: h.frameBytes },
+      });
+      continue;
+    }
+    const stackBytes = stackFor(h.frameBytes);
+    for (const call of called.externalCalls) {
+      const site = call.loc.function === '??' ? at(from) : { file: call.loc.file, line: call.loc.line };
+      const caller = call.loc.function === '??' ? called.name : where({ ...call.loc, function: called.name });
+      out.push({
+        kind: 'annotate-stack',
+        function: call.name,
+        ...site,
+        message:
+          `${caller} calls ${call.name}, code without split stacks, so each call to ${called.name} needs a big chunk ` +
+          `${figures.slice(0, -1)}, at ${where(from)}): annotate ${call.name} with stackBytes ${stackBytes}`,
+        evidence: { splits: h.count, frameBytes: h.frameBytes, stackBytes, calledFrom: where(from) },
+      });
+    }
   }
   return out;
 }

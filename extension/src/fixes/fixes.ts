@@ -8,6 +8,7 @@
 //                    pthread_create, which the runtime takes as the first chunk in split mode, or
 //                    cap_spawn options).
 // Lines are 1-based in suggestions and 0-based in edits (as in VS Code).
+import type { Suggestion } from '../analysis/suggest.ts';
 import { cLoops, innermostLoop, type LoopBody } from '../source/loops.ts';
 
 /** Replace [line:character, endLine:endCharacter) with newText (0-based). */
@@ -142,6 +143,19 @@ export function calledFunctions(sourceLine: string): string[] {
 
 /** The room given to an external function annotated for its stack need, when nothing says more. */
 export const DEFAULT_ANNOTATED_STACK = 16 * 1024;
+
+/**
+ * The annotation a suggestion writes, as it reads: annotate-blocking names the function the program
+ * links against; annotate-stack names it and its stack when the callee was read from the program's
+ * code (otherwise only the call site is known, and the caller picks among the functions called there).
+ */
+export function suggestedAnnotation(s: Suggestion): { readonly name: string; readonly annotation: Annotation } | undefined {
+  if (s.kind === 'annotate-blocking' && s.function !== undefined) return { name: s.function, annotation: { blocking: true } };
+  if (s.kind === 'annotate-stack' && s.function !== undefined && s.evidence.stackBytes !== undefined) {
+    return { name: s.function, annotation: { stackBytes: s.evidence.stackBytes } };
+  }
+  return undefined;
+}
 
 // ---- first chunk at a spawn site ----------------------------------------------------------
 

@@ -5,7 +5,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Suggestion } from '../analysis/suggest.ts';
-import { annotate, AnnotationsFileError, calledFunctions, chunkFix, DEFAULT_ANNOTATED_STACK, yieldFix, type Annotation, type TextEdit } from '../fixes/fixes.ts';
+import {
+  annotate,
+  AnnotationsFileError,
+  calledFunctions,
+  chunkFix,
+  DEFAULT_ANNOTATED_STACK,
+  suggestedAnnotation,
+  yieldFix,
+  type Annotation,
+  type TextEdit,
+} from '../fixes/fixes.ts';
 import type { Controller } from './controller.ts';
 import { resolveSource } from './sources.ts';
 
@@ -73,11 +83,16 @@ export class Diagnostics implements vscode.Disposable, vscode.CodeActionProvider
         const fix = chunkFix(doc.getText(), line, s.evidence.suggestedBytes, s.function);
         return fix ? [this.sourceAction(doc, d, fix.title, fix.edits)] : [];
       }
-      case 'annotate-blocking':
-        return s.function ? [this.annotationAction(doc, d, s.function, { blocking: true }, `Annotate ${s.function} as blocking in ${ANNOTATIONS_FILE}`)] : [];
+      case 'annotate-blocking': {
+        const a = suggestedAnnotation(s);
+        return a ? [this.annotationAction(doc, d, a.name, a.annotation, `Annotate ${a.name} as blocking in ${ANNOTATIONS_FILE}`)] : [];
+      }
       case 'annotate-stack': {
-        // From the static analysis `function` is the external callee; from the runtime it is the
-        // caller, and the callee is one of the functions called on that line.
+        // From the runtime with the callee read from the program's code: that callee and its stack.
+        const a = suggestedAnnotation(s);
+        if (a) return [this.annotationAction(doc, d, a.name, a.annotation, `Annotate ${a.name} with a ${a.annotation.stackBytes}-byte stack in ${ANNOTATIONS_FILE}`)];
+        // From the static analysis `function` is the external callee; from the runtime without the
+        // program's code it is the caller, and the callee is one of the functions called on that line.
         const called = calledFunctions(doc.lineAt(line - 1).text);
         const names = s.function && called.includes(s.function) ? [s.function] : called.filter((n) => n !== s.function);
         return names.map((n) => this.annotationAction(doc, d, n, { stackBytes: DEFAULT_ANNOTATED_STACK }, `Annotate ${n} with a ${DEFAULT_ANNOTATED_STACK}-byte stack in ${ANNOTATIONS_FILE}`));
