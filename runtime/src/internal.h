@@ -217,6 +217,7 @@ enum cap_sysfn {
 	CAP_SYSFN_POOL_REAP,
 	CAP_SYSFN_POOL_FORGET,
 	CAP_SYSFN_POLICY_READ,
+	CAP_SYSFN_POOL_INTERRUPT,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);

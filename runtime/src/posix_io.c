@@ -590,6 +590,9 @@ int fcntl(int fd, int cmd, ...)
 		}
 		return (int)cap__ret(r);
 	}
+	case F_SETLKW:
+	case F_OFD_SETLKW:
+		return cap__fcntl_lock_wait(fd, cmd, arg);
 	default:
 		return (int)cap__ret(cap_sys3(SYS_fcntl, fd, cmd, arg));
 	}

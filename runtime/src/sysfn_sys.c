@@ -39,4 +39,5 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_POOL_REAP] = cap__pool_reap_sys,
 	[CAP_SYSFN_POOL_FORGET] = cap__pool_forget_sys,
 	[CAP_SYSFN_POLICY_READ] = cap__policy_read_sys,
+	[CAP_SYSFN_POOL_INTERRUPT] = cap__pool_interrupt_sys,
 };
