@@ -100,6 +100,7 @@ enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_K
 #define CAP_F_DETACHED 0x01
 #define CAP_F_MAIN 0x02
 #define CAP_F_JOINED 0x04 /* someone joined or is joining */
+#define CAP_F_C11 0x08    /* made by thrd_create: fn returns int */
 
 struct cap_thread {
 	struct cap_ctx ctx; /* first: switch.S stores through it */

@@ -345,7 +345,10 @@ _Noreturn void cap__thread_main(struct cap_thread *t)
 	struct cap_worker *w = cap__w;
 	if (w->zombie)
 		cap__reap(w);
-	t->result = t->fn(t->arg);
+	if (t->flags & CAP_F_C11) /* as glibc: the int, sign-extended, is the pthread result */
+		t->result = (void *)(intptr_t)((int (*)(void *))(void *)t->fn)(t->arg);
+	else
+		t->result = t->fn(t->arg);
 	cap__finish(w, t);
 }
 

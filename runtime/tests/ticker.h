@@ -74,6 +74,17 @@ static inline long ticker_close(void)
 #define TICKER_OPEN() ticker_open()
 #define TICKER_CLOSE() ticker_close()
 
+/* For the thread that ends a wait (unlocks, signals, returns): waits until
+ * the open window has seen n ticks, so the wait lasts long enough however
+ * late the waiting thread got to it. */
+static inline void ticker_await(long n)
+{
+	struct timespec one_ms = {0, 1000000};
+	while (!__atomic_load_n(&ticker_state.open, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&ticker_state.ticks, __ATOMIC_RELAXED) < n)
+		nanosleep(&one_ms, NULL);
+}
+
 /* The ticker kept running while the call waited. */
 #define CHECK_TICKED(n)                                                                          \
 	do {                                                                                     \
