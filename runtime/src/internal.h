@@ -111,6 +111,7 @@ struct cap_thread {
 	uint32_t heap_idx;              /* 1-based; 0 = not in the heap */
 	uint8_t state, reason, flags, stack_kind;
 	int wait_result; /* 0, ETIMEDOUT or EINTR when woken */
+	uint32_t nblocks; /* waits begun: tells a signal which wait it found the thread in */
 	int saved_errno;
 	uint64_t id;
 	void *(*fn)(void *);
@@ -219,9 +220,16 @@ enum cap_sysfn {
 	CAP_SYSFN_POOL_FORGET,
 	CAP_SYSFN_POLICY_READ,
 	CAP_SYSFN_POOL_INTERRUPT,
+	CAP_SYSFN_SYSTEM_START,
+	CAP_SYSFN_SYSTEM_END,
+	CAP_SYSFN_POPEN,
+	CAP_SYSFN_PCLOSE,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
+/* For *_sys.c code: the C library's own definition of a function the
+ * runtime replaces, looked up once into *slot. */
+void *cap__libc_next(void **slot, const char *name);
 void cap__on_sysstack(enum cap_sysfn op, void *arg);
 _Noreturn void cap__fatal_misuse(const char *what);
 int *cap__errno(void);

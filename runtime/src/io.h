@@ -18,6 +18,19 @@ struct cap_pollwait {
 	struct cap_thread *t;
 };
 
+/* A raw system call's result as libc returns it: -1 with errno set. */
+static inline long cap__ret(long r)
+{
+	if (r < 0 && r > -4096) {
+		cap__set_errno((int)-r);
+		return -1;
+	}
+	return r;
+}
+
+/* posix_io.c: a descriptor the program just got (fresh state, counted). */
+void cap__fd_new(int fd, bool nonblock);
+
 /* io.c: the epoll backend */
 int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, ETIMEDOUT, EINTR, EBADF, EPERM (not pollable) */
 int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);

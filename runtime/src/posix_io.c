@@ -23,7 +23,6 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,15 +30,6 @@
 #define RWF_NOWAIT 0x00000008
 #endif
 #define CAP_IOV_LOCAL 64
-
-static inline long cap__ret(long r)
-{
-	if (r < 0 && r > -4096) {
-		cap__set_errno((int)-r);
-		return -1;
-	}
-	return r;
-}
 
 /* A call that may have moved some bytes before failing reports the bytes. */
 static inline long cap__partial(size_t done, long r) { return done ? (long)done : cap__ret(r); }
@@ -98,7 +88,7 @@ static size_t cap__iov_len(const struct iovec *iov, int cnt)
 }
 
 /* A descriptor the program just got: fresh state, counted while profiling. */
-static void cap__fd_new(int fd, bool nonblock)
+void cap__fd_new(int fd, bool nonblock)
 {
 	cap__fd_reset(fd);
 	cap__fd_note_nonblock(fd, nonblock);
@@ -814,36 +804,3 @@ unsigned int sleep(unsigned int s)
 		return 0;
 	return (unsigned int)rem.tv_sec + (rem.tv_nsec > 0);
 }
-
-/* ---- Child processes ---------------------------------------------------- */
-
-/* waitpid parks on a pidfd (readable once the child exits); waiting for
- * "any child" has no descriptor to wait on, so it looks again with backoff. */
-static pid_t cap__wait4(pid_t pid, int *status, int options, struct rusage *ru)
-{
-	if (!cap__can_park() || (options & WNOHANG))
-		return (pid_t)cap__ret(cap_sys4(SYS_wait4, pid, status, options, ru));
-	uint64_t backoff = 1000000;
-	for (;;) {
-		long r = cap_sys4(SYS_wait4, pid, status, options | WNOHANG, ru);
-		if (r != 0)
-			return (pid_t)cap__ret(r);
-		long pfd = pid > 0 ? cap_sys2(SYS_pidfd_open, pid, 0) : -1;
-		if (pfd >= 0) {
-			cap__fd_reset((int)pfd);
-			int w = cap__fd_wait((int)pfd, CAP_DIR_READ, 0);
-			close((int)pfd);
-			if (w == EINTR)
-				return (pid_t)cap__ret(-EINTR);
-			continue;
-		}
-		if (cap__block(NULL, cap__mono_ns() + backoff, CAP_WAIT_SLEEP, NULL) == EINTR)
-			return (pid_t)cap__ret(-EINTR);
-		if (backoff < 50000000)
-			backoff *= 2;
-	}
-}
-
-pid_t waitpid(pid_t pid, int *status, int options) { return cap__wait4(pid, status, options, NULL); }
-pid_t wait(int *status) { return cap__wait4(-1, status, 0, NULL); }
-pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru) { return cap__wait4(pid, status, options, ru); }

@@ -42,34 +42,25 @@ static long cap__lock_wait(int fd, int cmd, long arg)
 	return cmd < 0 ? cap_sys2(SYS_flock, fd, arg) : cap_sys3(SYS_fcntl, fd, cmd, arg); /* no helper: block the worker */
 }
 
-static inline int cap__ret(long r)
-{
-	if (r < 0) {
-		cap__set_errno((int)-r);
-		return -1;
-	}
-	return (int)r;
-}
-
 int flock(int fd, int op)
 {
 	if ((op & LOCK_NB) || (op & ~LOCK_NB) == LOCK_UN || !cap__can_park())
-		return cap__ret(cap_sys2(SYS_flock, fd, op));
+		return (int)cap__ret(cap_sys2(SYS_flock, fd, op));
 	long r = cap_sys2(SYS_flock, fd, op | LOCK_NB);
 	if (r == -EWOULDBLOCK)
 		r = cap__lock_wait(fd, -1, op);
-	return cap__ret(r);
+	return (int)cap__ret(r);
 }
 
 /* fcntl(fd, F_SETLKW or F_OFD_SETLKW, struct flock *) — from fcntl() (posix_io.c). */
 int cap__fcntl_lock_wait(int fd, int cmd, long arg)
 {
 	if (!cap__can_park())
-		return cap__ret(cap_sys3(SYS_fcntl, fd, cmd, arg));
+		return (int)cap__ret(cap_sys3(SYS_fcntl, fd, cmd, arg));
 	long r = cap_sys3(SYS_fcntl, fd, cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK, arg);
 	if (r == -EAGAIN || r == -EACCES)
 		r = cap__lock_wait(fd, cmd, arg);
-	return cap__ret(r);
+	return (int)cap__ret(r);
 }
 
 /* As glibc's: a write lock from the file position over len bytes (to the
@@ -84,16 +75,16 @@ int lockf(int fd, int cmd, off_t len)
 			return -1;
 		if (fl.l_type == F_UNLCK || fl.l_pid == (pid_t)cap_sys0(SYS_getpid))
 			return 0;
-		return cap__ret(-EACCES);
+		return (int)cap__ret(-EACCES);
 	case F_ULOCK:
 		fl.l_type = F_UNLCK;
-		return cap__ret(cap_sys3(SYS_fcntl, fd, F_SETLK, &fl));
+		return (int)cap__ret(cap_sys3(SYS_fcntl, fd, F_SETLK, &fl));
 	case F_LOCK:
 		return cap__fcntl_lock_wait(fd, F_SETLKW, (long)&fl);
 	case F_TLOCK:
-		return cap__ret(cap_sys3(SYS_fcntl, fd, F_SETLK, &fl));
+		return (int)cap__ret(cap_sys3(SYS_fcntl, fd, F_SETLK, &fl));
 	default:
-		return cap__ret(-EINVAL);
+		return (int)cap__ret(-EINVAL);
 	}
 }
 int lockf64(int fd, int cmd, off_t len) __attribute__((alias("lockf")));

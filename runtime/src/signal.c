@@ -16,13 +16,9 @@ void cap__signals_deliver(struct cap_worker *w)
 	if (cap__sig_efd >= 0)
 		cap_sys3(SYS_read, cap__sig_efd, &v, sizeof v);
 	int bits = atomic_exchange(&cap__sig_pending, 0);
-	struct cap_thread *t = atomic_exchange(&cap__sig_target, NULL);
-	if (!bits)
-		return;
-	if (!t)
-		t = w->main_thread;
-	if (!t || t->state != CAP_BLOCKED)
-		return;
+	struct cap_thread *t = atomic_exchange(&cap__sig_waiter, NULL);
+	if (!bits || !t || t->state != CAP_BLOCKED || t->nblocks != atomic_load(&cap__sig_wait))
+		return; /* nobody parked when the handler ran, or that wait is over */
 	bool intr = t->reason == CAP_WAIT_POLL || t->reason == CAP_WAIT_SLEEP ||
 		    (t->reason == CAP_WAIT_IO && (bits & CAP_SIG_INTR));
 	if (intr)

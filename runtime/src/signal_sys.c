@@ -13,6 +13,8 @@ extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
 atomic_int cap__sig_pending;
 struct cap_thread *_Atomic cap__sig_target;
+struct cap_thread *_Atomic cap__sig_waiter;
+_Atomic uint32_t cap__sig_wait;
 int cap__sig_efd = -1;
 volatile int cap__in_handler;
 
@@ -36,6 +38,13 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 	else if (u->sa_handler != SIG_IGN && u->sa_handler != SIG_DFL)
 		u->sa_handler(sig);
 	cap__in_handler--;
+	struct cap_thread *t = atomic_exchange(&cap__sig_target, NULL);
+	if (!t && cap__w)
+		t = cap__w->main_thread;
+	if (t && t->state == CAP_BLOCKED) {
+		atomic_store(&cap__sig_wait, t->nblocks);
+		atomic_store(&cap__sig_waiter, t);
+	}
 	atomic_fetch_or(&cap__sig_pending, CAP_SIG_INTR_POLL | ((u->sa_flags & SA_RESTART) ? 0 : CAP_SIG_INTR));
 	if (cap__sig_efd >= 0) {
 		uint64_t one = 1;

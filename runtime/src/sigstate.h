@@ -10,6 +10,11 @@
 
 extern atomic_int cap__sig_pending;           /* CAP_SIG_* bits */
 extern struct cap_thread *_Atomic cap__sig_target; /* pthread_kill target, else main */
+/* The wait a handler ran during: the thread the kernel would have picked,
+ * if it was parked then, and the number of that wait (its nblocks).  Only
+ * that wait is interrupted, never one the thread began afterwards. */
+extern struct cap_thread *_Atomic cap__sig_waiter;
+extern _Atomic uint32_t cap__sig_wait;
 extern int cap__sig_efd;
 extern volatile int cap__in_handler; /* > 0 while a program's handler runs */
 #endif

@@ -2,6 +2,9 @@
 #include "disk.h"
 #include "telemetry.h"
 #include "pool.h"
+#include "proc.h"
+
+#include <dlfcn.h>
 
 void cap__sys_init(void *arg);
 void cap__sys_print(void *msg);
@@ -40,4 +43,18 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_POOL_FORGET] = cap__pool_forget_sys,
 	[CAP_SYSFN_POLICY_READ] = cap__policy_read_sys,
 	[CAP_SYSFN_POOL_INTERRUPT] = cap__pool_interrupt_sys,
+	[CAP_SYSFN_SYSTEM_START] = cap__system_start_sys,
+	[CAP_SYSFN_SYSTEM_END] = cap__system_end_sys,
+	[CAP_SYSFN_POPEN] = cap__popen_sys,
+	[CAP_SYSFN_PCLOSE] = cap__pclose_sys,
 };
+
+void *cap__libc_next(void **slot, const char *name)
+{
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
