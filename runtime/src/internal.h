@@ -224,6 +224,8 @@ enum cap_sysfn {
 	CAP_SYSFN_SYSTEM_END,
 	CAP_SYSFN_POPEN,
 	CAP_SYSFN_PCLOSE,
+	CAP_SYSFN_RESOLVE_PREPARE,
+	CAP_SYSFN_RESOLVE,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);

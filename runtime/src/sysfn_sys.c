@@ -3,6 +3,7 @@
 #include "telemetry.h"
 #include "pool.h"
 #include "proc.h"
+#include "resolver.h"
 
 #include <dlfcn.h>
 
@@ -47,6 +48,8 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_SYSTEM_END] = cap__system_end_sys,
 	[CAP_SYSFN_POPEN] = cap__popen_sys,
 	[CAP_SYSFN_PCLOSE] = cap__pclose_sys,
+	[CAP_SYSFN_RESOLVE_PREPARE] = cap__resolve_prepare_sys,
+	[CAP_SYSFN_RESOLVE] = cap__resolve_sys,
 };
 
 void *cap__libc_next(void **slot, const char *name)
