@@ -111,7 +111,12 @@ struct cap_thread {
 	uint32_t heap_idx;              /* 1-based; 0 = not in the heap */
 	uint8_t state, reason, flags, stack_kind;
 	int wait_result; /* 0, ETIMEDOUT or EINTR when woken */
-	uint32_t nblocks; /* waits begun: tells a signal which wait it found the thread in */
+	/* Signals (signal.c): intr_epoch grows when a wait or an interruptible
+	 * call begins; a handler run for the thread notes the epoch it ran in
+	 * and its CAP_SIG_* bits, so it interrupts that wait, never a later one. */
+	uint32_t intr_epoch;
+	volatile uint32_t intr_seen;
+	volatile uint8_t intr_bits;
 	int saved_errno;
 	uint64_t id;
 	void *(*fn)(void *);

@@ -1,5 +1,6 @@
 /* The helper pool, seen from a user thread (pool.h). */
 #include "pool.h"
+#include "sigstate.h"
 
 #include <errno.h>
 
@@ -12,22 +13,24 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 	cap__on_sysstack(CAP_SYSFN_POOL_START, &ok);
 	if (!ok)
 		return ENOSYS;
+	bool intr = job->flags & CAP_JOB_INTR, interrupted = false;
+	uint32_t since = intr ? cap__intr_begin() : 0;
 	job->t = w->current;
 	job->done = 0;
 	job->state = 0;
 	job->interrupt = job->skipped = false;
 	cap__on_sysstack(CAP_SYSFN_POOL_SUBMIT, job);
 	w->inflight++;
-	bool interrupted = false;
 	while (!job->done) {
-		uint64_t deadline = interrupted ? cap__mono_ns() + CAP_INTERRUPT_RETRY_NS : 0;
-		int r = cap__block(NULL, deadline, why, job);
-		if (r == EINTR && (job->flags & CAP_JOB_INTR))
-			interrupted = true;
+		if (intr && !interrupted && cap__intr_since(since, CAP_SIG_INTR))
+			interrupted = true; /* a handler ran before the caller parked */
 		/* The signal may land before the helper enters its system call
 		 * (then the call would still block): send it until the job ends. */
-		if (interrupted && !job->done)
+		if (interrupted)
 			cap__on_sysstack(CAP_SYSFN_POOL_INTERRUPT, job);
+		uint64_t deadline = interrupted ? cap__mono_ns() + CAP_INTERRUPT_RETRY_NS : 0;
+		if (cap__block(NULL, deadline, why, job) == EINTR && intr)
+			interrupted = true;
 	}
 	w->inflight--;
 	return 0;

@@ -15,6 +15,7 @@
  * reap a child of another). */
 #include "pool.h"
 #include "proc.h"
+#include "sigstate.h"
 #include "telemetry.h"
 
 #include <errno.h>
@@ -54,6 +55,7 @@ static long cap__wait_try(const struct cap_wait *q)
 
 static long cap__wait(const struct cap_wait *q)
 {
+	uint32_t since = cap__intr_begin();
 	long r = cap__wait_try(q);
 	if (r != 0)
 		return r;
@@ -71,7 +73,11 @@ static long cap__wait(const struct cap_wait *q)
 	bool exits_only = !(q->options & (WUNTRACED | WCONTINUED)); /* WSTOPPED is WUNTRACED */
 	uint64_t backoff = CAP_WAIT_BACKOFF_MIN_NS;
 	bool interrupted = false;
-	while (r == 0 && !interrupted) {
+	while (r == 0) {
+		if (interrupted || cap__intr_since(since, CAP_SIG_INTR)) {
+			r = -EINTR;
+			break;
+		}
 		uint64_t deadline = pidfd >= 0 && exits_only ? 0 : cap__mono_ns() + backoff;
 		int e = pidfd >= 0 ? cap__fd_wait(pidfd, CAP_DIR_READ, deadline) : cap__block(NULL, deadline, CAP_WAIT_IO, NULL);
 		if (e == EINTR)
@@ -80,14 +86,14 @@ static long cap__wait(const struct cap_wait *q)
 			pidfd = -1;
 		if (backoff < CAP_WAIT_BACKOFF_MAX_NS)
 			backoff *= 2;
-		r = cap__wait_try(q);
+		r = cap__wait_try(q); /* the children first, even when interrupted */
 	}
 	if (own >= 0) {
 		cap__fd_reset(own);
 		if (cap_sys1(SYS_close, own) == 0)
 			cap__fds_runtime(-1);
 	}
-	return r ? r : -EINTR;
+	return r;
 }
 
 /* ---- wait, waitpid, wait3, wait4, waitid -------------------------------- */

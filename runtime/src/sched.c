@@ -160,7 +160,7 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
-	cur->nblocks++;
+	cur->intr_epoch++;
 	cur->state = CAP_BLOCKED;
 	cur->reason = (uint8_t)why;
 	cur->wait_obj = obj;

@@ -3,7 +3,9 @@
  * select and sleeps are interrupted regardless).  Here the worker itself
  * takes the signal, so the runtime picks the thread the kernel would have
  * picked: the target of pthread_kill, else the main thread — and interrupts
- * it only if it is parked in an interruptible call at that moment. */
+ * the wait it was in when the handler ran, if it is still parked there in
+ * an interruptible call.  A call that parks more than once (park, look,
+ * park again) asks cap__intr_since between its waits. */
 #include "io.h"
 #include "sigstate.h"
 
@@ -15,14 +17,27 @@ void cap__signals_deliver(struct cap_worker *w)
 	uint64_t v;
 	if (cap__sig_efd >= 0)
 		cap_sys3(SYS_read, cap__sig_efd, &v, sizeof v);
-	int bits = atomic_exchange(&cap__sig_pending, 0);
 	struct cap_thread *t = atomic_exchange(&cap__sig_waiter, NULL);
-	if (!bits || !t || t->state != CAP_BLOCKED || t->nblocks != atomic_load(&cap__sig_wait))
-		return; /* nobody parked when the handler ran, or that wait is over */
+	if (!t || t->state != CAP_BLOCKED || t->intr_seen != t->intr_epoch)
+		return; /* not parked, or not in the wait the handler ran during */
+	int bits = t->intr_bits;
 	bool intr = t->reason == CAP_WAIT_POLL || t->reason == CAP_WAIT_SLEEP ||
 		    (t->reason == CAP_WAIT_IO && (bits & CAP_SIG_INTR));
-	if (intr)
+	if (intr) {
+		t->intr_bits = 0;
 		cap__wake(t, EINTR);
+	}
+}
+
+uint32_t cap__intr_begin(void) { return ++cap__w->current->intr_epoch; }
+
+bool cap__intr_since(uint32_t epoch, int bits)
+{
+	struct cap_thread *t = cap__w->current;
+	if ((int32_t)(t->intr_seen - epoch) < 0 || !(t->intr_bits & bits))
+		return false;
+	t->intr_bits = 0;
+	return true;
 }
 
 /* Handlers wake the idle worker through this eventfd (a forked child

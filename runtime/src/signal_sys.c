@@ -11,10 +11,8 @@
 
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
-atomic_int cap__sig_pending;
 struct cap_thread *_Atomic cap__sig_target;
 struct cap_thread *_Atomic cap__sig_waiter;
-_Atomic uint32_t cap__sig_wait;
 int cap__sig_efd = -1;
 volatile int cap__in_handler;
 
@@ -41,11 +39,14 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 	struct cap_thread *t = atomic_exchange(&cap__sig_target, NULL);
 	if (!t && cap__w)
 		t = cap__w->main_thread;
-	if (t && t->state == CAP_BLOCKED) {
-		atomic_store(&cap__sig_wait, t->nblocks);
+	if (t) {
+		if (t->intr_seen != t->intr_epoch) {
+			t->intr_bits = 0;
+			t->intr_seen = t->intr_epoch;
+		}
+		t->intr_bits |= CAP_SIG_INTR_POLL | ((u->sa_flags & SA_RESTART) ? 0 : CAP_SIG_INTR);
 		atomic_store(&cap__sig_waiter, t);
 	}
-	atomic_fetch_or(&cap__sig_pending, CAP_SIG_INTR_POLL | ((u->sa_flags & SA_RESTART) ? 0 : CAP_SIG_INTR));
 	if (cap__sig_efd >= 0) {
 		uint64_t one = 1;
 		cap_sys3(SYS_write, cap__sig_efd, &one, sizeof one);
