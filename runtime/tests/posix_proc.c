@@ -246,19 +246,29 @@ static void waits_report_as_in_glibc(void)
 /* Stops and continues, which a pidfd does not report. */
 static void stops_and_continues_are_reported(void)
 {
-	int status = -1;
+	int status = -1, p[2];
+	if (pipe(p))
+		abort();
 	pid_t pid = fork();
 	if (pid == 0) {
+		char c;
+		close(p[1]);
 		raise(SIGSTOP);
+		while (read(p[0], &c, 1) > 0) { /* until let go, so that it is not gone before it is seen continued */
+		}
 		_exit(9);
 	}
+	close(p[0]);
 	CHECK_EQ(waitpid(pid, &status, WUNTRACED), pid);
 	CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
 	kill(pid, SIGCONT);
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
+	errno = 0;
 	CHECK_EQ(waitid(P_PID, pid, &si, WCONTINUED), 0);
+	CHECK_EQ(errno, 0);
 	CHECK_EQ(si.si_code, CLD_CONTINUED);
+	close(p[1]);
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 9);
 }
