@@ -87,7 +87,7 @@ enum cap_stack_mode {
 };
 
 typedef struct cap_spawn_opts {
-	const char *name;   /* shown in diagnostics and the profiler; copied */
+	const char *name;   /* shown in diagnostics and the profiler; copied, at most 15 characters (as Linux thread names) */
 	size_t stack_size;  /* split: first-chunk bytes; fixed: stack bytes; 0 = default */
 	int stack_mode;     /* enum cap_stack_mode */
 	int detached;       /* non-zero: resources freed at exit, cannot be joined */

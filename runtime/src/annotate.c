@@ -138,7 +138,7 @@ void cap__annot_dispatch(struct cap_call *c)
 	size_t bytes = CAP_ANNOT_BYTES(c->flags);
 	if ((c->flags & CAP_ANNOT_BLOCKING) && cap__can_park()) {
 		c->err = *cap__errno();
-		struct cap_annot_job j = { .job.run = cap__annot_job_run, .c = c };
+		struct cap_annot_job j = { .job.run = cap__annot_job_run, .job.flags = CAP_JOB_UNBOUNDED, .c = c };
 		if (cap__pool_run(&j.job, CAP_WAIT_EXTERN) == 0) {
 			*cap__errno() = c->err;
 			return;

@@ -101,6 +101,8 @@ enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_K
 #define CAP_F_MAIN 0x02
 #define CAP_F_JOINED 0x04 /* someone joined or is joining */
 #define CAP_F_SIGWAIT 0x08 /* in a wait that signals end (sigwait.c) */
+#define CAP_F_C11 0x10    /* made by thrd_create: fn returns int */
+#define CAP_F_SOCK_TIMEO 0x20 /* parked with a socket timeout: SA_RESTART does not restart it (signal(7)) */
 
 struct cap_thread {
 	struct cap_ctx ctx; /* first: switch.S stores through it */
@@ -112,6 +114,11 @@ struct cap_thread {
 	uint8_t state, reason, flags, stack_kind;
 	int wait_result; /* 0, ETIMEDOUT or EINTR when woken */
 	int saved_errno;
+	/* Signals (signal.c): `waits` counts its waits, so that a handler
+	 * interrupts the wait it ran during, never a later one; `intr_runs`
+	 * counts the handlers without SA_RESTART run for it, which a call that
+	 * parks more than once checks between its waits (cap__intr_since). */
+	uint32_t waits, intr_runs;
 	uint64_t id;
 	void *(*fn)(void *);
 	void *arg;
@@ -129,7 +136,7 @@ struct cap_thread {
 	 * that wait for it to unblock or take them.  Kernel layout: bit sig-1. */
 	uint64_t sigmask, sigpend;
 	struct cap_thread *all_next, *all_prev; /* every live thread */
-	char name[32];
+	char name[16]; /* as a Linux thread name: 15 characters at most */
 	/* Profiling (graph.c), maintained only while telemetry is on. */
 	uint32_t last_node;     /* blocking point it last left, 0 = none yet */
 	uint32_t site;          /* its spawn site's table index + 1 */
@@ -233,9 +240,18 @@ enum cap_sysfn {
 	CAP_SYSFN_APPLY_LOCALE,
 	CAP_SYSFN_LIBC_TSD_FREE,
 	CAP_SYSFN_POOL_INTERRUPT,
+	CAP_SYSFN_SYSTEM_START,
+	CAP_SYSFN_SYSTEM_END,
+	CAP_SYSFN_POPEN,
+	CAP_SYSFN_PCLOSE,
+	CAP_SYSFN_RESOLVE_PREPARE,
+	CAP_SYSFN_RESOLVE,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
+/* For *_sys.c code: the C library's own definition of a function the
+ * runtime replaces, looked up once into *slot. */
+void *cap__libc_next(void **slot, const char *name);
 void cap__on_sysstack(enum cap_sysfn op, void *arg);
 _Noreturn void cap__fatal_misuse(const char *what);
 int *cap__errno(void);

@@ -72,6 +72,9 @@ enum cap_disk_op { CAP_DISK_READ, CAP_DISK_WRITE, CAP_DISK_FSYNC, CAP_DISK_FDATA
 long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovcnt, int64_t off);
 const char *cap__disk_backend_name(void);
 
+/* posix_lock.c: fcntl's F_SETLKW and F_OFD_SETLKW */
+int cap__fcntl_lock_wait(int fd, int cmd, long arg);
+
 /* signal.c */
 void cap__signals_deliver(struct cap_worker *w);
 

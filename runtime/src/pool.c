@@ -1,7 +1,10 @@
 /* The helper pool, seen from a user thread (pool.h). */
 #include "pool.h"
+#include "sigstate.h"
 
 #include <errno.h>
+
+#define CAP_INTERRUPT_RETRY_NS 1000000ull /* resend while the helper has not reached its system call */
 
 int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 {
@@ -10,15 +13,56 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 	cap__on_sysstack(CAP_SYSFN_POOL_START, &ok);
 	if (!ok)
 		return ENOSYS;
+	bool intr = job->flags & CAP_JOB_INTR, interrupted = false;
+	uint32_t since = intr ? cap__intr_begin() : 0;
 	job->t = w->current;
 	job->done = 0;
-	job->helper = 0;
+	job->state = 0;
+	job->interrupt = job->skipped = false;
 	cap__on_sysstack(CAP_SYSFN_POOL_SUBMIT, job);
 	w->inflight++;
-	while (!job->done)
-		cap__block(NULL, 0, why, job);
+	while (!job->done) {
+		if (intr && !interrupted && cap__intr_since(since))
+			interrupted = true; /* a handler ran before the caller parked */
+		/* The signal may land before the helper enters its system call
+		 * (then the call would still block): send it until the job ends. */
+		if (interrupted)
+			cap__pool_interrupt(job, false);
+		uint64_t deadline = interrupted ? cap__mono_ns() + CAP_INTERRUPT_RETRY_NS : 0;
+		if (cap__block(NULL, deadline, why, job) == EINTR && intr)
+			interrupted = true;
+	}
 	w->inflight--;
 	return 0;
+}
+
+struct cap_call_job {
+	struct cap_job job;
+	enum cap_sysfn op;
+	void *arg;
+	int err;
+};
+
+/* On the helper: errno there is the helper's own. */
+static void cap__call_job_run(struct cap_job *j)
+{
+	struct cap_call_job *c = (struct cap_call_job *)j;
+	*cap__errno() = c->err;
+	cap__sysfn[c->op](c->arg);
+	c->err = *cap__errno();
+}
+
+void cap__pool_call(enum cap_sysfn op, void *arg, enum cap_wait_reason why)
+{
+	if (cap__can_park()) {
+		struct cap_call_job c = { .job.run = cap__call_job_run, .job.flags = CAP_JOB_UNBOUNDED, .op = op, .arg = arg };
+		c.err = *cap__errno();
+		if (cap__pool_run(&c.job, why) == 0) {
+			*cap__errno() = c.err;
+			return;
+		}
+	}
+	cap__on_sysstack(op, arg);
 }
 
 void cap__pool_complete(struct cap_worker *w) { cap__on_sysstack(CAP_SYSFN_POOL_REAP, w); }

@@ -1,10 +1,13 @@
 /* Helper kernel threads, for work that must block in the kernel without
- * stopping the worker: disk I/O where io_uring is unavailable, and calls
- * to external functions annotated as blocking.  The calling user thread
- * parks until its job is done; completions come back through an eventfd in
- * the worker's epoll set.  A job never waits for another: when every helper
- * is busy, another is started (as each pthread would have its own kernel
- * thread), so one blocking call cannot hold up the call that would end it. */
+ * stopping the worker: disk I/O where io_uring is unavailable, calls to
+ * external functions annotated as blocking, file-lock waits, the resolver
+ * and pclose.  The calling user thread parks until its job is done;
+ * completions come back through an eventfd in the worker's epoll set.
+ *
+ * A job that may wait without bound never waits for another: such a job
+ * gets a helper of its own when none is idle (as each pthread would have
+ * its own kernel thread), so one blocking call cannot hold up the call that
+ * would end it, nor disk I/O. */
 #ifndef CAP_POOL_H
 #define CAP_POOL_H
 
@@ -14,31 +17,54 @@
  * stackBytes runs on it (bin/annotations.mjs allows up to this much). */
 #define CAP_HELPER_STACK_BYTES (8u << 20)
 /* The runtime's signals that end a helper's system call, with and without
- * SA_RESTART (SIGRTMAX - 3 is the sampler's: telemetry_sys.c).  Functions
- * of the C library: for pool_sys.c only. */
+ * SA_RESTART, so that the kernel decides, call by call, between EINTR and a
+ * restart (SIGRTMAX - 3 is the sampler's: telemetry_sys.c).  Functions of
+ * the C library: for pool_sys.c only. */
 #define CAP_INTERRUPT_SIGNAL (SIGRTMAX - 4)
 #define CAP_INTERRUPT_RESTART_SIGNAL (SIGRTMAX - 5)
+
+#define CAP_JOB_UNBOUNDED 1 /* may wait without bound: gets a helper of its own */
+#define CAP_JOB_INTR 2      /* a signal interrupts it as it would the system call (see cap__pool_run) */
 
 struct cap_job {
 	void (*run)(struct cap_job *); /* on a helper; must be split-stack code or asm */
 	struct cap_thread *t;          /* who waits */
 	volatile int done;
+	int flags; /* CAP_JOB_*, set by the submitter */
 	struct cap_job *next;
-	int helper; /* the helper's thread id while it runs the job, else 0 (under the pool's lock) */
+	/* Interruption bookkeeping, under the pool's lock (pool_sys.c). */
+	int state; /* 0 queued, 1 running, 2 finished */
+	int tid;   /* the helper running it */
+	bool interrupt, skipped; /* a CAP_JOB_INTR job asked to stop; stopped before it ran */
 };
 
 /* Runs job->run on a helper and returns when it is done (the caller parks
- * meanwhile).  Returns 0, or ENOSYS when no helper could be started — then
- * nothing ran. */
+ * meanwhile, with `why` as its wait reason).  Returns 0, or ENOSYS when no
+ * helper could be started — then nothing ran.
+ *
+ * A CAP_JOB_INTR job is interrupted like the system call it makes: when a
+ * handler the program installed without SA_RESTART runs for the waiting
+ * thread (signal.c wakes it with EINTR; `why` must be CAP_WAIT_IO), the
+ * helper's system call is interrupted and returns EINTR — the signal is
+ * sent again until the job ends, as it may land before the helper enters
+ * its call — or job->run is skipped (job->skipped) if it had not started.
+ * Either way this returns once the helper is done with the job. */
 int cap__pool_run(struct cap_job *job, enum cap_wait_reason why);
+
+/* Runs cap__sysfn[op](arg) — libc code that may wait without bound — on a
+ * helper (an unbounded job), the caller's errno going there and back.
+ * Outside user threads, or with no helper to be had, it runs on the system
+ * stack instead, stopping the worker. */
+void cap__pool_call(enum cap_sysfn op, void *arg, enum cap_wait_reason why);
+
 void cap__pool_complete(struct cap_worker *w);
 
-/* A signal handler ran for the thread waiting on `job`: its call is
- * interrupted on the helper as the signal would have interrupted it on the
- * caller's own kernel thread, by a signal of the runtime's whose handler
- * has SA_RESTART when `restart` — so the kernel decides, call by call,
- * between EINTR and a restart.  Nothing happens when no helper runs the
- * job yet (the handler ran before the call began) or any more. */
+/* A signal handler ran for the thread waiting on `job` (an annotated call,
+ * CAP_WAIT_EXTERN): its call is interrupted on the helper as the signal
+ * would have interrupted it on the caller's own kernel thread, by the
+ * runtime's signal whose handler has SA_RESTART when `restart`.  Nothing
+ * happens when no helper runs the job yet (the handler ran before the call
+ * began) or any more. */
 void cap__pool_interrupt(struct cap_job *job, bool restart);
 
 /* pool_sys.c (system stack) */

@@ -20,23 +20,24 @@
 #include <sys/eventfd.h>
 
 #define CAP_HELPERS_DEFAULT 4 /* started at first use */
-#define CAP_HELPERS_MAX 64    /* the most CAPRICCIO_HELPERS may ask to start at once */
-#define CAP_HELPERS_LIMIT 1024 /* started in all: one per job in progress */
+#define CAP_HELPERS_MAX 64    /* the most CAPRICCIO_HELPERS may ask for */
+#define CAP_HELPERS_UNBOUNDED_MAX 1024 /* helpers started for unbounded jobs, at most */
 
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
 static atomic_int cap__lockword;
 static struct cap_job *cap__head, *cap__tail; /* waiting for a helper */
 static struct cap_job *cap__finished;
-static int cap__queued;         /* jobs waiting for a helper (under the lock) */
-static atomic_int cap__idle;    /* helpers asleep, waiting for a job */
-static atomic_int cap__made;    /* helpers started */
 static atomic_uint cap__seq;
 static int cap__efd = -1;
 static int cap__started; /* 1 running, -1 failed */
-static sigset_t cap__helper_mask;
+/* Under the lock: helpers started; jobs queued or running, and how many of
+ * those are unbounded.  The pool keeps a helper for every unbounded job and
+ * up to cap__base more for the others. */
+static int cap__helpers, cap__jobs, cap__unbounded, cap__base;
 static int (*cap__real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static pthread_attr_t cap__helper_attr; /* the C library's, for cap__real_create */
+static sigset_t cap__helper_mask;
 
 static void cap__lock(void)
 {
@@ -62,41 +63,31 @@ static void *cap__helper(void *arg)
 			cap__head = j->next;
 			if (!cap__head)
 				cap__tail = NULL;
-			cap__queued--;
-			j->helper = tid;
+			j->tid = tid;
+			j->skipped = j->interrupt;
+			j->state = 1;
 		}
 		cap__unlock();
 		if (!j) {
-			atomic_fetch_add(&cap__idle, 1);
 			cap_sys6(SYS_futex, (long)&cap__seq, FUTEX_WAIT_PRIVATE, seq, 0, 0, 0);
-			atomic_fetch_sub(&cap__idle, 1);
 			continue;
 		}
-		j->run(j);
+		if (!j->skipped)
+			j->run(j);
 		cap__lock();
-		j->helper = 0; /* no interruption is sent for it from here on */
+		/* No interrupt is sent from here on; one sent before is taken at
+		 * the latest when the write below returns, before any other job. */
+		j->state = 2;
 		j->next = cap__finished;
 		cap__finished = j;
+		cap__jobs--;
+		if (j->flags & CAP_JOB_UNBOUNDED)
+			cap__unbounded--;
 		cap__unlock();
-		/* One sent before is taken on the way back from this system call
-		 * (or from the mask's, if the call blocked it): before the next job. */
 		uint64_t one = 1;
 		cap_sys3(SYS_write, cap__efd, &one, sizeof one);
 	}
 	return NULL;
-}
-
-/* Starts up to n more helpers; how many it did. */
-static long cap__start_helpers(long n)
-{
-	long made = 0;
-	for (; made < n && atomic_load(&cap__made) < CAP_HELPERS_LIMIT; made++) {
-		pthread_t t;
-		if (cap__real_create(&t, &cap__helper_attr, cap__helper, NULL) != 0)
-			break;
-		atomic_fetch_add(&cap__made, 1);
-	}
-	return made;
 }
 
 /* The C library's thread functions (the program's names are ours), the
@@ -130,6 +121,17 @@ static int cap__pool_setup(void)
 	return 0;
 }
 
+static bool cap__helper_start(void)
+{
+	pthread_t t;
+	if (cap__real_create(&t, &cap__helper_attr, cap__helper, NULL) != 0)
+		return false;
+	cap__lock();
+	cap__helpers++;
+	cap__unlock();
+	return true;
+}
+
 void cap__pool_start_sys(void *arg)
 {
 	int *ok = arg;
@@ -157,7 +159,15 @@ void cap__pool_start_sys(void *arg)
 		fprintf(stderr, "capriccio: cannot create the helper pool's eventfd: %s\n", strerror(errno));
 		return;
 	}
-	if (cap__pool_setup() != 0 || cap__start_helpers(n) == 0) {
+	if (cap__pool_setup() != 0) {
+		fprintf(stderr, "capriccio: cannot set up the helper threads (their attributes, their signals)\n");
+		return;
+	}
+	long made = 0;
+	while (made < n && cap__helper_start())
+		made++;
+	cap__base = (int)made;
+	if (made == 0) {
 		fprintf(stderr, "capriccio: cannot start helper threads\n");
 		return;
 	}
@@ -167,6 +177,7 @@ void cap__pool_start_sys(void *arg)
 
 void cap__pool_submit_sys(void *arg)
 {
+	static bool warned;
 	struct cap_job *j = arg;
 	j->next = NULL;
 	cap__lock();
@@ -175,21 +186,33 @@ void cap__pool_submit_sys(void *arg)
 	else
 		cap__head = j;
 	cap__tail = j;
-	int queued = ++cap__queued;
+	cap__jobs++;
+	if (j->flags & CAP_JOB_UNBOUNDED)
+		cap__unbounded++;
+	int bounded = cap__jobs - cap__unbounded;
+	bool short_of_helpers = cap__helpers < cap__unbounded + (bounded < cap__base ? bounded : cap__base);
 	cap__unlock();
+	if (short_of_helpers) {
+		if (cap__helpers >= cap__base + CAP_HELPERS_UNBOUNDED_MAX || !cap__helper_start()) {
+			if (!warned)
+				fprintf(stderr, "capriccio: cannot start another helper thread (%d running); waits that "
+						"need one queue until a helper is free\n", cap__helpers);
+			warned = true;
+		}
+	}
 	atomic_fetch_add(&cap__seq, 1);
 	cap_sys6(SYS_futex, (long)&cap__seq, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
-	if (queued > atomic_load(&cap__idle))
-		cap__start_helpers(1); /* every helper is busy: this job does not wait for them */
 }
 
 void cap__pool_interrupt_sys(void *arg)
 {
 	struct cap_pool_interrupt *a = arg;
+	struct cap_job *j = a->job;
 	cap__lock();
-	if (a->job->helper) /* under the lock: the helper is still on this job */
-		cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), a->job->helper,
-			 a->restart ? CAP_INTERRUPT_RESTART_SIGNAL : CAP_INTERRUPT_SIGNAL);
+	if (j->flags & CAP_JOB_INTR)
+		j->interrupt = true; /* not started yet: it never will be */
+	if (j->state == 1) /* running: its helper cannot move on before this is sent */
+		cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), j->tid, a->restart ? CAP_INTERRUPT_RESTART_SIGNAL : CAP_INTERRUPT_SIGNAL);
 	cap__unlock();
 }
 
@@ -218,8 +241,6 @@ void cap__pool_forget_sys(void *arg)
 	cap__efd = -1;
 	atomic_store(&cap__lockword, 0);
 	cap__head = cap__tail = cap__finished = NULL;
-	cap__queued = 0;
-	atomic_store(&cap__idle, 0);
-	atomic_store(&cap__made, 0);
+	cap__helpers = cap__jobs = cap__unbounded = cap__base = 0;
 	cap__started = 0;
 }

@@ -24,7 +24,6 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,7 +47,11 @@ int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 		pk->deadline = t ? cap__mono_ns() + t : 0;
 		pk->started = true;
 	}
+	struct cap_thread *t = cap__w->current;
+	if (pk->deadline)
+		t->flags |= CAP_F_SOCK_TIMEO;
 	int w = cap__fd_wait(fd, dir, pk->deadline);
+	t->flags &= (uint8_t)~CAP_F_SOCK_TIMEO;
 	return w == ETIMEDOUT ? EAGAIN : w;
 }
 
@@ -574,6 +577,9 @@ int fcntl(int fd, int cmd, ...)
 		}
 		return (int)cap__ret(r);
 	}
+	case F_SETLKW:
+	case F_OFD_SETLKW:
+		return cap__fcntl_lock_wait(fd, cmd, arg);
 	default:
 		return (int)cap__ret(cap_sys3(SYS_fcntl, fd, cmd, arg));
 	}
@@ -846,36 +852,3 @@ unsigned int sleep(unsigned int s)
 		return 0;
 	return (unsigned int)rem.tv_sec + (rem.tv_nsec > 0);
 }
-
-/* ---- Child processes ---------------------------------------------------- */
-
-/* waitpid parks on a pidfd (readable once the child exits); waiting for
- * "any child" has no descriptor to wait on, so it looks again with backoff. */
-static pid_t cap__wait4(pid_t pid, int *status, int options, struct rusage *ru)
-{
-	if (!cap__can_park() || (options & WNOHANG))
-		return (pid_t)cap__ret(cap_sys4(SYS_wait4, pid, status, options, ru));
-	uint64_t backoff = 1000000;
-	for (;;) {
-		long r = cap_sys4(SYS_wait4, pid, status, options | WNOHANG, ru);
-		if (r != 0)
-			return (pid_t)cap__ret(r);
-		long pfd = pid > 0 ? cap_sys2(SYS_pidfd_open, pid, 0) : -1;
-		if (pfd >= 0) {
-			cap__fd_reset((int)pfd);
-			int w = cap__fd_wait((int)pfd, CAP_DIR_READ, 0);
-			close((int)pfd);
-			if (w == EINTR)
-				return (pid_t)cap__ret(-EINTR);
-			continue;
-		}
-		if (cap__block(NULL, cap__mono_ns() + backoff, CAP_WAIT_SLEEP, NULL) == EINTR)
-			return (pid_t)cap__ret(-EINTR);
-		if (backoff < 50000000)
-			backoff *= 2;
-	}
-}
-
-pid_t waitpid(pid_t pid, int *status, int options) { return cap__wait4(pid, status, options, NULL); }
-pid_t wait(int *status) { return cap__wait4(-1, status, 0, NULL); }
-pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru) { return cap__wait4(pid, status, options, ru); }

@@ -168,6 +168,7 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
+	cur->waits++;
 	cur->state = CAP_BLOCKED;
 	cur->reason = (uint8_t)why;
 	cur->wait_obj = obj;
@@ -362,7 +363,10 @@ _Noreturn void cap__thread_main(struct cap_thread *t)
 	struct cap_worker *w = cap__w;
 	if (w->zombie)
 		cap__reap(w);
-	t->result = t->fn(t->arg);
+	if (t->flags & CAP_F_C11) /* as glibc: the int, sign-extended, is the pthread result */
+		t->result = (void *)(intptr_t)((int (*)(void *))(void *)t->fn)(t->arg);
+	else
+		t->result = t->fn(t->arg);
 	cap__finish(w, t);
 }
 

@@ -3,9 +3,11 @@
  * call, but not on a socket with a timeout; poll, select, epoll, sleeps
  * and the signal waits are interrupted regardless).  Here the worker itself takes the signal and the trampoline
  * (signal_sys.c) names the thread it ran for; if that thread is parked in
- * a call the handler interrupts, it is woken with EINTR.  A call annotated
- * as blocking runs on a helper kernel thread: there the signal interrupts
- * the system call itself, and the kernel restarts it or not (pool.h). */
+ * a call the handler interrupts, it is woken with EINTR — in the wait it ran
+ * during, never a later one.  A call that parks more than once (park, look,
+ * park again) asks cap__intr_since between its waits.  A call annotated as
+ * blocking runs on a helper kernel thread: there the signal interrupts the
+ * system call itself, and the kernel restarts it or not (pool.h). */
 #include "io.h"
 #include "pool.h"
 #include "sigstate.h"
@@ -22,7 +24,7 @@ int cap__sig_interrupts(struct cap_thread *t, int sig)
 	case CAP_WAIT_SLEEP:
 		return EINTR;
 	case CAP_WAIT_IO: /* a socket with a timeout is not restarted (signal(7)) */
-		return (cap__sig_restart & CAP_SIGBIT(sig)) && !t->heap_idx ? 0 : EINTR;
+		return (cap__sig_restart & CAP_SIGBIT(sig)) && !(t->flags & CAP_F_SOCK_TIMEO) ? 0 : EINTR;
 	default:
 		return 0; /* locks, joins, disk: the kernel restarts them */
 	}
@@ -40,8 +42,8 @@ void cap__signals_deliver(struct cap_worker *w)
 		ran &= ran - 1;
 		struct cap_sigrun r = cap__sig_runs[sig];
 		struct cap_thread *t = r.target;
-		if (!t || t == r.in || t->id != r.target_id || t->state != CAP_BLOCKED)
-			continue;
+		if (!t || t == r.in || t->id != r.target_id || t->state != CAP_BLOCKED || t->waits != r.target_waits)
+			continue; /* ran while it ran, ended, or in an earlier wait */
 		if (r.handoff)
 			cap__wake(t, 0); /* its sigwait takes the signal */
 		else if (t->reason == CAP_WAIT_EXTERN) /* in an annotated call: the kernel decides, on its helper */
@@ -64,3 +66,7 @@ void cap__signals_init(struct cap_worker *w)
 	if (fd >= 0 && cap__io_add_internal((int)fd, CAP_TAG_SIGNAL) == 0)
 		cap__sig_efd = (int)fd;
 }
+
+uint32_t cap__intr_begin(void) { return cap__w->current->intr_runs; }
+
+bool cap__intr_since(uint32_t mark) { return cap__w->current->intr_runs != mark; }

@@ -74,6 +74,7 @@ static void cap__note_run(int sig, struct cap_thread *target, struct cap_thread 
 	r->target = target;
 	r->in = in;
 	r->target_id = target ? target->id : 0;
+	r->target_waits = target ? target->waits : 0;
 	r->handoff = handoff;
 	atomic_fetch_or(&cap__sig_ran, CAP_SIGBIT(sig));
 	if (cap__sig_efd >= 0) {
@@ -124,6 +125,8 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 	cap__in_handler--;
 	if (w) {
 		w->current = cur;
+		if (target && !(u->sa_flags & SA_RESTART))
+			target->intr_runs++;
 		atomic_fetch_add(&cap__sig_nruns, 1);
 		if (sig <= CAP_NSIG)
 			cap__note_run(sig, target, in, 0);

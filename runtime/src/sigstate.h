@@ -12,6 +12,7 @@
 #define CAP_SIGSTATE_H
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define CAP_SIGBIT(sig) (1ull << ((sig) - 1))
@@ -41,6 +42,7 @@ struct cap_sigrun {
 	struct cap_thread *target; /* the thread it ran for */
 	struct cap_thread *in;     /* the thread that was running, NULL: none took it */
 	uint64_t target_id;        /* target->id then, to notice a thread that ended */
+	uint32_t target_waits;     /* target->waits then: the wait it ran during */
 	int handoff;               /* not run: handed to target's sigwait */
 };
 extern struct cap_sigrun cap__sig_runs[CAP_NSIG + 1];
@@ -78,6 +80,12 @@ static inline uint64_t cap__sigset_bits(const sigset_t *s) { return *(const uint
 
 /* signal.c */
 int cap__sig_interrupts(struct cap_thread *t, int sig); /* EINTR: a handler run for sig ends t's wait */
+/* For a call that parks more than once (park, look, park again):
+ * cap__intr_begin marks its start; cap__intr_since says whether a handler
+ * without SA_RESTART ran for the calling thread since — while the call ran
+ * between its waits, where there was no wait to interrupt. */
+uint32_t cap__intr_begin(void);
+bool cap__intr_since(uint32_t mark);
 
 /* sigmask.c */
 #define CAP_SIG_ALL (~cap__sig_reserved)

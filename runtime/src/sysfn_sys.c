@@ -3,6 +3,10 @@
 #include "telemetry.h"
 #include "pool.h"
 #include "tls.h"
+#include "proc.h"
+#include "resolver.h"
+
+#include <dlfcn.h>
 
 void cap__sys_init(void *arg);
 void cap__sys_print(void *msg);
@@ -44,4 +48,20 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_APPLY_LOCALE] = cap__apply_locale_sys,
 	[CAP_SYSFN_LIBC_TSD_FREE] = cap__libc_tsd_free_sys,
 	[CAP_SYSFN_POOL_INTERRUPT] = cap__pool_interrupt_sys,
+	[CAP_SYSFN_SYSTEM_START] = cap__system_start_sys,
+	[CAP_SYSFN_SYSTEM_END] = cap__system_end_sys,
+	[CAP_SYSFN_POPEN] = cap__popen_sys,
+	[CAP_SYSFN_PCLOSE] = cap__pclose_sys,
+	[CAP_SYSFN_RESOLVE_PREPARE] = cap__resolve_prepare_sys,
+	[CAP_SYSFN_RESOLVE] = cap__resolve_sys,
 };
+
+void *cap__libc_next(void **slot, const char *name)
+{
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}

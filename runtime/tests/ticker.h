@@ -74,6 +74,27 @@ static inline long ticker_close(void)
 #define TICKER_OPEN() ticker_open()
 #define TICKER_CLOSE() ticker_close()
 
+/* A wait of a fixed length (a sleep, a timeout) may see too few ticks on a
+ * loaded machine: TICKER_REPEAT(stmt) repeats it, up to 50 times, until
+ * the open window has seen TICKER_MIN ticks.  A call that stops every
+ * thread never lets the ticker tick, however often it is repeated. */
+#define TICKER_REPEAT(stmt)                                                                            \
+	for (int ticker_round_ = 0;                                                                    \
+	     ticker_round_ < 50 && __atomic_load_n(&ticker_state.ticks, __ATOMIC_RELAXED) < TICKER_MIN; \
+	     ticker_round_++)                                                                          \
+	stmt
+
+/* For the thread that ends a wait (unlocks, signals, returns): waits until
+ * the open window has seen n ticks, so the wait lasts long enough however
+ * late the waiting thread got to it. */
+static inline void ticker_await(long n)
+{
+	struct timespec one_ms = {0, 1000000};
+	while (!__atomic_load_n(&ticker_state.open, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&ticker_state.ticks, __ATOMIC_RELAXED) < n)
+		nanosleep(&one_ms, NULL);
+}
+
 /* The ticker kept running while the call waited. */
 #define CHECK_TICKED(n)                                                                          \
 	do {                                                                                     \
