@@ -26,7 +26,7 @@ struct cap_fd {
 	uint8_t registered;    /* in our epoll set */
 	uint8_t timeo_known;
 	uint8_t not_socket;
-	uint8_t kind; /* 0 unknown, 1 disk (regular file / block device), 2 other */
+	uint8_t kind; /* enum cap_fd_kind; 0 = not looked at yet */
 	uint64_t rcvtimeo_ns, sndtimeo_ns;
 	struct cap_waitq readers, writers;
 	struct cap_pollwait *pollers;
@@ -155,17 +155,42 @@ uint64_t cap__fd_timeout_ns(int fd, int dir)
 	return dir == CAP_DIR_READ ? f->rcvtimeo_ns : f->sndtimeo_ns;
 }
 
-bool cap__fd_is_disk(int fd)
+/* Memory devices (major 1: /dev/null, zero, full, random, urandom) answer
+ * every read and write at once; other character devices (terminals, serial
+ * lines, input devices) may wait for the outside world. */
+static enum cap_fd_kind cap__kind_of(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode))
+		return CAP_FD_DISK;
+	if (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode))
+		return CAP_FD_STREAM;
+	if (S_ISCHR(st->st_mode)) {
+		/* glibc's major()/minor() decoding, written out: split code calls no libc */
+		uint64_t d = st->st_rdev;
+		unsigned maj = (unsigned)(((d >> 8) & 0xfff) | ((d >> 32) & ~0xfffull));
+		unsigned min = (unsigned)((d & 0xff) | ((d >> 12) & ~0xffull));
+		if (maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9))
+			return CAP_FD_NEVER_WAITS;
+		return CAP_FD_DEVICE;
+	}
+	return CAP_FD_NEVER_WAITS; /* directories, epoll and event descriptors: nothing to wait for here */
+}
+
+enum cap_fd_kind cap__fd_kind(int fd)
 {
 	struct cap_fd *f = cap__fd(fd);
 	if (f && f->kind)
-		return f->kind == 1;
+		return (enum cap_fd_kind)f->kind;
 	struct stat st;
-	bool disk = cap_sys2(SYS_fstat, fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	if (cap_sys2(SYS_fstat, fd, &st) != 0)
+		return CAP_FD_NEVER_WAITS; /* not open: whatever is tried next fails with EBADF */
+	enum cap_fd_kind k = cap__kind_of(&st);
 	if (f)
-		f->kind = disk ? 1 : 2;
-	return disk;
+		f->kind = (uint8_t)k;
+	return k;
 }
+
+bool cap__fd_is_disk(int fd) { return cap__fd_kind(fd) == CAP_FD_DISK; }
 
 bool cap__fd_refresh_is_disk(int fd)
 {

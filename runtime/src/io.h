@@ -22,6 +22,14 @@ struct cap_pollwait {
 int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, ETIMEDOUT, EINTR, EBADF, EPERM (not pollable) */
 int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);
 bool cap__fd_user_nonblock(int fd);
+/* What a descriptor is, as far as waiting goes (cached until it is closed). */
+enum cap_fd_kind {
+	CAP_FD_DISK = 1,        /* regular file or block device */
+	CAP_FD_STREAM = 2,      /* pipe, FIFO or socket */
+	CAP_FD_DEVICE = 3,      /* terminal or another character device that may wait */
+	CAP_FD_NEVER_WAITS = 4, /* /dev/null and the other memory devices, directories, ... */
+};
+enum cap_fd_kind cap__fd_kind(int fd);
 bool cap__fd_is_disk(int fd); /* regular file or block device (cached) */
 bool cap__fd_refresh_is_disk(int fd);
 void cap__fd_note_nonblock(int fd, bool nb);
@@ -31,6 +39,21 @@ uint64_t cap__fd_timeout_ns(int fd, int dir); /* SO_RCVTIMEO / SO_SNDTIMEO, 0 = 
 void cap__fd_forget_timeouts(int fd);
 void cap__fd_copy(int from, int to);
 int cap__io_add_internal(int fd, uint64_t tag);
+
+/* posix_io.c */
+/* One blocking call's waits: its deadline comes from SO_RCVTIMEO /
+ * SO_SNDTIMEO, read once, when it first has to wait. */
+struct cap_park {
+	uint64_t deadline;
+	bool started;
+};
+/* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
+ * Returns 0 to try again, else the error the program sees: EAGAIN when it
+ * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
+ * timeout passed, EINTR, EBADF, EPERM (epoll cannot watch it). */
+int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait);
+/* A descriptor the program just got: fresh state, counted while profiling. */
+void cap__fd_new(int fd, bool nonblock);
 
 /* disk.c: regular-file I/O through io_uring or helper threads.
  * Returns the byte count or -errno. */

@@ -9,7 +9,7 @@
 #include "io.h"
 
 struct cap_job {
-	void (*run)(struct cap_job *); /* on a helper; must be split-stack code or asm */
+	void (*run)(struct cap_job *); /* on a helper: split-stack code, asm, or a *_sys.c function named only there */
 	struct cap_thread *t;          /* who waits */
 	volatile int done;
 	struct cap_job *next;

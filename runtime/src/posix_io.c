@@ -44,18 +44,7 @@ static inline long cap__ret(long r)
 /* A call that may have moved some bytes before failing reports the bytes. */
 static inline long cap__partial(size_t done, long r) { return done ? (long)done : cap__ret(r); }
 
-/* One blocking call's waits: its deadline comes from SO_RCVTIMEO /
- * SO_SNDTIMEO, read once, when it first has to wait. */
-struct cap_park {
-	uint64_t deadline;
-	bool started;
-};
-
-/* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
- * Returns 0 to try again, else the error the program sees: EAGAIN when it
- * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
- * timeout passed, EINTR, EBADF. */
-static int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
+int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 {
 	if (dontwait || cap__fd_user_nonblock(fd))
 		return EAGAIN;
@@ -97,8 +86,7 @@ static size_t cap__iov_len(const struct iovec *iov, int cnt)
 	return n;
 }
 
-/* A descriptor the program just got: fresh state, counted while profiling. */
-static void cap__fd_new(int fd, bool nonblock)
+void cap__fd_new(int fd, bool nonblock)
 {
 	cap__fd_reset(fd);
 	cap__fd_note_nonblock(fd, nonblock);
