@@ -21,6 +21,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -213,50 +214,133 @@ size_t cap__stream_write(struct cap_stream *s, const char *data, size_t n)
 	return n - left;
 }
 
-/* Formats like vsnprintf into `local` (or the heap when longer); returns
- * the length and the buffer, or -1 when a conversion failed. */
-static int cap__format(char *local, size_t size, char **out, int chk, const char *fmt, va_list ap)
+/* Formatted text on its way into a stream. */
+struct cap_text {
+	const char *p;
+	size_t len;
+	char *heap;     /* to free afterwards */
+	bool from_sink; /* the format stream's: release it afterwards */
+};
+
+/* printf formats into a stream of the runtime's own — libc's engine at
+ * the speed it has on any buffered stream, where vsnprintf's string stream
+ * is slower — and the text is then moved into the real stream.  One per
+ * worker (SINGLE-WORKER); a printf that runs while it is taken (a thread
+ * parked writing its text, a printf handler calling printf) formats with
+ * vsnprintf instead. */
+static FILE *cap__sink;
+static bool cap__sink_busy;
+static char cap__sink_buf[4096];
+static char *cap__spill; /* what overflowed the buffer, in order */
+static size_t cap__spill_len, cap__spill_cap;
+
+static bool cap__spill_add(const char *p, size_t n)
 {
+	if (cap__spill_len + n > cap__spill_cap) {
+		size_t cap = cap__spill_cap ? cap__spill_cap : 8192;
+		while (cap < cap__spill_len + n)
+			cap *= 2;
+		char *q = realloc(cap__spill, cap);
+		if (!q)
+			return false;
+		cap__spill = q;
+		cap__spill_cap = cap;
+	}
+	memcpy(cap__spill + cap__spill_len, p, n);
+	cap__spill_len += n;
+	return true;
+}
+
+static ssize_t cap__sink_write(void *cookie, const char *p, size_t n)
+{
+	(void)cookie;
+	return cap__spill_add(p, n) ? (ssize_t)n : -1;
+}
+
+static bool cap__sink_ready(void)
+{
+	if (cap__sink || cap__sink_busy)
+		return !cap__sink_busy;
+	FILE *f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cap__sink_write });
+	if (!f || REAL(setvbuf)(f, cap__sink_buf, _IOFBF, sizeof cap__sink_buf) != 0)
+		return false;
+	__fsetlocking(f, FSETLOCKING_BYCALLER); /* only ever used by its taker */
+	cap__sink = f;
+	return true;
+}
+
+static void cap__sink_reset(void)
+{
+	cap__sink->_IO_write_ptr = cap__sink->_IO_write_base;
+	cap__sink->_flags &= ~CAP_IO_ERR_SEEN;
+	cap__spill_len = 0;
+}
+
+/* Returns the length, or -1 when a conversion failed (EOVERFLOW, EILSEQ,
+ * ENOMEM): then nothing is to be written. */
+static int cap__format(struct cap_text *t, char *local, size_t size, int chk, const char *fmt, va_list ap)
+{
+	*t = (struct cap_text){ 0 };
+	if (cap__sink_ready()) {
+		FILE *k = cap__sink;
+		int n = chk < 0 ? REAL(vfprintf)(k, fmt, ap) : REAL(__vfprintf_chk)(k, chk, fmt, ap);
+		size_t tail = (size_t)(k->_IO_write_ptr - k->_IO_write_base);
+		if (n < 0 || (cap__spill_len && !cap__spill_add(k->_IO_write_base, tail))) {
+			cap__sink_reset();
+			return -1;
+		}
+		t->p = cap__spill_len ? cap__spill : k->_IO_write_base;
+		t->len = cap__spill_len ? cap__spill_len : tail;
+		t->from_sink = cap__sink_busy = true;
+		return n;
+	}
 	va_list again;
 	va_copy(again, ap);
 	int n = chk < 0 ? vsnprintf(local, size, fmt, ap) : __vsnprintf_chk(local, size, chk, size, fmt, ap);
-	*out = local;
+	t->p = local;
 	if (n >= 0 && (size_t)n >= size) {
-		char *big = malloc((size_t)n + 1);
-		if (!big) {
-			n = -1;
-		} else {
-			n = chk < 0 ? vsnprintf(big, (size_t)n + 1, fmt, again)
-				    : __vsnprintf_chk(big, (size_t)n + 1, chk, (size_t)n + 1, fmt, again);
-			*out = big;
-		}
+		t->heap = malloc((size_t)n + 1);
+		n = !t->heap ? -1
+		    : chk < 0 ? vsnprintf(t->heap, (size_t)n + 1, fmt, again)
+			      : __vsnprintf_chk(t->heap, (size_t)n + 1, chk, (size_t)n + 1, fmt, again);
+		t->p = t->heap;
 	}
 	va_end(again);
+	t->len = n < 0 ? 0 : (size_t)n;
 	return n;
+}
+
+static void cap__format_done(struct cap_text *t)
+{
+	free(t->heap);
+	if (t->from_sink) {
+		cap__sink_reset();
+		cap__sink_busy = false;
+	}
 }
 
 /* vfprintf formats straight into the stream's buffer and writes whenever
  * it fills, so how much it will write is known only at the end.  Here the
- * text is formatted first (on this large chunk), then put into the buffer
- * like fwrite — one system call per buffer, none when it fits. */
+ * text is formatted first, then put into the buffer like fwrite — one
+ * system call per buffer, none when it fits. */
 int cap__stream_vprintf(struct cap_stream *s, int chk, const char *fmt, va_list ap)
 {
-	char local[1024], *text;
+	char local[1024];
+	struct cap_text t;
 	va_list again;
 	va_copy(again, ap);
-	int n = cap__format(local, sizeof local, &text, chk, fmt, ap);
+	int n = cap__format(&t, local, sizeof local, chk, fmt, ap);
 	int r;
 	if (n < 0) {
-		/* EOVERFLOW, EILSEQ, ENOMEM: libc reports it, and writes what came
-		 * before the failing conversion (the worker may wait for that) */
+		/* libc reports the failed conversion, and writes what came before
+		 * it (the worker may wait for that) */
 		r = chk < 0 ? REAL(vfprintf)(s->f, fmt, again) : REAL(__vfprintf_chk)(s->f, chk, fmt, again);
 	} else {
 		if (s->f->_mode == 0)
 			fwide(s->f, -1);
-		r = cap__stream_write(s, text, (size_t)n) == (size_t)n ? n : -1;
+		r = cap__stream_write(s, t.p, t.len) == t.len ? n : -1;
 	}
-	if (text != local)
-		free(text);
+	cap__format_done(&t);
 	va_end(again);
 	return r;
 }
@@ -265,20 +349,20 @@ int cap__stream_vprintf(struct cap_stream *s, int chk, const char *fmt, va_list 
  * internal write(2) whenever it fills and at the end. */
 int cap__fd_vprintf(int fd, int kind, int chk, const char *fmt, va_list ap)
 {
-	char local[1024], *text;
+	char local[1024];
+	struct cap_text t;
 	va_list again;
 	va_copy(again, ap);
-	int n = cap__format(local, sizeof local, &text, chk, fmt, ap);
+	int n = cap__format(&t, local, sizeof local, chk, fmt, ap);
 	int r;
 	if (n < 0) {
 		r = chk < 0 ? REAL(vdprintf)(fd, fmt, again) : REAL(__vdprintf_chk)(fd, chk, fmt, again);
 	} else {
 		bool failed = false;
-		cap__write_all(fd, kind, NULL, text, (size_t)n, &failed);
+		cap__write_all(fd, kind, NULL, t.p, t.len, &failed);
 		r = failed ? EOF : n;
 	}
-	if (text != local)
-		free(text);
+	cap__format_done(&t);
 	va_end(again);
 	return r;
 }
