@@ -83,11 +83,10 @@ int cap__fd_vprintf(int fd, int kind, int chk_flag, const char *fmt, va_list ap)
 
 /* libc's own definition of a function the runtime also defines. */
 #define CAP_REAL_FUNCS(X)                                                                                    \
-	X(__underflow) X(__uflow) X(__overflow) X(fgetc) X(getc) X(fgetc_unlocked) X(getc_unlocked)          \
-	X(fgets) X(fgets_unlocked) X(__fgets_chk) X(__fgets_unlocked_chk) X(fread) X(fread_unlocked)         \
-	X(__fread_chk) X(__fread_unlocked_chk) X(getdelim) X(vfscanf) X(__isoc99_vfscanf) X(ungetc)          \
-	X(fputc) X(putc) X(fputc_unlocked) X(putc_unlocked) X(fputs) X(fputs_unlocked) X(puts) X(fwrite)     \
-	X(fwrite_unlocked) X(vfprintf) X(__vfprintf_chk) X(vdprintf) X(__vdprintf_chk) X(fflush)             \
+	X(__underflow) X(__uflow) X(__overflow) X(fgetc) X(fgetc_unlocked) X(fgets) X(fgets_unlocked)        \
+	X(__fgets_chk) X(__fgets_unlocked_chk) X(fread) X(fread_unlocked) X(getdelim) X(vfscanf)             \
+	X(__isoc99_vfscanf) X(ungetc) X(fputc) X(fputc_unlocked) X(fputs) X(fputs_unlocked) X(puts)          \
+	X(fwrite) X(fwrite_unlocked) X(vfprintf) X(__vfprintf_chk) X(vdprintf) X(__vdprintf_chk) X(fflush)   \
 	X(fflush_unlocked) X(fclose) X(fopen) X(fopen64) X(freopen) X(freopen64) X(setvbuf) X(feof)          \
 	X(ferror) X(clearerr)
 #define CAP_REAL_ENUM(name) CAP_REAL_##name,

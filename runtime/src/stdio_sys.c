@@ -539,11 +539,16 @@ int fflush_unlocked(FILE *f)
 
 /* The descriptor under a stream was opened, or closed, by libc itself:
  * what the runtime knew about that number is stale (fclose wakes threads
- * parked on it with EBADF, as close() does). */
+ * parked on it with EBADF, as close() does).  Counted, as open() and
+ * close() are, when a thread of the program does it. */
 static FILE *cap__opened(FILE *f)
 {
-	if (f && f->_fileno >= 0 && cap__w)
+	if (!f || f->_fileno < 0 || !cap__w)
+		return f;
+	if (cap__stdio_can_park())
 		cap__fd_new(f->_fileno, false);
+	else
+		cap__fd_reset(f->_fileno);
 	return f;
 }
 FILE *fopen(const char *path, const char *mode) { return cap__opened(REAL(fopen)(path, mode)); }
@@ -552,17 +557,18 @@ FILE *fopen64(const char *path, const char *mode) { return cap__opened(REAL(fope
 int fclose(FILE *f)
 {
 	struct cap_stream s;
-	if (!cap__stream_enter(&s, f))
-		return REAL(fclose)(f);
+	bool user = cap__stream_enter(&s, f);
 	int fd = f->_fileno, wrote = 0;
-	if (cap__stream_waits(&s) && (f->_flags & CAP_IO_CURRENTLY_PUTTING))
+	if (user && cap__stream_waits(&s) && (f->_flags & CAP_IO_CURRENTLY_PUTTING))
 		wrote = cap__stream_flush(&s); /* then libc's flush finds nothing to write */
-	if (fd >= 0)
+	if (fd >= 0 && cap__w)
 		cap__fd_reset(fd);
 	int r = REAL(fclose)(f);
-	if (fd >= 0)
-		cap__count_fds(-1);
-	cap__stream_leave(&s); /* keyed by the address only: f is gone */
+	if (user) {
+		if (fd >= 0)
+			cap__count_fds(-1);
+		cap__stream_leave(&s); /* keyed by the address only: f is gone */
+	}
 	return wrote == EOF ? EOF : r;
 }
 
