@@ -31,6 +31,7 @@ enum cap_fd_kind {
 };
 enum cap_fd_kind cap__fd_kind(int fd);
 bool cap__fd_is_disk(int fd); /* regular file or block device (cached) */
+int cap__fd_twin(int fd); /* a terminal's own non-blocking description for writes, or -1 */
 bool cap__fd_refresh_is_disk(int fd);
 void cap__fd_note_nonblock(int fd, bool nb);
 bool cap__fd_we_nonblock(int fd);

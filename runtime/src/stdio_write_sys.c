@@ -10,10 +10,12 @@
  *
  *   pipes and sockets   through the runtime's write(), which tries without
  *                       blocking and waits on epoll;
- *   terminals, devices  on a helper kernel thread: a terminal has no
- *                       non-blocking write short of O_NONBLOCK on a file
- *                       description shared with other processes (the
- *                       shell), and "writable" only means one byte of room.
+ *   terminals           through a second, non-blocking description of the
+ *                       terminal (io.c: cap__fd_twin), waiting on epoll: the
+ *                       one the program has may be shared with the shell,
+ *                       and "writable" only means one byte of room;
+ *   other devices       on a helper kernel thread (and a pseudo-terminal's
+ *                       master, which cannot be reopened).
  *
  * Compiled without split stacks: it calls libc, and runs on the large
  * chunk gold gives every caller of code without split stacks. */
@@ -40,6 +42,22 @@ static void cap__write_job_run(struct cap_job *j)
 	w->r = cap_sys3(SYS_write, w->fd, w->p, w->n);
 }
 
+/* A terminal, through its non-blocking twin (io.c: cap__fd_twin): write
+ * what fits, wait on epoll for room.  The twin is the runtime's own, so
+ * the program's O_NONBLOCK and timeouts are not its. */
+static ssize_t cap__twin_write(int twin, const char *p, size_t n)
+{
+	for (;;) {
+		long r = cap_sys3(SYS_write, twin, p, n);
+		if (r >= 0)
+			return r;
+		if (r == -EAGAIN && (r = -cap__fd_wait(twin, CAP_DIR_WRITE, 0)) == 0)
+			continue;
+		errno = (int)-r;
+		return -1;
+	}
+}
+
 /* One write(2): bytes written, or -1 with errno. */
 static ssize_t cap__syswrite(int fd, int kind, struct cap_file_hold *h, const char *p, size_t n)
 {
@@ -47,6 +65,10 @@ static ssize_t cap__syswrite(int fd, int kind, struct cap_file_hold *h, const ch
 		cap__file_hold(h); /* it may park: nobody else enters the stream meanwhile */
 	if (kind == CAP_FD_STREAM)
 		return write(fd, p, n);
+	int twin = cap__fd_twin(fd);
+	if (twin >= 0)
+		return cap__twin_write(twin, p, n);
+	/* another device, or the twin could not be opened */
 	struct cap_write_job j = { .job.run = cap__write_job_run, .fd = fd, .p = p, .n = n };
 	if (cap__pool_run(&j.job, CAP_WAIT_EXTERN) != 0)
 		j.r = cap_sys3(SYS_write, fd, p, n); /* no helper could start: wait as libc would */

@@ -1,4 +1,5 @@
-/* stdio on a pipe, a socket or a terminal parks only the calling thread:
+/* stdio on a pipe, a socket or a terminal parks only the calling thread
+ * (and on a terminal's master side, for a few of the calls):
  * while getchar, fgets, fread, fscanf, getline, getc, getc_unlocked wait
  * for data, and while fprintf, fwrite, fputs, fflush, puts, putchar,
  * putc_unlocked wait for a slow reader, a ticker thread keeps ticking.
@@ -59,10 +60,11 @@ static void read_with_getc_unlocked(FILE *f) /* the macro: __uflow when the buff
 static const struct {
 	const char *name;
 	void (*call)(FILE *);
+	int on_master;
 } readers[] = {
-	{ "getchar", read_with_getchar }, { "fgets", read_with_fgets },   { "fread", read_with_fread },
-	{ "fscanf", read_with_fscanf },   { "getline", read_with_getline }, { "getc", read_with_getc },
-	{ "getc_unlocked", read_with_getc_unlocked },
+	{ "getchar", read_with_getchar, 0 }, { "fgets", read_with_fgets, 1 },     { "fread", read_with_fread, 1 },
+	{ "fscanf", read_with_fscanf, 0 },   { "getline", read_with_getline, 0 }, { "getc", read_with_getc, 0 },
+	{ "getc_unlocked", read_with_getc_unlocked, 0 },
 };
 
 static void read_case(int r, enum chan_kind k)
@@ -176,13 +178,13 @@ static size_t write_with_fflush(FILE *f) /* everything is buffered until fflush 
 static const struct {
 	const char *name;
 	size_t (*call)(FILE *);
-	int on_stdout;
+	int on_stdout, on_master;
 } writers[] = {
-	{ "fprintf", write_with_fprintf, 0 }, { "fwrite", write_with_fwrite, 0 },
-	{ "fputs", write_with_fputs, 0 },     { "fflush", write_with_fflush, 0 },
-	{ "putc_unlocked", write_with_putc_unlocked, 0 },
-	{ "printf", write_with_printf, 1 },   { "puts", write_with_puts, 1 },
-	{ "putchar", write_with_putchar, 1 },
+	{ "fprintf", write_with_fprintf, 0, 1 }, { "fwrite", write_with_fwrite, 0, 1 },
+	{ "fputs", write_with_fputs, 0, 0 },     { "fflush", write_with_fflush, 0, 1 },
+	{ "putc_unlocked", write_with_putc_unlocked, 0, 0 },
+	{ "printf", write_with_printf, 1, 0 },   { "puts", write_with_puts, 1, 0 },
+	{ "putchar", write_with_putchar, 1, 0 },
 };
 
 static void write_case(int w, enum chan_kind k)
@@ -250,13 +252,17 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	ticker_start();
 	char label[96];
-	for (int k = CHAN_PIPE; k <= CHAN_TERMINAL; k++) {
+	for (int k = CHAN_PIPE; k <= CHAN_TERMINAL_MASTER; k++) {
 		for (size_t r = 0; r < sizeof readers / sizeof *readers; r++) {
+			if (k == CHAN_TERMINAL_MASTER && !readers[r].on_master)
+				continue;
 			snprintf(label, sizeof label, "%s on %s parks only its caller", readers[r].name, chan_names[k]);
 			watchdog_arm(label, 20);
 			RUN_AS(label, read_case((int)r, (enum chan_kind)k));
 		}
 		for (size_t w = 0; w < sizeof writers / sizeof *writers; w++) {
+			if (k == CHAN_TERMINAL_MASTER && !writers[w].on_master)
+				continue;
 			snprintf(label, sizeof label, "%s on %s parks only its caller", writers[w].name, chan_names[k]);
 			watchdog_arm(label, 20);
 			RUN_AS(label, write_case((int)w, (enum chan_kind)k));

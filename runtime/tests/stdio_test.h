@@ -61,13 +61,15 @@ static inline void watchdog_arm(const char *what, unsigned seconds)
 }
 static inline void watchdog_disarm(void) { alarm(0); }
 
-enum chan_kind { CHAN_PIPE, CHAN_SOCKET, CHAN_TERMINAL };
-static const char *const chan_names[] = { "a pipe", "a socket", "a terminal" };
+enum chan_kind { CHAN_PIPE, CHAN_SOCKET, CHAN_TERMINAL, CHAN_TERMINAL_MASTER };
+static const char *const chan_names[] = { "a pipe", "a socket", "a terminal", "a terminal's master side" };
 
 /* near: the end the tested stream uses; far: the other end.  For a
  * terminal, near is the pseudo-terminal's slave (what a program sees as
  * its terminal) and far its master, with echo and output processing off
- * so bytes pass unchanged; input stays line by line (canonical). */
+ * so bytes pass unchanged; input stays line by line (canonical).  For its
+ * master side (what a terminal emulator holds), near is the master and the
+ * slave is raw. */
 struct chan {
 	int near, far;
 };
@@ -88,7 +90,8 @@ static inline int chan_open(struct chan *c, enum chan_kind k, int near_reads)
 		c->near = fds[0];
 		c->far = fds[1];
 		return 0;
-	case CHAN_TERMINAL: {
+	case CHAN_TERMINAL:
+	case CHAN_TERMINAL_MASTER: {
 		int m = posix_openpt(O_RDWR | O_NOCTTY);
 		if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0)
 			return -1;
@@ -100,9 +103,11 @@ static inline int chan_open(struct chan *c, enum chan_kind k, int near_reads)
 		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		t.c_oflag &= ~(tcflag_t)OPOST;
 		t.c_iflag &= ~(tcflag_t)(ICRNL | IXON);
+		if (k == CHAN_TERMINAL_MASTER)
+			cfmakeraw(&t);
 		tcsetattr(s, TCSANOW, &t);
-		c->near = s;
-		c->far = m;
+		c->near = k == CHAN_TERMINAL ? s : m;
+		c->far = k == CHAN_TERMINAL ? m : s;
 		return 0;
 	}
 	}
