@@ -55,6 +55,7 @@ int cap__stream_underflow(struct cap_stream *s, bool consume)
 {
 	FILE *f = s->f;
 	struct cap_park pk = { 0 }; /* one deadline (SO_RCVTIMEO) for the whole refill */
+	bool stdout_stuck = false; /* a flush left it as it was (glibc's own flush would too) */
 	for (;;) {
 		if ((f->_flags & CAP_IO_IN_BACKUP) && f->_IO_read_ptr >= f->_IO_read_end)
 			_IO_free_backup_area(f); /* __underflow's first step: back to the main get area */
@@ -87,8 +88,10 @@ int cap__stream_underflow(struct cap_stream *s, bool consume)
 			cap__stream_leave(&out);
 			continue;
 		}
-		if (cap__stdout_flushed_by_reads() && cap__stream_waits(&out)) {
-			cap__stream_flush(&out); /* glibc ignores how it went */
+		if (!stdout_stuck && cap__stdout_flushed_by_reads() && cap__stream_waits(&out)) {
+			/* glibc ignores how it went; a flush that could not even start
+			 * (unread input before the output, on a pipe) stays so */
+			stdout_stuck = cap__stream_flush(&out) == EOF && cap__stdout_flushed_by_reads();
 			cap__stream_leave(&out);
 			continue;
 		}
@@ -96,6 +99,7 @@ int cap__stream_underflow(struct cap_stream *s, bool consume)
 			cap__stream_leave(&out);
 			if (cap__wait_readable(s, &pk) == EOF)
 				return EOF;
+			stdout_stuck = false;
 			continue;
 		}
 		int c = cap__refill(f, consume);
