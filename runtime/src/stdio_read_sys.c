@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 static bool cap__readable_now(int fd)
@@ -37,25 +38,56 @@ static bool cap__stdout_flushed_by_reads(void)
 
 static int cap__refill(FILE *f, bool consume) { return consume ? REAL(__uflow)(f) : REAL(__underflow)(f); }
 
-/* Parks until f's descriptor is readable: 0, or EOF with the error libc's
- * read would have reported (EINTR, EAGAIN after SO_RCVTIMEO, EBADF). */
-static int cap__wait_readable(struct cap_stream *s, struct cap_park *pk)
+/* A terminal in non-canonical mode with VMIN 0 does not wait for input:
+ * its read returns what is there, or 0 (end of file) at once (VTIME 0)
+ * or after VTIME tenths of a second.  -1: the read waits for input; else
+ * how long it waits at most, in ns. */
+static int64_t cap__tty_read_wait(struct cap_stream *s)
+{
+	struct termios t;
+	if (s->kind != CAP_FD_DEVICE || tcgetattr(s->f->_fileno, &t) != 0 || (t.c_lflag & ICANON) || t.c_cc[VMIN] != 0)
+		return -1;
+	return (int64_t)t.c_cc[VTIME] * 100000000;
+}
+
+/* Parks until f's descriptor is readable: 0, or EOF with what libc's read
+ * would have reported: an error (EINTR, EAGAIN after SO_RCVTIMEO, EBADF),
+ * or end of file from a terminal whose VTIME passed. */
+static int cap__wait_readable(struct cap_stream *s, struct cap_park *pk, int64_t tty_wait)
 {
 	FILE *f = s->f;
+	if (tty_wait > 0 && !pk->started) { /* the terminal's own timeout */
+		pk->deadline = cap__mono_ns() + (uint64_t)tty_wait;
+		pk->started = true;
+	}
 	cap__file_hold(&s->hold);
 	int e = cap__park(f->_fileno, CAP_DIR_READ, pk, false);
 	if (e == 0 || e == EPERM) /* EPERM: epoll cannot watch it; read as libc would */
 		return 0;
+	if (e == EAGAIN && tty_wait > 0) {
+		f->_flags |= CAP_IO_EOF_SEEN;
+		return EOF;
+	}
 	f->_flags |= CAP_IO_ERR_SEEN;
 	errno = e;
 	return EOF;
 }
 
+/* Nothing to read yet: 1 to look again after parking, 0 to let libc read
+ * now (a terminal that does not wait), EOF as cap__wait_readable. */
+static int cap__await_input(struct cap_stream *s, struct cap_park *pk, int64_t tty_wait)
+{
+	if (tty_wait == 0)
+		return 0;
+	return cap__wait_readable(s, pk, tty_wait) == EOF ? EOF : 1;
+}
+
 int cap__stream_underflow(struct cap_stream *s, bool consume)
 {
 	FILE *f = s->f;
-	struct cap_park pk = { 0 }; /* one deadline (SO_RCVTIMEO) for the whole refill */
+	struct cap_park pk = { 0 }; /* one deadline (SO_RCVTIMEO, VTIME) for the whole refill */
 	bool stdout_stuck = false; /* a flush left it as it was (glibc's own flush would too) */
+	int64_t tty_wait = -2;       /* cap__tty_read_wait, once it is needed */
 	for (;;) {
 		if ((f->_flags & CAP_IO_IN_BACKUP) && f->_IO_read_ptr >= f->_IO_read_end)
 			_IO_free_backup_area(f); /* __underflow's first step: back to the main get area */
@@ -69,11 +101,15 @@ int cap__stream_underflow(struct cap_stream *s, bool consume)
 		}
 		if (!f->_IO_buf_base)
 			_IO_doallocbuf(f); /* as libc's refill would first: it decides line buffering (a terminal) */
+		if (tty_wait == -2)
+			tty_wait = cap__tty_read_wait(s);
 		if (!(f->_flags & (CAP_IO_LINE_BUF | CAP_IO_UNBUFFERED))) {
 			if (!cap__readable_now(f->_fileno)) {
-				if (cap__wait_readable(s, &pk) == EOF)
+				int w = cap__await_input(s, &pk, tty_wait);
+				if (w == EOF)
 					return EOF;
-				continue;
+				if (w)
+					continue;
 			}
 			return cap__refill(f, consume);
 		}
@@ -95,9 +131,9 @@ int cap__stream_underflow(struct cap_stream *s, bool consume)
 			cap__stream_leave(&out);
 			continue;
 		}
-		if (!cap__readable_now(f->_fileno)) {
+		if (!cap__readable_now(f->_fileno) && tty_wait != 0) {
 			cap__stream_leave(&out);
-			if (cap__wait_readable(s, &pk) == EOF)
+			if (cap__wait_readable(s, &pk, tty_wait) == EOF)
 				return EOF;
 			stdout_stuck = false;
 			continue;

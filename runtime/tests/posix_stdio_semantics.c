@@ -204,6 +204,45 @@ static void end_of_file_sticks_on_a_terminal(void)
 	chan_close(&c);
 }
 
+/* In non-canonical mode with VMIN 0 a terminal's read does not wait for
+ * input: end of file at once (VTIME 0) or after VTIME tenths of a second. */
+static void terminal_reads_that_do_not_wait(void)
+{
+	struct chan c;
+	if (chan_open(&c, CHAN_TERMINAL, 1) != 0) {
+		CHECK(!"no pseudo-terminal");
+		return;
+	}
+	struct termios t;
+	tcgetattr(c.near, &t);
+	cfmakeraw(&t);
+	t.c_cc[VMIN] = 0;
+	t.c_cc[VTIME] = 0;
+	tcsetattr(c.near, TCSANOW, &t);
+	FILE *f = fdopen(c.near, "r");
+	c.near = -1;
+	CHECK_EQ(getc(f), EOF); /* nothing typed */
+	CHECK(feof(f) && !ferror(f));
+	clearerr(f);
+	t.c_cc[VTIME] = 2; /* 0.2 s */
+	tcsetattr(fileno(f), TCSANOW, &t);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(getc(f), EOF);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) >= 150000000L); /* it waited */
+	CHECK(feof(f));
+	clearerr(f);
+	t.c_cc[VTIME] = 50; /* 5 s: the byte comes first */
+	tcsetattr(fileno(f), TCSANOW, &t);
+	struct feed fd = { .fd = c.far, .pieces = { "k" }, .pause_ms = PAUSE_MS };
+	feed_start(&fd);
+	CHECK_EQ(getc(f), 'k');
+	feed_join(&fd);
+	fclose(f);
+	chan_close(&c);
+}
+
 /* ---- Interrupted reads -------------------------------------------------- */
 
 static volatile sig_atomic_t handled;
@@ -538,6 +577,7 @@ int main(void)
 	RUN(ungetc_then_wait);
 	RUN(feof_ferror_clearerr);
 	RUN(end_of_file_sticks_on_a_terminal);
+	RUN(terminal_reads_that_do_not_wait);
 	RUN(fgets_interrupted_without_sa_restart);
 	RUN(fgets_restarted_with_sa_restart);
 	RUN(fully_buffered_writes_a_buffer_at_a_time);
