@@ -117,10 +117,8 @@ void cap__file_hold(struct cap_file_hold *h)
 	h->took = true;
 }
 
-void cap__file_leave(struct cap_file_hold *h)
+void cap__file_release(struct cap_file_hold *h)
 {
-	if (!h->took)
-		return;
 	h->took = false;
 	cap__flock_release(cap__flock_find(h->file));
 }

@@ -40,7 +40,12 @@ static inline bool cap__file_enter(struct cap_file_hold *h, const void *file)
 
 /* The operation is about to park: from now on the stream is its thread's. */
 void cap__file_hold(struct cap_file_hold *h);
-void cap__file_leave(struct cap_file_hold *h);
+void cap__file_release(struct cap_file_hold *h);
+static inline void cap__file_leave(struct cap_file_hold *h)
+{
+	if (CAP_UNLIKELY(h->took))
+		cap__file_release(h);
+}
 
 /* flockfile / ftrylockfile (0, or EBUSY when another thread holds it) /
  * funlockfile, for user threads. */

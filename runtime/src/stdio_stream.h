@@ -56,11 +56,28 @@ struct cap_stream {
 	struct cap_file_hold hold;
 };
 
+/* A user thread that may park: not the scheduler, not a signal handler, not
+ * the runtime's own slow path on the system stack (its diagnostics print
+ * with fprintf), not a kernel thread the runtime does not own. */
+static inline bool cap__stdio_can_park(void)
+{
+	struct cap_worker *w = cap__w;
+	return w && w->current != &w->sched && !w->in_sysstack && !cap__in_handler;
+}
+
 /* Starts an operation: false when the caller is not a user thread that may
  * park (then libc does everything, as without the runtime).  Waits while
  * another user thread holds the stream. */
-bool cap__stream_enter(struct cap_stream *s, FILE *f);
-void cap__stream_leave(struct cap_stream *s);
+static inline bool cap__stream_enter(struct cap_stream *s, FILE *f)
+{
+	if (!cap__stdio_can_park())
+		return false;
+	s->f = f;
+	s->kind = -1;
+	cap__file_enter(&s->hold, f);
+	return true;
+}
+static inline void cap__stream_leave(struct cap_stream *s) { cap__file_leave(&s->hold); }
 /* Does data on this stream move through a descriptor that may wait? */
 bool cap__stream_waits(struct cap_stream *s);
 

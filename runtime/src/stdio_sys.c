@@ -41,27 +41,6 @@ void *cap__stdio_resolve(enum cap_real id)
 
 /* ---- One operation on a stream ------------------------------------------ */
 
-/* A user thread that may park: not the scheduler, not a signal handler, not
- * the runtime's own slow path on the system stack (its diagnostics print
- * with fprintf), not a kernel thread the runtime does not own. */
-static bool cap__stdio_can_park(void)
-{
-	struct cap_worker *w = cap__w;
-	return w && w->current != &w->sched && !w->in_sysstack && !cap__in_handler;
-}
-
-bool cap__stream_enter(struct cap_stream *s, FILE *f)
-{
-	if (!cap__stdio_can_park())
-		return false;
-	s->f = f;
-	s->kind = -1;
-	cap__file_enter(&s->hold, f);
-	return true;
-}
-
-void cap__stream_leave(struct cap_stream *s) { cap__file_leave(&s->hold); }
-
 static int cap__fd_waits(int fd)
 {
 	if (fd < 0)
@@ -81,7 +60,7 @@ bool cap__stream_waits(struct cap_stream *s)
 
 /* ---- Reading ------------------------------------------------------------ */
 
-static int cap__getc(FILE *f, int (*real)(FILE *))
+static inline __attribute__((always_inline)) int cap__getc(FILE *f, int (*real)(FILE *))
 {
 	struct cap_stream s;
 	if (!cap__stream_enter(&s, f))
@@ -177,7 +156,7 @@ char *__fgets_unlocked_chk(char *buf, size_t size, int n, FILE *f)
 	return cap__fgets_chk(buf, size, n, f, REAL(__fgets_unlocked_chk));
 }
 
-static size_t cap__fread(void *p, size_t size, size_t n, FILE *f, __typeof__(&fread) real)
+static inline __attribute__((always_inline)) size_t cap__fread(void *p, size_t size, size_t n, FILE *f, __typeof__(&fread) real)
 {
 	size_t bytes = size * n;
 	struct cap_stream s;
@@ -287,7 +266,7 @@ int __isoc99_scanf(const char *fmt, ...)
 
 /* ---- Writing ------------------------------------------------------------ */
 
-static int cap__putc(int c, FILE *f, int (*real)(int, FILE *))
+static inline __attribute__((always_inline)) int cap__putc(int c, FILE *f, int (*real)(int, FILE *))
 {
 	struct cap_stream s;
 	if (!cap__stream_enter(&s, f))
@@ -324,7 +303,7 @@ static size_t cap__sputn(struct cap_stream *s, const char *p, size_t n)
 	return cap__stream_write(s, p, n);
 }
 
-static int cap__fputs(const char *str, FILE *f, int (*real)(const char *, FILE *))
+static inline __attribute__((always_inline)) int cap__fputs(const char *str, FILE *f, int (*real)(const char *, FILE *))
 {
 	struct cap_stream s;
 	if (!cap__stream_enter(&s, f))
@@ -359,7 +338,7 @@ int puts(const char *str)
 	return r;
 }
 
-static size_t cap__fwrite(const void *p, size_t size, size_t n, FILE *f, __typeof__(&fwrite) real)
+static inline __attribute__((always_inline)) size_t cap__fwrite(const void *p, size_t size, size_t n, FILE *f, __typeof__(&fwrite) real)
 {
 	size_t bytes = size * n;
 	struct cap_stream s;
@@ -382,7 +361,7 @@ size_t fwrite_unlocked(const void *p, size_t size, size_t n, FILE *f)
 }
 
 /* chk < 0: plain; else the _FORTIFY_SOURCE flag of the __*_chk variants. */
-static int cap__vfprintf(FILE *f, int chk, const char *fmt, va_list ap)
+static inline __attribute__((always_inline)) int cap__vfprintf(FILE *f, int chk, const char *fmt, va_list ap)
 {
 	struct cap_stream s;
 	bool entered = cap__stream_enter(&s, f);
