@@ -11,10 +11,11 @@
  *           the descriptor is readable, then let libc refill the buffer
  *           with its one read (__underflow), which then cannot block;
  *   writes  fill the buffer as glibc does and, where glibc would write,
- *           write the same bytes through the runtime's write() (which
- *           parks) — for pipes and sockets — or on a helper kernel thread
- *           for terminals and other devices, whose writes have no
- *           non-blocking form;
+ *           write the same bytes without blocking the worker: through the
+ *           runtime's write() for pipes and sockets, through a second,
+ *           non-blocking description of a terminal (a terminal's write has
+ *           no non-blocking form of its own), on a helper kernel thread for
+ *           other devices (stdio_write_sys.c);
  *   scanf   runs on a private stream whose reads come from the real one
  *           (a conversion cannot be resumed half-way, so it must never see
  *           a read fail with EAGAIN).
