@@ -6,7 +6,9 @@
  * user-level thread.  `main` itself runs as one.  Blocking POSIX calls
  * (read, write, accept, poll, sleep, pthread_mutex_lock, ...) are provided by
  * the runtime: they try the operation without blocking and, when it would
- * block, park only the calling thread while the others run.  Sockets and
+ * block, park only the calling thread while the others run.  So is stdio on
+ * a pipe, a socket or a terminal (fgets, getchar, scanf, printf, fwrite,
+ * fflush, ...), with glibc's buffering and results.  Sockets and
  * pipes wait on epoll, regular files go through io_uring (or a pool of
  * helper kernel threads where io_uring is unavailable).
  *

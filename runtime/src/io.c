@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -26,7 +27,9 @@ struct cap_fd {
 	uint8_t registered;    /* in our epoll set */
 	uint8_t timeo_known;
 	uint8_t not_socket;
-	uint8_t kind; /* 0 unknown, 1 disk (regular file / block device), 2 other */
+	uint8_t kind; /* enum cap_fd_kind; 0 = not looked at yet */
+	uint8_t no_twin; /* cap__fd_twin: this one cannot have one */
+	int32_t twin;    /* > 0: its twin is twin - 1; < 0: it is the twin of -twin - 1 */
 	uint64_t rcvtimeo_ns, sndtimeo_ns;
 	struct cap_waitq readers, writers;
 	struct cap_pollwait *pollers;
@@ -155,17 +158,42 @@ uint64_t cap__fd_timeout_ns(int fd, int dir)
 	return dir == CAP_DIR_READ ? f->rcvtimeo_ns : f->sndtimeo_ns;
 }
 
-bool cap__fd_is_disk(int fd)
+/* Memory devices (major 1: /dev/null, zero, full, random, urandom) answer
+ * every read and write at once; other character devices (terminals, serial
+ * lines, input devices) may wait for the outside world. */
+static enum cap_fd_kind cap__kind_of(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode))
+		return CAP_FD_DISK;
+	if (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode))
+		return CAP_FD_STREAM;
+	if (S_ISCHR(st->st_mode)) {
+		/* glibc's major()/minor() decoding, written out: split code calls no libc */
+		uint64_t d = st->st_rdev;
+		unsigned maj = (unsigned)(((d >> 8) & 0xfff) | ((d >> 32) & ~0xfffull));
+		unsigned min = (unsigned)((d & 0xff) | ((d >> 12) & ~0xffull));
+		if (maj == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9))
+			return CAP_FD_NEVER_WAITS;
+		return CAP_FD_DEVICE;
+	}
+	return CAP_FD_NEVER_WAITS; /* directories, epoll and event descriptors: nothing to wait for here */
+}
+
+enum cap_fd_kind cap__fd_kind(int fd)
 {
 	struct cap_fd *f = cap__fd(fd);
 	if (f && f->kind)
-		return f->kind == 1;
+		return (enum cap_fd_kind)f->kind;
 	struct stat st;
-	bool disk = cap_sys2(SYS_fstat, fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	if (cap_sys2(SYS_fstat, fd, &st) != 0)
+		return CAP_FD_NEVER_WAITS; /* not open: whatever is tried next fails with EBADF */
+	enum cap_fd_kind k = cap__kind_of(&st);
 	if (f)
-		f->kind = disk ? 1 : 2;
-	return disk;
+		f->kind = (uint8_t)k;
+	return k;
 }
+
+bool cap__fd_is_disk(int fd) { return cap__fd_kind(fd) == CAP_FD_DISK; }
 
 bool cap__fd_refresh_is_disk(int fd)
 {
@@ -173,6 +201,47 @@ bool cap__fd_refresh_is_disk(int fd)
 	if (f)
 		f->kind = 0;
 	return cap__fd_is_disk(fd);
+}
+
+/* A terminal's write has no per-call non-blocking form (RWF_NOWAIT is
+ * refused), and O_NONBLOCK on its file description would reach every
+ * other process that shares it (the shell).  A second description of the
+ * same terminal, opened by the runtime with O_NONBLOCK, gives this process
+ * alone writes that never block.  Not for a pseudo-terminal's master:
+ * reopening it would make a new terminal. */
+int cap__fd_twin(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (!f || f->no_twin || f->twin < 0)
+		return -1;
+	if (f->twin > 0)
+		return f->twin - 1;
+	char tio[64]; /* the kernel's struct termios fits */
+	unsigned ptn;
+	f->no_twin = 1;
+	if (cap__fd_kind(fd) != CAP_FD_DEVICE || cap_sys3(SYS_ioctl, fd, TCGETS, tio) != 0 ||
+	    cap_sys3(SYS_ioctl, fd, TIOCGPTN, &ptn) == 0)
+		return -1;
+	char path[32] = "/proc/self/fd/", *p = path + 14, digits[12];
+	int n = 0;
+	for (unsigned v = (unsigned)fd; n == 0 || v; v /= 10)
+		digits[n++] = (char)('0' + v % 10);
+	while (n)
+		*p++ = digits[--n];
+	*p = 0;
+	long t = cap_sys4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+	struct cap_fd *tf = t >= 0 ? cap__fd((int)t) : NULL;
+	if (!tf) {
+		if (t >= 0)
+			cap_sys1(SYS_close, t);
+		return -1;
+	}
+	cap__fds_runtime(1);
+	cap__fd_reset((int)t);
+	tf->twin = -(fd + 1);
+	f->twin = (int32_t)t + 1;
+	f->no_twin = 0;
+	return (int)t;
 }
 
 void cap__fd_forget_timeouts(int fd)
@@ -293,7 +362,16 @@ void cap__fd_reset(int fd)
 	if (w)
 		cap__fd_wake(f, EPOLLIN | EPOLLOUT, EBADF);
 	f->flags_known = f->user_nonblock = f->we_nonblock = f->registered = 0;
-	f->timeo_known = f->not_socket = f->kind = 0;
+	f->timeo_known = f->not_socket = f->kind = f->no_twin = 0;
+	int32_t twin = f->twin;
+	f->twin = 0;
+	if (twin > 0) { /* the terminal goes: so does its twin */
+		cap__fd_reset(twin - 1);
+		if (cap_sys1(SYS_close, twin - 1) == 0)
+			cap__fds_runtime(-1);
+	} else if (twin < 0 && cap__fd(-twin - 1)) { /* the twin itself went (closed by the program) */
+		cap__fds[-twin - 1].twin = 0;
+	}
 }
 
 /* Descriptor `to` now refers to what `from` does (dup): same flags. */

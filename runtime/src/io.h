@@ -33,7 +33,16 @@ static inline uint64_t cap__ts_ns(const struct timespec *ts)
 int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, ETIMEDOUT, EINTR, EBADF, EPERM (not pollable) */
 int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);
 bool cap__fd_user_nonblock(int fd);
+/* What a descriptor is, as far as waiting goes (cached until it is closed). */
+enum cap_fd_kind {
+	CAP_FD_DISK = 1,        /* regular file or block device */
+	CAP_FD_STREAM = 2,      /* pipe, FIFO or socket */
+	CAP_FD_DEVICE = 3,      /* terminal or another character device that may wait */
+	CAP_FD_NEVER_WAITS = 4, /* /dev/null and the other memory devices, directories, ... */
+};
+enum cap_fd_kind cap__fd_kind(int fd);
 bool cap__fd_is_disk(int fd); /* regular file or block device (cached) */
+int cap__fd_twin(int fd); /* a terminal's own non-blocking description for writes, or -1 */
 bool cap__fd_refresh_is_disk(int fd);
 void cap__fd_note_nonblock(int fd, bool nb);
 bool cap__fd_we_nonblock(int fd);
@@ -52,7 +61,11 @@ struct cap_park {
 	uint64_t deadline;
 	bool started;
 };
-int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait); /* 0: try again, else the error */
+/* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
+ * Returns 0 to try again, else the error the program sees: EAGAIN when it
+ * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
+ * timeout passed, EINTR, EBADF, EPERM (epoll cannot watch it). */
+int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait);
 int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local);
 size_t cap__iov_len(const struct iovec *iov, int cnt);
 

@@ -27,7 +27,7 @@
 #define CAP_JOB_INTR 2      /* a signal interrupts it as it would the system call (see cap__pool_run) */
 
 struct cap_job {
-	void (*run)(struct cap_job *); /* on a helper; must be split-stack code or asm */
+	void (*run)(struct cap_job *); /* on a helper: split-stack code, asm, or a *_sys.c function named only there */
 	struct cap_thread *t;          /* who waits */
 	volatile int done;
 	int flags; /* CAP_JOB_*, set by the submitter */

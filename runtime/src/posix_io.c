@@ -34,10 +34,6 @@
 /* A call that may have moved some bytes before failing reports the bytes. */
 static inline long cap__partial(size_t done, long r) { return done ? (long)done : cap__ret(r); }
 
-/* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
- * Returns 0 to try again, else the error the program sees: EAGAIN when it
- * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
- * timeout passed, EINTR, EBADF. */
 int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 {
 	if (dontwait || cap__fd_user_nonblock(fd))
@@ -84,7 +80,6 @@ size_t cap__iov_len(const struct iovec *iov, int cnt)
 	return n;
 }
 
-/* A descriptor the program just got: fresh state, counted while profiling. */
 void cap__fd_new(int fd, bool nonblock)
 {
 	cap__fd_reset(fd);

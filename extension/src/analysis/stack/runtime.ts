@@ -2,7 +2,9 @@
 // turns into waits, its own cap_* API): a program's call to one of them is not a call into an
 // unknown library. They are compiled with split stacks, so they grow the calling thread's stack
 // as they need: nothing to annotate. Read from the runtime library's symbol table, so the list
-// never drifts from what the runtime really defines.
+// never drifts from what the runtime really defines. The runtime's *_sys.o objects are compiled
+// without split stacks (its stdio functions, sigaction): like libc's, a call to them needs a
+// large chunk, so they stay external here.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -19,9 +21,15 @@ export async function runtimeFunctions(lib: string): Promise<RuntimeFunctions> {
     return { names: new Set(), missing: `cannot list the symbols of ${lib} with nm: ${(err as Error).message.split('\n')[0]}` };
   }
   const names = new Set<string>();
+  let split = true; // nm lists each member of the archive after a line "member.o:"
   for (const line of out.split('\n')) {
+    const member = /^(\S+\.o):$/.exec(line.trim());
+    if (member) {
+      split = !member[1].endsWith('_sys.o');
+      continue;
+    }
     const [, type, name] = line.trim().split(/\s+/);
-    if ((type === 'T' || type === 'W') && name && !name.startsWith('cap__') && !name.startsWith('__')) names.add(name);
+    if (split && (type === 'T' || type === 'W') && name && !name.startsWith('cap__') && !name.startsWith('__')) names.add(name);
   }
   return { names };
 }
