@@ -100,8 +100,15 @@ test('addr2line symbolizes through the module table; own, unknown addresses and 
   assert.deepEqual([none.function, none.file, none.line, none.own], ['??', '??', 0, false]);
 
   // Cached: a second resolve with a broken addr2line still answers.
+  // Without addr2line the symbol table still names it (no line); without nm either, MODULE+0xOFFSET.
   const again = await new Addr2lineSymbolizer(modules, { addr2line: '/nonexistent/addr2line' }).resolve([{ addr: hex(base + worker), use: 'pc' }]);
-  assert.equal(again.get(hex(base + worker), 'pc').function, '??'); // no addr2line: unknown, no throw
+  assert.deepEqual(
+    (({ function: f, file, line }) => ({ function: f, file, line }))(again.get(hex(base + worker), 'pc')),
+    { function: 'worker', file: '??', line: 0 },
+  );
+  const bare = await new Addr2lineSymbolizer(modules, { addr2line: '/nonexistent/addr2line', nm: '/nonexistent/nm' }).resolve([{ addr: hex(base + worker), use: 'pc' }]);
+  assert.equal(bare.get(hex(base + worker), 'pc').function, `prog+0x${worker.toString(16)}`);
+  assert.equal(bare.get(hex(base + worker), 'pc').own, false);
   const cached = await s.resolve([{ addr: hex(base + worker), use: 'pc' }]);
   assert.equal(cached.get(hex(base + worker), 'pc').function, 'worker');
 

@@ -3,6 +3,7 @@
 #include "telemetry.h"
 #include "pool.h"
 #include "tls.h"
+#include "unwind.h"
 
 void cap__sys_init(void *arg);
 void cap__sys_print(void *msg);
@@ -43,4 +44,5 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_TLS_INIT] = cap__tls_init_sys,
 	[CAP_SYSFN_APPLY_LOCALE] = cap__apply_locale_sys,
 	[CAP_SYSFN_LIBC_TSD_FREE] = cap__libc_tsd_free_sys,
+	[CAP_SYSFN_UNWIND] = cap__unwind_fill_sys,
 };
