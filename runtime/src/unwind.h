@@ -66,55 +66,64 @@ static inline struct cap_unwind_slot *cap__unwind_slot(uint64_t key)
 	return &cap__unwind_cache[(key * 0x9e3779b97f4a7c15ull) >> (64 - 12)];
 }
 
-/* Is [lo, hi) inside one of t's stacks: its first chunk (or fixed stack) or
- * a chunk libgcc linked? */
-static inline bool cap__stack_has(const struct cap_thread *t, uintptr_t lo, uintptr_t hi,
-				  const struct cap_libgcc_segment *segs)
+/* Is [top - below, top) inside the region [lo, lo + size)?  One compare:
+ * unsigned arithmetic wraps everything outside to a large number. */
+static inline bool cap__span_in(uintptr_t top, uintptr_t below, uintptr_t lo, uintptr_t size)
 {
-	if (lo >= (uintptr_t)t->stack_lo && hi <= (uintptr_t)t->stack_lo + t->stack_size && lo < hi)
-		return true;
-	for (const struct cap_libgcc_segment *s = segs; s; s = s->next) {
-		uintptr_t b = (uintptr_t)(s + 1);
-		if (lo >= b && hi <= b + s->size && lo < hi)
+	return top - lo - below <= size - below && size >= below;
+}
+
+/* Is [top - below, top) inside a chunk libgcc linked for the thread? */
+static inline bool cap__in_segments(uintptr_t top, uintptr_t below, const struct cap_libgcc_segment *segs)
+{
+	for (const struct cap_libgcc_segment *s = segs; s; s = s->next)
+		if (cap__span_in(top, below, (uintptr_t)(s + 1), s->size))
 			return true;
-	}
 	return false;
 }
 
 /* Walks t's stack from `r` and stores up to `max` return addresses,
  * innermost first: r.pc itself first when it is an interrupted
  * instruction, then the return address of each frame outwards.  `segs` is
- * t's chunk list (__morestack_segments while t runs). */
+ * t's chunk list (__morestack_segments while t runs).  Every read is from
+ * [cfa - 16, cfa) (or down to the saved rbp), checked to be in t's first
+ * chunk (or fixed stack) or in one of its linked chunks. */
 static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const struct cap_thread *t,
 								      struct cap_unwind_regs r, bool pc_is_ra,
 								      const struct cap_libgcc_segment *segs,
 								      uint64_t *frames, uint32_t max,
 								      cap_unwind_miss_fn *miss)
 {
+	const uintptr_t stack_lo = (uintptr_t)t->stack_lo, stack_size = t->stack_size;
+	uintptr_t pc = r.pc, sp = r.sp, rbp = r.rbp, adjust = pc_is_ra;
 	uint32_t n = 0;
 	if (!pc_is_ra && max)
-		frames[n++] = r.pc;
+		frames[n++] = pc;
 	while (n < max) {
-		uint64_t key = pc_is_ra ? r.pc - 1 : r.pc;
-		struct cap_unwind_slot *s = cap__unwind_slot(key);
-		struct cap_unwind_rule rule = s->key == key ? s->rule : miss(key);
+		uint64_t key = pc - adjust;
+		const struct cap_unwind_slot *s = cap__unwind_slot(key);
+		struct cap_unwind_rule rule;
+		if (CAP_LIKELY(s->key == key))
+			rule = s->rule;
+		else
+			rule = miss(key);
 		if (rule.flags & CAP_UNWIND_STOP)
 			break;
-		uintptr_t cfa = (rule.cfa_rbp ? r.rbp : r.sp) + (uintptr_t)(intptr_t)rule.cfa_off;
-		uintptr_t lo = cfa + (uintptr_t)(intptr_t)(rule.rbp_off < -8 ? rule.rbp_off : -8);
-		if ((cfa & 7) || !cap__stack_has(t, lo, cfa, segs))
+		uintptr_t cfa = (rule.cfa_rbp ? rbp : sp) + (uintptr_t)(intptr_t)rule.cfa_off;
+		uintptr_t below = rule.rbp_off < -16 ? (uintptr_t)-(intptr_t)rule.rbp_off : 16;
+		if ((cfa & 7) || (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs)))
 			break;
 		uintptr_t ra = *(const uintptr_t *)(cfa - 8);
 		if (rule.rbp_off)
-			r.rbp = *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)rule.rbp_off);
+			rbp = *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)rule.rbp_off);
 		else if (rule.flags & CAP_UNWIND_RBP_LOST)
-			r.rbp = 0;
+			rbp = 0;
 		if (!ra)
 			break;
 		frames[n++] = ra;
-		r.pc = ra;
-		r.sp = cfa;
-		pc_is_ra = true;
+		pc = ra;
+		sp = cfa;
+		adjust = 1;
 	}
 	return n;
 }
