@@ -3,7 +3,7 @@
 import type { Model } from '../model/model.ts';
 import { NULL_ADDRESS } from '../protocol/types.ts';
 import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
-import { describe, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
+import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
 
 interface Base {
   readonly function?: string;
@@ -232,13 +232,21 @@ function stackSuggestions(model: Model, table: SymbolTable): AnnotateStackSugges
   for (const h of [...model.hotSplits.values()].sort((a, b) => b.count - a.count)) {
     if (h.count < HOT_SPLIT_MIN) continue;
     const from = table.get(h.callsite, 'return');
-    if (!from.own) continue;
-    out.push({
-      kind: 'annotate-stack',
-      ...at(from),
-      message: `calls into external code at ${where(from)} need a big chunk (${h.frameBytes} bytes, split ${h.count} times): annotate its stack need`,
-      evidence: { splits: h.count, frameBytes: h.frameBytes },
-    });
+    if (from.own) {
+      out.push({
+        kind: 'annotate-stack',
+        ...at(from),
+        message: `calls into external code at ${where(from)} need a big chunk (${h.frameBytes} bytes, split ${h.count} times): annotate its stack need`,
+        evidence: { splits: h.count, frameBytes: h.frameBytes },
+      });
+    } else if (from.function !== '??' && !isSystem(from)) {
+      // Library code running on a thread's chunk called back into the program, which needed room.
+      out.push({
+        kind: 'annotate-stack',
+        message: `calls from library code at ${where(from)} into the program need a big chunk (${h.frameBytes} bytes, split ${h.count} times): annotate the stack need of the library function the program calls there`,
+        evidence: { splits: h.count, frameBytes: h.frameBytes },
+      });
+    }
   }
   return out;
 }
