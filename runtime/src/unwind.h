@@ -32,6 +32,8 @@ struct cap_unwind_rule {
 	uint8_t cfa_rbp;
 	uint8_t flags;
 };
+/* The rule of code with frame pointers: most frames, stepped without decoding. */
+static const struct cap_unwind_rule cap__unwind_fp_rule = { 16, -16, 1, 0 };
 #define CAP_UNWIND_STOP 1     /* no caller to find: no unwind info, an outermost frame, or a rule we do not follow */
 #define CAP_UNWIND_RBP_LOST 2 /* rbp cannot be recovered past this frame */
 
@@ -107,17 +109,27 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 			rule = s->rule;
 		else
 			rule = miss(key);
-		if (rule.flags & CAP_UNWIND_STOP)
-			break;
-		uintptr_t cfa = (rule.cfa_rbp ? rbp : sp) + (uintptr_t)(intptr_t)rule.cfa_off;
-		uintptr_t below = rule.rbp_off < -16 ? (uintptr_t)-(intptr_t)rule.rbp_off : 16;
-		if ((cfa & 7) || (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs)))
-			break;
-		uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-		if (rule.rbp_off)
-			rbp = *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)rule.rbp_off);
-		else if (rule.flags & CAP_UNWIND_RBP_LOST)
-			rbp = 0;
+		uintptr_t cfa, ra;
+		if (__builtin_memcmp(&rule, &cap__unwind_fp_rule, sizeof rule) == 0) {
+			/* The program's own code and the runtime's: a frame-pointer frame. */
+			cfa = rbp + 16;
+			if ((cfa & 7) || (!cap__span_in(cfa, 16, stack_lo, stack_size) && !cap__in_segments(cfa, 16, segs)))
+				break;
+			ra = *(const uintptr_t *)(cfa - 8);
+			rbp = *(const uintptr_t *)(cfa - 16);
+		} else {
+			if (rule.flags & CAP_UNWIND_STOP)
+				break;
+			cfa = (rule.cfa_rbp ? rbp : sp) + (uintptr_t)(intptr_t)rule.cfa_off;
+			uintptr_t below = rule.rbp_off < -16 ? (uintptr_t)-(intptr_t)rule.rbp_off : 16;
+			if ((cfa & 7) || (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs)))
+				break;
+			ra = *(const uintptr_t *)(cfa - 8);
+			if (rule.rbp_off)
+				rbp = *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)rule.rbp_off);
+			else if (rule.flags & CAP_UNWIND_RBP_LOST)
+				rbp = 0;
+		}
 		if (!ra)
 			break;
 		frames[n++] = ra;
