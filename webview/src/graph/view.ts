@@ -279,9 +279,12 @@ export class GraphView {
 
   private relabelNode(ne: NodeEl, n: ViewNode): void {
     const [t1, t2] = [ne.g.children[1]!, ne.g.children[2]!];
-    const fn = n.label.length > 26 ? n.label.slice(0, 25) + '…' : n.label;
-    t1.textContent = fn;
-    const place = fileLine(n.file, n.line);
+    // A library address without a symbol ("libfoo.so.1+0x1f08 (calls poll@plt)"): the offset stays on
+    // the node, what it calls goes below.
+    const m = /^(.*\+0x[0-9a-f]+)(?: \((calls .*)\))?$/.exec(n.label);
+    const name = m ? m[1]! : n.label;
+    t1.textContent = name.length <= 26 ? name : m ? `${name.slice(0, 25 - (name.length - name.lastIndexOf('+0x')))}…${name.slice(name.lastIndexOf('+0x'))}` : name.slice(0, 25) + '…';
+    const place = fileLine(n.file, n.line) || (m?.[2] ?? '');
     // Points named for one frame differ by what `via` says: that, not their shared place, goes on the node.
     const second = n.via ?? place;
     t2.textContent = second ? `${second.length > 34 ? second.slice(0, 33) + '…' : second} · ${n.kind}` : n.kind;
