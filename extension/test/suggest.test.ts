@@ -312,6 +312,7 @@ test('chunk-size: sites whose own frames outgrow or underuse the first chunk get
       site('0x9200', { usedBytesMax: 3000, wasteBytes: 8400, chunksLinked: 9 }), // neither
       site('0x9300', { threadsTotal: 0, chunksLinked: 10 }), // no thread yet
       site('0x9400', { chunksLinked: 10, usedBytesMax: 9000, splitFrameMax: 1_060_000 }), // splits for calls into libc: not a chunk size matter
+      site('0x7f0000002000', { wasteBytes: 20000 }), // a library's own threads: not the program's to size
     ],
   });
   const c = suggest(m, t).filter((x) => x.kind === 'chunk-size');

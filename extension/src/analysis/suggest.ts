@@ -274,6 +274,8 @@ function chunkSuggestions(model: Model, table: SymbolTable): ChunkSizeSuggestion
     const n = suggestedChunk(p.usedBytesMax);
     if (n === p.firstChunkBytes) continue;
     const site = siteName(table, p.site);
+    // A library's (or the runtime's) own pthread_create: the program cannot set that first chunk.
+    if (site.function !== '??' && !site.own) continue;
     out.push({
       kind: 'chunk-size',
       ...at(site),
