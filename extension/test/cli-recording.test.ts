@@ -75,6 +75,7 @@ test('summary --json: nodes, edges, stacks and suggestions of a recording with S
     function: 'worker',
     file: '/src/prog.c',
     line: 12,
+    label: 'worker (src/prog.c:12)',
     chain: [
       { addr: exeAddr(0x1233), function: 'cap__park', file: '/x/runtime/src/sched.c', line: 80, own: false },
       { addr: exeAddr(0x12ff), function: 'worker', file: '/src/prog.c', line: 12, own: true },

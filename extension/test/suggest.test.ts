@@ -24,6 +24,7 @@ const SYMS: SymbolEntry[] = [
   { addr: '0x6fff', own: true, line: 50, function: 'parse', file: '/p/srv.c' }, // ret 0x7000 (hot split)
   { addr: '0x7fff', own: false, line: 3, function: 'cap__x', file: '/r/runtime/src/x.c' }, // ret 0x8000
   { addr: '0x8fff', own: true, line: 60, function: 'start', file: '/p/srv.c' }, // ret 0x9000 (spawn)
+  { addr: '0x7f0000001fff', own: false, line: 0, function: 'libcb.so.1+0x1fff', file: '??' }, // ret 0x7f0000002000: a library calling back (hot split)
 ];
 
 function model(s: Partial<SnapshotFrame>): { m: Model; t: SymbolTable } {
@@ -258,11 +259,12 @@ test('annotate-blocking: the stall target, else the non-own function at pc; unkn
   ]);
 });
 
-test('annotate-stack: hot splits from own code with at least 10 splits', () => {
+test('annotate-stack: hot splits from own code, and from library code calling into the program, with at least 10 splits', () => {
   const { m, t } = model({
     hotSplits: [
       { callsite: '0x7000', count: 25, frameBytes: 65536 },
       { callsite: '0x7000', count: 25, frameBytes: 65536 },
+      { callsite: '0x7f0000002000', count: 12, frameBytes: 20000 }, // a library's call site: kept, named truthfully
       { callsite: '0x8000', count: 500, frameBytes: 1024 }, // runtime code: not own
       { callsite: '0x6000', count: 9, frameBytes: 100000 }, // below 10
     ],
@@ -276,6 +278,12 @@ test('annotate-stack: hot splits from own code with at least 10 splits', () => {
       line: 50,
       message: 'calls into external code at parse (p/srv.c:50) need a big chunk (65536 bytes, split 25 times): annotate its stack need',
       evidence: { splits: 25, frameBytes: 65536 },
+    },
+    {
+      kind: 'annotate-stack',
+      message:
+        'calls from library code at libcb.so.1+0x1fff into the program need a big chunk (20000 bytes, split 12 times): annotate the stack need of the library function the program calls there',
+      evidence: { splits: 12, frameBytes: 20000 },
     },
   ]);
 });
@@ -304,6 +312,7 @@ test('chunk-size: sites whose own frames outgrow or underuse the first chunk get
       site('0x9200', { usedBytesMax: 3000, wasteBytes: 8400, chunksLinked: 9 }), // neither
       site('0x9300', { threadsTotal: 0, chunksLinked: 10 }), // no thread yet
       site('0x9400', { chunksLinked: 10, usedBytesMax: 9000, splitFrameMax: 1_060_000 }), // splits for calls into libc: not a chunk size matter
+      site('0x7f0000002000', { wasteBytes: 20000 }), // a library's own threads: not the program's to size
     ],
   });
   const c = suggest(m, t).filter((x) => x.kind === 'chunk-size');

@@ -22,6 +22,13 @@
  *                          stack); its overhead is the difference
  *   annotate_blocking_call_ns the same call annotated as blocking: on a helper
  *                          kernel thread while the caller parks
+ *   walk_frames            frames in the chain the next two walk: from a qsort
+ *                          comparator, through libc's frames (no frame
+ *                          pointers) and this program's, to the thread's base
+ *   walk_hit_ns            one walk of that chain with every unwind rule cached,
+ *                          as when a thread blocks at a point seen before
+ *   walk_miss_ns           the same walk with no rule cached: each read from
+ *                          .eh_frame on the system stack (src/unwind.h)
  * Build: make -C runtime bench;  run: npm run --silent bench:runtime */
 #define _GNU_SOURCE
 #include <capriccio.h>
@@ -33,6 +40,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <stdint.h>
+#include "unwind.h" /* internal: the call-chain walk, measured on its own */
+#define CAP_FRAMES_BENCH 32
 
 static long env_long(const char *name, long def)
 {
@@ -138,6 +147,58 @@ static double call_ns(int (*fn)(int), long n)
 	caller = fn;
 	calls = n;
 	return best_of(5, measure_calls);
+/* ---- The call-chain walk ------------------------------------------------ */
+
+static struct {
+	uint32_t frames;
+	double hit_ns, miss_ns;
+} walk;
+
+/* Walks from its caller's frame into `frames` (holding the last walk's chain);
+ * `forget`: with none of that chain's rules cached. */
+static __attribute__((noinline)) uint32_t walk_here(uint64_t *frames, uint32_t forget)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
+	if (forget) {
+		cap__unwind_slot(r.pc - 1)->key = 0;
+		for (uint32_t k = 0; k < forget; k++)
+			cap__unwind_slot(frames[k] - 1)->key = 0;
+	}
+	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, frames, CAP_FRAMES_BENCH,
+				cap__unwind_fill);
+}
+
+/* Measures from inside libc's qsort (its first comparison), best of 5. */
+static int walk_from_comparator(const void *a, const void *b)
+{
+	if (walk.frames)
+		return 0;
+	uint64_t frames[CAP_FRAMES_BENCH];
+	walk.frames = walk_here(frames, 0);
+	walk.hit_ns = walk.miss_ns = 1e18;
+	for (int round = 0; round < 5; round++) {
+		const long n = 200000, m = 20000;
+		uint64_t t0 = cap_now_ns();
+		for (long i = 0; i < n; i++)
+			walk_here(frames, 0);
+		double hit = (double)(cap_now_ns() - t0) / (double)n;
+		t0 = cap_now_ns();
+		for (long i = 0; i < m; i++)
+			walk_here(frames, walk.frames);
+		double miss = (double)(cap_now_ns() - t0) / (double)m;
+		if (hit < walk.hit_ns)
+			walk.hit_ns = hit;
+		if (miss < walk.miss_ns)
+			walk.miss_ns = miss;
+	}
+	return (const char *)a < (const char *)b ? -1 : 1;
+}
+
+static __attribute__((noinline)) void measure_walk(void)
+{
+	int v[4] = { 4, 3, 2, 1 };
+	qsort(v, 4, sizeof v[0], walk_from_comparator);
 }
 
 /* ---- Telemetry cost: measured in child processes of this binary -------- */
@@ -305,6 +366,8 @@ int main(int argc, char **argv)
 	double yield_ns = best_of(5, measure_yield);
 	double spawn_ns = best_of(5, measure_spawn);
 	fprintf(stderr, "yield_switch_ns=%.1f spawn_join_ns=%.1f\n", yield_ns, spawn_ns);
+	measure_walk();
+	fprintf(stderr, "walk of %u frames: %.1f ns cached, %.1f ns reading .eh_frame\n", walk.frames, walk.hit_ns, walk.miss_ns);
 
 	/* As many threads as we can, all parked on one condition variable. */
 	cap_thread_t **ts = malloc(sizeof(*ts) * (size_t)target);
@@ -383,9 +446,10 @@ int main(int argc, char **argv)
 	       "\"blocking_op_ns\":%.1f,\"blocking_op_telemetry_ns\":%.1f,\"graph_cost_ns\":%.1f,"
 	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f,"
 	       "\"yield_switch_tls_1k_ns\":%.1f,\"plain_call_ns\":%.1f,\"annotate_stack_call_ns\":%.1f,"
-	       "\"annotate_blocking_call_ns\":%.0f}\n",
+	       "\"annotate_blocking_call_ns\":%.0f,\"walk_frames\":%u,\"walk_hit_ns\":%.1f,\"walk_miss_ns\":%.1f}\n",
 	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, joined, rss_per,
 	       info.first_chunk_bytes, info.stack_mode, op_off, op_on, op_on - op_off, tput_off, tput_on,
-	       tput_off > 0 ? tput_on / tput_off : 0, yield_tls_ns, plain_ns, stack_ns, helper_ns);
+	       tput_off > 0 ? tput_on / tput_off : 0, yield_tls_ns, plain_ns, stack_ns, helper_ns, walk.frames, walk.hit_ns,
+	       walk.miss_ns);
 	return joined == n ? 0 : 1;
 }

@@ -1,8 +1,8 @@
 /* The blocking graph and stack accounting, recorded on the worker's own
  * paths while telemetry is on (cap__tel != NULL).
  *
- * A node is a blocking point: the chain of return addresses (frame-pointer
- * walk) where a thread blocked or yielded.  An edge joins two consecutive
+ * A node is a blocking point: the chain of return addresses (unwind.h)
+ * where a thread blocked or yielded.  An edge joins two consecutive
  * blocking points of one thread and measures the run between them: from
  * the moment the thread ran again after the first to the moment it reached
  * the second.  A node also measures the wait: from blocking until the
@@ -95,8 +95,10 @@ void cap__graph_block(struct cap_thread *t, int kind)
 	struct cap_telemetry *T = cap__tel;
 	uint64_t now = cap__ticks();
 	uint64_t frames[CAP_FRAMES];
-	/* Skip our own frame: start at the caller of the runtime's block function. */
-	uint32_t n = cap__graph_walk(t, *(uintptr_t *)__builtin_frame_address(0), frames, CAP_FRAMES);
+	/* From the runtime's block function (our caller): its caller is the first frame. */
+	const uintptr_t *fp = __builtin_frame_address(0);
+	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
+	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, frames, CAP_FRAMES, cap__unwind_fill);
 	uint32_t node = cap__node_of(T, frames, n, kind);
 	if (node) {
 		struct cap_node *nd = &T->nodes.v[node - 1];

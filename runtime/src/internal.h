@@ -246,6 +246,7 @@ enum cap_sysfn {
 	CAP_SYSFN_PCLOSE,
 	CAP_SYSFN_RESOLVE_PREPARE,
 	CAP_SYSFN_RESOLVE,
+	CAP_SYSFN_UNWIND,
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
@@ -273,7 +274,7 @@ extern int64_t cap__fds_delta;   /* descriptors opened minus closed through the 
 extern uint64_t cap__stack_bytes; /* first chunks and fixed stacks of live threads */
 uint64_t cap__fds_open(void);
 void cap__fds_runtime(int d); /* descriptors the runtime itself opened (+) or closed (-) */
-void cap__policy_block(struct cap_thread *t, uintptr_t fp);
+void cap__policy_block(struct cap_thread *t, const void *block_frame); /* block_frame: the blocking function's frame */
 void cap__policy_resumed(struct cap_thread *t);
 void cap__policy_spawned(struct cap_thread *t);
 void cap__policy_exited(struct cap_thread *t);

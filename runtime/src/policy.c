@@ -121,11 +121,13 @@ static void cap__learn(struct cap_thread *t, int64_t threads_extra)
 	s->runs++;
 }
 
-void cap__policy_block(struct cap_thread *t, uintptr_t fp)
+void cap__policy_block(struct cap_thread *t, const void *block_frame)
 {
 	cap__learn(t, 0);
 	uint64_t frames[CAP_PFRAMES];
-	uint32_t n = cap__graph_walk(t, fp, frames, CAP_PFRAMES);
+	const uintptr_t *fp = block_frame;
+	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
+	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, frames, CAP_PFRAMES, cap__unwind_fill);
 	t->psite = n ? cap__psite_of(cap__hash_frames(frames, n) | 1) : 0;
 }
 

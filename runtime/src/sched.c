@@ -183,7 +183,7 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 	if (cap__tel)
 		cap__graph_block(cur, why);
 	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_block(cur, *(uintptr_t *)__builtin_frame_address(0));
+		cap__policy_block(cur, __builtin_frame_address(0));
 	cap__schedule(w, cur);
 	if (CAP_UNLIKELY(cap__policy))
 		cap__policy_resumed(cur);
@@ -439,7 +439,7 @@ void cap_yield(void)
 	if (cap__tel)
 		cap__graph_block(cur, CAP_KIND_YIELD);
 	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_block(cur, *(uintptr_t *)__builtin_frame_address(0));
+		cap__policy_block(cur, __builtin_frame_address(0));
 	cap__runq_push(w, cur);
 	cap__schedule(w, cur);
 	if (CAP_UNLIKELY(cap__policy))

@@ -7,6 +7,7 @@
 #include "resolver.h"
 
 #include <dlfcn.h>
+#include "unwind.h"
 
 void cap__sys_init(void *arg);
 void cap__sys_print(void *msg);
@@ -54,6 +55,7 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_PCLOSE] = cap__pclose_sys,
 	[CAP_SYSFN_RESOLVE_PREPARE] = cap__resolve_prepare_sys,
 	[CAP_SYSFN_RESOLVE] = cap__resolve_sys,
+	[CAP_SYSFN_UNWIND] = cap__unwind_fill_sys,
 };
 
 void *cap__libc_next(void **slot, const char *name)

@@ -11,6 +11,7 @@
 #define CAP_TELEMETRY_H
 
 #include "internal.h"
+#include "unwind.h"
 #include <stdatomic.h>
 
 #define CAP_FRAMES 16
@@ -132,7 +133,7 @@ static inline void cap__graph_run_ended(struct cap_telemetry *T, uint64_t now)
 	}
 }
 
-/* Frame-pointer walks, inline: the yield sampler runs them on the signal
+/* Hashes of call chains, inline: the yield sampler uses them on the signal
  * stack, where split-stack code must not run. */
 static inline uint64_t cap__mix(uint64_t h)
 {
@@ -149,41 +150,6 @@ static inline uint64_t cap__hash_frames(const uint64_t *frames, uint32_t n)
 		h = cap__mix(h ^ frames[i]) + i;
 	return h ? h : 1;
 }
-
-/* Is fp inside one of t's stacks: its first chunk or a chunk libgcc linked?
- * The walk stops at the first frame pointer that is not (code built
- * without frame pointers leaves anything in rbp). */
-static inline bool cap__fp_ok(const struct cap_thread *t, uintptr_t fp,
-			      const struct cap_libgcc_segment *segs)
-{
-	if (fp & 7)
-		return false;
-	if (fp >= (uintptr_t)t->stack_lo && fp + 16 <= (uintptr_t)t->stack_lo + t->stack_size)
-		return true;
-	for (const struct cap_libgcc_segment *s = segs; s; s = s->next) {
-		uintptr_t lo = (uintptr_t)(s + 1);
-		if (fp >= lo && fp + 16 <= lo + s->size)
-			return true;
-	}
-	return false;
-}
-
-static inline uint32_t cap__graph_walk(const struct cap_thread *t, uintptr_t fp, uint64_t *frames, uint32_t max)
-{
-	const struct cap_libgcc_segment *segs = __morestack_segments;
-	uint32_t n = 0;
-	while (n < max && fp && cap__fp_ok(t, fp, segs)) {
-		const uintptr_t *f = (const uintptr_t *)fp;
-		if (!f[1])
-			break;
-		frames[n++] = f[1];
-		if (f[0] == fp)
-			break;
-		fp = f[0];
-	}
-	return n;
-}
-
 
 static inline void cap__count_fds(int d)
 {

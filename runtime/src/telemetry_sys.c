@@ -667,8 +667,9 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 	uint64_t now = cap__ticks(), run = now - t->t_run;
 	ucontext_t *uc = ucv;
 	uint64_t frames[CAP_FRAMES];
-	frames[0] = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-	uint32_t n = 1 + cap__graph_walk(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RBP], frames + 1, CAP_FRAMES - 1);
+	const greg_t *g = uc->uc_mcontext.gregs;
+	struct cap_unwind_regs r = { (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP], (uintptr_t)g[REG_RBP] };
+	uint32_t n = cap__unwind_walk(t, r, false, __morestack_segments, frames, CAP_FRAMES, cap__unwind_rule_sys);
 	uint64_t h = cap__hash_frames(frames, n);
 	uint32_t found = 0, cnt = atomic_load_explicit(&T->samples.n, memory_order_relaxed);
 	for (uint32_t i = 0; i < cnt && !found; i++)

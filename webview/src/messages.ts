@@ -19,8 +19,10 @@ export interface ViewNode {
   readonly id: number;
   /** what it waits on: sleep, io, mutex, ... */
   readonly kind: string;
-  /** the function named for it: the innermost own frame */
+  /** the function named for it: the innermost own frame (else the innermost library frame) */
   readonly label: string;
+  /** what tells it apart from other points named for the same frame ("← stage2 (pipe.c:40)") */
+  readonly via?: string;
   readonly file: string;
   readonly line: number;
   readonly chain: readonly ViewFrame[];
@@ -270,6 +272,7 @@ function checkView(v: unknown): ViewData {
   each(o, 'nodes', p, (n, np) => {
     ids.add(num(n, 'id', np));
     strFields(n, np, ['kind', 'label', 'file']);
+    if (n['via'] !== undefined) str(n, 'via', np);
     numFields(n, np, ['line', 'count', 'waitAvgNs', 'waitMaxNs', 'waitTotalNs']);
     each(n, 'chain', np, (f, fp) => {
       strFields(f, fp, ['function', 'file']);

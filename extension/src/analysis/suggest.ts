@@ -3,7 +3,7 @@
 import type { Model } from '../model/model.ts';
 import { NULL_ADDRESS, type Address } from '../protocol/types.ts';
 import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
-import { describe, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
+import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
 import { linkName } from '../symbols/aliases.ts';
 import { calledAt } from './extcalls.ts';
 
@@ -274,8 +274,17 @@ function stackSuggestions(model: Model, table: SymbolTable): AnnotateStackSugges
   for (const h of [...model.hotSplits.values()].sort((a, b) => b.count - a.count)) {
     if (h.count < HOT_SPLIT_MIN) continue;
     const from = table.get(h.callsite, 'return');
-    if (!from.own) continue;
     const figures = `(${h.frameBytes} bytes, split ${h.count} times)`;
+    if (!from.own) {
+      if (from.function !== '??' && !isSystem(from))
+        // Library code running on a thread's chunk called back into the program, which needed room.
+        out.push({
+          kind: 'annotate-stack',
+          message: `calls from library code at ${where(from)} into the program need a big chunk ${figures}: annotate the stack need of the library function the program calls there`,
+          evidence: { splits: h.count, frameBytes: h.frameBytes },
+        });
+      continue;
+    }
     const m = inModule(model, h.callsite);
     const called = m && m.path === m.program ? calledAt(m.program, m.fileAddr) : undefined;
     if (called && called.externalCalls.length === 0 && !called.bigChunk) continue; /* its own frame */
@@ -329,6 +338,8 @@ function chunkSuggestions(model: Model, table: SymbolTable): ChunkSizeSuggestion
     const n = suggestedChunk(p.usedBytesMax);
     if (n === p.firstChunkBytes) continue;
     const site = siteName(table, p.site);
+    // A library's (or the runtime's) own pthread_create: the program cannot set that first chunk.
+    if (site.function !== '??' && !site.own) continue;
     out.push({
       kind: 'chunk-size',
       ...at(site),

@@ -3,8 +3,9 @@
 import type { Model } from '../model/model.ts';
 import { kindName, type DecodeError, type Resources } from '../protocol/types.ts';
 import type { ViewHotSplit, ViewSite, ViewStacks } from '../../../webview/src/messages.ts';
-import { nameChain, shortFile, type SymbolTable } from '../symbols/symbols.ts';
+import { nameChain, type SymbolTable } from '../symbols/symbols.ts';
 import { endSummary, type EndSummary } from './end.ts';
+import { placeOf, uniqueLabels } from './labels.ts';
 import { siteName, suggest, type Suggestion } from './suggest.ts';
 
 export interface ChainFrame {
@@ -18,9 +19,14 @@ export interface ChainFrame {
 export interface NodeSummary {
   readonly id: number;
   readonly kind: string;
+  /** the frame named for it (nameChain): the innermost own frame, else the innermost library frame */
   readonly function: string;
   readonly file: string;
   readonly line: number;
+  /** unique among the blocking points: the named frame, and what tells it apart from others named so (labels.ts) */
+  readonly label: string;
+  /** the part of `label` that tells it apart ("← stage2 (pipe.c:40)"), when another point shares its frame */
+  readonly via?: string;
   readonly chain: readonly ChainFrame[];
   readonly count: number;
   readonly waitAvgNs: number;
@@ -63,16 +69,20 @@ export interface Summary {
 const avg = (total: number, count: number): number => (count > 0 ? Math.round(total / count) : 0);
 
 export function summarize(model: Model, table: SymbolTable): Summary {
-  const nodes: NodeSummary[] = [...model.nodes.values()]
-    .map((n) => {
-      const name = nameChain(table, n.def?.frames ?? []);
+  const named = [...model.nodes.values()].map((n) => ({ n, id: n.id, kind: n.def ? kindName(n.def.kind) : 'unknown', name: nameChain(table, n.def?.frames ?? []) }));
+  const labels = uniqueLabels(named);
+  const nodes: NodeSummary[] = named
+    .map(({ n, kind, name }) => {
       const stat = n.stat;
+      const l = labels.get(n.id)!;
       return {
         id: n.id,
-        kind: n.def ? kindName(n.def.kind) : 'unknown',
+        kind,
         function: name.function,
         file: name.file,
         line: name.line,
+        label: l.label,
+        ...(l.via !== undefined ? { via: l.via } : {}),
         chain: name.chain.map((s) => ({ addr: s.addr, function: s.function, file: s.file, line: s.line, own: s.own })),
         count: stat?.count ?? 0,
         waitAvgNs: avg(stat?.waitTotalNs ?? 0, stat?.count ?? 0),
@@ -145,9 +155,6 @@ export const fmtNs = (ns: number): string =>
 export const fmtBytes = (b: number): string =>
   b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1 << 10 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
 
-const place = (n: { function: string; file: string; line: number }): string =>
-  n.function === '??' ? '??' : n.file === '??' ? n.function : `${n.function} (${shortFile(n.file)}:${n.line})`;
-
 /** The readable report. `limit` caps the rows of each table. */
 export function textReport(s: Summary, limit = 10): string {
   const out: string[] = [];
@@ -157,20 +164,20 @@ export function textReport(s: Summary, limit = 10): string {
   const byId = new Map(s.nodes.map((n) => [n.id, n]));
   out.push('', `blocking points (${s.nodes.length})`);
   for (const n of s.nodes.slice(0, limit)) {
-    out.push(`  #${n.id} ${n.kind.padEnd(9)} ${place(n)}  ×${n.count}  wait avg ${fmtNs(n.waitAvgNs)} max ${fmtNs(n.waitMaxNs)}`);
+    out.push(`  #${n.id} ${n.kind.padEnd(9)} ${n.label}  ×${n.count}  wait avg ${fmtNs(n.waitAvgNs)} max ${fmtNs(n.waitMaxNs)}`);
   }
   out.push('', `edges by total time (${s.edges.length})`);
   for (const e of s.edges.slice(0, limit)) {
     const from = byId.get(e.from);
     const to = byId.get(e.to);
-    out.push(`  #${e.from} ${from ? place(from) : '?'} → #${e.to} ${to ? place(to) : '?'}  ×${e.count}  avg ${fmtNs(e.avgNs)} max ${fmtNs(e.maxNs)}`);
+    out.push(`  #${e.from} ${from ? from.label : '?'} → #${e.to} ${to ? to.label : '?'}  ×${e.count}  avg ${fmtNs(e.avgNs)} max ${fmtNs(e.maxNs)}`);
   }
   const st = s.stacks;
   out.push(
     '',
     `stacks    allocated ${fmtBytes(st.allocatedBytes)}, used ${fmtBytes(st.usedBytes)} (finished threads), waste ${fmtBytes(st.wasteBytes)}, largest thread ${fmtBytes(st.maxThreadUsedBytes)}, ${st.chunksLinked} chunks linked`,
   );
-  for (const h of st.hotSplits.slice(0, limit)) out.push(`  hot split ${place(h)}  ×${h.count}  frame ${fmtBytes(h.frameBytes)}`);
+  for (const h of st.hotSplits.slice(0, limit)) out.push(`  hot split ${placeOf(h)}  ×${h.count}  frame ${fmtBytes(h.frameBytes)}`);
   if (s.resources) {
     const r = s.resources;
     out.push('', `resources threads ${r.threads} (runnable ${r.runnable}, io ${r.blockedIo}, disk ${r.blockedDisk}, sync ${r.blockedSync}, sleeping ${r.sleeping}), rss ${fmtBytes(r.rssBytes)}, fds ${r.openFds}/${r.fdLimit}`);

@@ -60,7 +60,10 @@ function history(model: Model, edges: readonly ViewEdge[], nodes: ReadonlyMap<nu
   const pts = keep.map((i) => all[i]!);
   const top = [...edges].sort((a, b) => b.totalNs - a.totalNs).slice(0, caps.edgeSeries);
   const lat = edgeLatency(all, top.map((e) => e.id));
-  const name = (id: number): string => nodes.get(id)?.label ?? `#${id}`;
+  const name = (id: number): string => {
+    const n = nodes.get(id);
+    return n ? (n.via !== undefined ? `${n.label} ${n.via}` : n.label) : `#${id}`;
+  };
   const edgeLatencySeries: EdgeSeries[] = top.map((e) => ({
     edgeId: e.id,
     label: `${name(e.from)} → ${name(e.to)}`,
@@ -115,6 +118,7 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
       id: n.id,
       kind: n.kind,
       label: n.function,
+      ...(n.via !== undefined ? { via: n.via } : {}),
       file: n.file,
       line: n.line,
       chain: n.chain.map((f) => ({ function: f.function, file: f.file, line: f.line, own: f.own })),

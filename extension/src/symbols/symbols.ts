@@ -11,15 +11,23 @@
 // and a file address (addr − bias); addresses are batched per module into one
 // `addr2line -f -C -i -a -e MODULE` process and cached per module + address. With inlining
 // addr2line prints several function/line pairs, innermost first: the first pair is the
-// location, the whole list is kept in `inlined`. An address in no module, or one addr2line
-// cannot resolve, gets function "??" (file "??", line 0).
+// location, the whole list is kept in `inlined`. An address in no module gets function "??"
+// (file "??", line 0).
+//
+// Names are truthful (elf.ts): addr2line's function is taken when debug information gave it (a
+// file and line); otherwise the name is that of the symbol whose start and size contain the
+// address — never the nearest symbol below it, which in a stripped library is some unrelated
+// exported function — or a PLT stub's (`poll@plt`). An address no symbol contains is named
+// `MODULE+0xOFFSET` (the module's file name, the file address), followed for a return address
+// by what its call instruction calls when that is known: `libfoo.so.1+0x1f08 (calls poll@plt)`.
 //
 // `own`: the program's own code — in the executable (modules[0]), not in the Capriccio runtime's
 // sources (runtime/src/) nor libgcc/glibc, and not a function named cap__*, __wrap_* or
 // __morestack*.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { ElfSymbols, type ElfToolOptions } from './elf.ts';
 import type { Address, Module, SymbolEntry } from '../protocol/types.ts';
 import { toAddress } from '../protocol/types.ts';
 import { capriccioRoot } from '../cli/paths.ts';
@@ -81,11 +89,24 @@ export function defaultRuntimeSourceDirs(): string[] {
 
 export function isOwn(inExecutable: boolean, loc: Location, runtimeDirs: readonly string[]): boolean {
   if (!inExecutable || loc.function === '??') return false;
-  if (NOT_OWN_FUNCTIONS.some((re) => re.test(loc.function))) return false;
+  return !isSystem(loc, runtimeDirs);
+}
+
+/**
+ * The Capriccio runtime, libgcc or glibc, wherever it is linked: frames no user wrote or chose
+ * (a library the program calls is not one). Told by name and source file, so that a recording's
+ * SYMBOLS table, which keeps no module, is read the same way.
+ */
+export function isSystem(loc: Location, runtimeDirs: readonly string[] = []): boolean {
+  if (NOT_OWN_FUNCTIONS.some((re) => re.test(loc.function))) return true;
   const f = loc.file;
-  if (runtimeDirs.some((d) => f.startsWith(d)) || /(^|\/)runtime\/src\//.test(f)) return false;
-  if (GLIBC_OR_LIBGCC.some((re) => re.test(f))) return false;
-  return true;
+  if (runtimeDirs.some((d) => f.startsWith(d)) || /(^|\/)runtime\/src\//.test(f)) return true;
+  return GLIBC_OR_LIBGCC.some((re) => re.test(f));
+}
+
+/** The name of an address no symbol contains: `MODULE+0xOFFSET`, and what its call calls if known. */
+export function unnamedInModule(modulePath: string, fileAddr: bigint, calls?: string): string {
+  return `${basename(modulePath)}+0x${fileAddr.toString(16)}${calls !== undefined ? ` (calls ${calls})` : ''}`;
 }
 
 /** Resolves addresses; results are cached. */
@@ -153,7 +174,7 @@ export function parseAddr2line(output: string, fileAddrs: readonly bigint[]): Ma
   return out;
 }
 
-export interface Addr2lineOptions {
+export interface Addr2lineOptions extends ElfToolOptions {
   /** addr2line executable (default "addr2line" from PATH) */
   readonly addr2line?: string;
   /** runtime source directories (default: this installation's runtime/src) */
@@ -174,9 +195,10 @@ function runAddr2line(exe: string, module: string, fileAddrs: readonly bigint[])
   });
 }
 
-/** Symbolizes with binutils addr2line over the HELLO module table. */
+/** Symbolizes with binutils addr2line over the HELLO module table (and nm, readelf: elf.ts). */
 export class Addr2lineSymbolizer implements Symbolizer {
   private readonly cache = new Map<string, SymbolInfo>();
+  private readonly elf = new Map<number, Promise<ElfSymbols>>();
   private readonly exe: string;
   private readonly runtimeDirs: readonly string[];
   private readonly batch: number;
@@ -184,7 +206,7 @@ export class Addr2lineSymbolizer implements Symbolizer {
 
   constructor(
     private readonly modules: readonly Module[],
-    opts: Addr2lineOptions = {},
+    private readonly opts: Addr2lineOptions = {},
   ) {
     this.exe = opts.addr2line ?? 'addr2line';
     this.runtimeDirs = opts.runtimeSourceDirs ?? defaultRuntimeSourceDirs();
@@ -195,8 +217,15 @@ export class Addr2lineSymbolizer implements Symbolizer {
     return this.modules.findIndex((m) => BigInt(m.start) <= addr && addr < BigInt(m.end));
   }
 
+  private elfOf(mi: number): Promise<ElfSymbols> {
+    let e = this.elf.get(mi);
+    if (!e) this.elf.set(mi, (e = ElfSymbols.load(this.modules[mi]!.path, this.opts)));
+    return e;
+  }
+
   async resolve(addrs: Iterable<{ addr: Address; use: AddressUse }>): Promise<SymbolTable> {
-    const todo = new Map<number, Map<bigint, Address>>(); // module → file address → looked-up address
+    // module → file address → looked-up address and its use
+    const todo = new Map<number, Map<bigint, { key: Address; use: AddressUse }>>();
     for (const { addr, use } of addrs) {
       const key = lookupAddress(addr, use);
       if (this.table.byAddr.has(key)) continue;
@@ -214,32 +243,48 @@ export class Addr2lineSymbolizer implements Symbolizer {
       }
       let perModule = todo.get(mi);
       if (!perModule) todo.set(mi, (perModule = new Map()));
-      perModule.set(v - BigInt(m.bias), key);
+      perModule.set(v - BigInt(m.bias), { key, use });
     }
     await Promise.all(
       [...todo].map(async ([mi, perModule]) => {
         const m = this.modules[mi]!;
         const fileAddrs = [...perModule.keys()];
         const found = new Map<bigint, Location[]>();
-        if (existsSync(m.path)) {
+        const exists = existsSync(m.path);
+        if (exists) {
           for (let i = 0; i < fileAddrs.length; i += this.batch) {
             const part = fileAddrs.slice(i, i + this.batch);
             for (const [k, v] of parseAddr2line(await runAddr2line(this.exe, m.path, part), part)) found.set(k, v);
           }
         }
-        for (const [fileAddr, key] of perModule) {
+        for (const [fileAddr, { key, use }] of perModule) {
           const locs = found.get(fileAddr);
           const first = locs?.[0];
-          const info: SymbolInfo =
-            first === undefined || first.function === '??'
-              ? unknownSymbol(key, m.path)
-              : { addr: key, ...first, own: isOwn(mi === 0, first, this.runtimeDirs), inlined: locs!, module: m.path };
+          let info: SymbolInfo;
+          if (!exists) info = unknownSymbol(key, m.path);
+          else if (first && first.function !== '??' && first.file !== '??') {
+            // Named by debug information: exact, with inlined callers.
+            info = { addr: key, ...first, own: isOwn(mi === 0, first, this.runtimeDirs), inlined: locs!, module: m.path };
+          } else {
+            const { loc, named } = await this.bySymbols(mi, fileAddr, use);
+            info = { addr: key, ...loc, own: named && isOwn(mi === 0, loc, this.runtimeDirs), inlined: [loc], module: m.path };
+          }
           this.cache.set(`${mi}:${key}`, info);
           this.table.add(info);
         }
       }),
     );
     return this.table;
+  }
+
+  /** A location without debug information: the containing symbol, else MODULE+0xOFFSET. */
+  private async bySymbols(mi: number, fileAddr: bigint, use: AddressUse): Promise<{ loc: Location; named: boolean }> {
+    const elf = await this.elfOf(mi);
+    const sym = elf.containing(fileAddr);
+    if (sym) return { loc: { function: sym.name, file: '??', line: 0 }, named: true };
+    const target = use === 'return' ? elf.callTarget(fileAddr + 1n) : undefined;
+    const callee = target !== undefined ? elf.containing(target)?.name : undefined;
+    return { loc: { function: unnamedInModule(this.modules[mi]!.path, fileAddr, callee), file: '??', line: 0 }, named: false };
   }
 }
 
@@ -251,16 +296,26 @@ export class TableSymbolizer implements Symbolizer {
   }
 }
 
-/** A node's (or any chain's) display: the innermost own frame, and the whole symbolized chain. */
+/** A node's (or any chain's) display: the frame named for it, and the whole symbolized chain. */
 export interface ChainName extends Location {
   readonly own: boolean;
   readonly chain: readonly SymbolInfo[];
+  /** where in `chain` the named frame is (-1: empty chain) */
+  readonly index: number;
 }
 
-/** `frames` are return addresses unless `firstIsPc` (a sample's frames[0]). */
+/** GCC's split-stack trampoline: a frame of its own where a function linked a new chunk, not a call the program made. */
+const isTrampoline = (s: SymbolInfo): boolean => s.function === '__morestack';
+
+/**
+ * `frames` are return addresses unless `firstIsPc` (a sample's frames[0]). The frame named for
+ * the chain is the innermost in the program's own code; in a thread that has none (a library's
+ * own thread), the innermost library frame — the code that called into the runtime — rather
+ * than a runtime frame; the innermost known frame only when the chain holds nothing else.
+ */
 export function nameChain(table: SymbolTable, frames: readonly Address[], firstIsPc = false): ChainName {
-  const chain = frames.map((f, i) => table.get(f, i === 0 && firstIsPc ? 'pc' : 'return'));
-  const pick = chain.find((s) => s.own) ?? chain.find((s) => s.function !== '??') ?? chain[0];
-  if (!pick) return { function: '??', file: '??', line: 0, own: false, chain };
-  return { function: pick.function, file: pick.file, line: pick.line, own: pick.own, chain };
+  const chain = frames.map((f, i) => table.get(f, i === 0 && firstIsPc ? 'pc' : 'return')).filter((s) => !isTrampoline(s));
+  const pick = chain.find((s) => s.own) ?? chain.find((s) => s.function !== '??' && !isSystem(s)) ?? chain.find((s) => s.function !== '??') ?? chain[0];
+  if (!pick) return { function: '??', file: '??', line: 0, own: false, chain, index: -1 };
+  return { function: pick.function, file: pick.file, line: pick.line, own: pick.own, chain, index: chain.indexOf(pick) };
 }

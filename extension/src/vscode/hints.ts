@@ -26,9 +26,9 @@ function index(s: Summary): Index {
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
-/** "read ×1,234 · wait avg 3.1 ms" for the blocking points of one line. */
+/** "read ×1,234 · wait avg 3.1 ms" for the blocking points of one line; points that share the line say what tells them apart ("condvar ← stage2 (pipe.c:40) ×12 · …"). */
 export function hintText(nodes: readonly NodeSummary[]): string {
-  return nodes.map((n) => `${n.kind} ×${count(n.count)} · wait avg ${fmtNs(n.waitAvgNs)}`).join('  |  ');
+  return nodes.map((n) => `${n.kind}${n.via ? ` ${n.via}` : ''} ×${count(n.count)} · wait avg ${fmtNs(n.waitAvgNs)}`).join('  |  ');
 }
 
 export class Hints implements vscode.Disposable {
@@ -79,12 +79,12 @@ export class Hints implements vscode.Disposable {
     const byId = new Map(s.nodes.map((n) => [n.id, n]));
     const name = (id: number): string => {
       const n = byId.get(id);
-      return n ? `\`${n.function}\` ${n.kind} (${n.file.split('/').pop()}:${n.line})` : `#${id}`;
+      return n ? `\`${n.function}\` ${n.kind} (${n.file.split('/').pop()}:${n.line})${n.via ? ` ${n.via}` : ''}` : `#${id}`;
     };
     const row = (e: EdgeSummary, other: number): string => `| ${name(other)} | ${count(e.count)} | ${fmtNs(e.avgNs)} | ${fmtNs(e.maxNs)} |`;
     const md = new vscode.MarkdownString();
     for (const n of nodes) {
-      md.appendMarkdown(`**Capriccio** — blocking point \`${n.function}\` (${n.kind}): ${count(n.count)} waits, avg ${fmtNs(n.waitAvgNs)}, max ${fmtNs(n.waitMaxNs)}\n\n`);
+      md.appendMarkdown(`**Capriccio** — blocking point \`${n.function}\`${n.via ? ` ${n.via}` : ''} (${n.kind}): ${count(n.count)} waits, avg ${fmtNs(n.waitAvgNs)}, max ${fmtNs(n.waitMaxNs)}\n\n`);
       const into = s.edges.filter((e) => e.to === n.id);
       const from = s.edges.filter((e) => e.from === n.id);
       if (into.length > 0) md.appendMarkdown(`Runs into here:\n\n| from | count | avg | max |\n|---|--:|--:|--:|\n${into.slice(0, 8).map((e) => row(e, e.from)).join('\n')}\n\n`);

@@ -181,7 +181,7 @@ export class GraphView {
     for (const n of view.nodes) {
       let ne = this.nodes.get(n.id);
       if (!ne) ne = this.addNode(n);
-      else if (ne.data.label !== n.label || ne.data.file !== n.file || ne.data.line !== n.line) this.relabelNode(ne, n);
+      else if (ne.data.label !== n.label || ne.data.via !== n.via || ne.data.file !== n.file || ne.data.line !== n.line) this.relabelNode(ne, n);
       ne.data = n;
       ne.seen = gen;
       const b = nodeBucket(n.waitAvgNs);
@@ -279,11 +279,16 @@ export class GraphView {
 
   private relabelNode(ne: NodeEl, n: ViewNode): void {
     const [t1, t2] = [ne.g.children[1]!, ne.g.children[2]!];
-    const fn = n.label.length > 26 ? n.label.slice(0, 25) + '…' : n.label;
-    t1.textContent = fn;
-    const place = fileLine(n.file, n.line);
-    t2.textContent = place ? `${place} · ${n.kind}` : n.kind;
-    ne.g.setAttribute('aria-label', `${n.label} ${place}`);
+    // A library address without a symbol ("libfoo.so.1+0x1f08 (calls poll@plt)"): the offset stays on
+    // the node, what it calls goes below.
+    const m = /^(.*\+0x[0-9a-f]+)(?: \((calls .*)\))?$/.exec(n.label);
+    const name = m ? m[1]! : n.label;
+    t1.textContent = name.length <= 26 ? name : m ? `${name.slice(0, 25 - (name.length - name.lastIndexOf('+0x')))}…${name.slice(name.lastIndexOf('+0x'))}` : name.slice(0, 25) + '…';
+    const place = fileLine(n.file, n.line) || (m?.[2] ?? '');
+    // Points named for one frame differ by what `via` says: that, not their shared place, goes on the node.
+    const second = n.via ?? place;
+    t2.textContent = second ? `${second.length > 34 ? second.slice(0, 33) + '…' : second} · ${n.kind}` : n.kind;
+    ne.g.setAttribute('aria-label', `${n.label} ${place}${n.via ? ` ${n.via}` : ''}`);
   }
 
   private addEdge(e: ViewEdge): EdgeEl | undefined {
@@ -376,7 +381,7 @@ export class GraphView {
     const match = new Set<number>();
     for (const [id, ne] of this.nodes) {
       const n = ne.data;
-      const hit = f !== '' && `${n.label} ${n.file}:${n.line} ${n.kind}`.toLowerCase().includes(f);
+      const hit = f !== '' && `${n.label} ${n.via ?? ''} ${n.file}:${n.line} ${n.kind}`.toLowerCase().includes(f);
       if (hit) match.add(id);
       ne.g.classList.toggle('match', hit);
       const dim = f !== '' && !hit;
@@ -439,7 +444,7 @@ export class GraphView {
   }
 
   private nodeDetails(n: ViewNode): HTMLElement[] {
-    const head = el('div', 'tt-head', `${n.label}  ${fileLine(n.file, n.line)}`);
+    const head = el('div', 'tt-head', `${n.label}  ${fileLine(n.file, n.line)}${n.via ? `  ${n.via}` : ''}`);
     const stats = el('div', 'tt-stats', `${n.kind} · waits ${formatCount(n.count)} · avg ${formatNs(n.waitAvgNs)} · max ${formatNs(n.waitMaxNs)} · total ${formatNs(n.waitTotalNs)}`);
     const chain = el('ol', 'tt-chain');
     for (const f of n.chain) chain.append(el('li', f.own ? 'own' : 'lib', `${f.function}  ${fileLine(f.file, f.line) || '??'}`));
@@ -451,7 +456,7 @@ export class GraphView {
   private edgeDetails(e: ViewEdge, of = 1): HTMLElement[] {
     const name = (id: number): string => {
       const n = this.nodes.get(id)?.data;
-      return n ? `${n.label} ${fileLine(n.file, n.line)}` : `#${id}`;
+      return n ? `${n.label} ${fileLine(n.file, n.line)}${n.via ? ` ${n.via}` : ''}` : `#${id}`;
     };
     return [
       ...(of > 1 ? [el('div', 'tt-sub', `${formatCount(of)} edges drawn as one at this zoom (zoom in to tell them apart); the one whose colour is shown:`)] : []),

@@ -1,0 +1,143 @@
+/* Call-chain walks that are right through code built without frame
+ * pointers (prebuilt libraries, libc), used where a thread blocks
+ * (graph.c, policy.c) and by the yield sampler (telemetry_sys.c).
+ *
+ * Each step needs one rule: how to find the caller's frame from a return
+ * address (its CFA — the stack pointer before the call — from rsp or rbp
+ * plus an offset, and where rbp was saved).  The rules come from the
+ * program's unwind tables (.eh_frame, unwind_sys.c) and are cached per
+ * address, so a chain seen before costs one cache probe per frame over the
+ * frame-pointer walk it replaces; only an address never seen pays for the
+ * tables (on the system stack).
+ *
+ * The walk is inline because the sampler runs it on the signal stack, where
+ * split-stack code must not run; every read it makes from a thread's stack
+ * is checked to lie in that thread's chunks, so a wrong rule or a corrupt
+ * stack ends the chain instead of faulting.
+ *
+ * SINGLE-WORKER: the cache is the worker's.  Only the worker fills it, from
+ * the system stack, where the sampler never looks (it returns when
+ * in_sysstack); the sampler reads it and resolves what it misses itself. */
+#ifndef CAP_UNWIND_H
+#define CAP_UNWIND_H
+
+#include "internal.h"
+
+/* A rule for one address.  cfa = (cfa_rbp ? rbp : sp) + cfa_off; the
+ * return address is at cfa - 8 (the x86-64 ABI); rbp was saved at
+ * cfa + rbp_off (always below cfa - 8), or is unchanged when rbp_off is 0. */
+struct cap_unwind_rule {
+	int32_t cfa_off;
+	int16_t rbp_off;
+	uint8_t cfa_rbp;
+	uint8_t flags;
+};
+/* The rule of code with frame pointers: most frames, stepped without decoding. */
+static const struct cap_unwind_rule cap__unwind_fp_rule = { 16, -16, 1, 0 };
+#define CAP_UNWIND_STOP 1     /* no caller to find: no unwind info, an outermost frame, or a rule we do not follow */
+#define CAP_UNWIND_RBP_LOST 2 /* rbp cannot be recovered past this frame */
+
+struct cap_unwind_slot {
+	uint64_t key; /* the address looked up (a return address − 1, or a program counter); 0: empty */
+	struct cap_unwind_rule rule;
+};
+#define CAP_UNWIND_SLOTS 4096
+extern struct cap_unwind_slot cap__unwind_cache[CAP_UNWIND_SLOTS];
+
+/* Registers of the frame a walk starts in. */
+struct cap_unwind_regs {
+	uintptr_t pc; /* a return address, or an interrupted instruction (pc_is_ra false) */
+	uintptr_t sp, rbp;
+};
+
+/* Finds the rule for `key` when the cache has none: the worker's fills the
+ * cache (unwind.c), the sampler's only reads the tables (unwind_sys.c). */
+typedef struct cap_unwind_rule cap_unwind_miss_fn(uint64_t key);
+
+/* unwind_sys.c: the rule for the instruction at `key`, from the unwind
+ * tables of the object holding it; async-signal-safe. */
+struct cap_unwind_rule cap__unwind_rule_sys(uint64_t key);
+/* unwind.c: the worker's miss path (the rule, then cached). */
+struct cap_unwind_rule cap__unwind_fill(uint64_t key);
+/* unwind_sys.c, on the system stack: fills in and caches the rule of a
+ * struct cap_unwind_slot's key. */
+void cap__unwind_fill_sys(void *slot);
+
+static inline struct cap_unwind_slot *cap__unwind_slot(uint64_t key)
+{
+	return &cap__unwind_cache[(key * 0x9e3779b97f4a7c15ull) >> (64 - 12)];
+}
+
+/* Is [top - below, top) inside the region [lo, lo + size)?  One compare:
+ * unsigned arithmetic wraps everything outside to a large number. */
+static inline bool cap__span_in(uintptr_t top, uintptr_t below, uintptr_t lo, uintptr_t size)
+{
+	return top - lo - below <= size - below && size >= below;
+}
+
+/* Is [top - below, top) inside a chunk libgcc linked for the thread? */
+static inline bool cap__in_segments(uintptr_t top, uintptr_t below, const struct cap_libgcc_segment *segs)
+{
+	for (const struct cap_libgcc_segment *s = segs; s; s = s->next)
+		if (cap__span_in(top, below, (uintptr_t)(s + 1), s->size))
+			return true;
+	return false;
+}
+
+/* Walks t's stack from `r` and stores up to `max` return addresses,
+ * innermost first: r.pc itself first when it is an interrupted
+ * instruction, then the return address of each frame outwards.  `segs` is
+ * t's chunk list (__morestack_segments while t runs).  Every read is from
+ * [cfa - 16, cfa) (or down to the saved rbp), checked to be in t's first
+ * chunk (or fixed stack) or in one of its linked chunks. */
+static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const struct cap_thread *t,
+								      struct cap_unwind_regs r, bool pc_is_ra,
+								      const struct cap_libgcc_segment *segs,
+								      uint64_t *frames, uint32_t max,
+								      cap_unwind_miss_fn *miss)
+{
+	const uintptr_t stack_lo = (uintptr_t)t->stack_lo, stack_size = t->stack_size;
+	uintptr_t pc = r.pc, sp = r.sp, rbp = r.rbp, adjust = pc_is_ra;
+	uint32_t n = 0;
+	if (!pc_is_ra && max)
+		frames[n++] = pc;
+	while (n < max) {
+		uint64_t key = pc - adjust;
+		const struct cap_unwind_slot *s = cap__unwind_slot(key);
+		struct cap_unwind_rule rule;
+		if (CAP_LIKELY(s->key == key))
+			rule = s->rule;
+		else
+			rule = miss(key);
+		uintptr_t cfa, ra;
+		if (__builtin_memcmp(&rule, &cap__unwind_fp_rule, sizeof rule) == 0) {
+			/* The program's own code and the runtime's: a frame-pointer frame. */
+			cfa = rbp + 16;
+			if ((cfa & 7) || (!cap__span_in(cfa, 16, stack_lo, stack_size) && !cap__in_segments(cfa, 16, segs)))
+				break;
+			ra = *(const uintptr_t *)(cfa - 8);
+			rbp = *(const uintptr_t *)(cfa - 16);
+		} else {
+			if (rule.flags & CAP_UNWIND_STOP)
+				break;
+			cfa = (rule.cfa_rbp ? rbp : sp) + (uintptr_t)(intptr_t)rule.cfa_off;
+			uintptr_t below = rule.rbp_off < -16 ? (uintptr_t)-(intptr_t)rule.rbp_off : 16;
+			if ((cfa & 7) || (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs)))
+				break;
+			ra = *(const uintptr_t *)(cfa - 8);
+			if (rule.rbp_off)
+				rbp = *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)rule.rbp_off);
+			else if (rule.flags & CAP_UNWIND_RBP_LOST)
+				rbp = 0;
+		}
+		if (!ra)
+			break;
+		frames[n++] = ra;
+		pc = ra;
+		sp = cfa;
+		adjust = 1;
+	}
+	return n;
+}
+
+#endif
