@@ -96,7 +96,7 @@ test('a thread that never yields gets a yield suggestion on its loop', (t) => {
   // the worker's CPU time, which a loaded machine may give it late.
   assert.ok((y[0]!.evidence.runMaxMs as number) >= 250, `the hog ran for a second without blocking: ${JSON.stringify(y[0]!.evidence)}`);
   // Nothing else runs that long: no yield suggestion anywhere else.
-  assert.ok(y.every((x) => x.function === 'hog'));
+  assert.ok(y.every((x) => x.function === 'hog'), `a yield suggestion outside hog: ${JSON.stringify(y)}`);
 });
 
 test('a library call that blocks in the kernel gets an annotate-blocking suggestion naming it', (t) => {
