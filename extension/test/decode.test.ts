@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder, decodeRecording, readRecording, RecordingError, type DecodeEvent } from '../src/protocol/decode.ts';
-import { endFrame, recordingHeader, symbolsFrame, symbolsFrames } from '../src/protocol/encode.ts';
-import type { EndFrame, Frame, SymbolEntry } from '../src/protocol/types.ts';
+import { endFrame, inlinedFrame, inlinedFrames, recordingHeader, symbolsFrame, symbolsFrames } from '../src/protocol/encode.ts';
+import type { EndFrame, Frame, InlinedEntry, SymbolEntry } from '../src/protocol/types.ts';
 import {
   MAGIC,
   W,
@@ -51,7 +51,17 @@ test('valid frames of every type decode to their typed form, whole or byte by by
     { addr: '0x7ffff7c10000', own: false, line: 0, function: '??', file: '??' },
   ];
   const end: EndFrame = { type: 'end', how: 'signaled', status: 9, stop: 'killed', signal: 15, killAfterMs: 10_000, unfinishedBytes: 12, reason: '--duration 5 ended ö' };
-  const frames: Frame[] = [hello(), fullSnapshot(), snapshot({ seq: 2 }), exit(), end, { type: 'symbols', symbols }];
+  const inlined: InlinedEntry[] = [
+    { addr: '0x555555555233', callers: [{ line: 41, function: 'hog', file: '/src/prog.c' }] },
+    {
+      addr: '0x555555555240',
+      callers: [
+        { line: 7, function: 'mix_ö', file: '/src/mix.h' },
+        { line: 0, function: 'outer', file: '??' },
+      ],
+    },
+  ];
+  const frames: Frame[] = [hello(), fullSnapshot(), snapshot({ seq: 2 }), exit(), end, { type: 'symbols', symbols }, { type: 'inlined', inlined }];
   const bytes = Buffer.concat([
     helloFrame(hello()),
     snapshotFrame(fullSnapshot()),
@@ -59,6 +69,7 @@ test('valid frames of every type decode to their typed form, whole or byte by by
     exitFrame(exit()),
     endFrame(end),
     symbolsFrame(symbols),
+    inlinedFrame(inlined),
   ]);
   for (const chunk of [bytes.length, 1, 7]) {
     const r = decodeAll(bytes, chunk);
@@ -142,6 +153,37 @@ test('every validation failure is reported and skipped; the next frames still de
     { name: 'bad end stop', frame: rawFrame(17, new W().u8(0).u8(3).u8(15).u8(0).i32(0).u32(0).u32(0).str('x').done()), type: 17, reason: /unknown end stop 3/ },
     { name: 'end without its reason', frame: rawFrame(17, new W().u8(0).u8(0).u8(0).u8(0).i32(0).u32(0).u32(0).done()), type: 17, reason: /payload ends inside reason length/ },
     { name: 'own not 0/1', frame: rawFrame(16, new W().u32(1).u64(1).u8(2).u8(0).u16(0).u32(1).str('f').str('g').done()), type: 16, reason: /own is 2/ },
+    {
+      name: 'inlined entry without callers',
+      frame: rawFrame(18, new W().u32(2).u64(0x10).u16(1).u32(3).str('f').str('a.c').u64(0x20).u16(0).u64(0).done()),
+      type: 18,
+      reason: /inlined\[1\] \(0x20\) has no callers/,
+    },
+    {
+      name: 'inlined callers beyond the bytes left',
+      frame: rawFrame(18, new W().u32(1).u64(0x10).u16(3).u32(3).str('f').str('a.c').done()),
+      type: 18,
+      reason: /inlined\[0\] callers count 3 needs at least 24 bytes, 12 left/,
+    },
+    {
+      name: 'inlined caller file cut short',
+      frame: rawFrame(18, new W().u32(1).u64(0x10).u16(1).u32(3).str('f').u16(9).str('a.c').done()),
+      type: 18,
+      reason: /payload ends inside inlined\[0\] callers\[0\] file/,
+    },
+    {
+      name: 'inlined caller function not UTF-8',
+      frame: rawFrame(18, badUtf8(new W().u32(1).u64(0x10).u16(1).u32(3).str('fö').str('a.c').done())),
+      type: 18,
+      reason: /inlined\[0\] callers\[0\] function is not valid UTF-8/,
+    },
+    { name: 'inlined count beyond the bytes left', frame: rawFrame(18, new W().u32(2).u64(0x10).done()), type: 18, reason: /inlined count 2 needs at least 36 bytes, 8 left/ },
+    {
+      name: 'inlined with bytes after its entries',
+      frame: rawFrame(18, new W().u32(1).u64(0x10).u16(1).u32(3).str('f').str('a.c').u8(0).done()),
+      type: 18,
+      reason: /1 bytes left after the payload/,
+    },
   ];
   for (const c of cases) {
     const bytes = Buffer.concat([good, c.frame, exitFrame(exit())]);
@@ -233,4 +275,37 @@ test('symbolsFrames splits a huge table into frames within the size limit', () =
     r.frames.flatMap((f) => (f.type === 'symbols' ? f.symbols : [])),
     entries,
   );
+});
+
+test('inlinedFrames splits a huge table into frames within the size limit; no entries, no frame', () => {
+  const long = 'g'.repeat(60000);
+  const entries: InlinedEntry[] = Array.from({ length: 300 }, (_, i) => ({
+    addr: `0x${i.toString(16)}`,
+    callers: [
+      { line: i, function: long, file: 'x.c' },
+      { line: i + 1, function: 'main', file: 'y.c' },
+    ],
+  }));
+  const frames = inlinedFrames(entries);
+  assert.ok(frames.length >= 2);
+  for (const f of frames) assert.ok(f.length - 4 <= 16 * 1024 * 1024);
+  const r = decodeAll(Buffer.concat(frames));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(
+    r.frames.flatMap((f) => (f.type === 'inlined' ? f.inlined : [])),
+    entries,
+  );
+  assert.deepEqual(inlinedFrames([]), []);
+  assert.throws(() => inlinedFrame([{ addr: '0x1', callers: [] }]), /inlined entry 0x1 has 0 callers/);
+});
+
+// What a reader that predates INLINED reads: SYMBOLS entries laid out as they always were, and the
+// inline chains in a frame of a type it skips whole.
+test('SYMBOLS keeps its layout: the inline chains are in INLINED frames of their own', () => {
+  const entries: SymbolEntry[] = [{ addr: '0x401136', own: true, line: 19, function: 'now_ms', file: '/p/hog.c' }];
+  const old = rawFrame(16, new W().u32(1).u64(0x401136).u8(1).u8(0).u16(0).u32(19).str('now_ms').str('/p/hog.c').done());
+  assert.deepEqual(symbolsFrames(entries), [old]);
+  const chain = inlinedFrame([{ addr: '0x401136', callers: [{ line: 41, function: 'hog', file: '/p/hog.c' }] }]);
+  assert.equal(chain.readUInt8(4), 18);
+  assert.deepEqual(chain.subarray(8), new W().u32(1).u64(0x401136).u16(1).u32(41).str('hog').str('/p/hog.c').done());
 });

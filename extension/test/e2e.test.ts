@@ -97,6 +97,7 @@ interface SummaryJson {
   stacks: { chunksLinked: number; maxThreadUsedBytes: number; usedBytes: number; sites: { function: string; file: string; threadsLive: number; threadsTotal: number; usedBytesTotal: number }[] };
   exit?: { how: string; status: number };
   end: EndSummary | null;
+  suggestions: { kind: string; function?: string; file?: string; line?: number; message: string }[];
   symbols: string;
 }
 
@@ -141,6 +142,86 @@ test('capriccio run --record + summary --json on a real Capriccio program: the c
   assert.ok(computeNs >= 3e6 && loop.avgNs >= 3e6, `edge avg ${loop.avgNs} ns, the program computed ${computeNs} ns: less than 3 ms`);
   assert.ok(within(loop.avgNs, computeNs, 0.1), `edge avg ${loop.avgNs} ns, the program computed ${computeNs} ns`);
   assert.ok(s.stacks.maxThreadUsedBytes > 0);
+});
+
+/**
+ * A thread that computes without blocking in a loop whose work is all in a function inlined into
+ * it (always_inline), while main waits: nearly every sample lands on an instruction of the inlined
+ * mix, which addr2line -i names "mix, inlined in spin at the loop body". A fixed amount of work,
+ * and no call out of the loop: a clock call there would make hot splits into code without split
+ * stacks, whose annotate-stack suggestion reads the binary's code, not only its symbols.
+ */
+const INLINE_C = `#include <pthread.h>
+#include <stdio.h>
+
+static inline __attribute__((always_inline)) unsigned long mix(unsigned long x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdUL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53UL;
+	return x ^ (x >> 33);
+}
+
+static volatile unsigned long sink;
+
+static void *spin(void *arg)
+{
+	unsigned long x = (unsigned long)arg;
+	for (long i = 0; i < 200000000L; i++) /* HOT_LOOP */
+		x = mix(x + i);
+	sink = x;
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, spin, (void *)1);
+	pthread_join(t, NULL);
+	printf("sink=%lu\\n", sink);
+	return 0;
+}
+`;
+const HOT_LOOP = INLINE_C.split('\n').findIndex((l) => l.includes('HOT_LOOP')) + 1;
+
+test('a recording names inlined code as a live session does: the summary read without the binary equals the one symbolized by addr2line -i', (t) => {
+  if (!have(t, RUNTIME)) return;
+  const { dir, src, exe } = buildProgram(t, INLINE_C);
+  const rec = join(dir, 'inline.caprec');
+  const r = capriccio(['run', '--record', rec, '--interval', '50', '--', exe]);
+  assert.equal(r.status, 0, r.stderr);
+
+  // The same recording without the frames the tool wrote at the end: symbolized live, from the binary.
+  const bytes = readFileSync(rec);
+  const recording = decodeRecording(rec, bytes);
+  const types = recording.frames.map((f) => f.frame.type);
+  assert.deepEqual(types.slice(types.indexOf('end')), ['end', 'symbols', 'inlined']);
+  const live = join(dir, 'live.caprec');
+  writeFileSync(live, bytes.subarray(0, recording.frames[types.indexOf('symbols')]!.offset));
+  const fromBinary = summaryOf(live);
+  assert.equal(fromBinary.symbols, 'addr2line');
+
+  // The samples did land in the inlined mix: a recording that kept only its innermost locations
+  // would name them "mix, outside any loop".
+  const inlined = recording.frames.flatMap((f) => (f.frame.type === 'inlined' ? f.frame.inlined : []));
+  const mixSymbols = new Set(recording.frames.flatMap((f) => (f.frame.type === 'symbols' ? f.frame.symbols : [])).filter((e) => e.function === 'mix').map((e) => e.addr));
+  const sampledPcs = recording.frames.flatMap((f) => (f.frame.type === 'snapshot' ? f.frame.samples.map((p) => p.frames[0]!) : []));
+  assert.ok(
+    sampledPcs.some((pc) => mixSymbols.has(pc) && inlined.some((e) => e.addr === pc && e.callers[0]?.function === 'spin')),
+    `no sample in mix inlined into spin: ${JSON.stringify(fromBinary.suggestions)}`,
+  );
+
+  rmSync(exe); // the recording's SYMBOLS and INLINED frames are enough from now on
+  const fromRecording = summaryOf(rec);
+  assert.equal(fromRecording.symbols, 'symbols-frame');
+  assert.deepEqual({ ...fromRecording, symbols: undefined }, { ...fromBinary, symbols: undefined });
+
+  // One yield suggestion, on spin's hot loop; none at mix.
+  const y = fromRecording.suggestions.filter((x) => x.kind === 'yield');
+  assert.ok(y.length >= 1, JSON.stringify(y));
+  assert.deepEqual([y[0]!.function, y[0]!.file, y[0]!.line], ['spin', src, HOT_LOOP]);
+  assert.ok(y.every((x) => x.function === 'spin'), `a yield suggestion outside spin: ${JSON.stringify(y)}`);
 });
 
 /**
@@ -285,12 +366,13 @@ test('capriccio run --duration --kill-after 1: a program that does not stop is k
   assert.doesNotMatch(r.stderr, /ended abnormally/);
   assert.match(r.stderr, /capriccio: recorded .* \(\d+ symbols\)/);
 
-  // Every frame received is in the recording, whole, then END and SYMBOLS.
+  // Every frame received is in the recording, whole, then END, SYMBOLS and INLINED (the runtime's
+  // usleep has nanosleep inlined into it).
   const recording = decodeRecording(rec, readFileSync(rec));
   assert.deepEqual(recording.errors, []);
   assert.equal(recording.truncated, undefined);
   const types = recording.frames.map((f) => f.frame.type);
-  assert.deepEqual(types.slice(-2), ['end', 'symbols']);
+  assert.deepEqual(types.slice(-3), ['end', 'symbols', 'inlined']);
   assert.equal(types[0], 'hello');
   assert.ok(!types.includes('exit'));
 

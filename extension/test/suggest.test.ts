@@ -2,12 +2,17 @@
 // suggestions group samples by the loops of extension/test/loops.c.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { suggest, suggestedChunk, type YieldSuggestion } from '../src/analysis/suggest.ts';
 import { loadCParser } from '../src/source/cparser.ts';
 import { Model } from '../src/model/model.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
-import type { SnapshotFrame, SymbolEntry } from '../src/protocol/types.ts';
-import { hello, snapshot } from './frames.ts';
+import { decodeRecording } from '../src/protocol/decode.ts';
+import { inlinedFrames, symbolsFrames } from '../src/protocol/encode.ts';
+import { replay, symbolsFor } from '../src/recording/load.ts';
+import type { InlinedEntry, SnapshotFrame, SymbolEntry } from '../src/protocol/types.ts';
+import { MAGIC, hello, helloFrame, snapshot, snapshotFrame } from './frames.ts';
 import { LOOPS_C, lineOf } from './loops-fixture.ts';
 
 before(() => loadCParser());
@@ -213,6 +218,41 @@ test('yield: a sample in a function without a loop counts for the loop of its ca
     y.map((s) => [s.function, s.line, s.evidence.loop, s.evidence.lines]),
     [['caller', lineOf('calls work'), 'for', `${lineOf('the call')}`]],
   );
+});
+
+// samples/hog: now_ms() is inlined into the header of hog's `while (now_ms() < end)`; a sample at
+// one of its instructions is named by addr2line -i "now_ms (hog.c:19), inlined in hog (hog.c:41)".
+test('yield, from a recording: a sample in a function inlined into a loop header counts for that loop', async () => {
+  const src = resolve(__dirname, '..', '..', 'samples', 'hog', 'hog.c');
+  const lines = readFileSync(src, 'utf8').split('\n');
+  const at = (marker: string): number => lines.findIndex((l) => l.includes(marker)) + 1;
+  const [clock, header, hot, body] = [at('clock_gettime(CLOCK_MONOTONIC'), at('while (now_ms() < end)'), at('the hot loop'), at('x = x * 2862933555777941757UL')];
+  const symbols: SymbolEntry[] = [
+    { addr: '0x1000', own: true, line: body, function: 'hog', file: src },
+    { addr: '0x1100', own: true, line: clock, function: 'now_ms', file: src }, // inlined into hog
+    { addr: '0x1fff', own: false, line: 0, function: 'start_thread', file: '??' }, // ret 0x2000
+  ];
+  const inlined: InlinedEntry[] = [{ addr: '0x1100', callers: [{ line: header, function: 'hog', file: src }] }];
+  const samples = [
+    { id: 1, count: 40, runMaxNs: 900_000_000, frames: ['0x1000', '0x2000'] },
+    { id: 2, count: 3, runMaxNs: 900_000_000, frames: ['0x1100', '0x2000'] },
+  ];
+  const yields = async (chains: readonly Buffer[]): Promise<[string, number, unknown, unknown][]> => {
+    const bytes = Buffer.concat([MAGIC, helloFrame(hello({ quantumUs: 10_000 })), snapshotFrame(snapshot({ samples })), ...symbolsFrames(symbols), ...chains]);
+    const m = replay(decodeRecording('hog.cap', bytes));
+    const { table, source } = await symbolsFor(m);
+    assert.equal(source, 'symbols-frame');
+    return suggest(m, table).flatMap((y) => (y.kind === 'yield' ? [[y.function, y.line, y.evidence.loop, y.evidence.lines] as [string, number, unknown, unknown]] : []));
+  };
+  assert.deepEqual(await yields(inlinedFrames(inlined)), [
+    ['hog', hot, 'for', `${body}`],
+    ['hog', header, 'while', `${header}`],
+  ]);
+  // What a recording without its inline chains said: a second suggestion, at now_ms, outside any loop.
+  assert.deepEqual(await yields([]), [
+    ['hog', hot, 'for', `${body}`],
+    ['now_ms', clock, 'none', `${clock}`],
+  ]);
 });
 
 test('yield: the same lines without their source fall back to one suggestion per line, saying so', () => {

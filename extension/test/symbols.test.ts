@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FrameDecoder } from '../src/protocol/decode.ts';
+import { inlinedFrames, symbolsFrames } from '../src/protocol/encode.ts';
+import { Model } from '../src/model/model.ts';
 import {
   Addr2lineSymbolizer,
   SymbolTable,
@@ -177,6 +180,63 @@ test('lookupAddress and nameChain: the innermost own frame names a chain', () =>
   assert.equal(pc.function, 'memcpy');
   assert.equal(pc.own, false);
   assert.equal(nameChain(table, []).function, '??');
+});
+
+/** Every instruction address of `fn` (objdump). */
+function instructions(exe: string, fn: string): bigint[] {
+  const lines = spawnSync('objdump', ['-d', '--no-show-raw-insn', exe], { encoding: 'utf8' }).stdout.split('\n');
+  const start = lines.findIndex((l) => l.endsWith(`<${fn}>:`));
+  assert.ok(start >= 0, `no ${fn} in objdump output`);
+  const out: bigint[] = [];
+  for (let i = start + 1; i < lines.length && lines[i]!.trim() !== ''; i++) out.push(BigInt(`0x${lines[i]!.trim().split(':')[0]}`));
+  return out;
+}
+
+// Inlined twice over: mix into step into loop.
+const INLINE_C = `static inline __attribute__((always_inline)) unsigned long mix(unsigned long x) {
+  x ^= x >> 33;
+  return x * 0xff51afd7ed558ccdUL;
+}
+static inline __attribute__((always_inline)) unsigned long step(unsigned long x) {
+  return mix(x) + 7;
+}
+__attribute__((noinline)) unsigned long loop(unsigned long x, int n) {
+  for (int i = 0; i < n; i++)
+    x = step(x);
+  return x;
+}
+int main(int argc, char **argv) { (void)argv; return (int)loop((unsigned long)argc, argc * 1000) & 1; }
+`;
+
+test('SYMBOLS and INLINED frames read back every address exactly as addr2line -i named it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-sym-inline-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'inl.c');
+  const exe = join(dir, 'inl');
+  writeFileSync(src, INLINE_C);
+  const cc = spawnSync('gcc', ['-g', '-O2', src, '-o', exe], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const base = 0x555555554000n;
+  const hex = (v: bigint): string => `0x${v.toString(16)}`;
+  const modules: Module[] = [{ bias: hex(base), start: hex(base), end: hex(base + 0x100000n), path: exe }];
+  const pcs = instructions(exe, 'loop').map((a) => ({ addr: hex(base + a), use: 'pc' as const }));
+  const live = await new Addr2lineSymbolizer(modules, { runtimeSourceDirs: [] }).resolve([...pcs, { addr: '0x1234', use: 'pc' }]);
+  const depths = [...live.byAddr.values()].map((s) => s.inlined.map((l) => l.function).join(' < '));
+  assert.ok(depths.includes('mix < step < loop'), `no address of mix inlined through step into loop: ${depths.join(', ')}`);
+
+  const m = new Model();
+  const d = new FrameDecoder();
+  for (const e of d.push(Buffer.concat([...symbolsFrames(live.entries()), ...inlinedFrames(live.inlinedEntries())]))) {
+    assert.equal(e.kind, 'frame', JSON.stringify(e));
+    if (e.kind === 'frame') m.apply(e.frame.frame);
+  }
+  const read = SymbolTable.fromEntries(m.symbols.values(), m.inlined);
+  // Everything but the module path, which a recording does not keep.
+  const unmoduled = (t: SymbolTable) => new Map([...t.byAddr].map(([k, { module: _, ...s }]) => [k, s]));
+  assert.deepEqual(unmoduled(read), unmoduled(live));
+  // An INLINED entry for an address SYMBOLS does not name names nothing.
+  const stray = SymbolTable.fromEntries([], new Map([['0x1', { addr: '0x1', callers: [{ line: 1, function: 'f', file: 'a.c' }] }]]));
+  assert.equal(stray.byAddr.size, 0);
 });
 
 // A library as Debian ships them: stripped to its dynamic symbols. `spawn_worker` is internal

@@ -111,6 +111,7 @@ export function perfettoTrace(frames: readonly DecodedFrame[], model: Model, tab
         });
         break;
       case 'symbols':
+      case 'inlined':
       case 'end': // no time of its own on the program's clock
         break;
       default: {

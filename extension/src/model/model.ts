@@ -18,6 +18,7 @@ import type {
   Frame,
   HelloFrame,
   HotSplit,
+  InlinedEntry,
   NodeDef,
   NodeStat,
   Resources,
@@ -120,6 +121,8 @@ export class Model {
   end: EndFrame | undefined;
   /** SYMBOLS entries by address (tool-written, see symbols.ts for which address is used) */
   readonly symbols = new Map<Address, SymbolEntry>();
+  /** INLINED entries by address (tool-written; kept and counted with `symbols` against its cap) */
+  readonly inlined = new Map<Address, InlinedEntry>();
   readonly errors: DecodeError[] = [];
   readonly dropped: Dropped = { nodes: 0, edges: 0, samples: 0, stalls: 0, history: 0, spawnSites: 0, hotSplits: 0, errors: 0, symbols: 0 };
   /** snapshots applied since the last HELLO */
@@ -155,6 +158,9 @@ export class Model {
         return;
       case 'symbols':
         for (const s of frame.symbols) this.put(this.symbols, s.addr, s, 'symbols');
+        return;
+      case 'inlined':
+        for (const s of frame.inlined) this.put(this.inlined, s.addr, s, 'symbols');
         return;
       case 'end':
         this.end = frame;

@@ -24,6 +24,9 @@ import {
   type Frame,
   type HelloFrame,
   type HotSplit,
+  type InlinedCaller,
+  type InlinedEntry,
+  type InlinedFrame,
   type Module,
   type NodeDef,
   type NodeStat,
@@ -367,6 +370,29 @@ function decodeSymbols(r: PayloadReader): SymbolsFrame {
   return { type: 'symbols', symbols };
 }
 
+function decodeInlined(r: PayloadReader): InlinedFrame {
+  const inlined = r.list('inlined', 18, (i): InlinedEntry => {
+    const w = `inlined[${i}]`;
+    const addr = r.addr(`${w} addr`);
+    const callers = r.list(
+      `${w} callers`,
+      8,
+      (j): InlinedCaller => {
+        const c = `${w} callers[${j}]`;
+        const line = r.u32(`${c} line`);
+        const fn = r.str(`${c} function`);
+        const file = r.str(`${c} file`);
+        return { line, function: fn, file };
+      },
+      2,
+    );
+    // An entry is written only for an address inlined into something: none is a broken writer.
+    if (callers.length === 0) throw new PayloadError(`${w} (${addr}) has no callers`);
+    return { addr, callers };
+  });
+  return { type: 'inlined', inlined };
+}
+
 const END_STOPS = Object.keys(END_STOP) as EndStop[];
 
 function decodeEnd(r: PayloadReader): EndFrame {
@@ -403,6 +429,9 @@ function decodePayload(type: number, payload: Buffer): Frame | undefined {
       break;
     case FRAME_TYPE.end:
       frame = decodeEnd(r);
+      break;
+    case FRAME_TYPE.inlined:
+      frame = decodeInlined(r);
       break;
     default:
       return undefined;

@@ -1,6 +1,6 @@
-// Encoding what tools write (docs/PROTOCOL.md): the recording header, the SYMBOLS and END
-// frames. Everything else is written by the runtime.
-import { END_STOP, EXIT_HOW, FRAME_TYPE, MAX_FRAME_SIZE, RECORDING_MAGIC, type EndFrame, type SymbolEntry } from './types.ts';
+// Encoding what tools write (docs/PROTOCOL.md): the recording header, the SYMBOLS, INLINED and
+// END frames. Everything else is written by the runtime.
+import { END_STOP, EXIT_HOW, FRAME_TYPE, MAX_FRAME_SIZE, RECORDING_MAGIC, type EndFrame, type InlinedEntry, type SymbolEntry } from './types.ts';
 
 /** The 8 bytes a recording file starts with. */
 export const recordingHeader = (): Buffer => Buffer.from(RECORDING_MAGIC);
@@ -28,40 +28,78 @@ function str(s: string): Buffer {
   return Buffer.concat([len, bytes]);
 }
 
+/** Bytes `str` writes for `s`. */
+const strSize = (s: string): number => 2 + Math.min(Buffer.byteLength(s, 'utf8'), 0xffff);
+
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0, 0);
+  return b;
+};
+
+/** A `count u32` then the entries' bytes. */
+const listPayload = <T>(entries: readonly T[], put: (e: T) => Buffer[]): Buffer => Buffer.concat([u32(entries.length), ...entries.flatMap(put)]);
+
+/**
+ * Frames of one type for any number of entries, each within the frame size limit (always one,
+ * even for none). `size` is an entry's encoded bytes.
+ */
+function batched<T>(entries: readonly T[], size: (e: T) => number, encode: (batch: readonly T[]) => Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  const HEAD = 8; // what the size field counts besides the entries: type, flags, reserved, count
+  let batch: T[] = [];
+  let bytes = HEAD;
+  for (const e of entries) {
+    const n = size(e);
+    if (bytes + n > MAX_FRAME_SIZE && batch.length > 0) {
+      out.push(encode(batch));
+      batch = [];
+      bytes = HEAD;
+    }
+    batch.push(e);
+    bytes += n;
+  }
+  if (batch.length > 0 || out.length === 0) out.push(encode(batch));
+  return out;
+}
+
+const symbolSize = (e: SymbolEntry): number => 16 + strSize(e.function) + strSize(e.file);
+
 /** SYMBOLS (16): `count u32`, then per entry addr u64, own u8, reserved u8[3], line u32, function str, file str. */
 export function symbolsFrame(entries: readonly SymbolEntry[]): Buffer {
-  const parts: Buffer[] = [];
-  const count = Buffer.alloc(4);
-  count.writeUInt32LE(entries.length, 0);
-  parts.push(count);
-  for (const e of entries) {
-    const fixed = Buffer.alloc(16);
-    fixed.writeBigUInt64LE(BigInt(e.addr), 0);
-    fixed.writeUInt8(e.own ? 1 : 0, 8);
-    fixed.writeUInt32LE(e.line >>> 0, 12);
-    parts.push(fixed, str(e.function), str(e.file));
-  }
-  return frame(FRAME_TYPE.symbols, Buffer.concat(parts));
+  return frame(
+    FRAME_TYPE.symbols,
+    listPayload(entries, (e) => {
+      const fixed = Buffer.alloc(16);
+      fixed.writeBigUInt64LE(BigInt(e.addr), 0);
+      fixed.writeUInt8(e.own ? 1 : 0, 8);
+      fixed.writeUInt32LE(e.line >>> 0, 12);
+      return [fixed, str(e.function), str(e.file)];
+    }),
+  );
 }
 
 /** SYMBOLS frames for any number of entries, each within the frame size limit. */
-export function symbolsFrames(entries: readonly SymbolEntry[]): Buffer[] {
-  const out: Buffer[] = [];
-  let batch: SymbolEntry[] = [];
-  let bytes = 8;
-  for (const e of entries) {
-    const size = 20 + Math.min(Buffer.byteLength(e.function), 0xffff) + Math.min(Buffer.byteLength(e.file), 0xffff);
-    if (bytes + size > MAX_FRAME_SIZE && batch.length > 0) {
-      out.push(symbolsFrame(batch));
-      batch = [];
-      bytes = 8;
-    }
-    batch.push(e);
-    bytes += size;
-  }
-  if (batch.length > 0 || out.length === 0) out.push(symbolsFrame(batch));
-  return out;
+export const symbolsFrames = (entries: readonly SymbolEntry[]): Buffer[] => batched(entries, symbolSize, symbolsFrame);
+
+const inlinedSize = (e: InlinedEntry): number => 10 + e.callers.reduce((n, c) => n + 4 + strSize(c.function) + strSize(c.file), 0);
+
+/** INLINED (18): `count u32`, then per entry addr u64, callers u16, and per caller line u32, function str, file str. */
+export function inlinedFrame(entries: readonly InlinedEntry[]): Buffer {
+  return frame(
+    FRAME_TYPE.inlined,
+    listPayload(entries, (e) => {
+      if (e.callers.length === 0 || e.callers.length > 0xffff) throw new Error(`inlined entry ${e.addr} has ${e.callers.length} callers (1 to 65535)`);
+      const fixed = Buffer.alloc(10);
+      fixed.writeBigUInt64LE(BigInt(e.addr), 0);
+      fixed.writeUInt16LE(e.callers.length, 8);
+      return [fixed, ...e.callers.flatMap((c) => [u32(c.line), str(c.function), str(c.file)])];
+    }),
+  );
 }
+
+/** INLINED frames for any number of entries (none: no frame), each within the frame size limit. */
+export const inlinedFrames = (entries: readonly InlinedEntry[]): Buffer[] => (entries.length === 0 ? [] : batched(entries, inlinedSize, inlinedFrame));
 
 /** END (17): how u8, stop u8, signal u8, reserved u8, status i32, kill_after_ms u32, unfinished_bytes u32, reason str. */
 export function endFrame(e: EndFrame): Buffer {

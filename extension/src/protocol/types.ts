@@ -37,6 +37,7 @@ export const FRAME_TYPE = {
   exit: 3,
   symbols: 16,
   end: 17,
+  inlined: 18,
 } as const;
 export type FrameTypeName = keyof typeof FRAME_TYPE;
 export type FrameTypeCode = (typeof FRAME_TYPE)[FrameTypeName];
@@ -268,7 +269,30 @@ export interface SymbolsFrame {
   readonly symbols: readonly SymbolEntry[];
 }
 
-export type Frame = HelloFrame | SnapshotFrame | ExitFrame | SymbolsFrame | EndFrame;
+/** A function an address's code was inlined into, and the line of that inlined call. */
+export interface InlinedCaller {
+  readonly line: number;
+  readonly function: string;
+  readonly file: string;
+}
+
+/**
+ * The rest of an address's inline chain: its SYMBOLS entry (same `addr`) is the innermost
+ * location, `callers` every location out from it, as `addr2line -i` lists them.
+ */
+export interface InlinedEntry {
+  readonly addr: Address;
+  /** innermost first; at least one */
+  readonly callers: readonly InlinedCaller[];
+}
+
+/** Tool-written beside SYMBOLS, in a frame of its own so that older readers skip it whole. */
+export interface InlinedFrame {
+  readonly type: 'inlined';
+  readonly inlined: readonly InlinedEntry[];
+}
+
+export type Frame = HelloFrame | SnapshotFrame | ExitFrame | SymbolsFrame | EndFrame | InlinedFrame;
 
 /** A frame and where it started in the stream (offset of its size field). */
 export interface DecodedFrame {

@@ -1,8 +1,8 @@
-// Loading a recording into a model with its symbols, and completing a recording with a SYMBOLS
-// frame so it can be read where the binary is not.
+// Loading a recording into a model with its symbols, and completing a recording with SYMBOLS and
+// INLINED frames so it can be read where the binary is not.
 import { appendFile } from 'node:fs/promises';
 import { readRecording, type Recording } from '../protocol/decode.ts';
-import { symbolsFrames } from '../protocol/encode.ts';
+import { inlinedFrames, symbolsFrames } from '../protocol/encode.ts';
 import { Model, type ModelCaps } from '../model/model.ts';
 import { Addr2lineSymbolizer, SymbolTable, type Addr2lineOptions, type AddressUse } from '../symbols/symbols.ts';
 import type { Address } from '../protocol/types.ts';
@@ -23,7 +23,7 @@ export function modelAddresses(model: Model): { addr: Address; use: AddressUse }
 
 /** Symbols for a model: its SYMBOLS frames when present, else addr2line over the HELLO modules. */
 export async function symbolsFor(model: Model, opts: Addr2lineOptions = {}): Promise<{ table: SymbolTable; source: Loaded['symbolSource'] }> {
-  if (model.symbols.size > 0) return { table: SymbolTable.fromEntries(model.symbols.values()), source: 'symbols-frame' };
+  if (model.symbols.size > 0) return { table: SymbolTable.fromEntries(model.symbols.values(), model.inlined), source: 'symbols-frame' };
   if (!model.hello) return { table: new SymbolTable(), source: 'none' };
   const table = await new Addr2lineSymbolizer(model.hello.modules, opts).resolve(modelAddresses(model));
   return { table, source: 'addr2line' };
@@ -47,8 +47,9 @@ export async function loadRecording(path: string, opts: Addr2lineOptions & { cap
 
 /**
  * Appends SYMBOLS frames covering every address the recording refers to (symbolized now with
- * addr2line, while the binary is here). A recording that already has SYMBOLS is left alone.
- * Returns the number of entries written.
+ * addr2line, while the binary is here), then INLINED frames with the rest of each inline chain, so
+ * that the recording names every address as a live session does. A recording that already has
+ * SYMBOLS is left alone. Returns the number of SYMBOLS entries written.
  */
 export async function appendSymbols(path: string, opts: Addr2lineOptions = {}): Promise<number> {
   const recording = await readRecording(path);
@@ -60,6 +61,6 @@ export async function appendSymbols(path: string, opts: Addr2lineOptions = {}): 
   const table = await new Addr2lineSymbolizer(model.hello.modules, opts).resolve(modelAddresses(model));
   const entries = table.entries();
   if (entries.length === 0) return 0;
-  await appendFile(path, Buffer.concat(symbolsFrames(entries)));
+  await appendFile(path, Buffer.concat([...symbolsFrames(entries), ...inlinedFrames(table.inlinedEntries())]));
   return entries.length;
 }

@@ -5,14 +5,14 @@
 // stall call sites). A return address points after its call instruction, possibly at the next
 // line or even the next function, so the call's own location is found at address − 1. Every
 // lookup here takes the address and its use ('pc' | 'return') and resolves `lookupAddress()`;
-// results and SYMBOLS frames are keyed by that looked-up address.
+// results, and a recording's SYMBOLS and INLINED frames, are keyed by that looked-up address.
 //
 // Resolution: the HELLO module table maps a run-time address to a module (start ≤ addr < end)
 // and a file address (addr − bias); addresses are batched per module into one
 // `addr2line -f -C -i -a -e MODULE` process and cached per module + address. With inlining
 // addr2line prints several function/line pairs, innermost first: the first pair is the
-// location, the whole list is kept in `inlined`. An address in no module gets function "??"
-// (file "??", line 0).
+// location, the whole list is kept in `inlined` (a recording keeps the first pair in SYMBOLS, the
+// others in INLINED). An address in no module gets function "??" (file "??", line 0).
 //
 // Names are truthful (elf.ts): addr2line's function is taken when debug information gave it (a
 // file and line); otherwise the name is that of the symbol whose start and size contain the
@@ -28,7 +28,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ElfSymbols, type ElfToolOptions } from './elf.ts';
-import type { Address, Module, SymbolEntry } from '../protocol/types.ts';
+import type { Address, InlinedEntry, Module, SymbolEntry } from '../protocol/types.ts';
 import { toAddress } from '../protocol/types.ts';
 import { capriccioRoot } from '../cli/paths.ts';
 
@@ -129,16 +129,29 @@ export class SymbolTable {
 
   /** As SYMBOLS frame entries (innermost location per address). */
   entries(): SymbolEntry[] {
-    return [...this.byAddr.values()]
-      .sort((a, b) => (BigInt(a.addr) < BigInt(b.addr) ? -1 : 1))
-      .map((s) => ({ addr: s.addr, own: s.own, line: s.line, function: s.function, file: s.file }));
+    return this.sorted().map((s) => ({ addr: s.addr, own: s.own, line: s.line, function: s.function, file: s.file }));
   }
 
-  static fromEntries(entries: Iterable<SymbolEntry>): SymbolTable {
+  /** As INLINED frame entries: the rest of each inline chain, for the addresses that have one. */
+  inlinedEntries(): InlinedEntry[] {
+    return this.sorted()
+      .filter((s) => s.inlined.length > 1)
+      .map((s) => ({ addr: s.addr, callers: s.inlined.slice(1).map((l) => ({ line: l.line, function: l.function, file: l.file })) }));
+  }
+
+  private sorted(): SymbolInfo[] {
+    return [...this.byAddr.values()].sort((a, b) => (BigInt(a.addr) < BigInt(b.addr) ? -1 : 1));
+  }
+
+  /**
+   * A recording's table: its SYMBOLS entries, each with the callers its INLINED entry lists (an
+   * INLINED entry without a SYMBOLS entry names nothing and is left out).
+   */
+  static fromEntries(entries: Iterable<SymbolEntry>, inlined: ReadonlyMap<Address, InlinedEntry> = new Map()): SymbolTable {
     const t = new SymbolTable();
     for (const e of entries) {
       const loc = { function: e.function, file: e.file, line: e.line };
-      t.add({ addr: e.addr, own: e.own, ...loc, inlined: [loc] });
+      t.add({ addr: e.addr, own: e.own, ...loc, inlined: [loc, ...(inlined.get(e.addr)?.callers ?? [])] });
     }
     return t;
   }
