@@ -147,6 +147,8 @@ static double call_ns(int (*fn)(int), long n)
 	caller = fn;
 	calls = n;
 	return best_of(5, measure_calls);
+}
+
 /* ---- The call-chain walk ------------------------------------------------ */
 
 static struct {
