@@ -812,7 +812,7 @@ static void cap__on_exit(int status, void *arg)
 	uint64_t give_up = cap__now_ns() + (CAP_EXIT_FLUSH_MS + 100) * 1000000ull;
 	while (atomic_load(&S.exiting) != 2 && cap__now_ns() < give_up) {
 		struct timespec d = { 0, 1000000 };
-		syscall(SYS_nanosleep, &d, NULL); /* the kernel's: exiting, nothing else should run */
+		cap_sys2(SYS_nanosleep, &d, NULL); /* the kernel's (not syscall(), which a program may annotate): exiting, nothing else should run */
 	}
 }
 
