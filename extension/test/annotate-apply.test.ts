@@ -1,7 +1,7 @@
 // The annotate suggestions applied exactly as they read (suggestedAnnotation, as the quick fix
 // writes them into capriccio.annotations.json), the program rebuilt with capcc, run again: the
-// stall is gone, the chunk is gone. Real calls: the C library's semtimedop (whose debug name is
-// __semtimedop), libaio's io_getevents (a Debian library), a futex wait made with a raw syscall()
+// stall is gone, the chunk is gone. Real calls: the C library's mq_timedreceive (whose debug name
+// is __mq_timedreceive_time64), libaio's io_getevents (a Debian library), a futex wait made with a raw syscall()
 // from the program's own code and from a prebuilt library, and a precompiled function with a big
 // frame, as a shared library and as an archive.
 import { test } from 'node:test';
@@ -60,14 +60,15 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 }
 
 const WAITS = `#define _GNU_SOURCE
+#include <fcntl.h>
 #include <libaio.h>
+#include <mqueue.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/sem.h>
 #include <time.h>
 #include <unistd.h>
 /* A ticker wants to run every 5 ms while main waits 100 ms at a time, four times in the C
- * library's semtimedop and four in libaio's io_getevents. */
+ * library's mq_timedreceive (on an empty queue) and four in libaio's io_getevents. */
 static volatile int done, in_call;
 static long ticks_in_calls;
 static void *ticker(void *a)
@@ -81,18 +82,26 @@ static void *ticker(void *a)
 }
 int main(void)
 {
-	int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+	char name[32];
+	snprintf(name, sizeof name, "/capriccio-apply-%d", (int)getpid());
+	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 8 };
+	mqd_t q = mq_open(name, O_CREAT | O_RDWR, 0600, &attr);
 	io_context_t ctx = 0;
-	if (sem < 0 || io_setup(1, &ctx) != 0)
+	if (q == (mqd_t)-1 || io_setup(1, &ctx) != 0)
 		return 1;
+	mq_unlink(name);
 	pthread_t t;
 	pthread_create(&t, NULL, ticker, NULL);
 	for (int i = 0; i < 4; i++) {
-		struct sembuf down = { 0, -1, 0 };
-		struct timespec ts = { 0, 100000000 };
+		char buf[8];
+		struct timespec ts = { 0, 100000000 }, until;
 		struct io_event ev;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100000000;
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
 		in_call = 1;
-		semtimedop(sem, &down, 1, &ts);
+		mq_timedreceive(q, buf, sizeof buf, NULL, &until);
 		in_call = 0;
 		usleep(10000);
 		in_call = 1;
@@ -102,7 +111,7 @@ int main(void)
 	}
 	done = 1;
 	pthread_join(t, NULL);
-	semctl(sem, 0, IPC_RMID);
+	mq_close(q);
 	printf("ticks during calls: %ld\\n", ticks_in_calls);
 	return 0;
 }
@@ -110,16 +119,17 @@ int main(void)
 
 const ticks = (stdout: string): number => Number(/ticks during calls: (\d+)/.exec(stdout)?.[1] ?? NaN);
 
-test('annotate-blocking applied as written: the stalls in semtimedop (glibc) and io_getevents (libaio) are gone', (t) => {
+test('annotate-blocking applied as written: the stalls in mq_timedreceive (glibc) and io_getevents (libaio) are gone', (t) => {
   if (!have(t, RUNTIME, LIBAIO)) return;
   const dir = tempDir(t);
   writeFileSync(join(dir, 'waits.c'), WAITS);
   const before = buildAndProfile(dir, ['waits.c', '-laio'], 1);
   const b = before.suggestions.filter((s) => s.kind === 'annotate-blocking');
-  // Named as the program links them: glibc's debug information calls semtimedop __semtimedop.
-  assert.deepEqual(b.map((s) => s.function).sort(), ['io_getevents', 'semtimedop'], JSON.stringify(before.suggestions));
+  // Named as the program links them: glibc's debug information calls mq_timedreceive
+  // __mq_timedreceive_time64.
+  assert.deepEqual(b.map((s) => s.function).sort(), ['io_getevents', 'mq_timedreceive'], JSON.stringify(before.suggestions));
   assert.equal(ticks(before.stdout), 0, 'every call stalled the ticker');
-  assert.deepEqual(JSON.parse(apply(dir, b)), { functions: { io_getevents: { blocking: true }, semtimedop: { blocking: true } } });
+  assert.deepEqual(JSON.parse(apply(dir, b)), { functions: { io_getevents: { blocking: true }, mq_timedreceive: { blocking: true } } });
   const after = buildAndProfile(dir, ['waits.c', '-laio'], 2);
   assert.deepEqual(after.suggestions.filter((s) => s.kind === 'annotate-blocking'), []);
   assert.ok(ticks(after.stdout) > 0, `the ticker ran during the calls: ${after.stdout}`);
