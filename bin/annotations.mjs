@@ -27,6 +27,9 @@ const fns = doc.functions ?? {};
 if (typeof fns !== 'object' || fns === null || Array.isArray(fns)) fail('"functions" must be an object of NAME: {stackBytes, blocking}');
 
 const BLOCKING = 1n << 48n;
+// The C library's syscall(): the runtime looks at the call's number, and only calls that can wait
+// go to a helper (runtime/src/annotate.c).
+const SYSCALL = 1n << 49n;
 const MAX_BYTES = 64 * 1024 * 1024;
 const HELPER_STACK = 8 * 1024 * 1024; // a blocking call runs on a helper thread's stack (runtime/src/pool.h)
 const stubs = [];
@@ -43,7 +46,7 @@ for (const [name, a] of Object.entries(fns)) {
   if (a.blocking === true && a.stackBytes > HELPER_STACK) {
     fail(`functions.${name}: a blocking call runs on a helper thread's ${HELPER_STACK}-byte stack, so its stackBytes can be at most ${HELPER_STACK} (got ${a.stackBytes})`);
   }
-  const word = (a.blocking ? BLOCKING : 0n) | BigInt(a.stackBytes ?? 0);
+  const word = (a.blocking ? BLOCKING : 0n) | (a.blocking && name === 'syscall' ? SYSCALL : 0n) | BigInt(a.stackBytes ?? 0);
   // Through the GOT: the function may be in a shared object, which a PC-relative reference
   // cannot reach from a PIE; gold relaxes the load to a lea when it is linked in.
   stubs.push(`	.globl	__wrap_${name}

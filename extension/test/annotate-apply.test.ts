@@ -1,7 +1,8 @@
 // The annotate suggestions applied exactly as they read (suggestedAnnotation, as the quick fix
 // writes them into capriccio.annotations.json), the program rebuilt with capcc, run again: the
-// stall is gone, the chunk is gone. Real calls: the C library's semtimedop (whose debug name is
-// __semtimedop), libaio's io_getevents (a Debian library), and a precompiled function with a big
+// stall is gone, the chunk is gone. Real calls: the C library's mq_timedreceive (whose debug name
+// is __mq_timedreceive_time64), libaio's io_getevents (a Debian library), a futex wait made with a raw syscall()
+// from the program's own code and from a prebuilt library, and a precompiled function with a big
 // frame, as a shared library and as an archive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { annotate, suggestedAnnotation } from '../src/fixes/fixes.ts';
+import type { StallSummary } from '../src/analysis/stalls.ts';
 import type { Suggestion } from '../src/analysis/suggest.ts';
 import { have, LIBAIO, RUNTIME } from './prerequisites.ts';
 
@@ -20,6 +22,7 @@ const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
 interface Summary {
   stacks: { hotSplits: { function: string; count: number }[] };
   suggestions: Suggestion[];
+  stalls: StallSummary[];
 }
 
 function run(file: string, args: readonly string[], cwd: string): string {
@@ -30,10 +33,10 @@ function run(file: string, args: readonly string[], cwd: string): string {
 }
 
 /** Builds with capcc in `dir` (which reads capriccio.annotations.json there), runs under the profiler. */
-function buildAndProfile(dir: string, build: readonly string[], n: number): Summary & { stdout: string } {
+function buildAndProfile(dir: string, build: readonly string[], n: number, args: readonly string[] = []): Summary & { stdout: string } {
   run(capcc, ['-O2', '-g', ...build, '-o', 'prog'], dir);
   const rec = join(dir, `run${n}.caprec`);
-  const stdout = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', join(dir, 'prog')], root);
+  const stdout = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', join(dir, 'prog'), ...args], root);
   return { ...(JSON.parse(run(process.execPath, ['--import', 'tsx', mainTs, 'summary', rec, '--json'], root)) as Summary), stdout };
 }
 
@@ -57,14 +60,15 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 }
 
 const WAITS = `#define _GNU_SOURCE
+#include <fcntl.h>
 #include <libaio.h>
+#include <mqueue.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/sem.h>
 #include <time.h>
 #include <unistd.h>
 /* A ticker wants to run every 5 ms while main waits 100 ms at a time, four times in the C
- * library's semtimedop and four in libaio's io_getevents. */
+ * library's mq_timedreceive (on an empty queue) and four in libaio's io_getevents. */
 static volatile int done, in_call;
 static long ticks_in_calls;
 static void *ticker(void *a)
@@ -78,18 +82,26 @@ static void *ticker(void *a)
 }
 int main(void)
 {
-	int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+	char name[32];
+	snprintf(name, sizeof name, "/capriccio-apply-%d", (int)getpid());
+	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 8 };
+	mqd_t q = mq_open(name, O_CREAT | O_RDWR, 0600, &attr);
 	io_context_t ctx = 0;
-	if (sem < 0 || io_setup(1, &ctx) != 0)
+	if (q == (mqd_t)-1 || io_setup(1, &ctx) != 0)
 		return 1;
+	mq_unlink(name);
 	pthread_t t;
 	pthread_create(&t, NULL, ticker, NULL);
 	for (int i = 0; i < 4; i++) {
-		struct sembuf down = { 0, -1, 0 };
-		struct timespec ts = { 0, 100000000 };
+		char buf[8];
+		struct timespec ts = { 0, 100000000 }, until;
 		struct io_event ev;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100000000;
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
 		in_call = 1;
-		semtimedop(sem, &down, 1, &ts);
+		mq_timedreceive(q, buf, sizeof buf, NULL, &until);
 		in_call = 0;
 		usleep(10000);
 		in_call = 1;
@@ -99,7 +111,7 @@ int main(void)
 	}
 	done = 1;
 	pthread_join(t, NULL);
-	semctl(sem, 0, IPC_RMID);
+	mq_close(q);
 	printf("ticks during calls: %ld\\n", ticks_in_calls);
 	return 0;
 }
@@ -107,20 +119,129 @@ int main(void)
 
 const ticks = (stdout: string): number => Number(/ticks during calls: (\d+)/.exec(stdout)?.[1] ?? NaN);
 
-test('annotate-blocking applied as written: the stalls in semtimedop (glibc) and io_getevents (libaio) are gone', (t) => {
+test('annotate-blocking applied as written: the stalls in mq_timedreceive (glibc) and io_getevents (libaio) are gone', (t) => {
   if (!have(t, RUNTIME, LIBAIO)) return;
   const dir = tempDir(t);
   writeFileSync(join(dir, 'waits.c'), WAITS);
   const before = buildAndProfile(dir, ['waits.c', '-laio'], 1);
   const b = before.suggestions.filter((s) => s.kind === 'annotate-blocking');
-  // Named as the program links them: glibc's debug information calls semtimedop __semtimedop.
-  assert.deepEqual(b.map((s) => s.function).sort(), ['io_getevents', 'semtimedop'], JSON.stringify(before.suggestions));
+  // Named as the program links them: glibc's debug information calls mq_timedreceive
+  // __mq_timedreceive_time64.
+  assert.deepEqual(b.map((s) => s.function).sort(), ['io_getevents', 'mq_timedreceive'], JSON.stringify(before.suggestions));
   assert.equal(ticks(before.stdout), 0, 'every call stalled the ticker');
-  assert.deepEqual(JSON.parse(apply(dir, b)), { functions: { io_getevents: { blocking: true }, semtimedop: { blocking: true } } });
+  assert.deepEqual(JSON.parse(apply(dir, b)), { functions: { io_getevents: { blocking: true }, mq_timedreceive: { blocking: true } } });
   const after = buildAndProfile(dir, ['waits.c', '-laio'], 2);
   assert.deepEqual(after.suggestions.filter((s) => s.kind === 'annotate-blocking'), []);
   assert.ok(ticks(after.stdout) > 0, `the ticker ran during the calls: ${after.stdout}`);
 });
+
+/* A futex-based event, as programs and libraries carry their own: compiled into the program with
+ * capcc, and into a prebuilt shared library with plain gcc. */
+const EVENT = `#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+/* Waits until *ev is set, or ms milliseconds: 0 when set, -1 when the time ran out. */
+int ev_wait(unsigned *ev, int ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000 + (until.tv_nsec + ms % 1000 * 1000000L) / 1000000000;
+	until.tv_nsec = (until.tv_nsec + ms % 1000 * 1000000L) % 1000000000;
+	while (!__atomic_load_n(ev, __ATOMIC_SEQ_CST))
+		if (syscall(SYS_futex, ev, FUTEX_WAIT_BITSET_PRIVATE, 0, &until, NULL, FUTEX_BITSET_MATCH_ANY) != 0 && errno == ETIMEDOUT)
+			return -1;
+	return 0;
+}
+void ev_set(unsigned *ev)
+{
+	__atomic_store_n(ev, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, ev, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+`;
+const EVENT_WAIT_LINE = EVENT.split('\n').findIndex((l) => l.includes('syscall(SYS_futex, ev, FUTEX_WAIT')) + 1;
+
+const EVENTS = `#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int ev_wait(unsigned *ev, int ms);
+void ev_set(unsigned *ev);
+/* main waits four times for an event that a ticker thread, ticking every 5 ms, sets at its second
+ * tick inside a wait; a wait gives up after argv[1] ms. Stalled, the ticker never ticks in one. */
+static unsigned event;
+static volatile int done, in_call;
+static long ticks_in_calls;
+static void *ticker(void *a)
+{
+	while (!done) {
+		usleep(5000);
+		if (in_call && ++ticks_in_calls % 2 == 0)
+			ev_set(&event);
+	}
+	return a;
+}
+int main(int argc, char **argv)
+{
+	int ms = atoi(argv[1]), set = 0, timed_out = 0;
+	pthread_t t;
+	pthread_create(&t, NULL, ticker, NULL);
+	for (int i = 0; i < 4; i++) {
+		__atomic_store_n(&event, 0, __ATOMIC_SEQ_CST);
+		in_call = 1;
+		int r = ev_wait(&event, ms);
+		in_call = 0;
+		*(r == 0 ? &set : &timed_out) += 1;
+		usleep(10000);
+	}
+	done = 1;
+	pthread_join(t, NULL);
+	printf("set %d, timed out %d, ticks during calls: %ld\\n", set, timed_out, ticks_in_calls);
+	return 0;
+}
+`;
+const EVENTS_WAIT_LINE = EVENTS.split('\n').findIndex((l) => l.includes('int r = ev_wait(')) + 1;
+
+const outcome = (stdout: string): string => /set \d+, timed out \d+/.exec(stdout)?.[0] ?? stdout;
+
+for (const where of ['program', 'library'] as const) {
+  test(`annotate-blocking applied as written: a raw futex wait (syscall(SYS_futex, ...)) ${where === 'program' ? 'in the program’s own code' : 'in a prebuilt library'} no longer stalls`, (t) => {
+    if (!have(t, RUNTIME)) return;
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'event.c'), EVENT);
+    writeFileSync(join(dir, 'events.c'), EVENTS);
+    if (where === 'library') run('gcc', ['-O2', '-fPIC', '-shared', 'event.c', '-o', 'libevent1.so'], dir);
+    const build = where === 'program' ? ['events.c', 'event.c'] : ['events.c', '-L.', '-levent1', `-Wl,-rpath,${dir}`];
+    // 100 ms waits to see the stall; then 10 s, which only a stall would wait out.
+    const before = buildAndProfile(dir, build, 1, ['100']);
+    assert.equal(outcome(before.stdout), 'set 0, timed out 4', 'every wait stalled the ticker, which could not set the event');
+    const futex = before.stalls.filter((s) => s.syscallName === 'futex');
+    assert.ok(futex.length > 0 && futex.every((s) => s.syscall === 202 && s.madeBy === 'syscall'), JSON.stringify(before.stalls));
+    const b = before.suggestions.filter((s) => s.kind === 'annotate-blocking');
+    assert.equal(b.length, 1, JSON.stringify(before.suggestions));
+    const s = b[0]!;
+    if (where === 'program') {
+      // The program's own call: syscall itself is what it can annotate (the C library's syscall(),
+      // which the runtime then sends to a helper only for calls that can wait).
+      assert.equal(s.function, 'syscall');
+      assert.deepEqual([s.file?.endsWith('/event.c'), s.line], [true, EVENT_WAIT_LINE]);
+      assert.match(s.message, /^syscall stalled the whole scheduler \d+ times?, max [\d.]+ ms, in futex \(called from ev_wait \(.*event\.c:\d+\)\): annotate syscall as blocking$/);
+    } else {
+      // The library's call to syscall() is its own: the program annotates the library function.
+      assert.equal(s.function, 'ev_wait');
+      assert.deepEqual([s.file?.endsWith('/events.c'), s.line], [true, EVENTS_WAIT_LINE]);
+      assert.match(s.message, /^ev_wait stalled the whole scheduler \d+ times?, max [\d.]+ ms, in futex \(made by syscall\) \(called from main \(.*events\.c:\d+\)\): annotate ev_wait as blocking$/);
+    }
+    assert.equal(s.kind === 'annotate-blocking' && s.evidence.syscall, 'futex');
+    apply(dir, b);
+    const after = buildAndProfile(dir, build, 2, ['10000']);
+    assert.equal(outcome(after.stdout), 'set 4, timed out 0', 'the ticker ran during each wait and set the event');
+    assert.deepEqual(after.suggestions.filter((x) => x.kind === 'annotate-blocking'), []);
+    assert.deepEqual(after.stalls.filter((x) => x.syscallName === 'futex'), []);
+  });
+}
 
 const EXT = `/* A precompiled function with a big frame: plain gcc, no split stacks. */
 int ext_frame(int bytes)

@@ -1,6 +1,6 @@
 // Tests of the suggestion rules (extension/src/analysis/suggest.ts) on synthetic models; the yield
 // suggestions group samples by the loops of extension/test/loops.c.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,9 +13,12 @@ import { inlinedFrames, symbolsFrames } from '../src/protocol/encode.ts';
 import { replay, symbolsFor } from '../src/recording/load.ts';
 import type { InlinedEntry, SnapshotFrame, SymbolEntry } from '../src/protocol/types.ts';
 import { MAGIC, hello, helloFrame, snapshot, snapshotFrame } from './frames.ts';
+import { syscallSource } from '../src/symbols/syscalls.ts';
 import { LOOPS_C, lineOf } from './loops-fixture.ts';
+import { syscallFixture } from './syscalls-fixture.ts';
 
 before(() => loadCParser());
+syscallSource.path = syscallFixture(after);
 
 // Symbols keyed by looked-up address: pcs as is, return addresses minus 1.
 const SYMS: SymbolEntry[] = [
@@ -285,16 +288,16 @@ test('annotate-blocking: the stall target, else the non-own function at pc; unkn
       function: 'legacy_lookup',
       file: '/p/srv.c',
       line: 41,
-      message: 'legacy_lookup stalled the whole scheduler 3 times, max 40 ms (called from handler (p/srv.c:41)): annotate legacy_lookup as blocking',
-      evidence: { stalls: 3, maxMs: 40, totalMs: 90, calledFrom: 'handler (p/srv.c:41)' },
+      message: 'legacy_lookup stalled the whole scheduler 3 times, max 40 ms, in poll (made by __poll) (called from handler (p/srv.c:41)): annotate legacy_lookup as blocking',
+      evidence: { stalls: 3, maxMs: 40, totalMs: 90, calledFrom: 'handler (p/srv.c:41)', syscall: 'poll', madeBy: '__poll' },
     },
     {
       kind: 'annotate-blocking',
       function: '__poll',
       file: '/p/srv.c',
       line: 41,
-      message: '__poll stalled the whole scheduler 2 times, max 30 ms (called from handler (p/srv.c:41)): annotate __poll as blocking',
-      evidence: { stalls: 2, maxMs: 30, totalMs: 50, calledFrom: 'handler (p/srv.c:41)' },
+      message: '__poll stalled the whole scheduler 2 times, max 30 ms, in poll (called from handler (p/srv.c:41)): annotate __poll as blocking',
+      evidence: { stalls: 2, maxMs: 30, totalMs: 50, calledFrom: 'handler (p/srv.c:41)', syscall: 'poll' },
     },
   ]);
 });

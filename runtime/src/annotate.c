@@ -5,13 +5,21 @@
  *               needs no large chunk (gold would otherwise give every
  *               caller of code without split stacks one).
  * A function annotated both ways runs on a helper (whose stack is large).
+ * The C library's syscall() annotated as blocking sends only the system
+ * calls that can wait to a helper: the others act on the calling kernel
+ * thread (gettid, tgkill, sigprocmask, sched_setaffinity, exit), as they
+ * would without the annotation.
  * Either way the call sees the caller's errno and leaves its own, as a call
  * on the caller's kernel thread would; stacks made for calls are kept for
  * the next ones, so a call costs no system call. */
 #include "pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <stddef.h>
+#include <sys/syscall.h>
 
 struct cap_call {
 	uint64_t rdi, rsi, rdx, rcx, r8, r9, rax;
@@ -31,6 +39,7 @@ _Static_assert(offsetof(struct cap_call, copy) == 264, "annotate_call.S offsets"
 _Static_assert(sizeof(struct cap_call) <= 272, "annotate_call.S reserves 272 bytes");
 
 #define CAP_ANNOT_BLOCKING (1ull << 48)
+#define CAP_ANNOT_SYSCALL (1ull << 49) /* the function is syscall(): rdi is the number */
 #define CAP_ANNOT_BYTES(f) ((f) & ((1ull << 48) - 1))
 #define CAP_ARGS_MAX 256 /* stack arguments passed on; more are not seen in practice */
 
@@ -132,11 +141,46 @@ static int cap__annot_big_stack(struct cap_call *c, size_t bytes)
 	return 0;
 }
 
+/* syscall(nr, a, b, c, d, ...) in registers rdi, rsi, rdx, rcx, r8: can
+ * the call wait (on I/O, a peer, a timer, a lock, a child, the disk)? */
+static bool cap__syscall_waits(const struct cap_call *c)
+{
+	switch (c->rdi) {
+	case SYS_read: case SYS_readv: case SYS_pread64: case SYS_preadv: case SYS_preadv2:
+	case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_pwritev: case SYS_pwritev2:
+	case SYS_sendfile: case SYS_splice: case SYS_tee: case SYS_vmsplice: case SYS_copy_file_range:
+	case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg: case SYS_sendto: case SYS_sendmsg:
+	case SYS_sendmmsg: case SYS_accept: case SYS_accept4: case SYS_connect:
+	case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
+	case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+	case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_pause:
+	case SYS_wait4: case SYS_waitid: case SYS_futex_waitv:
+	case SYS_msgrcv: case SYS_msgsnd: case SYS_semop: case SYS_semtimedop:
+	case SYS_mq_timedreceive: case SYS_mq_timedsend:
+	case SYS_flock: case SYS_io_getevents: case SYS_io_pgetevents:
+	case SYS_fsync: case SYS_fdatasync: case SYS_sync: case SYS_syncfs: case SYS_sync_file_range:
+	case SYS_open: case SYS_openat: case SYS_openat2: /* a FIFO's open waits for its peer */
+		return true;
+	case SYS_futex:
+		switch (c->rdx & FUTEX_CMD_MASK) {
+		case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
+		case FUTEX_WAIT_REQUEUE_PI:
+			return true;
+		}
+		return false;
+	case SYS_fcntl:
+		return c->rdx == F_SETLKW || c->rdx == F_OFD_SETLKW;
+	case SYS_io_uring_enter:
+		return (c->r8 & IORING_ENTER_GETEVENTS) != 0;
+	}
+	return false;
+}
+
 void cap__annot_dispatch(struct cap_call *c)
 {
 	c->copy = cap__args_room(c->args);
 	size_t bytes = CAP_ANNOT_BYTES(c->flags);
-	if ((c->flags & CAP_ANNOT_BLOCKING) && cap__can_park()) {
+	if ((c->flags & CAP_ANNOT_BLOCKING) && cap__can_park() && (!(c->flags & CAP_ANNOT_SYSCALL) || cap__syscall_waits(c))) {
 		c->err = *cap__errno();
 		struct cap_annot_job j = { .job.run = cap__annot_job_run, .job.flags = CAP_JOB_UNBOUNDED, .c = c };
 		if (cap__pool_run(&j.job, CAP_WAIT_EXTERN) == 0) {

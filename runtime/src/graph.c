@@ -249,15 +249,27 @@ void cap__graph_finished(struct cap_thread *t)
 extern void *__real___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size);
 void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size)
 	__attribute__((no_split_stack));
+CAP_TLS unsigned char cap__splitting CAP_HIDDEN; /* read by annotate_call.S */
+
+/* libgcc's split, flagged so that its own calls (syscall, for mmap) go
+ * straight on even when the program annotated them. */
+__attribute__((no_split_stack, always_inline)) static inline void *cap__split(size_t *pframe_size, void *old_stack, size_t param_size)
+{
+	cap__splitting = 1;
+	void *r = __real___generic_morestack(pframe_size, old_stack, param_size);
+	cap__splitting = 0;
+	return r;
+}
+
 void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size)
 {
 	struct cap_telemetry *T = cap__tel;
 	if (!T)
-		return __real___generic_morestack(pframe_size, old_stack, param_size);
+		return cap__split(pframe_size, old_stack, param_size);
 	size_t want = *pframe_size;
 	struct cap_libgcc_segment *cur = __morestack_current_segment;
 	struct cap_libgcc_segment *existing = cur ? cur->next : __morestack_segments;
-	void *r = __real___generic_morestack(pframe_size, old_stack, param_size);
+	void *r = cap__split(pframe_size, old_stack, param_size);
 	struct cap_worker *w = cap__w;
 	if (!w || w->current == &w->sched || w->in_sysstack)
 		return r;

@@ -707,6 +707,15 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_
 	return cap__poll_deadline(fds, n, deadline, ts == NULL, mask);
 }
 
+/* ppoll of _FORTIFY_SOURCE (glibc 2.16), as __poll_chk. */
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__builtin_trap();
+	return ppoll(fds, n, ts, mask);
+}
+
 static int cap__select(int nfds, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline, bool forever,
 		       const sigset_t *mask)
 {

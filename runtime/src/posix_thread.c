@@ -524,6 +524,14 @@ int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
 	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, true, cap__abs_deadline(ts, CLOCK_REALTIME));
 }
+int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *ts)
+{
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, false, cap__abs_deadline(ts, clock));
+}
+int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *ts)
+{
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, true, cap__abs_deadline(ts, clock));
+}
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 {
 	cap_rwlock_t *r = (cap_rwlock_t *)l;
@@ -706,6 +714,14 @@ int sem_timedwait(sem_t *s, const struct timespec *ts)
 	if (cap__outside_now())
 		return sem_wait(s);
 	return cap__errret(cap_sem_timedwait((cap_sem_t *)s, cap__abs_deadline(ts, CLOCK_REALTIME)));
+}
+int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *ts)
+{
+	if (cap__bad_ts(ts))
+		return cap__errret(EINVAL);
+	if (cap__outside_now())
+		return sem_wait(s);
+	return cap__errret(cap_sem_timedwait((cap_sem_t *)s, cap__abs_deadline(ts, clock)));
 }
 int sem_getvalue(sem_t *s, int *v)
 {

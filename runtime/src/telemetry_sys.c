@@ -515,7 +515,10 @@ static uintptr_t cap__call_target(uintptr_t ret)
  * the stack from there, return addresses into the executable name the
  * calls that led down to it; the outermost call into code not built by
  * capriccio cc, just below the first call between the program's own
- * functions, is the external function to blame (and its call site). */
+ * functions, is the external function to blame (and its call site).
+ * Frames hold stale return addresses too (a slot of alignment padding
+ * keeps the one of an earlier call): one that returns into the function
+ * the current answer returns into is such a leftover, not a caller. */
 static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite, uint64_t *target)
 {
 	char path[64], buf[256];
@@ -538,6 +541,7 @@ static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite,
 	uint64_t words[2048];
 	struct iovec local = { words, sizeof words }, remote = { (void *)sp, sizeof words };
 	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	uintptr_t caller = 0; /* the function *callsite returns into */
 	for (ssize_t i = 0; i < got / 8; i++) {
 		uintptr_t ret = words[i];
 		if (ret < S.exe_lo + 6 || ret >= S.exe_hi)
@@ -550,8 +554,12 @@ static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite,
 				return; /* the program's own call: the one below it is the answer */
 			continue;
 		}
+		uintptr_t in = cap__unwind_function_sys(ret - 1);
+		if (*callsite && in && in == caller)
+			continue; /* a leftover in the same frame */
 		*callsite = ret;
 		*target = callee;
+		caller = in;
 	}
 }
 
@@ -812,7 +820,7 @@ static void cap__on_exit(int status, void *arg)
 	uint64_t give_up = cap__now_ns() + (CAP_EXIT_FLUSH_MS + 100) * 1000000ull;
 	while (atomic_load(&S.exiting) != 2 && cap__now_ns() < give_up) {
 		struct timespec d = { 0, 1000000 };
-		syscall(SYS_nanosleep, &d, NULL); /* the kernel's: exiting, nothing else should run */
+		cap_sys2(SYS_nanosleep, &d, NULL); /* the kernel's (not syscall(), which a program may annotate): exiting, nothing else should run */
 	}
 }
 

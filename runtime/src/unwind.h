@@ -57,6 +57,10 @@ typedef struct cap_unwind_rule cap_unwind_miss_fn(uint64_t key);
 /* unwind_sys.c: the rule for the instruction at `key`, from the unwind
  * tables of the object holding it; async-signal-safe. */
 struct cap_unwind_rule cap__unwind_rule_sys(uint64_t key);
+/* unwind_sys.c: the start of the function holding `pc`, from the unwind
+ * tables of the object holding it; 0 when they do not cover it.
+ * Async-signal-safe. */
+uintptr_t cap__unwind_function_sys(uintptr_t pc);
 /* unwind.c: the worker's miss path (the rule, then cached). */
 struct cap_unwind_rule cap__unwind_fill(uint64_t key);
 /* unwind_sys.c, on the system stack: fills in and caches the rule of a

@@ -370,24 +370,40 @@ static const uint8_t *cap__find_fde(const uint8_t *hdr, uint64_t pc)
 
 static const struct cap_unwind_rule cap__stop = { 0, 0, 0, CAP_UNWIND_STOP };
 
-struct cap_unwind_rule cap__unwind_rule_sys(uint64_t key)
+/* The FDE of the function holding `key`, read up to its instructions (r),
+ * with its CIE and the function's start; false when no table covers it. */
+static bool cap__fde_of(uint64_t key, struct cap_reader *r, struct cap_cie *cie, uint64_t *start)
 {
 	struct dl_find_object fo;
 	if (_dl_find_object((void *)(uintptr_t)key, &fo) != 0 || !fo.dlfo_eh_frame)
-		return cap__stop;
+		return false;
 	const uint8_t *fde = cap__find_fde(fo.dlfo_eh_frame, key);
-	struct cap_reader r;
 	const uint8_t *id_at;
-	if (!fde || !cap__entry(fde, &r, &id_at))
-		return cap__stop;
+	if (!fde || !cap__entry(fde, r, &id_at))
+		return false;
 	uint32_t cie_off = (uint32_t)cap__fixed(&(struct cap_reader){ id_at, id_at + 4, false }, 4);
+	if (cie_off == 0 || !cap__parse_cie(id_at - cie_off, cie))
+		return false;
+	*start = cap__encoded(r, cie->fde_enc, 0);
+	uint64_t range = cap__encoded(r, cie->fde_enc & 0x0f, 0);
+	return !r->bad && key >= *start && key - *start < range; /* else in no function the table knows */
+}
+
+uintptr_t cap__unwind_function_sys(uintptr_t pc)
+{
+	struct cap_reader r;
 	struct cap_cie cie;
-	if (cie_off == 0 || !cap__parse_cie(id_at - cie_off, &cie))
+	uint64_t start;
+	return cap__fde_of(pc, &r, &cie, &start) ? (uintptr_t)start : 0;
+}
+
+struct cap_unwind_rule cap__unwind_rule_sys(uint64_t key)
+{
+	struct cap_reader r;
+	struct cap_cie cie;
+	uint64_t start;
+	if (!cap__fde_of(key, &r, &cie, &start))
 		return cap__stop;
-	uint64_t start = cap__encoded(&r, cie.fde_enc, 0);
-	uint64_t range = cap__encoded(&r, cie.fde_enc & 0x0f, 0);
-	if (r.bad || key < start || key - start >= range)
-		return cap__stop; /* in no function the table knows */
 	if (cie.has_aug_data) {
 		uint64_t len = cap__uleb(&r);
 		r.p += len;

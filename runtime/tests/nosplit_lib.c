@@ -71,3 +71,22 @@ long cap_test_pause_raw(void) { return syscall(SYS_pause); }
 
 /* Leaves errno as it found it. */
 int cap_test_keeps_errno(int x) { return x + 1; }
+
+/* Variadic, like syscall() or printf(): n pairs (long, double).  Its
+ * prologue saves the vector registers only when %al says some hold
+ * arguments, so it needs %al forwarded too; with 8 pairs, 3 of the longs
+ * come on the stack. */
+#include <stdarg.h>
+double cap_test_vmix(int n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	double s = 0;
+	for (int i = 1; i <= n; i++) {
+		long l = va_arg(ap, long);
+		double d = va_arg(ap, double);
+		s += (double)l * i + d * (i + 100);
+	}
+	va_end(ap);
+	return s;
+}

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "in_syscall.h"
 #include "spawn_child.h"
 #include "tap.h"
 
@@ -33,44 +34,6 @@ static void nap_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-/* Whether some thread of this process sits in system call `nr` with first
- * argument `arg0`: the call has reached the kernel and blocks there. */
-static int in_syscall_now(long nr, unsigned long arg0)
-{
-	DIR *d = opendir("/proc/self/task");
-	int found = 0;
-	struct dirent *e;
-	while (d && !found && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[300], line[256];
-		snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		long n;
-		unsigned long a;
-		if (fgets(line, sizeof line, f) && sscanf(line, "%ld %lx", &n, &a) == 2 && n == nr && a == arg0)
-			found = 1;
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-/* Waits for it (a minute at most: a hang is reported, not waited out). */
-static int in_syscall(long nr, unsigned long arg0)
-{
-	for (int i = 0; i < 60000; i++) {
-		if (in_syscall_now(nr, arg0))
-			return 1;
-		nap_ms(1);
-	}
-	fprintf(stderr, "  no thread ever entered system call %ld(%#lx, ...)\n", nr, arg0);
-	return 0;
 }
 
 /* Whether *flag was set within a minute (a call that never returns is

@@ -23,6 +23,7 @@ double cap_test_mix(int a, double b, long c, int d, int e, int f, int g, int h, 
 int cap_test_fail_with(int e);
 int cap_test_big_frame(int bytes);    /* annotated: stackBytes 131072 */
 int cap_test_keeps_errno(int x);      /* annotated: blocking */
+double cap_test_vmix(int n, ...);     /* annotated: blocking */
 
 static volatile int stop, in_call;
 static long ticks_in_call;
@@ -100,6 +101,13 @@ static void arguments_results_and_errno_survive(void)
 {
 	double want = 1 + 2.5 * 2 + 3.0 * 3 + 4 * 4 + 5 * 5 + 6 * 6 + 7 * 7 + 8 * 8 + 9.5 * 9 + 10.0 * 10;
 	CHECK(cap_test_mix(1, 2.5, 3, 4, 5, 6, 7, 8, 9.5, 10) == want);
+	/* Variadic: %al (how many vector registers carry arguments) and the
+	 * arguments past the registers make the trip too. */
+	double vwant = 0;
+	for (int i = 1; i <= 8; i++)
+		vwant += (double)(i * 11) * i + (i + 0.25) * (i + 100);
+	CHECK(cap_test_vmix(8, 11L, 1.25, 22L, 2.25, 33L, 3.25, 44L, 4.25, 55L, 5.25, 66L, 6.25, 77L, 7.25, 88L, 8.25) == vwant);
+	CHECK(cap_test_vmix(0) == 0);
 	errno = 0;
 	CHECK_EQ(cap_test_fail_with(EPIPE), -1);
 	CHECK_EQ(errno, EPIPE);

@@ -102,9 +102,23 @@ static void test_rules_that_stop(void)
 	CHECK(cap__unwind_rule_sys((uint64_t)(uintptr_t)cap__thread_trampoline + 4).flags & CAP_UNWIND_STOP);
 }
 
+/* The function holding an address, from the same tables: what the stall
+ * watchdog tells a caller's return address from a leftover in its frame by.
+ * Within this program, the library code (no frame pointers) and libc. */
+static void test_function_of_an_address(void)
+{
+	CHECK_EQ(cap__unwind_function_sys((uintptr_t)walk_here + 5), (uintptr_t)walk_here);
+	CHECK_EQ(cap__unwind_function_sys((uintptr_t)cap_test_nofp_call + 3), (uintptr_t)cap_test_nofp_call);
+	CHECK_EQ(cap__unwind_function_sys((uintptr_t)through_nofp), (uintptr_t)through_nofp);
+	CHECK(cap__unwind_function_sys((uintptr_t)walk_here + 5) != cap__unwind_function_sys((uintptr_t)at_bottom + 5));
+	CHECK(cap__unwind_function_sys((uintptr_t)backtrace + 1) != 0);
+	CHECK_EQ(cap__unwind_function_sys(0x10), 0u);
+}
+
 int main(void)
 {
 	RUN(test_walk_through_code_without_frame_pointers);
 	RUN(test_rules_that_stop);
+	RUN(test_function_of_an_address);
 	TAP_DONE();
 }

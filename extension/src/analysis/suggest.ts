@@ -1,10 +1,11 @@
 // Suggestions drawn from a model: where to yield, which external functions to annotate, and what
 // first chunk to give threads spawned at a site. Each carries the figures it rests on.
 import type { Model } from '../model/model.ts';
-import { NULL_ADDRESS, type Address } from '../protocol/types.ts';
+import { NULL_ADDRESS } from '../protocol/types.ts';
 import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
-import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
-import { linkName } from '../symbols/aliases.ts';
+import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolTable } from '../symbols/symbols.ts';
+import { inModule } from './modules.ts';
+import { stallsOf, syscallLabel, type StallSummary } from './stalls.ts';
 import { calledAt } from './extcalls.ts';
 
 interface Base {
@@ -34,7 +35,16 @@ export interface YieldSuggestion extends Base {
 }
 export interface AnnotateBlockingSuggestion extends Base {
   readonly kind: 'annotate-blocking';
-  readonly evidence: { readonly stalls: number; readonly maxMs: number; readonly totalMs: number; readonly calledFrom?: string };
+  readonly evidence: {
+    readonly stalls: number;
+    readonly maxMs: number;
+    readonly totalMs: number;
+    readonly calledFrom?: string;
+    /** the system calls it sat in ("futex"; "system call 999" when this installation cannot name one) */
+    readonly syscall?: string;
+    /** the functions that made them, when not the annotated function itself (glibc's syscall inside a library's wait) */
+    readonly madeBy?: string;
+  };
 }
 export interface AnnotateStackSuggestion extends Base {
   readonly kind: 'annotate-stack';
@@ -206,57 +216,49 @@ function yieldSuggestion(g: YieldGroup, quantumMs: number): YieldSuggestion {
   }
 }
 
-/** The module holding a run-time address (the program's modules, executable first), and where in its file. */
-function inModule(model: Model, addr: Address): { readonly path: string; readonly fileAddr: bigint; readonly program: string } | undefined {
-  const modules = model.hello?.modules ?? [];
-  const v = BigInt(addr);
-  const m = modules.find((x) => BigInt(x.start) <= v && v < BigInt(x.end));
-  return m && modules[0] ? { path: m.path, fileAddr: v - BigInt(m.bias), program: modules[0].path } : undefined;
-}
-
 /**
- * The name the program links against for the function at `addr` (aliases.ts): glibc's debug
- * information names `pause` `__libc_pause`, which an annotation cannot use. `debugName` (the
- * symbolizer's) when that cannot be read here.
+ * One suggestion per external function and call site that stalled the scheduler: annotate it as
+ * blocking. It names the system calls it sat in and, when another function made them (glibc's
+ * syscall inside a library's wait), that one too.
  */
-function linkedName(model: Model, addr: Address, debugName: string): string {
-  const m = inModule(model, addr);
-  return (m && linkName(m.path, m.fileAddr, m.program)) ?? debugName;
-}
-
 function blockingSuggestions(model: Model, table: SymbolTable): AnnotateBlockingSuggestion[] {
-  const byName = new Map<string, { name: string; from?: SymbolInfo; stalls: number; maxNs: number; totalNs: number }>();
-  for (const s of model.stalls.values()) {
-    if (s.target === NULL_ADDRESS && s.callsite === NULL_ADDRESS) continue;
-    const target = s.target !== NULL_ADDRESS ? table.get(s.target, 'pc') : undefined;
-    const pc = table.get(s.pc, 'pc');
-    const name =
-      target && target.function !== '??'
-        ? linkedName(model, s.target, target.function)
-        : !pc.own && pc.function !== '??'
-          ? linkedName(model, s.pc, pc.function)
-          : undefined;
-    if (name === undefined) continue;
-    const from = s.callsite !== NULL_ADDRESS ? table.get(s.callsite, 'return') : undefined;
-    const key = `${name}\0${from ? where(from) : ''}`;
+  const byName = new Map<string, { stalls: StallSummary[] }>();
+  for (const s of stallsOf(model, table)) {
+    if (s.external === undefined) continue;
+    const key = `${s.external}\0${s.calledFrom ?? ''}`;
     const g = byName.get(key);
-    if (g) {
-      g.stalls += s.count;
-      g.maxNs = Math.max(g.maxNs, s.maxNs);
-      g.totalNs += s.totalNs;
-    } else byName.set(key, { name, ...(from ? { from } : {}), stalls: s.count, maxNs: s.maxNs, totalNs: s.totalNs });
+    if (g) g.stalls.push(s);
+    else byName.set(key, { stalls: [s] });
   }
   return [...byName.values()]
+    .map(({ stalls: group }) => {
+      const first = group[0]!;
+      const name = first.external!;
+      const stalls = group.reduce((n, s) => n + s.count, 0);
+      const maxNs = Math.max(...group.map((s) => s.maxNs));
+      const totalNs = group.reduce((n, s) => n + s.totalNs, 0);
+      const syscall = [...new Set(group.map(syscallLabel))].join(', ');
+      const madeBy = [...new Set(group.map((s) => s.madeBy).filter((m) => m !== name))].join(', ');
+      const s: AnnotateBlockingSuggestion = {
+        kind: 'annotate-blocking',
+        function: name,
+        ...(first.file !== undefined && first.line !== undefined ? { file: first.file, line: first.line } : {}),
+        message:
+          `${name} stalled the whole scheduler ${stalls} time${stalls === 1 ? '' : 's'}, max ${ms(maxNs)} ms, in ${syscall}${madeBy ? ` (made by ${madeBy})` : ''}` +
+          `${first.calledFrom !== undefined ? ` (called from ${first.calledFrom})` : ''}: annotate ${name} as blocking`,
+        evidence: {
+          stalls,
+          maxMs: ms(maxNs),
+          totalMs: ms(totalNs),
+          ...(first.calledFrom !== undefined ? { calledFrom: first.calledFrom } : {}),
+          syscall,
+          ...(madeBy ? { madeBy } : {}),
+        },
+      };
+      return { s, totalNs };
+    })
     .sort((a, b) => b.totalNs - a.totalNs)
-    .map(({ name, from, stalls, maxNs, totalNs }) => ({
-      kind: 'annotate-blocking',
-      function: name,
-      ...(from && from.function !== '??' ? { file: from.file, line: from.line } : {}),
-      message:
-        `${name} stalled the whole scheduler ${stalls} time${stalls === 1 ? '' : 's'}, max ${ms(maxNs)} ms` +
-        `${from && from.function !== '??' ? ` (called from ${where(from)})` : ''}: annotate ${name} as blocking`,
-      evidence: { stalls, maxMs: ms(maxNs), totalMs: ms(totalNs), ...(from && from.function !== '??' ? { calledFrom: where(from) } : {}) },
-    }));
+    .map(({ s }) => s);
 }
 
 /** The stack an annotation gives the external function: the chunk gold had its caller ask for, rounded up to 64 KiB. */

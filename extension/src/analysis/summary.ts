@@ -6,6 +6,7 @@ import type { ViewHotSplit, ViewSite, ViewStacks } from '../../../webview/src/me
 import { nameChain, type SymbolTable } from '../symbols/symbols.ts';
 import { endSummary, type EndSummary } from './end.ts';
 import { placeOf, uniqueLabels } from './labels.ts';
+import { stallsOf, stallText, type StallSummary } from './stalls.ts';
 import { siteName, suggest, type Suggestion } from './suggest.ts';
 
 export interface ChainFrame {
@@ -58,6 +59,8 @@ export interface Summary {
   /** the webview's stack totals, without its per-thread rows */
   readonly stacks: Omit<ViewStacks, 'threads'>;
   readonly suggestions: readonly Suggestion[];
+  /** each time the whole scheduler sat in a system call the runtime did not make (the watchdog), longest first */
+  readonly stalls: readonly StallSummary[];
   readonly resources?: Resources;
   readonly exit?: { readonly how: 'exited' | 'signaled'; readonly status: number; readonly tNs: number };
   /** how a launched program ended and whether the profiler stopped or killed it (recordings made before END frames: absent) */
@@ -137,6 +140,7 @@ export function summarize(model: Model, table: SymbolTable): Summary {
       sites,
     },
     suggestions: suggest(model, table),
+    stalls: stallsOf(model, table),
     ...(latest ? { resources: latest.resources } : {}),
     ...(exit ? { exit: { how: exit.how, status: exit.status, tNs: exit.tNs } } : {}),
     ...(model.end ? { end: endSummary(model.end) } : {}),
@@ -181,6 +185,10 @@ export function textReport(s: Summary, limit = 10): string {
   if (s.resources) {
     const r = s.resources;
     out.push('', `resources threads ${r.threads} (runnable ${r.runnable}, io ${r.blockedIo}, disk ${r.blockedDisk}, sync ${r.blockedSync}, sleeping ${r.sleeping}), rss ${fmtBytes(r.rssBytes)}, fds ${r.openFds}/${r.fdLimit}`);
+  }
+  if (s.stalls.length > 0) {
+    out.push('', `stalls: the whole scheduler blocked in a system call (${s.stalls.length})`);
+    for (const st of s.stalls.slice(0, limit)) out.push(`  ${stallText(st, fmtNs)}`);
   }
   out.push('', `suggestions (${s.suggestions.length})`);
   for (const g of s.suggestions) out.push(`  [${g.kind}] ${g.message}`);
