@@ -257,6 +257,10 @@ void cap__on_sysstack(enum cap_sysfn op, void *arg);
 _Noreturn void cap__fatal_misuse(const char *what);
 int *cap__errno(void);
 void cap__set_errno(int e);
+/* Joins t by deadline_ns (0: no deadline; CAP_JOIN_TRY: EBUSY unless it has
+ * ended).  ETIMEDOUT leaves t joinable. */
+#define CAP_JOIN_TRY UINT64_MAX
+int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns);
 struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);
 
 /* policy.c: resource-aware scheduling */

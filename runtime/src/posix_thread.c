@@ -178,6 +178,29 @@ int pthread_join(pthread_t t, void **ret)
 		cap__cannot_block("pthread_join");
 	return cap_join((cap_thread_t *)t, ret);
 }
+/* glibc's _np joins read a thread structure of its own: ours are needed. */
+int pthread_tryjoin_np(pthread_t t, void **ret)
+{
+	if (cap__outside_now())
+		cap__cannot_block("pthread_tryjoin_np");
+	return cap__join((struct cap_thread *)t, ret, CAP_JOIN_TRY);
+}
+int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock, const struct timespec *abstime)
+{
+	if (cap__outside_now())
+		cap__cannot_block("pthread_clockjoin_np");
+	if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME)
+		return EINVAL;
+	/* As glibc: no time, or one its futex refuses (nanoseconds out of
+	 * range), is no limit: the join waits for the end. */
+	if (cap__bad_ts(abstime))
+		return cap__join((struct cap_thread *)t, ret, 0);
+	return cap__join((struct cap_thread *)t, ret, cap__abs_deadline(abstime, clock));
+}
+int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
+{
+	return pthread_clockjoin_np(t, ret, CLOCK_REALTIME, abstime);
+}
 int pthread_detach(pthread_t t) { return cap_detach((cap_thread_t *)t); }
 pthread_t pthread_self(void) { return (pthread_t)cap__me_or_outside(); }
 int pthread_equal(pthread_t a, pthread_t b) { return a == b; }

@@ -385,7 +385,7 @@ static void cap__reap(struct cap_worker *w)
 	cap__stack_free(z);
 }
 
-int cap_join(cap_thread_t *t, void **result)
+int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
@@ -395,16 +395,24 @@ int cap_join(cap_thread_t *t, void **result)
 		return EDEADLK;
 	if (t->flags & (CAP_F_DETACHED | CAP_F_JOINED))
 		return EINVAL;
+	if (t->state != CAP_DONE && deadline_ns == CAP_JOIN_TRY)
+		return EBUSY;
 	t->flags |= CAP_F_JOINED;
 	while (t->state != CAP_DONE) {
 		t->joiner = cur;
-		cap__block(NULL, 0, CAP_WAIT_JOIN, t);
+		if (cap__block(NULL, deadline_ns, CAP_WAIT_JOIN, t) == ETIMEDOUT && t->state != CAP_DONE) {
+			t->joiner = NULL; /* still joinable, by anyone */
+			t->flags &= (uint8_t)~CAP_F_JOINED;
+			return ETIMEDOUT;
+		}
 	}
 	if (result)
 		*result = t->result;
 	cap__stack_free(t);
 	return 0;
 }
+
+int cap_join(cap_thread_t *t, void **result) { return cap__join(t, result, 0); }
 
 int cap_detach(cap_thread_t *t)
 {
