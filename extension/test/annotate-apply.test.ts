@@ -1,6 +1,6 @@
 // The annotate suggestions applied exactly as they read (suggestedAnnotation, as the quick fix
 // writes them into capriccio.annotations.json), the program rebuilt with capcc, run again: the
-// stall is gone, the chunk is gone. Real calls: the C library's mq_timedreceive (whose debug name
+// stall is gone, the chunk is gone; and a chunk-size suggestion, as its quick fix edits the source. Real calls: the C library's mq_timedreceive (whose debug name
 // is __mq_timedreceive_time64), libaio's io_getevents (a Debian library), a futex wait made with a raw syscall()
 // from the program's own code and from a prebuilt library, and a precompiled function with a big
 // frame, as a shared library and as an archive.
@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { annotate, suggestedAnnotation } from '../src/fixes/fixes.ts';
+import { annotate, applyEdits, chunkFix, suggestedAnnotation } from '../src/fixes/fixes.ts';
 import type { StallSummary } from '../src/analysis/stalls.ts';
 import type { Suggestion } from '../src/analysis/suggest.ts';
 import { have, LIBAIO, RUNTIME } from './prerequisites.ts';
@@ -19,8 +19,12 @@ const root = resolve(__dirname, '..', '..');
 const capcc = join(root, 'bin', 'capcc');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
 
+interface SiteSummary {
+  threadsTotal: number;
+  chunksLinked: number;
+}
 interface Summary {
-  stacks: { hotSplits: { function: string; count: number }[] };
+  stacks: { hotSplits: { function: string; count: number }[]; sites: SiteSummary[] };
   suggestions: Suggestion[];
   stalls: StallSummary[];
 }
@@ -345,4 +349,48 @@ int main(void)
     `every call to fill linked a chunk: ${JSON.stringify(s.stacks.hotSplits)}`,
   );
   assert.deepEqual(s.suggestions.filter((x) => x.kind === 'annotate-stack'), []);
+});
+
+// ---- chunk-size, applied the same way: the quick fix's edit to the source, exactly ----
+
+test('chunk-size applied as written: threads whose frames outgrow the first chunk link none', (t) => {
+  if (!have(t, RUNTIME)) return;
+  const dir = tempDir(t);
+  const source = `#include <pthread.h>
+#include <string.h>
+/* Each thread's work needs about 6 KiB of stack of its own, more than the 3.75 KiB first chunk. */
+__attribute__((noinline)) static int work(int i)
+{
+	volatile char buf[6000];
+	memset((char *)buf, i, sizeof buf);
+	return buf[i % 6000];
+}
+static void *worker(void *a)
+{
+	return (void *)(long)work((int)(long)a);
+}
+int main(void)
+{
+	pthread_t t[50];
+	for (long i = 0; i < 50; i++)
+		pthread_create(&t[i], NULL, worker, (void *)i);
+	for (int i = 0; i < 50; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+`;
+  writeFileSync(join(dir, 'threads.c'), source);
+  const before = buildAndProfile(dir, ['threads.c'], 1);
+  const site = (s: Summary): SiteSummary | undefined => s.stacks.sites.find((p) => p.threadsTotal === 50);
+  assert.ok((site(before)?.chunksLinked ?? 0) >= 50, `every thread linked a chunk: ${JSON.stringify(before.stacks.sites)}`);
+  const c = before.suggestions.filter((x) => x.kind === 'chunk-size');
+  assert.equal(c.length, 1, JSON.stringify(before.suggestions));
+  const s = c[0]!;
+  assert.ok(s.kind === 'chunk-size' && s.line !== undefined);
+  const fix = chunkFix(source, s.line, s.evidence.suggestedBytes);
+  assert.ok(fix, `no edit for ${JSON.stringify(s)}`);
+  writeFileSync(join(dir, 'threads.c'), applyEdits(source, fix.edits));
+  const after = buildAndProfile(dir, ['threads.c'], 2);
+  assert.equal(site(after)?.chunksLinked, 0, `threads still link chunks: ${JSON.stringify(after.stacks.sites)}`);
+  assert.deepEqual(after.suggestions.filter((x) => x.kind === 'chunk-size'), []);
 });

@@ -5,18 +5,12 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { loadCParser } from '../src/source/cparser.ts';
-import { annotate, AnnotationsFileError, calledFunctions, chunkFix, suggestedAnnotation, yieldFix, type SourceFix } from '../src/fixes/fixes.ts';
+import { annotate, AnnotationsFileError, applyEdits, calledFunctions, chunkFix, suggestedAnnotation, yieldFix, type SourceFix } from '../src/fixes/fixes.ts';
 import { LOOPS_TEXT, lineOf } from './loops-fixture.ts';
 
 function apply(text: string, fix: SourceFix | undefined): string {
   assert.ok(fix, 'no fix');
-  const lines = text.split('\n');
-  const offset = (l: number, c: number): number => lines.slice(0, l).reduce((n, s) => n + s.length + 1, 0) + c;
-  // Later edits first, so earlier offsets stay right.
-  const edits = [...fix.edits].sort((a, b) => offset(b.line, b.character) - offset(a.line, a.character));
-  let out = text;
-  for (const e of edits) out = out.slice(0, offset(e.line, e.character)) + e.newText + out.slice(offset(e.endLine, e.endCharacter));
-  return out;
+  return applyEdits(text, fix.edits);
 }
 
 /** `text` must be C that gcc accepts (loops.c before and after a fix). */

@@ -25,6 +25,17 @@ export interface SourceFix {
   readonly edits: readonly TextEdit[];
 }
 
+/** `text` with the edits made (as an editor makes them: all against the original text). */
+export function applyEdits(text: string, edits: readonly TextEdit[]): string {
+  const lines = text.split('\n');
+  const offset = (l: number, c: number): number => lines.slice(0, l).reduce((n, s) => n + s.length + 1, 0) + c;
+  // Later edits first, so earlier offsets stay right.
+  const sorted = [...edits].sort((a, b) => offset(b.line, b.character) - offset(a.line, a.character));
+  let out = text;
+  for (const e of sorted) out = out.slice(0, offset(e.line, e.character)) + e.newText + out.slice(offset(e.endLine, e.endCharacter));
+  return out;
+}
+
 const insertAt = (line: number, character: number, newText: string): TextEdit => ({ line, character, endLine: line, endCharacter: character, newText });
 
 /** A line's code and its trailing comment ("// ..." or a closing "/* ... *\/"), split. */
