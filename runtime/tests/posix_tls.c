@@ -207,7 +207,9 @@ static void the_forked_child_keeps_the_forking_threads_values(void)
 
 /* ---- Signal handlers -------------------------------------------------------- */
 
-static volatile long seen_in_handler;
+/* A thread-local too: under kernel threads the two handlers may run at once,
+ * and a shared variable would hold whichever wrote last. */
+static __thread volatile long seen_in_handler;
 static void record_mine(int sig)
 {
 	(void)sig;
