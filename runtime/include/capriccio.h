@@ -131,7 +131,24 @@ uint64_t cap_now_ns(void);
  * Every object is usable when zero-initialised (static storage or {0}).
  * A deadline is an absolute cap_now_ns() time; 0 means wait forever.  Timed
  * operations return ETIMEDOUT when the deadline passes first.  Waiters are
- * woken in FIFO order. */
+ * woken in FIFO order.
+ *
+ * Layout.  The structures below are part of the ABI: programs embed them, and
+ * the pthread shim lays pthread_rwlock_t and sem_t over cap_rwlock_t and
+ * cap_sem_t (and its own mutex, condition variable and barrier over glibc's
+ * types, with the same lock word).  Their sizes and field offsets are pinned
+ * by runtime/src/abi.c; changing one breaks every program built against an
+ * older header.  The fields belong to the runtime: use the calls.
+ *
+ * Lock word.  Each object with state of its own (mutex, condition variable,
+ * semaphore, rwlock, channel) has a 32-bit `lock`, a spin/futex word that
+ * will guard its state and wait queues once threads run on several worker
+ * kernel threads (M:N scheduling).  It is there now so that that change
+ * keeps this layout.  Zero means unlocked, so zero-initialisation stays
+ * valid; the init calls clear it, and today, with one worker, nothing else
+ * touches it.  A cap_waitq_t has no word of its own: inside these objects
+ * their word guards it, and a standalone queue will be guarded by the
+ * runtime by its address.  `spare` fields are zero and reserved. */
 
 /* A wait queue: the primitive the others are built on. */
 typedef struct cap_waitq {
@@ -144,6 +161,7 @@ int cap_waitq_wake_all(cap_waitq_t *q);                   /* how many were woken
 /* Mutex: ownership passes directly to the first waiter on unlock. */
 typedef struct cap_mutex {
 	cap_thread_t *owner;
+	uint32_t lock, spare;
 	cap_waitq_t waiters;
 } cap_mutex_t;
 int cap_mutex_lock(cap_mutex_t *m);
@@ -153,6 +171,7 @@ int cap_mutex_unlock(cap_mutex_t *m);    /* EPERM if not the owner */
 
 typedef struct cap_cond {
 	cap_waitq_t waiters;
+	uint32_t lock, spare;
 } cap_cond_t;
 int cap_cond_wait(cap_cond_t *c, cap_mutex_t *m);
 int cap_cond_timedwait(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns);
@@ -163,6 +182,7 @@ int cap_cond_broadcast(cap_cond_t *c);
 typedef struct cap_sem {
 	uint64_t count;
 	cap_waitq_t waiters;
+	uint32_t lock, spare;
 } cap_sem_t;
 void cap_sem_init(cap_sem_t *s, uint64_t count);
 int cap_sem_wait(cap_sem_t *s);
@@ -176,6 +196,8 @@ typedef struct cap_rwlock {
 	uint32_t writers_waiting;
 	cap_thread_t *writer;     /* active writer */
 	cap_waitq_t rq, wq;
+	uint32_t spare;           /* ignored: glibc's writer-preference initialiser puts 2 here */
+	uint32_t lock;
 } cap_rwlock_t;
 int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns);
 int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns);
@@ -190,6 +212,7 @@ typedef struct cap_chan {
 	void **ring;
 	size_t capacity, head, count;
 	int closed;
+	uint32_t lock;
 	cap_waitq_t senders, receivers;
 } cap_chan_t;
 void cap_chan_init(cap_chan_t *c, void **ring, size_t capacity);

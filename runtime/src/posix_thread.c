@@ -295,16 +295,21 @@ void pthread_testcancel(void) {}
 
 /* ---- Mutexes ------------------------------------------------------------ */
 
+/* The lock word (capriccio.h, "Lock word") sits where every glibc
+ * initialiser puts a zero, so static mutexes start unlocked. */
 struct cap_pmutex {
 	struct cap_thread *owner;
 	uint32_t count; /* recursion depth */
-	uint32_t pad0;
+	uint32_t lock;
 	int kind; /* at glibc's __kind offset */
 	uint32_t pad1;
 	cap_waitq_t waiters;
 };
 _Static_assert(sizeof(struct cap_pmutex) <= sizeof(pthread_mutex_t), "pthread_mutex_t too small");
 _Static_assert(offsetof(struct cap_pmutex, kind) == 16, "kind must sit where glibc's initialisers put it");
+_Static_assert(offsetof(struct cap_pmutex, kind) == offsetof(pthread_mutex_t, __data.__kind), "kind is glibc's __kind");
+_Static_assert(offsetof(struct cap_pmutex, lock) == offsetof(pthread_mutex_t, __data.__nusers),
+	       "the lock word is at glibc's __nusers, 0 in every initialiser");
 
 struct cap_pmutexattr {
 	int kind;
@@ -343,6 +348,7 @@ int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *a)
 	struct cap_pmutex *m = (struct cap_pmutex *)pm;
 	m->owner = NULL;
 	m->count = 0;
+	m->lock = 0;
 	m->kind = a ? ((const struct cap_pmutexattr *)a)->kind : PTHREAD_MUTEX_NORMAL;
 	m->waiters.head = m->waiters.tail = NULL;
 	return 0;
@@ -418,7 +424,8 @@ int pthread_mutex_unlock(pthread_mutex_t *pm)
 
 struct cap_pcond {
 	cap_waitq_t waiters;
-	int clock;
+	int clock;     /* 0 (PTHREAD_COND_INITIALIZER) is CLOCK_REALTIME */
+	uint32_t lock; /* capriccio.h, "Lock word" */
 };
 _Static_assert(sizeof(struct cap_pcond) <= sizeof(pthread_cond_t), "pthread_cond_t too small");
 
@@ -458,6 +465,7 @@ int pthread_cond_init(pthread_cond_t *pc, const pthread_condattr_t *a)
 {
 	struct cap_pcond *c = (struct cap_pcond *)pc;
 	c->waiters.head = c->waiters.tail = NULL;
+	c->lock = 0;
 	c->clock = a ? ((const struct cap_pcondattr *)a)->clock : CLOCK_REALTIME;
 	return 0;
 }
@@ -510,6 +518,8 @@ int pthread_cond_broadcast(pthread_cond_t *pc)
 /* ---- Readers-writer locks ----------------------------------------------- */
 
 _Static_assert(sizeof(cap_rwlock_t) <= sizeof(pthread_rwlock_t), "pthread_rwlock_t too small");
+_Static_assert(offsetof(cap_rwlock_t, spare) == offsetof(pthread_rwlock_t, __data.__flags),
+	       "glibc's initialisers put __flags (2 for writer preference) in the spare field, never in the lock word");
 
 int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a)
 {
@@ -631,9 +641,13 @@ int pthread_spin_unlock(pthread_spinlock_t *s)
 	return 0;
 }
 
+/* 32 bytes, all of pthread_barrier_t: the generation is 32 bits to make
+ * room for the lock word (a waiter would miss its wake-up only if 2^32
+ * rounds passed before it ran again). */
 struct cap_pbarrier {
 	uint32_t count, waiting;
-	uint64_t generation;
+	uint32_t generation;
+	uint32_t lock; /* capriccio.h, "Lock word" */
 	cap_waitq_t q;
 };
 _Static_assert(sizeof(struct cap_pbarrier) <= sizeof(pthread_barrier_t), "pthread_barrier_t too small");
@@ -647,6 +661,7 @@ int pthread_barrier_init(pthread_barrier_t *pb, const pthread_barrierattr_t *a, 
 	b->count = count;
 	b->waiting = 0;
 	b->generation = 0;
+	b->lock = 0;
 	b->q.head = b->q.tail = NULL;
 	return 0;
 }
@@ -662,7 +677,7 @@ int pthread_barrier_wait(pthread_barrier_t *pb)
 	}
 	if (cap__outside_now())
 		cap__cannot_block("pthread_barrier_wait");
-	uint64_t gen = b->generation;
+	uint32_t gen = b->generation;
 	while (gen == b->generation)
 		cap__block(&b->q, 0, CAP_WAIT_QUEUE, b);
 	return 0;

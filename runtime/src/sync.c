@@ -105,6 +105,7 @@ void cap_sem_init(cap_sem_t *s, uint64_t count)
 {
 	s->count = count;
 	s->waiters.head = s->waiters.tail = NULL;
+	s->lock = s->spare = 0;
 }
 
 int cap_sem_timedwait(cap_sem_t *s, uint64_t deadline_ns)
@@ -223,6 +224,7 @@ void cap_chan_init(cap_chan_t *c, void **ring, size_t capacity)
 	c->capacity = capacity;
 	c->head = c->count = 0;
 	c->closed = 0;
+	c->lock = 0;
 	c->senders.head = c->senders.tail = NULL;
 	c->receivers.head = c->receivers.tail = NULL;
 }
