@@ -11,8 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #   curl: an HTTP client the knot sample is tested with; wrk: the load generator of the demo and bench:http;
 #   libzstd-dev, libuv1-dev, libmicrohttpd-dev: the real libraries of the compatibility suite (compat/),
 #   zstd: the command that checks its compressed output; libaio-dev: a Debian library whose calls block
-#   out of Capriccio's sight, for the annotation tests (runtime/tests, extension/test).
-DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk libzstd-dev zstd libuv1-dev libmicrohttpd-dev libaio-dev"
+#   out of Capriccio's sight, for the annotation tests (runtime/tests, extension/test);
+#   pkgconf: pkg-config, with which runtime/tests/pkg_config.sh builds a program from capriccio.pc.
+DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk libzstd-dev zstd libuv1-dev libmicrohttpd-dev libaio-dev pkgconf"
 
 # shellcheck source=scripts/debian-packages.sh
 . scripts/debian-packages.sh
