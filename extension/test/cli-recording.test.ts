@@ -11,7 +11,7 @@ import { decodeRecording } from '../src/protocol/decode.ts';
 import { replay } from '../src/recording/load.ts';
 import { perfettoTrace, type TraceEvent } from '../src/export/perfetto.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
-import type { SymbolEntry } from '../src/protocol/types.ts';
+import type { SymbolEntry } from '../../shared/protocol.ts';
 import { MAGIC, exeAddr, exit, exitFrame, fullSnapshot, hello, helloFrame, rawFrame, snapshot, snapshotFrame, RESOURCES } from './frames.ts';
 
 const root = resolve(__dirname, '..', '..');

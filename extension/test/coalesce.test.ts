@@ -8,7 +8,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FrameDecoder } from '../src/protocol/decode.ts';
-import type { SnapshotFrame } from '../src/protocol/types.ts';
+import type { SnapshotFrame } from '../../shared/protocol.ts';
 import { Model } from '../src/model/model.ts';
 import { have, RUNTIME } from './prerequisites.ts';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder, decodeRecording, readRecording, RecordingError, type DecodeEvent } from '../src/protocol/decode.ts';
 import { endFrame, inlinedFrame, inlinedFrames, recordingHeader, symbolsFrame, symbolsFrames } from '../src/protocol/encode.ts';
-import type { EndFrame, Frame, InlinedEntry, SymbolEntry } from '../src/protocol/types.ts';
+import type { EndFrame, Frame, InlinedEntry, SymbolEntry } from '../../shared/protocol.ts';
 import {
   MAGIC,
   W,

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeRecording } from '../src/protocol/decode.ts';
 import type { EndSummary } from '../src/analysis/end.ts';
-import type { ViewData } from '../../webview/src/messages.ts';
+import { DATA_ID } from '../../shared/domids.ts';
+import type { ViewData } from '../../shared/view.ts';
 import { have, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
@@ -401,7 +402,7 @@ test('capriccio run --duration --kill-after 1: a program that does not stop is k
   const html = join(dir, 'killed.html');
   const rep = capriccio(['report', rec, '-o', html]);
   assert.equal(rep.status, 0, rep.stderr);
-  const embedded = /<script type="application\/json" id="capriccio-data">(.*?)<\/script>/s.exec(readFileSync(html, 'utf8'));
+  const embedded = new RegExp(`<script type="application/json" id="${DATA_ID}">(.*?)</script>`, 's').exec(readFileSync(html, 'utf8'));
   assert.ok(embedded, 'no embedded view data');
   const view = JSON.parse(embedded[1]!) as ViewData;
   assert.deepEqual(view.end, { status: 'killed by SIGKILL', text: s.end!.text, stopped: true, killed: true });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FrameDecoder, decodeRecording } from '../src/protocol/decode.ts';
-import { RECORDING_MAGIC, type Frame } from '../src/protocol/types.ts';
+import { RECORDING_MAGIC, type Frame } from '../../shared/protocol.ts';
 import { replay } from '../src/recording/load.ts';
 
 const dir = resolve(__dirname, '..', '..', 'protocol', 'fixtures');

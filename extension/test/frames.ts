@@ -13,7 +13,7 @@ import type {
   Sample,
   Stall,
   ThreadRow,
-} from '../src/protocol/types.ts';
+} from '../../shared/protocol.ts';
 
 /** Little-endian byte writer. */
 export class W {

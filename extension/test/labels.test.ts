@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueLabels } from '../src/analysis/labels.ts';
 import { nameChain, SymbolTable } from '../src/symbols/symbols.ts';
-import type { SymbolEntry } from '../src/protocol/types.ts';
+import type { SymbolEntry } from '../../shared/protocol.ts';
 
 // Return addresses are looked up at − 1: entries are keyed by addr − 1, chains list addr.
 const entries: SymbolEntry[] = [];

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { attach, launch } from '../src/session/session.ts';
 import { decodeRecording } from '../src/protocol/decode.ts';
 import { endFrame } from '../src/protocol/encode.ts';
-import type { DecodedFrame, DecodeError, EndFrame } from '../src/protocol/types.ts';
+import type { DecodedFrame, DecodeError, EndFrame } from '../../shared/protocol.ts';
 import { MAGIC, exit, exitFrame, fullSnapshot, hello, helloFrame, snapshot, snapshotFrame } from './frames.ts';
 
 const root = resolve(__dirname, '..', '..');

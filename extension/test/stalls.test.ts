@@ -8,7 +8,7 @@ import { fmtNs, summarize, textReport } from '../src/analysis/summary.ts';
 import { Model } from '../src/model/model.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
 import { parseSyscallTable, syscallSource, syscallTablePath } from '../src/symbols/syscalls.ts';
-import type { SnapshotFrame, SymbolEntry } from '../src/protocol/types.ts';
+import type { SnapshotFrame, SymbolEntry } from '../../shared/protocol.ts';
 import { hello, snapshot } from './frames.ts';
 import { have, RUNTIME } from './prerequisites.ts';
 import { syscallFixture } from './syscalls-fixture.ts';

@@ -11,7 +11,7 @@ import { SymbolTable } from '../src/symbols/symbols.ts';
 import { decodeRecording } from '../src/protocol/decode.ts';
 import { inlinedFrames, symbolsFrames } from '../src/protocol/encode.ts';
 import { replay, symbolsFor } from '../src/recording/load.ts';
-import type { InlinedEntry, SnapshotFrame, SymbolEntry } from '../src/protocol/types.ts';
+import type { InlinedEntry, SnapshotFrame, SymbolEntry } from '../../shared/protocol.ts';
 import { MAGIC, hello, helloFrame, snapshot, snapshotFrame } from './frames.ts';
 import { syscallSource } from '../src/symbols/syscalls.ts';
 import { LOOPS_C, lineOf } from './loops-fixture.ts';

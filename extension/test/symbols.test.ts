@@ -18,7 +18,7 @@ import {
   parseAddr2line,
   parseFileLine,
 } from '../src/symbols/symbols.ts';
-import type { Module } from '../src/protocol/types.ts';
+import type { Module } from '../../shared/protocol.ts';
 
 const PROG_C = `#include <unistd.h>
 int helper(int x) {

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { loadBundle, reportHtml } from '../src/report/html.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
+import { REVEAL_EVENT } from '../../shared/domids.ts';
 import { formatCount } from '../../webview/src/format.ts';
 import { have, BROWSER, RUNTIME } from './prerequisites.ts';
 
@@ -121,11 +122,11 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
   assert.match(tipText, /waits \d/);
 
   // Click: asks the host to reveal the node's source line (the report shows it and fires an event).
-  await page.evaluate(() => {
+  await page.evaluate((event) => {
     const w = window as unknown as { reveals: unknown[] };
     w.reveals = [];
-    window.addEventListener('capriccio-reveal', (e) => w.reveals.push((e as CustomEvent).detail));
-  });
+    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
+  }, REVEAL_EVENT);
   await page.click(`[data-node-id="${looker.id}"]`);
   const reveals = () => page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals);
   assert.deepEqual(await reveals(), [{ file: looker.file, line: looker.line }]);
@@ -209,11 +210,11 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
   const tip = page.locator('.tooltip');
   await tip.waitFor({ state: 'visible' });
   assert.match((await tip.textContent()) ?? '', /→.*runs \d.*avg \d.*max \d/);
-  await page.evaluate(() => {
+  await page.evaluate((event) => {
     const w = window as unknown as { reveals: unknown[] };
     w.reveals = [];
-    window.addEventListener('capriccio-reveal', (e) => w.reveals.push((e as CustomEvent).detail));
-  });
+    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
+  }, REVEAL_EVENT);
   await page.mouse.click(spot.x, spot.y);
   const reveals = (await page.evaluate(() => (window as unknown as { reveals: { file: string; line: number }[] }).reveals)) ?? [];
   assert.equal(reveals.length, 1, "a click on a canvas edge reveals its target's source");

@@ -6,12 +6,12 @@ import { StableLayout } from '../../webview/src/graph/layout.ts';
 import { distanceTo, edgeCurve, meets, pathData, NODE_W } from '../../webview/src/graph/curves.ts';
 import { deviation, EdgeAggregator, type AggregatedEdge } from '../../webview/src/graph/aggregate.ts';
 import { formatBytes, formatCount, formatNs } from '../../webview/src/format.ts';
-import { parseHostMessage, parseWebviewMessage } from '../../webview/src/messages.ts';
+import { parseHostMessage, parseWebviewMessage } from '../../shared/messages.ts';
 import { EDGE_POINTS_MAX, Model } from '../src/model/model.ts';
 import { buildViewData, downsample } from '../src/report/viewdata.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
-import type { EdgeStat, NodeDef, NodeStat } from '../src/protocol/types.ts';
+import type { EdgeStat, NodeDef, NodeStat } from '../../shared/protocol.ts';
 import { exeAddr, fullSnapshot, hello, snapshot } from './frames.ts';
 
 test('times: ns, µs, ms, s with 3 significant digits', () => {

@@ -3,7 +3,7 @@
 import { el } from './dom.ts';
 import { formatCount, formatNs } from './format.ts';
 import { GraphView } from './graph/view.ts';
-import type { ViewData } from './messages.ts';
+import type { ViewData } from '../../shared/view.ts';
 import { ResourcesView } from './resources.ts';
 import { StacksView } from './stacks.ts';
 import { SuggestionsView } from './suggestions.ts';

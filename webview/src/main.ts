@@ -2,7 +2,8 @@
 // (acquireVsCodeApi) or the standalone report (the ViewData embedded in the page) — validates
 // every message it receives and renders it; data it cannot render is shown as a clear message.
 import { App } from './app.ts';
-import { parseHostMessage, type HostMessage, type WebviewMessage } from './messages.ts';
+import { DATA_ID, REVEAL_EVENT, ROOT_ID } from '../../shared/domids.ts';
+import { parseHostMessage, type HostMessage, type WebviewMessage } from '../../shared/messages.ts';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -14,7 +15,7 @@ interface Host {
   post(message: WebviewMessage): void;
 }
 
-/** The report has no host: 'reveal' becomes a visible notice and a `capriccio-reveal` event. */
+/** The report has no host: 'reveal' becomes a visible notice and a REVEAL_EVENT. */
 function reportHost(app: () => App): Host {
   return {
     post(message) {
@@ -23,7 +24,7 @@ function reportHost(app: () => App): Host {
           return;
         case 'reveal':
           app().showNotice(`open ${message.file}:${message.line}`);
-          window.dispatchEvent(new CustomEvent('capriccio-reveal', { detail: { file: message.file, line: message.line } }));
+          window.dispatchEvent(new CustomEvent(REVEAL_EVENT, { detail: { file: message.file, line: message.line } }));
           return;
         default: {
           const never: never = message;
@@ -57,14 +58,14 @@ function receive(app: App, data: unknown): void {
 }
 
 function start(): void {
-  const root = document.getElementById('capriccio-root') ?? document.body;
+  const root = document.getElementById(ROOT_ID) ?? document.body;
   const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
   let app: App | undefined;
   const host: Host = vscode ? { post: (m) => vscode.postMessage(m) } : reportHost(() => app!);
   app = new App(root, { reveal: (file, line) => host.post({ type: 'reveal', file, line }) });
   const ready = app;
   window.addEventListener('message', (ev: MessageEvent) => receive(ready, ev.data));
-  const embedded = document.getElementById('capriccio-data');
+  const embedded = document.getElementById(DATA_ID);
   if (!vscode && embedded) {
     let view: unknown;
     try {

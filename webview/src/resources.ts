@@ -3,7 +3,7 @@
 import { drawChartWhenSeen, timeAxis, type ChartSpec } from './charts.ts';
 import { el } from './dom.ts';
 import { formatBytes, formatCount, formatNs } from './format.ts';
-import type { ViewData } from './messages.ts';
+import type { ViewData } from '../../shared/view.ts';
 
 export class ResourcesView {
   readonly element: HTMLElement;

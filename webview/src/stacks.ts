@@ -3,7 +3,7 @@
 import { drawChart, timeAxis } from './charts.ts';
 import { el, sourceLink, svg } from './dom.ts';
 import { fileLine, formatBytes, formatCount } from './format.ts';
-import type { ViewData, ViewSite } from './messages.ts';
+import type { ViewData, ViewSite } from '../../shared/view.ts';
 
 const BAR_H = 14;
 

@@ -1,7 +1,7 @@
 // Suggestions: what to change, each with the figures it rests on and a link to its source line.
 import { el, sourceLink } from './dom.ts';
 import { fileLine } from './format.ts';
-import type { ViewData } from './messages.ts';
+import type { ViewData } from '../../shared/view.ts';
 
 const KIND_TITLES: Record<string, string> = {
   yield: 'add a yield point',

@@ -2,7 +2,7 @@
 // `capriccio summary`, the report and the VS Code panel say about it. The point is to tell a
 // program the profiler had to kill apart from one that crashed or stopped cleanly.
 import { constants } from 'node:os';
-import type { EndFrame, ExitHow } from '../protocol/types.ts';
+import type { EndFrame, ExitHow } from '../../../shared/protocol.ts';
 
 /** The END frame as `capriccio summary --json` prints it (key `end`). */
 export interface EndSummary {

@@ -1,7 +1,7 @@
 // Where a run-time address lies among the program's modules, and the name the program links
 // against for the function there: what suggestions and stalls name.
 import type { Model } from '../model/model.ts';
-import type { Address } from '../protocol/types.ts';
+import type { Address } from '../../../shared/protocol.ts';
 import { linkName } from '../symbols/aliases.ts';
 
 /** The module holding a run-time address (the program's modules, executable first), and where in its file. */

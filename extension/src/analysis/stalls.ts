@@ -2,7 +2,7 @@
 // runtime did not make, named — the system call, the function that made it, the external
 // function the program called to get there, and the line of the program that called it.
 import type { Model } from '../model/model.ts';
-import { NULL_ADDRESS, SYSCALL_UNKNOWN } from '../protocol/types.ts';
+import { NULL_ADDRESS, SYSCALL_UNKNOWN } from '../../../shared/protocol.ts';
 import { describe, type SymbolTable } from '../symbols/symbols.ts';
 import { syscallName } from '../symbols/syscalls.ts';
 import { linkedName } from './modules.ts';

@@ -1,7 +1,7 @@
 // Suggestions drawn from a model: where to yield, which external functions to annotate, and what
 // first chunk to give threads spawned at a site. Each carries the figures it rests on.
 import type { Model } from '../model/model.ts';
-import { NULL_ADDRESS } from '../protocol/types.ts';
+import { NULL_ADDRESS } from '../../../shared/protocol.ts';
 import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
 import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolTable } from '../symbols/symbols.ts';
 import { inModule } from './modules.ts';

@@ -1,8 +1,8 @@
 // The aggregated result of a session or recording: what `capriccio summary --json` prints, and
 // its readable text form.
 import type { Model } from '../model/model.ts';
-import { kindName, type DecodeError, type Resources } from '../protocol/types.ts';
-import type { ViewHotSplit, ViewSite, ViewStacks } from '../../../webview/src/messages.ts';
+import { kindName, type DecodeError, type Resources } from '../../../shared/protocol.ts';
+import type { ViewHotSplit, ViewSite, ViewStacks } from '../../../shared/view.ts';
 import { nameChain, type SymbolTable } from '../symbols/symbols.ts';
 import { endSummary, type EndSummary } from './end.ts';
 import { placeOf, uniqueLabels } from './labels.ts';

@@ -3,8 +3,8 @@
 // the average latency of the top edges and the wait of the top nodes as they evolve.
 import type { Model } from '../model/model.ts';
 import { edgeKey } from '../model/model.ts';
-import type { DecodedFrame, EdgeStat, NodeStat } from '../protocol/types.ts';
-import { kindName } from '../protocol/types.ts';
+import type { DecodedFrame, EdgeStat, NodeStat } from '../../../shared/protocol.ts';
+import { kindName } from '../../../shared/protocol.ts';
 import { nameChain, type SymbolTable } from '../symbols/symbols.ts';
 
 export type TraceEvent =

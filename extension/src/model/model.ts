@@ -28,7 +28,7 @@ import type {
   Stall,
   SymbolEntry,
   ThreadRow,
-} from '../protocol/types.ts';
+} from '../../../shared/protocol.ts';
 import { Ring } from './ring.ts';
 
 export interface ModelCaps {

@@ -12,6 +12,7 @@ import {
   MIN_FRAME_SIZE,
   PROTOCOL_VERSION,
   RECORDING_MAGIC,
+  RESOURCE_FIELDS,
   isKindCode,
   toAddress,
   type Address,
@@ -30,7 +31,7 @@ import {
   type Module,
   type NodeDef,
   type NodeStat,
-  type Resources,
+  type ResourceName,
   type Sample,
   type SnapshotFrame,
   type SpawnSite,
@@ -39,7 +40,7 @@ import {
   type SymbolsFrame,
   type ThreadRow,
   type ThreadStateCode,
-} from './types.ts';
+} from '../../../shared/protocol.ts';
 
 export type DecodeEvent =
   | { readonly kind: 'frame'; readonly frame: DecodedFrame }
@@ -305,22 +306,8 @@ function decodeSnapshot(r: PayloadReader): SnapshotFrame {
   const seq = r.u32('seq');
   const dropped = r.u32('dropped');
   const tNs = r.u64('tNs');
-  const resources: Resources = {
-    threads: r.u32('threads'),
-    runnable: r.u32('runnable'),
-    blockedIo: r.u32('blockedIo'),
-    blockedDisk: r.u32('blockedDisk'),
-    blockedSync: r.u32('blockedSync'),
-    sleeping: r.u32('sleeping'),
-    switches: r.u64('switches'),
-    blockingOps: r.u64('blockingOps'),
-    rssBytes: r.u64('rssBytes'),
-    openFds: r.u32('openFds'),
-    fdLimit: r.u32('fdLimit'),
-    stackAllocatedBytes: r.u64('stackAllocatedBytes'),
-    droppedTotal: r.u32('droppedTotal'),
-    nodesDropped: r.u32('nodesDropped'),
-  };
+  const resources = {} as Record<ResourceName, number>;
+  for (const f of RESOURCE_FIELDS) resources[f.name] = r[f.width](f.name);
   const nodeDefs = r.list('nodeDefs', 8, (i) => decodeNodeDef(r, i));
   const nodeStats = r.list('nodeStats', 40, (i) => decodeNodeStat(r, i));
   const edgeStats = r.list('edgeStats', 40, (i) => decodeEdgeStat(r, i));

@@ -1,6 +1,6 @@
 // Encoding what tools write (docs/PROTOCOL.md): the recording header, the SYMBOLS, INLINED and
 // END frames. Everything else is written by the runtime.
-import { END_STOP, EXIT_HOW, FRAME_TYPE, MAX_FRAME_SIZE, RECORDING_MAGIC, type EndFrame, type InlinedEntry, type SymbolEntry } from './types.ts';
+import { END_STOP, EXIT_HOW, FRAME_TYPE, MAX_FRAME_SIZE, RECORDING_MAGIC, type EndFrame, type InlinedEntry, type SymbolEntry } from '../../../shared/protocol.ts';
 
 /** The 8 bytes a recording file starts with. */
 export const recordingHeader = (): Buffer => Buffer.from(RECORDING_MAGIC);

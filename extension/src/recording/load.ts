@@ -5,7 +5,7 @@ import { readRecording, type Recording } from '../protocol/decode.ts';
 import { inlinedFrames, symbolsFrames } from '../protocol/encode.ts';
 import { Model, type ModelCaps } from '../model/model.ts';
 import { Addr2lineSymbolizer, SymbolTable, type Addr2lineOptions, type AddressUse } from '../symbols/symbols.ts';
-import type { Address } from '../protocol/types.ts';
+import type { Address } from '../../../shared/protocol.ts';
 
 export interface Loaded {
   readonly recording: Recording;

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capriccioRoot } from '../cli/paths.ts';
-import type { ViewData } from '../../../webview/src/messages.ts';
+import { DATA_ID, ROOT_ID } from '../../../shared/domids.ts';
+import type { ViewData } from '../../../shared/view.ts';
 
 export interface WebviewBundle {
   readonly js: string;
@@ -49,8 +50,8 @@ export function reportHtml(view: ViewData, bundle: WebviewBundle, nonce: string 
     `<style nonce="${nonce}">${embedStyle(bundle.css)}</style>`,
     '</head>',
     '<body>',
-    '<div id="capriccio-root"></div>',
-    `<script type="application/json" id="capriccio-data">${embedJson(view)}</script>`,
+    `<div id="${ROOT_ID}"></div>`,
+    `<script type="application/json" id="${DATA_ID}">${embedJson(view)}</script>`,
     `<script nonce="${nonce}">${embedScript(bundle.js)}</script>`,
     '</body>',
     '</html>',

@@ -1,6 +1,6 @@
 // Synthetic ViewData of a given size, for the webview benchmark and tests: a layered graph with
 // forward and some backward edges, figures that change with `step` (a live update).
-import type { ViewData, ViewEdge, ViewNode } from '../../../webview/src/messages.ts';
+import type { ViewData, ViewEdge, ViewNode } from '../../../shared/view.ts';
 
 /** A small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {

@@ -1,4 +1,4 @@
-// ViewData (webview/src/messages.ts) from a model and its symbols: what the webview draws, for
+// ViewData (shared/view.ts) from a model and its symbols: what the webview draws, for
 // the standalone report and the VS Code panel alike. Built on analysis/summary.ts (the same
 // names, averages and suggestions as `capriccio summary`), then capped so a view stays usable:
 // the blocking points with the most wait time, the edges among them with the most run time, a
@@ -7,9 +7,10 @@
 import { summarize, type Summary } from '../analysis/summary.ts';
 import type { Suggestion } from '../analysis/suggest.ts';
 import { edgeKey, type HistoryPoint, type Model } from '../model/model.ts';
-import { kindName } from '../protocol/types.ts';
+import { HISTORY_FIELDS, kindName } from '../../../shared/protocol.ts';
+import { fromKeys } from '../../../shared/records.ts';
 import type { SymbolTable } from '../symbols/symbols.ts';
-import type { EdgeSeries, ViewData, ViewEdge, ViewHistory, ViewNode, ViewSuggestion } from '../../../webview/src/messages.ts';
+import type { EdgeSeries, ViewData, ViewEdge, ViewHistory, ViewNode, ViewSuggestion } from '../../../shared/view.ts';
 
 export interface ViewCaps {
   /** blocking points shown (most wait time first) */
@@ -73,17 +74,7 @@ function history(model: Model, edges: readonly ViewEdge[], nodes: ReadonlyMap<nu
   return {
     history: {
       tNs: col((p) => p.tNs),
-      threads: col((p) => p.resources.threads),
-      runnable: col((p) => p.resources.runnable),
-      blockedIo: col((p) => p.resources.blockedIo),
-      blockedDisk: col((p) => p.resources.blockedDisk),
-      blockedSync: col((p) => p.resources.blockedSync),
-      sleeping: col((p) => p.resources.sleeping),
-      rssBytes: col((p) => p.resources.rssBytes),
-      openFds: col((p) => p.resources.openFds),
-      fdLimit: col((p) => p.resources.fdLimit),
-      stackAllocatedBytes: col((p) => p.resources.stackAllocatedBytes),
-      droppedTotal: col((p) => p.resources.droppedTotal),
+      ...fromKeys(HISTORY_FIELDS, (k) => col((p) => p.resources[k])),
       edgeLatency: edgeLatencySeries,
     },
     hidden: all.length - pts.length,

@@ -12,7 +12,7 @@ import { modelAddresses, loadRecording, appendSymbols } from '../recording/load.
 import { buildViewData, type ViewCaps } from '../report/viewdata.ts';
 import { Addr2lineSymbolizer, SymbolTable } from '../symbols/symbols.ts';
 import type { Model } from '../model/model.ts';
-import type { ViewData } from '../../../webview/src/messages.ts';
+import type { ViewData } from '../../../shared/view.ts';
 import { attach, launch, type LaunchOptions, type Session, type SessionEnd } from './session.ts';
 
 export interface ProfileView {

@@ -17,7 +17,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder } from '../protocol/decode.ts';
 import { endFrame } from '../protocol/encode.ts';
-import type { DecodeError, DecodedFrame, EndFrame } from '../protocol/types.ts';
+import type { DecodeError, DecodedFrame, EndFrame } from '../../../shared/protocol.ts';
 import { Model, type ModelCaps } from '../model/model.ts';
 import { Recorder } from './recorder.ts';
 

@@ -28,8 +28,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ElfSymbols, type ElfToolOptions } from './elf.ts';
-import type { Address, InlinedEntry, Module, SymbolEntry } from '../protocol/types.ts';
-import { toAddress } from '../protocol/types.ts';
+import type { Address, InlinedEntry, Module, SymbolEntry } from '../../../shared/protocol.ts';
+import { toAddress } from '../../../shared/protocol.ts';
 import { capriccioRoot } from '../cli/paths.ts';
 
 export type AddressUse = 'pc' | 'return';

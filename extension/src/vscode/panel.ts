@@ -4,7 +4,9 @@
 import * as vscode from 'vscode';
 import { newNonce } from '../report/html.ts';
 import { viewSuggestion } from '../report/viewdata.ts';
-import { parseWebviewMessage, type HostMessage, type ViewData } from '../../../webview/src/messages.ts';
+import { ROOT_ID } from '../../../shared/domids.ts';
+import { parseWebviewMessage, type HostMessage } from '../../../shared/messages.ts';
+import type { ViewData } from '../../../shared/view.ts';
 import type { Controller } from './controller.ts';
 import { revealSource } from './sources.ts';
 
@@ -68,7 +70,7 @@ export class Panel implements vscode.Disposable {
       '<title>Capriccio</title>',
       '</head>',
       '<body>',
-      '<div id="capriccio-root"></div>',
+      `<div id="${ROOT_ID}"></div>`,
       `<script nonce="${nonce}" src="${js.toString()}"></script>`,
       '</body>',
       '</html>',

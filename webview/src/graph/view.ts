@@ -12,7 +12,7 @@ import { scaleLog, scaleSequentialLog } from 'd3-scale';
 import { interpolateYlOrRd, interpolateBlues } from 'd3-scale-chromatic';
 import { el, setAttr, svg } from '../dom.ts';
 import { fileLine, formatCount, formatNs } from '../format.ts';
-import type { ViewData, ViewEdge, ViewNode } from '../messages.ts';
+import type { ViewData, ViewEdge, ViewNode } from '../../../shared/view.ts';
 import { edgeCurve, pathData, NODE_H, NODE_W, type Curve } from './curves.ts';
 import { GraphCanvas, type PaintedEdge, type PaintedNode } from './canvas.ts';
 import { StableLayout } from './layout.ts';

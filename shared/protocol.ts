@@ -1,5 +1,7 @@
 // The telemetry protocol (docs/PROTOCOL.md, version 1) as TypeScript types: one definition of
-// every frame and record the runtime sends and the tools write.
+// every frame and record the runtime sends and the tools write. In shared/ because both sides
+// use it (the decoder in extension/src/protocol/, the webview's ViewData): so no Node types here
+// (bytes are Uint8Array), and it imports nothing.
 //
 // Representation of values (the shape of protocol/fixtures/*.json, written by
 // runtime/tests/gen_fixtures.c):
@@ -23,7 +25,7 @@ export type Address = string;
 
 export const PROTOCOL_VERSION = 1;
 /** The 8 bytes that start a recording file: "CAPREC", 0, 1. */
-export const RECORDING_MAGIC: Buffer = Buffer.from([0x43, 0x41, 0x50, 0x52, 0x45, 0x43, 0x00, 0x01]);
+export const RECORDING_MAGIC: Uint8Array = new Uint8Array([0x43, 0x41, 0x50, 0x52, 0x45, 0x43, 0x00, 0x01]);
 /** Bounds of a frame's size field (bytes after it). */
 export const MIN_FRAME_SIZE = 4;
 export const MAX_FRAME_SIZE = 16 * 1024 * 1024;
@@ -105,23 +107,36 @@ export interface HelloFrame {
   readonly args: readonly string[];
 }
 
+/**
+ * The snapshot header's figures after seq/dropped/tNs, in wire order, with their width: the one
+ * list the decoder reads, `Resources` is typed from and the view's history keeps (`history`: a
+ * series over time in ViewData; the others are shown as totals or not at all).
+ */
+export const RESOURCE_FIELDS = [
+  { name: 'threads', width: 'u32', history: true },
+  { name: 'runnable', width: 'u32', history: true },
+  { name: 'blockedIo', width: 'u32', history: true },
+  { name: 'blockedDisk', width: 'u32', history: true },
+  { name: 'blockedSync', width: 'u32', history: true },
+  { name: 'sleeping', width: 'u32', history: true },
+  { name: 'switches', width: 'u64', history: false },
+  { name: 'blockingOps', width: 'u64', history: false },
+  { name: 'rssBytes', width: 'u64', history: true },
+  { name: 'openFds', width: 'u32', history: true },
+  { name: 'fdLimit', width: 'u32', history: true },
+  { name: 'stackAllocatedBytes', width: 'u64', history: true },
+  { name: 'droppedTotal', width: 'u32', history: true },
+  { name: 'nodesDropped', width: 'u32', history: false },
+] as const;
+type ResourceField = (typeof RESOURCE_FIELDS)[number];
+export type ResourceName = ResourceField['name'];
+
 /** The snapshot header's figures after seq/dropped/tNs. */
-export interface Resources {
-  readonly threads: number;
-  readonly runnable: number;
-  readonly blockedIo: number;
-  readonly blockedDisk: number;
-  readonly blockedSync: number;
-  readonly sleeping: number;
-  readonly switches: number;
-  readonly blockingOps: number;
-  readonly rssBytes: number;
-  readonly openFds: number;
-  readonly fdLimit: number;
-  readonly stackAllocatedBytes: number;
-  readonly droppedTotal: number;
-  readonly nodesDropped: number;
-}
+export type Resources = { readonly [K in ResourceName]: number };
+
+/** The resource figures kept over time in a view. */
+export type HistoryName = Extract<ResourceField, { readonly history: true }>['name'];
+export const HISTORY_FIELDS: readonly HistoryName[] = RESOURCE_FIELDS.flatMap((f) => (f.history ? [f.name] : []));
 
 export interface NodeDef {
   readonly id: number;

@@ -1,0 +1,108 @@
+// A type test: compiled by npm run build (tsc -p extension), never run. Each validator's shape
+// must name every field of its interface, so that a field added to an interface cannot go
+// unvalidated. Each `@ts-expect-error` line gives a shape to an interface with one field more:
+// if a shape stopped being tied to its interface, the line would compile, tsc would report the
+// unused directive and the build would fail. The lines without it show the shapes fit as they are.
+import type { Shape } from '../../shared/check.ts';
+import { HOST_MESSAGES, WEBVIEW_MESSAGES, type Bodies, type HostMessage, type WebviewMessage } from '../../shared/messages.ts';
+import type {
+  EdgeSeries,
+  ViewData,
+  ViewEdge,
+  ViewEnd,
+  ViewFrame,
+  ViewHealth,
+  ViewHistory,
+  ViewHotSplit,
+  ViewNode,
+  ViewProgram,
+  ViewSite,
+  ViewStacks,
+  ViewSuggestion,
+  ViewThread,
+} from '../../shared/view.ts';
+import {
+  EDGE,
+  END,
+  EXIT,
+  FRAME,
+  HEALTH,
+  HEALTH_ERROR,
+  HOT_SPLIT,
+  NODE,
+  PROGRAM,
+  SITE,
+  STACKS,
+  SUGGESTION,
+  THREAD,
+  edgeSeriesShape,
+  historyShape,
+  viewShape,
+} from '../../shared/viewcheck.ts';
+
+/** T with one more field, which its shape does not check. */
+type More<T> = T & { readonly added: number };
+/** Each message of the union M with one more field. */
+type MoreEach<M> = M extends unknown ? More<M> : never;
+
+export const fit: readonly unknown[] = [
+  PROGRAM satisfies Shape<ViewProgram>,
+  EXIT satisfies Shape<NonNullable<ViewData['exit']>>,
+  END satisfies Shape<ViewEnd>,
+  FRAME satisfies Shape<ViewFrame>,
+  NODE satisfies Shape<ViewNode>,
+  EDGE satisfies Shape<ViewEdge>,
+  SITE satisfies Shape<ViewSite>,
+  THREAD satisfies Shape<ViewThread>,
+  HOT_SPLIT satisfies Shape<ViewHotSplit>,
+  STACKS satisfies Shape<ViewStacks>,
+  SUGGESTION satisfies Shape<ViewSuggestion>,
+  HEALTH satisfies Shape<ViewHealth>,
+  historyShape(1) satisfies Shape<ViewHistory>,
+  edgeSeriesShape(1) satisfies Shape<EdgeSeries>,
+  HEALTH_ERROR satisfies Shape<ViewHealth['errors'][number]>,
+  viewShape(new Set()) satisfies Shape<ViewData>,
+  HOST_MESSAGES satisfies Bodies<HostMessage>,
+  WEBVIEW_MESSAGES satisfies Bodies<WebviewMessage>,
+];
+
+// @ts-expect-error a program field the shape does not check
+export const program: Shape<More<ViewProgram>> = PROGRAM;
+// @ts-expect-error
+export const exit: Shape<More<NonNullable<ViewData['exit']>>> = EXIT;
+// @ts-expect-error
+export const end: Shape<More<ViewEnd>> = END;
+// @ts-expect-error
+export const frame: Shape<More<ViewFrame>> = FRAME;
+// @ts-expect-error
+export const node: Shape<More<ViewNode>> = NODE;
+// @ts-expect-error
+export const edge: Shape<More<ViewEdge>> = EDGE;
+// @ts-expect-error an optional field counts too
+export const nodeOptional: Shape<ViewNode & { readonly added?: string }> = NODE;
+// @ts-expect-error
+export const site: Shape<More<ViewSite>> = SITE;
+// @ts-expect-error
+export const thread: Shape<More<ViewThread>> = THREAD;
+// @ts-expect-error
+export const hotSplit: Shape<More<ViewHotSplit>> = HOT_SPLIT;
+// @ts-expect-error
+export const stacks: Shape<More<ViewStacks>> = STACKS;
+// @ts-expect-error
+export const suggestion: Shape<More<ViewSuggestion>> = SUGGESTION;
+// @ts-expect-error
+export const health: Shape<More<ViewHealth>> = HEALTH;
+// @ts-expect-error
+export const healthError: Shape<More<ViewHealth['errors'][number]>> = HEALTH_ERROR;
+// @ts-expect-error a resource column (a new RESOURCE_FIELDS entry with history: true) unchecked
+export const history: Shape<More<ViewHistory>> = historyShape(1);
+// @ts-expect-error
+export const edgeSeries: Shape<More<EdgeSeries>> = edgeSeriesShape(1);
+// @ts-expect-error
+export const view: Shape<More<ViewData>> = viewShape(new Set());
+// @ts-expect-error a host message field the table does not check
+export const host: Bodies<MoreEach<HostMessage>> = HOST_MESSAGES;
+// @ts-expect-error a host message type the table does not know
+export const hostType: Bodies<HostMessage | { readonly type: 'added' }> = HOST_MESSAGES;
+// @ts-expect-error
+export const webview: Bodies<MoreEach<WebviewMessage>> = WEBVIEW_MESSAGES;

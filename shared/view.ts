@@ -1,0 +1,173 @@
+// ViewData: what a host (the VS Code panel, or the standalone report) builds from a session and the
+// webview draws, JSON-serializable. extension/src/report/viewdata.ts builds it; viewcheck.ts checks
+// it field by field on arrival. No DOM and no Node here.
+import type { HistoryName, SpawnSite } from './protocol.ts';
+
+/** One frame of a blocking point's call chain, innermost first. */
+export interface ViewFrame {
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  /** the program's own code (not the runtime or a library) */
+  readonly own: boolean;
+}
+
+/** A blocking point. */
+export interface ViewNode {
+  readonly id: number;
+  /** what it waits on: sleep, io, mutex, ... */
+  readonly kind: string;
+  /** the function named for it: the innermost own frame (else the innermost library frame) */
+  readonly label: string;
+  /** what tells it apart from other points named for the same frame ("← stage2 (pipe.c:40)") */
+  readonly via?: string;
+  readonly file: string;
+  readonly line: number;
+  readonly chain: readonly ViewFrame[];
+  /** waits that ended */
+  readonly count: number;
+  readonly waitAvgNs: number;
+  readonly waitMaxNs: number;
+  readonly waitTotalNs: number;
+}
+
+/** The runs of a thread from one blocking point to the next. */
+export interface ViewEdge {
+  /** "from>to" */
+  readonly id: string;
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+  readonly avgNs: number;
+  readonly ewmaNs: number;
+  readonly maxNs: number;
+  readonly totalNs: number;
+}
+
+/** A series of one edge's average latency per snapshot interval (null: it did not run then). */
+export interface EdgeSeries {
+  readonly edgeId: string;
+  readonly label: string;
+  readonly avgNs: readonly (number | null)[];
+}
+
+/**
+ * Resources over time, one value per snapshot kept (column arrays of equal length): a column per
+ * resource figure marked `history` in RESOURCE_FIELDS (protocol.ts).
+ */
+export type ViewHistory = { readonly [K in HistoryName]: readonly number[] } & {
+  readonly tNs: readonly number[];
+  /** the edges with the largest total time */
+  readonly edgeLatency: readonly EdgeSeries[];
+};
+
+/** A spawn site's figures (docs/PROTOCOL.md spawn_sites), with where it is. */
+export interface ViewSite extends SpawnSite {
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface ViewThread {
+  readonly id: number;
+  readonly name: string;
+  readonly site: string;
+  readonly allocatedBytes: number;
+  readonly usedBytes: number;
+  readonly chunksLinked: number;
+  /** runnable, running, blocked */
+  readonly state: string;
+  /** what it waits on */
+  readonly kind: string;
+}
+
+export interface ViewHotSplit {
+  readonly callsite: string;
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+  readonly count: number;
+  readonly frameBytes: number;
+}
+
+export interface ViewStacks {
+  readonly allocatedBytes: number;
+  readonly usedBytes: number;
+  readonly wasteBytes: number;
+  readonly maxThreadUsedBytes: number;
+  readonly chunksLinked: number;
+  readonly sites: readonly ViewSite[];
+  readonly threads: readonly ViewThread[];
+  readonly hotSplits: readonly ViewHotSplit[];
+}
+
+export interface ViewSuggestion {
+  /** yield, annotate-blocking, annotate-stack, chunk-size */
+  readonly kind: string;
+  readonly message: string;
+  readonly function?: string;
+  readonly file?: string;
+  readonly line?: number;
+  /** the figures it rests on */
+  readonly evidence: Readonly<Record<string, number | string>>;
+}
+
+export interface ViewProgram {
+  readonly executable: string;
+  readonly pid: number;
+  readonly args: readonly string[];
+  readonly stackMode: string;
+  readonly diskBackend: string;
+  readonly scheduler: string;
+  readonly intervalMs: number;
+}
+
+/** How a launched program ended, as the profiler that launched it saw it. */
+export interface ViewEnd {
+  /** short: "exit status 7", "killed by SIGKILL" */
+  readonly status: string;
+  /** the whole story, e.g. "killed by the profiler with SIGKILL: it did not exit within 10 s of SIGTERM, sent when --duration 5 ended" */
+  readonly text: string;
+  /** the profiler asked it to stop (a signal at the end of a duration, or the user's Stop) */
+  readonly stopped: boolean;
+  /** it did not exit in time: the profiler killed it with SIGKILL */
+  readonly killed: boolean;
+}
+
+/** What was lost or could not be read, shown so the view stays honest. */
+export interface ViewHealth {
+  readonly decodeErrors: number;
+  /** the first few decode errors */
+  readonly errors: readonly { readonly offset: number; readonly reason: string }[];
+  /** snapshots the runtime skipped (slow consumer) */
+  readonly droppedSnapshots: number;
+  /** blocking operations the runtime could not record (its tables were full) */
+  readonly runtimeNodesDropped: number;
+  /** records the model did not keep because of its caps, by table */
+  readonly model: Readonly<Record<string, number>>;
+  /** why the recording ended early, if it did */
+  readonly truncated: string | null;
+  /** nodes and edges left out of the view by its caps (see viewdata.ts) */
+  readonly hiddenNodes: number;
+  readonly hiddenEdges: number;
+  /** history points left out (downsampled) */
+  readonly hiddenPoints: number;
+}
+
+export interface ViewData {
+  readonly version: 1;
+  /** where it comes from: a recording's path, or "live" */
+  readonly source: string;
+  readonly program: ViewProgram | null;
+  readonly durationNs: number;
+  readonly snapshots: number;
+  readonly exit: { readonly how: string; readonly status: number; readonly tNs: number } | null;
+  /** null: still running, attached, or recorded before the profiler recorded how programs end */
+  readonly end: ViewEnd | null;
+  readonly nodes: readonly ViewNode[];
+  readonly edges: readonly ViewEdge[];
+  readonly history: ViewHistory;
+  readonly stacks: ViewStacks;
+  readonly suggestions: readonly ViewSuggestion[];
+  readonly health: ViewHealth;
+}
