@@ -6,20 +6,21 @@ import { newNonce } from '../report/html.ts';
 import { viewSuggestion } from '../report/viewdata.ts';
 import { parseWebviewMessage, type HostMessage, type ViewData } from '../../../webview/src/messages.ts';
 import type { Controller } from './controller.ts';
+import { Disposable, DisposableStore } from './disposable.ts';
 import { revealSource } from './sources.ts';
 
-export class Panel implements vscode.Disposable {
+export class Panel extends Disposable {
   static readonly viewType = 'capriccio.panel';
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
-  private readonly subs: vscode.Disposable[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly controller: Controller,
     private readonly out: vscode.OutputChannel,
   ) {
-    this.subs.push(controller.onDidChange(() => this.push('update')));
+    super();
+    this._register(controller.onDidChange(() => this.push('update')));
   }
 
   /** What the panel draws: the profile's view, with the static analysis's suggestions added. */
@@ -45,11 +46,17 @@ export class Panel implements vscode.Disposable {
     this.ready = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'capriccio.svg');
     panel.webview.html = this.html(panel.webview, dist);
-    panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m), undefined, this.subs);
-    panel.onDidDispose(() => {
-      this.panel = undefined;
-      this.ready = false;
-    }, undefined, this.subs);
+    // This webview panel's listeners end with it, not with the Panel: registered with the Panel,
+    // every close and reopen left two more behind.
+    const listeners = new DisposableStore();
+    listeners.add(panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)));
+    listeners.add(
+      panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.ready = false;
+        listeners.dispose();
+      }),
+    );
   }
 
   private html(webview: vscode.Webview, dist: vscode.Uri): string {
@@ -104,8 +111,8 @@ export class Panel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
-  dispose(): void {
-    this.panel?.dispose();
-    for (const d of this.subs) d.dispose();
+  override dispose(): void {
+    this.panel?.dispose(); // its onDidDispose disposes its listeners
+    super.dispose();
   }
 }
