@@ -7,22 +7,40 @@
 // object with the raw figures and the ratios. A benchmark, not a test: nothing here passes or fails.
 //
 //   npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only knot,nginx,pthread,telemetry,overload]
+//
+// Run with tsx (the npm script does): the options are parsed by the CLI's own parser.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UsageError, numberOption, parseArgs, stringOption } from '../extension/src/cli/args.ts';
+import { WRK_SCRIPT, wrkFigures } from './wrk.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : def;
-};
-const DURATION = Number(opt('duration', '5'));
+const USAGE = 'npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only knot,nginx,pthread,telemetry,overload]';
+const PARTS = ['knot', 'nginx', 'pthread', 'telemetry', 'overload'];
+
+/** The options; a mistake (an unknown option, a missing or bad value) ends the run with the usage, exit 2. */
+function options() {
+  try {
+    const p = parseArgs(process.argv.slice(2), { duration: { value: true }, runs: { value: true }, only: { value: true } });
+    if (p.positionals.length > 0) throw new UsageError(`unexpected '${p.positionals[0]}'`);
+    const only = (stringOption(p, 'only') ?? PARTS.join(',')).split(',');
+    const unknown = only.find((n) => !PARTS.includes(n));
+    if (unknown !== undefined) throw new UsageError(`unknown part '${unknown}' in --only (known: ${PARTS.join(', ')})`);
+    return { duration: numberOption(p, 'duration') ?? 5, runs: numberOption(p, 'runs', { integer: true }) ?? 3, only };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`bench-http: ${err.message}\nusage: ${USAGE}`);
+    process.exit(2);
+  }
+}
+const OPTIONS = options();
+const DURATION = OPTIONS.duration;
 /** Runs per figure: the median (by req/s) is kept, the others' req/s listed, so one noisy run on a shared 2-core machine does not decide a ratio. */
-const RUNS = Number(opt('runs', '3'));
+const RUNS = OPTIONS.runs;
 const CONNS = [100, 1000, 10000];
 const FILE = '1k.html';
 const OVERLOAD = { clients: 20000, fdLimit: 256, file: '10k.html', seconds: Math.max(DURATION, 15), timeout: 10 };
@@ -44,10 +62,32 @@ function setup() {
     log('installing nginx (Debian package)');
     run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     spawnSync('systemctl', ['disable', '--now', 'nginx'], { stdio: 'ignore' }); // the distribution's own instance, if any
-    spawnSync('pkill', ['-x', 'nginx'], { stdio: 'ignore' });
+    stopPackageNginx();
   }
   run('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   run('make', ['-s', '-C', join(root, 'samples/knot'), 'all', 'pthread', 'www'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/**
+ * Without systemd the package's install starts nginx from its init script: that instance (and
+ * only it) is ended, by the PID it wrote to the default configuration's pid file.
+ */
+function stopPackageNginx() {
+  const pidFile = '/run/nginx.pid';
+  let pid;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return; // not started
+  }
+  let comm = '';
+  try {
+    comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {}
+  if (!Number.isInteger(pid) || pid <= 1 || comm !== 'nginx') return; // stale: that PID is not nginx now
+  log(`stopping the nginx the package started (PID ${pid})`);
+  process.kill(pid, 'SIGQUIT'); // its master ends its workers
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) spawnSync('sleep', ['0.1']);
 }
 
 const freePort = () =>
@@ -91,7 +131,16 @@ const WWW = join(root, 'samples/knot/build/www');
 /** Shell: the descriptor limit `n`, or the hard limit when that is lower (no CAP_SYS_RESOURCE here). */
 const ulimit = (n) => `{ ulimit -n ${n} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; }`;
 
-/** A server started with a descriptor limit (a shell's ulimit, then exec); its own process group. */
+/** Servers running now: an interrupted run ends them too (each is its own process group). */
+const running = new Set();
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping ${running.size} server(s)`);
+    Promise.all([...running].map((s) => s.stop())).finally(() => process.kill(process.pid, sig));
+  });
+}
+
+/** A server started with a descriptor limit (a shell's ulimit, then exec); its own process group, ended by its PID. */
 function startServer(name, argv, { fdLimit = 65536, env = {} } = {}) {
   const child = spawn('sh', ['-c', `${ulimit(fdLimit)} && exec "$@"`, 'sh', ...argv], {
     env: { ...process.env, ...env },
@@ -101,7 +150,7 @@ function startServer(name, argv, { fdLimit = 65536, env = {} } = {}) {
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out = (out + d).slice(-20000)));
-  return {
+  const server = {
     name,
     output: () => out,
     async stop() {
@@ -120,6 +169,9 @@ function startServer(name, argv, { fdLimit = 65536, env = {} } = {}) {
     },
     exited: () => child.exitCode !== null,
   };
+  running.add(server);
+  child.once('exit', () => running.delete(server));
+  return server;
 }
 
 async function waitUp(port, server, path = `/${FILE}`) {
@@ -176,37 +228,13 @@ async function startNamed(name, tmp, port, opts = {}) {
 
 // ---- the client ------------------------------------------------------------------------------
 
-const toMs = (v, unit) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? NaN);
-
-/** wrk's figures: req/s, p99 latency, requests, non-2xx/3xx responses and socket errors. */
-export function parseWrk(text) {
-  const num = (re) => {
-    const m = re.exec(text);
-    return m ? Number(m[1]) : 0;
-  };
-  const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(text);
-  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
-  const requests = num(/(\d+) requests in/);
-  const non2xx = num(/Non-2xx or 3xx responses: (\d+)/);
-  const errors = se ? { connect: +se[1], read: +se[2], write: +se[3], timeout: +se[4] } : { connect: 0, read: 0, write: 0, timeout: 0 };
-  return {
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    p99_ms: p99 ? Math.round(toMs(p99[1], p99[2]) * 100) / 100 : null,
-    requests,
-    ok: requests - non2xx,
-    non2xx,
-    errors: errors.connect + errors.read + errors.write + errors.timeout,
-    socket_errors: errors,
-  };
-}
-
 /** wrk; more clients than one process may hold descriptors for are split over several wrk at once. */
 function wrk(port, conns, seconds, { file = FILE, headers = [], timeout = 4 } = {}) {
   const PER_WRK = 10000;
   const parts = [];
   for (let left = conns; left > 0; left -= PER_WRK) parts.push(Math.min(PER_WRK, left));
   const runs = parts.map((c) => {
-    const argv = ['-c', `${ulimit(c + 100)} && exec wrk "$@"`, 'sh', `-t${parts.length > 1 ? 1 : 2}`, `-c${c}`, `-d${seconds}s`, '--latency', '--timeout', `${timeout}s`];
+    const argv = ['-c', `${ulimit(c + 100)} && exec wrk "$@"`, 'sh', `-t${parts.length > 1 ? 1 : 2}`, `-c${c}`, `-d${seconds}s`, '--timeout', `${timeout}s`, '-s', WRK_SCRIPT];
     for (const h of headers) argv.push('-H', h);
     argv.push(`http://127.0.0.1:${port}/${file}`);
     return new Promise((resolve, reject) => {
@@ -215,7 +243,7 @@ function wrk(port, conns, seconds, { file = FILE, headers = [], timeout = 4 } = 
       let err = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (err += d));
-      child.on('exit', (code) => (code === 0 ? resolve(parseWrk(out)) : reject(new Error(`wrk failed (${code}): ${err}`))));
+      child.on('exit', (code) => (code === 0 ? resolve(wrkFigures(out)) : reject(new Error(`wrk failed (${code}): ${err}`))));
     });
   });
   return Promise.all(runs).then((ws) =>
@@ -262,7 +290,7 @@ async function main() {
   setup();
   const tmp = mkdtempSync(join(tmpdir(), 'capriccio-bench-http-'));
   const restoreQueues = raiseQueues();
-  const only = opt('only', 'knot,nginx,pthread,telemetry,overload').split(',');
+  const only = OPTIONS.only;
   const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, client: 'wrk -t2 --timeout 4s', cores: (readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm) ?? []).length, servers: {} };
   try {
     for (const name of only.filter((n) => ['knot', 'nginx', 'pthread'].includes(n))) {

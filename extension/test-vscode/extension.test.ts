@@ -25,6 +25,30 @@ describe('Capriccio extension', () => {
     for (const c of COMMANDS) assert.ok(all.includes(c), `${c} is not registered`);
   });
 
+  it('leaves no listener behind when the panel is closed and reopened', async () => {
+    const { liveDisposables } = await api();
+    // The webview's tab (its input's viewType is the panel's, prefixed by the workbench).
+    const panelTab = (): vscode.Tab | undefined =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('capriccio.panel'));
+    const close = async (): Promise<void> => {
+      const tab = panelTab();
+      if (tab) await vscode.window.tabGroups.close(tab);
+      await until('the panel to close', () => panelTab() === undefined);
+    };
+    await close();
+    const closed = liveDisposables();
+    for (let i = 1; i <= 5; i++) {
+      await vscode.commands.executeCommand('capriccio.showPanel');
+      await until('the panel to open', () => panelTab());
+      const open = liveDisposables();
+      assert.ok(open > closed, `opening the panel registered nothing (${open} disposables, ${closed} before): the count does not see its listeners`);
+      await close();
+      // The extension hears of the close a moment after the tab goes (a message from the workbench).
+      await until('the disposables to go back', () => liveDisposables() === closed, 15_000).catch(() => undefined);
+      assert.equal(liveDisposables(), closed, `disposables still held after the panel's close number ${i}`);
+    }
+  });
+
   it('profiles the hog sample: live data, hover, a yield diagnostic whose quick fix removes it', async () => {
     const { controller } = await api();
     const { dir, doc } = await openSample('hog', 'hog.c');

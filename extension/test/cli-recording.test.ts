@@ -176,6 +176,16 @@ test('a file that is not a recording, a missing file, and wrong arguments', (t) 
     [['run', 'prog'], /unexpected 'prog' before --/],
     [['run', '--record'], /option --record needs a value/],
     [['run', '--scheduler', 'lottery', '--', 'true'], /unknown scheduler 'lottery' \(known: fifo, resource-aware\)/],
+    // every command: an unknown option is named, a missing value is refused
+    [['export', '--format', 'perfetto', '--frob', 'a', '-o', 'x'], /^capriccio export: unknown option --frob$/m],
+    [['export', '--format'], /^capriccio export: option --format needs a value$/m],
+    [['export', '--format', 'perfetto', 'a', '-o'], /^capriccio export: option -o needs a value$/m],
+    [['report', 'a', '-o', 'x', '-q'], /^capriccio report: unknown option -q$/m],
+    [['report', 'a', '--output'], /^capriccio report: option --output needs a value$/m],
+    [['run', '--durations', '1', '--', 'true'], /^capriccio run: unknown option --durations$/m],
+    [['run', '--scheduler'], /^capriccio run: option --scheduler needs a value$/m],
+    [['run', '--interval', '10', '--interval', '20', '--', 'true'], /^capriccio run: option --interval given twice$/m],
+    [['summary', 'a', '--json=yes'], /^capriccio summary: option --json takes no value$/m],
   ];
   for (const [args, re] of usage) {
     const r = capriccio(args);

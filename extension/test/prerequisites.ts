@@ -24,6 +24,7 @@ export const LIBAIO: Prerequisite = {
   why: 'libaio (a Debian library the annotation tests call) is missing: apt-get install libaio-dev (scripts/setup-deps.sh does)',
 };
 export const CURL: Prerequisite = { path: '/usr/bin/curl', why: 'curl is missing: apt-get install curl (scripts/setup-deps.sh does)' };
+export const WRK: Prerequisite = { path: '/usr/bin/wrk', why: 'wrk is missing: apt-get install wrk (scripts/setup-deps.sh does)' };
 
 const skipAllowed = (): boolean => process.env['CAPRICCIO_ALLOW_SKIP'] === '1';
 const missing = (needs: readonly Prerequisite[]): Prerequisite | undefined => needs.find((n) => !existsSync(n.path));

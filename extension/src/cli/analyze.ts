@@ -5,39 +5,16 @@ import { CiParseError } from '../analysis/stack/ci.ts';
 import { UnknownEntryError, analyzeStacks } from '../analysis/stack/graph.ts';
 import { NoCallGraphError, findCallGraphs, loadProgram } from '../analysis/stack/load.ts';
 import { analysisJson, analysisText } from '../analysis/stack/report.ts';
-import { UsageError, parseArgs } from './args.ts';
+import { UsageError, parseArgs, stringsOption } from './args.ts';
 import { exitCode, type Command } from './command.ts';
-
-/** `--entry` may be given many times, which parseArgs refuses: take those out first. */
-function takeEntries(args: readonly string[]): { entries: string[]; rest: string[] } {
-  const entries: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') {
-      rest.push(...args.slice(i));
-      break;
-    }
-    if (arg === '--entry') {
-      const value = args[++i];
-      if (value === undefined) throw new UsageError('option --entry needs a value');
-      entries.push(value);
-    } else if (arg.startsWith('--entry=')) entries.push(arg.slice('--entry='.length));
-    else {
-      rest.push(arg);
-      continue;
-    }
-    if (entries[entries.length - 1] === '') throw new UsageError('option --entry needs a function name');
-  }
-  return { entries, rest };
-}
 
 export const analyzeCommand: Command = {
   summary: 'static stack analysis of .ci call graphs: deepest paths, recursion, annotation candidates, first chunks, checkpoints',
   args: '[--json] [--entry NAME]... PATH...',
   async run(args) {
-    const { entries, rest } = takeEntries(args);
-    const p = parseArgs(rest, { json: { value: false } });
+    const p = parseArgs(args, { json: { value: false }, entry: { value: true, multiple: true } });
+    const entries = stringsOption(p, 'entry');
+    if (entries.includes('')) throw new UsageError('option --entry needs a function name');
     if (p.positionals.length === 0) throw new UsageError('missing PATH (.ci files, or directories to search for them)');
     const fail = (message: string) => {
       process.stderr.write(`capriccio analyze: ${message}\n`);

@@ -1,4 +1,8 @@
-// Parsing subcommand arguments: options with or without a value, positionals, and `--`.
+// Parsing subcommand arguments with node:util's parseArgs: options with or without a value,
+// positionals, and `--`. Its tokens are checked here so that every mistake is a UsageError whose
+// message names the option as it was typed (parseArgs's own strict errors are long, and would
+// change the messages the CLI has always printed).
+import { parseArgs as parseTokens } from 'node:util';
 
 /** Wrong arguments: main.ts prints the message and the command's synopsis, and exits 2. */
 export class UsageError extends Error {}
@@ -6,60 +10,55 @@ export class UsageError extends Error {}
 export interface OptionSpec {
   /** takes a value (`--name VALUE` or `--name=VALUE`) */
   readonly value: boolean;
-  /** other spellings, e.g. -o */
-  readonly aliases?: readonly string[];
+  /** a one-letter spelling: 'o' for -o */
+  readonly short?: string;
+  /** may be given many times (values in order); else twice is a UsageError */
+  readonly multiple?: boolean;
 }
 
 export interface ParsedArgs {
-  readonly options: ReadonlyMap<string, string | true>;
+  /** a value, true for an option without one, the values in order for a `multiple` one */
+  readonly options: ReadonlyMap<string, string | true | readonly string[]>;
   readonly positionals: readonly string[];
   /** what followed `--`, when `stopAtDashDash` */
   readonly rest: readonly string[] | undefined;
 }
 
 /**
- * Parses `args` against `spec` (keys are long names without dashes). An option given twice, an
- * unknown option or a missing value is a UsageError. With `stopAtDashDash`, everything after the
- * first `--` is returned untouched in `rest`.
+ * Parses `args` against `spec` (keys are long names without dashes). An unknown option, an option
+ * given twice (unless `multiple`), a missing value or a value given to an option without one is a
+ * UsageError. With `stopAtDashDash`, everything after the first `--` is returned untouched in `rest`.
  */
 export function parseArgs(args: readonly string[], spec: Readonly<Record<string, OptionSpec>>, stopAtDashDash = false): ParsedArgs {
-  const byFlag = new Map<string, string>();
-  for (const [name, s] of Object.entries(spec)) {
-    byFlag.set(`--${name}`, name);
-    for (const a of s.aliases ?? []) byFlag.set(a, name);
-  }
-  const options = new Map<string, string | true>();
+  const config = Object.fromEntries(
+    Object.entries(spec).map(([name, s]) => [name, { type: s.value ? ('string' as const) : ('boolean' as const), ...(s.short !== undefined ? { short: s.short } : {}) }]),
+  );
+  const { tokens } = parseTokens({ args: [...args], options: config, strict: false, allowPositionals: true, tokens: true });
+  const options = new Map<string, string | true | readonly string[]>();
   const positionals: string[] = [];
   let rest: string[] | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') {
-      if (stopAtDashDash) {
-        rest = args.slice(i + 1);
-        break;
-      }
-      positionals.push(...args.slice(i + 1));
-      break;
-    }
-    if (arg.startsWith('-') && arg !== '-') {
-      const eq = arg.indexOf('=');
-      const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-      const name = byFlag.get(flag);
-      if (name === undefined) throw new UsageError(`unknown option ${flag}`);
-      if (options.has(name)) throw new UsageError(`option --${name} given twice`);
-      if (spec[name]!.value) {
-        let value: string | undefined;
-        if (flag !== arg) value = arg.slice(eq + 1);
-        else value = args[++i];
-        if (value === undefined) throw new UsageError(`option ${flag} needs a value`);
-        options.set(name, value);
-      } else {
-        if (flag !== arg) throw new UsageError(`option ${flag} takes no value`);
-        options.set(name, true);
-      }
+  for (const t of tokens) {
+    if (t.kind === 'positional') {
+      positionals.push(t.value);
       continue;
     }
-    positionals.push(arg);
+    if (t.kind === 'option-terminator') {
+      if (!stopAtDashDash) continue; // what follows comes as positionals
+      rest = args.slice(t.index + 1);
+      break;
+    }
+    const s = Object.hasOwn(spec, t.name) ? spec[t.name] : undefined;
+    // -xyz is read as -x -y -z: name the argument as typed
+    if (s === undefined) throw new UsageError(`unknown option ${t.rawName.startsWith('--') ? t.rawName : args[t.index]}`);
+    if (s.value) {
+      if (t.value === undefined) throw new UsageError(`option ${t.rawName} needs a value`);
+    } else if (t.value !== undefined) {
+      throw new UsageError(`option ${t.rawName} takes no value`);
+    }
+    const had = options.get(t.name);
+    if (s.multiple) options.set(t.name, [...(Array.isArray(had) ? had : []), t.value ?? '']);
+    else if (had !== undefined) throw new UsageError(`option --${t.name} given twice`);
+    else options.set(t.name, t.value ?? true);
   }
   return { options, positionals, rest };
 }
@@ -68,6 +67,12 @@ export function parseArgs(args: readonly string[], spec: Readonly<Record<string,
 export function stringOption(p: ParsedArgs, name: string): string | undefined {
   const v = p.options.get(name);
   return typeof v === 'string' ? v : undefined;
+}
+
+/** A `multiple` option's values, in the order given. */
+export function stringsOption(p: ParsedArgs, name: string): readonly string[] {
+  const v = p.options.get(name);
+  return Array.isArray(v) ? v : [];
 }
 
 export interface NumberSpec {

@@ -13,7 +13,7 @@ export const exportCommand: Command = {
   summary: 'export a recording as Chrome trace-event JSON for Perfetto UI',
   args: '--format perfetto FILE -o OUT.json',
   async run(args) {
-    const p = parseArgs(args, { format: { value: true }, output: { value: true, aliases: ['-o'] } });
+    const p = parseArgs(args, { format: { value: true }, output: { value: true, short: 'o' } });
     const format = stringOption(p, 'format');
     if (format === undefined) throw new UsageError('missing --format (perfetto)');
     if (!isFormat(format)) throw new UsageError(`unknown format '${format}' (known: ${FORMATS.join(', ')})`);

@@ -11,7 +11,7 @@ export const reportCommand: Command = {
   summary: 'write a recording as one self-contained HTML report (graph, stacks, resources, suggestions)',
   args: 'FILE -o OUT.html',
   async run(args) {
-    const p = parseArgs(args, { output: { value: true, aliases: ['-o'] } });
+    const p = parseArgs(args, { output: { value: true, short: 'o' } });
     const out = stringOption(p, 'output');
     if (out === undefined) throw new UsageError('missing -o OUT.html');
     if (p.positionals.length !== 1) {

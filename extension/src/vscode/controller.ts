@@ -11,6 +11,7 @@ import { Profile, type ProfileView } from '../session/profile.ts';
 import type { SessionEnd } from '../session/session.ts';
 import { runtimeEnv, settings } from './settings.ts';
 import type { Target } from './build.ts';
+import { Disposable } from './disposable.ts';
 
 export type Status =
   | { readonly kind: 'idle' }
@@ -42,16 +43,18 @@ function describeEnd(end: SessionEnd | undefined, model: Model): string {
   }
 }
 
-export class Controller implements vscode.Disposable {
+export class Controller extends Disposable {
   private profile: Profile | undefined;
   private hasData = false;
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChange = this.changed.event;
   status: Status = { kind: 'idle' };
   /** suggestions from `Capriccio: Analyze Stack Usage` */
   staticSuggestions: readonly Suggestion[] = [];
 
-  constructor(private readonly out: vscode.OutputChannel) {}
+  constructor(private readonly out: vscode.OutputChannel) {
+    super();
+  }
 
   get view(): ProfileView | undefined {
     return this.profile?.latest;
@@ -148,8 +151,8 @@ export class Controller implements vscode.Disposable {
     await old?.dispose(reason);
   }
 
-  dispose(): void {
+  override dispose(): void {
     void this.replace('VS Code closed the extension');
-    this.changed.dispose();
+    super.dispose();
   }
 }

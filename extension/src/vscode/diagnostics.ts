@@ -17,6 +17,7 @@ import {
   type TextEdit,
 } from '../fixes/fixes.ts';
 import type { Controller } from './controller.ts';
+import { Disposable } from './disposable.ts';
 import { resolveSource } from './sources.ts';
 
 export const ANNOTATIONS_FILE = 'capriccio.annotations.json';
@@ -24,19 +25,16 @@ export const ANNOTATIONS_FILE = 'capriccio.annotations.json';
 const severity = (s: Suggestion): vscode.DiagnosticSeverity =>
   s.kind === 'yield' || s.kind === 'annotate-blocking' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
 
-export class Diagnostics implements vscode.Disposable, vscode.CodeActionProvider {
+export class Diagnostics extends Disposable implements vscode.CodeActionProvider {
   static readonly metadata: vscode.CodeActionProviderMetadata = { providedCodeActionKinds: [vscode.CodeActionKind.QuickFix] };
-  private readonly collection = vscode.languages.createDiagnosticCollection('capriccio');
+  private readonly collection = this._register(vscode.languages.createDiagnosticCollection('capriccio'));
   /** the suggestion behind each diagnostic */
   private readonly behind = new WeakMap<vscode.Diagnostic, Suggestion>();
-  private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly controller: Controller) {
-    this.subs.push(
-      this.collection,
-      controller.onDidChange(() => this.refresh()),
-      vscode.languages.registerCodeActionsProvider({ language: 'c' }, this, Diagnostics.metadata),
-    );
+    super();
+    this._register(controller.onDidChange(() => this.refresh()));
+    this._register(vscode.languages.registerCodeActionsProvider({ language: 'c' }, this, Diagnostics.metadata));
   }
 
   private refresh(): void {
@@ -119,10 +117,6 @@ export class Diagnostics implements vscode.Disposable, vscode.CodeActionProvider
     a.diagnostics = [d];
     a.command = { command: 'capriccio.annotate', title, arguments: [doc.uri, name, ann] };
     return a;
-  }
-
-  dispose(): void {
-    for (const x of this.subs) x.dispose();
   }
 }
 

@@ -8,15 +8,18 @@ import { loadCParser } from '../source/cparser.ts';
 import { registerCommands } from './commands.ts';
 import { Controller } from './controller.ts';
 import { Diagnostics } from './diagnostics.ts';
+import { liveDisposables } from './disposable.ts';
 import { Hints } from './hints.ts';
 import { registerLaunch } from './launch.ts';
 import { Panel } from './panel.ts';
 import { StatusItem } from './status.ts';
 import { Tree } from './tree.ts';
 
-/** What activate() returns: the extension-host tests look at the controller. */
+/** What activate() returns: the extension-host tests look at the controller and count disposables. */
 export interface CapriccioApi {
   readonly controller: Controller;
+  /** How many disposables the extension's objects hold now: a lifetime that leaks makes it grow. */
+  readonly liveDisposables: () => number;
 }
 
 /** A .vsix is a zip: the scripts may arrive without their executable bits. */
@@ -48,7 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Capric
     registerLaunch(),
     ...registerCommands(controller, panel, out),
   );
-  return { controller };
+  return { controller, liveDisposables };
 }
 
 export function deactivate(): void {

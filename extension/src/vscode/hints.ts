@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { fmtNs, type EdgeSummary, type NodeSummary, type Summary } from '../analysis/summary.ts';
 import type { Controller } from './controller.ts';
+import { Disposable } from './disposable.ts';
 import { settings } from './settings.ts';
 import { resolveSource } from './sources.ts';
 
@@ -31,24 +32,25 @@ export function hintText(nodes: readonly NodeSummary[]): string {
   return nodes.map((n) => `${n.kind}${n.via ? ` ${n.via}` : ''} ×${count(n.count)} · wait avg ${fmtNs(n.waitAvgNs)}`).join('  |  ');
 }
 
-export class Hints implements vscode.Disposable {
-  private readonly decoration = vscode.window.createTextEditorDecorationType({
-    after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' },
-    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-  });
+export class Hints extends Disposable {
+  private readonly decoration = this._register(
+    vscode.window.createTextEditorDecorationType({
+      after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' },
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    }),
+  );
   private byFile: Index = new Map();
-  private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly controller: Controller) {
-    this.subs.push(
-      this.decoration,
-      controller.onDidChange(() => this.refresh()),
-      vscode.window.onDidChangeVisibleTextEditors(() => this.decorate()),
+    super();
+    this._register(controller.onDidChange(() => this.refresh()));
+    this._register(vscode.window.onDidChangeVisibleTextEditors(() => this.decorate()));
+    this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('capriccio.inlineHints')) this.decorate();
       }),
-      vscode.languages.registerHoverProvider({ language: 'c' }, { provideHover: (doc, pos) => this.hover(doc, pos) }),
     );
+    this._register(vscode.languages.registerHoverProvider({ language: 'c' }, { provideHover: (doc, pos) => this.hover(doc, pos) }));
   }
 
   private refresh(): void {
@@ -91,9 +93,5 @@ export class Hints implements vscode.Disposable {
       if (from.length > 0) md.appendMarkdown(`Runs from here:\n\n| to | count | avg | max |\n|---|--:|--:|--:|\n${from.slice(0, 8).map((e) => row(e, e.to)).join('\n')}\n\n`);
     }
     return new vscode.Hover(md, doc.lineAt(pos.line).range);
-  }
-
-  dispose(): void {
-    for (const d of this.subs) d.dispose();
   }
 }

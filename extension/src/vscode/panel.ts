@@ -8,20 +8,21 @@ import { ROOT_ID } from '../../../shared/domids.ts';
 import { parseWebviewMessage, type HostMessage } from '../../../shared/messages.ts';
 import type { ViewData } from '../../../shared/view.ts';
 import type { Controller } from './controller.ts';
+import { Disposable, DisposableStore } from './disposable.ts';
 import { revealSource } from './sources.ts';
 
-export class Panel implements vscode.Disposable {
+export class Panel extends Disposable {
   static readonly viewType = 'capriccio.panel';
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
-  private readonly subs: vscode.Disposable[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly controller: Controller,
     private readonly out: vscode.OutputChannel,
   ) {
-    this.subs.push(controller.onDidChange(() => this.push('update')));
+    super();
+    this._register(controller.onDidChange(() => this.push('update')));
   }
 
   /** What the panel draws: the profile's view, with the static analysis's suggestions added. */
@@ -47,11 +48,17 @@ export class Panel implements vscode.Disposable {
     this.ready = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'capriccio.svg');
     panel.webview.html = this.html(panel.webview, dist);
-    panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m), undefined, this.subs);
-    panel.onDidDispose(() => {
-      this.panel = undefined;
-      this.ready = false;
-    }, undefined, this.subs);
+    // This webview panel's listeners end with it, not with the Panel: registered with the Panel,
+    // every close and reopen left two more behind.
+    const listeners = new DisposableStore();
+    listeners.add(panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)));
+    listeners.add(
+      panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.ready = false;
+        listeners.dispose();
+      }),
+    );
   }
 
   private html(webview: vscode.Webview, dist: vscode.Uri): string {
@@ -106,8 +113,8 @@ export class Panel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
-  dispose(): void {
-    this.panel?.dispose();
-    for (const d of this.subs) d.dispose();
+  override dispose(): void {
+    this.panel?.dispose(); // its onDidDispose disposes its listeners
+    super.dispose();
   }
 }

@@ -1,15 +1,16 @@
 // The status bar item: what Capriccio is doing now, with the live figures; a click shows the panel.
 import * as vscode from 'vscode';
 import type { Controller } from './controller.ts';
+import { Disposable } from './disposable.ts';
 
-export class StatusItem implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('capriccio.status', vscode.StatusBarAlignment.Left, 10);
-  private readonly sub: vscode.Disposable;
+export class StatusItem extends Disposable {
+  private readonly item = this._register(vscode.window.createStatusBarItem('capriccio.status', vscode.StatusBarAlignment.Left, 10));
 
   constructor(private readonly controller: Controller) {
+    super();
     this.item.name = 'Capriccio';
     this.item.command = 'capriccio.showPanel';
-    this.sub = controller.onDidChange(() => this.update());
+    this._register(controller.onDidChange(() => this.update()));
     this.update();
   }
 
@@ -41,10 +42,5 @@ export class StatusItem implements vscode.Disposable {
     }
     this.item.tooltip = 'Capriccio: show the panel';
     this.item.show();
-  }
-
-  dispose(): void {
-    this.sub.dispose();
-    this.item.dispose();
   }
 }

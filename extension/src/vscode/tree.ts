@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { fmtBytes, fmtNs } from '../analysis/summary.ts';
 import type { Controller } from './controller.ts';
+import { Disposable } from './disposable.ts';
 import { resolveSource } from './sources.ts';
 
 type Group = 'threads' | 'points' | 'suggestions';
@@ -24,14 +25,15 @@ function leaf(label: string, description: string, icon: string, tooltip?: string
   return { kind: 'leaf', item };
 }
 
-export class Tree implements vscode.TreeDataProvider<Item>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+export class Tree extends Disposable implements vscode.TreeDataProvider<Item> {
+  private readonly changed = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly subs: vscode.Disposable[] = [];
   private readonly groups: Record<Group, Item> = { threads: { kind: 'group', group: 'threads' }, points: { kind: 'group', group: 'points' }, suggestions: { kind: 'group', group: 'suggestions' } };
 
   constructor(private readonly controller: Controller) {
-    this.subs.push(this.changed, controller.onDidChange(() => this.changed.fire()), vscode.window.registerTreeDataProvider('capriccio.tree', this));
+    super();
+    this._register(controller.onDidChange(() => this.changed.fire()));
+    this._register(vscode.window.registerTreeDataProvider('capriccio.tree', this));
   }
 
   getTreeItem(e: Item): vscode.TreeItem {
@@ -66,9 +68,5 @@ export class Tree implements vscode.TreeDataProvider<Item>, vscode.Disposable {
         throw new Error(`unknown group ${String(never)}`);
       }
     }
-  }
-
-  dispose(): void {
-    for (const d of this.subs) d.dispose();
   }
 }
