@@ -1,7 +1,9 @@
 // Fixtures of the VS Code tests (run by @playwright/test: playwright.config.ts beside this file).
 // A real VS Code without a VS Code download: code-server 4.100.3 (VS Code 1.100.3, installed by
 // scripts/setup-vscode-test.sh into .vscode-test/code-server/) in Debian's chromium. Recipe and
-// background: ../shared/TESTING-VSCODE.md.
+// background: shared/TESTING-VSCODE.md. Environment: CAPRICCIO_VSIX, CAPRICCIO_CODE_SERVER,
+// CAPRICCIO_CHROMIUM (playwright.config.ts), CAPRICCIO_VSCODE_VERBOSE=1 (code-server's output and
+// the pages' errors printed); the extension-host suite's in extension-host.spec.ts.
 //
 //   codeServer  (worker)  a code-server of its own, in its own process group and temp dir, with
 //                         workspace trust as the project's `workspaceTrust` option says, and the
@@ -134,7 +136,7 @@ export const workbenchUrl = (server: CodeServer, folder: string, payload?: [stri
 /** The VS Code UI in a page, and what the tests do with it. */
 export class Workbench {
   constructor(readonly page: Page, readonly server: CodeServer, private readonly tempDir: string,
-    private readonly shot: (name: string) => Promise<void>) {}
+    private readonly outputPath: (file: string) => string) {}
 
   /** Shows the workbench for folder (absolute or repo-relative) and waits for its status bar. */
   async open(folder: string) {
@@ -193,8 +195,8 @@ export class Workbench {
     return toast;
   }
 
-  /** Saves a screenshot NAME.png in the test's output dir and attaches it. */
-  screenshot(name: string) { return this.shot(name); }
+  /** Saves a screenshot NAME.png in the test's output dir (test-results/vscode/TEST/). */
+  async screenshot(name: string) { await this.page.screenshot({ path: this.outputPath(`${name}.png`) }); }
 }
 
 interface WorkerFixtures {
@@ -239,12 +241,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       page.on('pageerror', (e) => console.error('[page error]', e.message));
       page.on('console', (m) => m.type() === 'error' && console.error('[page console]', m.text()));
     }
-    const shot = async (name: string) => {
-      const file = testInfo.outputPath(`${name}.png`);
-      await page.screenshot({ path: file });
-      await testInfo.attach(name, { path: file, contentType: 'image/png' });
-    };
-    await use(new Workbench(page, codeServer, tempDir, shot));
+    await use(new Workbench(page, codeServer, tempDir, (file) => testInfo.outputPath(file)));
     if (testInfo.status !== testInfo.expectedStatus) {
       await testInfo.attach('code-server log', { path: codeServer.logFile, contentType: 'text/plain' });
     }
