@@ -29,7 +29,7 @@ await Promise.all([
     sourcemap: true,
     logLevel: 'warning',
   }),
-  // The extension-host tests (run by scripts/test-vscode.mjs): the runner and one file per suite.
+  // The extension-host tests (run by extension/test-vscode/extension-host.spec.ts): the runner and one file per suite.
   build({
     entryPoints: [join(root, 'extension/test-vscode/index.ts'), join(root, 'extension/test-vscode/*.test.ts')],
     outdir: join(root, 'dist/test-vscode'),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the VS Code tests (scripts/test-vscode.mjs) need; safe to run again, and
+# Installs what the VS Code tests (npm run test:vscode) need; safe to run again, and
 # quick when everything is already there.
 #  1. Debian packages (as root; otherwise says which command to run).
 #  2. code-server 4.100.3 (a real VS Code 1.100.3 served to a browser; npm package) into
@@ -57,7 +57,7 @@ cat >"$dir/package.json" <<'EOF'
 {
   "name": "capriccio-vscode-test-code-server",
   "private": true,
-  "description": "code-server for scripts/test-vscode.mjs; installed by scripts/setup-vscode-test.sh"
+  "description": "code-server for npm run test:vscode; installed by scripts/setup-vscode-test.sh"
 }
 EOF
 

@@ -1,6 +1,6 @@
 // The extension-host test runner (@vscode/test-electron's contract: `run()` resolves when every
 // test passed). Runs the suites bundled next to it (dist/test-vscode/*.test.js) with mocha.
-// Used by scripts/test-vscode.mjs, inside code-server here or a desktop VS Code where installed.
+// Used by extension-host.spec.ts, inside code-server here or a desktop VS Code where installed.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Mocha from 'mocha';
