@@ -61,8 +61,8 @@ async function startServer(exe: string, args: readonly string[]): Promise<Server
   const proc = spawn(exe, ['-p', '0', '-d', www, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
     proc.on('exit', (code, signal) => res({ code, signal })),
   );
@@ -71,7 +71,7 @@ async function startServer(exe: string, args: readonly string[]): Promise<Server
       const m = /listening on (\d+)/.exec(out);
       if (m) res(Number(m[1]));
     };
-    proc.stdout!.on('data', check);
+    proc.stdout.on('data', check);
     void exited.then(({ code, signal }) => rej(new Error(`knot exited (${code ?? signal}) before listening: ${err}`)));
   });
   return { proc, port, stdout: () => out, exited };
