@@ -17,7 +17,7 @@ const WATCH_MS = 1_000;
 export interface Options {
   cwd: string;
   /** A file to read standard input from, or 'pipe' to write it (closed by finish() at the latest). */
-  stdin?: string | 'pipe';
+  stdin?: string;
   /** A file to write standard output to; by default it is kept in memory. */
   stdoutFile?: string;
 }

@@ -83,7 +83,9 @@ function stopPackageNginx() {
   let comm = '';
   try {
     comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {}
+  } catch {
+    // gone: comm stays '' and the check below returns
+  }
   if (!Number.isInteger(pid) || pid <= 1 || comm !== 'nginx') return; // stale: that PID is not nginx now
   log(`stopping the nginx the package started (PID ${pid})`);
   process.kill(pid, 'SIGQUIT'); // its master ends its workers
@@ -119,7 +121,9 @@ function raiseQueues() {
     for (const [f, v] of Object.entries(saved)) {
       try {
         writeFileSync(f, v);
-      } catch {}
+      } catch {
+        // a limit that cannot be put back is left as the run set it; the bench has ended
+      }
     }
   };
 }
@@ -158,11 +162,15 @@ function startServer(name, argv, { fdLimit = 65536, env = {} } = {}) {
       const done = new Promise((r) => child.once('exit', r));
       try {
         process.kill(-child.pid, 'SIGTERM');
-      } catch {}
+      } catch {
+        // its group has already ended
+      }
       const t = setTimeout(() => {
         try {
           process.kill(-child.pid, 'SIGKILL');
-        } catch {}
+        } catch {
+          // its group ended after SIGTERM
+        }
       }, 5000);
       await done;
       clearTimeout(t);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything that `npm test` runs: dependencies, build, C tests, the compatibility suite (compat/),
+# Everything that `npm test` runs: dependencies, build, lint, C tests, the compatibility suite (compat/),
 # Node tests, the demo (short), and the VS Code tests (extension host and UI, in code-server, with
 # the packaged .vsix).
 # Every suite always runs; the script fails at the end if any failed.
@@ -15,6 +15,9 @@ heading 'build (npm run build)'
 npm run --silent build
 
 failed=()
+
+heading 'lint (npm run lint: ESLint with typescript-eslint, type-checked, zero warnings)'
+npm run --silent lint || failed+=('lint')
 
 heading 'C tests (make -C runtime test)'
 make -C runtime test || failed+=('C tests')

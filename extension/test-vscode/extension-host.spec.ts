@@ -34,7 +34,7 @@ if (!vscodeExecutable) {
     const exit = new Promise<number>((resolve) => { report = resolve; });
     await page.exposeFunction('codeAutomationExit', (code: unknown) => { done = true; report(Number(code)); });
     await page.exposeFunction('codeAutomationLog', (type: string, args: unknown) => {
-      const text = util.format(...(Array.isArray(args) ? args : [args]));
+      const text = util.format(...(Array.isArray(args) ? (args as unknown[]) : [args]));
       if (verbose || (!done && !noise.test(text))) (type === 'error' ? process.stderr : process.stdout).write(`${text}\n`);
     });
     const remote = (p: string) => `vscode-remote://${server.authority}${p}`;

@@ -275,7 +275,7 @@ describe('Capriccio extension', () => {
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range, vscode.CodeActionKind.QuickFix.value);
     const fix = actions.find((a) => /Annotate slow_lookup as blocking/.test(a.title));
     assert.ok(fix?.command, `no annotate quick fix among ${actions.map((a) => a.title).join(', ')}`);
-    await vscode.commands.executeCommand(fix.command.command, ...(fix.command.arguments ?? []));
+    await vscode.commands.executeCommand(fix.command.command, ...((fix.command.arguments ?? []) as unknown[]));
     const file = join(dir, 'capriccio.annotations.json');
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { functions: { slow_lookup: { blocking: true } } });
     // Rebuilt with the annotation (capcc reads it from the folder), the stalls are gone.
@@ -293,7 +293,7 @@ describe('Capriccio extension', () => {
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range, vscode.CodeActionKind.QuickFix.value);
     const fix = actions.find((a) => /Annotate render_row with a \d+-byte stack/.test(a.title));
     assert.ok(fix?.command, `no annotate quick fix among ${actions.map((a) => a.title).join(', ')}`);
-    await vscode.commands.executeCommand(fix.command.command, ...(fix.command.arguments ?? []));
+    await vscode.commands.executeCommand(fix.command.command, ...((fix.command.arguments ?? []) as unknown[]));
     const file = join(dir, 'capriccio.annotations.json');
     const written = JSON.parse(readFileSync(file, 'utf8')) as { functions: { render_row?: { stackBytes?: number } } };
     assert.deepEqual(Object.keys(written.functions), ['render_row']);

@@ -13,7 +13,7 @@ import { defineConfig } from '@playwright/test';
 
 const repoRoot = path.resolve(__dirname, '../..');
 
-export default defineConfig<{}, { workspaceTrust: boolean; installExtension: boolean }>({
+export default defineConfig<Record<never, never>, { workspaceTrust: boolean; installExtension: boolean }>({
   testDir: __dirname,
   outputDir: path.join(repoRoot, 'test-results/vscode'),
   workers: 1,

@@ -82,7 +82,7 @@ async function startCodeServer(dir: string, workspaceTrust: boolean, installExte
         { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
     } else {
       // As if unpacked from a .vsix: PUBLISHER.NAME-VERSION (npm run build first).
-      const { publisher, name, version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+      const { publisher, name, version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as Record<'publisher' | 'name' | 'version', string>;
       fs.symlinkSync(repoRoot, path.join(extDir, `${publisher}.${name}-${version}`.toLowerCase()), 'dir');
     }
   }
@@ -98,13 +98,14 @@ async function startCodeServer(dir: string, workspaceTrust: boolean, installExte
   const url = await Promise.race([exited, new Promise<string>((resolve) => {
     const onData = (chunk: Buffer) => {
       fs.writeSync(log, chunk);
-      if (verbose) process.stdout.write(`[code-server] ${chunk}`);
-      output = (output + chunk).slice(-20_000);
+      const text = chunk.toString('utf8');
+      if (verbose) process.stdout.write(`[code-server] ${text}`);
+      output = (output + text).slice(-20_000);
       const m = /HTTP server listening on (http:\/\/[^\s/]+)/.exec(output);
       if (m?.[1]) resolve(m[1].replace('0.0.0.0', '127.0.0.1'));
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
   })]);
   const server: CodeServer = { url, authority: new URL(url).host, workspaceTrust, logFile, exited };
   return { server, child };
@@ -230,6 +231,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     }
   }, { scope: 'worker', timeout: 180_000 }],
 
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this pattern
   tempDir: async ({}, use) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capriccio-vscode-test-'));
     await use(dir);

@@ -61,6 +61,20 @@ function recording(withSymbols: boolean, tail = Buffer.alloc(0)): Buffer {
   ]);
 }
 
+/** The fields of `summary --json` (cli/summary.ts) that these tests read. */
+interface SummaryJson {
+  snapshots: number;
+  nodes: { id: number; function: string; count: number }[];
+  edges: unknown[];
+  stacks: object;
+  suggestions: { kind: string; function?: string; line?: number; message: string }[];
+  exit?: unknown;
+  end: unknown;
+  symbols: string;
+  errors: unknown[];
+  truncated: { reason: string } | null;
+}
+
 test('summary --json: nodes, edges, stacks and suggestions of a recording with SYMBOLS', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'rec.caprec');
@@ -68,7 +82,7 @@ test('summary --json: nodes, edges, stacks and suggestions of a recording with S
   const r = capriccio(['summary', file, '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /1 bad frame\(s\) skipped .*unknown frame type 42/);
-  const s = JSON.parse(r.stdout);
+  const s = JSON.parse(r.stdout) as SummaryJson;
   assert.deepEqual(s.nodes[0], {
     id: 1,
     kind: 'sleep',
@@ -86,8 +100,8 @@ test('summary --json: nodes, edges, stacks and suggestions of a recording with S
     waitTotalNs: 600_000_000,
     fdDelta: 0,
   });
-  assert.equal(s.nodes[1].function, 'serve');
-  assert.equal(s.nodes[1].count, 5);
+  assert.equal(s.nodes[1]?.function, 'serve');
+  assert.equal(s.nodes[1]?.count, 5);
   assert.deepEqual(s.edges, [{ from: 1, to: 1, count: 39, avgNs: 3_000_000, maxNs: 3_600_000, ewmaNs: 3_000_000, totalNs: 117_000_000 }]);
   assert.deepEqual(
     { ...s.stacks, sites: undefined },
@@ -102,12 +116,12 @@ test('summary --json: nodes, edges, stacks and suggestions of a recording with S
     },
   );
   assert.deepEqual(
-    s.suggestions.map((g: { kind: string }) => g.kind),
+    s.suggestions.map((g) => g.kind),
     ['yield', 'annotate-stack', 'chunk-size'],
   );
-  assert.equal(s.suggestions[0].function, 'spin');
-  assert.equal(s.suggestions[1].line, 33);
-  assert.equal(s.suggestions[2].message, 'set the first chunk of threads spawned at main (src/prog.c:31) to 10240 bytes');
+  assert.equal(s.suggestions[0]?.function, 'spin');
+  assert.equal(s.suggestions[1]?.line, 33);
+  assert.equal(s.suggestions[2]?.message, 'set the first chunk of threads spawned at main (src/prog.c:31) to 10240 bytes');
   assert.deepEqual(s.exit, { how: 'exited', status: 3, tNs: 2_000_000_000 });
   assert.equal(s.end, null); // made before END frames, like this one: still read
   assert.equal(s.symbols, 'symbols-frame');
@@ -135,10 +149,11 @@ test('a truncated recording: summary shows everything before the cut, says so, a
   const r = capriccio(['summary', file, '--json']);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`^capriccio: ${file}: truncated: .*showing everything before it$`, 'm'));
-  const s = JSON.parse(r.stdout);
+  const s = JSON.parse(r.stdout) as SummaryJson;
   assert.equal(s.snapshots, 2);
   assert.equal(s.exit, undefined);
-  assert.equal(s.nodes.find((n: { id: number }) => n.id === 1).count, 40);
+  assert.equal(s.nodes.find((n) => n.id === 1)?.count, 40);
+  assert.ok(s.truncated);
   assert.match(s.truncated.reason, /^truncated/);
 });
 
@@ -202,33 +217,36 @@ test('export --format perfetto writes a trace with counters and metadata', (t) =
   writeFileSync(file, recording(true));
   const r = capriccio(['export', '--format', 'perfetto', file, '-o', out]);
   assert.equal(r.status, 0, r.stderr);
-  const trace = JSON.parse(readFileSync(out, 'utf8'));
+  // (unknown fields until checkTraceShape has looked at the events)
+  const trace = JSON.parse(readFileSync(out, 'utf8')) as { displayTimeUnit: unknown; traceEvents: unknown };
   assert.equal(trace.displayTimeUnit, 'ns');
-  checkTraceShape(trace.traceEvents);
-  const counters = trace.traceEvents.filter((e: TraceEvent) => e.ph === 'C');
-  const rss = counters.filter((e: { name: string }) => e.name === 'rss bytes');
+  const events = trace.traceEvents;
+  checkTraceShape(events);
+  const counters = events.filter((e) => e.ph === 'C');
+  const rss = counters.filter((e) => e.name === 'rss bytes');
   assert.deepEqual(
-    rss.map((e: { ts: number; args: object }) => [e.ts, e.args]),
+    rss.map((e) => [e.ts, e.args]),
     [
       [100_000, { rssBytes: 4_000_000 }],
       [200_000, { rssBytes: 4_000_000 }],
     ],
   );
-  const edge = counters.filter((e: { name: string }) => e.name.startsWith('edge avg ms:'));
-  assert.equal(edge.length, 2);
-  assert.match(edge[0].name, /#1 sleep worker:12 → #1 sleep worker:12/);
-  assert.deepEqual(edge[1].args, { avg_ms: 3, ewma_ms: 3 });
-  const ops = counters.filter((e: { name: string }) => e.name === 'blocking ops (cumulative)');
+  const edge = counters.filter((e) => e.name.startsWith('edge avg ms:'));
+  const [first, second, ...more] = edge;
+  assert.ok(first && second && more.length === 0, `2 edge series, not ${edge.length}`);
+  assert.match(first.name, /#1 sleep worker:12 → #1 sleep worker:12/);
+  assert.deepEqual(second.args, { avg_ms: 3, ewma_ms: 3 });
+  const ops = counters.filter((e) => e.name === 'blocking ops (cumulative)');
   assert.deepEqual(
-    ops.map((e: { args: { blockingOps: number } }) => e.args.blockingOps),
+    ops.map((e) => e.args.blockingOps),
     [900, 1800],
   );
-  assert.ok(trace.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'M' && e.name === 'process_name'));
-  assert.ok(trace.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'i' && e.name === 'exit 3'));
+  assert.ok(events.some((e) => e.ph === 'M' && e.name === 'process_name'));
+  assert.ok(events.some((e) => e.ph === 'i' && e.name === 'exit 3'));
 });
 
 /** Every event has the fields its phase needs, with the right types. */
-function checkTraceShape(events: unknown[]): void {
+function checkTraceShape(events: unknown): asserts events is TraceEvent[] {
   assert.ok(Array.isArray(events) && events.length > 0);
   for (const e of events as Record<string, unknown>[]) {
     assert.equal(typeof e.name, 'string');
@@ -242,7 +260,7 @@ function checkTraceShape(events: unknown[]): void {
         assert.equal(typeof e.ts, 'number');
         assert.ok((e.ts as number) >= 0);
         assert.ok(Object.values(e.args as object).length > 0);
-        for (const v of Object.values(e.args as object)) assert.ok(Number.isFinite(v), `${e.name}: ${String(v)}`);
+        for (const v of Object.values(e.args as object)) assert.ok(Number.isFinite(v), `${String(e.name)}: ${String(v)}`);
         break;
       case 'i':
         assert.equal(typeof e.ts, 'number');

@@ -397,7 +397,7 @@ test('capriccio run --duration --kill-after 1: a program that does not stop is k
 
   const text = capriccio(['summary', rec]);
   assert.equal(text.status, 0, text.stderr);
-  assert.ok(text.stdout.includes(`\nended     ${s.end!.text}\n`), text.stdout);
+  assert.ok(text.stdout.includes(`\nended     ${s.end.text}\n`), text.stdout);
 
   const html = join(dir, 'killed.html');
   const rep = capriccio(['report', rec, '-o', html]);
@@ -405,7 +405,7 @@ test('capriccio run --duration --kill-after 1: a program that does not stop is k
   const embedded = new RegExp(`<script type="application/json" id="${DATA_ID}">(.*?)</script>`, 's').exec(readFileSync(html, 'utf8'));
   assert.ok(embedded, 'no embedded view data');
   const view = JSON.parse(embedded[1]!) as ViewData;
-  assert.deepEqual(view.end, { status: 'killed by SIGKILL', text: s.end!.text, stopped: true, killed: true });
+  assert.deepEqual(view.end, { status: 'killed by SIGKILL', text: s.end.text, stopped: true, killed: true });
   assert.ok(view.nodes.some((n) => n.label === 'worker'));
 });
 

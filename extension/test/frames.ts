@@ -149,7 +149,7 @@ export function hello(over: Partial<HelloFrame> = {}): HelloFrame {
     type: 'hello',
     version: 1,
     pid: 4242,
-    startRealtimeNs: 1764300000123456789,
+    startRealtimeNs: 1764300000123456768, // 1764300000123456789 as a double
     intervalMs: 100,
     quantumUs: 10000,
     stallMs: 20,

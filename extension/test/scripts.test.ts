@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { root } from './prerequisites.ts';
 
 /** `| grep -q/-l/-m N`, `| head`, `| sed …q`, `| awk …exit`: readers that may stop before EOF. */
-const EARLY_EXIT = /\|\s*(?:grep\b[^|;&]*\s-[A-Za-z]*[qlm]|head\b|sed\b[^|;&]*\dq\b|awk\b[^|;&]*\bexit\b)/;
+const EARLY_EXIT = /\|\s*(?:grep\b[^|;&]*\s-[A-Za-z]*[qlm](?:[A-Za-z]*|\d*)(?=\s|$)|head\b|sed\b[^|;&]*\dq\b|awk\b[^|;&]*\bexit\b)/;
 
 /**
  * The lines of `text` with a pipeline into an early-exiting reader (comments ignored; a line
@@ -45,9 +45,9 @@ test('the old demo check and its kin are caught', () => {
     `1: if ! nm "$KNOT" 2>/dev/null | grep -q ' __morestack$'; then`,
   ]);
   assert.deepEqual(earlyExitPipes("awk 'BEGIN { print }' |\n\thead -c 1048576 >f"), ["2: awk 'BEGIN { print }' | head -c 1048576 >f"]);
-  for (const bad of ['node x.js summary r.cap | head -n 30', 'dpkg -s p | grep -q x', 'nm x | grep -m1 y', 'seq 9 | sed 2q', "ls | awk '{exit}'"])
+  for (const bad of ['node x.js summary r.cap | head -n 30', 'dpkg -s p | grep -q x', 'nm x | grep -m1 y', 'nm x | grep -m 1 y', 'ps | grep -vq y', 'seq 9 | sed 2q', "ls | awk '{exit}'"])
     assert.equal(earlyExitPipes(bad).length, 1, bad);
-  for (const good of ['a || b', "sed -n '/x/,$p' f | sed 's/^/  /'", 'grep -c x f', 'x | tail -n 1', '# nm x | grep -q y', 'grep -q x <<<"$s"'])
+  for (const good of ['a || b', "sed -n '/x/,$p' f | sed 's/^/  /'", 'grep -c x f', 'x | tail -n 1', 'w f | grep -vxF -e -c -e -fcallgraph-info=su', '# nm x | grep -q y', 'grep -q x <<<"$s"'])
     assert.deepEqual(earlyExitPipes(good), [], good);
 });
 

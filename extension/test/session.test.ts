@@ -94,7 +94,8 @@ test('launch: the program gets a private socket, the model fills, the recording 
   assert.deepEqual(m.end, onItsOwn({ status: 3 }));
   assert.deepEqual(readFileSync(rec), Buffer.concat([MAGIC, STREAM(), endFrame(onItsOwn({ status: 3 }))]));
 
-  const report = JSON.parse(readFileSync(fake.report, 'utf8'));
+  // (what FAKE writes to FAKE_REPORT)
+  const report = JSON.parse(readFileSync(fake.report, 'utf8')) as { interval: string | null; sockMode: string; dirMode: string; isSocket: boolean; sock: string };
   assert.deepEqual([report.interval, report.sockMode, report.dirMode, report.isSocket], ['50', '600', '700', true]);
   assert.match(report.sock, /\/telemetry\.sock$/);
   await session.close();

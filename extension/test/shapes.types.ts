@@ -68,41 +68,41 @@ export const fit: readonly unknown[] = [
 
 // @ts-expect-error a program field the shape does not check
 export const program: Shape<More<ViewProgram>> = PROGRAM;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const exit: Shape<More<NonNullable<ViewData['exit']>>> = EXIT;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const end: Shape<More<ViewEnd>> = END;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const frame: Shape<More<ViewFrame>> = FRAME;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const node: Shape<More<ViewNode>> = NODE;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const edge: Shape<More<ViewEdge>> = EDGE;
 // @ts-expect-error an optional field counts too
 export const nodeOptional: Shape<ViewNode & { readonly added?: string }> = NODE;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const site: Shape<More<ViewSite>> = SITE;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const thread: Shape<More<ViewThread>> = THREAD;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const hotSplit: Shape<More<ViewHotSplit>> = HOT_SPLIT;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const stacks: Shape<More<ViewStacks>> = STACKS;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const suggestion: Shape<More<ViewSuggestion>> = SUGGESTION;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const health: Shape<More<ViewHealth>> = HEALTH;
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const healthError: Shape<More<ViewHealth['errors'][number]>> = HEALTH_ERROR;
 // @ts-expect-error a resource column (a new RESOURCE_FIELDS entry with history: true) unchecked
 export const history: Shape<More<ViewHistory>> = historyShape(1);
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const edgeSeries: Shape<More<EdgeSeries>> = edgeSeriesShape(1);
-// @ts-expect-error
+// @ts-expect-error a field the shape does not check
 export const view: Shape<More<ViewData>> = viewShape(new Set());
 // @ts-expect-error a host message field the table does not check
 export const host: Bodies<MoreEach<HostMessage>> = HOST_MESSAGES;
 // @ts-expect-error a host message type the table does not know
 export const hostType: Bodies<HostMessage | { readonly type: 'added' }> = HOST_MESSAGES;
-// @ts-expect-error
+// @ts-expect-error a webview message field the table does not check
 export const webview: Bodies<MoreEach<WebviewMessage>> = WEBVIEW_MESSAGES;

@@ -260,13 +260,13 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
     };
   }`;
   const views = [syntheticView(1000, 3000, 5), syntheticView(1000, 3000, 6), latest];
-  const cadence = (await page.evaluate(`(${probe})(${JSON.stringify(views)})`)) as {
+  const cadence = await page.evaluate<{
     renders: number;
     resources: number;
     shared: number;
     lastResourcesAfterLastRender: boolean;
     legend: string;
-  };
+  }>(`(${probe})(${JSON.stringify(views)})`);
   assert.equal(cadence.renders, 3, JSON.stringify(cadence));
   assert.ok(cadence.resources >= 1, `the resource charts were not redrawn: ${JSON.stringify(cadence)}`);
   assert.equal(cadence.shared, 0, `resource charts drawn in an update's frame: ${JSON.stringify(cadence)}`);

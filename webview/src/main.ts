@@ -60,21 +60,20 @@ function receive(app: App, data: unknown): void {
 function start(): void {
   const root = document.getElementById(ROOT_ID) ?? document.body;
   const vscode = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
-  let app: App | undefined;
-  const host: Host = vscode ? { post: (m) => vscode.postMessage(m) } : reportHost(() => app!);
-  app = new App(root, { reveal: (file, line) => host.post({ type: 'reveal', file, line }) });
-  const ready = app;
-  window.addEventListener('message', (ev: MessageEvent) => receive(ready, ev.data));
+  // Each closure below runs only after both are defined.
+  const host: Host = vscode ? { post: (m) => vscode.postMessage(m) } : reportHost(() => app);
+  const app = new App(root, { reveal: (file, line) => host.post({ type: 'reveal', file, line }) });
+  window.addEventListener('message', (ev: MessageEvent) => receive(app, ev.data));
   const embedded = document.getElementById(DATA_ID);
   if (!vscode && embedded) {
     let view: unknown;
     try {
       view = JSON.parse(embedded.textContent ?? '');
     } catch (err) {
-      ready.showError(`the embedded data is not JSON (${(err as Error).message})`);
+      app.showError(`the embedded data is not JSON (${(err as Error).message})`);
       return;
     }
-    receive(ready, { type: 'init', view });
+    receive(app, { type: 'init', view });
   }
   host.post({ type: 'ready' });
 }

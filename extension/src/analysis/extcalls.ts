@@ -125,7 +125,7 @@ function readCalled(exe: string, returnAddr: bigint): CalledFunction | undefined
     }
     if (external && !calls.some((c) => c.name === name)) calls.push({ name, at: insn.addr });
   }
-  const where = calls.length > 0 ? parseAddr2line(run(tools.addr2line, ['-f', '-i', '-a', '-e', exe, ...calls.map((c) => hex(c.at))]) ?? '', calls.map((c) => c.at)) : new Map();
+  const where = calls.length > 0 ? parseAddr2line(run(tools.addr2line, ['-f', '-i', '-a', '-e', exe, ...calls.map((c) => hex(c.at))]) ?? '', calls.map((c) => c.at)) : new Map<bigint, Location[]>();
   return {
     name: fn.name,
     bigChunk: prologue(body)[0]?.text === 'stc',

@@ -56,7 +56,7 @@ export function parseArgs(args: readonly string[], spec: Readonly<Record<string,
       throw new UsageError(`option ${t.rawName} takes no value`);
     }
     const had = options.get(t.name);
-    if (s.multiple) options.set(t.name, [...(Array.isArray(had) ? had : []), t.value ?? '']);
+    if (s.multiple) options.set(t.name, [...(typeof had === 'object' ? had : []), t.value ?? '']);
     else if (had !== undefined) throw new UsageError(`option --${t.name} given twice`);
     else options.set(t.name, t.value ?? true);
   }
@@ -72,7 +72,7 @@ export function stringOption(p: ParsedArgs, name: string): string | undefined {
 /** A `multiple` option's values, in the order given. */
 export function stringsOption(p: ParsedArgs, name: string): readonly string[] {
   const v = p.options.get(name);
-  return Array.isArray(v) ? v : [];
+  return typeof v === 'object' ? v : [];
 }
 
 export interface NumberSpec {

@@ -33,7 +33,7 @@ export const exportCommand: Command = {
         try {
           await writeFile(out, JSON.stringify(trace));
         } catch (err) {
-          throw new Error(`${out}: ${(err as Error).message}`);
+          throw new Error(`${out}: ${(err as Error).message}`, { cause: err });
         }
         process.stderr.write(`capriccio: wrote ${out} (${trace.traceEvents.length} events); open it in https://ui.perfetto.dev\n`);
         return exitCode(loaded.recording.truncated ? 1 : 0); // written, but from a cut recording

@@ -27,7 +27,7 @@ export const reportCommand: Command = {
     try {
       await writeFile(out, reportHtml(view, bundle));
     } catch (err) {
-      throw new Error(`${out}: ${(err as Error).message}`);
+      throw new Error(`${out}: ${(err as Error).message}`, { cause: err });
     }
     process.stderr.write(`capriccio: wrote ${out} (${view.nodes.length} blocking points, ${view.edges.length} edges, ${view.suggestions.length} suggestions)\n`);
     return exitCode(truncated ? 1 : 0); // written, but from a cut recording

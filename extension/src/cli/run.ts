@@ -62,7 +62,7 @@ export const runCommand: Command = {
         ...(killAfter !== undefined ? { killAfterMs: Math.round(killAfter * 1000) } : {}),
       });
     } catch (err) {
-      throw new Error(`cannot run ${program}: ${(err as Error).message}`);
+      throw new Error(`cannot run ${program}: ${(err as Error).message}`, { cause: err });
     }
     const forward = (signal: NodeJS.Signals): void => session.stop(`capriccio run received ${signal}`, signal);
     for (const s of FORWARDED) process.on(s, forward);

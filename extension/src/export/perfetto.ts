@@ -3,7 +3,7 @@
 // the average latency of the top edges and the wait of the top nodes as they evolve.
 import type { Model } from '../model/model.ts';
 import { edgeKey } from '../model/model.ts';
-import type { DecodedFrame, EdgeStat, NodeStat } from '../../../shared/protocol.ts';
+import type { DecodedFrame, EdgeStat } from '../../../shared/protocol.ts';
 import { kindName } from '../../../shared/protocol.ts';
 import { nameChain, type SymbolTable } from '../symbols/symbols.ts';
 
@@ -93,7 +93,7 @@ export function perfettoTrace(frames: readonly DecodedFrame[], model: Model, tab
             counter(edgeName(e), ts, { avg_ms: e.totalNs / e.count / 1e6, ewma_ms: e.ewmaNs / 1e6 });
           }
         }
-        for (const n of frame.nodeStats as readonly NodeStat[]) {
+        for (const n of frame.nodeStats) {
           if (topNodes.has(n.id) && n.count > 0) {
             counter(`node wait avg ms: ${nodeName(n.id)}`, ts, { avg_ms: n.waitTotalNs / n.count / 1e6, count: n.count });
           }

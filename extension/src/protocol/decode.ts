@@ -39,7 +39,6 @@ import {
   type SymbolEntry,
   type SymbolsFrame,
   type ThreadRow,
-  type ThreadStateCode,
 } from '../../../shared/protocol.ts';
 
 export type DecodeEvent =
@@ -299,7 +298,7 @@ function decodeThreadRow(r: PayloadReader, i: number): ThreadRow {
   if (kind !== 0 && !isKindCode(kind)) throw new PayloadError(`${w} has unknown kind ${kind}`);
   r.skip(2, `${w} reserved`);
   const name = r.str(`${w} name`);
-  return { id, spawnSite, allocatedBytes, usedBytes, chunksLinked, state: state as ThreadStateCode, kind, name };
+  return { id, spawnSite, allocatedBytes, usedBytes, chunksLinked, state, kind, name };
 }
 
 function decodeSnapshot(r: PayloadReader): SnapshotFrame {

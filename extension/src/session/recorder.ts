@@ -48,7 +48,7 @@ export class Recorder {
       if (end.cutAt !== undefined && end.cutAt < this.bytes) await truncate(this.path, this.headerBytes + end.cutAt);
       await appendFile(this.path, end.append);
     } catch (err) {
-      throw new Error(`${this.path}: ${(err as Error).message}`);
+      throw new Error(`${this.path}: ${(err as Error).message}`, { cause: err });
     }
   }
 }

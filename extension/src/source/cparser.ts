@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 // The CommonJS build (`require`): the ES module build reads import.meta.url, which the CommonJS
 // bundles (scripts/build.mjs) do not have.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS build, as said above
 import TreeSitter = require('web-tree-sitter');
 
 const { Language, Parser } = TreeSitter;

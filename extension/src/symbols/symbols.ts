@@ -255,7 +255,10 @@ export class Addr2lineSymbolizer implements Symbolizer {
         continue;
       }
       let perModule = todo.get(mi);
-      if (!perModule) todo.set(mi, (perModule = new Map()));
+      if (!perModule) {
+        perModule = new Map<bigint, { key: Address; use: AddressUse }>();
+        todo.set(mi, perModule);
+      }
       perModule.set(v - BigInt(m.bias), { key, use });
     }
     await Promise.all(
@@ -277,7 +280,7 @@ export class Addr2lineSymbolizer implements Symbolizer {
           if (!exists) info = unknownSymbol(key, m.path);
           else if (first && first.function !== '??' && first.file !== '??') {
             // Named by debug information: exact, with inlined callers.
-            info = { addr: key, ...first, own: isOwn(mi === 0, first, this.runtimeDirs), inlined: locs!, module: m.path };
+            info = { addr: key, ...first, own: isOwn(mi === 0, first, this.runtimeDirs), inlined: locs, module: m.path };
           } else {
             const { loc, named } = await this.bySymbols(mi, fileAddr, use);
             info = { addr: key, ...loc, own: named && isOwn(mi === 0, loc, this.runtimeDirs), inlined: [loc], module: m.path };

@@ -12,12 +12,12 @@ import { resolveSource } from './sources.ts';
 type Index = Map<string, Map<number, NodeSummary[]>>;
 
 function index(s: Summary): Index {
-  const out: Index = new Map();
+  const out: Index = new Map<string, Map<number, NodeSummary[]>>();
   for (const n of s.nodes) {
     const path = resolveSource(n.file);
     if (!path || n.line <= 0) continue;
     let lines = out.get(path);
-    if (!lines) out.set(path, (lines = new Map()));
+    if (!lines) out.set(path, (lines = new Map<number, NodeSummary[]>()));
     const here = lines.get(n.line);
     if (here) here.push(n);
     else lines.set(n.line, [n]);
@@ -55,7 +55,7 @@ export class Hints extends Disposable {
 
   private refresh(): void {
     const s = this.controller.view?.summary;
-    this.byFile = s ? index(s) : new Map();
+    this.byFile = s ? index(s) : new Map<string, Map<number, NodeSummary[]>>();
     this.decorate();
   }
 

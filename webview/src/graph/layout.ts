@@ -63,7 +63,12 @@ export class StableLayout {
   add(nodeIds: Iterable<number>, edges: Iterable<LayoutEdge>): number[] {
     const fresh: number[] = [];
     const seen = new Set<number>();
-    for (const id of nodeIds) if (!this.places.has(id) && !seen.has(id)) (seen.add(id), fresh.push(id));
+    for (const id of nodeIds) {
+      if (!this.places.has(id) && !seen.has(id)) {
+        seen.add(id);
+        fresh.push(id);
+      }
+    }
     if (fresh.length === 0) return [];
     const preds = new Map<number, number[]>();
     for (const e of edges) {

@@ -194,7 +194,12 @@ export class GraphView {
       // Boxes painted on the canvas keep their (transparent) SVG fill until it is shown again.
       if (!largeNow) this.styleNode(ne);
     }
-    for (const [id, ne] of this.nodes) if (ne.seen !== gen) (ne.g.remove(), this.nodes.delete(id));
+    for (const [id, ne] of this.nodes) {
+      if (ne.seen !== gen) {
+        ne.g.remove();
+        this.nodes.delete(id);
+      }
+    }
 
     const edgeBucket = bucketer(...extent(view.edges, (e) => e.avgNs));
     const [, chi] = extent(view.edges, (e) => e.count);
@@ -224,7 +229,13 @@ export class GraphView {
       if (!largeNow) this.styleEdge(ee);
       if (this.edgeLabelsShown && !largeNow) this.setEdgeLabel(ee);
     }
-    for (const [id, ee] of this.edges) if (ee.seen !== gen) (ee.g.remove(), this.edges.delete(id), this.graphCanvas.edgesChanged());
+    for (const [id, ee] of this.edges) {
+      if (ee.seen !== gen) {
+        ee.g.remove();
+        this.edges.delete(id);
+        this.graphCanvas.edgesChanged();
+      }
+    }
     // Large graphs: edges and node fills are painted on a canvas under the SVG (the SVG elements
     // stay, keyed and updated the same way, so ids, figures, labels and hit targets are still in
     // the page; edge elements undisplayed, node boxes transparent).
@@ -372,7 +383,7 @@ export class GraphView {
     const gh = Math.max(1, this.layout.maxRows) * 64 + NODE_H + 120;
     const k = Math.max(0.05, Math.min(1.5, w / gw, h / gh));
     const t = zoomIdentity.translate((w - (gw - 80 - NODE_W) * k) / 2, 60 * k + Math.max(0, (h - gh * k) / 2)).scale(k);
-    select(this.svgEl).call(this.zoomer.transform, t);
+    this.zoomer.transform(select(this.svgEl), t);
     this.fitted = this.nodes.size > 0;
   }
 

@@ -446,7 +446,15 @@ export function analyzeStacks(p: Program, opts: AnalyzeOptions = {}): StackAnaly
   const reachable = (from: string): Set<string> => {
     const seen = new Set([from]);
     const queue = [from];
-    for (let i = 0; i < queue.length; i++) for (const e of p.callees.get(queue[i]!)!) if (!seen.has(e.to)) (seen.add(e.to), queue.push(e.to));
+    // (for..of over an array visits what is pushed during the loop)
+    for (const f of queue) {
+      for (const e of p.callees.get(f)!) {
+        if (!seen.has(e.to)) {
+          seen.add(e.to);
+          queue.push(e.to);
+        }
+      }
+    }
     return seen;
   };
 

@@ -23,9 +23,8 @@ export async function runtimeFunctions(lib: string): Promise<RuntimeFunctions> {
   const names = new Set<string>();
   let split = true; // nm lists each member of the archive after a line "member.o:"
   for (const line of out.split('\n')) {
-    const member = /^(\S+\.o):$/.exec(line.trim());
-    if (member) {
-      split = !member[1].endsWith('_sys.o');
+    if (/^\S+\.o:$/.test(line.trim())) {
+      split = !line.trim().endsWith('_sys.o:');
       continue;
     }
     const [, type, name] = line.trim().split(/\s+/);
