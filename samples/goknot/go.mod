@@ -1,0 +1,3 @@
+module capriccio/goknot
+
+go 1.19
