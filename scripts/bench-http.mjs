@@ -3,24 +3,30 @@
 // 100, 1,000 and 10,000 concurrent keep-alive connections on loopback; then knot with telemetry
 // streaming to a consumer against without; then an overload (20,000 clients, one request per
 // connection, knot sending every file with sendfile under a 256-descriptor limit) with the FIFO
-// and the resource-aware scheduler. Progress goes to stderr; the last line of stdout is one JSON
-// object with the raw figures and the ratios. A benchmark, not a test: nothing here passes or fails.
+// and the resource-aware scheduler. Then the peers of issue 14: samples/pool (a thread-pool server)
+// on Capriccio against its pthread build at 100 and 1,000 connections; samples/pipeline (CPU-bound
+// threads joined by bounded queues), its wall time on Capriccio against its pthread build; and
+// samples/goknot (knot's behaviour in Go, GOMAXPROCS = the core count) at the same connection counts
+// as knot. nginx runs as many worker processes as Capriccio has workers (`workers` in the JSON).
+// Progress goes to stderr; the last line of stdout is one JSON object with the raw figures and the
+// ratios. A benchmark, not a test: nothing here passes or fails — except a pipeline whose two builds
+// disagree on their output, which is a bug, not a figure.
 //
-//   npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only knot,nginx,pthread,telemetry,overload]
+//   npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only knot,nginx,pthread,telemetry,overload,pool,pipeline,go]
 //
 // Run with tsx (the npm script does): the options are parsed by the CLI's own parser.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError, numberOption, parseArgs, stringOption } from '../extension/src/cli/args.ts';
 import { WRK_SCRIPT, wrkFigures } from './wrk.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const USAGE = 'npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only knot,nginx,pthread,telemetry,overload]';
-const PARTS = ['knot', 'nginx', 'pthread', 'telemetry', 'overload'];
+const PARTS = ['knot', 'nginx', 'pthread', 'telemetry', 'overload', 'pool', 'pipeline', 'go'];
+const USAGE = `npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only ${PARTS.join(',')}]`;
 
 /** The options; a mistake (an unknown option, a missing or bad value) ends the run with the usage, exit 2. */
 function options() {
@@ -30,12 +36,23 @@ function options() {
     const only = (stringOption(p, 'only') ?? PARTS.join(',')).split(',');
     const unknown = only.find((n) => !PARTS.includes(n));
     if (unknown !== undefined) throw new UsageError(`unknown part '${unknown}' in --only (known: ${PARTS.join(', ')})`);
-    return { duration: numberOption(p, 'duration') ?? 5, runs: numberOption(p, 'runs', { integer: true }) ?? 3, only };
+    return { duration: numberOption(p, 'duration') ?? 5, runs: numberOption(p, 'runs', { integer: true }) ?? 3, only, workers: workers() };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     console.error(`bench-http: ${err.message}\nusage: ${USAGE}`);
     process.exit(2);
   }
+}
+/**
+ * Capriccio's worker kernel threads: CAPRICCIO_WORKERS when set (the servers inherit it), else the
+ * CPUs this process may use (its affinity mask), which is also the count the runtime's M:N scheduler
+ * takes by default. nginx gets as many worker processes, so each side may use the same cores.
+ */
+function workers() {
+  const env = process.env['CAPRICCIO_WORKERS'];
+  if (env === undefined || env === '') return availableParallelism();
+  if (!/^[1-9][0-9]*$/.test(env)) throw new UsageError(`CAPRICCIO_WORKERS must be a positive whole number, not '${env}'`);
+  return Number(env);
 }
 const OPTIONS = options();
 const DURATION = OPTIONS.duration;
@@ -43,6 +60,11 @@ const DURATION = OPTIONS.duration;
 const RUNS = OPTIONS.runs;
 const CONNS = [100, 1000, 10000];
 const FILE = '1k.html';
+const CORES = (readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm) ?? []).length;
+/** The pool server's connection counts (at 10,000 its default queue, the most connections it keeps open, would be the limit measured). */
+const POOL_CONNS = [100, 1000];
+/** The pipeline's input: generated text, compressed by 4 threads (about 1.6 s of one core here). */
+const PIPELINE = { mib: 64, threads: 4 };
 const OVERLOAD = { clients: 20000, fdLimit: 256, file: '10k.html', seconds: Math.max(DURATION, 15), timeout: 10 };
 const BACKLOG = 65535;
 const log = (...a) => console.error('bench-http:', ...a);
@@ -55,17 +77,30 @@ function run(cmd, argv, opts = {}) {
 
 // ---- setup -----------------------------------------------------------------------------------
 
-function setup() {
+/** Installs a Debian package the bench alone needs (not npm test), unless `path` is there; true when it did. */
+function installPackage(pkg, path) {
+  if (existsSync(path)) return false;
+  if (process.getuid?.() !== 0) throw new Error(`${pkg} is missing: apt-get install -y --no-install-recommends ${pkg} (as root)`);
+  log(`installing ${pkg} (Debian package)`);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return true;
+}
+
+function setup(only) {
   run('bash', [join(root, 'scripts/setup-deps.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (!existsSync('/usr/sbin/nginx')) {
-    if (process.getuid?.() !== 0) throw new Error('nginx is missing: apt-get install -y --no-install-recommends nginx (as root)');
-    log('installing nginx (Debian package)');
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (installPackage('nginx', '/usr/sbin/nginx')) {
     spawnSync('systemctl', ['disable', '--now', 'nginx'], { stdio: 'ignore' }); // the distribution's own instance, if any
     stopPackageNginx();
   }
   run('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  run('make', ['-s', '-C', join(root, 'samples/knot'), 'all', 'pthread', 'www'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const make = (dir, ...targets) => run('make', ['-s', '-C', join(root, 'samples', dir), ...targets], { stdio: ['ignore', 'ignore', 'inherit'] });
+  make('knot', 'all', 'pthread', 'www');
+  if (only.includes('pool')) make('pool', 'all', 'pthread');
+  if (only.includes('pipeline')) make('pipeline', 'all', 'pthread');
+  if (only.includes('go')) {
+    installPackage('golang-go', '/usr/bin/go'); // Debian's Go (1.19 on Debian 12)
+    make('goknot');
+  }
 }
 
 /**
@@ -194,7 +229,7 @@ async function waitUp(port, server, path = `/${FILE}`) {
 
 function nginxConf(dir, port) {
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
-  return `${user}worker_processes 1;
+  return `${user}worker_processes ${OPTIONS.workers};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -227,6 +262,14 @@ async function startNamed(name, tmp, port, opts = {}) {
       writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, port));
       return startServer('nginx', ['/usr/sbin/nginx', '-p', dir, '-c', join(dir, 'nginx.conf')], opts);
     }
+    case 'pool':
+    case 'pool-pthread':
+      return startServer(name, [join(root, 'samples/pool/build', name), '-a', '127.0.0.1', '-p', String(port), '-d', WWW, '-b', String(BACKLOG)], opts);
+    case 'go': // Go's listen backlog is the kernel's somaxconn, which raiseQueues sets to BACKLOG
+      return startServer('goknot', [join(root, 'samples/goknot/build/goknot'), '-a', '127.0.0.1', '-p', String(port), '-d', WWW], {
+        ...opts,
+        env: { ...opts.env, GOMAXPROCS: String(CORES) },
+      });
     case 'knot+telemetry':
       return startServer('knot+telemetry', [process.execPath, join(root, 'bin/capriccio.js'), 'run', '--', ...knotArgs('knot', port, opts.extra)], opts);
     default:
@@ -280,6 +323,9 @@ async function measure(name, tmp, conns, opts = {}) {
   }
 }
 
+/** The median of numbers (the upper one of an even count, as median() takes). */
+const middle = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** The median of `RUNS` measurements (by req/s), with every run's req/s. */
 function median(runs) {
   const sorted = [...runs].sort((a, b) => a.rps - b.rps);
@@ -292,19 +338,54 @@ async function repeated(name, tmp, conns, opts) {
   return median(runs);
 }
 
+/** One run of a pipeline build: its printed figures; the same input gives the same checksums. */
+function pipelineRun(bin) {
+  const out = run(join(root, 'samples/pipeline/build', bin), ['-n', String(PIPELINE.mib), '-t', String(PIPELINE.threads)]);
+  const m = /^pipeline: blocks (\d+) in (\d+) out (\d+) crc_in ([0-9a-f]{8}) crc_out ([0-9a-f]{8}) seconds ([0-9.]+)$/m.exec(out);
+  if (!m) throw new Error(`${bin} printed no figures: ${out}`);
+  const [, blocks, bytesIn, bytesOut, crcIn, crcOut, seconds] = m;
+  return { output: { blocks: Number(blocks), bytes_in: Number(bytesIn), bytes_out: Number(bytesOut), crc_in: crcIn, crc_out: crcOut }, seconds: Number(seconds) };
+}
+
+/** The pipeline on Capriccio and on pthreads, alternating, `RUNS` times each: median wall times. */
+function pipeline() {
+  const times = { pipeline: [], 'pipeline-pthread': [] };
+  let output;
+  for (let i = 0; i < RUNS; i++) {
+    for (const bin of Object.keys(times)) {
+      const r = pipelineRun(bin);
+      const o = JSON.stringify(r.output);
+      if (output !== undefined && o !== output) throw new Error(`${bin} compressed to ${o}, not ${output} as before: the builds disagree`);
+      output = o;
+      times[bin].push(r.seconds);
+      log(`${bin.padEnd(16)} ${PIPELINE.mib} MiB, ${PIPELINE.threads} compressor threads: ${r.seconds} s`);
+    }
+  }
+  const figures = (runs) => ({ seconds: middle(runs), runs_s: runs });
+  return { mib: PIPELINE.mib, threads: PIPELINE.threads, output: JSON.parse(output), capriccio: figures(times.pipeline), pthread: figures(times['pipeline-pthread']) };
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 async function main() {
-  setup();
+  setup(OPTIONS.only);
   const tmp = mkdtempSync(join(tmpdir(), 'capriccio-bench-http-'));
   const restoreQueues = raiseQueues();
   const only = OPTIONS.only;
-  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, client: 'wrk -t2 --timeout 4s', cores: (readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm) ?? []).length, servers: {} };
+  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {} };
   try {
-    for (const name of only.filter((n) => ['knot', 'nginx', 'pthread'].includes(n))) {
+    for (const name of only.filter((n) => ['knot', 'nginx', 'pthread', 'go'].includes(n))) {
       result.servers[name] = {};
       for (const c of CONNS) result.servers[name][c] = await repeated(name, tmp, c);
     }
+    if (only.includes('go')) result.gomaxprocs = CORES;
+    if (only.includes('pool')) {
+      for (const name of ['pool', 'pool-pthread']) {
+        result.servers[name] = {};
+        for (const c of POOL_CONNS) result.servers[name][c] = await repeated(name, tmp, c);
+      }
+    }
+    if (only.includes('pipeline')) result.pipeline = pipeline();
     if (only.includes('telemetry')) {
       log('telemetry: knot at 1000 connections, streaming to `capriccio run` against not');
       const off = [];
@@ -341,6 +422,12 @@ async function main() {
     knot_vs_pthread_10000: ratio(s.knot?.[10000]?.rps, s.pthread?.[10000]?.rps),
     telemetry_on_vs_off: ratio(result.telemetry?.on.rps, result.telemetry?.off.rps),
     resource_aware_vs_fifo_overload: ratio(result.overload?.resource_aware.ok, result.overload?.fifo.ok),
+    pool_vs_pthread_100: ratio(s.pool?.[100]?.rps, s['pool-pthread']?.[100]?.rps),
+    pool_vs_pthread_1000: ratio(s.pool?.[1000]?.rps, s['pool-pthread']?.[1000]?.rps),
+    pool_errors: s.pool?.[1000]?.errors ?? null,
+    pipeline_time_vs_pthread: ratio(result.pipeline?.capriccio.seconds, result.pipeline?.pthread.seconds),
+    knot_vs_go_1000: ratio(s.knot?.[1000]?.rps, s.go?.[1000]?.rps),
+    knot_vs_go_10000: ratio(s.knot?.[10000]?.rps, s.go?.[10000]?.rps),
   });
   console.log(JSON.stringify(result));
 }

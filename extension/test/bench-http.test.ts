@@ -11,17 +11,24 @@ import { WRK_SCRIPT, wrkFigures, type WrkFigures } from '../../scripts/wrk.ts';
 import { WRK, have, root } from './prerequisites.ts';
 
 test('bench:http refuses an unknown option, a missing value or a bad one, with its usage', () => {
-  const bad: [string[], string][] = [
+  // [arguments, message, the CAPRICCIO_WORKERS the bench runs with ('' is unset)]
+  const bad: [string[], string, string?][] = [
     [['--frob'], 'unknown option --frob'],
     [['--duration'], 'option --duration needs a value'],
     [['--runs', '1', '--onyl', 'knot'], 'unknown option --onyl'],
     [['--runs', 'two'], "--runs needs a positive whole number, not 'two'"],
-    [['--only', 'knot,apache'], "unknown part 'apache' in --only (known: knot, nginx, pthread, telemetry, overload)"],
+    [['--only', 'knot,apache'], "unknown part 'apache' in --only (known: knot, nginx, pthread, telemetry, overload, pool, pipeline, go)"],
+    [['--only', 'pool'], "CAPRICCIO_WORKERS must be a positive whole number, not '0'", '0'],
+    [['--only', 'go'], "CAPRICCIO_WORKERS must be a positive whole number, not 'two'", 'two'],
   ];
-  for (const [args, message] of bad) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench-http.mjs'), ...args], { cwd: root, encoding: 'utf8' });
+  for (const [args, message, workers = ''] of bad) {
+    const env = { ...process.env, CAPRICCIO_WORKERS: workers };
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/bench-http.mjs'), ...args], { cwd: root, encoding: 'utf8', env });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr, `bench-http: ${message}\nusage: npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only knot,nginx,pthread,telemetry,overload]\n`);
+    assert.equal(
+      r.stderr,
+      `bench-http: ${message}\nusage: npm run --silent bench:http [-- --duration SECONDS] [--runs N] [--only knot,nginx,pthread,telemetry,overload,pool,pipeline,go]\n`,
+    );
   }
 });
 

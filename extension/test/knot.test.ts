@@ -5,14 +5,14 @@
 // (kernel threads, the baseline) in both modes. Every check asserts behaviour, never time.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { skipUnless, CURL, RUNTIME } from './prerequisites.ts';
+import { Conn, parseResponse, startServer, type Server } from './http-conn.ts';
 
 const root = resolve(__dirname, '..', '..');
 const sample = join(root, 'samples', 'knot');
@@ -50,117 +50,8 @@ function build(): void {
 
 // ---- A running server ---------------------------------------------------------------------------
 
-interface Server {
-  proc: ChildProcess;
-  port: number;
-  stdout: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function startServer(exe: string, args: readonly string[]): Promise<Server> {
-  const proc = spawn(exe, ['-p', '0', '-d', www, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    proc.on('exit', (code, signal) => res({ code, signal })),
-  );
-  const port = await new Promise<number>((res, rej) => {
-    const check = (): void => {
-      const m = /listening on (\d+)/.exec(out);
-      if (m) res(Number(m[1]));
-    };
-    proc.stdout.on('data', check);
-    void exited.then(({ code, signal }) => rej(new Error(`knot exited (${code ?? signal}) before listening: ${err}`)));
-  });
-  return { proc, port, stdout: () => out, exited };
-}
-
-// ---- Clients ----------------------------------------------------------------------------------
-
-interface Resp {
-  status: number;
-  headers: Map<string, string>; // lower-case names
-  body: Buffer;
-}
-
-/** One response at the start of buf, or null if it is not all there yet. */
-function parseResponse(buf: Buffer, head: boolean): { resp: Resp; rest: Buffer } | null {
-  const end = buf.indexOf('\r\n\r\n');
-  if (end < 0) return null;
-  // (split always yields at least one string; the default only satisfies the type)
-  const [statusLine = '', ...headerLines] = buf.subarray(0, end).toString('latin1').split('\r\n');
-  const m = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine);
-  assert.ok(m, `bad status line: ${JSON.stringify(statusLine)}`);
-  const headers = new Map<string, string>();
-  for (const l of headerLines) {
-    const i = l.indexOf(':');
-    assert.ok(i > 0, `bad header line: ${JSON.stringify(l)}`);
-    headers.set(l.slice(0, i).toLowerCase(), l.slice(i + 1).trim());
-  }
-  const status = Number(m[1]);
-  const len = head || status === 304 ? 0 : Number(headers.get('content-length'));
-  assert.ok(Number.isInteger(len), 'response without Content-Length');
-  if (buf.length < end + 4 + len) return null;
-  return { resp: { status, headers, body: buf.subarray(end + 4, end + 4 + len) }, rest: buf.subarray(end + 4 + len) };
-}
-
-/** A raw keep-alive connection: send bytes, read whole responses. */
-class Conn {
-  private buf: Buffer = Buffer.alloc(0);
-  private waiter: (() => void) | undefined;
-  closed = false;
-  private constructor(readonly sock: net.Socket) {
-    sock.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.waiter?.();
-    });
-    sock.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
-    sock.on('error', () => {});
-  }
-  static open(port: number): Promise<Conn> {
-    return new Promise((res, rej) => {
-      const s = net.connect(port, '127.0.0.1', () => res(new Conn(s)));
-      s.setNoDelay(true);
-      s.once('error', rej);
-    });
-  }
-  write(data: string | Buffer): Promise<void> {
-    return new Promise((res, rej) => this.sock.write(data, (e) => (e ? rej(e) : res())));
-  }
-  private wait(): Promise<void> {
-    return new Promise((res) => (this.waiter = res));
-  }
-  /** The next response (HEAD: no body expected). */
-  async response(head = false): Promise<Resp> {
-    for (;;) {
-      const r = parseResponse(this.buf, head);
-      if (r) {
-        this.buf = r.rest;
-        return r.resp;
-      }
-      assert.ok(!this.closed, `connection closed mid-response (${this.buf.length} bytes pending)`);
-      await this.wait();
-    }
-  }
-  /** Resolves once the server has closed the connection, with whatever bytes were left. */
-  async closedByPeer(): Promise<Buffer> {
-    while (!this.closed) await this.wait();
-    return this.buf;
-  }
-  /** True if the server sent nothing and kept the connection open for `ms`. */
-  async quietFor(ms: number): Promise<boolean> {
-    await new Promise((r) => setTimeout(r, ms));
-    return this.buf.length === 0 && !this.closed;
-  }
-  destroy(): void {
-    this.sock.destroy();
-  }
-}
+/** knot serving the test's docroot, with `args`. */
+const startKnot = (exe: string, args: readonly string[]): Promise<Server> => startServer(exe, ['-d', www, ...args]);
 
 const get = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: knot\r\n${extra}\r\n`;
 
@@ -201,7 +92,7 @@ for (const v of variants) {
     let sent = 0; // requests this suite made, to check the summary against
     before(async () => {
       build();
-      srv = await startServer(join(sample, 'build', v.exe), v.args);
+      srv = await startKnot(join(sample, 'build', v.exe), v.args);
       port = srv.port;
     });
     after(() => {
@@ -434,7 +325,7 @@ describe('knot options', { skip: skipUnless(RUNTIME) }, () => {
   for (const exe of ['knot', 'knot-pthread']) {
     test(`${exe}: -k closes idle keep-alive connections`, async () => {
       build();
-      const srv = await startServer(join(sample, 'build', exe), ['-k', '1']);
+      const srv = await startKnot(join(sample, 'build', exe), ['-k', '1']);
       try {
         const c = await Conn.open(srv.port);
         await c.write(get('/small.txt'));
@@ -448,7 +339,7 @@ describe('knot options', { skip: skipUnless(RUNTIME) }, () => {
 
     test(`${exe}: a file too big for the cache goes out whole; a changed file is reloaded`, async () => {
       build();
-      const srv = await startServer(join(sample, 'build', exe), ['-c', '1M']); // entries up to 256 KiB
+      const srv = await startKnot(join(sample, 'build', exe), ['-c', '1M']); // entries up to 256 KiB
       const changing = join(www, `changing-${exe}.txt`);
       writeFileSync(changing, 'first version\n');
       try {
@@ -478,7 +369,7 @@ describe('knot options', { skip: skipUnless(RUNTIME) }, () => {
 
     test(`${exe}: -t 2 makes the third connection wait for a thread`, async () => {
       build();
-      const srv = await startServer(join(sample, 'build', exe), ['-t', '2']);
+      const srv = await startKnot(join(sample, 'build', exe), ['-t', '2']);
       try {
         const a = await Conn.open(srv.port);
         const b = await Conn.open(srv.port);
