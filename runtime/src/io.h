@@ -93,11 +93,10 @@ void cap__signals_deliver(struct cap_worker *w);
 
 /* True when the caller is a user thread that may park (not the scheduler,
  * not a foreign kernel thread, not a signal handler). */
-extern volatile int cap__in_handler;
 static inline bool cap__can_park(void)
 {
 	struct cap_worker *w = cap__w;
-	return w && w->current != &w->sched && !cap__in_handler;
+	return w && w->current != &w->sched && !w->sig.in_handler;
 }
 
 #endif

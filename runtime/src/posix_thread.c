@@ -257,7 +257,7 @@ int pthread_kill(pthread_t t, int sig)
 	if (th != &cap__outside && cap__can_park())
 		return cap__sig_send(th, sig);
 	if (th != &cap__outside)
-		atomic_store(&cap__sig_target, th);
+		atomic_store(&cap__w->sig.target, th);
 	long r = cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), cap_sys0(SYS_gettid), sig);
 	return r < 0 ? (int)-r : 0;
 }
@@ -670,6 +670,8 @@ int pthread_barrier_wait(pthread_barrier_t *pb)
 
 /* ---- Once --------------------------------------------------------------- */
 
+/* Process-wide, like a sync object: a thread waits here for a once that
+ * another (on any worker) is running. */
 static cap_waitq_t cap__once_waiters;
 
 int pthread_once(pthread_once_t *once, void (*fn)(void))

@@ -15,6 +15,7 @@
 #include "telemetry.h"
 #include "frames.h"
 #include "sigstate.h"
+#include "runq.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -337,10 +338,10 @@ static uint64_t cap__rss(void)
 static void cap__resources(struct cap_resources *r)
 {
 	struct cap_worker *w = S.w;
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = S.w->tel;
 	memset(r, 0, sizeof *r);
 	r->threads = (uint32_t)w->nthreads;
-	r->runnable = w->runq_len;
+	r->runnable = cap__runq_len(&w->runq);
 	r->blocked_io = T->blocked[CAP_WAIT_IO] + T->blocked[CAP_WAIT_POLL];
 	r->blocked_disk = T->blocked[CAP_WAIT_DISK] + T->blocked[CAP_WAIT_EXTERN];
 	r->sleeping = T->blocked[CAP_WAIT_SLEEP];
@@ -369,7 +370,7 @@ static uint64_t cap__site_sig(const struct cap_site *s)
 
 static void cap__build_snapshot(uint64_t now)
 {
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = S.w->tel;
 	cap__calibrate();
 	struct cap_wire *w = &S.out;
 	struct cap_resources res;
@@ -585,7 +586,7 @@ static void cap__stall_ended(struct cap_telemetry *T, uint64_t now)
 static void cap__watchdog(uint64_t now)
 {
 	struct cap_worker *w = S.w;
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = S.w->tel;
 	uint64_t sw = w->switches;
 	bool idle = atomic_load_explicit(&T->idle, memory_order_relaxed);
 	if (sw != S.last_switches || idle) {
@@ -653,24 +654,21 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 	(void)sig;
 	(void)si;
 	struct cap_worker *w = cap__w;
-	struct cap_telemetry *T = cap__tel;
-	if (!w || !T)
+	struct cap_telemetry *T = w ? w->tel : NULL;
+	if (!T)
 		return;
 	struct cap_thread *t = w->current;
-	if (!t || t == &w->sched || w->in_sysstack)
+	if (!t || t == &w->sched || w->sysstack.active)
 		return;
 	/* The timer fires twice a quantum of the worker's CPU time: the third
 	 * firing within one run proves the run used a whole quantum of CPU,
 	 * however long the kernel kept the worker off the CPU meanwhile. */
-	static struct cap_thread *run_thread;
-	static uint64_t run_start;
-	static unsigned firings;
-	if (t != run_thread || t->t_run != run_start) {
-		run_thread = t;
-		run_start = t->t_run;
-		firings = 0;
+	if (t != T->sampled_thread || t->t_run != T->sampled_run) {
+		T->sampled_thread = t;
+		T->sampled_run = t->t_run;
+		T->firings = 0;
 	}
-	if (++firings < 3 || !T->quantum_ticks)
+	if (++T->firings < 3 || !T->quantum_ticks)
 		return; /* (0: the clock is not calibrated yet) */
 	uint64_t now = cap__ticks(), run = now - t->t_run;
 	ucontext_t *uc = ucv;
@@ -751,7 +749,7 @@ static void *cap__telemetry_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the worker's */
 	cap__calibrate();
-	cap__tel->quantum_ticks = (uint64_t)((double)S.cfg.quantum_ms * 1e6 / S.ns_per_tick);
+	S.w->tel->quantum_ticks = (uint64_t)((double)S.cfg.quantum_ms * 1e6 / S.ns_per_tick);
 	if (S.cfg.connect_path)
 		cap__try_connect();
 	if (S.cfg.listen_path)
@@ -810,7 +808,7 @@ static void *cap__telemetry_main(void *arg)
 static void cap__on_exit(int status, void *arg)
 {
 	(void)arg;
-	if (!cap__tel || atomic_load(&S.exiting) != 0)
+	if (!S.w || !S.w->tel || atomic_load(&S.exiting) != 0)
 		return; /* a forked child has no telemetry thread to wait for */
 	S.exit_status = status;
 	S.exit_signaled = 0;
@@ -880,9 +878,9 @@ void cap__telemetry_start_sys(void *arg)
 	int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
 		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
 	pthread_t th;
-	cap__tel = T; /* from here on the worker records */
+	w->tel = T; /* from here on the worker records */
 	if (!real_create || real_create(&th, NULL, cap__telemetry_main, NULL) != 0) {
-		cap__tel = NULL;
+		w->tel = NULL;
 		fprintf(stderr, "capriccio: cannot start the telemetry thread; running without telemetry\n");
 		return;
 	}
