@@ -7,10 +7,15 @@
  * process-wide by design and says so where it is defined.
  *
  * Errors: internal functions (cap__*) report an error as a negative errno,
- * as the kernel does (-EINTR, -ETIMEDOUT; 0 or a count for success).  Only
- * the public entry points convert: the cap_* API and the pthread functions
- * return a positive errno, the libc functions -1 with errno set
- * (cap__ret). */
+ * as the kernel does (-EINTR, -ETIMEDOUT; 0 or a count for success), and
+ * so does every wait result (cap__block, cap__wake).  Only the public entry
+ * points convert: the cap_* API and the pthread functions return a positive
+ * errno, the libc functions -1 with errno set (cap__ret).  The one kind of
+ * exception is a function that *is* a libc call's body and is named as
+ * such (stdio's cap__stream_underflow/overflow, which return EOF with errno
+ * set; cap__fcntl_lock_wait, fcntl's -1 and errno), and static helpers that
+ * compute a public function's result, which use that function's
+ * convention. */
 #ifndef CAP_INTERNAL_H
 #define CAP_INTERNAL_H
 
@@ -119,7 +124,7 @@ struct cap_thread {
 	uint64_t wake_ns;               /* deadline while in the timer heap */
 	uint32_t heap_idx;              /* 1-based; 0 = not in the heap */
 	uint8_t state, reason, flags, stack_kind;
-	int wait_result; /* 0, ETIMEDOUT or EINTR when woken */
+	int wait_result; /* 0, -ETIMEDOUT or -EINTR when woken */
 	int saved_errno;
 	/* Signals (signal.c): `waits` counts its waits, so that a handler
 	 * interrupts the wait it ran during, never a later one; `intr_runs`

@@ -78,7 +78,7 @@ int cap__io_add_internal(int fd, uint64_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	long r = cap_sys4(SYS_epoll_ctl, cap__w->io.epfd, EPOLL_CTL_ADD, fd, &ev);
-	return r < 0 ? (int)-r : 0;
+	return r < 0 ? (int)r : 0;
 }
 
 /* ---- Descriptor state --------------------------------------------------- */
@@ -122,7 +122,7 @@ int cap__fd_make_nonblock(int fd)
 		return 0;
 	long fl = cap_sys2(SYS_fcntl, fd, F_GETFL);
 	if (fl < 0)
-		return (int)-fl;
+		return (int)fl;
 	if (f) {
 		f->user_nonblock = (fl & O_NONBLOCK) != 0;
 		f->flags_known = 1;
@@ -130,7 +130,7 @@ int cap__fd_make_nonblock(int fd)
 	if (!(fl & O_NONBLOCK)) {
 		long r = cap_sys3(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK);
 		if (r < 0)
-			return (int)-r;
+			return (int)r;
 		if (f)
 			f->we_nonblock = 1;
 	}
@@ -267,7 +267,7 @@ static int cap__fd_register(struct cap_worker *w, int fd, struct cap_fd *f)
 	if (r == -EEXIST)
 		r = 0;
 	if (r < 0)
-		return (int)-r;
+		return (int)r;
 	f->registered = 1;
 	if (fd > cap__fd_hwm)
 		cap__fd_hwm = fd;
@@ -298,7 +298,7 @@ int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)
 	struct cap_worker *w = cap__w;
 	struct cap_fd *f = cap__fd(fd);
 	if (!f)
-		return EBADF;
+		return -EBADF;
 	int r = cap__fd_register(w, fd, f);
 	if (r)
 		return r;
@@ -367,7 +367,7 @@ void cap__fd_reset(int fd)
 	if (f->registered && w)
 		cap_sys4(SYS_epoll_ctl, w->io.epfd, EPOLL_CTL_DEL, fd, NULL);
 	if (w)
-		cap__fd_wake(f, EPOLLIN | EPOLLOUT, EBADF);
+		cap__fd_wake(f, EPOLLIN | EPOLLOUT, -EBADF);
 	f->flags_known = f->user_nonblock = f->we_nonblock = f->registered = 0;
 	f->timeo_known = f->not_socket = f->kind = f->no_twin = 0;
 	int32_t twin = f->twin;

@@ -333,20 +333,20 @@ int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
 	if (!t)
-		return EINVAL;
+		return -EINVAL;
 	if (t == cur)
-		return EDEADLK;
+		return -EDEADLK;
 	if (t->flags & (CAP_F_DETACHED | CAP_F_JOINED))
-		return EINVAL;
+		return -EINVAL;
 	if (t->state != CAP_DONE && deadline_ns == CAP_JOIN_TRY)
-		return EBUSY;
+		return -EBUSY;
 	t->flags |= CAP_F_JOINED;
 	while (t->state != CAP_DONE) {
 		t->joiner = cur;
-		if (cap__block(NULL, deadline_ns, CAP_WAIT_JOIN, t) == ETIMEDOUT && t->state != CAP_DONE) {
+		if (cap__block(NULL, deadline_ns, CAP_WAIT_JOIN, t) == -ETIMEDOUT && t->state != CAP_DONE) {
 			t->joiner = NULL; /* still joinable, by anyone */
 			t->flags &= (uint8_t)~CAP_F_JOINED;
-			return ETIMEDOUT;
+			return -ETIMEDOUT;
 		}
 	}
 	if (result)
@@ -355,7 +355,7 @@ int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
 	return 0;
 }
 
-int cap_join(cap_thread_t *t, void **result) { return cap__join(t, result, 0); }
+int cap_join(cap_thread_t *t, void **result) { return -cap__join(t, result, 0); }
 
 int cap_detach(cap_thread_t *t)
 {
@@ -400,7 +400,7 @@ int cap_sleep_ns(uint64_t ns)
 	}
 	uint64_t deadline = cap__mono_ns() + ns;
 	int r = cap__block(NULL, deadline, CAP_WAIT_SLEEP, NULL);
-	return r == ETIMEDOUT ? 0 : r;
+	return r == -ETIMEDOUT ? 0 : -r;
 }
 
 cap_thread_t *cap_self(void)

@@ -19,13 +19,13 @@
 int cap__sig_interrupts(struct cap_thread *t, int sig)
 {
 	if (t->flags & CAP_F_SIGWAIT)
-		return EINTR;
+		return -EINTR;
 	switch (t->reason) {
 	case CAP_WAIT_POLL:
 	case CAP_WAIT_SLEEP:
-		return EINTR;
+		return -EINTR;
 	case CAP_WAIT_IO: /* a socket with a timeout is not restarted (signal(7)) */
-		return (cap__sig_restart & CAP_SIGBIT(sig)) && !(t->flags & CAP_F_SOCK_TIMEO) ? 0 : EINTR;
+		return (cap__sig_restart & CAP_SIGBIT(sig)) && !(t->flags & CAP_F_SOCK_TIMEO) ? 0 : -EINTR;
 	default:
 		return 0; /* locks, joins, disk: the kernel restarts them */
 	}
@@ -49,7 +49,7 @@ void cap__signals_deliver(struct cap_worker *w)
 		else if (t->reason == CAP_WAIT_EXTERN) /* in an annotated call: the kernel decides, on its helper */
 			cap__pool_interrupt((struct cap_job *)t->wait_obj, (cap__sig_restart & CAP_SIGBIT(sig)) != 0);
 		else if (cap__sig_interrupts(t, sig))
-			cap__wake(t, EINTR);
+			cap__wake(t, -EINTR);
 	}
 }
 

@@ -64,7 +64,7 @@ static inline struct cap_sigwait *cap__sigwait_of(struct cap_thread *t)
 static inline uint64_t cap__sigset_bits(const sigset_t *s) { return *(const uint64_t *)(const void *)s; }
 
 /* signal.c */
-int cap__sig_interrupts(struct cap_thread *t, int sig); /* EINTR: a handler run for sig ends t's wait */
+int cap__sig_interrupts(struct cap_thread *t, int sig); /* -EINTR: a handler run for sig ends t's wait */
 /* For a call that parks more than once (park, look, park again):
  * cap__intr_begin marks its start; cap__intr_since says whether a handler
  * without SA_RESTART ran for the calling thread since — while the call ran
@@ -86,7 +86,7 @@ struct cap_pollwait;
 void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept);
 /* Take a pending signal of `take` (sent to t first), 0: none. */
 int cap__sigwait_take(struct cap_thread *t, uint64_t take, struct cap_sigwait *sw, siginfo_t *info);
-int cap__sigwait_check(struct cap_sigwait *sw, siginfo_t *info); /* 0, EINTR, or a taken signal */
+int cap__sigwait_check(struct cap_sigwait *sw, siginfo_t *info); /* 0, -EINTR, or a taken signal (> 0) */
 /* Park on fds ids[0..n) and the signals that end the wait (sw may be NULL);
  * nodes and ids have room for n + 1. */
 int cap__sigwait_park(struct cap_sigwait *sw, struct cap_pollwait *nodes, int *ids, int n, uint64_t deadline,
