@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <signal.h>
 
-size_t cap__libgcc_backoff = 0x600;
-
 /* The reserve libgcc's __morestack keeps below a guard: the immediate of
  * its `add $BACKOFF,%r10` (0x600 in GCC's source, 0xe00 in Debian's GCC 12). */
 extern const unsigned char __morestack[];

@@ -11,6 +11,7 @@
 #include <signal.h>
 
 CAP_TLS struct cap_worker *cap__w;
+size_t cap__libgcc_backoff = 0x600; /* process-wide: the libgcc linked in; main.c reads it */
 
 /* Called through a pointer: a direct call from split-stack code into libc
  * makes gold demand a large chunk for the caller (see internal.h). */
