@@ -16,7 +16,7 @@
 #include <fcntl.h>
 #include <sys/signalfd.h>
 
-struct cap_sigwait *cap__sigwaiters; /* SINGLE-WORKER */
+struct cap_sigwait *cap__sigwaiters; /* process-wide (sigstate.h); SINGLE-WORKER: unlocked */
 
 void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept)
 {
