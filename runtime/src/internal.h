@@ -191,7 +191,6 @@ void cap__thread_trampoline(void);
 void cap__sysstack_call(void (*fn)(void *), void *arg, void *stack_top);
 
 /* sched.c */
-void cap__ready(struct cap_thread *t); /* runnable, on its owner's run queue */
 void cap__schedule(struct cap_worker *w, struct cap_thread *cur);
 bool cap__sched_run_one(struct cap_worker *w);
 /* Parks the running thread until cap__wake: 0, or the result the waker

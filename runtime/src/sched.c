@@ -47,7 +47,7 @@ static inline struct cap_worker *cap__need_worker(void)
  * caller's; issue 14's cross-worker wake (push onto the owner's queue
  * under its lock, or onto the global queue, and wake the owner if it
  * idles) replaces this one line. */
-void cap__ready(struct cap_thread *t)
+static inline void cap__ready(struct cap_thread *t)
 {
 	t->state = CAP_RUNNABLE;
 	cap__runq_push(&t->owner->runq, t);
@@ -267,7 +267,8 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 
 	cap__link_all(w, t);
 	cap__hook_spawned(w, t);
-	cap__ready(t);
+	t->state = CAP_RUNNABLE;
+	cap__runq_push(&w->runq, t); /* its owner */
 	return t;
 }
 
@@ -329,7 +330,10 @@ static void cap__reap(struct cap_worker *w)
 	cap__stack_free(z);
 }
 
-int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
+/* Inline into both entries: a frame more across the switch inside costs a
+ * mispredicted return (switching stacks empties the return predictor). */
+static inline __attribute__((always_inline)) int cap__join_body(struct cap_thread *t, void **result,
+								 uint64_t deadline_ns)
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
@@ -356,7 +360,12 @@ int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
 	return 0;
 }
 
-int cap_join(cap_thread_t *t, void **result) { return -cap__join(t, result, 0); }
+int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
+{
+	return cap__join_body(t, result, deadline_ns);
+}
+
+int cap_join(cap_thread_t *t, void **result) { return -cap__join_body(t, result, 0); }
 
 int cap_detach(cap_thread_t *t)
 {
@@ -387,7 +396,8 @@ void cap_yield(void)
 		}
 	}
 	cap__hook_block(w, cur, CAP_KIND_YIELD, __builtin_frame_address(0));
-	cap__ready(cur);
+	cur->state = CAP_RUNNABLE; /* back on its own worker's queue: a running thread's owner is w */
+	cap__runq_push(&w->runq, cur);
 	cap__schedule(w, cur);
 	cap__hook_resumed(w, cur, CAP_KIND_YIELD);
 }
