@@ -77,7 +77,6 @@ struct cap_sigrun {
 	int handoff;               /* not run: handed to target's sigwait */
 };
 struct cap_sig_ctx {
-	uint64_t kmask;           /* the kernel signal mask: the running thread's */
 	volatile int mode;        /* CAP_SIGRUN_*: how the trampoline attributes a run */
 	volatile int in_handler;  /* > 0 while a program's handler runs */
 	int efd;                  /* eventfd the trampoline writes, in the epoll set; -1: none */
@@ -116,23 +115,26 @@ struct cap_unwind_slot {
 struct cap_telemetry;
 
 struct cap_worker {
-	/* The scheduler's own (sched.c). */
+	/* The scheduler's own (sched.c), with what every switch, block and
+	 * yield reads first: these share the first cache lines. */
 	struct cap_thread *current;
-	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
-	struct cap_thread *zombie;
 	int *errno_ptr;
+	uint64_t kmask;          /* the kernel signal mask: the running thread's (sigmask.c) */
+	struct cap_telemetry *tel; /* graph.c: this worker's tables; NULL: telemetry off */
+	struct cap_thread *zombie;
 	uint32_t inflight;       /* disk requests and helper jobs not completed */
 	uint32_t dispatches;     /* counts dispatches between forced polls */
 	uint64_t switches;
+	struct cap_runq runq;    /* runq.h */
+	struct cap_heap timers;  /* timer.c */
+	struct cap_io_ctx io;    /* io.c (its counter first: the scheduler reads it) */
 	uint64_t nthreads;       /* live user threads */
 	uint64_t next_id;
 	struct cap_thread *all;  /* list of live threads */
 	struct cap_thread *main_thread;
+	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
 	uint32_t id;             /* 0: the first worker */
-	/* The modules'. */
-	struct cap_runq runq;        /* runq.h */
-	struct cap_heap timers;      /* timer.c */
-	struct cap_io_ctx io;        /* io.c */
+	/* The other modules'. */
 	struct cap_disk_ctx disk;    /* disk_sys.c */
 	struct cap_stack_ctx stacks; /* stack.c */
 	struct cap_sig_ctx sig;      /* signal*.c, sigmask.c */
@@ -141,7 +143,6 @@ struct cap_worker {
 	void *locale_applied;    /* tls.c: the locale this kernel thread has (uselocale); NULL: global */
 	struct cap_thread *annot_stacks; /* annotate.c: stacks kept for annotated calls */
 	uint32_t annot_stacks_kept;
-	struct cap_telemetry *tel; /* graph.c: this worker's tables; NULL: telemetry off */
 	struct cap_unwind_slot unwind[CAP_UNWIND_SLOTS]; /* unwind.h */
 };
 

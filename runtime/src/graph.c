@@ -90,9 +90,8 @@ static uint32_t cap__edge_of(struct cap_telemetry *T, uint32_t from, uint32_t to
 	return n + 1;
 }
 
-void cap__graph_block(struct cap_thread *t, int kind)
+void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
-	struct cap_telemetry *T = cap__w->tel;
 	uint64_t now = cap__ticks();
 	uint64_t frames[CAP_FRAMES];
 	/* From the runtime's block function (our caller): its caller is the first frame. */
@@ -125,9 +124,8 @@ void cap__graph_block(struct cap_thread *t, int kind)
 	T->blocking_ops++;
 }
 
-void cap__graph_resumed(struct cap_thread *t, int kind)
+void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
-	struct cap_telemetry *T = cap__w->tel;
 	uint64_t now = cap__ticks();
 	if (t->last_node)
 		T->nodes.v[t->last_node - 1].count++; /* with its wait: an average never mixes in a wait still running */
@@ -159,9 +157,8 @@ static inline size_t cap__thread_allocated(const struct cap_thread *t, const str
 	return t->stack_size + cap__chain_bytes(segs);
 }
 
-void cap__graph_spawned(struct cap_thread *t)
+void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 {
-	struct cap_telemetry *T = cap__w->tel;
 	uint64_t addr = (uint64_t)(uintptr_t)t->spawn_site;
 	size_t alloc = t->stack_size + cap__chain_bytes(t->ss.segments);
 	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, addr, ({ e->first_chunk = (uint32_t)(t->stack_size + CAP_TSIZE); }));
@@ -223,9 +220,8 @@ static size_t cap__stack_used(const struct cap_thread *t, struct cap_libgcc_segm
 	return used > alloc ? alloc : used;
 }
 
-void cap__graph_finished(struct cap_thread *t)
+void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t)
 {
-	struct cap_telemetry *T = cap__w->tel;
 	struct cap_libgcc_segment *segs = __morestack_segments;
 	size_t alloc = t->stack_size + cap__chain_bytes(segs);
 	size_t used = cap__stack_used(t, segs, alloc, true);

@@ -14,8 +14,9 @@
 static inline __attribute__((always_inline)) void cap__hook_block(struct cap_worker *w, struct cap_thread *t,
 								  int kind, const void *frame)
 {
-	if (w->tel)
-		cap__graph_block(t, kind);
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_block(T, t, kind);
 	if (CAP_UNLIKELY(cap__policy))
 		cap__policy_block(t, frame);
 }
@@ -25,8 +26,9 @@ static inline __attribute__((always_inline)) void cap__hook_resumed(struct cap_w
 {
 	if (CAP_UNLIKELY(cap__policy))
 		cap__policy_resumed(t);
-	if (w->tel)
-		cap__graph_resumed(t, kind);
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_resumed(T, t, kind);
 }
 
 /* t, blocked, was made runnable by a thread on w. */
@@ -51,16 +53,18 @@ static inline void cap__hook_run_restarts(struct cap_worker *w, struct cap_threa
 
 static inline void cap__hook_spawned(struct cap_worker *w, struct cap_thread *t)
 {
-	if (w->tel)
-		cap__graph_spawned(t);
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_spawned(T, t);
 	if (CAP_UNLIKELY(cap__policy))
 		cap__policy_spawned(t);
 }
 
 static inline void cap__hook_finished(struct cap_worker *w, struct cap_thread *t)
 {
-	if (w->tel)
-		cap__graph_finished(t);
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_finished(T, t);
 	if (CAP_UNLIKELY(cap__policy))
 		cap__policy_exited(t);
 }

@@ -412,7 +412,7 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 	/* Idle, let through what some thread accepts (the running one's mask
 	 * may block it). */
 	uint64_t idle = 0, *mask = NULL;
-	if (timeout_ns != 0 && (idle = cap__sig_idle_mask(w)) != w->sig.kmask)
+	if (timeout_ns != 0 && (idle = cap__sig_idle_mask(w)) != w->kmask)
 		mask = &idle;
 	long n = cap_sys6l(SYS_epoll_pwait2, w->io.epfd, w->io.events, CAP_IO_EVENTS, tsp, mask, 8);
 	if (n == -ENOSYS) {

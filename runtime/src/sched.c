@@ -60,7 +60,7 @@ static void cap__poll_nowait(struct cap_worker *w)
 		cap__io_poll(w, 0);
 	if (w->timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
-	if (CAP_UNLIKELY(w->sig.kmask))
+	if (CAP_UNLIKELY(w->kmask))
 		cap__sig_spare(w); /* a signal the running threads block, for one that waits */
 }
 
@@ -100,7 +100,7 @@ static inline __attribute__((always_inline)) void cap__switch(struct cap_worker 
 	*ep = to->saved_errno;
 	w->current = to;
 	w->switches++;
-	if (CAP_UNLIKELY(to->sigmask != w->sig.kmask))
+	if (CAP_UNLIKELY(to->sigmask != w->kmask))
 		cap__sig_kmask(w, to->sigmask);
 	cap__ctx_switch(&from->ctx, &to->ctx);
 	if (CAP_UNLIKELY(w->zombie != NULL))

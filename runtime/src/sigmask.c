@@ -36,7 +36,7 @@ static inline void cap__tgkill_self(int sig)
 
 void cap__sig_kmask(struct cap_worker *w, uint64_t m)
 {
-	if (w->sig.kmask == m)
+	if (w->kmask == m)
 		return;
 	/* Signals pending for the process that m lets through run now, for
 	 * the thread that runs from here on. */
@@ -44,7 +44,7 @@ void cap__sig_kmask(struct cap_worker *w, uint64_t m)
 	cap__w->sig.mode = CAP_SIGRUN_TAKE;
 	cap__sigprocmask(m);
 	cap__w->sig.mode = mode;
-	w->sig.kmask = m;
+	w->kmask = m;
 	w->sched.sigmask = m;
 }
 
@@ -61,21 +61,21 @@ uint64_t cap__sig_idle_mask(struct cap_worker *w)
 
 void cap__sig_spare(struct cap_worker *w)
 {
-	if (!w->sig.kmask)
+	if (!w->kmask)
 		return;
-	uint64_t idle = cap__sig_idle_mask(w), late = w->sig.kmask & ~idle, pending = 0;
+	uint64_t idle = cap__sig_idle_mask(w), late = w->kmask & ~idle, pending = 0;
 	if (!late || cap_sys2(SYS_rt_sigpending, &pending, 8) < 0 || !(pending & late))
 		return;
 	cap__w->sig.mode = CAP_SIGRUN_SPARE;
 	cap__sigprocmask(idle);
-	cap__sigprocmask(w->sig.kmask);
+	cap__sigprocmask(w->kmask);
 	cap__w->sig.mode = CAP_SIGRUN_NORMAL;
 }
 
 void cap__sig_spawned(struct cap_worker *w, struct cap_thread *t)
 {
 	struct cap_thread *cur = w->current;
-	t->sigmask = cur && cur != &w->sched ? cur->sigmask : w->sig.kmask;
+	t->sigmask = cur && cur != &w->sched ? cur->sigmask : w->kmask;
 	t->sigpend = 0;
 	cap__sig_count(t->sigmask, 1);
 }
@@ -117,7 +117,7 @@ int cap__sig_take_handlers(struct cap_thread *t, uint64_t accept)
 	uint64_t mine = __atomic_fetch_and(&t->sigpend, ~accept, __ATOMIC_RELAXED) & accept;
 	for (; mine; mine &= mine - 1)
 		cap__tgkill_self(__builtin_ctzll(mine) + 1);
-	cap__sigprocmask(w->sig.kmask);
+	cap__sigprocmask(w->kmask);
 	cap__w->sig.mode = CAP_SIGRUN_NORMAL;
 	return atomic_load(&cap__w->sig.nruns) != before;
 }
@@ -139,11 +139,11 @@ int cap__sig_send(struct cap_thread *t, int sig)
 	}
 	/* t accepts it: its handler runs now, for t, under t's mask. */
 	atomic_store(&cap__w->sig.target, t);
-	if (w->sig.kmask & bit) {
+	if (w->kmask & bit) {
 		cap__w->sig.mode = CAP_SIGRUN_SPARE;
 		cap__sigprocmask(t->sigmask);
 		cap__tgkill_self(sig);
-		cap__sigprocmask(w->sig.kmask);
+		cap__sigprocmask(w->kmask);
 		cap__w->sig.mode = CAP_SIGRUN_NORMAL;
 	} else {
 		cap__tgkill_self(sig);

@@ -120,11 +120,11 @@ static inline uint64_t cap__ticks(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* graph.c: hooks on the worker's paths (call only when its tel != NULL) */
-void cap__graph_block(struct cap_thread *t, int kind);
-void cap__graph_resumed(struct cap_thread *t, int kind);
-void cap__graph_spawned(struct cap_thread *t);
-void cap__graph_finished(struct cap_thread *t);
+/* graph.c: hooks on the worker's paths, given the worker's tables (hooks.h) */
+void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind);
+void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind);
+void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t);
+void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_rows_if_asked(struct cap_worker *w);
 
 /* The run that stalled has ended (see stall_watch). */

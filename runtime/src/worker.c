@@ -25,8 +25,8 @@ void cap__worker_init_sched(struct cap_worker *w)
 	w->current = &w->sched;
 	w->sig.efd = -1;
 	w->disk.efd = -1;
-	cap_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w->sig.kmask, 8); /* main's mask to begin with */
-	w->sched.sigmask = w->sig.kmask;
+	cap_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w->kmask, 8); /* main's mask to begin with */
+	w->sched.sigmask = w->kmask;
 }
 
 /* The modules' contexts, once the process is set up (main.c). */
