@@ -57,11 +57,13 @@ struct cap_unwind_rule cap__unwind_fill(uint64_t key);
  * struct cap_unwind_slot's key. */
 void cap__unwind_fill_sys(void *slot);
 
-static inline struct cap_unwind_slot *cap__unwind_slot(uint64_t key)
+static inline struct cap_unwind_slot *cap__unwind_slot_in(struct cap_unwind_slot *cache, uint64_t key)
 {
 	_Static_assert(CAP_UNWIND_SLOTS == 1u << 12, "the hash below picks one of 2^12 slots");
-	return &cap__w->unwind[(key * 0x9e3779b97f4a7c15ull) >> (64 - 12)];
+	return &cache[(key * 0x9e3779b97f4a7c15ull) >> (64 - 12)];
 }
+/* In the calling worker's cache. */
+static inline struct cap_unwind_slot *cap__unwind_slot(uint64_t key) { return cap__unwind_slot_in(cap__w->unwind, key); }
 
 /* Is [top - below, top) inside the region [lo, lo + size)?  One compare:
  * unsigned arithmetic wraps everything outside to a large number. */
@@ -93,12 +95,13 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 {
 	const uintptr_t stack_lo = (uintptr_t)t->stack_lo, stack_size = t->stack_size;
 	uintptr_t pc = r.pc, sp = r.sp, rbp = r.rbp, adjust = pc_is_ra;
+	struct cap_unwind_slot *cache = cap__w->unwind; /* once: the stores below could alias cap__w */
 	uint32_t n = 0;
 	if (!pc_is_ra && max)
 		frames[n++] = pc;
 	while (n < max) {
 		uint64_t key = pc - adjust;
-		const struct cap_unwind_slot *s = cap__unwind_slot(key);
+		const struct cap_unwind_slot *s = cap__unwind_slot_in(cache, key);
 		struct cap_unwind_rule rule;
 		if (CAP_LIKELY(s->key == key))
 			rule = s->rule;
