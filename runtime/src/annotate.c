@@ -124,7 +124,7 @@ static int cap__annot_big_stack(struct cap_call *c, size_t bytes)
 	struct cap_worker *w = cap__w;
 	struct cap_thread *s = cap__annot_stack_get(w, bytes + 4096);
 	if (!s)
-		return ENOMEM;
+		return -ENOMEM;
 	/* Like cap__on_sysstack: the call gets a guard and a chunk list of its
 	 * own, so split-stack code it calls back into stays on its stack. */
 	void *guard = cap__get_guard();

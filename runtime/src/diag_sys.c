@@ -82,11 +82,7 @@ void cap__sys_init(void *arg)
 				     cap__env_size("CAPRICCIO_STACK_LIMIT", 0, 1 << 16));
 	}
 
-	/* Signal handlers never run on a thread's small chunk: the kernel's
-	 * signal frame alone can be larger than a chunk. */
-	static char altstack[64 * 1024];
-	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
-	sigaltstack(&ss, NULL);
+	/* The handlers run on each worker's alternate stack (signal.c). */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = cap__segv;

@@ -22,9 +22,9 @@ void cap__disk_setup_sys(void *unused);    /* picks the backend: cap__disk_backe
 void cap__disk_submit_sys(void *req);      /* struct cap_disk_req * */
 void cap__disk_reap_sys(void *w);          /* wakes finished requests' threads */
 void cap__disk_forget_sys(void *unused);   /* after fork, in the child */
+/* Process-wide: chosen once, from CAPRICCIO_DISK and what the kernel
+ * offers.  (Requests the kernel refused to take, being short of memory,
+ * wait in the worker's ring: disk.sq_waiting, offered again soon.) */
 extern enum cap_disk_backend cap__disk_backend;
-/* Requests are queued in the ring that the kernel refused to take (it was
- * short of memory): the scheduler offers them again soon. */
-extern bool cap__disk_sq_waiting;
 
 #endif

@@ -14,15 +14,15 @@
 
 #define CAP_URING_ENTRIES 256
 
-static struct io_uring cap__ring;
-static int cap__efd = -1;
-bool cap__disk_sq_waiting;
+/* The ring and its eventfd are the worker's (ctx.h: struct cap_disk_ctx);
+ * the backend chosen (disk.c) is the process's. */
 
 /* ---- setup -------------------------------------------------------------- */
 
 void cap__disk_setup_sys(void *arg)
 {
 	(void)arg;
+	struct cap_disk_ctx *d = &cap__w->disk;
 	enum cap_disk_backend want = CAP_DISK_URING;
 	const char *env = getenv("CAPRICCIO_DISK");
 	if (env && !strcmp(env, "threads"))
@@ -32,24 +32,27 @@ void cap__disk_setup_sys(void *arg)
 	else if (env && *env) {
 		fprintf(stderr, "capriccio: CAPRICCIO_DISK=%s: expected uring or threads; using the default\n", env);
 	}
-	cap__efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (cap__efd >= 0)
+	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->efd >= 0)
 		cap__fds_runtime(1);
-	if (cap__efd < 0 || cap__io_add_internal(cap__efd, CAP_TAG_DISK) != 0) {
+	if (d->efd < 0 || cap__io_add_internal(d->efd, CAP_TAG_DISK) != 0) {
 		fprintf(stderr, "capriccio: cannot create the disk completion eventfd: %s; disk I/O will block the worker\n",
 			strerror(errno));
 		cap__disk_backend = CAP_DISK_NONE;
 		return;
 	}
 	if (want != CAP_DISK_THREADS) {
-		int r = io_uring_queue_init(CAP_URING_ENTRIES, &cap__ring, 0);
-		if (r == 0 && io_uring_register_eventfd(&cap__ring, cap__efd) == 0) {
+		struct io_uring *ring = calloc(1, sizeof *ring);
+		int r = ring ? io_uring_queue_init(CAP_URING_ENTRIES, ring, 0) : -ENOMEM;
+		if (r == 0 && io_uring_register_eventfd(ring, d->efd) == 0) {
 			cap__fds_runtime(1); /* the ring */
+			d->ring = ring;
 			cap__disk_backend = CAP_DISK_URING;
 			return;
 		}
 		if (r == 0)
-			io_uring_queue_exit(&cap__ring);
+			io_uring_queue_exit(ring);
+		free(ring);
 		fprintf(stderr, "capriccio: io_uring unavailable (%s); disk I/O uses helper threads\n",
 			strerror(r < 0 ? -r : errno));
 	}
@@ -65,10 +68,11 @@ void cap__disk_setup_sys(void *arg)
 void cap__disk_submit_sys(void *arg)
 {
 	struct cap_disk_req *r = arg;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&cap__ring);
+	struct cap_disk_ctx *d = &cap__w->disk;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(d->ring);
 	if (!sqe) {
-		io_uring_submit(&cap__ring);
-		sqe = io_uring_get_sqe(&cap__ring);
+		io_uring_submit(d->ring);
+		sqe = io_uring_get_sqe(d->ring);
 	}
 	if (!sqe) {
 		r->result = -EAGAIN; /* ring full even after submitting: disk.c retries */
@@ -85,20 +89,23 @@ void cap__disk_submit_sys(void *arg)
 	/* A failed submit leaves the entry queued in the ring, pointing at r:
 	 * r stays in flight (its thread keeps waiting) and the entry is
 	 * offered again until the kernel takes it. */
-	if (io_uring_submit(&cap__ring) < 0)
-		cap__disk_sq_waiting = true;
+	if (io_uring_submit(d->ring) < 0)
+		d->sq_waiting = true;
 }
 
 void cap__disk_reap_sys(void *arg)
 {
 	(void)arg;
+	struct cap_disk_ctx *d = &cap__w->disk;
 	uint64_t v;
-	cap_sys3(SYS_read, cap__efd, &v, sizeof v);
-	if (cap__disk_sq_waiting && io_uring_submit(&cap__ring) >= 0)
-		cap__disk_sq_waiting = false;
+	cap_sys3(SYS_read, d->efd, &v, sizeof v);
+	if (!d->ring)
+		return;
+	if (d->sq_waiting && io_uring_submit(d->ring) >= 0)
+		d->sq_waiting = false;
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
-	io_uring_for_each_cqe(&cap__ring, head, cqe)
+	io_uring_for_each_cqe(d->ring, head, cqe)
 	{
 		struct cap_disk_req *r = io_uring_cqe_get_data(cqe);
 		r->result = cqe->res;
@@ -106,17 +113,20 @@ void cap__disk_reap_sys(void *arg)
 		cap__wake(r->t, 0);
 		n++;
 	}
-	io_uring_cq_advance(&cap__ring, n);
+	io_uring_cq_advance(d->ring, n);
 }
 
 void cap__disk_forget_sys(void *arg)
 {
 	(void)arg;
-	if (cap__disk_backend == CAP_DISK_URING) {
-		io_uring_queue_exit(&cap__ring);
+	struct cap_disk_ctx *d = &cap__w->disk;
+	if (d->ring) {
+		io_uring_queue_exit(d->ring);
+		free(d->ring);
+		d->ring = NULL;
 		cap__fds_runtime(-1);
 	}
-	if (cap__efd >= 0 && cap_sys1(SYS_close, cap__efd) == 0)
+	if (d->efd >= 0 && cap_sys1(SYS_close, d->efd) == 0)
 		cap__fds_runtime(-1);
-	cap__efd = -1;
+	d->efd = -1;
 }

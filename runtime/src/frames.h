@@ -30,8 +30,8 @@ struct cap_resources {
 	uint32_t dropped_total, nodes_dropped;
 };
 
-void cap_frame_hello(struct cap_wire *w, const struct cap_hello *h);
-void cap_frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns);
+void cap__frame_hello(struct cap_wire *w, const struct cap_hello *h);
+void cap__frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns);
 
 /* A snapshot: begin, then each section in order — begin it, write its
  * records, end it — then end the snapshot. */
@@ -39,26 +39,26 @@ struct cap_snap {
 	size_t frame_at, count_at;
 	uint32_t count;
 };
-void cap_snap_begin(struct cap_wire *w, struct cap_snap *s, uint32_t seq, uint32_t dropped, uint64_t t_ns,
+void cap__snap_begin(struct cap_wire *w, struct cap_snap *s, uint32_t seq, uint32_t dropped, uint64_t t_ns,
 		    const struct cap_resources *r);
-void cap_snap_section(struct cap_wire *w, struct cap_snap *s); /* starts the next section */
-void cap_snap_end(struct cap_wire *w, struct cap_snap *s);
+void cap__snap_section(struct cap_wire *w, struct cap_snap *s); /* starts the next section */
+void cap__snap_end(struct cap_wire *w, struct cap_snap *s);
 
-void cap_rec_node_def(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t kind, uint8_t nframes,
+void cap__rec_node_def(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t kind, uint8_t nframes,
 		      const uint64_t *frames);
-void cap_rec_node_stat(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint64_t count, uint64_t wait_total_ns,
+void cap__rec_node_stat(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint64_t count, uint64_t wait_total_ns,
 		       uint64_t wait_max_ns, int64_t fd_delta);
-void cap_rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32_t to, uint64_t count,
+void cap__rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32_t to, uint64_t count,
 		  uint64_t total_ns, uint64_t ewma_ns, uint64_t max_ns);
-void cap_rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_t live, uint32_t total,
+void cap__rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_t live, uint32_t total,
 		  uint32_t first_chunk, uint32_t split_frame_max, uint64_t chunks_linked, uint64_t allocated,
 		  uint64_t used_max, uint64_t used_total, uint64_t waste);
-void cap_rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes);
-void cap_rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t nframes, const uint64_t *frames,
+void cap__rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes);
+void cap__rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t nframes, const uint64_t *frames,
 		    uint64_t count, uint64_t run_max_ns);
-void cap_rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t syscall, uint64_t count,
+void cap__rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t syscall, uint64_t count,
 		   uint64_t total_ns, uint64_t max_ns, uint64_t pc, uint64_t callsite, uint64_t target);
-void cap_rec_thread(struct cap_wire *w, struct cap_snap *s, uint64_t id, uint64_t spawn_site, uint64_t allocated,
+void cap__rec_thread(struct cap_wire *w, struct cap_snap *s, uint64_t id, uint64_t spawn_site, uint64_t allocated,
 		    uint64_t used, uint32_t chunks_linked, uint8_t state, uint8_t kind, const char *name);
 
 #define CAP_SNAP_SECTIONS 8 /* node_defs node_stats edge_stats spawn_sites hot_splits samples stalls threads */

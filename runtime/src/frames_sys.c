@@ -1,7 +1,7 @@
 /* Frame encoders (see frames.h and docs/PROTOCOL.md). */
 #include "frames.h"
 
-void cap_frame_hello(struct cap_wire *w, const struct cap_hello *h)
+void cap__frame_hello(struct cap_wire *w, const struct cap_hello *h)
 {
 	size_t at = cap_wire_begin(w, CAP_FRAME_HELLO);
 	cap_wire_u16(w, CAP_PROTOCOL_VERSION);
@@ -29,7 +29,7 @@ void cap_frame_hello(struct cap_wire *w, const struct cap_hello *h)
 	cap_wire_end(w, at);
 }
 
-void cap_frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns)
+void cap__frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns)
 {
 	size_t at = cap_wire_begin(w, CAP_FRAME_EXIT);
 	cap_wire_u8(w, signaled ? 1 : 0);
@@ -40,7 +40,7 @@ void cap_frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t
 	cap_wire_end(w, at);
 }
 
-void cap_snap_begin(struct cap_wire *w, struct cap_snap *s, uint32_t seq, uint32_t dropped, uint64_t t_ns,
+void cap__snap_begin(struct cap_wire *w, struct cap_snap *s, uint32_t seq, uint32_t dropped, uint64_t t_ns,
 		    const struct cap_resources *r)
 {
 	s->frame_at = cap_wire_begin(w, CAP_FRAME_SNAPSHOT);
@@ -71,7 +71,7 @@ static void cap__snap_close_section(struct cap_wire *w, struct cap_snap *s)
 		cap_wire_patch_u32(w, s->count_at, s->count);
 }
 
-void cap_snap_section(struct cap_wire *w, struct cap_snap *s)
+void cap__snap_section(struct cap_wire *w, struct cap_snap *s)
 {
 	cap__snap_close_section(w, s);
 	s->count_at = w->len;
@@ -79,13 +79,13 @@ void cap_snap_section(struct cap_wire *w, struct cap_snap *s)
 	cap_wire_u32(w, 0);
 }
 
-void cap_snap_end(struct cap_wire *w, struct cap_snap *s)
+void cap__snap_end(struct cap_wire *w, struct cap_snap *s)
 {
 	cap__snap_close_section(w, s);
 	cap_wire_end(w, s->frame_at);
 }
 
-void cap_rec_node_def(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t kind, uint8_t nframes,
+void cap__rec_node_def(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t kind, uint8_t nframes,
 		      const uint64_t *frames)
 {
 	cap_wire_u32(w, id);
@@ -96,7 +96,7 @@ void cap_rec_node_def(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8
 	s->count++;
 }
 
-void cap_rec_node_stat(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint64_t count, uint64_t wait_total_ns,
+void cap__rec_node_stat(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint64_t count, uint64_t wait_total_ns,
 		       uint64_t wait_max_ns, int64_t fd_delta)
 {
 	cap_wire_u32(w, id);
@@ -108,7 +108,7 @@ void cap_rec_node_stat(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint
 	s->count++;
 }
 
-void cap_rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32_t to, uint64_t count,
+void cap__rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32_t to, uint64_t count,
 		  uint64_t total_ns, uint64_t ewma_ns, uint64_t max_ns)
 {
 	cap_wire_u32(w, from);
@@ -120,7 +120,7 @@ void cap_rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32_
 	s->count++;
 }
 
-void cap_rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_t live, uint32_t total,
+void cap__rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_t live, uint32_t total,
 		  uint32_t first_chunk, uint32_t split_frame_max, uint64_t chunks_linked, uint64_t allocated,
 		  uint64_t used_max, uint64_t used_total, uint64_t waste)
 {
@@ -137,7 +137,7 @@ void cap_rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_
 	s->count++;
 }
 
-void cap_rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes)
+void cap__rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes)
 {
 	cap_wire_u64(w, callsite);
 	cap_wire_u64(w, count);
@@ -146,7 +146,7 @@ void cap_rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, ui
 	s->count++;
 }
 
-void cap_rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t nframes, const uint64_t *frames,
+void cap__rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t nframes, const uint64_t *frames,
 		    uint64_t count, uint64_t run_max_ns)
 {
 	cap_wire_u32(w, id);
@@ -159,7 +159,7 @@ void cap_rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t
 	s->count++;
 }
 
-void cap_rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t syscall, uint64_t count,
+void cap__rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t syscall, uint64_t count,
 		   uint64_t total_ns, uint64_t max_ns, uint64_t pc, uint64_t callsite, uint64_t target)
 {
 	cap_wire_u32(w, id);
@@ -173,7 +173,7 @@ void cap_rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t
 	s->count++;
 }
 
-void cap_rec_thread(struct cap_wire *w, struct cap_snap *s, uint64_t id, uint64_t spawn_site, uint64_t allocated,
+void cap__rec_thread(struct cap_wire *w, struct cap_snap *s, uint64_t id, uint64_t spawn_site, uint64_t allocated,
 		    uint64_t used, uint32_t chunks_linked, uint8_t state, uint8_t kind, const char *name)
 {
 	cap_wire_u64(w, id);

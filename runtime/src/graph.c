@@ -1,5 +1,6 @@
 /* The blocking graph and stack accounting, recorded on the worker's own
- * paths while telemetry is on (cap__tel != NULL).
+ * paths while telemetry is on (the worker's tel != NULL), into the worker's
+ * own tables: no lock, one writer.
  *
  * A node is a blocking point: the chain of return addresses (unwind.h)
  * where a thread blocked or yielded.  An edge joins two consecutive
@@ -19,7 +20,6 @@
 
 #include <sys/mman.h>
 
-struct cap_telemetry *cap__tel;
 
 /* Find or add the entry for `key` in table `tab` (CAP_TABLE); evaluates to
  * its index + 1, or 0 when the table is full.  `init(e)` fills a new entry
@@ -90,9 +90,8 @@ static uint32_t cap__edge_of(struct cap_telemetry *T, uint32_t from, uint32_t to
 	return n + 1;
 }
 
-void cap__graph_block(struct cap_thread *t, int kind)
+void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
-	struct cap_telemetry *T = cap__tel;
 	uint64_t now = cap__ticks();
 	uint64_t frames[CAP_FRAMES];
 	/* From the runtime's block function (our caller): its caller is the first frame. */
@@ -125,9 +124,8 @@ void cap__graph_block(struct cap_thread *t, int kind)
 	T->blocking_ops++;
 }
 
-void cap__graph_resumed(struct cap_thread *t, int kind)
+void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
-	struct cap_telemetry *T = cap__tel;
 	uint64_t now = cap__ticks();
 	if (t->last_node)
 		T->nodes.v[t->last_node - 1].count++; /* with its wait: an average never mixes in a wait still running */
@@ -159,9 +157,8 @@ static inline size_t cap__thread_allocated(const struct cap_thread *t, const str
 	return t->stack_size + cap__chain_bytes(segs);
 }
 
-void cap__graph_spawned(struct cap_thread *t)
+void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 {
-	struct cap_telemetry *T = cap__tel;
 	uint64_t addr = (uint64_t)(uintptr_t)t->spawn_site;
 	size_t alloc = t->stack_size + cap__chain_bytes(t->ss.segments);
 	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, addr, ({ e->first_chunk = (uint32_t)(t->stack_size + CAP_TSIZE); }));
@@ -223,9 +220,8 @@ static size_t cap__stack_used(const struct cap_thread *t, struct cap_libgcc_segm
 	return used > alloc ? alloc : used;
 }
 
-void cap__graph_finished(struct cap_thread *t)
+void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t)
 {
-	struct cap_telemetry *T = cap__tel;
 	struct cap_libgcc_segment *segs = __morestack_segments;
 	size_t alloc = t->stack_size + cap__chain_bytes(segs);
 	size_t used = cap__stack_used(t, segs, alloc, true);
@@ -263,15 +259,15 @@ __attribute__((no_split_stack, always_inline)) static inline void *cap__split(si
 
 void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size)
 {
-	struct cap_telemetry *T = cap__tel;
+	struct cap_worker *w = cap__w;
+	struct cap_telemetry *T = w ? w->tel : NULL;
 	if (!T)
 		return cap__split(pframe_size, old_stack, param_size);
 	size_t want = *pframe_size;
 	struct cap_libgcc_segment *cur = __morestack_current_segment;
 	struct cap_libgcc_segment *existing = cur ? cur->next : __morestack_segments;
 	void *r = cap__split(pframe_size, old_stack, param_size);
-	struct cap_worker *w = cap__w;
-	if (!w || w->current == &w->sched || w->in_sysstack)
+	if ( w->current == &w->sched || w->sysstack.active)
 		return r;
 	struct cap_thread *t = w->current;
 	t->chunks_linked++;
@@ -302,7 +298,7 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
  * resume (about once a second). */
 void cap__graph_rows_if_asked(struct cap_worker *w)
 {
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = cap__w->tel;
 	struct cap_thread *chosen[CAP_TOP_THREADS];
 	uint32_t n = 0, min_i = 0;
 	size_t min_v = 0;

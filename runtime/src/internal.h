@@ -1,10 +1,21 @@
 /* Internal structures shared by the runtime's modules.
  *
- * One kernel thread (the worker) runs every user thread today.  All state
- * below hangs off `struct cap_worker`, reached through a thread-local
- * pointer, so a later M:N scheduler can run several workers without
- * changing the hot paths; the places that still assume a single worker say
- * so with "SINGLE-WORKER". */
+ * One kernel thread (the worker) runs every user thread today.  Its state
+ * is `struct cap_worker` (ctx.h), composed of one context per module and
+ * reached through a thread-local pointer, so a later M:N scheduler can run
+ * several workers without changing the hot paths.  State outside it is
+ * process-wide by design and says so where it is defined.
+ *
+ * Errors: internal functions (cap__*) report an error as a negative errno,
+ * as the kernel does (-EINTR, -ETIMEDOUT; 0 or a count for success), and
+ * so does every wait result (cap__block, cap__wake).  Only the public entry
+ * points convert: the cap_* API and the pthread functions return a positive
+ * errno, the libc functions -1 with errno set (cap__ret).  The one kind of
+ * exception is a function that *is* a libc call's body and is named as
+ * such (stdio's cap__stream_underflow/overflow, which return EOF with errno
+ * set; cap__fcntl_lock_wait, fcntl's -1 and errno), and static helpers that
+ * compute a public function's result, which use that function's
+ * convention. */
 #ifndef CAP_INTERNAL_H
 #define CAP_INTERNAL_H
 
@@ -108,11 +119,12 @@ struct cap_thread {
 	struct cap_ctx ctx; /* first: switch.S stores through it */
 	struct cap_ss ss;
 	struct cap_thread *next, *prev; /* run queue or the wait queue it sleeps in */
+	struct cap_worker *owner;       /* the worker whose run queue it goes back to when woken */
 	struct cap_waitq *waitq;        /* queue holding it while blocked */
 	uint64_t wake_ns;               /* deadline while in the timer heap */
 	uint32_t heap_idx;              /* 1-based; 0 = not in the heap */
 	uint8_t state, reason, flags, stack_kind;
-	int wait_result; /* 0, ETIMEDOUT or EINTR when woken */
+	int wait_result; /* 0, -ETIMEDOUT or -EINTR when woken */
 	int saved_errno;
 	/* Signals (signal.c): `waits` counts its waits, so that a handler
 	 * interrupts the wait it ran during, never a later one; `intr_runs`
@@ -161,35 +173,7 @@ _Static_assert(sizeof(struct cap_thread) <= 320, "struct cap_thread outgrew its 
 /* The largest stack size a pthread attribute may give as a first chunk (split mode). */
 #define CAP_MAX_FIRST_CHUNK (64u << 10)
 
-struct cap_heap {
-	struct cap_thread **v; /* 1-based min-heap on wake_ns */
-	uint32_t n, cap;
-};
-
-struct cap_worker {
-	struct cap_thread *current;
-	struct cap_thread *runq_head, *runq_tail;
-	uint32_t runq_len;
-	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
-	struct cap_thread *zombie;
-	struct cap_heap timers;
-	int *errno_ptr;
-	char *tls_live;          /* the program's thread-locals in this kernel thread's TLS block */
-	void *locale_applied;    /* the locale this kernel thread has (uselocale); NULL: global */
-	int epfd;
-	uint64_t kmask;          /* the worker's kernel signal mask: the running thread's */
-	uint32_t io_waiters;     /* threads parked on epoll */
-	uint32_t inflight;       /* disk requests and helper jobs not completed */
-	uint32_t dispatches;     /* counts dispatches between forced polls */
-	uint64_t switches;
-	uint64_t nthreads;       /* live user threads */
-	uint64_t next_id;
-	struct cap_thread *all;  /* list of live threads */
-	struct cap_thread *main_thread;
-	struct cap_thread *annot_stacks; /* stacks kept for annotated calls (annotate.c) */
-	uint32_t annot_stacks_kept;
-	bool in_sysstack;
-};
+#include "ctx.h"
 
 /* Only the worker kernel thread has a non-NULL pointer here. */
 extern CAP_TLS struct cap_worker *cap__w;
@@ -207,8 +191,10 @@ void cap__thread_trampoline(void);
 void cap__sysstack_call(void (*fn)(void *), void *arg, void *stack_top);
 
 /* sched.c */
-void cap__runq_push(struct cap_worker *w, struct cap_thread *t);
 void cap__schedule(struct cap_worker *w, struct cap_thread *cur);
+bool cap__sched_run_one(struct cap_worker *w);
+/* Parks the running thread until cap__wake: 0, or the result the waker
+ * gave (-ETIMEDOUT at the deadline, -EINTR for a signal). */
 int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj);
 void cap__wake(struct cap_thread *t, int result);
 void cap__wake_all(struct cap_waitq *q, int result);
@@ -257,8 +243,8 @@ void cap__on_sysstack(enum cap_sysfn op, void *arg);
 _Noreturn void cap__fatal_misuse(const char *what);
 int *cap__errno(void);
 void cap__set_errno(int e);
-/* Joins t by deadline_ns (0: no deadline; CAP_JOIN_TRY: EBUSY unless it has
- * ended).  ETIMEDOUT leaves t joinable. */
+/* Joins t by deadline_ns (0: no deadline; CAP_JOIN_TRY: -EBUSY unless it
+ * has ended).  -ETIMEDOUT leaves t joinable. */
 #define CAP_JOIN_TRY UINT64_MAX
 int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns);
 struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);
@@ -282,8 +268,6 @@ void cap__policy_block(struct cap_thread *t, const void *block_frame); /* block_
 void cap__policy_resumed(struct cap_thread *t);
 void cap__policy_spawned(struct cap_thread *t);
 void cap__policy_exited(struct cap_thread *t);
-void cap__policy_push(struct cap_thread *t);
-struct cap_thread *cap__policy_pop(void);
 void cap__policy_admit(void);
 
 /* waitq.c-style helpers (inline) */
@@ -310,6 +294,15 @@ static inline void cap__q_remove(struct cap_waitq *q, struct cap_thread *t)
 	t->next = t->prev = NULL;
 }
 
+/* worker.c */
+struct cap_worker *cap__worker_first(void);
+void cap__worker_init_sched(struct cap_worker *w);
+void cap__worker_init(struct cap_worker *w);
+void cap__worker_run(struct cap_worker *w);
+
+/* sysstack.c */
+void cap__sysstack_init(struct cap_worker *w);
+
 /* timer.c */
 void cap__timer_add(struct cap_worker *w, struct cap_thread *t);
 void cap__timer_del(struct cap_worker *w, struct cap_thread *t);
@@ -317,20 +310,22 @@ uint64_t cap__timer_next(struct cap_worker *w); /* 0 = none */
 void cap__timer_release_due(struct cap_worker *w, uint64_t now);
 
 /* stack.c */
-int cap__stack_alloc(struct cap_thread **out, size_t size, int mode);
+int cap__stack_alloc(struct cap_thread **out, size_t size, int mode); /* 0 or -errno */
 void cap__stack_free(struct cap_thread *t);
-void cap__stack_init_worker(void);
+void cap__stack_init(void);
 const char *cap__stack_mode_name(void);
 int cap__stack_default_mode(void);
 
 /* io.c */
-int cap__io_init(struct cap_worker *w);
+int cap__fd_table_init(void);           /* 0 or -errno */
+int cap__io_init(struct cap_worker *w); /* 0 or -errno */
 void cap__io_after_fork(struct cap_worker *w);
 void cap__io_poll(struct cap_worker *w, int64_t timeout_ns);
 void cap__fd_reset(int fd);
 
 /* signal.c */
 void cap__signals_init(struct cap_worker *w);
+void cap__sig_altstack_init(struct cap_worker *w);
 
 /* sigmask.c: per-thread signal masks */
 void cap__sig_kmask(struct cap_worker *w, uint64_t mask); /* the kernel mask, when a thread with another runs */

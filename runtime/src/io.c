@@ -35,12 +35,14 @@ struct cap_fd {
 	struct cap_pollwait *pollers;
 };
 
-static struct cap_fd *cap__fds; /* SINGLE-WORKER */
+/* Process-wide by design, as descriptors are.  `registered` means in the
+ * one worker's epoll set; with several workers (issue 14) it becomes per
+ * epoll instance, or the instance is shared. */
+static struct cap_fd *cap__fds;
 static size_t cap__nfds;
 static int cap__fd_hwm = -1; /* highest descriptor ever registered */
-static struct epoll_event cap__events[256];
 
-int cap__io_init(struct cap_worker *w)
+int cap__fd_table_init(void)
 {
 	struct rlimit rl;
 	size_t n = 1u << 16;
@@ -51,14 +53,19 @@ int cap__io_init(struct cap_worker *w)
 	long p = cap_sys6(SYS_mmap, 0, n * sizeof(struct cap_fd), PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p < 0 && p > -4096)
-		return (int)-p;
+		return (int)p;
 	cap__fds = (struct cap_fd *)p;
 	cap__nfds = n;
+	return 0;
+}
+
+int cap__io_init(struct cap_worker *w)
+{
 	long fd = cap_sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (fd < 0)
-		return (int)-fd;
+		return (int)fd;
 	cap__fds_runtime(1);
-	w->epfd = (int)fd;
+	w->io.epfd = (int)fd;
 	return 0;
 }
 
@@ -70,8 +77,8 @@ static inline struct cap_fd *cap__fd(int fd)
 int cap__io_add_internal(int fd, uint64_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-	long r = cap_sys4(SYS_epoll_ctl, cap__w->epfd, EPOLL_CTL_ADD, fd, &ev);
-	return r < 0 ? (int)-r : 0;
+	long r = cap_sys4(SYS_epoll_ctl, cap__w->io.epfd, EPOLL_CTL_ADD, fd, &ev);
+	return r < 0 ? (int)r : 0;
 }
 
 /* ---- Descriptor state --------------------------------------------------- */
@@ -115,7 +122,7 @@ int cap__fd_make_nonblock(int fd)
 		return 0;
 	long fl = cap_sys2(SYS_fcntl, fd, F_GETFL);
 	if (fl < 0)
-		return (int)-fl;
+		return (int)fl;
 	if (f) {
 		f->user_nonblock = (fl & O_NONBLOCK) != 0;
 		f->flags_known = 1;
@@ -123,7 +130,7 @@ int cap__fd_make_nonblock(int fd)
 	if (!(fl & O_NONBLOCK)) {
 		long r = cap_sys3(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK);
 		if (r < 0)
-			return (int)-r;
+			return (int)r;
 		if (f)
 			f->we_nonblock = 1;
 	}
@@ -256,11 +263,11 @@ static int cap__fd_register(struct cap_worker *w, int fd, struct cap_fd *f)
 	if (f->registered)
 		return 0;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = (uint64_t)fd };
-	long r = cap_sys4(SYS_epoll_ctl, w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	long r = cap_sys4(SYS_epoll_ctl, w->io.epfd, EPOLL_CTL_ADD, fd, &ev);
 	if (r == -EEXIST)
 		r = 0;
 	if (r < 0)
-		return (int)-r;
+		return (int)r;
 	f->registered = 1;
 	if (fd > cap__fd_hwm)
 		cap__fd_hwm = fd;
@@ -274,14 +281,14 @@ void cap__io_after_fork(struct cap_worker *w)
 	long ep = cap_sys1(SYS_epoll_create1, EPOLL_CLOEXEC);
 	if (ep < 0)
 		return;
-	cap_sys1(SYS_close, w->epfd);
-	w->epfd = (int)ep;
+	cap_sys1(SYS_close, w->io.epfd);
+	w->io.epfd = (int)ep;
 	for (int fd = 0; fd <= cap__fd_hwm; fd++) {
 		struct cap_fd *f = &cap__fds[fd];
 		if (!f->registered)
 			continue;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.u64 = (uint64_t)fd };
-		if (cap_sys4(SYS_epoll_ctl, w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		if (cap_sys4(SYS_epoll_ctl, w->io.epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			f->registered = 0;
 	}
 }
@@ -291,14 +298,14 @@ int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)
 	struct cap_worker *w = cap__w;
 	struct cap_fd *f = cap__fd(fd);
 	if (!f)
-		return EBADF;
+		return -EBADF;
 	int r = cap__fd_register(w, fd, f);
 	if (r)
 		return r;
-	w->io_waiters++;
+	w->io.waiters++;
 	r = cap__block(dir == CAP_DIR_READ ? &f->readers : &f->writers, deadline_ns, CAP_WAIT_IO,
 		       (const void *)(intptr_t)fd);
-	w->io_waiters--;
+	w->io.waiters--;
 	return r;
 }
 
@@ -322,9 +329,9 @@ int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_
 		f->pollers = pw;
 	}
 	if (linked == n) {
-		w->io_waiters++;
+		w->io.waiters++;
 		r = cap__block(NULL, deadline_ns, (enum cap_wait_reason)why, nodes);
-		w->io_waiters--;
+		w->io.waiters--;
 	}
 	for (int i = 0; i < linked; i++) {
 		struct cap_fd *f = cap__fd(fds[i]);
@@ -358,9 +365,9 @@ void cap__fd_reset(int fd)
 		return;
 	struct cap_worker *w = cap__w;
 	if (f->registered && w)
-		cap_sys4(SYS_epoll_ctl, w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		cap_sys4(SYS_epoll_ctl, w->io.epfd, EPOLL_CTL_DEL, fd, NULL);
 	if (w)
-		cap__fd_wake(f, EPOLLIN | EPOLLOUT, EBADF);
+		cap__fd_wake(f, EPOLLIN | EPOLLOUT, -EBADF);
 	f->flags_known = f->user_nonblock = f->we_nonblock = f->registered = 0;
 	f->timeo_known = f->not_socket = f->kind = f->no_twin = 0;
 	int32_t twin = f->twin;
@@ -399,7 +406,7 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 		ts.tv_nsec = timeout_ns % 1000000000;
 		tsp = &ts;
 	}
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = w->tel;
 	if (T && timeout_ns != 0) /* the watchdog must not take this wait for a stall */
 		atomic_store_explicit(&T->idle, 1, memory_order_relaxed);
 	/* Idle, let through what some thread accepts (the running one's mask
@@ -407,15 +414,15 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 	uint64_t idle = 0, *mask = NULL;
 	if (timeout_ns != 0 && (idle = cap__sig_idle_mask(w)) != w->kmask)
 		mask = &idle;
-	long n = cap_sys6l(SYS_epoll_pwait2, w->epfd, cap__events, 256, tsp, mask, 8);
+	long n = cap_sys6l(SYS_epoll_pwait2, w->io.epfd, w->io.events, CAP_IO_EVENTS, tsp, mask, 8);
 	if (n == -ENOSYS) {
 		int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-		n = cap_sys6l(SYS_epoll_pwait, w->epfd, cap__events, 256, ms, mask, 8);
+		n = cap_sys6l(SYS_epoll_pwait, w->io.epfd, w->io.events, CAP_IO_EVENTS, ms, mask, 8);
 	}
 	if (T && timeout_ns != 0)
 		atomic_store_explicit(&T->idle, 0, memory_order_relaxed);
 	for (long i = 0; i < n; i++) {
-		uint64_t tag = cap__events[i].data.u64;
+		uint64_t tag = w->io.events[i].data.u64;
 		if (tag == CAP_TAG_DISK) {
 			cap__disk_complete(w);
 			continue;
@@ -430,7 +437,7 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 		}
 		struct cap_fd *f = cap__fd((int)tag);
 		if (f)
-			cap__fd_wake(f, cap__events[i].events, 0);
+			cap__fd_wake(f, w->io.events[i].events, 0);
 	}
 	if (n == -EINTR)
 		cap__signals_deliver(w);

@@ -30,7 +30,7 @@ static inline uint64_t cap__ts_ns(const struct timespec *ts)
 }
 
 /* io.c: the epoll backend */
-int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, ETIMEDOUT, EINTR, EBADF, EPERM (not pollable) */
+int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, -ETIMEDOUT, -EINTR, -EBADF, -EPERM (not pollable) */
 int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);
 bool cap__fd_user_nonblock(int fd);
 /* What a descriptor is, as far as waiting goes (cached until it is closed). */
@@ -62,9 +62,9 @@ struct cap_park {
 	bool started;
 };
 /* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
- * Returns 0 to try again, else the error the program sees: EAGAIN when it
+ * Returns 0 to try again, else the error the program sees: -EAGAIN when it
  * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
- * timeout passed, EINTR, EBADF, EPERM (epoll cannot watch it). */
+ * timeout passed, -EINTR, -EBADF, -EPERM (epoll cannot watch it). */
 int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait);
 int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local);
 size_t cap__iov_len(const struct iovec *iov, int cnt);
@@ -93,11 +93,10 @@ void cap__signals_deliver(struct cap_worker *w);
 
 /* True when the caller is a user thread that may park (not the scheduler,
  * not a foreign kernel thread, not a signal handler). */
-extern volatile int cap__in_handler;
 static inline bool cap__can_park(void)
 {
 	struct cap_worker *w = cap__w;
-	return w && w->current != &w->sched && !cap__in_handler;
+	return w && w->current != &w->sched && !w->sig.in_handler;
 }
 
 #endif

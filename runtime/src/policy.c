@@ -17,6 +17,7 @@
  * the stack when the thread blocked (a few frames, without symbols). */
 #include "internal.h"
 #include "telemetry.h"
+#include "runq.h"
 
 #include <errno.h>
 
@@ -35,14 +36,17 @@ struct cap_psite {
 	uint32_t runs;
 };
 
+/* Process-wide by design: the policy, the limits and what is in use are the
+ * process's, and the blocking points learned are facts about the program
+ * (a thread's psite indexes this table wherever it runs).  The counters are
+ * statistics: with several workers (issue 14) they become relaxed atomics,
+ * where a lost update only slows learning.  The run queues are the
+ * worker's (ctx.h: struct cap_runq_res). */
 int cap__policy;
 struct cap_policy_limits cap__limits;
 int64_t cap__fds_delta;
 static int32_t cap__threads_live;
 static struct cap_psite cap__psites[CAP_PSITES];
-static struct cap_queue {
-	struct cap_thread *head, *tail;
-} cap__favoured, cap__normal, cap__held;
 static unsigned cap__pressure; /* bit per resource under pressure */
 static uint64_t cap__pressure_checked;
 
@@ -72,7 +76,7 @@ uint64_t cap__fds_open(void)
 
 /* Descriptors and stack bytes are counted as they change; the limits and
  * the memory in use are read again at most every millisecond. */
-static void cap__check_pressure(void)
+static void cap__check_pressure(struct cap_runq_res *q)
 {
 	uint64_t now = cap__mono_ns();
 	if (now - cap__pressure_checked >= 1000000u) {
@@ -83,14 +87,8 @@ static void cap__check_pressure(void)
 	cap__pressure = cap__level(cap__fds_open(), cap__limits.fd_limit, CAP_RES_FDS) |
 			cap__level(cap__limits.memory_bytes, cap__limits.memory_limit, CAP_RES_MEMORY) |
 			cap__level(cap__stack_bytes, cap__limits.stack_limit, CAP_RES_STACK);
-	if (was && !cap__pressure && cap__held.head) { /* held-back threads go back in line, in order */
-		if (cap__normal.tail)
-			cap__normal.tail->next = cap__held.head;
-		else
-			cap__normal.head = cap__held.head;
-		cap__normal.tail = cap__held.tail;
-		cap__held.head = cap__held.tail = NULL;
-	}
+	if (was && !cap__pressure) /* held-back threads go back in line, in order */
+		cap__fifo_concat(&q->normal, &q->held);
 }
 
 /* ---- Learning ----------------------------------------------------------- */
@@ -171,51 +169,35 @@ static int cap__tendency(const struct cap_thread *t)
 
 /* ---- The run queue under this policy ----------------------------------- */
 
-static void cap__q_append(struct cap_queue *q, struct cap_thread *t)
+void cap__res_push(struct cap_runq_res *q, struct cap_thread *t)
 {
-	t->next = NULL;
-	if (q->tail)
-		q->tail->next = t;
-	else
-		q->head = t;
-	q->tail = t;
-}
-
-static struct cap_thread *cap__q_take(struct cap_queue *q)
-{
-	struct cap_thread *t = q->head;
-	if (t) {
-		q->head = t->next;
-		if (!q->head)
-			q->tail = NULL;
-	}
-	return t;
-}
-
-void cap__policy_push(struct cap_thread *t)
-{
-	cap__check_pressure();
+	cap__check_pressure(q);
 	switch (cap__tendency(t)) {
 	case -1:
-		cap__q_append(&cap__favoured, t);
+		cap__fifo_push(&q->favoured, t);
 		break;
 	case 1:
-		t->wake_ns = cap__mono_ns();
-		cap__q_append(&cap__held, t);
+		cap__res_hold(q, t);
 		break;
 	default:
-		cap__q_append(&cap__normal, t);
+		cap__fifo_push(&q->normal, t);
 	}
 }
 
-struct cap_thread *cap__policy_pop(void)
+void cap__res_hold(struct cap_runq_res *q, struct cap_thread *t)
 {
-	struct cap_thread *t = cap__held.head;
+	t->wake_ns = cap__mono_ns();
+	cap__fifo_push(&q->held, t);
+}
+
+struct cap_thread *cap__res_pop(struct cap_runq_res *q)
+{
+	struct cap_thread *t = q->held.head;
 	if (t && cap__mono_ns() - t->wake_ns > CAP_DEFER_MAX_NS)
-		return cap__q_take(&cap__held);
-	if ((t = cap__q_take(&cap__favoured)) || (t = cap__q_take(&cap__normal)))
+		return cap__fifo_pop(&q->held);
+	if ((t = cap__fifo_pop(&q->favoured)) || (t = cap__fifo_pop(&q->normal)))
 		return t;
-	return cap__q_take(&cap__held);
+	return cap__fifo_pop(&q->held);
 }
 
 /* ---- Admission ---------------------------------------------------------- */
@@ -226,17 +208,17 @@ struct cap_thread *cap__policy_pop(void)
 void cap__policy_admit(void)
 {
 	struct cap_worker *w = cap__w;
+	struct cap_runq_res *q = &w->runq.res;
 	uint64_t start = cap__mono_ns();
 	for (;;) {
-		cap__check_pressure();
+		cap__check_pressure(q);
 		if (!cap__pressure || cap__mono_ns() - start > CAP_ADMIT_MAX_NS)
 			return;
-		if (cap__favoured.head || cap__normal.head) {
+		if (q->favoured.head || q->normal.head) {
 			struct cap_thread *cur = w->current;
-			cur->wake_ns = start;
 			cur->state = CAP_RUNNABLE;
-			cap__q_append(&cap__held, cur);
-			w->runq_len++;
+			cap__res_hold(q, cur);
+			cur->wake_ns = start;
 			cap__schedule(w, cur);
 		} else if (w->nthreads > 1) {
 			int saved = *cap__errno();

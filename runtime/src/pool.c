@@ -12,7 +12,7 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 	int ok = 0;
 	cap__on_sysstack(CAP_SYSFN_POOL_START, &ok);
 	if (!ok)
-		return ENOSYS;
+		return -ENOSYS;
 	bool intr = job->flags & CAP_JOB_INTR, interrupted = false;
 	uint32_t since = intr ? cap__intr_begin() : 0;
 	job->t = w->current;
@@ -29,7 +29,7 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 		if (interrupted)
 			cap__pool_interrupt(job, false);
 		uint64_t deadline = interrupted ? cap__mono_ns() + CAP_INTERRUPT_RETRY_NS : 0;
-		if (cap__block(NULL, deadline, why, job) == EINTR && intr)
+		if (cap__block(NULL, deadline, why, job) == -EINTR && intr)
 			interrupted = true;
 	}
 	w->inflight--;

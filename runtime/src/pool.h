@@ -39,12 +39,12 @@ struct cap_job {
 };
 
 /* Runs job->run on a helper and returns when it is done (the caller parks
- * meanwhile, with `why` as its wait reason).  Returns 0, or ENOSYS when no
+ * meanwhile, with `why` as its wait reason).  Returns 0, or -ENOSYS when no
  * helper could be started — then nothing ran.
  *
  * A CAP_JOB_INTR job is interrupted like the system call it makes: when a
  * handler the program installed without SA_RESTART runs for the waiting
- * thread (signal.c wakes it with EINTR; `why` must be CAP_WAIT_IO), the
+ * thread (signal.c wakes it with -EINTR; `why` must be CAP_WAIT_IO), the
  * helper's system call is interrupted and returns EINTR — the signal is
  * sent again until the job ends, as it may land before the helper enters
  * its call — or job->run is skipped (job->skipped) if it had not started.

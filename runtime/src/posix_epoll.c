@@ -32,7 +32,7 @@ static int cap__epoll(int ep, struct epoll_event *ev, int max, uint64_t deadline
 		if (mask) { /* events first, then the signals the mask lets through */
 			if (!swp)
 				cap__sigwait_begin(swp = &sw, 0, ~cap__sigset_bits(mask));
-			if (cap__sigwait_check(swp, NULL) == EINTR) {
+			if (cap__sigwait_check(swp, NULL) == -EINTR) {
 				r = -EINTR;
 				break;
 			}
@@ -41,15 +41,15 @@ static int cap__epoll(int ep, struct epoll_event *ev, int max, uint64_t deadline
 			break;
 		ids[0] = ep;
 		int w = cap__sigwait_park(swp, nodes, ids, 1, forever ? 0 : deadline, CAP_WAIT_POLL);
-		if (w == ETIMEDOUT) {
+		if (w == -ETIMEDOUT) {
 			r = cap__epoll_now(ep, ev, max);
 			break;
 		}
-		if (w == EINTR) {
+		if (w == -EINTR) {
 			r = -EINTR;
 			break;
 		}
-		if (w && w != EBADF) /* a set epoll cannot nest: look again shortly */
+		if (w && w != -EBADF) /* a set epoll cannot nest: look again shortly */
 			cap_sleep_ns(1000000);
 	}
 	if (swp)

@@ -37,7 +37,7 @@ static inline long cap__partial(size_t done, long r) { return done ? (long)done 
 int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 {
 	if (dontwait || cap__fd_user_nonblock(fd))
-		return EAGAIN;
+		return -EAGAIN;
 	if (!pk->started) {
 		uint64_t t = cap__fd_timeout_ns(fd, dir);
 		pk->deadline = t ? cap__mono_ns() + t : 0;
@@ -48,7 +48,7 @@ int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 		t->flags |= CAP_F_SOCK_TIMEO;
 	int w = cap__fd_wait(fd, dir, pk->deadline);
 	t->flags &= (uint8_t)~CAP_F_SOCK_TIMEO;
-	return w == ETIMEDOUT ? EAGAIN : w;
+	return w == -ETIMEDOUT ? -EAGAIN : w;
 }
 
 /* Advance an iovec array past `done` bytes, into `local` when it must be
@@ -124,10 +124,10 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 			if (cap__fd_is_disk(fd)) /* not in the page cache */
 				goto disk;
 			int e = cap__park(fd, dir, &pk, false);
-			if (e == EPERM && cap__fd_refresh_is_disk(fd)) /* closed behind our back, now a file */
+			if (e == -EPERM && cap__fd_refresh_is_disk(fd)) /* closed behind our back, now a file */
 				goto disk;
 			if (e)
-				return cap__partial(total, -e);
+				return cap__partial(total, e);
 			continue;
 		}
 		if (r == -EOPNOTSUPP || r == -EINVAL) {
@@ -138,8 +138,8 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 			struct pollfd p = { .fd = fd, .events = dir == CAP_DIR_READ ? POLLIN : POLLOUT };
 			if (cap_sys3(SYS_poll, &p, 1, 0) == 0) {
 				int e = cap__park(fd, dir, &pk, false);
-				if (e && e != EPERM)
-					return cap__partial(total, -e);
+				if (e && e != -EPERM)
+					return cap__partial(total, e);
 			}
 			r = off < 0 ? cap_sys3(dir == CAP_DIR_READ ? SYS_readv : SYS_writev, fd, iov, cnt)
 				    : cap_sys6l(nr, fd, iov, cnt, off, 0, 0);
@@ -234,7 +234,7 @@ static long cap__recv(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 			return cap__partial(got, r);
 		int e = cap__park(fd, CAP_DIR_READ, &pk, flags & MSG_DONTWAIT);
 		if (e)
-			return cap__partial(got, -e);
+			return cap__partial(got, e);
 	}
 }
 
@@ -276,7 +276,7 @@ static long cap__send(int fd, const void *buf, size_t n, int flags, const struct
 			return cap__partial(sent, r);
 		int e = cap__park(fd, CAP_DIR_WRITE, &pk, flags & MSG_DONTWAIT);
 		if (e)
-			return cap__partial(sent, -e);
+			return cap__partial(sent, e);
 	}
 }
 
@@ -326,7 +326,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 			return cap__partial(got, r);
 		int e = cap__park(fd, CAP_DIR_READ, &pk, flags & MSG_DONTWAIT);
 		if (e)
-			return cap__partial(got, -e);
+			return cap__partial(got, e);
 	}
 }
 
@@ -357,7 +357,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 			return cap__partial(sent, r);
 		int e = cap__park(fd, CAP_DIR_WRITE, &pk, flags & MSG_DONTWAIT);
 		if (e)
-			return cap__partial(sent, -e);
+			return cap__partial(sent, e);
 	}
 }
 
@@ -367,7 +367,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 		return (int)cap__ret(cap_sys4(SYS_accept4, fd, addr, alen, flags));
 	int e = cap__fd_make_nonblock(fd);
 	if (e)
-		return (int)cap__ret(-e);
+		return (int)cap__ret(e);
 	struct cap_park pk = { 0 };
 	for (;;) {
 		if (CAP_UNLIKELY(cap__policy))
@@ -381,7 +381,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 			return (int)cap__ret(r);
 		int e = cap__park(fd, CAP_DIR_READ, &pk, false);
 		if (e)
-			return (int)cap__ret(-e);
+			return (int)cap__ret(e);
 	}
 }
 
@@ -402,7 +402,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 	struct cap_park pk = { 0 };
 	int e = cap__park(fd, CAP_DIR_WRITE, &pk, false);
 	if (e) /* a connect that times out says EINPROGRESS on Linux */
-		return (int)cap__ret(-(e == EAGAIN ? EINPROGRESS : e));
+		return (int)cap__ret(e == -EAGAIN ? -EINPROGRESS : e);
 	int err = 0;
 	socklen_t len = sizeof err;
 	r = cap_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -420,7 +420,7 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 		return cap__ret(cap_sys4(SYS_sendfile, out, in, off, count));
 	int e = cap__fd_make_nonblock(out);
 	if (e)
-		return cap__ret(-e);
+		return cap__ret(e);
 	size_t sent = 0;
 	struct cap_park pk = { 0 };
 	for (;;) {
@@ -437,7 +437,7 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 			return cap__partial(sent, r);
 		e = cap__park(out, CAP_DIR_WRITE, &pk, false);
 		if (e)
-			return cap__partial(sent, -e);
+			return cap__partial(sent, e);
 	}
 }
 ssize_t sendfile64(int out, int in, off_t *off, size_t count) __attribute__((alias("sendfile")));
@@ -644,7 +644,7 @@ static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, b
 		if (mask) { /* the kernel looks at signals even after the timeout */
 			if (!swp)
 				cap__sigwait_begin(swp = &sw, 0, ~cap__sigset_bits(mask));
-			if (cap__sigwait_check(swp, NULL) == EINTR) {
+			if (cap__sigwait_check(swp, NULL) == -EINTR) {
 				r = -EINTR;
 				break;
 			}
@@ -660,16 +660,16 @@ static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, b
 			w = cap__poll_park_large(fds, n, forever ? 0 : deadline, swp);
 		} else {
 			w = cap__block(NULL, cap__mono_ns() + 1000000, CAP_WAIT_POLL, fds); /* rare: look again in 1 ms */
-			if (w == ETIMEDOUT)
+			if (w == -ETIMEDOUT)
 				w = 0;
 		}
-		if (w == ETIMEDOUT)
+		if (w == -ETIMEDOUT)
 			timed_out = true;
-		if (w == EINTR) {
+		if (w == -EINTR) {
 			r = -EINTR;
 			break;
 		}
-		if (w == EPERM) /* something epoll cannot watch: look again shortly */
+		if (w == -EPERM) /* something epoll cannot watch: look again shortly */
 			cap_sleep_ns(1000000);
 	}
 	if (swp)
@@ -789,13 +789,13 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts
 static int cap__sleep_until(uint64_t deadline, struct timespec *rem)
 {
 	int r = cap__block(NULL, deadline, CAP_WAIT_SLEEP, NULL);
-	if (r == EINTR) {
+	if (r == -EINTR) {
 		if (rem) {
 			uint64_t now = cap__mono_ns(), left = now < deadline ? deadline - now : 0;
 			rem->tv_sec = (time_t)(left / 1000000000u);
 			rem->tv_nsec = (long)(left % 1000000000u);
 		}
-		return EINTR;
+		return -EINTR;
 	}
 	return 0;
 }
@@ -830,7 +830,7 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
 		cap_yield();
 		return 0;
 	}
-	return cap__sleep_until(deadline, rem);
+	return -cap__sleep_until(deadline, rem);
 }
 
 int nanosleep(const struct timespec *req, struct timespec *rem)

@@ -41,7 +41,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct t
 			break;
 		int e = cap__park(fd, CAP_DIR_READ, &pk, flags & MSG_DONTWAIT);
 		if (e) {
-			r = -e;
+			r = e;
 			break;
 		}
 	}
@@ -104,7 +104,7 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 			break;
 		int e = cap__park(fd, CAP_DIR_WRITE, &pk, flags & MSG_DONTWAIT);
 		if (e) {
-			r = -e;
+			r = e;
 			break;
 		}
 	}

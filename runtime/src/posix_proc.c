@@ -80,9 +80,9 @@ static long cap__wait(const struct cap_wait *q)
 		}
 		uint64_t deadline = pidfd >= 0 && exits_only ? 0 : cap__mono_ns() + backoff;
 		int e = pidfd >= 0 ? cap__fd_wait(pidfd, CAP_DIR_READ, deadline) : cap__block(NULL, deadline, CAP_WAIT_IO, NULL);
-		if (e == EINTR)
+		if (e == -EINTR)
 			interrupted = true;
-		else if (e && e != ETIMEDOUT) /* not a descriptor to wait on after all: look with backoff */
+		else if (e && e != -ETIMEDOUT) /* not a descriptor to wait on after all: look with backoff */
 			pidfd = -1;
 		if (backoff < CAP_WAIT_BACKOFF_MAX_NS)
 			backoff *= 2;

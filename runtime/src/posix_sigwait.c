@@ -38,18 +38,16 @@ static int cap__sigtimedwait(uint64_t take, siginfo_t *info, const struct timesp
 			break;
 		}
 		r = cap__sigwait_check(&sw, info);
-		if (r) {
-			r = r == EINTR ? -EINTR : r;
+		if (r) /* a signal taken, or -EINTR */
 			break;
-		}
 		if (ts && cap__mono_ns() >= deadline) {
 			r = -EAGAIN;
 			break;
 		}
 		int w = cap__sigwait_park(&sw, &node, &id, 0, deadline, CAP_WAIT_SLEEP);
-		if (w == ETIMEDOUT)
+		if (w == -ETIMEDOUT)
 			timed_out = true;
-		else if (w == EINTR) {
+		else if (w == -EINTR) {
 			r = -EINTR;
 			break;
 		}
@@ -96,7 +94,7 @@ static int cap__suspend(uint64_t accept)
 	struct cap_pollwait node;
 	int id;
 	cap__sigwait_begin(&sw, 0, accept);
-	while (cap__sigwait_check(&sw, NULL) != EINTR && cap__sigwait_park(&sw, &node, &id, 0, 0, CAP_WAIT_SLEEP) != EINTR)
+	while (cap__sigwait_check(&sw, NULL) != -EINTR && cap__sigwait_park(&sw, &node, &id, 0, 0, CAP_WAIT_SLEEP) != -EINTR)
 		;
 	cap__sigwait_end(&sw);
 	return cap__fail(EINTR);

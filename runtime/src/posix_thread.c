@@ -183,7 +183,7 @@ int pthread_tryjoin_np(pthread_t t, void **ret)
 {
 	if (cap__outside_now())
 		cap__cannot_block("pthread_tryjoin_np");
-	return cap__join((struct cap_thread *)t, ret, CAP_JOIN_TRY);
+	return -cap__join((struct cap_thread *)t, ret, CAP_JOIN_TRY);
 }
 int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock, const struct timespec *abstime)
 {
@@ -194,8 +194,8 @@ int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clock, const struct 
 	/* As glibc: no time, or one its futex refuses (nanoseconds out of
 	 * range), is no limit: the join waits for the end. */
 	if (cap__bad_ts(abstime))
-		return cap__join((struct cap_thread *)t, ret, 0);
-	return cap__join((struct cap_thread *)t, ret, cap__abs_deadline(abstime, clock));
+		return -cap__join((struct cap_thread *)t, ret, 0);
+	return -cap__join((struct cap_thread *)t, ret, cap__abs_deadline(abstime, clock));
 }
 int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
 {
@@ -256,8 +256,9 @@ int pthread_kill(pthread_t t, int sig)
 	 * handler it can only ask the kernel, naming the target. */
 	if (th != &cap__outside && cap__can_park())
 		return cap__sig_send(th, sig);
-	if (th != &cap__outside)
-		atomic_store(&cap__sig_target, th);
+	struct cap_worker *w = cap__w;
+	if (th != &cap__outside && w)
+		atomic_store(&w->sig.target, th); /* the handler on this worker attributes the run to th */
 	long r = cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), cap_sys0(SYS_gettid), sig);
 	return r < 0 ? (int)-r : 0;
 }
@@ -385,7 +386,7 @@ static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try)
 		return EBUSY;
 	if (me == &cap__outside)
 		cap__cannot_block("pthread_mutex_lock");
-	int r = cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
+	int r = -cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
 	if (r == 0)
 		m->count = 1; /* the unlocker handed it to us */
 	return r;
@@ -480,7 +481,7 @@ static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t d
 		cap__cannot_block("pthread_cond_wait");
 	uint32_t depth = m->count;
 	m->owner = cap__wake_one(&m->waiters, 0);
-	int r = cap__block(&c->waiters, deadline, CAP_WAIT_COND, c);
+	int r = -cap__block(&c->waiters, deadline, CAP_WAIT_COND, c);
 	while (cap__pmutex_lock(m, 0, false) != 0) {
 	}
 	m->count = depth;
@@ -685,6 +686,8 @@ int pthread_barrier_wait(pthread_barrier_t *pb)
 
 /* ---- Once --------------------------------------------------------------- */
 
+/* Process-wide, like a sync object: a thread waits here for a once that
+ * another (on any worker) is running. */
 static cap_waitq_t cap__once_waiters;
 
 int pthread_once(pthread_once_t *once, void (*fn)(void))

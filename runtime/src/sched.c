@@ -4,18 +4,14 @@
  * context (on the worker's kernel stack) runs only when nothing is runnable,
  * to wait in epoll for I/O and timers, and to reap threads that finished. */
 #include "internal.h"
-#include "telemetry.h"
-#include "disk.h"
+#include "hooks.h"
+#include "runq.h"
 #include "tls.h"
-#include <stdlib.h>
-
 #include <errno.h>
 #include <signal.h>
-#include <sys/mman.h>
 
 CAP_TLS struct cap_worker *cap__w;
-size_t cap__libgcc_backoff = 0x600;
-static struct cap_worker cap__worker0; /* SINGLE-WORKER */
+size_t cap__libgcc_backoff = 0x600; /* process-wide: the libgcc linked in; main.c reads it */
 
 /* Called through a pointer: a direct call from split-stack code into libc
  * makes gold demand a large chunk for the caller (see internal.h). */
@@ -32,17 +28,6 @@ int *cap__errno(void)
 
 void cap__set_errno(int e) { *cap__errno() = e; }
 
-_Noreturn void cap__fatal_misuse(const char *what)
-{
-	cap__on_sysstack(CAP_SYSFN_PRINT, (void *)what);
-	/* Thread-directed, so it is taken before the syscall returns. */
-	uint64_t abrt = 1ull << (SIGABRT - 1);
-	cap_sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &abrt, NULL, 8);
-	cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), cap_sys0(SYS_gettid), SIGABRT);
-	for (;;)
-		cap_sys1(SYS_exit_group, 134);
-}
-
 /* The worker, for calls that only a user thread may make. */
 static inline struct cap_worker *cap__need_worker(void)
 {
@@ -58,45 +43,20 @@ static inline struct cap_worker *cap__need_worker(void)
 
 /* ---- Run queue ---------------------------------------------------------- */
 
-void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
+/* Makes t runnable on its owner worker.  With one worker the owner is the
+ * caller's; issue 14's cross-worker wake (push onto the owner's queue
+ * under its lock, or onto the global queue, and wake the owner if it
+ * idles) replaces this one line. */
+static inline void cap__ready(struct cap_thread *t)
 {
 	t->state = CAP_RUNNABLE;
-	t->next = NULL;
-	if (CAP_UNLIKELY(cap__policy)) {
-		cap__policy_push(t);
-		w->runq_len++;
-		return;
-	}
-	if (w->runq_tail)
-		w->runq_tail->next = t;
-	else
-		w->runq_head = t;
-	w->runq_tail = t;
-	w->runq_len++;
-}
-
-static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
-{
-	if (CAP_UNLIKELY(cap__policy)) {
-		struct cap_thread *t = cap__policy_pop();
-		if (t)
-			w->runq_len--;
-		return t;
-	}
-	struct cap_thread *t = w->runq_head;
-	if (t) {
-		w->runq_head = t->next;
-		if (!w->runq_head)
-			w->runq_tail = NULL;
-		w->runq_len--;
-	}
-	return t;
+	cap__runq_push(&t->owner->runq, t);
 }
 
 /* Give I/O and timers a chance when the run queue never drains. */
 static void cap__poll_nowait(struct cap_worker *w)
 {
-	if (w->io_waiters || w->inflight)
+	if (w->io.waiters || w->inflight)
 		cap__io_poll(w, 0);
 	if (w->timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
@@ -106,11 +66,11 @@ static void cap__poll_nowait(struct cap_worker *w)
 
 static inline struct cap_thread *cap__pick(struct cap_worker *w)
 {
-	if (CAP_UNLIKELY(w->io_waiters | w->timers.n | w->inflight) && ++w->dispatches >= 64) {
+	if (CAP_UNLIKELY(w->io.waiters | w->timers.n | w->inflight) && ++w->dispatches >= 64) {
 		w->dispatches = 0;
 		cap__poll_nowait(w);
 	}
-	return cap__runq_pop(w);
+	return cap__runq_pop(&w->runq);
 }
 
 /* ---- Switching ---------------------------------------------------------- */
@@ -180,15 +140,9 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 		cur->wake_ns = deadline_ns;
 		cap__timer_add(w, cur);
 	}
-	if (cap__tel)
-		cap__graph_block(cur, why);
-	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_block(cur, __builtin_frame_address(0));
+	cap__hook_block(w, cur, why, __builtin_frame_address(0));
 	cap__schedule(w, cur);
-	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_resumed(cur);
-	if (cap__tel)
-		cap__graph_resumed(cur, why);
+	cap__hook_resumed(w, cur, why);
 	cur->reason = CAP_WAIT_NONE;
 	cur->wait_obj = NULL;
 	return cur->wait_result;
@@ -204,15 +158,10 @@ void cap__wake(struct cap_thread *t, int result)
 		t->waitq = NULL;
 	}
 	if (t->heap_idx)
-		cap__timer_del(w, t);
+		cap__timer_del(t->owner, t); /* its deadline is in its owner's heap */
 	t->wait_result = result;
-	if (cap__tel) {
-		/* Runnable from now on, no longer counted as blocked. */
-		t->t_woken = cap__ticks();
-		if (cap__tel->blocked[t->reason & 15])
-			cap__tel->blocked[t->reason & 15]--;
-	}
-	cap__runq_push(w, t);
+	cap__hook_woken(w, t);
+	cap__ready(t);
 }
 
 struct cap_thread *cap__wake_one(struct cap_waitq *q, int result)
@@ -267,8 +216,8 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 		return NULL;
 	}
 	int err = cap__stack_alloc(&t, o ? o->stack_size : 0, o ? o->stack_mode : CAP_STACK_DEFAULT);
-	if (err) {
-		cap__set_errno(err);
+	if (err < 0) {
+		cap__set_errno(-err);
 		return NULL;
 	}
 	*(uint64_t *)t->stack_lo = CAP_STACK_MAGIC;
@@ -289,6 +238,7 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 		cap__tls_thread_start(w, t, false);
 	t->spawn_site = site;
 	t->id = ++w->next_id;
+	t->owner = w;
 	if (o && o->name)
 		cap__strlcpy(t->name, o->name, sizeof t->name);
 	else
@@ -316,11 +266,9 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	/* t->ss.segments keeps the chunks a previous owner of this stack linked. */
 
 	cap__link_all(w, t);
-	if (cap__tel)
-		cap__graph_spawned(t);
-	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_spawned(t);
-	cap__runq_push(w, t);
+	cap__hook_spawned(w, t);
+	t->state = CAP_RUNNABLE;
+	cap__runq_push(&w->runq, t); /* its owner */
 	return t;
 }
 
@@ -331,10 +279,7 @@ cap_thread_t *cap_spawn(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *
 
 static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 {
-	if (cap__tel)
-		cap__graph_finished(t);
-	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_exited(t);
+	cap__hook_finished(w, t);
 	if (CAP_UNLIKELY(t->libc))
 		cap__tls_thread_end(t);
 	if (cap__exit_hook && t->specific)
@@ -385,25 +330,28 @@ static void cap__reap(struct cap_worker *w)
 	cap__stack_free(z);
 }
 
-int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
+/* Inline into both entries: a frame more across the switch inside costs a
+ * mispredicted return (switching stacks empties the return predictor). */
+static inline __attribute__((always_inline)) int cap__join_body(struct cap_thread *t, void **result,
+								 uint64_t deadline_ns)
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
 	if (!t)
-		return EINVAL;
+		return -EINVAL;
 	if (t == cur)
-		return EDEADLK;
+		return -EDEADLK;
 	if (t->flags & (CAP_F_DETACHED | CAP_F_JOINED))
-		return EINVAL;
+		return -EINVAL;
 	if (t->state != CAP_DONE && deadline_ns == CAP_JOIN_TRY)
-		return EBUSY;
+		return -EBUSY;
 	t->flags |= CAP_F_JOINED;
 	while (t->state != CAP_DONE) {
 		t->joiner = cur;
-		if (cap__block(NULL, deadline_ns, CAP_WAIT_JOIN, t) == ETIMEDOUT && t->state != CAP_DONE) {
+		if (cap__block(NULL, deadline_ns, CAP_WAIT_JOIN, t) == -ETIMEDOUT && t->state != CAP_DONE) {
 			t->joiner = NULL; /* still joinable, by anyone */
 			t->flags &= (uint8_t)~CAP_F_JOINED;
-			return ETIMEDOUT;
+			return -ETIMEDOUT;
 		}
 	}
 	if (result)
@@ -412,7 +360,12 @@ int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
 	return 0;
 }
 
-int cap_join(cap_thread_t *t, void **result) { return cap__join(t, result, 0); }
+int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns)
+{
+	return cap__join_body(t, result, deadline_ns);
+}
+
+int cap_join(cap_thread_t *t, void **result) { return -cap__join_body(t, result, 0); }
 
 int cap_detach(cap_thread_t *t)
 {
@@ -435,25 +388,18 @@ void cap_yield(void)
 	struct cap_thread *cur = w->current;
 	if (cur == &w->sched)
 		return;
-	if (!w->runq_len) {
-		if (!(w->io_waiters | w->timers.n | w->inflight) || (cap__poll_nowait(w), !w->runq_len)) {
-			/* Nobody to run: this yield point kept no one waiting, and
-			 * the sampler's run starts again here. */
-			if (cap__tel)
-				cur->t_run = cap__ticks();
+	if (!cap__runq_len(&w->runq)) {
+		if (!(w->io.waiters | w->timers.n | w->inflight) || (cap__poll_nowait(w), !cap__runq_len(&w->runq))) {
+			/* Nobody to run: this yield point kept no one waiting. */
+			cap__hook_run_restarts(w, cur);
 			return;
 		}
 	}
-	if (cap__tel)
-		cap__graph_block(cur, CAP_KIND_YIELD);
-	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_block(cur, __builtin_frame_address(0));
-	cap__runq_push(w, cur);
+	cap__hook_block(w, cur, CAP_KIND_YIELD, __builtin_frame_address(0));
+	cur->state = CAP_RUNNABLE; /* back on its own worker's queue: a running thread's owner is w */
+	cap__runq_push(&w->runq, cur);
 	cap__schedule(w, cur);
-	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_resumed(cur);
-	if (cap__tel)
-		cap__graph_resumed(cur, CAP_KIND_YIELD);
+	cap__hook_resumed(w, cur, CAP_KIND_YIELD);
 }
 
 int cap_sleep_ns(uint64_t ns)
@@ -465,7 +411,7 @@ int cap_sleep_ns(uint64_t ns)
 	}
 	uint64_t deadline = cap__mono_ns() + ns;
 	int r = cap__block(NULL, deadline, CAP_WAIT_SLEEP, NULL);
-	return r == ETIMEDOUT ? 0 : r;
+	return r == -ETIMEDOUT ? 0 : -r;
 }
 
 cap_thread_t *cap_self(void)
@@ -485,191 +431,16 @@ void cap_set_name(cap_thread_t *t, const char *name)
 }
 uint64_t cap_now_ns(void) { return cap__mono_ns(); }
 
-/* The reserve libgcc's __morestack keeps below a guard: the immediate of
- * its `add $BACKOFF,%r10` (0x600 in GCC's source, 0xe00 in Debian's GCC 12). */
-extern const unsigned char __morestack[];
-static size_t cap__read_libgcc_backoff(void)
+/* The scheduler context's turn (worker.c's loop): runs the next runnable
+ * thread until something switches back here.  false: none was runnable. */
+bool cap__sched_run_one(struct cap_worker *w)
 {
-	for (int i = 0; i < 24; i++)
-		if (__morestack[i] == 0x49 && __morestack[i + 1] == 0x81 && __morestack[i + 2] == 0xc2) {
-			uint32_t v;
-			__builtin_memcpy(&v, __morestack + i + 3, 4);
-			if (v >= 256 && v <= 65536)
-				return v;
-		}
-	return 0x600;
-}
-
-/* ---- The system stack --------------------------------------------------- */
-
-static char *cap__sysstack_lo, *cap__sysstack_hi; /* SINGLE-WORKER */
-static struct cap_libgcc_segment *cap__sysstack_segments;
-
-__attribute__((noinline, noipa)) void cap__on_sysstack(enum cap_sysfn op, void *arg)
-{
-	void (*fn)(void *) = cap__sysfn[op];
-	struct cap_worker *w = cap__w;
-	if (!w || w->in_sysstack || w->current == &w->sched || !cap__sysstack_lo) {
-		fn(arg); /* already on a big stack */
-		return;
-	}
-	void *guard = cap__get_guard();
-	struct cap_libgcc_segment *segs = __morestack_segments, *cur = __morestack_current_segment;
-	__morestack_segments = cap__sysstack_segments;
-	__morestack_current_segment = NULL;
-	w->in_sysstack = true;
-	cap__set_guard(cap__sysstack_lo + CAP_SPLIT_BACKOFF);
-	cap__sysstack_call(fn, arg, cap__sysstack_hi);
-	cap__set_guard(guard);
-	w->in_sysstack = false;
-	cap__sysstack_segments = __morestack_segments;
-	__morestack_segments = segs;
-	__morestack_current_segment = cur;
-}
-
-/* ---- fork --------------------------------------------------------------- */
-
-/* Run by fork() in the child (pthread_atfork): the child keeps every user
- * thread, but the kernel objects the runtime waits on were the parent's. */
-void cap__after_fork_child(void)
-{
-	struct cap_worker *w = cap__w;
-	if (!w)
-		return;
-	cap__io_after_fork(w);
-	cap__signals_init(w);
-	cap__disk_after_fork();
-	cap__on_sysstack(CAP_SYSFN_POOL_FORGET, NULL); /* its helper threads stayed with the parent */
-	cap__tel = NULL; /* the telemetry thread stayed with the parent */
-}
-
-/* ---- Main --------------------------------------------------------------- */
-
-struct cap_main_args {
-	int argc;
-	char **argv;
-	char **envp;
-};
-extern int __real_main(int argc, char **argv, char **envp);
-
-/* main returned: exit() runs the atexit handlers and the libraries'
- * destructors on main's thread while every other thread is still scheduled,
- * as under glibc (a library's destructor may signal its pool threads and
- * join them; stdout may have to wait for a slow reader).  The one direct
- * call from the runtime into libc: gold gives it a large chunk, once
- * (tests/split_hygiene.sh allows it by name). */
-static __attribute__((noinline, noreturn)) void cap__main_exit(int status) { exit(status); }
-
-static void *cap__main_entry(void *p)
-{
-	struct cap_main_args *a = p;
-	cap__main_exit(__real_main(a->argc, a->argv, a->envp));
-}
-
-static void cap__sched_loop(struct cap_worker *w)
-{
-	for (;;) {
-		if (w->zombie)
-			cap__reap(w);
-		if (w->nthreads == 0)
-			return;
-		struct cap_thread *t = cap__runq_pop(w);
-		if (t) {
-			t->state = CAP_RUNNING;
-			cap__switch(w, &w->sched, t);
-			continue;
-		}
-		if (!w->io_waiters && !w->timers.n && !w->inflight) {
-			cap__on_sysstack(CAP_SYSFN_DEADLOCK, w);
-			return;
-		}
-		int64_t timeout = -1;
-		uint64_t next = cap__timer_next(w);
-		if (next) {
-			uint64_t now = cap__mono_ns();
-			timeout = next > now ? (int64_t)(next - now) : 0;
-		}
-		if (CAP_UNLIKELY(cap__disk_sq_waiting) && (timeout < 0 || timeout > 1000000)) {
-			timeout = 1000000;
-			cap__disk_complete(w);
-		}
-		if (w->io_waiters || w->inflight || timeout != 0)
-			cap__io_poll(w, timeout);
-		if (w->timers.n)
-			cap__timer_release_due(w, cap__mono_ns());
-	}
-}
-
-/* The runtime's own kernel-stack size for libc slow paths. */
-#define CAP_SYSSTACK_BYTES (1u << 20)
-
-int __wrap_main(int argc, char **argv, char **envp);
-int __wrap_main(int argc, char **argv, char **envp)
-{
-	struct cap_worker *w = &cap__worker0;
-	static struct cap_main_args args;
-	args.argc = argc;
-	args.argv = argv;
-	args.envp = envp;
-
-	w->errno_ptr = cap__errno_location();
-	cap__libgcc_backoff = cap__read_libgcc_backoff();
-	w->sched.state = CAP_RUNNING;
-	w->sched.stack_kind = CAP_STACK_KIND_KERNEL;
-	w->sched.ss.initial_sp = __morestack_initial_sp.sp;
-	w->sched.ss.initial_len = __morestack_initial_sp.len;
-	w->current = &w->sched;
-	cap_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w->kmask, 8); /* main's mask to begin with */
-	w->sched.sigmask = w->kmask;
-	/* Our chunks keep signals off them (handlers run on an alternate
-	 * stack), so __morestack need not block signals around each split. */
-	__morestack_initial_sp.dont_block_signals = 1;
-	cap__sysfn[CAP_SYSFN_INIT](w); /* environment, signals */
-	long p = cap_sys6(SYS_mmap, 0, CAP_SYSSTACK_BYTES + 4096, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p > 0) {
-		cap_sys3(SYS_mprotect, p, 4096, PROT_NONE); /* guard page */
-		cap__sysstack_lo = (char *)p + 4096;
-		cap__sysstack_hi = cap__sysstack_lo + CAP_SYSSTACK_BYTES - 64;
-	}
-	cap__sysfn[CAP_SYSFN_TLS_INIT](w); /* before the first thread: its copy's size */
-	cap__stack_init_worker();
-	if (cap__io_init(w) != 0)
-		cap__fatal_misuse("capriccio: cannot create the epoll instance");
-	cap__w = w;
-	cap__signals_init(w);
-	cap__sysfn[CAP_SYSFN_REPORT_CONFIG](w);
-	cap__sysfn[CAP_SYSFN_TELEMETRY](w); /* when CAPRICCIO_TELEMETRY(_LISTEN) is set */
-
-	cap_spawn_opts_t o = { .name = "main", .stack_size = 0, .stack_mode = CAP_STACK_DEFAULT };
-	o.stack_size = cap__stack_default_mode() == CAP_STACK_FIXED ? (8u << 20) : (64u << 10);
-	w->main_thread = cap__spawn_at(cap__main_entry, &args, &o, NULL); /* no spawn site: the program's start */
-	if (!w->main_thread)
-		cap__fatal_misuse("capriccio: cannot allocate the main thread's stack");
-	w->main_thread->flags |= CAP_F_MAIN;
-	if (cap__tls.area)
-		cap__tls_thread_start(w, w->main_thread, true);
-	cap__sched_loop(w);
-	/* Every thread ended, main by pthread_exit: exit(0) runs the handlers as
-	 * plain kernel-thread code, on main's thread-locals as under glibc. */
-	if (cap__tls.area && !(w->main_thread->flags & CAP_F_DETACHED))
-		cap__tls_load(w, w->main_thread);
-	cap__w = NULL;
-	return 0;
-}
-
-void cap_get_info(cap_info_t *out)
-{
-	struct cap_worker *w = cap__w;
-	extern const char *cap__disk_backend_name(void);
-	extern size_t cap__default_chunk, cap__default_fixed;
-	out->disk_backend = cap__disk_backend_name();
-	out->stack_mode = cap__stack_mode_name();
-	out->first_chunk_bytes = cap__default_chunk;
-	out->fixed_stack_bytes = cap__default_fixed;
-	out->threads = w ? w->nthreads : 0;
-	out->runnable = w ? w->runq_len : 0;
-	out->sleeping = w ? w->timers.n : 0;
-	out->io_waiting = w ? w->io_waiters : 0;
-	out->switches = w ? w->switches : 0;
+	if (w->zombie)
+		cap__reap(w);
+	struct cap_thread *t = cap__runq_pop(&w->runq);
+	if (!t)
+		return false;
+	t->state = CAP_RUNNING;
+	cap__switch(w, &w->sched, t);
+	return true;
 }

@@ -16,18 +16,15 @@
 #include <errno.h>
 #include <signal.h>
 
-/* Threads with a non-empty mask, and per signal how many of them block it
- * (a thread in a signal wait counts as blocking everything). SINGLE-WORKER */
-static uint32_t cap__sig_nmasked;
-static uint32_t cap__sig_nblk[CAP_NSIG];
-
+/* Counts, in the worker's sig.nmasked and sig.nblk, the threads whose mask
+ * blocks something and how many block each signal. */
 static void cap__sig_count(uint64_t m, int d)
 {
 	if (!m)
 		return;
-	cap__sig_nmasked += (uint32_t)d;
+	cap__w->sig.nmasked += (uint32_t)d;
 	for (; m; m &= m - 1)
-		cap__sig_nblk[__builtin_ctzll(m)] += (uint32_t)d;
+		cap__w->sig.nblk[__builtin_ctzll(m)] += (uint32_t)d;
 }
 
 static inline long cap__sigprocmask(uint64_t m) { return cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &m, NULL, 8); }
@@ -43,21 +40,21 @@ void cap__sig_kmask(struct cap_worker *w, uint64_t m)
 		return;
 	/* Signals pending for the process that m lets through run now, for
 	 * the thread that runs from here on. */
-	int mode = cap__sig_mode;
-	cap__sig_mode = CAP_SIGRUN_TAKE;
+	int mode = cap__w->sig.mode;
+	cap__w->sig.mode = CAP_SIGRUN_TAKE;
 	cap__sigprocmask(m);
-	cap__sig_mode = mode;
+	cap__w->sig.mode = mode;
 	w->kmask = m;
 	w->sched.sigmask = m;
 }
 
 uint64_t cap__sig_idle_mask(struct cap_worker *w)
 {
-	if (!cap__sig_nmasked || cap__sig_nmasked < w->nthreads)
+	if (!cap__w->sig.nmasked || cap__w->sig.nmasked < w->nthreads)
 		return 0; /* a thread with an empty mask accepts everything */
 	uint64_t m = 0;
 	for (int i = 0; i < CAP_NSIG; i++)
-		if (cap__sig_nblk[i] == cap__sig_nmasked)
+		if (cap__w->sig.nblk[i] == cap__w->sig.nmasked)
 			m |= 1ull << i;
 	return m & ~cap__sig_reserved;
 }
@@ -69,10 +66,10 @@ void cap__sig_spare(struct cap_worker *w)
 	uint64_t idle = cap__sig_idle_mask(w), late = w->kmask & ~idle, pending = 0;
 	if (!late || cap_sys2(SYS_rt_sigpending, &pending, 8) < 0 || !(pending & late))
 		return;
-	cap__sig_mode = CAP_SIGRUN_SPARE;
+	cap__w->sig.mode = CAP_SIGRUN_SPARE;
 	cap__sigprocmask(idle);
 	cap__sigprocmask(w->kmask);
-	cap__sig_mode = CAP_SIGRUN_NORMAL;
+	cap__w->sig.mode = CAP_SIGRUN_NORMAL;
 }
 
 void cap__sig_spawned(struct cap_worker *w, struct cap_thread *t)
@@ -91,10 +88,10 @@ static void cap__sig_raise(struct cap_thread *t, uint64_t due)
 	due = __atomic_fetch_and(&t->sigpend, ~due, __ATOMIC_RELAXED) & due;
 	if (!due)
 		return;
-	cap__sig_mode = CAP_SIGRUN_TAKE;
+	cap__w->sig.mode = CAP_SIGRUN_TAKE;
 	for (; due; due &= due - 1)
 		cap__tgkill_self(__builtin_ctzll(due) + 1);
-	cap__sig_mode = CAP_SIGRUN_NORMAL;
+	cap__w->sig.mode = CAP_SIGRUN_NORMAL;
 }
 
 void cap__sig_setmask(struct cap_thread *t, uint64_t m)
@@ -114,15 +111,15 @@ void cap__sig_setmask(struct cap_thread *t, uint64_t m)
 int cap__sig_take_handlers(struct cap_thread *t, uint64_t accept)
 {
 	struct cap_worker *w = cap__w;
-	unsigned before = atomic_load(&cap__sig_nruns);
-	cap__sig_mode = CAP_SIGRUN_TAKE;
+	unsigned before = atomic_load(&cap__w->sig.nruns);
+	cap__w->sig.mode = CAP_SIGRUN_TAKE;
 	cap__sigprocmask(~accept & ~cap__sig_reserved); /* the kernel runs what is pending */
 	uint64_t mine = __atomic_fetch_and(&t->sigpend, ~accept, __ATOMIC_RELAXED) & accept;
 	for (; mine; mine &= mine - 1)
 		cap__tgkill_self(__builtin_ctzll(mine) + 1);
 	cap__sigprocmask(w->kmask);
-	cap__sig_mode = CAP_SIGRUN_NORMAL;
-	return atomic_load(&cap__sig_nruns) != before;
+	cap__w->sig.mode = CAP_SIGRUN_NORMAL;
+	return atomic_load(&cap__w->sig.nruns) != before;
 }
 
 int cap__sig_send(struct cap_thread *t, int sig)
@@ -141,25 +138,25 @@ int cap__sig_send(struct cap_thread *t, int sig)
 		return 0;
 	}
 	/* t accepts it: its handler runs now, for t, under t's mask. */
-	atomic_store(&cap__sig_target, t);
+	atomic_store(&cap__w->sig.target, t);
 	if (w->kmask & bit) {
-		cap__sig_mode = CAP_SIGRUN_SPARE;
+		cap__w->sig.mode = CAP_SIGRUN_SPARE;
 		cap__sigprocmask(t->sigmask);
 		cap__tgkill_self(sig);
 		cap__sigprocmask(w->kmask);
-		cap__sig_mode = CAP_SIGRUN_NORMAL;
+		cap__w->sig.mode = CAP_SIGRUN_NORMAL;
 	} else {
 		cap__tgkill_self(sig);
 	}
-	atomic_store(&cap__sig_target, NULL); /* not taken: ignored, or the default action */
+	atomic_store(&cap__w->sig.target, NULL); /* not taken: ignored, or the default action */
 	return 0;
 }
 
 long cap__sys_masked(long nr, long a, long b, long c, long d, long e, long f)
 {
-	cap__sig_mode = CAP_SIGRUN_TAKE;
+	cap__w->sig.mode = CAP_SIGRUN_TAKE;
 	long r = cap_sys6(nr, a, b, c, d, e, f);
-	cap__sig_mode = CAP_SIGRUN_NORMAL;
+	cap__w->sig.mode = CAP_SIGRUN_NORMAL;
 	return r;
 }
 
@@ -173,7 +170,7 @@ int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 	struct cap_worker *w = cap__w;
 	/* Outside a user thread, and inside a handler (whose mask the kernel
 	 * restores when it returns), the mask is the kernel's. */
-	if (!w || w->current == &w->sched || cap__in_handler) {
+	if (!w || w->current == &w->sched || w->sig.in_handler) {
 		uint64_t m = set ? cap__sigset_bits(set) & ~CAP_SIG_GLIBC : 0;
 		return (int)-cap_sys4(SYS_rt_sigprocmask, how, set ? &m : NULL, old, 8);
 	}

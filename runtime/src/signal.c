@@ -14,17 +14,18 @@
 
 #include <errno.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 int cap__sig_interrupts(struct cap_thread *t, int sig)
 {
 	if (t->flags & CAP_F_SIGWAIT)
-		return EINTR;
+		return -EINTR;
 	switch (t->reason) {
 	case CAP_WAIT_POLL:
 	case CAP_WAIT_SLEEP:
-		return EINTR;
+		return -EINTR;
 	case CAP_WAIT_IO: /* a socket with a timeout is not restarted (signal(7)) */
-		return (cap__sig_restart & CAP_SIGBIT(sig)) && !(t->flags & CAP_F_SOCK_TIMEO) ? 0 : EINTR;
+		return (cap__sig_restart & CAP_SIGBIT(sig)) && !(t->flags & CAP_F_SOCK_TIMEO) ? 0 : -EINTR;
 	default:
 		return 0; /* locks, joins, disk: the kernel restarts them */
 	}
@@ -32,15 +33,14 @@ int cap__sig_interrupts(struct cap_thread *t, int sig)
 
 void cap__signals_deliver(struct cap_worker *w)
 {
-	(void)w;
 	uint64_t v;
-	if (cap__sig_efd >= 0)
-		cap_sys3(SYS_read, cap__sig_efd, &v, sizeof v);
-	uint64_t ran = atomic_exchange(&cap__sig_ran, 0);
+	if (w->sig.efd >= 0)
+		cap_sys3(SYS_read, w->sig.efd, &v, sizeof v);
+	uint64_t ran = atomic_exchange(&w->sig.ran, 0);
 	while (ran) {
 		int sig = __builtin_ctzll(ran) + 1;
 		ran &= ran - 1;
-		struct cap_sigrun r = cap__sig_runs[sig];
+		struct cap_sigrun r = w->sig.runs[sig];
 		struct cap_thread *t = r.target;
 		if (!t || t == r.in || t->id != r.target_id || t->state != CAP_BLOCKED || t->waits != r.target_waits)
 			continue; /* ran while it ran, ended, or in an earlier wait */
@@ -49,7 +49,7 @@ void cap__signals_deliver(struct cap_worker *w)
 		else if (t->reason == CAP_WAIT_EXTERN) /* in an annotated call: the kernel decides, on its helper */
 			cap__pool_interrupt((struct cap_job *)t->wait_obj, (cap__sig_restart & CAP_SIGBIT(sig)) != 0);
 		else if (cap__sig_interrupts(t, sig))
-			cap__wake(t, EINTR);
+			cap__wake(t, -EINTR);
 	}
 }
 
@@ -57,14 +57,28 @@ void cap__signals_deliver(struct cap_worker *w)
  * makes its own: the parent's is shared). */
 void cap__signals_init(struct cap_worker *w)
 {
-	if (cap__sig_efd >= 0 && cap_sys1(SYS_close, cap__sig_efd) == 0)
+	if (w->sig.efd >= 0 && cap_sys1(SYS_close, w->sig.efd) == 0)
 		cap__fds_runtime(-1);
-	cap__sig_efd = -1;
+	w->sig.efd = -1;
 	long fd = cap_sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd >= 0)
 		cap__fds_runtime(1);
 	if (fd >= 0 && cap__io_add_internal((int)fd, CAP_TAG_SIGNAL) == 0)
-		cap__sig_efd = (int)fd;
+		w->sig.efd = (int)fd;
+}
+
+/* Handlers never run on a thread's small chunk: the kernel's signal frame
+ * alone can be larger than a chunk.  An alternate stack is per kernel
+ * thread, so each worker has its own. */
+#define CAP_ALTSTACK_BYTES (64u << 10)
+void cap__sig_altstack_init(struct cap_worker *w)
+{
+	(void)w;
+	long p = cap_sys6(SYS_mmap, 0, CAP_ALTSTACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p < 0 && p > -4096)
+		return;
+	stack_t ss = { .ss_sp = (void *)p, .ss_size = CAP_ALTSTACK_BYTES, .ss_flags = 0 };
+	cap_sys2(SYS_sigaltstack, &ss, NULL);
 }
 
 uint32_t cap__intr_begin(void) { return cap__w->current->intr_runs; }

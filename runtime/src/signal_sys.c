@@ -13,15 +13,10 @@
 
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
+/* Process-wide, as sigaction is: the program's handlers and their flags.
+ * What a handler's run did is the worker's (ctx.h: struct cap_sig_ctx). */
 uint64_t cap__sig_restart;
 uint64_t cap__sig_reserved = CAP_SIGBIT(SIGKILL) | CAP_SIGBIT(SIGSTOP);
-volatile int cap__sig_mode;
-struct cap_sigrun cap__sig_runs[CAP_NSIG + 1];
-_Atomic uint64_t cap__sig_ran;
-atomic_uint cap__sig_nruns;
-struct cap_thread *_Atomic cap__sig_target;
-int cap__sig_efd = -1;
-volatile int cap__in_handler;
 
 static struct sigaction cap__user[_NSIG];
 static unsigned char cap__installed[_NSIG];
@@ -68,18 +63,18 @@ static struct cap_thread *cap__pick(struct cap_worker *w, struct cap_thread *in,
 	return NULL;
 }
 
-static void cap__note_run(int sig, struct cap_thread *target, struct cap_thread *in, int handoff)
+static void cap__note_run(struct cap_worker *w, int sig, struct cap_thread *target, struct cap_thread *in, int handoff)
 {
-	struct cap_sigrun *r = &cap__sig_runs[sig];
+	struct cap_sigrun *r = &w->sig.runs[sig];
 	r->target = target;
 	r->in = in;
 	r->target_id = target ? target->id : 0;
 	r->target_waits = target ? target->waits : 0;
 	r->handoff = handoff;
-	atomic_fetch_or(&cap__sig_ran, CAP_SIGBIT(sig));
-	if (cap__sig_efd >= 0) {
+	atomic_fetch_or(&w->sig.ran, CAP_SIGBIT(sig));
+	if (w->sig.efd >= 0) {
 		uint64_t one = 1;
-		cap_sys3(SYS_write, cap__sig_efd, &one, sizeof one);
+		cap_sys3(SYS_write, w->sig.efd, &one, sizeof one);
 	}
 }
 
@@ -93,11 +88,11 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 		uint64_t bit = CAP_SIGBIT(sig);
 		struct cap_sigwait *sw = NULL;
 		cur = w->current;
-		in = (cur == &w->sched || cap__sig_mode == CAP_SIGRUN_SPARE) ? NULL : cur;
-		if (cap__sig_mode == CAP_SIGRUN_TAKE)
+		in = (cur == &w->sched || w->sig.mode == CAP_SIGRUN_SPARE) ? NULL : cur;
+		if (w->sig.mode == CAP_SIGRUN_TAKE)
 			target = in;
 		else if (si->si_code == SI_TKILL && si->si_pid == getpid())
-			target = atomic_exchange(&cap__sig_target, NULL); /* pthread_kill */
+			target = atomic_exchange(&w->sig.target, NULL); /* pthread_kill */
 		if (!target)
 			target = cap__pick(w, in, bit, &sw);
 		if (sw && (sw->take & bit) && !sw->given) {
@@ -106,7 +101,7 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 			sw->given = sig;
 			sw->given_info = *si;
 			__atomic_fetch_or(&target->sigpend, bit, __ATOMIC_RELAXED);
-			cap__note_run(sig, target, in, 1);
+			cap__note_run(w, sig, target, in, 1);
 			errno = saved;
 			return;
 		}
@@ -117,19 +112,20 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 	}
 	/* The handler runs on the signal stack, on top of whatever thread was
 	 * interrupted: the calls it makes must not park (io.h: cap__can_park). */
-	cap__in_handler++;
+	if (w)
+		w->sig.in_handler++;
 	if (u->sa_flags & SA_SIGINFO)
 		u->sa_sigaction(sig, si, uc);
 	else if (u->sa_handler != SIG_IGN && u->sa_handler != SIG_DFL)
 		u->sa_handler(sig);
-	cap__in_handler--;
 	if (w) {
+		w->sig.in_handler--;
 		w->current = cur;
 		if (target && !(u->sa_flags & SA_RESTART))
 			target->intr_runs++;
-		atomic_fetch_add(&cap__sig_nruns, 1);
+		atomic_fetch_add(&w->sig.nruns, 1);
 		if (sig <= CAP_NSIG)
-			cap__note_run(sig, target, in, 0);
+			cap__note_run(w, sig, target, in, 0);
 	}
 	errno = saved;
 }

@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #define CAP_SIGBIT(sig) (1ull << ((sig) - 1))
-#define CAP_NSIG 64 /* signals 1..64, the kernel's sigset */
 
 struct cap_thread;
 struct cap_worker;
@@ -34,23 +33,8 @@ extern uint64_t cap__sig_reserved;
  * TAKE: to the running thread, which is taking its pending signals.  SPARE:
  * the running thread does not accept it (the runtime lets through a signal
  * that waited for another thread). */
-enum { CAP_SIGRUN_NORMAL, CAP_SIGRUN_TAKE, CAP_SIGRUN_SPARE };
-extern volatile int cap__sig_mode;
+enum { CAP_SIGRUN_NORMAL, CAP_SIGRUN_TAKE, CAP_SIGRUN_SPARE }; /* worker->sig.mode */
 
-/* A handler's run, for signal.c to route at the next poll. */
-struct cap_sigrun {
-	struct cap_thread *target; /* the thread it ran for */
-	struct cap_thread *in;     /* the thread that was running, NULL: none took it */
-	uint64_t target_id;        /* target->id then, to notice a thread that ended */
-	uint32_t target_waits;     /* target->waits then: the wait it ran during */
-	int handoff;               /* not run: handed to target's sigwait */
-};
-extern struct cap_sigrun cap__sig_runs[CAP_NSIG + 1];
-extern _Atomic uint64_t cap__sig_ran; /* bit: cap__sig_runs[sig] waits to be routed */
-extern atomic_uint cap__sig_nruns;    /* handler runs so far */
-extern struct cap_thread *_Atomic cap__sig_target; /* the thread pthread_kill signals */
-extern int cap__sig_efd;
-extern volatile int cap__in_handler; /* > 0 while a program's handler runs */
 
 /* A wait that signals end: sigwait and friends take `take` without a
  * handler; a handler of a signal in `accept` ends the wait with EINTR.
@@ -66,6 +50,7 @@ struct cap_sigwait {
 	int given;    /* a signal the trampoline handed over, with its info */
 	siginfo_t given_info;
 };
+/* Process-wide, as a process-directed signal may go to any waiter. */
 extern struct cap_sigwait *cap__sigwaiters;
 
 static inline struct cap_sigwait *cap__sigwait_of(struct cap_thread *t)
@@ -79,7 +64,7 @@ static inline struct cap_sigwait *cap__sigwait_of(struct cap_thread *t)
 static inline uint64_t cap__sigset_bits(const sigset_t *s) { return *(const uint64_t *)(const void *)s; }
 
 /* signal.c */
-int cap__sig_interrupts(struct cap_thread *t, int sig); /* EINTR: a handler run for sig ends t's wait */
+int cap__sig_interrupts(struct cap_thread *t, int sig); /* -EINTR: a handler run for sig ends t's wait */
 /* For a call that parks more than once (park, look, park again):
  * cap__intr_begin marks its start; cap__intr_since says whether a handler
  * without SA_RESTART ran for the calling thread since — while the call ran
@@ -101,7 +86,7 @@ struct cap_pollwait;
 void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept);
 /* Take a pending signal of `take` (sent to t first), 0: none. */
 int cap__sigwait_take(struct cap_thread *t, uint64_t take, struct cap_sigwait *sw, siginfo_t *info);
-int cap__sigwait_check(struct cap_sigwait *sw, siginfo_t *info); /* 0, EINTR, or a taken signal */
+int cap__sigwait_check(struct cap_sigwait *sw, siginfo_t *info); /* 0, -EINTR, or a taken signal (> 0) */
 /* Park on fds ids[0..n) and the signals that end the wait (sw may be NULL);
  * nodes and ids have room for n + 1. */
 int cap__sigwait_park(struct cap_sigwait *sw, struct cap_pollwait *nodes, int *ids, int n, uint64_t deadline,

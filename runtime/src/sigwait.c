@@ -16,7 +16,7 @@
 #include <fcntl.h>
 #include <sys/signalfd.h>
 
-struct cap_sigwait *cap__sigwaiters; /* SINGLE-WORKER */
+struct cap_sigwait *cap__sigwaiters; /* process-wide (sigstate.h); SINGLE-WORKER: unlocked */
 
 void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept)
 {
@@ -91,7 +91,7 @@ int cap__sigwait_check(struct cap_sigwait *sw, siginfo_t *info)
 	cap_sys2(SYS_rt_sigpending, &k, 8);
 	if (!((k | __atomic_load_n(&t->sigpend, __ATOMIC_RELAXED)) & sw->accept))
 		return 0;
-	return cap__sig_take_handlers(t, sw->accept) ? EINTR : 0;
+	return cap__sig_take_handlers(t, sw->accept) ? -EINTR : 0;
 }
 
 int cap__sigwait_park(struct cap_sigwait *sw, struct cap_pollwait *nodes, int *ids, int n, uint64_t deadline, int why)
@@ -116,7 +116,7 @@ int cap__sigwait_park(struct cap_sigwait *sw, struct cap_pollwait *nodes, int *i
 	if (deadline && deadline <= soon)
 		return cap__fd_wait_many(nodes, ids, n, deadline, why);
 	int r = cap__fd_wait_many(nodes, ids, n, soon, why);
-	return r == ETIMEDOUT ? 0 : r;
+	return r == -ETIMEDOUT ? 0 : r;
 }
 
 void cap__sigwait_end(struct cap_sigwait *sw)

@@ -22,23 +22,18 @@
 #include <sys/mman.h>
 
 #define CAP_GRAIN 256u
-#define CAP_NCLASS 257u /* chunks up to 64 KiB come from the slab */
 #define CAP_SLAB_BYTES (1u << 20)
 #define CAP_PAGE 4096u
 #define CAP_FIXED_POOL_MAX 256
 
+/* Process-wide: the configuration (set before the first thread), and the
+ * bytes of live threads' stacks, which the resource-aware policy compares
+ * with the process's limit.  Free stacks are kept per worker (ctx.h). */
 size_t cap__default_chunk = 3840; /* 3.75 KiB with the thread structure: a blocked thread costs less than a page */
 size_t cap__default_fixed = 256u << 10;
 uint64_t cap__stack_bytes;
 int cap__stack_mode = CAP_STACK_SPLIT;
 
-struct cap_class {
-	struct cap_thread *free; /* freed chunks, linked through ->next */
-	char *bump, *end;        /* the rest of the current slab */
-};
-static struct cap_class cap__classes[CAP_NCLASS]; /* SINGLE-WORKER */
-static struct cap_thread *cap__fixed_pool;
-static unsigned cap__fixed_pooled;
 
 static void *cap__map(size_t bytes, int extra)
 {
@@ -68,11 +63,11 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 		size = (size + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
 		char *base = cap__map(size, 0);
 		if (!base)
-			return ENOMEM;
+			return -ENOMEM;
 		t = cap__place(base, size);
 		t->ss.segments = NULL;
 	} else {
-		struct cap_class *c = &cap__classes[cls];
+		struct cap_class *c = &cap__w->stacks.classes[cls];
 		if (c->free) {
 			t = c->free;
 			c->free = t->next;
@@ -81,7 +76,7 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 				size_t slab = CAP_SLAB_BYTES - CAP_SLAB_BYTES % size;
 				char *s = cap__map(slab, MAP_POPULATE);
 				if (!s)
-					return ENOMEM;
+					return -ENOMEM;
 				c->bump = s;
 				c->end = s + slab;
 			}
@@ -103,18 +98,19 @@ static int cap__fixed_alloc(struct cap_thread **out, size_t size)
 	if (size < 4 * CAP_PAGE)
 		size = 4 * CAP_PAGE;
 	size = (size + cap__tls.area + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
-	struct cap_thread **pp = &cap__fixed_pool, *t;
+	struct cap_stack_ctx *sc = &cap__w->stacks;
+	struct cap_thread **pp = &sc->fixed_pool, *t;
 	for (; (t = *pp) != NULL; pp = &t->next) {
 		if (t->stack_size + cap__top() == size) {
 			*pp = t->next;
-			cap__fixed_pooled--;
+			sc->fixed_pooled--;
 			*out = t;
 			return 0;
 		}
 	}
 	char *base = cap__map(size + CAP_PAGE, 0);
 	if (!base)
-		return ENOMEM;
+		return -ENOMEM;
 	cap_sys3(SYS_mprotect, base, CAP_PAGE, PROT_NONE);
 	t = cap__place(base + CAP_PAGE, size);
 	t->ss.segments = NULL;
@@ -130,7 +126,7 @@ int cap__stack_alloc(struct cap_thread **out, size_t size, int mode)
 		mode = cap__stack_mode;
 	int err = mode == CAP_STACK_FIXED ? cap__fixed_alloc(out, size)
 		  : mode == CAP_STACK_SPLIT ? cap__split_alloc(out, size ? size : cap__default_chunk)
-					    : EINVAL;
+					    : -EINVAL;
 	if (!err)
 		cap__stack_bytes += (*out)->stack_size + cap__top();
 	return err;
@@ -144,11 +140,12 @@ void cap__stack_free(struct cap_thread *t)
 		if (t->ss.segments)
 			cap__on_sysstack(CAP_SYSFN_RELEASE_CHAIN, t);
 		size_t used = (size_t)(((uintptr_t)t & ~(uintptr_t)(CAP_PAGE - 1)) - (uintptr_t)t->stack_lo);
-		if (cap__fixed_pooled < CAP_FIXED_POOL_MAX) {
+		struct cap_stack_ctx *sc = &cap__w->stacks;
+		if (sc->fixed_pooled < CAP_FIXED_POOL_MAX) {
 			cap_sys3(SYS_madvise, t->stack_lo, used, MADV_DONTNEED);
-			t->next = cap__fixed_pool;
-			cap__fixed_pool = t;
-			cap__fixed_pooled++;
+			t->next = sc->fixed_pool;
+			sc->fixed_pool = t;
+			sc->fixed_pooled++;
 		} else {
 			cap_sys2(SYS_munmap, t->stack_lo - CAP_PAGE, t->stack_size + cap__top() + CAP_PAGE);
 		}
@@ -160,12 +157,12 @@ void cap__stack_free(struct cap_thread *t)
 		cap_sys2(SYS_munmap, t->stack_lo, t->stack_size + cap__top());
 		return;
 	}
-	struct cap_class *c = &cap__classes[t->chunk_class];
+	struct cap_class *c = &cap__w->stacks.classes[t->chunk_class];
 	t->next = c->free;
 	c->free = t;
 }
 
-void cap__stack_init_worker(void)
+void cap__stack_init(void)
 {
 	if (cap__default_chunk < CAP_MIN_CHUNK)
 		cap__default_chunk = CAP_MIN_CHUNK;

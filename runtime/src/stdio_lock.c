@@ -136,7 +136,7 @@ int cap__file_lock(const void *file, bool try)
 		return 0;
 	}
 	if (try)
-		return EBUSY;
+		return -EBUSY;
 	cap__flock_wait(l);
 	return 0;
 }

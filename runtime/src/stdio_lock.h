@@ -47,7 +47,7 @@ static inline void cap__file_leave(struct cap_file_hold *h)
 		cap__file_release(h);
 }
 
-/* flockfile / ftrylockfile (0, or EBUSY when another thread holds it) /
+/* flockfile / ftrylockfile (0, or -EBUSY when another thread holds it) /
  * funlockfile, for user threads. */
 int cap__file_lock(const void *file, bool try);
 void cap__file_unlock(const void *file);

@@ -62,14 +62,14 @@ static int cap__wait_readable(struct cap_stream *s, struct cap_park *pk, int64_t
 	}
 	cap__file_hold(&s->hold);
 	int e = cap__park(f->_fileno, CAP_DIR_READ, pk, false);
-	if (e == 0 || e == EPERM) /* EPERM: epoll cannot watch it; read as libc would */
+	if (e == 0 || e == -EPERM) /* EPERM: epoll cannot watch it; read as libc would */
 		return 0;
-	if (e == EAGAIN && tty_wait > 0) {
+	if (e == -EAGAIN && tty_wait > 0) {
 		f->_flags |= CAP_IO_EOF_SEEN;
 		return EOF;
 	}
 	f->_flags |= CAP_IO_ERR_SEEN;
-	errno = e;
+	errno = -e;
 	return EOF;
 }
 

@@ -63,7 +63,7 @@ struct cap_stream {
 static inline bool cap__stdio_can_park(void)
 {
 	struct cap_worker *w = cap__w;
-	return w && w->current != &w->sched && !w->in_sysstack && !cap__in_handler;
+	return w && w->current != &w->sched && !w->sysstack.active && !w->sig.in_handler;
 }
 
 /* Starts an operation: false when the caller is not a user thread that may

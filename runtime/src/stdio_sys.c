@@ -620,7 +620,7 @@ void flockfile(FILE *f)
 	else
 		_IO_flockfile(f);
 }
-int ftrylockfile(FILE *f) { return cap__stdio_can_park() ? cap__file_lock(f, true) : _IO_ftrylockfile(f); }
+int ftrylockfile(FILE *f) { return cap__stdio_can_park() ? -cap__file_lock(f, true) : _IO_ftrylockfile(f); }
 void funlockfile(FILE *f)
 {
 	if (cap__stdio_can_park())

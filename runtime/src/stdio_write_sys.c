@@ -51,7 +51,7 @@ static ssize_t cap__twin_write(int twin, const char *p, size_t n)
 		long r = cap_sys3(SYS_write, twin, p, n);
 		if (r >= 0)
 			return r;
-		if (r == -EAGAIN && (r = -cap__fd_wait(twin, CAP_DIR_WRITE, 0)) == 0)
+		if (r == -EAGAIN && (r = cap__fd_wait(twin, CAP_DIR_WRITE, 0)) == 0)
 			continue;
 		errno = (int)-r;
 		return -1;

@@ -17,12 +17,14 @@ static inline struct cap_thread *cap__me(const char *what)
 
 #define CAP_ME() cap__me("capriccio: synchronisation call outside a user thread (from a kernel thread the runtime does not own, or before/after main)")
 
+/* cap__block reports -errno (internal.h); these functions return +errno. */
+
 /* ---- Wait queues -------------------------------------------------------- */
 
 int cap_waitq_wait(cap_waitq_t *q, uint64_t deadline_ns)
 {
 	CAP_ME();
-	return cap__block(q, deadline_ns, CAP_WAIT_QUEUE, q);
+	return -cap__block(q, deadline_ns, CAP_WAIT_QUEUE, q);
 }
 
 int cap_waitq_wake_one(cap_waitq_t *q) { return cap__wake_one(q, 0) != NULL; }
@@ -48,7 +50,7 @@ int cap_mutex_timedlock(cap_mutex_t *m, uint64_t deadline_ns)
 	}
 	if (m->owner == me)
 		return EDEADLK;
-	int r = cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m);
+	int r = -cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m);
 	return r; /* 0: the unlocker made us the owner */
 }
 
@@ -79,7 +81,7 @@ int cap_cond_timedwait(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns)
 	if (m->owner != me)
 		return EPERM;
 	cap_mutex_unlock(m);
-	int r = cap__block(&c->waiters, deadline_ns, CAP_WAIT_COND, c);
+	int r = -cap__block(&c->waiters, deadline_ns, CAP_WAIT_COND, c);
 	while (cap_mutex_lock(m) != 0) {
 	}
 	return r;
@@ -115,7 +117,7 @@ int cap_sem_timedwait(cap_sem_t *s, uint64_t deadline_ns)
 		s->count--;
 		return 0;
 	}
-	return cap__block(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
+	return -cap__block(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
 }
 
 int cap_sem_wait(cap_sem_t *s) { return cap_sem_timedwait(s, 0); }
@@ -159,7 +161,7 @@ int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns)
 		l->readers++;
 		return 0;
 	}
-	return cap__block(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
+	return -cap__block(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
 }
 
 int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns)
@@ -172,7 +174,7 @@ int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns)
 	if (l->writer == me)
 		return EDEADLK;
 	l->writers_waiting++;
-	int r = cap__block(&l->wq, deadline_ns, CAP_WAIT_RWLOCK, l);
+	int r = -cap__block(&l->wq, deadline_ns, CAP_WAIT_RWLOCK, l);
 	if (r != 0) {
 		/* Timed out: readers held back for us may go now. */
 		l->writers_waiting--;
@@ -235,7 +237,7 @@ int cap_chan_send(cap_chan_t *c, void *item, uint64_t deadline_ns)
 	if (!c->capacity)
 		return EINVAL;
 	while (c->count == c->capacity && !c->closed) {
-		int r = cap__block(&c->senders, deadline_ns, CAP_WAIT_CHAN, c);
+		int r = -cap__block(&c->senders, deadline_ns, CAP_WAIT_CHAN, c);
 		if (r)
 			return r;
 	}
@@ -251,7 +253,7 @@ int cap_chan_recv(cap_chan_t *c, void **item, uint64_t deadline_ns)
 {
 	CAP_ME();
 	while (c->count == 0 && !c->closed) {
-		int r = cap__block(&c->receivers, deadline_ns, CAP_WAIT_CHAN, c);
+		int r = -cap__block(&c->receivers, deadline_ns, CAP_WAIT_CHAN, c);
 		if (r)
 			return r;
 	}

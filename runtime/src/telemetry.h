@@ -4,7 +4,8 @@
  *
  * Tables only grow: a new entry is filled in, then published by a release
  * store of the table's count, so the reader never sees a half-made entry.
- * Statistics are plain 64-bit stores by the one worker; the reader may see
+ * Each worker has its own tables (cap_worker.tel), so statistics are plain
+ * 64-bit stores by their one writer, with no lock; the reader may see
  * one counter of an entry a moment ahead of another, never a torn value.
  * Times are TSC ticks here; the telemetry thread converts them to ns. */
 #ifndef CAP_TELEMETRY_H
@@ -99,6 +100,9 @@ struct cap_telemetry {
 	/* Sampler and watchdog state. */
 	uint64_t quantum_ticks;
 	uint64_t last_sampled_switches;
+	const struct cap_thread *sampled_thread; /* the run the sampler is timing, and its firings in it */
+	uint64_t sampled_run;
+	unsigned firings;
 	_Atomic int idle; /* the worker waits in epoll: not a stall */
 	/* A stall's end by the worker's own clock: the watchdog sets stall_watch
 	 * when it sees the worker stuck; the stalled run's end (its thread blocks,
@@ -108,7 +112,6 @@ struct cap_telemetry {
 	uint64_t stall_end_ticks;
 };
 
-extern struct cap_telemetry *cap__tel; /* NULL: telemetry off */
 
 static inline uint64_t cap__ticks(void)
 {
@@ -117,11 +120,11 @@ static inline uint64_t cap__ticks(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* graph.c: hooks on the worker's paths (call only when cap__tel != NULL) */
-void cap__graph_block(struct cap_thread *t, int kind);
-void cap__graph_resumed(struct cap_thread *t, int kind);
-void cap__graph_spawned(struct cap_thread *t);
-void cap__graph_finished(struct cap_thread *t);
+/* graph.c: hooks on the worker's paths, given the worker's tables (hooks.h) */
+void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind);
+void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind);
+void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t);
+void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_rows_if_asked(struct cap_worker *w);
 
 /* The run that stalled has ended (see stall_watch). */
@@ -154,8 +157,9 @@ static inline uint64_t cap__hash_frames(const uint64_t *frames, uint32_t n)
 static inline void cap__count_fds(int d)
 {
 	cap__fds_delta += d;
-	if (cap__tel)
-		cap__tel->open_fds_delta += (uint64_t)(int64_t)d;
+	struct cap_worker *w = cap__w;
+	if (w && w->tel)
+		w->tel->open_fds_delta += (uint64_t)(int64_t)d;
 }
 
 /* telemetry_sys.c */

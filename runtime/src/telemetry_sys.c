@@ -15,6 +15,7 @@
 #include "telemetry.h"
 #include "frames.h"
 #include "sigstate.h"
+#include "runq.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -223,7 +224,7 @@ static void cap__reset_connection(void)
 	memset(S.sh.split_count, 0, CAP_SPLITS_MAX * sizeof(uint64_t));
 	memset(S.sh.sample_count, 0, CAP_SAMPLES_MAX * sizeof(uint64_t));
 	memset(S.sh.stall_count, 0, CAP_STALLS_MAX * sizeof(uint64_t));
-	cap_frame_hello(&S.out, &S.hello);
+	cap__frame_hello(&S.out, &S.hello);
 }
 
 static void cap__connected(int fd)
@@ -337,10 +338,10 @@ static uint64_t cap__rss(void)
 static void cap__resources(struct cap_resources *r)
 {
 	struct cap_worker *w = S.w;
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = S.w->tel;
 	memset(r, 0, sizeof *r);
 	r->threads = (uint32_t)w->nthreads;
-	r->runnable = w->runq_len;
+	r->runnable = cap__runq_len(&w->runq);
 	r->blocked_io = T->blocked[CAP_WAIT_IO] + T->blocked[CAP_WAIT_POLL];
 	r->blocked_disk = T->blocked[CAP_WAIT_DISK] + T->blocked[CAP_WAIT_EXTERN];
 	r->sleeping = T->blocked[CAP_WAIT_SLEEP];
@@ -369,23 +370,23 @@ static uint64_t cap__site_sig(const struct cap_site *s)
 
 static void cap__build_snapshot(uint64_t now)
 {
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = S.w->tel;
 	cap__calibrate();
 	struct cap_wire *w = &S.out;
 	struct cap_resources res;
 	cap__resources(&res);
 	struct cap_snap s;
-	cap_snap_begin(w, &s, ++S.seq, S.dropped, now - S.start_mono_ns, &res);
+	cap__snap_begin(w, &s, ++S.seq, S.dropped, now - S.start_mono_ns, &res);
 	S.dropped = 0;
 
 	uint32_t nn = atomic_load_explicit(&T->nodes.n, memory_order_acquire);
-	cap_snap_section(w, &s); /* node_defs */
+	cap__snap_section(w, &s); /* node_defs */
 	for (uint32_t i = S.sh.nodes_defined; i < nn; i++) {
 		const struct cap_node *n = &T->nodes.v[i];
-		cap_rec_node_def(w, &s, i + 1, n->kind, n->nframes, n->frames);
+		cap__rec_node_def(w, &s, i + 1, n->kind, n->nframes, n->frames);
 	}
 	S.sh.nodes_defined = nn;
-	cap_snap_section(w, &s); /* node_stats */
+	cap__snap_section(w, &s); /* node_stats */
 	for (uint32_t i = 0; i < nn; i++) {
 		const struct cap_node *n = &T->nodes.v[i];
 		uint64_t c = n->count, wt = n->wait_total;
@@ -393,69 +394,69 @@ static void cap__build_snapshot(uint64_t now)
 			continue;
 		S.sh.node_count[i] = c;
 		S.sh.node_wait[i] = wt;
-		cap_rec_node_stat(w, &s, i + 1, c, cap__ns(wt), cap__ns(n->wait_max), n->fd_delta);
+		cap__rec_node_stat(w, &s, i + 1, c, cap__ns(wt), cap__ns(n->wait_max), n->fd_delta);
 	}
 	uint32_t ne = atomic_load_explicit(&T->edges.n, memory_order_acquire);
-	cap_snap_section(w, &s); /* edge_stats */
+	cap__snap_section(w, &s); /* edge_stats */
 	for (uint32_t i = 0; i < ne; i++) {
 		const struct cap_edge *e = &T->edges.v[i];
 		uint64_t c = e->count;
 		if (c == S.sh.edge_count[i])
 			continue;
 		S.sh.edge_count[i] = c;
-		cap_rec_edge(w, &s, e->from, e->to, c, cap__ns(e->total), cap__ns(e->ewma), cap__ns(e->max));
+		cap__rec_edge(w, &s, e->from, e->to, c, cap__ns(e->total), cap__ns(e->ewma), cap__ns(e->max));
 	}
 	uint32_t nsites = atomic_load_explicit(&T->sites.n, memory_order_acquire);
-	cap_snap_section(w, &s); /* spawn_sites */
+	cap__snap_section(w, &s); /* spawn_sites */
 	for (uint32_t i = 0; i < nsites; i++) {
 		const struct cap_site *st = &T->sites.v[i];
 		uint64_t sig = cap__site_sig(st);
 		if (sig == S.sh.site_sig[i])
 			continue;
 		S.sh.site_sig[i] = sig;
-		cap_rec_site(w, &s, st->addr, st->live, st->total, st->first_chunk, st->split_frame_max, st->chunks_linked,
+		cap__rec_site(w, &s, st->addr, st->live, st->total, st->first_chunk, st->split_frame_max, st->chunks_linked,
 			     st->allocated, st->used_max, st->used_total, st->waste);
 	}
 	uint32_t nsp = atomic_load_explicit(&T->splits.n, memory_order_acquire);
-	cap_snap_section(w, &s); /* hot_splits */
+	cap__snap_section(w, &s); /* hot_splits */
 	for (uint32_t i = 0; i < nsp; i++) {
 		const struct cap_split *sp = &T->splits.v[i];
 		if (sp->count == S.sh.split_count[i])
 			continue;
 		S.sh.split_count[i] = sp->count;
-		cap_rec_split(w, &s, sp->callsite, sp->count, sp->frame_bytes);
+		cap__rec_split(w, &s, sp->callsite, sp->count, sp->frame_bytes);
 	}
 	uint32_t nsa = atomic_load_explicit(&T->samples.n, memory_order_acquire);
-	cap_snap_section(w, &s); /* samples */
+	cap__snap_section(w, &s); /* samples */
 	for (uint32_t i = 0; i < nsa; i++) {
 		const struct cap_sample *sa = &T->samples.v[i];
 		if (sa->count == S.sh.sample_count[i])
 			continue;
 		S.sh.sample_count[i] = sa->count;
-		cap_rec_sample(w, &s, i + 1, sa->nframes, sa->frames, sa->count, cap__ns(sa->run_max));
+		cap__rec_sample(w, &s, i + 1, sa->nframes, sa->frames, sa->count, cap__ns(sa->run_max));
 	}
 	uint32_t nst = atomic_load_explicit(&T->stalls.n, memory_order_acquire);
-	cap_snap_section(w, &s); /* stalls */
+	cap__snap_section(w, &s); /* stalls */
 	for (uint32_t i = 0; i < nst; i++) {
 		const struct cap_stall *st = &T->stalls.v[i];
 		uint64_t sig = st->count * 1000003u + st->total_ns;
 		if (sig == S.sh.stall_count[i])
 			continue;
 		S.sh.stall_count[i] = sig;
-		cap_rec_stall(w, &s, i + 1, st->syscall, st->count, st->total_ns, st->max_ns, st->pc, st->callsite, st->target);
+		cap__rec_stall(w, &s, i + 1, st->syscall, st->count, st->total_ns, st->max_ns, st->pc, st->callsite, st->target);
 	}
-	cap_snap_section(w, &s); /* threads */
+	cap__snap_section(w, &s); /* threads */
 	int want = atomic_load_explicit(&T->want_threads, memory_order_acquire);
 	if (want == 2) {
 		for (uint32_t i = 0; i < T->nrows; i++) {
 			const struct cap_thread_row *r = &T->rows[i];
-			cap_rec_thread(w, &s, r->id, r->spawn_site, r->allocated, r->used, r->chunks_linked, r->state, r->kind, r->name);
+			cap__rec_thread(w, &s, r->id, r->spawn_site, r->allocated, r->used, r->chunks_linked, r->state, r->kind, r->name);
 		}
 		atomic_store_explicit(&T->want_threads, 0, memory_order_relaxed);
 	}
 	if (want == 0 && S.seq % 10 == 1)
 		atomic_store_explicit(&T->want_threads, 1, memory_order_relaxed); /* rows once a second */
-	cap_snap_end(w, &s);
+	cap__snap_end(w, &s);
 	if (w->failed) { /* out of memory: drop it, count it */
 		w->failed = 0;
 		w->len = 0;
@@ -585,7 +586,7 @@ static void cap__stall_ended(struct cap_telemetry *T, uint64_t now)
 static void cap__watchdog(uint64_t now)
 {
 	struct cap_worker *w = S.w;
-	struct cap_telemetry *T = cap__tel;
+	struct cap_telemetry *T = S.w->tel;
 	uint64_t sw = w->switches;
 	bool idle = atomic_load_explicit(&T->idle, memory_order_relaxed);
 	if (sw != S.last_switches || idle) {
@@ -653,24 +654,21 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 	(void)sig;
 	(void)si;
 	struct cap_worker *w = cap__w;
-	struct cap_telemetry *T = cap__tel;
-	if (!w || !T)
+	struct cap_telemetry *T = w ? w->tel : NULL;
+	if (!T)
 		return;
 	struct cap_thread *t = w->current;
-	if (!t || t == &w->sched || w->in_sysstack)
+	if (!t || t == &w->sched || w->sysstack.active)
 		return;
 	/* The timer fires twice a quantum of the worker's CPU time: the third
 	 * firing within one run proves the run used a whole quantum of CPU,
 	 * however long the kernel kept the worker off the CPU meanwhile. */
-	static struct cap_thread *run_thread;
-	static uint64_t run_start;
-	static unsigned firings;
-	if (t != run_thread || t->t_run != run_start) {
-		run_thread = t;
-		run_start = t->t_run;
-		firings = 0;
+	if (t != T->sampled_thread || t->t_run != T->sampled_run) {
+		T->sampled_thread = t;
+		T->sampled_run = t->t_run;
+		T->firings = 0;
 	}
-	if (++firings < 3 || !T->quantum_ticks)
+	if (++T->firings < 3 || !T->quantum_ticks)
 		return; /* (0: the clock is not calibrated yet) */
 	uint64_t now = cap__ticks(), run = now - t->t_run;
 	ucontext_t *uc = ucv;
@@ -751,7 +749,7 @@ static void *cap__telemetry_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the worker's */
 	cap__calibrate();
-	cap__tel->quantum_ticks = (uint64_t)((double)S.cfg.quantum_ms * 1e6 / S.ns_per_tick);
+	S.w->tel->quantum_ticks = (uint64_t)((double)S.cfg.quantum_ms * 1e6 / S.ns_per_tick);
 	if (S.cfg.connect_path)
 		cap__try_connect();
 	if (S.cfg.listen_path)
@@ -764,7 +762,7 @@ static void *cap__telemetry_main(void *arg)
 				/* The last snapshot and the exit frame go behind whatever is
 				 * still on its way: nothing is skipped at the end. */
 				cap__build_snapshot(now);
-				cap_frame_exit(&S.out, S.exit_signaled, S.exit_status, now - S.start_mono_ns);
+				cap__frame_exit(&S.out, S.exit_signaled, S.exit_status, now - S.start_mono_ns);
 				uint64_t give_up = now + CAP_EXIT_FLUSH_MS * 1000000ull;
 				while (S.fd >= 0 && S.out.len && cap__now_ns() < give_up) {
 					cap__flush();
@@ -810,7 +808,7 @@ static void *cap__telemetry_main(void *arg)
 static void cap__on_exit(int status, void *arg)
 {
 	(void)arg;
-	if (!cap__tel || atomic_load(&S.exiting) != 0)
+	if (!S.w || !S.w->tel || atomic_load(&S.exiting) != 0)
 		return; /* a forked child has no telemetry thread to wait for */
 	S.exit_status = status;
 	S.exit_signaled = 0;
@@ -880,9 +878,9 @@ void cap__telemetry_start_sys(void *arg)
 	int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
 		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
 	pthread_t th;
-	cap__tel = T; /* from here on the worker records */
+	w->tel = T; /* from here on the worker records */
 	if (!real_create || real_create(&th, NULL, cap__telemetry_main, NULL) != 0) {
-		cap__tel = NULL;
+		w->tel = NULL;
 		fprintf(stderr, "capriccio: cannot start the telemetry thread; running without telemetry\n");
 		return;
 	}

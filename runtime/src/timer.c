@@ -93,7 +93,7 @@ void cap__timer_release_due(struct cap_worker *w, uint64_t now)
 {
 	struct cap_heap *h = &w->timers;
 	while (h->n && h->v[1]->wake_ns <= now)
-		cap__wake(h->v[1], ETIMEDOUT);
+		cap__wake(h->v[1], -ETIMEDOUT);
 }
 
 /* Through a pointer: see sys.h. */

@@ -41,7 +41,7 @@ extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 static struct cap_libc_tsd *cap__tsd(void)
 {
 	struct cap_worker *w = cap__w;
-	if (!w || w->current == &w->sched || cap__in_handler)
+	if (!w || w->current == &w->sched || w->sig.in_handler)
 		return NULL;
 	struct cap_thread *t = w->current;
 	if (!t->libc)

@@ -15,34 +15,24 @@
  * is checked to lie in that thread's chunks, so a wrong rule or a corrupt
  * stack ends the chain instead of faulting.
  *
- * SINGLE-WORKER: the cache is the worker's.  Only the worker fills it, from
- * the system stack, where the sampler never looks (it returns when
- * in_sysstack); the sampler reads it and resolves what it misses itself. */
+ * The cache is the worker's (ctx.h).  Only the worker fills it, from the
+ * system stack, where the sampler never looks (it returns when
+ * sysstack.active); the sampler reads it and resolves what it misses
+ * itself. */
 #ifndef CAP_UNWIND_H
 #define CAP_UNWIND_H
 
 #include "internal.h"
 
-/* A rule for one address.  cfa = (cfa_rbp ? rbp : sp) + cfa_off; the
- * return address is at cfa - 8 (the x86-64 ABI); rbp was saved at
- * cfa + rbp_off (always below cfa - 8), or is unchanged when rbp_off is 0. */
-struct cap_unwind_rule {
-	int32_t cfa_off;
-	int16_t rbp_off;
-	uint8_t cfa_rbp;
-	uint8_t flags;
-};
+/* A rule for one address (struct cap_unwind_rule, ctx.h).  cfa = (cfa_rbp ?
+ * rbp : sp) + cfa_off; the return address is at cfa - 8 (the x86-64 ABI);
+ * rbp was saved at cfa + rbp_off (always below cfa - 8), or is unchanged
+ * when rbp_off is 0. */
 /* The rule of code with frame pointers: most frames, stepped without decoding. */
 static const struct cap_unwind_rule cap__unwind_fp_rule = { 16, -16, 1, 0 };
 #define CAP_UNWIND_STOP 1     /* no caller to find: no unwind info, an outermost frame, or a rule we do not follow */
 #define CAP_UNWIND_RBP_LOST 2 /* rbp cannot be recovered past this frame */
 
-struct cap_unwind_slot {
-	uint64_t key; /* the address looked up (a return address − 1, or a program counter); 0: empty */
-	struct cap_unwind_rule rule;
-};
-#define CAP_UNWIND_SLOTS 4096
-extern struct cap_unwind_slot cap__unwind_cache[CAP_UNWIND_SLOTS];
 
 /* Registers of the frame a walk starts in. */
 struct cap_unwind_regs {
@@ -67,10 +57,13 @@ struct cap_unwind_rule cap__unwind_fill(uint64_t key);
  * struct cap_unwind_slot's key. */
 void cap__unwind_fill_sys(void *slot);
 
-static inline struct cap_unwind_slot *cap__unwind_slot(uint64_t key)
+static inline struct cap_unwind_slot *cap__unwind_slot_in(struct cap_unwind_slot *cache, uint64_t key)
 {
-	return &cap__unwind_cache[(key * 0x9e3779b97f4a7c15ull) >> (64 - 12)];
+	_Static_assert(CAP_UNWIND_SLOTS == 1u << 12, "the hash below picks one of 2^12 slots");
+	return &cache[(key * 0x9e3779b97f4a7c15ull) >> (64 - 12)];
 }
+/* In the calling worker's cache. */
+static inline struct cap_unwind_slot *cap__unwind_slot(uint64_t key) { return cap__unwind_slot_in(cap__w->unwind, key); }
 
 /* Is [top - below, top) inside the region [lo, lo + size)?  One compare:
  * unsigned arithmetic wraps everything outside to a large number. */
@@ -102,12 +95,13 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 {
 	const uintptr_t stack_lo = (uintptr_t)t->stack_lo, stack_size = t->stack_size;
 	uintptr_t pc = r.pc, sp = r.sp, rbp = r.rbp, adjust = pc_is_ra;
+	struct cap_unwind_slot *cache = cap__w->unwind; /* once: the stores below could alias cap__w */
 	uint32_t n = 0;
 	if (!pc_is_ra && max)
 		frames[n++] = pc;
 	while (n < max) {
 		uint64_t key = pc - adjust;
-		const struct cap_unwind_slot *s = cap__unwind_slot(key);
+		const struct cap_unwind_slot *s = cap__unwind_slot_in(cache, key);
 		struct cap_unwind_rule rule;
 		if (CAP_LIKELY(s->key == key))
 			rule = s->rule;

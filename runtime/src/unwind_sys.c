@@ -20,7 +20,6 @@
 
 #include <dlfcn.h>
 
-struct cap_unwind_slot cap__unwind_cache[CAP_UNWIND_SLOTS];
 
 /* DWARF register numbers (x86-64 psABI) and pointer encodings. */
 enum { REG_RBP = 6, REG_RSP = 7, REG_RA = 16 };

@@ -76,27 +76,27 @@ static const uint64_t sample1[] = { 0x55d0c0a01500ull, 0x55d0c0a02345ull };
 static void snapshot1(struct cap_wire *w)
 {
 	struct cap_snap s;
-	cap_snap_begin(w, &s, 1, 2, 250000000ull, &res1);
-	cap_snap_section(w, &s); /* node_defs */
-	cap_rec_node_def(w, &s, 1, 9, 3, chain1);
-	cap_rec_node_def(w, &s, 2, 1, 1, chain2);
-	cap_snap_section(w, &s); /* node_stats */
-	cap_rec_node_stat(w, &s, 1, 1000, 15000000000ull, 25000000ull, 2);
-	cap_rec_node_stat(w, &s, 2, 10, 150000000ull, 15100000ull, -1);
-	cap_snap_section(w, &s); /* edge_stats */
-	cap_rec_edge(w, &s, 1, 2, 999, 2997000000ull, 3001000ull, 4500000ull);
-	cap_snap_section(w, &s); /* spawn_sites */
-	cap_rec_site(w, &s, 0x55d0c0a01100ull, 10, 25, 3840, 7680, 4, 38400, 3200, 40000, 56000);
-	cap_snap_section(w, &s); /* hot_splits */
-	cap_rec_split(w, &s, 0x55d0c0a01288ull, 42, 8192);
-	cap_snap_section(w, &s); /* samples */
-	cap_rec_sample(w, &s, 1, 2, sample1, 17, 52000000ull);
-	cap_snap_section(w, &s); /* stalls */
-	cap_rec_stall(w, &s, 1, 35, 2, 61000000ull, 40000000ull, 0x7f3a1202f000ull, 0x55d0c0a01777ull, 0x7f3a1202e000ull);
-	cap_snap_section(w, &s); /* threads */
-	cap_rec_thread(w, &s, 1, 0x55d0c0a00f00ull, 65536, 2400, 0, 3, 2, "main");
-	cap_rec_thread(w, &s, 7, 0x55d0c0a01100ull, 3840, 3900, 1, 1, 0, "");
-	cap_snap_end(w, &s);
+	cap__snap_begin(w, &s, 1, 2, 250000000ull, &res1);
+	cap__snap_section(w, &s); /* node_defs */
+	cap__rec_node_def(w, &s, 1, 9, 3, chain1);
+	cap__rec_node_def(w, &s, 2, 1, 1, chain2);
+	cap__snap_section(w, &s); /* node_stats */
+	cap__rec_node_stat(w, &s, 1, 1000, 15000000000ull, 25000000ull, 2);
+	cap__rec_node_stat(w, &s, 2, 10, 150000000ull, 15100000ull, -1);
+	cap__snap_section(w, &s); /* edge_stats */
+	cap__rec_edge(w, &s, 1, 2, 999, 2997000000ull, 3001000ull, 4500000ull);
+	cap__snap_section(w, &s); /* spawn_sites */
+	cap__rec_site(w, &s, 0x55d0c0a01100ull, 10, 25, 3840, 7680, 4, 38400, 3200, 40000, 56000);
+	cap__snap_section(w, &s); /* hot_splits */
+	cap__rec_split(w, &s, 0x55d0c0a01288ull, 42, 8192);
+	cap__snap_section(w, &s); /* samples */
+	cap__rec_sample(w, &s, 1, 2, sample1, 17, 52000000ull);
+	cap__snap_section(w, &s); /* stalls */
+	cap__rec_stall(w, &s, 1, 35, 2, 61000000ull, 40000000ull, 0x7f3a1202f000ull, 0x55d0c0a01777ull, 0x7f3a1202e000ull);
+	cap__snap_section(w, &s); /* threads */
+	cap__rec_thread(w, &s, 1, 0x55d0c0a00f00ull, 65536, 2400, 0, 3, 2, "main");
+	cap__rec_thread(w, &s, 7, 0x55d0c0a01100ull, 3840, 3900, 1, 1, 0, "");
+	cap__snap_end(w, &s);
 }
 
 static const char snapshot1_json[] =
@@ -123,15 +123,15 @@ static void snapshot2(struct cap_wire *w)
 	r.switches = 130000;
 	r.dropped_total = 3;
 	struct cap_snap s;
-	cap_snap_begin(w, &s, 2, 0, 350000000ull, &r);
-	cap_snap_section(w, &s);
-	cap_snap_section(w, &s);
-	cap_rec_node_stat(w, &s, 1, 1100, 16500000000ull, 25000000ull, 2);
-	cap_snap_section(w, &s);
-	cap_rec_edge(w, &s, 1, 2, 1099, 3297000000ull, 3000000ull, 4500000ull);
+	cap__snap_begin(w, &s, 2, 0, 350000000ull, &r);
+	cap__snap_section(w, &s);
+	cap__snap_section(w, &s);
+	cap__rec_node_stat(w, &s, 1, 1100, 16500000000ull, 25000000ull, 2);
+	cap__snap_section(w, &s);
+	cap__rec_edge(w, &s, 1, 2, 1099, 3297000000ull, 3000000ull, 4500000ull);
 	for (int i = 0; i < 5; i++)
-		cap_snap_section(w, &s);
-	cap_snap_end(w, &s);
+		cap__snap_section(w, &s);
+	cap__snap_end(w, &s);
 }
 
 static const char snapshot2_json[] =
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	const char *dir = argv[2];
 	struct cap_wire w = { 0 };
 
-	cap_frame_hello(&w, &hello);
+	cap__frame_hello(&w, &hello);
 	emit(dir, "hello.bin", w.buf, w.len);
 	char json[8192];
 	snprintf(json, sizeof json, "[%s]\n", hello_json);
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	emit_str(dir, "snapshot.json", json);
 
 	w.len = 0;
-	cap_frame_exit(&w, 0, 3, 400000000ull);
+	cap__frame_exit(&w, 0, 3, 400000000ull);
 	emit(dir, "exit.bin", w.buf, w.len);
 	snprintf(json, sizeof json, "[%s]\n", exit_json);
 	emit_str(dir, "exit.json", json);
@@ -176,10 +176,10 @@ int main(int argc, char **argv)
 	/* A whole recording: magic, hello, two snapshots, exit. */
 	w.len = 0;
 	cap_wire_put(&w, CAP_RECORDING_MAGIC, 8);
-	cap_frame_hello(&w, &hello);
+	cap__frame_hello(&w, &hello);
 	snapshot1(&w);
 	snapshot2(&w);
-	cap_frame_exit(&w, 0, 3, 400000000ull);
+	cap__frame_exit(&w, 0, 3, 400000000ull);
 	emit(dir, "recording.cap", w.buf, w.len);
 	static char big[32768];
 	snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s]\n", hello_json, snapshot1_json, snapshot2_json, exit_json);

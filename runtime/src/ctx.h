@@ -1,0 +1,149 @@
+/* The worker context, composed as libdill's ctx.h composes its own: every
+ * module with per-worker state owns one struct below and its init (and,
+ * where it holds kernel objects, after-fork) function; `struct cap_worker`
+ * holds one of each.  worker.c calls the inits in order.
+ *
+ * What is not in here is process-wide by design, and its definition says
+ * why (the fd table, because descriptors are the process's; the helper
+ * pool, because it is shared and has its own lock; the program's signal
+ * handlers, because sigaction is process-wide; ...).  Issue 14 runs
+ * several workers: then only what is in here may be touched without
+ * synchronisation. */
+#ifndef CAP_CTX_H
+#define CAP_CTX_H
+
+#include <stdatomic.h>
+#include <sys/epoll.h>
+
+struct io_uring;
+struct cap_thread;
+
+/* runq.h: the run queue, under either scheduling policy.  Each
+ * implementation keeps its own length; only runq.h touches these. */
+struct cap_fifo {
+	struct cap_thread *head, *tail;
+	uint32_t len;
+};
+struct cap_runq_res { /* resource-aware (policy.c) */
+	struct cap_fifo favoured, normal, held;
+};
+struct cap_runq {
+	struct cap_fifo fifo;    /* CAP_POLICY_FIFO */
+	struct cap_runq_res res; /* CAP_POLICY_RESOURCE */
+};
+
+/* timer.c: threads with a deadline, a 1-based min-heap on wake_ns. */
+struct cap_heap {
+	struct cap_thread **v;
+	uint32_t n, cap;
+};
+
+/* io.c: the worker's epoll instance. */
+#define CAP_IO_EVENTS 256
+struct cap_io_ctx {
+	int epfd;
+	uint32_t waiters; /* threads parked on epoll */
+	struct epoll_event events[CAP_IO_EVENTS];
+};
+
+/* disk_sys.c: the worker's io_uring ring, and the eventfd that tells its
+ * epoll instance about completions. */
+struct cap_disk_ctx {
+	struct io_uring *ring; /* NULL: no ring (the helper pool does disk I/O) */
+	int efd;
+	bool sq_waiting; /* submissions the kernel has not taken yet */
+};
+
+/* stack.c: stacks freed on this worker, kept for its next threads. */
+#define CAP_NCLASS 257u /* chunks up to 64 KiB come from the slab, by 256-byte class */
+struct cap_class {
+	struct cap_thread *free; /* freed chunks, linked through ->next */
+	char *bump, *end;        /* the rest of the current slab */
+};
+struct cap_stack_ctx {
+	struct cap_class classes[CAP_NCLASS];
+	struct cap_thread *fixed_pool; /* freed fixed stacks */
+	unsigned fixed_pooled;
+};
+
+/* signal.c, signal_sys.c, sigmask.c: signals as this worker's kernel thread
+ * receives them (sigstate.h explains the routing). */
+#define CAP_NSIG 64 /* signals 1..64, the kernel's sigset */
+struct cap_sigrun {
+	struct cap_thread *target; /* the thread it ran for */
+	struct cap_thread *in;     /* the thread that was running, NULL: none took it */
+	uint64_t target_id;        /* target->id then, to notice a thread that ended */
+	uint32_t target_waits;     /* target->waits then: the wait it ran during */
+	int handoff;               /* not run: handed to target's sigwait */
+};
+struct cap_sig_ctx {
+	volatile int mode;        /* CAP_SIGRUN_*: how the trampoline attributes a run */
+	volatile int in_handler;  /* > 0 while a program's handler runs */
+	int efd;                  /* eventfd the trampoline writes, in the epoll set; -1: none */
+	_Atomic uint64_t ran;     /* bit: runs[sig] waits to be routed */
+	atomic_uint nruns;        /* handler runs so far */
+	struct cap_thread *_Atomic target; /* the thread pthread_kill signals */
+	struct cap_sigrun runs[CAP_NSIG + 1];
+	/* Threads whose mask blocks something, and how many block each signal
+	 * (a thread in a signal wait counts as blocking everything). */
+	uint32_t nmasked;
+	uint32_t nblk[CAP_NSIG];
+};
+
+/* sysstack.c */
+struct cap_sysstack {
+	char *lo, *hi; /* NULL: none (calls then run where they are) */
+	struct cap_libgcc_segment *segments; /* chunks libgcc linked on it */
+	bool active;   /* a call runs on it now */
+};
+
+/* unwind.h: rules of call-chain steps, cached by address.  Only this worker
+ * fills its cache, from the system stack, where its sampler never looks;
+ * the sampler reads it and resolves what it misses itself. */
+struct cap_unwind_rule {
+	int32_t cfa_off;
+	int16_t rbp_off;
+	uint8_t cfa_rbp;
+	uint8_t flags;
+};
+struct cap_unwind_slot {
+	uint64_t key; /* the address looked up (a return address − 1, or a program counter); 0: empty */
+	struct cap_unwind_rule rule;
+};
+#define CAP_UNWIND_SLOTS 4096
+
+struct cap_telemetry;
+
+struct cap_worker {
+	/* The scheduler's own (sched.c), with what every switch, block and
+	 * yield reads first: these share the first cache lines. */
+	struct cap_thread *current;
+	int *errno_ptr;
+	uint64_t kmask;          /* the kernel signal mask: the running thread's (sigmask.c) */
+	struct cap_telemetry *tel; /* graph.c: this worker's tables; NULL: telemetry off */
+	struct cap_thread *zombie;
+	uint32_t inflight;       /* disk requests and helper jobs not completed */
+	uint32_t dispatches;     /* counts dispatches between forced polls */
+	uint64_t switches;
+	struct cap_runq runq;    /* runq.h */
+	struct cap_heap timers;  /* timer.c */
+	struct cap_io_ctx io;    /* io.c (its counter first: the scheduler reads it) */
+	uint64_t nthreads;       /* live user threads */
+	uint64_t next_id;
+	struct cap_thread *all;  /* list of live threads */
+	struct cap_thread *main_thread;
+	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
+	uint32_t id;             /* 0: the first worker */
+	/* The other modules'. */
+	struct cap_disk_ctx disk;    /* disk_sys.c */
+	struct cap_stack_ctx stacks; /* stack.c */
+	struct cap_sig_ctx sig;      /* signal*.c, sigmask.c */
+	struct cap_sysstack sysstack; /* sysstack.c */
+	char *tls_live;          /* tls.c: the program's thread-locals in this kernel thread's TLS block */
+	void *locale_applied;    /* tls.c: the locale this kernel thread has (uselocale); NULL: global */
+	struct cap_thread *annot_stacks; /* annotate.c: stacks kept for annotated calls */
+	uint32_t annot_stacks_kept;
+	struct cap_unwind_slot unwind[CAP_UNWIND_SLOTS]; /* unwind.h */
+};
+
+#endif

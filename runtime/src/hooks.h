@@ -1,0 +1,72 @@
+/* The observers of the scheduler's events: telemetry (graph.c) and the
+ * resource-aware policy (policy.c).  Each hook calls whichever is on; both
+ * tests are inline and predicted not taken, so a switch with both off pays
+ * two loads and two branches.  The scheduler (sched.c) calls only these. */
+#ifndef CAP_HOOKS_H
+#define CAP_HOOKS_H
+
+#include "internal.h"
+#include "telemetry.h"
+
+/* t stops running at a blocking point (a wait reason, or CAP_KIND_YIELD);
+ * `frame` is the blocking function's frame, where the policy's walk
+ * starts. */
+static inline __attribute__((always_inline)) void cap__hook_block(struct cap_worker *w, struct cap_thread *t,
+								  int kind, const void *frame)
+{
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_block(T, t, kind);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_block(t, frame);
+}
+
+/* t runs again after the block of the same kind. */
+static inline __attribute__((always_inline)) void cap__hook_resumed(struct cap_worker *w, struct cap_thread *t, int kind)
+{
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_resumed(t);
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_resumed(T, t, kind);
+}
+
+/* t, blocked, was made runnable by a thread on w. */
+static inline void cap__hook_woken(struct cap_worker *w, struct cap_thread *t)
+{
+	struct cap_telemetry *T = w->tel;
+	if (T) {
+		/* Runnable from now on, no longer counted as blocked. */
+		t->t_woken = cap__ticks();
+		if (T->blocked[t->reason & 15])
+			T->blocked[t->reason & 15]--;
+	}
+}
+
+/* t yielded with nobody else to run: its run, as the sampler measures it,
+ * starts again here. */
+static inline void cap__hook_run_restarts(struct cap_worker *w, struct cap_thread *t)
+{
+	if (w->tel)
+		t->t_run = cap__ticks();
+}
+
+static inline void cap__hook_spawned(struct cap_worker *w, struct cap_thread *t)
+{
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_spawned(T, t);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_spawned(t);
+}
+
+static inline void cap__hook_finished(struct cap_worker *w, struct cap_thread *t)
+{
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_finished(T, t);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_exited(t);
+}
+
+#endif
