@@ -23,7 +23,10 @@
 /** A run-time address: lowercase hex with a 0x prefix, no padding ("0x401136"). */
 export type Address = string;
 
-export const PROTOCOL_VERSION = 1;
+/** The version the runtime writes now (2: WORKERS frames); a reader also takes older ones. */
+export const PROTOCOL_VERSION = 2;
+/** Versions this reader decodes: 1 is the same stream without WORKERS frames. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 /** The 8 bytes that start a recording file: "CAPREC", 0, 1. */
 export const RECORDING_MAGIC: Uint8Array = new Uint8Array([0x43, 0x41, 0x50, 0x52, 0x45, 0x43, 0x00, 0x01]);
 /** Bounds of a frame's size field (bytes after it). */
@@ -37,6 +40,7 @@ export const FRAME_TYPE = {
   hello: 1,
   snapshot: 2,
   exit: 3,
+  workers: 4,
   symbols: 16,
   end: 17,
   inlined: 18,
@@ -233,6 +237,31 @@ export interface SnapshotFrame {
   readonly threads: readonly ThreadRow[];
 }
 
+/** One worker's figures, cumulative since it began (WORKERS). */
+export interface WorkerRow {
+  readonly id: number;
+  /** its run-queue length now */
+  readonly runnable: number;
+  /** user threads it owns now */
+  readonly threads: number;
+  /** time not parked: running threads or the scheduler (busy + parked = its lifetime) */
+  readonly busyNs: number;
+  /** time waiting in the kernel with nothing to run */
+  readonly parkedNs: number;
+  readonly switches: number;
+  /** threads it took from another worker's run queue */
+  readonly steals: number;
+  /** threads that came to run on it from another worker */
+  readonly migrations: number;
+}
+
+/** Per-worker figures, sent after the snapshot `seq` (version 2). */
+export interface WorkersFrame {
+  readonly type: 'workers';
+  readonly seq: number;
+  readonly workers: readonly WorkerRow[];
+}
+
 export interface ExitFrame {
   readonly type: 'exit';
   readonly how: ExitHow;
@@ -307,7 +336,7 @@ export interface InlinedFrame {
   readonly inlined: readonly InlinedEntry[];
 }
 
-export type Frame = HelloFrame | SnapshotFrame | ExitFrame | SymbolsFrame | EndFrame | InlinedFrame;
+export type Frame = HelloFrame | SnapshotFrame | WorkersFrame | ExitFrame | SymbolsFrame | EndFrame | InlinedFrame;
 
 /** A frame and where it started in the stream (offset of its size field). */
 export interface DecodedFrame {

@@ -1,7 +1,7 @@
 // ViewData: what a host (the VS Code panel, or the standalone report) builds from a session and the
 // webview draws, JSON-serializable. extension/src/report/viewdata.ts builds it; viewcheck.ts checks
 // it field by field on arrival. No DOM and no Node here.
-import type { HistoryName, SpawnSite } from './protocol.ts';
+import type { HistoryName, SpawnSite, WorkerRow } from './protocol.ts';
 
 /** One frame of a blocking point's call chain, innermost first. */
 export interface ViewFrame {
@@ -122,6 +122,17 @@ export interface ViewProgram {
   readonly intervalMs: number;
 }
 
+/** A worker (a kernel thread running user threads): its WORKERS row, with its utilisation. */
+export interface ViewWorker extends WorkerRow {
+  /** busy / (busy + parked): the share of its lifetime it was not parked, 0..1 */
+  readonly utilisation: number;
+}
+
+export const viewWorker = (w: WorkerRow): ViewWorker => {
+  const life = w.busyNs + w.parkedNs;
+  return { ...w, utilisation: life > 0 ? w.busyNs / life : 0 };
+};
+
 /** How a launched program ended, as the profiler that launched it saw it. */
 export interface ViewEnd {
   /** short: "exit status 7", "killed by SIGKILL" */
@@ -168,6 +179,8 @@ export interface ViewData {
   readonly edges: readonly ViewEdge[];
   readonly history: ViewHistory;
   readonly stacks: ViewStacks;
+  /** per worker, from the latest WORKERS frame; empty for recordings before protocol version 2 */
+  readonly workers: readonly ViewWorker[];
   readonly suggestions: readonly ViewSuggestion[];
   readonly health: ViewHealth;
 }

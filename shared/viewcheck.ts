@@ -38,6 +38,7 @@ import type {
   ViewStacks,
   ViewSuggestion,
   ViewThread,
+  ViewWorker,
 } from './view.ts';
 
 export const PROGRAM = {
@@ -49,6 +50,18 @@ export const PROGRAM = {
   intervalMs: number,
   args: list(string),
 } satisfies Shape<ViewProgram>;
+
+export const WORKER = {
+  id: number,
+  runnable: number,
+  threads: number,
+  busyNs: number,
+  parkedNs: number,
+  switches: number,
+  steals: number,
+  migrations: number,
+  utilisation: number,
+} satisfies Shape<ViewWorker>;
 
 export const EXIT = { how: string, status: number, tNs: number } satisfies Shape<NonNullable<ViewData['exit']>>;
 
@@ -187,6 +200,7 @@ export const viewShape = (nodeIds: Set<number>) =>
     ),
     history,
     stacks: record<ViewStacks>(STACKS),
+    workers: list(record<ViewWorker>(WORKER)),
     suggestions: list(record<ViewSuggestion>(SUGGESTION)),
     health: record<ViewHealth>(HEALTH),
   }) satisfies Shape<ViewData>;

@@ -106,7 +106,7 @@ test('every validation failure is reported and skipped; the next frames still de
     { name: 'payload too short', frame: rawFrame(3, new W().u8(0).u8(0).u16(0).i32(0).done()), type: 3, reason: /payload ends inside tNs/ },
     { name: 'snapshot cut short', frame: rawFrame(2, snap.subarray(0, snap.length - 3)), type: 2, reason: /payload ends inside|needs at least/ },
     { name: 'bad exit how', frame: rawFrame(3, new W().u8(7).u8(0).u16(0).i32(0).u64(1).done()), type: 3, reason: /unknown exit how 7/ },
-    { name: 'hello version 2', frame: helloFrame(hello({ version: 2 })), type: 1, reason: /protocol version 2/ },
+    { name: 'hello version 3 (newer than this reader)', frame: helloFrame(hello({ version: 3 })), type: 1, reason: /protocol version 3/ },
     {
       name: 'invalid UTF-8',
       frame: rawFrame(1, badUtf8(helloPayload(hello({ executable: '/tmp/prög' })))),

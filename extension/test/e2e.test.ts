@@ -100,6 +100,7 @@ interface SummaryJson {
   end: EndSummary | null;
   suggestions: { kind: string; function?: string; file?: string; line?: number; message: string }[];
   symbols: string;
+  workers: { id: number; busyNs: number; parkedNs: number; utilisation: number; runnable: number; threads: number; switches: number; steals: number; migrations: number }[];
 }
 
 const within = (actual: number, expected: number, frac: number): boolean => Math.abs(actual - expected) <= expected * frac;
@@ -143,6 +144,20 @@ test('capriccio run --record + summary --json on a real Capriccio program: the c
   assert.ok(computeNs >= 3e6 && loop.avgNs >= 3e6, `edge avg ${loop.avgNs} ns, the program computed ${computeNs} ns: less than 3 ms`);
   assert.ok(within(loop.avgNs, computeNs, 0.1), `edge avg ${loop.avgNs} ns, the program computed ${computeNs} ns`);
   assert.ok(s.stacks.maxThreadUsedBytes > 0);
+
+  // One worker (WORKERS, protocol 2): parked while its one thread slept, busy while it computed.
+  assert.equal(s.workers.length, 1, JSON.stringify(s.workers));
+  const w = s.workers[0]!;
+  assert.equal(w.id, 0);
+  const exitNs = (s.exit as { tNs: number }).tNs;
+  assert.ok(w.parkedNs >= 0.8 * 20 * sleepNs, `parked ${w.parkedNs} ns, the program slept 20 × ${sleepNs} ns`);
+  assert.ok(w.busyNs >= 20 * computeNs, `busy ${w.busyNs} ns, the program computed 20 × ${computeNs} ns`);
+  assert.ok(w.busyNs + w.parkedNs <= exitNs * 1.05 + 50e6, `busy + parked ${w.busyNs + w.parkedNs} ns outlast the program's ${exitNs} ns`);
+  assert.ok(Math.abs(w.utilisation - w.busyNs / (w.busyNs + w.parkedNs)) < 1e-9);
+  assert.ok(w.switches >= 40, `${w.switches} switches`);
+  assert.equal(w.steals, 0);
+  const text = capriccio(['summary', rec]);
+  assert.match(text.stdout, /workers \(1\)\n {2}worker 0 {2}busy [\d.]+% \(.+\), parked .+, run queue \d+, threads \d+, \d+ switches, 0 steals, 0 migrations/);
 });
 
 /**

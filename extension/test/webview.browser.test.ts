@@ -272,6 +272,15 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
   assert.equal(cadence.shared, 0, `resource charts drawn in an update's frame: ${JSON.stringify(cadence)}`);
   assert.ok(cadence.lastResourcesAfterLastRender, `the resource charts do not show the latest update: ${JSON.stringify(cadence)}`);
   assert.equal(cadence.legend, `live ${formatCount(latest.history.threads.at(-1)!)}`);
+
+  // The workers' table, one row per worker, as of the latest update.
+  const rows = await page.locator('#resources .workers tbody tr').allTextContents();
+  assert.equal(rows.length, latest.workers.length, rows.join(' | '));
+  latest.workers.forEach((w, i) => {
+    assert.ok(rows[i]!.startsWith(`#${w.id}`), rows[i]);
+    assert.ok(rows[i]!.includes(`${(w.utilisation * 100).toFixed(1)}%`), `${rows[i]} lacks ${w.utilisation}`);
+    assert.ok(rows[i]!.includes(formatCount(w.steals)), rows[i]);
+  });
   assert.deepEqual(problems, []);
 });
 

@@ -114,6 +114,18 @@ struct cap_unwind_slot {
 
 struct cap_telemetry;
 
+/* What the profiler reports per worker (telemetry_sys.c reads it while the
+ * worker runs, so each field has one writer and is read whole).  Busy time
+ * is not kept: it is the worker's lifetime minus the time parked. */
+struct cap_worker_stats {
+	uint64_t start_ns;           /* cap__worker_init: when it began */
+	_Atomic uint32_t park_seq;   /* odd while the two below change: a sequence lock */
+	_Atomic uint64_t park_start; /* ns, when the wait going on began; 0: not parked */
+	_Atomic uint64_t parked_ns;  /* waits in the kernel with nothing to run, ended */
+	_Atomic uint64_t steals;     /* threads this worker took from another's run queue */
+	_Atomic uint64_t migrations; /* threads that came to run here from another worker */
+};
+
 struct cap_worker {
 	/* The scheduler's own (sched.c), with what every switch, block and
 	 * yield reads first: these share the first cache lines. */
@@ -144,6 +156,45 @@ struct cap_worker {
 	struct cap_thread *annot_stacks; /* annotate.c: stacks kept for annotated calls */
 	uint32_t annot_stacks_kept;
 	struct cap_unwind_slot unwind[CAP_UNWIND_SLOTS]; /* unwind.h */
+	struct cap_worker_stats stats; /* worker.c, the scheduler; read by telemetry_sys.c */
 };
+
+/* The worker waits in the kernel with nothing runnable (worker.c).  A
+ * sequence lock: the telemetry thread (cap__worker_parked_ns) never counts
+ * a park twice or not at all, and the worker never waits for it. */
+static inline void cap__worker_park_set(struct cap_worker *w, uint64_t start, uint64_t parked)
+{
+	uint32_t q = atomic_load_explicit(&w->stats.park_seq, memory_order_relaxed);
+	atomic_store_explicit(&w->stats.park_seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&w->stats.park_start, start, memory_order_relaxed);
+	atomic_store_explicit(&w->stats.parked_ns, parked, memory_order_relaxed);
+	atomic_store_explicit(&w->stats.park_seq, q + 2, memory_order_release);
+}
+static inline void cap__worker_park_begin(struct cap_worker *w, uint64_t now_ns)
+{
+	cap__worker_park_set(w, now_ns ? now_ns : 1, atomic_load_explicit(&w->stats.parked_ns, memory_order_relaxed));
+}
+static inline void cap__worker_park_end(struct cap_worker *w, uint64_t now_ns)
+{
+	uint64_t t0 = atomic_load_explicit(&w->stats.park_start, memory_order_relaxed);
+	uint64_t p = atomic_load_explicit(&w->stats.parked_ns, memory_order_relaxed);
+	cap__worker_park_set(w, 0, p + (now_ns > t0 ? now_ns - t0 : 0));
+}
+
+/* Time parked so far, as of now_ns, the park going on included: read from
+ * any thread. */
+static inline uint64_t cap__worker_parked_ns(const struct cap_worker *w, uint64_t now_ns)
+{
+	for (;;) {
+		uint32_t q = atomic_load_explicit(&w->stats.park_seq, memory_order_acquire);
+		uint64_t t0 = atomic_load_explicit(&w->stats.park_start, memory_order_relaxed);
+		uint64_t p = atomic_load_explicit(&w->stats.parked_ns, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if ((q & 1) || atomic_load_explicit(&w->stats.park_seq, memory_order_relaxed) != q)
+			continue; /* the worker is changing them: a few instructions */
+		return p + (t0 && now_ns > t0 ? now_ns - t0 : 0);
+	}
+}
 
 #endif

@@ -7,6 +7,7 @@
 #include "wire.h"
 
 struct cap_hello {
+	uint16_t version; /* 0: CAP_PROTOCOL_VERSION (the fixtures write older ones too) */
 	uint32_t pid;
 	uint64_t start_realtime_ns;
 	uint32_t interval_ms, quantum_us, stall_ms, first_chunk_bytes;
@@ -31,6 +32,12 @@ struct cap_resources {
 };
 
 void cap__frame_hello(struct cap_wire *w, const struct cap_hello *h);
+/* WORKERS: one row per worker, after the snapshot `seq`. */
+struct cap_worker_row {
+	uint32_t id, runnable, threads;
+	uint64_t busy_ns, parked_ns, switches, steals, migrations;
+};
+void cap__frame_workers(struct cap_wire *w, uint32_t seq, uint32_t n, const struct cap_worker_row *rows);
 void cap__frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns);
 
 /* A snapshot: begin, then each section in order — begin it, write its

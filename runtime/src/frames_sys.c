@@ -4,7 +4,7 @@
 void cap__frame_hello(struct cap_wire *w, const struct cap_hello *h)
 {
 	size_t at = cap_wire_begin(w, CAP_FRAME_HELLO);
-	cap_wire_u16(w, CAP_PROTOCOL_VERSION);
+	cap_wire_u16(w, h->version ? h->version : CAP_PROTOCOL_VERSION);
 	cap_wire_u16(w, 0);
 	cap_wire_u32(w, h->pid);
 	cap_wire_u64(w, h->start_realtime_ns);
@@ -26,6 +26,26 @@ void cap__frame_hello(struct cap_wire *w, const struct cap_hello *h)
 	cap_wire_u16(w, h->nargs);
 	for (uint16_t i = 0; i < h->nargs; i++)
 		cap_wire_str(w, h->args[i]);
+	cap_wire_end(w, at);
+}
+
+void cap__frame_workers(struct cap_wire *w, uint32_t seq, uint32_t n, const struct cap_worker_row *rows)
+{
+	size_t at = cap_wire_begin(w, CAP_FRAME_WORKERS);
+	cap_wire_u32(w, seq);
+	cap_wire_u32(w, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cap_worker_row *r = &rows[i];
+		cap_wire_u32(w, r->id);
+		cap_wire_u32(w, r->runnable);
+		cap_wire_u32(w, r->threads);
+		cap_wire_u32(w, 0);
+		cap_wire_u64(w, r->busy_ns);
+		cap_wire_u64(w, r->parked_ns);
+		cap_wire_u64(w, r->switches);
+		cap_wire_u64(w, r->steals);
+		cap_wire_u64(w, r->migrations);
+	}
 	cap_wire_end(w, at);
 }
 

@@ -21,6 +21,8 @@
 #include <sys/mman.h>
 
 
+struct cap_telemetry *_Atomic cap__tel_tables[CAP_WORKERS_MAX];
+
 /* Find or add the entry for `key` in table `tab` (CAP_TABLE); evaluates to
  * its index + 1, or 0 when the table is full.  `init(e)` fills a new entry
  * before it is published. */
@@ -53,15 +55,41 @@
 		_r;                                                                          \
 	})
 
-static uint32_t cap__node_of(struct cap_telemetry *T, const uint64_t *frames, uint32_t n, int kind)
+static uint32_t cap__node_add(struct cap_telemetry *T, uint64_t h, const uint64_t *frames, uint32_t n, int kind)
 {
-	uint64_t h = cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56);
 	return CAP_TABLE_FIND(T->nodes, CAP_NODES_MAX, hash, h, ({
 				      for (uint32_t k = 0; k < n; k++)
 					      e->frames[k] = frames[k];
 				      e->nframes = (uint8_t)n;
 				      e->kind = (uint8_t)kind;
 			      }));
+}
+
+static uint32_t cap__node_of(struct cap_telemetry *T, const uint64_t *frames, uint32_t n, int kind)
+{
+	return cap__node_add(T, cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56), frames, n, kind);
+}
+
+/* The index + 1 in T of the node `ref` (CAP_REF) names: a thread that moved
+ * here from another worker brings a reference into that worker's table,
+ * whose published entry is copied into T's (telemetry.h). */
+static inline uint32_t cap__node_here(struct cap_telemetry *T, uint32_t ref)
+{
+	if (CAP_LIKELY(CAP_REF_WID(ref) == T->wid))
+		return CAP_REF_IDX(ref);
+	const struct cap_node *e = &atomic_load_explicit(&cap__tel_tables[CAP_REF_WID(ref)], memory_order_acquire)->nodes.v[CAP_REF_IDX(ref) - 1];
+	return cap__node_add(T, e->hash, e->frames, e->nframes, e->kind);
+}
+
+/* Its spawn site's index + 1 in T, copied here as nodes are. */
+static inline uint32_t cap__site_here(struct cap_telemetry *T, struct cap_thread *t)
+{
+	if (CAP_LIKELY(CAP_REF_WID(t->site) == T->wid))
+		return CAP_REF_IDX(t->site);
+	const struct cap_site *o = &atomic_load_explicit(&cap__tel_tables[CAP_REF_WID(t->site)], memory_order_acquire)->sites.v[CAP_REF_IDX(t->site) - 1];
+	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, o->addr, ({ e->first_chunk = o->first_chunk; }));
+	t->site = s ? CAP_REF(T->wid, s) : 0;
+	return s;
 }
 
 static uint32_t cap__edge_of(struct cap_telemetry *T, uint32_t from, uint32_t to)
@@ -102,8 +130,9 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	if (node) {
 		struct cap_node *nd = &T->nodes.v[node - 1];
 		nd->fd_delta += (int64_t)(T->open_fds_delta - t->fds_at_resume);
-		if (t->last_node) {
-			uint32_t e = cap__edge_of(T, t->last_node, node);
+		uint32_t from = t->last_node ? cap__node_here(T, t->last_node) : 0;
+		if (from) {
+			uint32_t e = cap__edge_of(T, from, node);
 			if (e) {
 				struct cap_edge *ed = &T->edges.v[e - 1];
 				uint64_t run = now - t->t_resumed;
@@ -115,7 +144,7 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 			}
 		}
 	}
-	t->last_node = node;
+	t->last_node = node ? CAP_REF(T->wid, node) : 0;
 	t->t_blocked = now;
 	cap__graph_run_ended(T, now);
 	t->t_woken = 0;
@@ -127,10 +156,12 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
 	uint64_t now = cap__ticks();
-	if (t->last_node)
-		T->nodes.v[t->last_node - 1].count++; /* with its wait: an average never mixes in a wait still running */
-	if (t->last_node && kind != CAP_KIND_YIELD) {
-		struct cap_node *nd = &T->nodes.v[t->last_node - 1];
+	uint32_t last = t->last_node ? cap__node_here(T, t->last_node) : 0;
+	t->last_node = last ? CAP_REF(T->wid, last) : 0;
+	if (last)
+		T->nodes.v[last - 1].count++; /* with its wait: an average never mixes in a wait still running */
+	if (last && kind != CAP_KIND_YIELD) {
+		struct cap_node *nd = &T->nodes.v[last - 1];
 		uint64_t wait = (t->t_woken ? t->t_woken : now) - t->t_blocked;
 		nd->wait_total += wait;
 		if (wait > nd->wait_max)
@@ -162,7 +193,7 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 	uint64_t addr = (uint64_t)(uintptr_t)t->spawn_site;
 	size_t alloc = t->stack_size + cap__chain_bytes(t->ss.segments);
 	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, addr, ({ e->first_chunk = (uint32_t)(t->stack_size + CAP_TSIZE); }));
-	t->site = s;
+	t->site = s ? CAP_REF(T->wid, s) : 0;
 	if (s) {
 		struct cap_site *st = &T->sites.v[s - 1];
 		st->live++;
@@ -225,17 +256,20 @@ void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t)
 	struct cap_libgcc_segment *segs = __morestack_segments;
 	size_t alloc = t->stack_size + cap__chain_bytes(segs);
 	size_t used = cap__stack_used(t, segs, alloc, true);
-	if (t->site) {
-		struct cap_site *st = &T->sites.v[t->site - 1];
+	uint32_t site = t->site ? cap__site_here(T, t) : 0;
+	if (site) {
+		/* live and allocated may go below 0 here when the thread began on
+		 * another worker: deltas, summed by the telemetry thread. */
+		struct cap_site *st = &T->sites.v[site - 1];
 		st->live--;
 		st->chunks_linked += t->chunks_linked;
-		st->allocated -= alloc < st->allocated ? alloc : st->allocated;
+		st->allocated -= alloc;
 		st->used_total += used;
 		if (used > st->used_max)
 			st->used_max = used;
 		st->waste += alloc - used;
 	}
-	T->stack_allocated -= alloc < T->stack_allocated ? alloc : T->stack_allocated;
+	T->stack_allocated -= alloc; /* a delta, as a site's */
 	cap__graph_run_ended(T, cap__ticks());
 }
 
@@ -272,14 +306,15 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 	struct cap_thread *t = w->current;
 	t->chunks_linked++;
 	struct cap_libgcc_segment *now = __morestack_current_segment;
+	uint32_t ts = t->site ? cap__site_here(T, t) : 0;
 	if (now != existing && now) { /* a fresh chunk */
 		size_t bytes = now->size + sizeof *now;
 		T->stack_allocated += bytes;
-		if (t->site)
-			T->sites.v[t->site - 1].allocated += bytes;
+		if (ts)
+			T->sites.v[ts - 1].allocated += bytes;
 	}
-	if (t->site && want > T->sites.v[t->site - 1].split_frame_max)
-		T->sites.v[t->site - 1].split_frame_max = (uint32_t)want;
+	if (ts && want > T->sites.v[ts - 1].split_frame_max)
+		T->sites.v[ts - 1].split_frame_max = (uint32_t)want;
 	uint64_t site = ((const uint64_t *)old_stack)[-1];
 	uint32_t s = CAP_TABLE_FIND(T->splits, CAP_SPLITS_MAX, callsite, site, ({ e->frame_bytes = 0; }));
 	if (s) {

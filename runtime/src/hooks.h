@@ -36,10 +36,10 @@ static inline void cap__hook_woken(struct cap_worker *w, struct cap_thread *t)
 {
 	struct cap_telemetry *T = w->tel;
 	if (T) {
-		/* Runnable from now on, no longer counted as blocked. */
+		/* Runnable from now on, no longer counted as blocked: on the
+		 * waker's worker, a delta (telemetry.h). */
 		t->t_woken = cap__ticks();
-		if (T->blocked[t->reason & 15])
-			T->blocked[t->reason & 15]--;
+		T->blocked[t->reason & 15]--;
 	}
 }
 

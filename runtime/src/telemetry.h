@@ -7,7 +7,16 @@
  * Each worker has its own tables (cap_worker.tel), so statistics are plain
  * 64-bit stores by their one writer, with no lock; the reader may see
  * one counter of an entry a moment ahead of another, never a torn value.
- * Times are TSC ticks here; the telemetry thread converts them to ns. */
+ * Times are TSC ticks here; the telemetry thread converts them to ns.
+ *
+ * With several workers the telemetry thread reads every registered
+ * worker's tables and merges them (telmerge.h).  A thread that moves to
+ * another worker carries references into its old worker's tables
+ * (last_node, site: CAP_REF); the new worker copies the entry into its own
+ * tables at first use (graph.c), so each table keeps its one writer.
+ * Counters that one worker raises and another lowers (threads blocked,
+ * a site's live threads and bytes) are per-worker deltas, modulo 2^n; only
+ * their sum means anything. */
 #ifndef CAP_TELEMETRY_H
 #define CAP_TELEMETRY_H
 
@@ -81,7 +90,16 @@ struct cap_thread_row {
 		uint64_t full;                  \
 	}
 
+/* A thread's reference to an entry of some worker's table: the worker's
+ * index above the entry's index + 1 (worker 0's are the plain index + 1). */
+#define CAP_REF(wid, i) (((uint32_t)(wid) << 16) | (i))
+#define CAP_REF_WID(r) ((r) >> 16)
+#define CAP_REF_IDX(r) ((r) & 0xffffu)
+_Static_assert(CAP_NODES_MAX < 0x10000 && CAP_SITES_MAX < 0x10000, "table indexes fit CAP_REF");
+#define CAP_WORKERS_MAX 1024 /* workers whose tables the telemetry thread reads */
+
 struct cap_telemetry {
+	uint32_t wid; /* the worker's index among the registered (CAP_REF) */
 	CAP_TABLE(struct cap_node, CAP_NODES_MAX) nodes;
 	CAP_TABLE(struct cap_edge, CAP_EDGES_MAX) edges;
 	CAP_TABLE(struct cap_site, CAP_SITES_MAX) sites;
@@ -164,5 +182,13 @@ static inline void cap__count_fds(int d)
 
 /* telemetry_sys.c */
 void cap__telemetry_start_sys(void *w);
+/* A worker's tables for the telemetry thread to read: called once by each
+ * worker after the first, on its own kernel thread (its sampler and its
+ * watchdog follow that thread), before it runs user threads.  Sets w->tel;
+ * does nothing when telemetry is off. */
+void cap__tel_register_worker(struct cap_worker *w);
+/* The tables of registered worker `wid` (CAP_REF_WID), to copy entries
+ * from: a variable of graph.c, so that its split-stack code calls nothing. */
+extern struct cap_telemetry *_Atomic cap__tel_tables[CAP_WORKERS_MAX];
 
 #endif

@@ -1,6 +1,8 @@
 /* The telemetry thread: a kernel thread of its own that, at a fixed
  * cadence, reads what the worker recorded (telemetry.h), turns ticks into
- * nanoseconds and sends what changed as docs/PROTOCOL.md frames.  It also
+ * nanoseconds and sends what changed as docs/PROTOCOL.md frames.  Every
+ * worker registers its tables (cap__tel_register_worker); the thread
+ * merges them (telmerge.h) and sends one graph, plus a WORKERS frame.  It also
  * runs the stall watchdog, and this file holds the yield sampler's signal
  * handler.
  *
@@ -13,6 +15,7 @@
  * Compiled without -fsplit-stack: it runs on its own pthread stack and on
  * the signal stack. */
 #include "telemetry.h"
+#include "telmerge.h"
 #include "frames.h"
 #include "sigstate.h"
 #include "runq.h"
@@ -53,6 +56,25 @@ struct cap_tel_config {
 	uint32_t interval_ms, quantum_ms, stall_ms;
 };
 
+/* A registered worker, and the watchdog's view of it. */
+struct cap_tel_worker {
+	struct cap_worker *w;
+	struct cap_telemetry *T;
+	pid_t tid;
+	uint64_t last_switches;
+	uint64_t last_change_ns;
+	uint32_t stall_id; /* the stall being recorded (its index + 1 in T's), 0 = none */
+	uint64_t stall_start_ns, stall_seen_ns;
+	uint64_t stall_run_ticks; /* start of the stalled run (its thread's t_run), 0 = unknown */
+	uint64_t busy_sent, parked_sent; /* what WORKERS last said: never less */
+};
+
+/* Registration: a slot is reserved, filled, then published; the telemetry
+ * thread takes the slots in order and waits at one not yet published. */
+static struct cap_tel_worker *_Atomic cap__reg[CAP_WORKERS_MAX];
+static atomic_uint cap__nreg;
+static bool cap__tel_on;
+
 /* Shadows of what was last sent on this connection, to send only changes. */
 struct cap_shadow {
 	uint32_t nodes_defined;
@@ -67,8 +89,9 @@ struct cap_shadow {
 
 static struct {
 	struct cap_tel_config cfg;
-	struct cap_worker *w;
-	pid_t worker_tid;
+	struct cap_merge m;
+	uint32_t nworkers; /* registered workers merged so far (cap__reg) */
+	uint64_t quantum_ticks;
 	double ns_per_tick;
 	uint64_t tick0;
 	uint64_t start_mono_ns;
@@ -83,12 +106,6 @@ static struct {
 	struct cap_shadow sh;
 	uint32_t open_fds;
 	unsigned ticks_since_fd_count;
-	/* the watchdog */
-	uint64_t last_switches;
-	uint64_t last_change_ns;
-	uint32_t stall_id; /* the stall being recorded, 0 = none */
-	uint64_t stall_start_ns, stall_seen_ns;
-	uint64_t stall_run_ticks; /* start of the stalled run (its thread's t_run), 0 = unknown */
 	/* exit */
 	_Atomic int exiting; /* 1: asked to send the exit frame, 2: done */
 	int exit_signaled, exit_status;
@@ -223,7 +240,7 @@ static void cap__reset_connection(void)
 	memset(S.sh.site_sig, 0, CAP_SITES_MAX * sizeof(uint64_t));
 	memset(S.sh.split_count, 0, CAP_SPLITS_MAX * sizeof(uint64_t));
 	memset(S.sh.sample_count, 0, CAP_SAMPLES_MAX * sizeof(uint64_t));
-	memset(S.sh.stall_count, 0, CAP_STALLS_MAX * sizeof(uint64_t));
+	memset(S.sh.stall_count, 0, (size_t)CAP_STALLS_MAX * 4 * sizeof(uint64_t));
 	cap__frame_hello(&S.out, &S.hello);
 }
 
@@ -335,30 +352,78 @@ static uint64_t cap__rss(void)
 	return sscanf(buf, "%lu %lu", &size, &res) == 2 ? (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+/* Workers registered since the last look join the merge. */
+static void cap__take_new_workers(void)
+{
+	uint32_t n = atomic_load_explicit(&cap__nreg, memory_order_acquire);
+	if (n > CAP_WORKERS_MAX)
+		n = CAP_WORKERS_MAX; /* the ones past it have no tables */
+	while (S.nworkers < n) {
+		struct cap_tel_worker *tw = atomic_load_explicit(&cap__reg[S.nworkers], memory_order_acquire);
+		if (!tw || cap__merge_add(&S.m, tw->T) != 0)
+			return; /* not published yet: next time */
+		if (!tw->T->quantum_ticks)
+			tw->T->quantum_ticks = S.quantum_ticks;
+		S.nworkers++;
+	}
+}
+
+static inline struct cap_tel_worker *cap__tw(uint32_t i) { return atomic_load_explicit(&cap__reg[i], memory_order_relaxed); }
+
 static void cap__resources(struct cap_resources *r)
 {
-	struct cap_worker *w = S.w;
-	struct cap_telemetry *T = S.w->tel;
+	const struct cap_merge *m = &S.m;
 	memset(r, 0, sizeof *r);
-	r->threads = (uint32_t)w->nthreads;
-	r->runnable = cap__runq_len(&w->runq);
-	r->blocked_io = T->blocked[CAP_WAIT_IO] + T->blocked[CAP_WAIT_POLL];
-	r->blocked_disk = T->blocked[CAP_WAIT_DISK] + T->blocked[CAP_WAIT_EXTERN];
-	r->sleeping = T->blocked[CAP_WAIT_SLEEP];
+	for (uint32_t i = 0; i < S.nworkers; i++) {
+		struct cap_worker *w = cap__tw(i)->w;
+		r->threads += (uint32_t)w->nthreads;
+		r->runnable += cap__runq_len(&w->runq);
+		r->switches += w->switches;
+	}
+	r->blocked_io = m->blocked[CAP_WAIT_IO] + m->blocked[CAP_WAIT_POLL];
+	r->blocked_disk = m->blocked[CAP_WAIT_DISK] + m->blocked[CAP_WAIT_EXTERN];
+	r->sleeping = m->blocked[CAP_WAIT_SLEEP];
 	for (int k = CAP_WAIT_JOIN; k <= CAP_WAIT_ONCE; k++)
 		if (k != CAP_WAIT_IO && k != CAP_WAIT_POLL && k != CAP_WAIT_DISK)
-			r->blocked_sync += T->blocked[k];
-	r->switches = w->switches;
-	r->blocking_ops = T->blocking_ops;
+			r->blocked_sync += m->blocked[k];
+	r->blocking_ops = m->blocking_ops;
 	r->rss_bytes = cap__rss();
 	if (S.ticks_since_fd_count++ % 10 == 0)
 		S.open_fds = cap__open_fds();
 	r->open_fds = S.open_fds;
 	struct rlimit rl;
 	r->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint32_t)(rl.rlim_cur > UINT32_MAX ? UINT32_MAX : rl.rlim_cur) : 0;
-	r->stack_allocated_bytes = T->stack_allocated;
+	r->stack_allocated_bytes = m->stack_allocated;
 	r->dropped_total = S.dropped_total;
-	r->nodes_dropped = (uint32_t)(T->nodes.full + T->edges.full);
+	r->nodes_dropped = (uint32_t)m->dropped;
+}
+
+/* WORKERS: each worker's time busy and parked so far (lifetime = both),
+ * its run queue and its scheduler's counters. */
+static void cap__build_workers(uint64_t now)
+{
+	static struct cap_worker_row rows[CAP_WORKERS_MAX];
+	for (uint32_t i = 0; i < S.nworkers; i++) {
+		struct cap_tel_worker *tw = cap__tw(i);
+		struct cap_worker *w = tw->w;
+		uint64_t life = now > w->stats.start_ns ? now - w->stats.start_ns : 0;
+		uint64_t parked = cap__worker_parked_ns(w, now);
+		uint64_t busy = life > parked ? life - parked : 0;
+		/* Cumulative values never go back (the two clocks are read a moment apart). */
+		tw->parked_sent = parked > tw->parked_sent ? parked : tw->parked_sent;
+		tw->busy_sent = busy > tw->busy_sent ? busy : tw->busy_sent;
+		rows[i] = (struct cap_worker_row){
+			.id = w->id,
+			.runnable = cap__runq_len(&w->runq),
+			.threads = (uint32_t)w->nthreads,
+			.busy_ns = tw->busy_sent,
+			.parked_ns = tw->parked_sent,
+			.switches = w->switches,
+			.steals = atomic_load_explicit(&w->stats.steals, memory_order_relaxed),
+			.migrations = atomic_load_explicit(&w->stats.migrations, memory_order_relaxed),
+		};
+	}
+	cap__frame_workers(&S.out, S.seq, S.nworkers, rows);
 }
 
 static uint64_t cap__site_sig(const struct cap_site *s)
@@ -368,10 +433,47 @@ static uint64_t cap__site_sig(const struct cap_site *s)
 	return cap__hash_frames(v, 8); /* never 0, which means "not sent" */
 }
 
+/* Per-thread rows: each worker gathers its own when asked (about once a
+ * second); the largest CAP_TOP_THREADS of all go out. */
+static void cap__threads_section(struct cap_wire *w, struct cap_snap *s)
+{
+	const struct cap_thread_row *top[CAP_TOP_THREADS];
+	uint32_t n = 0;
+	bool ask = S.seq % 10 == 1;
+	for (uint32_t k = 0; k < S.nworkers; k++) {
+		struct cap_telemetry *T = cap__tw(k)->T;
+		int want = atomic_load_explicit(&T->want_threads, memory_order_acquire);
+		if (want == 2) {
+			for (uint32_t i = 0; i < T->nrows; i++) {
+				const struct cap_thread_row *r = &T->rows[i];
+				if (n < CAP_TOP_THREADS) {
+					top[n++] = r;
+					continue;
+				}
+				uint32_t min = 0; /* full: it replaces the smallest, if larger */
+				for (uint32_t j = 1; j < n; j++)
+					if (top[j]->allocated < top[min]->allocated)
+						min = j;
+				if (r->allocated > top[min]->allocated)
+					top[min] = r;
+			}
+			atomic_store_explicit(&T->want_threads, 0, memory_order_relaxed); /* taken */
+		} else if (want == 0 && ask) {
+			atomic_store_explicit(&T->want_threads, 1, memory_order_relaxed);
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cap_thread_row *r = top[i];
+		cap__rec_thread(w, s, r->id, r->spawn_site, r->allocated, r->used, r->chunks_linked, r->state, r->kind, r->name);
+	}
+}
+
 static void cap__build_snapshot(uint64_t now)
 {
-	struct cap_telemetry *T = S.w->tel;
+	struct cap_merge *m = &S.m;
 	cap__calibrate();
+	cap__take_new_workers();
+	cap__merge_update(m);
 	struct cap_wire *w = &S.out;
 	struct cap_resources res;
 	cap__resources(&res);
@@ -379,16 +481,16 @@ static void cap__build_snapshot(uint64_t now)
 	cap__snap_begin(w, &s, ++S.seq, S.dropped, now - S.start_mono_ns, &res);
 	S.dropped = 0;
 
-	uint32_t nn = atomic_load_explicit(&T->nodes.n, memory_order_acquire);
+	uint32_t nn = m->node_map.n;
 	cap__snap_section(w, &s); /* node_defs */
 	for (uint32_t i = S.sh.nodes_defined; i < nn; i++) {
-		const struct cap_node *n = &T->nodes.v[i];
+		const struct cap_node *n = m->node[i].def;
 		cap__rec_node_def(w, &s, i + 1, n->kind, n->nframes, n->frames);
 	}
 	S.sh.nodes_defined = nn;
 	cap__snap_section(w, &s); /* node_stats */
 	for (uint32_t i = 0; i < nn; i++) {
-		const struct cap_node *n = &T->nodes.v[i];
+		const struct cap_merged_node *n = &m->node[i];
 		uint64_t c = n->count, wt = n->wait_total;
 		if (c == S.sh.node_count[i] && wt == S.sh.node_wait[i])
 			continue;
@@ -396,20 +498,18 @@ static void cap__build_snapshot(uint64_t now)
 		S.sh.node_wait[i] = wt;
 		cap__rec_node_stat(w, &s, i + 1, c, cap__ns(wt), cap__ns(n->wait_max), n->fd_delta);
 	}
-	uint32_t ne = atomic_load_explicit(&T->edges.n, memory_order_acquire);
 	cap__snap_section(w, &s); /* edge_stats */
-	for (uint32_t i = 0; i < ne; i++) {
-		const struct cap_edge *e = &T->edges.v[i];
+	for (uint32_t i = 0; i < m->edge_map.n; i++) {
+		const struct cap_edge *e = &m->edge[i];
 		uint64_t c = e->count;
 		if (c == S.sh.edge_count[i])
 			continue;
 		S.sh.edge_count[i] = c;
 		cap__rec_edge(w, &s, e->from, e->to, c, cap__ns(e->total), cap__ns(e->ewma), cap__ns(e->max));
 	}
-	uint32_t nsites = atomic_load_explicit(&T->sites.n, memory_order_acquire);
 	cap__snap_section(w, &s); /* spawn_sites */
-	for (uint32_t i = 0; i < nsites; i++) {
-		const struct cap_site *st = &T->sites.v[i];
+	for (uint32_t i = 0; i < m->site_map.n; i++) {
+		const struct cap_site *st = &m->site[i];
 		uint64_t sig = cap__site_sig(st);
 		if (sig == S.sh.site_sig[i])
 			continue;
@@ -417,28 +517,25 @@ static void cap__build_snapshot(uint64_t now)
 		cap__rec_site(w, &s, st->addr, st->live, st->total, st->first_chunk, st->split_frame_max, st->chunks_linked,
 			     st->allocated, st->used_max, st->used_total, st->waste);
 	}
-	uint32_t nsp = atomic_load_explicit(&T->splits.n, memory_order_acquire);
 	cap__snap_section(w, &s); /* hot_splits */
-	for (uint32_t i = 0; i < nsp; i++) {
-		const struct cap_split *sp = &T->splits.v[i];
+	for (uint32_t i = 0; i < m->split_map.n; i++) {
+		const struct cap_split *sp = &m->split[i];
 		if (sp->count == S.sh.split_count[i])
 			continue;
 		S.sh.split_count[i] = sp->count;
 		cap__rec_split(w, &s, sp->callsite, sp->count, sp->frame_bytes);
 	}
-	uint32_t nsa = atomic_load_explicit(&T->samples.n, memory_order_acquire);
 	cap__snap_section(w, &s); /* samples */
-	for (uint32_t i = 0; i < nsa; i++) {
-		const struct cap_sample *sa = &T->samples.v[i];
+	for (uint32_t i = 0; i < m->sample_map.n; i++) {
+		const struct cap_merged_sample *sa = &m->sample[i];
 		if (sa->count == S.sh.sample_count[i])
 			continue;
 		S.sh.sample_count[i] = sa->count;
-		cap__rec_sample(w, &s, i + 1, sa->nframes, sa->frames, sa->count, cap__ns(sa->run_max));
+		cap__rec_sample(w, &s, i + 1, sa->def->nframes, sa->def->frames, sa->count, cap__ns(sa->run_max));
 	}
-	uint32_t nst = atomic_load_explicit(&T->stalls.n, memory_order_acquire);
 	cap__snap_section(w, &s); /* stalls */
-	for (uint32_t i = 0; i < nst; i++) {
-		const struct cap_stall *st = &T->stalls.v[i];
+	for (uint32_t i = 0; i < m->nstalls; i++) {
+		const struct cap_stall *st = m->stall[i];
 		uint64_t sig = st->count * 1000003u + st->total_ns;
 		if (sig == S.sh.stall_count[i])
 			continue;
@@ -446,17 +543,9 @@ static void cap__build_snapshot(uint64_t now)
 		cap__rec_stall(w, &s, i + 1, st->syscall, st->count, st->total_ns, st->max_ns, st->pc, st->callsite, st->target);
 	}
 	cap__snap_section(w, &s); /* threads */
-	int want = atomic_load_explicit(&T->want_threads, memory_order_acquire);
-	if (want == 2) {
-		for (uint32_t i = 0; i < T->nrows; i++) {
-			const struct cap_thread_row *r = &T->rows[i];
-			cap__rec_thread(w, &s, r->id, r->spawn_site, r->allocated, r->used, r->chunks_linked, r->state, r->kind, r->name);
-		}
-		atomic_store_explicit(&T->want_threads, 0, memory_order_relaxed);
-	}
-	if (want == 0 && S.seq % 10 == 1)
-		atomic_store_explicit(&T->want_threads, 1, memory_order_relaxed); /* rows once a second */
+	cap__threads_section(w, &s);
 	cap__snap_end(w, &s);
+	cap__build_workers(now);
 	if (w->failed) { /* out of memory: drop it, count it */
 		w->failed = 0;
 		w->len = 0;
@@ -520,10 +609,10 @@ static uintptr_t cap__call_target(uintptr_t ret)
  * Frames hold stale return addresses too (a slot of alignment padding
  * keeps the one of an earlier call): one that returns into the function
  * the current answer returns into is such a leftover, not a caller. */
-static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite, uint64_t *target)
+static void cap__locate_stall(pid_t tid, uint32_t *sysno, uint64_t *pc, uint64_t *callsite, uint64_t *target)
 {
 	char path[64], buf[256];
-	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)S.worker_tid);
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
 	if (fd >= 0)
@@ -568,49 +657,53 @@ static void cap__locate_stall(uint32_t *sysno, uint64_t *pc, uint64_t *callsite,
  * the worker's own timestamps (the run's start and end), when both are
  * known: the watchdog's looks can come late on a loaded machine.  Else it
  * ends halfway between the last look that saw it and this one. */
-static void cap__stall_ended(struct cap_telemetry *T, uint64_t now)
+static void cap__stall_ended(struct cap_tel_worker *tw, uint64_t now)
 {
-	struct cap_stall *st = &T->stalls.v[S.stall_id - 1];
-	uint64_t counted = S.stall_seen_ns - S.stall_start_ns, len;
-	if (S.stall_run_ticks && !atomic_load_explicit(&T->stall_watch, memory_order_acquire) &&
-	    T->stall_end_ticks > S.stall_run_ticks)
-		len = cap__ns(T->stall_end_ticks - S.stall_run_ticks);
+	struct cap_telemetry *T = tw->T;
+	struct cap_stall *st = &T->stalls.v[tw->stall_id - 1];
+	uint64_t counted = tw->stall_seen_ns - tw->stall_start_ns, len;
+	if (tw->stall_run_ticks && !atomic_load_explicit(&T->stall_watch, memory_order_acquire) &&
+	    T->stall_end_ticks > tw->stall_run_ticks)
+		len = cap__ns(T->stall_end_ticks - tw->stall_run_ticks);
 	else
-		len = counted + (now - S.stall_seen_ns) / 2;
+		len = counted + (now - tw->stall_seen_ns) / 2;
 	atomic_store_explicit(&T->stall_watch, 0, memory_order_relaxed);
 	st->total_ns += len > counted ? len - counted : 0;
 	if (len > st->max_ns)
 		st->max_ns = len;
 }
 
-static void cap__watchdog(uint64_t now)
+/* Each worker on its own: one stuck in an external call does not stop the
+ * others, and its stalls are recorded in its own table (whose stalls only
+ * this thread writes). */
+static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
 {
-	struct cap_worker *w = S.w;
-	struct cap_telemetry *T = S.w->tel;
+	struct cap_worker *w = tw->w;
+	struct cap_telemetry *T = tw->T;
 	uint64_t sw = w->switches;
 	bool idle = atomic_load_explicit(&T->idle, memory_order_relaxed);
-	if (sw != S.last_switches || idle) {
-		if (S.stall_id)
-			cap__stall_ended(T, now);
-		S.last_switches = sw;
-		S.last_change_ns = now;
-		S.stall_id = 0;
+	if (sw != tw->last_switches || idle) {
+		if (tw->stall_id)
+			cap__stall_ended(tw, now);
+		tw->last_switches = sw;
+		tw->last_change_ns = now;
+		tw->stall_id = 0;
 		return;
 	}
-	uint64_t stuck = now - S.last_change_ns;
+	uint64_t stuck = now - tw->last_change_ns;
 	if (stuck < (uint64_t)S.cfg.stall_ms * 1000000u)
 		return;
-	if (S.stall_id) { /* the same stall goes on */
-		struct cap_stall *st = &T->stalls.v[S.stall_id - 1];
-		st->total_ns += now - S.stall_seen_ns;
-		S.stall_seen_ns = now;
-		if (now - S.stall_start_ns > st->max_ns)
-			st->max_ns = now - S.stall_start_ns;
+	if (tw->stall_id) { /* the same stall goes on */
+		struct cap_stall *st = &T->stalls.v[tw->stall_id - 1];
+		st->total_ns += now - tw->stall_seen_ns;
+		tw->stall_seen_ns = now;
+		if (now - tw->stall_start_ns > st->max_ns)
+			st->max_ns = now - tw->stall_start_ns;
 		return;
 	}
 	uint32_t sysno;
 	uint64_t pc, callsite, target;
-	cap__locate_stall(&sysno, &pc, &callsite, &target);
+	cap__locate_stall(tw->tid, &sysno, &pc, &callsite, &target);
 	if (sysno == UINT32_MAX)
 		return; /* running: a CPU hog, the sampler's business */
 	uint64_t key = callsite ? callsite : pc;
@@ -632,17 +725,24 @@ static void cap__watchdog(uint64_t now)
 		return;
 	struct cap_stall *st = &T->stalls.v[id - 1];
 	st->count++;
-	S.stall_id = id;
+	tw->stall_id = id;
 	/* The stalled thread cannot end while it is stuck, so its run start is
 	 * safe to read; the worker will time the run's end (stall_watch). */
 	struct cap_thread *t = w->current;
-	S.stall_run_ticks = t && t != &w->sched ? t->t_run : 0;
+	tw->stall_run_ticks = t && t != &w->sched ? t->t_run : 0;
 	atomic_store_explicit(&T->stall_watch, 1, memory_order_release);
-	S.stall_start_ns = S.last_change_ns;
-	S.stall_seen_ns = now;
+	tw->stall_start_ns = tw->last_change_ns;
+	tw->stall_seen_ns = now;
 	st->total_ns += stuck;
 	if (stuck > st->max_ns)
 		st->max_ns = stuck;
+}
+
+static void cap__watchdog(uint64_t now)
+{
+	cap__take_new_workers();
+	for (uint32_t i = 0; i < S.nworkers; i++)
+		cap__watch(cap__tw(i), now);
 }
 
 /* ---- The yield sampler -------------------------------------------------- */
@@ -699,7 +799,7 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 		s->run_max = run;
 }
 
-static void cap__start_sampler(void)
+static bool cap__sampler_handler(void)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -707,14 +807,20 @@ static void cap__start_sampler(void)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	if (__sigaction(CAP_SAMPLER_SIGNAL, &sa, NULL) != 0)
-		return;
+		return false;
 	/* the program's masks never block it (sigmask.c) */
 	__atomic_or_fetch(&cap__sig_reserved, CAP_SIGBIT(CAP_SAMPLER_SIGNAL), __ATOMIC_RELAXED);
+	return true;
+}
+
+/* The sampler's timer for one worker: on its kernel thread's CPU clock. */
+static void cap__start_sampler(pid_t tid)
+{
 	struct sigevent ev;
 	memset(&ev, 0, sizeof ev);
 	ev.sigev_notify = SIGEV_THREAD_ID;
 	ev.sigev_signo = CAP_SAMPLER_SIGNAL;
-	ev._sigev_un._tid = S.worker_tid;
+	ev._sigev_un._tid = tid;
 	timer_t tm;
 	if (timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &tm) != 0) {
 		fprintf(stderr, "capriccio: no yield sampler (timer_create: %s)\n", strerror(errno));
@@ -749,7 +855,10 @@ static void *cap__telemetry_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the worker's */
 	cap__calibrate();
-	S.w->tel->quantum_ticks = (uint64_t)((double)S.cfg.quantum_ms * 1e6 / S.ns_per_tick);
+	S.quantum_ticks = (uint64_t)((double)S.cfg.quantum_ms * 1e6 / S.ns_per_tick);
+	cap__take_new_workers();
+	for (uint32_t i = 0; i < S.nworkers; i++)
+		cap__tw(i)->T->quantum_ticks = S.quantum_ticks;
 	if (S.cfg.connect_path)
 		cap__try_connect();
 	if (S.cfg.listen_path)
@@ -761,7 +870,7 @@ static void *cap__telemetry_main(void *arg)
 			if (S.fd >= 0) {
 				/* The last snapshot and the exit frame go behind whatever is
 				 * still on its way: nothing is skipped at the end. */
-				cap__build_snapshot(now);
+				cap__build_snapshot(now); /* and its WORKERS */
 				cap__frame_exit(&S.out, S.exit_signaled, S.exit_status, now - S.start_mono_ns);
 				uint64_t give_up = now + CAP_EXIT_FLUSH_MS * 1000000ull;
 				while (S.fd >= 0 && S.out.len && cap__now_ns() < give_up) {
@@ -808,7 +917,8 @@ static void *cap__telemetry_main(void *arg)
 static void cap__on_exit(int status, void *arg)
 {
 	(void)arg;
-	if (!S.w || !S.w->tel || atomic_load(&S.exiting) != 0)
+	struct cap_worker *w = cap__w;
+	if (!w || !w->tel || atomic_load(&S.exiting) != 0)
 		return; /* a forked child has no telemetry thread to wait for */
 	S.exit_status = status;
 	S.exit_signaled = 0;
@@ -837,22 +947,19 @@ void cap__telemetry_start_sys(void *arg)
 	S.cfg.quantum_ms = cap__env_ms("CAPRICCIO_QUANTUM_MS", 10);
 	S.cfg.stall_ms = cap__env_ms("CAPRICCIO_STALL_MS", 20);
 
-	struct cap_telemetry *T = calloc(1, sizeof *T);
 	S.sh.node_count = calloc(CAP_NODES_MAX, sizeof(uint64_t));
 	S.sh.node_wait = calloc(CAP_NODES_MAX, sizeof(uint64_t));
 	S.sh.edge_count = calloc(CAP_EDGES_MAX, sizeof(uint64_t));
 	S.sh.site_sig = calloc(CAP_SITES_MAX, sizeof(uint64_t));
 	S.sh.split_count = calloc(CAP_SPLITS_MAX, sizeof(uint64_t));
 	S.sh.sample_count = calloc(CAP_SAMPLES_MAX, sizeof(uint64_t));
-	S.sh.stall_count = calloc(CAP_STALLS_MAX, sizeof(uint64_t));
+	S.sh.stall_count = calloc((size_t)CAP_STALLS_MAX * 4, sizeof(uint64_t)); /* merged ids: telmerge.h */
 	S.modules = calloc(256, sizeof *S.modules);
-	if (!T || !S.sh.node_count || !S.sh.node_wait || !S.sh.edge_count || !S.sh.site_sig || !S.sh.split_count ||
-	    !S.sh.sample_count || !S.sh.stall_count || !S.modules) {
+	if (!S.sh.node_count || !S.sh.node_wait || !S.sh.edge_count || !S.sh.site_sig || !S.sh.split_count ||
+	    !S.sh.sample_count || !S.sh.stall_count || !S.modules || cap__merge_init(&S.m) != 0) {
 		fprintf(stderr, "capriccio: out of memory for telemetry; running without it\n");
 		return;
 	}
-	S.w = w;
-	S.worker_tid = gettid();
 	S.fd = S.listen_fd = -1;
 	S.start_mono_ns = cap__now_ns();
 	struct timespec rt;
@@ -878,12 +985,43 @@ void cap__telemetry_start_sys(void *arg)
 	int (*real_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
 		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
 	pthread_t th;
-	w->tel = T; /* from here on the worker records */
-	if (!real_create || real_create(&th, NULL, cap__telemetry_main, NULL) != 0) {
+	bool sampler = cap__sampler_handler();
+	cap__tel_on = true;
+	cap__tel_register_worker(w); /* from here on the worker records */
+	if (!w->tel || !real_create || real_create(&th, NULL, cap__telemetry_main, NULL) != 0) {
+		cap__tel_on = false;
 		w->tel = NULL;
 		fprintf(stderr, "capriccio: cannot start the telemetry thread; running without telemetry\n");
 		return;
 	}
-	cap__start_sampler();
+	if (sampler)
+		cap__start_sampler(gettid());
 	on_exit(cap__on_exit, NULL);
+}
+
+void cap__tel_register_worker(struct cap_worker *w)
+{
+	if (!cap__tel_on)
+		return;
+	struct cap_tel_worker *tw = calloc(1, sizeof *tw);
+	struct cap_telemetry *T = calloc(1, sizeof *T);
+	uint32_t wid = atomic_fetch_add_explicit(&cap__nreg, 1, memory_order_relaxed);
+	if (!tw || !T || wid >= CAP_WORKERS_MAX) {
+		/* Without its tables the worker records nothing; the slot it took
+		 * (if any) stays empty, and the telemetry thread stops there. */
+		fprintf(stderr, "capriccio: no telemetry tables for worker %u\n", (unsigned)w->id);
+		free(tw);
+		free(T);
+		return;
+	}
+	T->wid = wid;
+	T->quantum_ticks = S.quantum_ticks; /* 0 until the thread has calibrated: it fills it in then */
+	tw->w = w;
+	tw->T = T;
+	tw->tid = gettid();
+	atomic_store_explicit(&cap__tel_tables[wid], T, memory_order_release);
+	atomic_store_explicit(&cap__reg[wid], tw, memory_order_release);
+	w->tel = T;
+	if (wid > 0) /* worker 0's starts once the telemetry thread does */
+		cap__start_sampler(tw->tid);
 }

@@ -40,6 +40,7 @@ void cap__worker_init(struct cap_worker *w)
 		cap__fatal_misuse("capriccio: cannot create the epoll instance");
 	cap__w = w;
 	cap__signals_init(w);
+	w->stats.start_ns = cap__mono_ns();
 }
 
 /* Returns when no user thread is left, or none can ever run again (the
@@ -65,8 +66,13 @@ void cap__worker_run(struct cap_worker *w)
 			timeout = 1000000;
 			cap__disk_complete(w);
 		}
-		if (w->io.waiters || w->inflight || timeout != 0)
+		if (timeout != 0) { /* parked: the profiler's utilisation */
+			cap__worker_park_begin(w, cap__mono_ns());
 			cap__io_poll(w, timeout);
+			cap__worker_park_end(w, cap__mono_ns());
+		} else if (w->io.waiters || w->inflight) {
+			cap__io_poll(w, timeout);
+		}
 		if (w->timers.n)
 			cap__timer_release_due(w, cap__mono_ns());
 	}

@@ -45,8 +45,9 @@ static const struct cap_module modules[] = {
 };
 static const char *const args[] = { "/work/app/server", "--port", "8080" };
 
+/* Version 1 (before WORKERS): the recordings made then must stay readable. */
 static const struct cap_hello hello = {
-	.pid = 4242, .start_realtime_ns = 1795000000123456789ull, .interval_ms = 100, .quantum_us = 10000,
+	.version = 1, .pid = 4242, .start_realtime_ns = 1795000000123456789ull, .interval_ms = 100, .quantum_us = 10000,
 	.stall_ms = 20, .first_chunk_bytes = 3840, .executable = "/work/app/server", .stack_mode = "split",
 	.disk_backend = "io_uring", .scheduler = "fifo", .nmodules = 2, .modules = modules, .nargs = 3, .args = args,
 };
@@ -143,6 +144,24 @@ static const char snapshot2_json[] =
 	"\"edgeStats\":[{\"from\":1,\"to\":2,\"count\":1099,\"totalNs\":3297000000,\"ewmaNs\":3000000,\"maxNs\":4500000}],"
 	"\"spawnSites\":[],\"hotSplits\":[],\"samples\":[],\"stalls\":[],\"threads\":[]}";
 
+/* Two workers, as the runtime sends after each snapshot since version 2. */
+static const struct cap_worker_row workers1[] = {
+	{ .id = 0, .runnable = 3, .threads = 7, .busy_ns = 180000000, .parked_ns = 70000000, .switches = 5000, .steals = 0, .migrations = 2 },
+	{ .id = 1, .runnable = 0, .threads = 5, .busy_ns = 60000000, .parked_ns = 185000000, .switches = 1200, .steals = 4, .migrations = 9 },
+};
+static const struct cap_worker_row workers2[] = {
+	{ .id = 0, .runnable = 1, .threads = 6, .busy_ns = 330000000, .parked_ns = 70000000, .switches = 9000, .steals = 1, .migrations = 3 },
+	{ .id = 1, .runnable = 2, .threads = 6, .busy_ns = 150000000, .parked_ns = 245000000, .switches = 4100, .steals = 7, .migrations = 12 },
+};
+static const char workers1_json[] =
+	"{\"type\":\"workers\",\"seq\":1,\"workers\":["
+	"{\"id\":0,\"runnable\":3,\"threads\":7,\"busyNs\":180000000,\"parkedNs\":70000000,\"switches\":5000,\"steals\":0,\"migrations\":2},"
+	"{\"id\":1,\"runnable\":0,\"threads\":5,\"busyNs\":60000000,\"parkedNs\":185000000,\"switches\":1200,\"steals\":4,\"migrations\":9}]}";
+static const char workers2_json[] =
+	"{\"type\":\"workers\",\"seq\":2,\"workers\":["
+	"{\"id\":0,\"runnable\":1,\"threads\":6,\"busyNs\":330000000,\"parkedNs\":70000000,\"switches\":9000,\"steals\":1,\"migrations\":3},"
+	"{\"id\":1,\"runnable\":2,\"threads\":6,\"busyNs\":150000000,\"parkedNs\":245000000,\"switches\":4100,\"steals\":7,\"migrations\":12}]}";
+
 static const char exit_json[] = "{\"type\":\"exit\",\"how\":\"exited\",\"status\":3,\"tNs\":400000000}";
 
 int main(int argc, char **argv)
@@ -184,6 +203,32 @@ int main(int argc, char **argv)
 	static char big[32768];
 	snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s]\n", hello_json, snapshot1_json, snapshot2_json, exit_json);
 	emit_str(dir, "recording.json", big);
+
+	/* Version 2: the same recording with WORKERS after each snapshot. */
+	struct cap_hello hello2 = hello;
+	hello2.version = CAP_PROTOCOL_VERSION;
+	char hello2_json[sizeof hello_json];
+	const char *v = strstr(hello_json, "\"version\":1,");
+	snprintf(hello2_json, sizeof hello2_json, "%.*s\"version\":%d,%s", (int)(v - hello_json), hello_json,
+		 CAP_PROTOCOL_VERSION, v + strlen("\"version\":1,"));
+	w.len = 0;
+	cap__frame_workers(&w, 1, 2, workers1);
+	emit(dir, "workers.bin", w.buf, w.len);
+	snprintf(json, sizeof json, "[%s]\n", workers1_json);
+	emit_str(dir, "workers.json", json);
+
+	w.len = 0;
+	cap_wire_put(&w, CAP_RECORDING_MAGIC, 8);
+	cap__frame_hello(&w, &hello2);
+	snapshot1(&w);
+	cap__frame_workers(&w, 1, 2, workers1);
+	snapshot2(&w);
+	cap__frame_workers(&w, 2, 2, workers2);
+	cap__frame_exit(&w, 0, 3, 400000000ull);
+	emit(dir, "recording-v2.cap", w.buf, w.len);
+	snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s,\n%s,\n%s]\n", hello2_json, snapshot1_json, workers1_json,
+		 snapshot2_json, workers2_json, exit_json);
+	emit_str(dir, "recording-v2.json", big);
 
 	if (checking) {
 		printf("%s - fixtures in %s match the encoder\n", failures ? "not ok" : "ok", dir);

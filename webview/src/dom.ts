@@ -29,3 +29,43 @@ export function sourceLink(file: string, line: number, text: string): HTMLAnchor
   a.title = `open ${file}:${line}`;
   return a;
 }
+
+const BAR_H = 14;
+
+/** A horizontal bar: `used` filled within `total`, both scaled so that `max` spans `width` pixels. */
+export function bar(used: number, total: number, max: number, width: number): SVGSVGElement {
+  const s = svg('svg', 'bar');
+  s.setAttribute('width', String(width));
+  s.setAttribute('height', String(BAR_H));
+  const w = (v: number): number => (max > 0 ? Math.max(v > 0 ? 1 : 0, (v / max) * width) : 0);
+  const all = svg('rect', 'bar-allocated');
+  all.setAttribute('width', String(w(total)));
+  all.setAttribute('height', String(BAR_H));
+  const u = svg('rect', 'bar-used');
+  u.setAttribute('width', String(w(Math.min(used, total))));
+  u.setAttribute('height', String(BAR_H));
+  s.append(all, u);
+  return s;
+}
+
+
+export function table(headers: readonly string[]): { t: HTMLTableElement; body: HTMLTableSectionElement } {
+  const t = el('table', 'grid');
+  const head = el('tr');
+  for (const h of headers) head.append(el('th', '', h));
+  const thead = el('thead');
+  thead.append(head);
+  const body = el('tbody');
+  t.append(thead, body);
+  return { t, body };
+}
+
+export function row(cells: readonly (string | Node)[]): HTMLTableRowElement {
+  const r = el('tr');
+  for (const c of cells) {
+    const td = el('td');
+    td.append(c);
+    r.append(td);
+  }
+  return r;
+}

@@ -1,14 +1,16 @@
 // Scheduler and resources over time: threads by state, run queue, memory, descriptors, stack
-// bytes, dropped telemetry frames and edge latency — small multiples on one time axis.
+// bytes, dropped telemetry frames and edge latency — small multiples on one time axis — and a
+// table of the workers (the kernel threads running user threads) as they are now.
 import { drawChartWhenSeen, timeAxis, type ChartSpec } from './charts.ts';
-import { el } from './dom.ts';
+import { bar, el, row, table } from './dom.ts';
 import { formatBytes, formatCount, formatNs } from './format.ts';
-import type { ViewData } from '../../shared/view.ts';
+import type { ViewData, ViewWorker } from '../../shared/view.ts';
 
 export class ResourcesView {
   readonly element: HTMLElement;
   private readonly charts: HTMLElement;
   private readonly empty: HTMLElement;
+  private readonly workers: HTMLElement;
 
   constructor() {
     this.element = el('section', 'view resources-view');
@@ -16,12 +18,38 @@ export class ResourcesView {
     this.element.append(el('h2', '', 'Scheduler and resources'));
     this.empty = el('p', 'empty', 'No snapshot yet.');
     this.charts = el('div', 'charts');
-    this.element.append(this.empty, this.charts);
+    this.workers = el('div', 'workers');
+    this.element.append(this.empty, this.charts, this.workers);
+  }
+
+  /** One row per worker; nothing for a program whose runtime sends no WORKERS frames. */
+  private drawWorkers(workers: readonly ViewWorker[]): void {
+    this.workers.replaceChildren();
+    if (workers.length === 0) return;
+    const { t, body } = table(['worker', 'busy', '', 'busy time', 'parked', 'run queue', 'threads', 'switches', 'steals', 'migrations']);
+    for (const w of workers) {
+      body.append(
+        row([
+          `#${w.id}`,
+          bar(w.busyNs, w.busyNs + w.parkedNs, w.busyNs + w.parkedNs, 120),
+          `${(w.utilisation * 100).toFixed(1)}%`,
+          formatNs(w.busyNs),
+          formatNs(w.parkedNs),
+          formatCount(w.runnable),
+          formatCount(w.threads),
+          formatCount(w.switches),
+          formatCount(w.steals),
+          formatCount(w.migrations),
+        ]),
+      );
+    }
+    this.workers.append(el('h3', '', `Workers (${workers.length})`), t);
   }
 
   update(view: ViewData, width: number): void {
     const h = view.history;
     this.empty.hidden = h.tNs.length > 0;
+    this.drawWorkers(view.workers);
     const axis = timeAxis(h.tNs, width);
     const last = (a: readonly number[]): number | undefined => a[a.length - 1];
     const limit = last(h.fdLimit);

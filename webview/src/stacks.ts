@@ -1,50 +1,11 @@
 // Stacks: per spawn site and per thread, bytes used against allocated, waste, chunks, the call
 // sites that split again and again, and stack bytes over time.
 import { drawChart, timeAxis } from './charts.ts';
-import { el, sourceLink, svg } from './dom.ts';
+import { bar, el, row, sourceLink, table } from './dom.ts';
 import { fileLine, formatBytes, formatCount } from './format.ts';
 import type { ViewData, ViewSite } from '../../shared/view.ts';
 
-const BAR_H = 14;
-
-/** A horizontal bar: `used` filled within `total`, `scale` bytes per pixel-width unit. */
-function bar(used: number, total: number, max: number, width: number): SVGSVGElement {
-  const s = svg('svg', 'bar');
-  s.setAttribute('width', String(width));
-  s.setAttribute('height', String(BAR_H));
-  const w = (v: number): number => (max > 0 ? Math.max(v > 0 ? 1 : 0, (v / max) * width) : 0);
-  const all = svg('rect', 'bar-allocated');
-  all.setAttribute('width', String(w(total)));
-  all.setAttribute('height', String(BAR_H));
-  const u = svg('rect', 'bar-used');
-  u.setAttribute('width', String(w(Math.min(used, total))));
-  u.setAttribute('height', String(BAR_H));
-  s.append(all, u);
-  return s;
-}
-
 const siteName = (p: ViewSite): string => (p.site === '0x0' ? 'main thread' : p.function === '??' ? p.site : p.function);
-
-function table(headers: readonly string[]): { t: HTMLTableElement; body: HTMLTableSectionElement } {
-  const t = el('table', 'grid');
-  const head = el('tr');
-  for (const h of headers) head.append(el('th', '', h));
-  const thead = el('thead');
-  thead.append(head);
-  const body = el('tbody');
-  t.append(thead, body);
-  return { t, body };
-}
-
-function row(cells: readonly (string | Node)[]): HTMLTableRowElement {
-  const r = el('tr');
-  for (const c of cells) {
-    const td = el('td');
-    td.append(c);
-    r.append(td);
-  }
-  return r;
-}
 
 export class StacksView {
   readonly element: HTMLElement;

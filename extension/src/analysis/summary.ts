@@ -2,7 +2,7 @@
 // its readable text form.
 import type { Model } from '../model/model.ts';
 import { kindName, type DecodeError, type Resources } from '../../../shared/protocol.ts';
-import type { ViewHotSplit, ViewSite, ViewStacks } from '../../../shared/view.ts';
+import { viewWorker, type ViewHotSplit, type ViewSite, type ViewStacks, type ViewWorker } from '../../../shared/view.ts';
 import { nameChain, type SymbolTable } from '../symbols/symbols.ts';
 import { endSummary, type EndSummary } from './end.ts';
 import { placeOf, uniqueLabels } from './labels.ts';
@@ -62,6 +62,8 @@ export interface Summary {
   /** each time the whole scheduler sat in a system call the runtime did not make (the watchdog), longest first */
   readonly stalls: readonly StallSummary[];
   readonly resources?: Resources;
+  /** each worker's figures, as the last WORKERS frame gave them (empty before protocol version 2) */
+  readonly workers: readonly ViewWorker[];
   readonly exit?: { readonly how: 'exited' | 'signaled'; readonly status: number; readonly tNs: number };
   /** how a launched program ended and whether the profiler stopped or killed it (recordings made before END frames: absent) */
   readonly end?: EndSummary;
@@ -142,6 +144,7 @@ export function summarize(model: Model, table: SymbolTable): Summary {
     suggestions: suggest(model, table),
     stalls: stallsOf(model, table),
     ...(latest ? { resources: latest.resources } : {}),
+    workers: model.workers.map(viewWorker),
     ...(exit ? { exit: { how: exit.how, status: exit.status, tNs: exit.tNs } } : {}),
     ...(model.end ? { end: endSummary(model.end) } : {}),
     dropped: {
@@ -158,6 +161,9 @@ export const fmtNs = (ns: number): string =>
 
 export const fmtBytes = (b: number): string =>
   b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1 << 10 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
+
+const workerText = (w: ViewWorker): string =>
+  `worker ${w.id}  busy ${(w.utilisation * 100).toFixed(1)}% (${fmtNs(w.busyNs)}), parked ${fmtNs(w.parkedNs)}, run queue ${w.runnable}, threads ${w.threads}, ${w.switches} switches, ${w.steals} steals, ${w.migrations} migrations`;
 
 /** The readable report. `limit` caps the rows of each table. */
 export function textReport(s: Summary, limit = 10): string {
@@ -185,6 +191,10 @@ export function textReport(s: Summary, limit = 10): string {
   if (s.resources) {
     const r = s.resources;
     out.push('', `resources threads ${r.threads} (runnable ${r.runnable}, io ${r.blockedIo}, disk ${r.blockedDisk}, sync ${r.blockedSync}, sleeping ${r.sleeping}), rss ${fmtBytes(r.rssBytes)}, fds ${r.openFds}/${r.fdLimit}`);
+  }
+  if (s.workers.length > 0) {
+    out.push('', `workers (${s.workers.length})`);
+    for (const w of s.workers) out.push(`  ${workerText(w)}`);
   }
   if (s.stalls.length > 0) {
     out.push('', `stalls: the whole scheduler blocked in a system call (${s.stalls.length})`);

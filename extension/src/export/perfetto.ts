@@ -110,6 +110,7 @@ export function perfettoTrace(frames: readonly DecodedFrame[], model: Model, tab
           s: 'g',
         });
         break;
+      case 'workers': // cumulative, summed into the snapshot's counters already
       case 'symbols':
       case 'inlined':
       case 'end': // no time of its own on the program's clock

@@ -10,6 +10,7 @@
 //
 // Every table has a cap; what does not fit is counted in `dropped`, never kept.
 import type {
+  WorkerRow,
   Address,
   DecodeError,
   EdgeStat,
@@ -115,6 +116,8 @@ export class Model {
   readonly samples = new Map<number, Sample>();
   readonly stalls = new Map<number, Stall>();
   threads: readonly ThreadRow[] = [];
+  /** each worker's figures, from the latest WORKERS frame (none before protocol version 2) */
+  workers: readonly WorkerRow[] = [];
   readonly history: Ring<HistoryPoint>;
   exit: ExitFrame | undefined;
   /** how a launched program ended, as the tool that launched it saw it (tool-written END) */
@@ -153,6 +156,9 @@ export class Model {
       case 'snapshot':
         this.applySnapshot(frame);
         return;
+      case 'workers':
+        this.workers = frame.workers;
+        return;
       case 'exit':
         this.exit = frame;
         return;
@@ -186,6 +192,7 @@ export class Model {
     this.samples.clear();
     this.stalls.clear();
     this.threads = [];
+    this.workers = [];
     this.history.clear();
     this.exit = undefined;
     this.end = undefined;

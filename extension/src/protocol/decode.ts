@@ -11,6 +11,7 @@ import {
   MAX_FRAME_SIZE,
   MIN_FRAME_SIZE,
   PROTOCOL_VERSION,
+  READABLE_VERSIONS,
   RECORDING_MAGIC,
   RESOURCE_FIELDS,
   isKindCode,
@@ -39,6 +40,8 @@ import {
   type SymbolEntry,
   type SymbolsFrame,
   type ThreadRow,
+  type WorkerRow,
+  type WorkersFrame,
 } from '../../../shared/protocol.ts';
 
 export type DecodeEvent =
@@ -157,7 +160,9 @@ function decodeModule(r: PayloadReader, i: number): Module {
 
 function decodeHello(r: PayloadReader): HelloFrame {
   const version = r.u16('version');
-  if (version !== PROTOCOL_VERSION) throw new PayloadError(`protocol version ${version} (this reader knows ${PROTOCOL_VERSION})`);
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw new PayloadError(`protocol version ${version} (this reader knows ${READABLE_VERSIONS.join(', ')}; the runtime writes ${PROTOCOL_VERSION})`);
+  }
   r.skip(2, 'reserved');
   const pid = r.u32('pid');
   const startRealtimeNs = Number(r.u64big('start_realtime_ns'));
@@ -341,6 +346,24 @@ function decodeExit(r: PayloadReader): ExitFrame {
   return { type: 'exit', how: how === 0 ? 'exited' : 'signaled', status, tNs };
 }
 
+function decodeWorkers(r: PayloadReader): WorkersFrame {
+  const seq = r.u32('seq');
+  const workers = r.list('workers', 48, (i): WorkerRow => {
+    const w = `workers[${i}]`;
+    const id = r.u32(`${w} id`);
+    const runnable = r.u32(`${w} runnable`);
+    const threads = r.u32(`${w} threads`);
+    r.skip(4, 'reserved');
+    const busyNs = r.u64(`${w} busyNs`);
+    const parkedNs = r.u64(`${w} parkedNs`);
+    const switches = r.u64(`${w} switches`);
+    const steals = r.u64(`${w} steals`);
+    const migrations = r.u64(`${w} migrations`);
+    return { id, runnable, threads, busyNs, parkedNs, switches, steals, migrations };
+  });
+  return { type: 'workers', seq, workers };
+}
+
 function decodeSymbols(r: PayloadReader): SymbolsFrame {
   const symbols = r.list('symbols', 20, (i): SymbolEntry => {
     const w = `symbols[${i}]`;
@@ -409,6 +432,9 @@ function decodePayload(type: number, payload: Buffer): Frame | undefined {
       break;
     case FRAME_TYPE.exit:
       frame = decodeExit(r);
+      break;
+    case FRAME_TYPE.workers:
+      frame = decodeWorkers(r);
       break;
     case FRAME_TYPE.symbols:
       frame = decodeSymbols(r);

@@ -1,6 +1,6 @@
 // Synthetic ViewData of a given size, for the webview benchmark and tests: a layered graph with
 // forward and some backward edges, figures that change with `step` (a live update).
-import type { ViewData, ViewEdge, ViewNode } from '../../../shared/view.ts';
+import { viewWorker, type ViewData, type ViewEdge, type ViewNode } from '../../../shared/view.ts';
 
 /** A small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -88,6 +88,9 @@ export function syntheticView(nodeCount: number, edgeCount: number, step: number
       threads: [],
       hotSplits: [],
     },
+    workers: [0, 1].map((id) =>
+      viewWorker({ id, runnable: 10 + id, threads: 500, busyNs: (3 + id) * 1e9 + step * 1e8, parkedNs: 1e9, switches: 1e6 + step, steals: 100 * id, migrations: 50 + id }),
+    ),
     suggestions: [],
     health: { decodeErrors: 0, errors: [], droppedSnapshots: 0, runtimeNodesDropped: 0, model: {}, truncated: null, hiddenNodes: 0, hiddenEdges: 0, hiddenPoints: 0 },
   };

@@ -149,6 +149,7 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
         kind: kindName(t.kind),
       })),
     },
+    workers: s.workers.map((w) => ({ ...w })),
     suggestions: s.suggestions.map((g) => viewSuggestion(g)),
     health: {
       decodeErrors: s.errors.length,
