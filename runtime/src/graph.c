@@ -126,6 +126,10 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	const uintptr_t *fp = __builtin_frame_address(0);
 	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
 	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, frames, CAP_FRAMES, cap__unwind_fill);
+	/* The walk needs every register, so T is spilled across it; without
+	 * this, gcc reloads it from the stack at each use below (~10 loads per
+	 * op).  As a new value here it is reloaded once and kept. */
+	__asm__("" : "+r"(T));
 	uint32_t node = cap__node_of(T, frames, n, kind);
 	if (node) {
 		struct cap_node *nd = &T->nodes.v[node - 1];

@@ -15,7 +15,7 @@
  * such (stdio's cap__stream_underflow/overflow, which return EOF with errno
  * set; cap__fcntl_lock_wait, fcntl's -1 and errno), and static helpers that
  * compute a public function's result, which use that function's
- * convention. */
+ * convention, as does cap__block_public (a public wait's tail). */
 #ifndef CAP_INTERNAL_H
 #define CAP_INTERNAL_H
 
@@ -196,6 +196,11 @@ bool cap__sched_run_one(struct cap_worker *w);
 /* Parks the running thread until cap__wake: 0, or the result the waker
  * gave (-ETIMEDOUT at the deadline, -EINTR for a signal). */
 int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj);
+/* The same wait with its result as a public call returns it (+errno), for
+ * the public waits that end in it: they tail-jump here, where `return
+ * -cap__block(...)` would be a call and a frame of their own, one more for
+ * the blocking graph to walk and hash at each op (graph_cost_ns +5%). */
+int cap__block_public(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj);
 void cap__wake(struct cap_thread *t, int result);
 void cap__wake_all(struct cap_waitq *q, int result);
 struct cap_thread *cap__wake_one(struct cap_waitq *q, int result);

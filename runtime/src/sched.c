@@ -124,7 +124,11 @@ void cap__schedule(struct cap_worker *w, struct cap_thread *cur)
 
 /* ---- Blocking and waking ------------------------------------------------ */
 
-int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj)
+/* The body of cap__block and cap__block_public, inlined into each: a
+ * wrapper would be one more frame on every blocking op's stack, for the
+ * graph to walk and hash. */
+static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq *q, uint64_t deadline_ns,
+							      enum cap_wait_reason why, const void *obj)
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
@@ -146,6 +150,16 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 	cur->reason = CAP_WAIT_NONE;
 	cur->wait_obj = NULL;
 	return cur->wait_result;
+}
+
+int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj)
+{
+	return cap__block_in(q, deadline_ns, why, obj);
+}
+
+int cap__block_public(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj)
+{
+	return -cap__block_in(q, deadline_ns, why, obj);
 }
 
 void cap__wake(struct cap_thread *t, int result)

@@ -17,14 +17,15 @@ static inline struct cap_thread *cap__me(const char *what)
 
 #define CAP_ME() cap__me("capriccio: synchronisation call outside a user thread (from a kernel thread the runtime does not own, or before/after main)")
 
-/* cap__block reports -errno (internal.h); these functions return +errno. */
+/* cap__block reports -errno (internal.h); these functions return +errno,
+ * and those whose result is the wait's end in cap__block_public. */
 
 /* ---- Wait queues -------------------------------------------------------- */
 
 int cap_waitq_wait(cap_waitq_t *q, uint64_t deadline_ns)
 {
 	CAP_ME();
-	return -cap__block(q, deadline_ns, CAP_WAIT_QUEUE, q);
+	return cap__block_public(q, deadline_ns, CAP_WAIT_QUEUE, q);
 }
 
 int cap_waitq_wake_one(cap_waitq_t *q) { return cap__wake_one(q, 0) != NULL; }
@@ -117,7 +118,7 @@ int cap_sem_timedwait(cap_sem_t *s, uint64_t deadline_ns)
 		s->count--;
 		return 0;
 	}
-	return -cap__block(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
+	return cap__block_public(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
 }
 
 int cap_sem_wait(cap_sem_t *s) { return cap_sem_timedwait(s, 0); }
@@ -161,7 +162,7 @@ int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns)
 		l->readers++;
 		return 0;
 	}
-	return -cap__block(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
+	return cap__block_public(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
 }
 
 int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns)
