@@ -134,6 +134,7 @@ struct cap_worker {
 	struct cap_thread *main_thread;
 	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
 	uint32_t id;             /* 0: the first worker */
+	uint32_t park;           /* mn.h: the futex word a parked worker sleeps on */
 	/* The other modules'. */
 	struct cap_disk_ctx disk;    /* disk_sys.c */
 	struct cap_stack_ctx stacks; /* stack.c */

@@ -1,0 +1,254 @@
+/* Workers (src/mn.h): CAPRICCIO_WORKERS starts that many kernel threads,
+ * and the sync primitives, spawn and join keep exact counts under
+ * hammering.  The stress cases are the ones M:N must keep passing with
+ * CAPRICCIO_WORKERS=2 and =4 once threads run on every worker. */
+#define _GNU_SOURCE
+#include <capriccio.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "spawn_child.h"
+#include "tap.h"
+
+/* Child mode: print how many of this process's kernel threads are workers
+ * beyond the first (named cap-worker<N> by mn_sys.c). */
+static int count_workers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300], name[32] = "";
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f && fgets(name, sizeof name, f) && !strncmp(name, "cap-worker", 10))
+			n++;
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Runs this program in child mode with CAPRICCIO_WORKERS=value (NULL:
+ * unset); returns the count it printed, -1 on failure; *err gets whether it
+ * wrote to stderr. */
+static int extra_workers_with(const char *value, int *err)
+{
+	char *envp[3] = { NULL, NULL, NULL }, buf[64];
+	int k = 0;
+	if (value) {
+		snprintf(buf, sizeof buf, "CAPRICCIO_WORKERS=%s", value);
+		envp[k++] = buf;
+	}
+	char *argv[] = { "/proc/self/exe", "count", NULL };
+	struct child c;
+	if (child_start(&c, argv, envp, 1, 1) != 0)
+		return -1;
+	char out[64] = "", errbuf[256] = "";
+	ssize_t n = read(c.out, out, sizeof out - 1), m = read(c.err, errbuf, sizeof errbuf - 1);
+	*err = m > 0;
+	int status = child_wait(&c);
+	return n > 0 && status == 0 ? atoi(out) : -1;
+}
+
+static void workers_env_starts_that_many(void)
+{
+	int err;
+	CHECK_EQ(extra_workers_with("3", &err), 2);
+	CHECK(!err);
+	CHECK_EQ(extra_workers_with("1", &err), 0);
+	/* The default is 1 until M:N is complete (mn.h). */
+	CHECK_EQ(extra_workers_with(NULL, &err), 0);
+	CHECK_EQ(extra_workers_with("lots", &err), 0);
+	CHECK(err); /* said why */
+	CHECK_EQ(extra_workers_with("0", &err), 0);
+	CHECK(err);
+}
+
+/* ---- Stress: exact counts ----------------------------------------------- */
+
+#define NT 16
+#define ROUNDS 20000
+
+static cap_mutex_t mu;
+static cap_cond_t cv;
+static long counter;
+static _Atomic int inside; /* threads inside the critical section: never above 1 */
+static int overlap;
+
+static void *hammer_mutex(void *arg)
+{
+	for (int i = 0; i < ROUNDS; i++) {
+		cap_mutex_lock(&mu);
+		if (++inside != 1)
+			overlap = 1;
+		counter++;
+		if ((i & 63) == 0)
+			cap_yield(); /* holding it: the others queue on the mutex */
+		inside--;
+		cap_mutex_unlock(&mu);
+		if ((i & 15) == 0)
+			cap_yield();
+	}
+	return arg;
+}
+
+static void mutex_counts_exact(void)
+{
+	cap_thread_t *t[NT];
+	counter = 0;
+	overlap = 0;
+	for (int i = 0; i < NT; i++)
+		t[i] = cap_spawn(hammer_mutex, (void *)(intptr_t)i, NULL);
+	for (int i = 0; i < NT; i++) {
+		void *r;
+		CHECK_EQ(cap_join(t[i], &r), 0);
+		CHECK_EQ((intptr_t)r, i);
+	}
+	CHECK_EQ(counter, (long)NT * ROUNDS);
+	CHECK(!overlap);
+	CHECK_EQ(mu.lock, 0);
+}
+
+/* A bounded queue under a mutex and two condition variables: the pool
+ * server's pattern (issue 14).  Every item produced is consumed once. */
+#define QCAP 8
+#define ITEMS 50000
+static cap_cond_t notfull;
+static long q[QCAP], qhead, qtail, consumed_sum, consumed_n;
+
+static void *producer(void *arg)
+{
+	long base = (long)(intptr_t)arg * ITEMS;
+	for (long i = 1; i <= ITEMS; i++) {
+		cap_mutex_lock(&mu);
+		while (qtail - qhead == QCAP)
+			cap_cond_wait(&notfull, &mu);
+		q[qtail++ % QCAP] = base + i;
+		cap_cond_signal(&cv);
+		cap_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	long want = (long)(intptr_t)arg;
+	for (long i = 0; i < want; i++) {
+		cap_mutex_lock(&mu);
+		while (qtail == qhead)
+			cap_cond_wait(&cv, &mu);
+		consumed_sum += q[qhead++ % QCAP];
+		consumed_n++;
+		cap_cond_signal(&notfull);
+		cap_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+static void cond_queue_loses_nothing(void)
+{
+	enum { P = 4, C = 4 };
+	cap_thread_t *t[P + C];
+	qhead = qtail = consumed_sum = consumed_n = 0;
+	for (int i = 0; i < C; i++)
+		t[i] = cap_spawn(consumer, (void *)(intptr_t)(P * ITEMS / C), NULL);
+	for (int i = 0; i < P; i++)
+		t[C + i] = cap_spawn(producer, (void *)(intptr_t)i, NULL);
+	for (int i = 0; i < P + C; i++)
+		CHECK_EQ(cap_join(t[i], NULL), 0);
+	long n = (long)P * ITEMS;
+	CHECK_EQ(consumed_n, n);
+	CHECK_EQ(consumed_sum, n * (n + 1) / 2); /* items base+1..base+ITEMS of each producer: 1..n */
+	CHECK_EQ(qtail, qhead);
+}
+
+/* Semaphore ping-pong: each post is taken exactly once. */
+static cap_sem_t ping, pong;
+static void *ponger(void *arg)
+{
+	long n = (long)(intptr_t)arg;
+	for (long i = 0; i < n; i++) {
+		cap_sem_wait(&ping);
+		cap_sem_post(&pong);
+	}
+	return NULL;
+}
+
+static void sem_ping_pong_exact(void)
+{
+	enum { PAIRS = 8, N = 20000 };
+	cap_sem_init(&ping, 0);
+	cap_sem_init(&pong, 0);
+	cap_thread_t *t[PAIRS];
+	for (int i = 0; i < PAIRS; i++)
+		t[i] = cap_spawn(ponger, (void *)(intptr_t)N, NULL);
+	for (long i = 0; i < (long)PAIRS * N; i++) {
+		cap_sem_post(&ping);
+		CHECK_EQ(cap_sem_wait(&pong), 0);
+	}
+	for (int i = 0; i < PAIRS; i++)
+		CHECK_EQ(cap_join(t[i], NULL), 0);
+	CHECK_EQ(cap_sem_trywait(&ping), EAGAIN);
+	CHECK_EQ(cap_sem_trywait(&pong), EAGAIN);
+}
+
+/* Spawn and join in waves, from several spawners at once. */
+static _Atomic long ran;
+static void *leaf(void *arg)
+{
+	ran++;
+	return arg;
+}
+static void *spawner(void *arg)
+{
+	long bad = 0;
+	for (int wave = 0; wave < 200; wave++) {
+		cap_thread_t *t[16];
+		for (int i = 0; i < 16; i++)
+			t[i] = cap_spawn(leaf, (void *)(intptr_t)(wave * 16 + i), NULL);
+		for (int i = 0; i < 16; i++) {
+			void *r = NULL;
+			if (cap_join(t[i], &r) != 0 || (intptr_t)r != wave * 16 + i)
+				bad++;
+		}
+	}
+	return (void *)bad;
+}
+
+static void spawn_join_exact(void)
+{
+	enum { S = 8 };
+	cap_thread_t *t[S];
+	ran = 0;
+	for (int i = 0; i < S; i++)
+		t[i] = cap_spawn(spawner, NULL, NULL);
+	for (int i = 0; i < S; i++) {
+		void *bad = (void *)1;
+		CHECK_EQ(cap_join(t[i], &bad), 0);
+		CHECK_EQ((intptr_t)bad, 0);
+	}
+	CHECK_EQ(ran, (long)S * 200 * 16);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "count")) {
+		printf("%d\n", count_workers());
+		return 0;
+	}
+	RUN(workers_env_starts_that_many);
+	RUN(mutex_counts_exact);
+	RUN(cond_queue_loses_nothing);
+	RUN(sem_ping_pong_exact);
+	RUN(spawn_join_exact);
+	TAP_DONE();
+}
