@@ -30,6 +30,8 @@ struct cap_runq_res { /* resource-aware (policy.c) */
 struct cap_runq {
 	struct cap_fifo fifo;    /* CAP_POLICY_FIFO */
 	struct cap_runq_res res; /* CAP_POLICY_RESOURCE */
+	struct cap_thread *next; /* the "run next" slot (FIFO policy): a thread just woken */
+	uint32_t next_runs;      /* dispatches from the slot since the queue last went first */
 };
 
 /* timer.c: threads with a deadline, a 1-based min-heap on wake_ns. */

@@ -46,11 +46,15 @@ static inline struct cap_worker *cap__need_worker(void)
 /* Makes t runnable on its owner worker.  With one worker the owner is the
  * caller's; issue 14's cross-worker wake (push onto the owner's queue
  * under its lock, or onto the global queue, and wake the owner if it
- * idles) replaces this one line. */
-static inline void cap__ready(struct cap_thread *t)
+ * idles) replaces these lines.  `soon`: woken by a user thread's single
+ * wake on t's own worker, it takes the run-next slot (runq.h). */
+static inline void cap__ready(struct cap_thread *t, bool soon)
 {
 	t->state = CAP_RUNNABLE;
-	cap__runq_push(&t->owner->runq, t);
+	if (soon)
+		cap__runq_push_next(&t->owner->runq, t);
+	else
+		cap__runq_push(&t->owner->runq, t);
 }
 
 /* Give I/O and timers a chance when the run queue never drains. */
@@ -148,7 +152,7 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
 	return cur->wait_result;
 }
 
-void cap__wake(struct cap_thread *t, int result)
+static inline void cap__wake_as(struct cap_thread *t, int result, bool soon)
 {
 	struct cap_worker *w = cap__w;
 	if (t->state != CAP_BLOCKED)
@@ -161,8 +165,10 @@ void cap__wake(struct cap_thread *t, int result)
 		cap__timer_del(t->owner, t); /* its deadline is in its owner's heap */
 	t->wait_result = result;
 	cap__hook_woken(w, t);
-	cap__ready(t);
+	cap__ready(t, soon && w && w->current != &w->sched && t->owner == w);
 }
+
+void cap__wake(struct cap_thread *t, int result) { cap__wake_as(t, result, true); }
 
 struct cap_thread *cap__wake_one(struct cap_waitq *q, int result)
 {
@@ -172,10 +178,11 @@ struct cap_thread *cap__wake_one(struct cap_waitq *q, int result)
 	return t;
 }
 
+/* A broadcast: all to the queue, in their order (one slot cannot hold them). */
 void cap__wake_all(struct cap_waitq *q, int result)
 {
 	while (q->head)
-		cap__wake(q->head, result);
+		cap__wake_as(q->head, result, false);
 }
 
 /* ---- Thread lifecycle --------------------------------------------------- */

@@ -239,6 +239,67 @@ static void spawn_join_exact(void)
 	CHECK_EQ(ran, (long)S * 200 * 16);
 }
 
+/* Wake-up latency (issue 14): a thread woken by a semaphore runs as soon
+ * as its waker yields, not after every runnable thread; and the slot is
+ * bounded, so the queue still moves when two threads keep waking each
+ * other. */
+static int order[64], norder;
+static cap_sem_t wake_me;
+static void *busy(void *arg)
+{
+	order[norder++] = (int)(intptr_t)arg;
+	return NULL;
+}
+static void *waiter(void *arg)
+{
+	cap_sem_wait(&wake_me);
+	order[norder++] = 0;
+	return arg;
+}
+
+static void woken_thread_runs_next(void)
+{
+	cap_sem_init(&wake_me, 0);
+	norder = 0;
+	cap_thread_t *w = cap_spawn(waiter, NULL, NULL), *b[20];
+	cap_yield(); /* it waits */
+	for (int i = 0; i < 20; i++)
+		b[i] = cap_spawn(busy, (void *)(intptr_t)(i + 1), NULL);
+	cap_sem_post(&wake_me);
+	cap_yield();
+	CHECK_EQ(cap_join(w, NULL), 0);
+	for (int i = 0; i < 20; i++)
+		CHECK_EQ(cap_join(b[i], NULL), 0);
+	CHECK_EQ(norder, 21);
+	CHECK_EQ(order[0], 0); /* ahead of the 20 queued before it was woken */
+}
+
+static long pp_rounds, bystander_ran;
+static void *bystander(void *arg)
+{
+	bystander_ran = pp_rounds + 1;
+	return arg;
+}
+
+static void run_next_cannot_starve_the_queue(void)
+{
+	/* main and a ponger wake each other through the slot; a third thread
+	 * queued behind them must run within a bounded number of rounds. */
+	cap_sem_init(&ping, 0);
+	cap_sem_init(&pong, 0);
+	pp_rounds = bystander_ran = 0;
+	cap_thread_t *p = cap_spawn(ponger, (void *)(intptr_t)1000, NULL);
+	cap_yield();
+	cap_thread_t *by = cap_spawn(bystander, NULL, NULL);
+	for (; pp_rounds < 1000; pp_rounds++) {
+		cap_sem_post(&ping);
+		cap_sem_wait(&pong);
+	}
+	CHECK_EQ(cap_join(p, NULL), 0);
+	CHECK_EQ(cap_join(by, NULL), 0);
+	CHECK(bystander_ran > 0 && bystander_ran <= 64);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "count")) {
@@ -250,5 +311,7 @@ int main(int argc, char **argv)
 	RUN(cond_queue_loses_nothing);
 	RUN(sem_ping_pong_exact);
 	RUN(spawn_join_exact);
+	RUN(woken_thread_runs_next);
+	RUN(run_next_cannot_starve_the_queue);
 	TAP_DONE();
 }
