@@ -126,6 +126,7 @@ struct cap_worker {
 	struct cap_thread *zombie;
 	uint32_t inflight;       /* disk requests and helper jobs not completed */
 	uint32_t dispatches;     /* counts dispatches between forced polls */
+	bool polling;            /* sched.c: a user thread's stack runs the poller; its wakes queue */
 	uint64_t switches;
 	struct cap_runq runq;    /* runq.h */
 	struct cap_heap timers;  /* timer.c */

@@ -47,7 +47,8 @@ static inline struct cap_worker *cap__need_worker(void)
  * caller's; issue 14's cross-worker wake (push onto the owner's queue
  * under its lock, or onto the global queue, and wake the owner if it
  * idles) replaces these lines.  `soon`: woken by a user thread's single
- * wake on t's own worker, it takes the run-next slot (runq.h). */
+ * wake on t's own worker, not by the poller, it takes the run-next slot
+ * (runq.h). */
 static inline void cap__ready(struct cap_thread *t, bool soon)
 {
 	t->state = CAP_RUNNABLE;
@@ -57,15 +58,23 @@ static inline void cap__ready(struct cap_thread *t, bool soon)
 		cap__runq_push(&t->owner->runq, t);
 }
 
-/* Give I/O and timers a chance when the run queue never drains. */
+/* Give I/O and timers a chance when the run queue never drains.  This runs
+ * on the running thread's stack, but what it wakes (ready descriptors,
+ * due timers, signals' EINTR) is the poller's, not that thread's: it
+ * queues in event order, as when the scheduler context polls.  Were it
+ * to take the run-next slot, a thread whose event came later (accept's
+ * EINTR at SIGTERM) would run ahead of threads already queued for earlier
+ * events (the EOFs of connections the client had closed). */
 static void cap__poll_nowait(struct cap_worker *w)
 {
+	w->polling = true;
 	if (w->io.waiters || w->inflight)
 		cap__io_poll(w, 0);
 	if (w->timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
 	if (CAP_UNLIKELY(w->kmask))
 		cap__sig_spare(w); /* a signal the running threads block, for one that waits */
+	w->polling = false;
 }
 
 static inline struct cap_thread *cap__pick(struct cap_worker *w)
@@ -165,7 +174,7 @@ static inline void cap__wake_as(struct cap_thread *t, int result, bool soon)
 		cap__timer_del(t->owner, t); /* its deadline is in its owner's heap */
 	t->wait_result = result;
 	cap__hook_woken(w, t);
-	cap__ready(t, soon && w && w->current != &w->sched && t->owner == w);
+	cap__ready(t, soon && w && w->current != &w->sched && !w->polling && t->owner == w);
 }
 
 void cap__wake(struct cap_thread *t, int result) { cap__wake_as(t, result, true); }

@@ -6,6 +6,7 @@
 #include <capriccio.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,6 +301,69 @@ static void run_next_cannot_starve_the_queue(void)
 	CHECK(bystander_ran > 0 && bystander_ran <= 64);
 }
 
+/* What a poll wakes is the poller's, not the running thread's: it queues
+ * behind what earlier events woke and in its own event order, whichever
+ * stack ran the poll.  Here main's yield polls on main's stack: it finds
+ * the pipe the readers wait on ready, then the sleeper's deadline past.
+ * The sleeper must not jump the readers through the run-next slot (that
+ * let test_echo's server act on SIGTERM before the EOFs it had already
+ * seen, and count connections short). */
+static int poll_order[16], npoll_order;
+static int order_pipe[2];
+static void *pipe_reader(void *arg)
+{
+	char c;
+	if (read(order_pipe[0], &c, 1) == 1)
+		poll_order[npoll_order++] = (int)(intptr_t)arg;
+	return NULL;
+}
+static uint64_t sleeper_window, sleeper_deadline;
+static void *deadline_sleeper(void *arg)
+{
+	sleeper_deadline = cap_now_ns() + sleeper_window; /* cap_sleep_ns's own is no later */
+	cap_sleep_ns(sleeper_window);
+	poll_order[npoll_order++] = 0;
+	return arg;
+}
+
+/* false: the sleeper's window passed before main could write (a loaded
+ * machine), and a poll on the way released it early; try a longer one. */
+static bool poll_order_attempt(uint64_t window_ns)
+{
+	enum { R = 8 };
+	CHECK_EQ(pipe(order_pipe), 0);
+	npoll_order = 0;
+	sleeper_window = window_ns;
+	cap_thread_t *s = cap_spawn(deadline_sleeper, NULL, NULL), *r[R];
+	for (int i = 0; i < R; i++)
+		r[i] = cap_spawn(pipe_reader, (void *)(intptr_t)(i + 1), NULL);
+	cap_yield(); /* all of them park: the sleeper on its timer, the readers in read() */
+	bool clean = npoll_order == 0;
+	CHECK_EQ(write(order_pipe[1], "abcdefgh", R), R);
+	while (cap_now_ns() < sleeper_deadline + 1000 * 1000)
+		; /* no yield: the pipe and the timer wait for the same poll */
+	cap_yield();
+	for (int i = 0; i < R; i++)
+		CHECK_EQ(cap_join(r[i], NULL), 0);
+	CHECK_EQ(cap_join(s, NULL), 0);
+	close(order_pipe[0]);
+	close(order_pipe[1]);
+	CHECK_EQ(npoll_order, R + 1);
+	if (!clean)
+		return false;
+	for (int i = 0; i < R; i++)
+		CHECK_EQ(poll_order[i], i + 1);
+	CHECK_EQ(poll_order[R], 0); /* the timer, found after the pipe, runs after its readers */
+	return true;
+}
+
+static void poll_wakes_keep_their_order(void)
+{
+	uint64_t window = 10 * 1000 * 1000;
+	while (!poll_order_attempt(window))
+		CHECK((window *= 2) <= 640 * 1000 * 1000);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "count")) {
@@ -313,5 +377,6 @@ int main(int argc, char **argv)
 	RUN(spawn_join_exact);
 	RUN(woken_thread_runs_next);
 	RUN(run_next_cannot_starve_the_queue);
+	RUN(poll_wakes_keep_their_order);
 	TAP_DONE();
 }
