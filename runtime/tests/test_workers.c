@@ -74,6 +74,57 @@ static void workers_env_starts_that_many(void)
 	CHECK(err);
 }
 
+/* Child mode: the CPU time (ns) all of this process's kernel threads use
+ * while main sleeps 300 ms with nothing else to run. */
+static unsigned long long process_cpu_ns(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	unsigned long long sum = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300];
+		unsigned long long ns = 0;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f && fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return sum;
+}
+
+static int idle_cpu(void)
+{
+	unsigned long long before = process_cpu_ns();
+	cap_sleep_ns(300 * 1000 * 1000);
+	printf("%llu\n", process_cpu_ns() - before);
+	return 0;
+}
+
+/* Issue 14: an idle worker parks in the kernel and never burns a core.
+ * With 4 workers (more than this machine's cores) and nothing runnable
+ * for 300 ms, the whole process uses almost no CPU; one spinning worker
+ * would use most of a core's share even on a loaded machine.  The figure
+ * is the report the issue asks for. */
+static void idle_workers_burn_no_cpu(void)
+{
+	char *envp[] = { "CAPRICCIO_WORKERS=4", NULL }, *argv[] = { "/proc/self/exe", "idle", NULL };
+	struct child c;
+	CHECK_EQ(child_start(&c, argv, envp, 1, 0), 0);
+	char out[64] = "";
+	ssize_t n = read(c.out, out, sizeof out - 1);
+	int st = child_wait(&c);
+	CHECK(n > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	unsigned long long ns = strtoull(out, NULL, 10);
+	printf("  idle, 4 workers, 300 ms: %.2f ms of CPU\n", ns / 1e6);
+	CHECK(ns < 30ull * 1000 * 1000);
+}
+
 /* ---- Stress: exact counts ----------------------------------------------- */
 
 #define NT 16
@@ -370,7 +421,10 @@ int main(int argc, char **argv)
 		printf("%d\n", count_workers());
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "idle"))
+		return idle_cpu();
 	RUN(workers_env_starts_that_many);
+	RUN(idle_workers_burn_no_cpu);
 	RUN(mutex_counts_exact);
 	RUN(cond_queue_loses_nothing);
 	RUN(sem_ping_pong_exact);
