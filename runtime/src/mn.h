@@ -22,13 +22,16 @@
  * queues (policy.c) keep a per-queue spinlock, since they are ordered by
  * resource and a ring cannot express that.
  *
- * runnext.  One slot per worker, filled by a wake from a thread running on
- * that worker (the woken thread runs next, as Go's runnext), bounded: a
- * thread that got the slot inherits the current time slice instead of a
- * fresh one, and after 64 dispatches in a row from the slot the queue head
- * runs first, so a ping-pong pair cannot starve the queue.  This is what
- * fixes the pool server's acceptor (issue 14: it waited behind every
- * runnable connection thread).
+ * runnext (done, runq.h).  One slot per worker, filled by a single wake
+ * from a thread running on that worker (the woken thread runs next, as
+ * Go's runnext); never by the poller's wakes (I/O, timers, signals,
+ * completions), even when the poll runs on a user thread's stack: those
+ * queue in event order, as Go queues netpoll results (sched.c's
+ * w->polling; without it test_echo's server acted on SIGTERM before EOFs
+ * it had already seen).  Bounded: after 64 dispatches in a row from the
+ * slot the queue head runs first, so a ping-pong pair cannot starve the
+ * queue.  This is what fixes the pool server's acceptor (issue 14: it
+ * waited behind every runnable connection thread).
  *
  * Global injection queue.  A spinlocked FIFO (cap__mn.inject) for threads
  * made runnable from outside any worker (the telemetry thread, helpers'
