@@ -30,6 +30,8 @@ struct cap_runq_res { /* resource-aware (policy.c) */
 struct cap_runq {
 	struct cap_fifo fifo;    /* CAP_POLICY_FIFO */
 	struct cap_runq_res res; /* CAP_POLICY_RESOURCE */
+	struct cap_thread *next; /* the "run next" slot (FIFO policy): a thread just woken */
+	uint32_t next_runs;      /* dispatches from the slot since the queue last went first */
 };
 
 /* timer.c: threads with a deadline, a 1-based min-heap on wake_ns. */
@@ -136,6 +138,7 @@ struct cap_worker {
 	struct cap_thread *zombie;
 	uint32_t inflight;       /* disk requests and helper jobs not completed */
 	uint32_t dispatches;     /* counts dispatches between forced polls */
+	bool polling;            /* sched.c: a user thread's stack runs the poller; its wakes queue */
 	uint64_t switches;
 	struct cap_runq runq;    /* runq.h */
 	struct cap_heap timers;  /* timer.c */
@@ -146,6 +149,7 @@ struct cap_worker {
 	struct cap_thread *main_thread;
 	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
 	uint32_t id;             /* 0: the first worker */
+	uint32_t park;           /* mn.h: the futex word a parked worker sleeps on */
 	/* The other modules'. */
 	struct cap_disk_ctx disk;    /* disk_sys.c */
 	struct cap_stack_ctx stacks; /* stack.c */

@@ -4,6 +4,7 @@
  * must only run on a big stack — the worker's kernel stack, the runtime's
  * system stack (cap__on_sysstack) or the signal stack. */
 #include "internal.h"
+#include "mn.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -253,6 +254,8 @@ void cap__sys_report_config(void *arg)
 	fprintf(stderr, "capriccio: stacks %s (first chunk %zu bytes, fixed stacks %zu bytes), disk I/O via %s, pid %d\n",
 		cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split", cap__default_chunk, cap__default_fixed,
 		cap__disk_backend_name(), (int)getpid());
+	fprintf(stderr, "capriccio: %u worker%s (default 1 until M:N is complete; %u CPUs allowed)\n", (unsigned)cap__nworkers,
+		cap__nworkers == 1 ? "" : "s", (unsigned)cap__mn_default);
 	if (cap__policy == CAP_POLICY_RESOURCE)
 		fprintf(stderr, "capriccio: scheduler resource-aware (descriptors %lu of %lu, memory limit %lu, stack limit %lu bytes)\n",
 			(unsigned long)cap__limits.fds_at_start, (unsigned long)cap__limits.fd_limit,

@@ -1,5 +1,6 @@
 /* fork(): the child keeps every user thread, on one worker. */
 #include "internal.h"
+#include "mn.h"
 #include "telemetry.h"
 #include "disk.h"
 
@@ -15,4 +16,5 @@ void cap__after_fork_child(void)
 	cap__disk_after_fork();
 	cap__on_sysstack(CAP_SYSFN_POOL_FORGET, NULL); /* its helper threads stayed with the parent */
 	w->tel = NULL; /* the telemetry thread stayed with the parent */
+	cap__nworkers = 1; /* the other workers' kernel threads did too (mn.h: fork) */
 }

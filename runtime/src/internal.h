@@ -238,6 +238,7 @@ enum cap_sysfn {
 	CAP_SYSFN_RESOLVE_PREPARE,
 	CAP_SYSFN_RESOLVE,
 	CAP_SYSFN_UNWIND,
+	CAP_SYSFN_MN_START, /* mn_sys.c */
 	CAP_SYSFN_COUNT
 };
 extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);

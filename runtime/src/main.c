@@ -62,6 +62,7 @@ int __wrap_main(int argc, char **argv, char **envp)
 	if (cap__fd_table_init() < 0)
 		cap__fatal_misuse("capriccio: cannot map the descriptor table");
 	cap__worker_init(w);
+	cap__sysfn[CAP_SYSFN_MN_START](w); /* CAPRICCIO_WORKERS (mn.h) */
 	cap__sysfn[CAP_SYSFN_REPORT_CONFIG](w);
 	cap__sysfn[CAP_SYSFN_TELEMETRY](w); /* when CAPRICCIO_TELEMETRY(_LISTEN) is set */
 

@@ -68,18 +68,49 @@ static inline void cap__runq_push(struct cap_runq *q, struct cap_thread *t)
 		cap__fifo_push(&q->fifo, t);
 }
 
+/* "Run next" (Go's runnext, Tokio's LIFO slot): a thread woken by the
+ * running thread (a mutex handed over, a condition signalled, a semaphore
+ * posted, a join) runs as soon as the waker stops, not after every
+ * runnable thread: its data is still in the cache, and a thread the
+ * program waits on (the pool server's acceptor, issue 14) is not stuck
+ * behind a long queue.  One slot: a second wake while it is full goes to
+ * the queue, so wakes still run in the order they were made.  Bounded:
+ * every CAP_RUNNEXT_MAX-th dispatch from the slot lets the queue's head
+ * go first, so two threads waking each other cannot starve the queue.
+ * Under the resource-aware policy the slot is not used: its queues'
+ * order is the policy. */
+#define CAP_RUNNEXT_MAX 64
+
+static inline void cap__runq_push_next(struct cap_runq *q, struct cap_thread *t)
+{
+	if (CAP_UNLIKELY(cap__policy) || q->next)
+		cap__runq_push(q, t);
+	else
+		q->next = t;
+}
+
 static inline struct cap_thread *cap__runq_pop(struct cap_runq *q)
 {
 	if (CAP_UNLIKELY(cap__policy))
 		return cap__res_pop(&q->res);
-	return cap__fifo_pop(&q->fifo);
+	struct cap_thread *t = q->next;
+	if (CAP_LIKELY(!t))
+		return cap__fifo_pop(&q->fifo);
+	if (++q->next_runs >= CAP_RUNNEXT_MAX) {
+		q->next_runs = 0;
+		struct cap_thread *h = cap__fifo_pop(&q->fifo);
+		if (h)
+			return h; /* the slot's thread runs after this one */
+	}
+	q->next = NULL;
+	return t;
 }
 
 static inline uint32_t cap__runq_len(const struct cap_runq *q)
 {
 	if (CAP_UNLIKELY(cap__policy))
 		return cap__res_len(&q->res);
-	return q->fifo.len;
+	return q->fifo.len + (q->next != NULL);
 }
 
 #endif

@@ -46,22 +46,35 @@ static inline struct cap_worker *cap__need_worker(void)
 /* Makes t runnable on its owner worker.  With one worker the owner is the
  * caller's; issue 14's cross-worker wake (push onto the owner's queue
  * under its lock, or onto the global queue, and wake the owner if it
- * idles) replaces this one line. */
-static inline void cap__ready(struct cap_thread *t)
+ * idles) replaces these lines.  `soon`: woken by a user thread's single
+ * wake on t's own worker, not by the poller, it takes the run-next slot
+ * (runq.h). */
+static inline void cap__ready(struct cap_thread *t, bool soon)
 {
 	t->state = CAP_RUNNABLE;
-	cap__runq_push(&t->owner->runq, t);
+	if (soon)
+		cap__runq_push_next(&t->owner->runq, t);
+	else
+		cap__runq_push(&t->owner->runq, t);
 }
 
-/* Give I/O and timers a chance when the run queue never drains. */
+/* Give I/O and timers a chance when the run queue never drains.  This runs
+ * on the running thread's stack, but what it wakes (ready descriptors,
+ * due timers, signals' EINTR) is the poller's, not that thread's: it
+ * queues in event order, as when the scheduler context polls.  Were it
+ * to take the run-next slot, a thread whose event came later (accept's
+ * EINTR at SIGTERM) would run ahead of threads already queued for earlier
+ * events (the EOFs of connections the client had closed). */
 static void cap__poll_nowait(struct cap_worker *w)
 {
+	w->polling = true;
 	if (w->io.waiters || w->inflight)
 		cap__io_poll(w, 0);
 	if (w->timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
 	if (CAP_UNLIKELY(w->kmask))
 		cap__sig_spare(w); /* a signal the running threads block, for one that waits */
+	w->polling = false;
 }
 
 static inline struct cap_thread *cap__pick(struct cap_worker *w)
@@ -162,7 +175,7 @@ int cap__block_public(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_r
 	return -cap__block_in(q, deadline_ns, why, obj);
 }
 
-void cap__wake(struct cap_thread *t, int result)
+static inline void cap__wake_as(struct cap_thread *t, int result, bool soon)
 {
 	struct cap_worker *w = cap__w;
 	if (t->state != CAP_BLOCKED)
@@ -175,8 +188,10 @@ void cap__wake(struct cap_thread *t, int result)
 		cap__timer_del(t->owner, t); /* its deadline is in its owner's heap */
 	t->wait_result = result;
 	cap__hook_woken(w, t);
-	cap__ready(t);
+	cap__ready(t, soon && w && w->current != &w->sched && !w->polling && t->owner == w);
 }
+
+void cap__wake(struct cap_thread *t, int result) { cap__wake_as(t, result, true); }
 
 struct cap_thread *cap__wake_one(struct cap_waitq *q, int result)
 {
@@ -186,10 +201,11 @@ struct cap_thread *cap__wake_one(struct cap_waitq *q, int result)
 	return t;
 }
 
+/* A broadcast: all to the queue, in their order (one slot cannot hold them). */
 void cap__wake_all(struct cap_waitq *q, int result)
 {
 	while (q->head)
-		cap__wake(q->head, result);
+		cap__wake_as(q->head, result, false);
 }
 
 /* ---- Thread lifecycle --------------------------------------------------- */

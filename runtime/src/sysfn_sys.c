@@ -4,6 +4,7 @@
 #include "pool.h"
 #include "tls.h"
 #include "proc.h"
+#include "mn.h"
 #include "resolver.h"
 
 #include <dlfcn.h>
@@ -56,6 +57,7 @@ void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *) = {
 	[CAP_SYSFN_RESOLVE_PREPARE] = cap__resolve_prepare_sys,
 	[CAP_SYSFN_RESOLVE] = cap__resolve_sys,
 	[CAP_SYSFN_UNWIND] = cap__unwind_fill_sys,
+	[CAP_SYSFN_MN_START] = cap__mn_start,
 };
 
 void *cap__libc_next(void **slot, const char *name)

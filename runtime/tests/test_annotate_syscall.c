@@ -19,12 +19,22 @@
 #include "tap.h"
 #include "ticker.h"
 
+/* Kernel threads besides the workers (CAPRICCIO_WORKERS starts N-1 more,
+ * named cap-worker<i>): 1 while no helper has started. */
 static int tasks(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	int n = 0;
-	for (struct dirent *e; d && (e = readdir(d)) != NULL;)
-		n += e->d_name[0] != '.';
+	for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+		char path[300], name[32] = "";
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "r");
+		n += !(f && fgets(name, sizeof name, f) && !strncmp(name, "cap-worker", 10));
+		if (f)
+			fclose(f);
+	}
 	if (d)
 		closedir(d);
 	return n;
