@@ -55,7 +55,9 @@ struct cap_telemetry *_Atomic cap__tel_tables[CAP_WORKERS_MAX];
 		_r;                                                                          \
 	})
 
-static uint32_t cap__node_add(struct cap_telemetry *T, uint64_t h, const uint64_t *frames, uint32_t n, int kind)
+/* Inlined into both callers: out of line it was a call and a second hash
+ * setup on every blocking op. */
+static inline __attribute__((always_inline)) uint32_t cap__node_add(struct cap_telemetry *T, uint64_t h, const uint64_t *frames, uint32_t n, int kind)
 {
 	return CAP_TABLE_FIND(T->nodes, CAP_NODES_MAX, hash, h, ({
 				      for (uint32_t k = 0; k < n; k++)
@@ -70,25 +72,38 @@ static uint32_t cap__node_of(struct cap_telemetry *T, const uint64_t *frames, ui
 	return cap__node_add(T, cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56), frames, n, kind);
 }
 
-/* The index + 1 in T of the node `ref` (CAP_REF) names: a thread that moved
- * here from another worker brings a reference into that worker's table,
- * whose published entry is copied into T's (telemetry.h). */
-static inline uint32_t cap__node_here(struct cap_telemetry *T, uint32_t ref)
+/* The index + 1 in T of the entry `ref` (CAP_REF) names, 0: none, when it
+ * is in T's own tables; above CAP_REF_IDX_MAX when it is another worker's
+ * (or none, 0, from a worker other than the first).  One subtraction and
+ * one compare on every blocking op and resume. */
+#define CAP_REF_IDX_MAX 0xffffu
+static inline uint32_t cap__ref_here(const struct cap_telemetry *T, uint32_t ref)
 {
-	if (CAP_LIKELY(CAP_REF_WID(ref) == T->wid))
-		return CAP_REF_IDX(ref);
-	const struct cap_node *e = &atomic_load_explicit(&cap__tel_tables[CAP_REF_WID(ref)], memory_order_acquire)->nodes.v[CAP_REF_IDX(ref) - 1];
-	return cap__node_add(T, e->hash, e->frames, e->nframes, e->kind);
+	return ref - T->ref0;
+}
+
+/* t brought its last node from another worker's tables: the published
+ * entry is copied into T's (telemetry.h) and t's reference rewritten to it.
+ * Out of line and cold: threads seldom move. */
+static __attribute__((cold, noinline)) uint32_t cap__node_import(struct cap_telemetry *T, struct cap_thread *t)
+{
+	uint32_t ref = t->last_node, i = 0;
+	if (CAP_REF_IDX(ref)) {
+		const struct cap_node *e = &atomic_load_explicit(&cap__tel_tables[CAP_REF_WID(ref)], memory_order_acquire)->nodes.v[CAP_REF_IDX(ref) - 1];
+		i = cap__node_add(T, e->hash, e->frames, e->nframes, e->kind);
+	}
+	t->last_node = T->ref0 | i;
+	return i;
 }
 
 /* Its spawn site's index + 1 in T, copied here as nodes are. */
 static inline uint32_t cap__site_here(struct cap_telemetry *T, struct cap_thread *t)
 {
-	if (CAP_LIKELY(CAP_REF_WID(t->site) == T->wid))
-		return CAP_REF_IDX(t->site);
+	if (CAP_LIKELY(cap__ref_here(T, t->site) <= CAP_REF_IDX_MAX))
+		return cap__ref_here(T, t->site);
 	const struct cap_site *o = &atomic_load_explicit(&cap__tel_tables[CAP_REF_WID(t->site)], memory_order_acquire)->sites.v[CAP_REF_IDX(t->site) - 1];
 	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, o->addr, ({ e->first_chunk = o->first_chunk; }));
-	t->site = s ? CAP_REF(T->wid, s) : 0;
+	t->site = s ? T->ref0 | s : 0;
 	return s;
 }
 
@@ -134,7 +149,9 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	if (node) {
 		struct cap_node *nd = &T->nodes.v[node - 1];
 		nd->fd_delta += (int64_t)(T->open_fds_delta - t->fds_at_resume);
-		uint32_t from = t->last_node ? cap__node_here(T, t->last_node) : 0;
+		uint32_t from = cap__ref_here(T, t->last_node);
+		if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
+			from = cap__node_import(T, t);
 		if (from) {
 			uint32_t e = cap__edge_of(T, from, node);
 			if (e) {
@@ -148,7 +165,7 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 			}
 		}
 	}
-	t->last_node = node ? CAP_REF(T->wid, node) : 0;
+	t->last_node = T->ref0 | node;
 	t->t_blocked = now;
 	cap__graph_run_ended(T, now);
 	t->t_woken = 0;
@@ -157,11 +174,21 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	T->blocking_ops++;
 }
 
+/* cap__graph_resumed for a thread that moved here: its last node imported,
+ * the resume is recorded again.  Reached and left by tail jumps, so that the
+ * hot path needs no frame of its own to make a call. */
+static __attribute__((cold, noinline)) void cap__graph_resumed_moved(struct cap_telemetry *T, struct cap_thread *t, int kind)
+{
+	cap__node_import(T, t);
+	cap__graph_resumed(T, t, kind);
+}
+
 void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
+	uint32_t last = cap__ref_here(T, t->last_node);
+	if (CAP_UNLIKELY(last > CAP_REF_IDX_MAX))
+		return cap__graph_resumed_moved(T, t, kind);
 	uint64_t now = cap__ticks();
-	uint32_t last = t->last_node ? cap__node_here(T, t->last_node) : 0;
-	t->last_node = last ? CAP_REF(T->wid, last) : 0;
 	if (last)
 		T->nodes.v[last - 1].count++; /* with its wait: an average never mixes in a wait still running */
 	if (last && kind != CAP_KIND_YIELD) {
@@ -197,7 +224,7 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 	uint64_t addr = (uint64_t)(uintptr_t)t->spawn_site;
 	size_t alloc = t->stack_size + cap__chain_bytes(t->ss.segments);
 	uint32_t s = CAP_TABLE_FIND(T->sites, CAP_SITES_MAX, addr, addr, ({ e->first_chunk = (uint32_t)(t->stack_size + CAP_TSIZE); }));
-	t->site = s ? CAP_REF(T->wid, s) : 0;
+	t->site = s ? T->ref0 | s : 0;
 	if (s) {
 		struct cap_site *st = &T->sites.v[s - 1];
 		st->live++;
@@ -205,7 +232,7 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 		st->allocated += alloc;
 	}
 	T->stack_allocated += alloc;
-	t->last_node = 0;
+	t->last_node = T->ref0;
 	t->chunks_linked = 0;
 	t->t_resumed = t->t_run = cap__ticks();
 	t->fds_at_resume = T->open_fds_delta;

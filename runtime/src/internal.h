@@ -150,7 +150,7 @@ struct cap_thread {
 	struct cap_thread *all_next, *all_prev; /* every live thread */
 	char name[16]; /* as a Linux thread name: 15 characters at most */
 	/* Profiling (graph.c), maintained only while telemetry is on. */
-	uint32_t last_node;     /* blocking point it last left, 0 = none yet */
+	uint32_t last_node;     /* blocking point it last left, CAP_REF (telemetry.h); index 0: none yet */
 	uint32_t site;          /* its spawn site's table index + 1 */
 	uint32_t chunks_linked; /* times __morestack linked a chunk for it */
 	uint32_t psite;         /* resource-aware scheduling (policy.c): blocking point it last blocked at, table index + 1 */

@@ -106,11 +106,15 @@ static inline struct cap_thread *cap__runq_pop(struct cap_runq *q)
 	return t;
 }
 
+/* The FIFO's length is read before the policy is tested: under the
+ * resource-aware policy (chosen before any thread runs) the FIFO and the
+ * run-next slot stay empty, so a yield with someone to run pays one load and one branch. */
 static inline uint32_t cap__runq_len(const struct cap_runq *q)
 {
-	if (CAP_UNLIKELY(cap__policy))
-		return cap__res_len(&q->res);
-	return q->fifo.len + (q->next != NULL);
+	uint32_t n = q->fifo.len + (q->next != NULL);
+	if (n || CAP_LIKELY(!cap__policy))
+		return n;
+	return cap__res_len(&q->res);
 }
 
 #endif

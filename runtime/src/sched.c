@@ -157,7 +157,7 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 		cur->wake_ns = deadline_ns;
 		cap__timer_add(w, cur);
 	}
-	cap__hook_block(w, cur, why, __builtin_frame_address(0));
+	cap__hook_block(w, cur, why);
 	cap__schedule(w, cur);
 	cap__hook_resumed(w, cur, why);
 	cur->reason = CAP_WAIT_NONE;
@@ -425,7 +425,7 @@ void cap_yield(void)
 			return;
 		}
 	}
-	cap__hook_block(w, cur, CAP_KIND_YIELD, __builtin_frame_address(0));
+	cap__hook_block(w, cur, CAP_KIND_YIELD);
 	cur->state = CAP_RUNNABLE; /* back on its own worker's queue: a running thread's owner is w */
 	cap__runq_push(&w->runq, cur);
 	cap__schedule(w, cur);

@@ -91,7 +91,8 @@ struct cap_thread_row {
 	}
 
 /* A thread's reference to an entry of some worker's table: the worker's
- * index above the entry's index + 1 (worker 0's are the plain index + 1). */
+ * index above the entry's index + 1 (worker 0's are the plain index + 1);
+ * index 0: no entry. */
 #define CAP_REF(wid, i) (((uint32_t)(wid) << 16) | (i))
 #define CAP_REF_WID(r) ((r) >> 16)
 #define CAP_REF_IDX(r) ((r) & 0xffffu)
@@ -99,7 +100,9 @@ _Static_assert(CAP_NODES_MAX < 0x10000 && CAP_SITES_MAX < 0x10000, "table indexe
 #define CAP_WORKERS_MAX 1024 /* workers whose tables the telemetry thread reads */
 
 struct cap_telemetry {
-	uint32_t wid; /* the worker's index among the registered (CAP_REF) */
+	/* CAP_REF(the worker's index among the registered, 0): kept shifted, as
+	 * every blocking op and resume adds it or subtracts it (graph.c). */
+	uint32_t ref0;
 	CAP_TABLE(struct cap_node, CAP_NODES_MAX) nodes;
 	CAP_TABLE(struct cap_edge, CAP_EDGES_MAX) edges;
 	CAP_TABLE(struct cap_site, CAP_SITES_MAX) sites;

@@ -1014,7 +1014,7 @@ void cap__tel_register_worker(struct cap_worker *w)
 		free(T);
 		return;
 	}
-	T->wid = wid;
+	T->ref0 = CAP_REF(wid, 0);
 	T->quantum_ticks = S.quantum_ticks; /* 0 until the thread has calibrated: it fills it in then */
 	tw->w = w;
 	tw->T = T;

@@ -9,7 +9,7 @@
 static struct cap_telemetry *tables(uint32_t wid)
 {
 	struct cap_telemetry *T = calloc(1, sizeof *T);
-	T->wid = wid;
+	T->ref0 = CAP_REF(wid, 0);
 	return T;
 }
 
