@@ -11,9 +11,9 @@ import { resolveSource } from './sources.ts';
 /** Blocking points by file path and 1-based line. */
 type Index = Map<string, Map<number, NodeSummary[]>>;
 
-function index(s: Summary): Index {
+function index(s: Summary | undefined): Index {
   const out: Index = new Map<string, Map<number, NodeSummary[]>>();
-  for (const n of s.nodes) {
+  for (const n of s?.nodes ?? []) {
     const path = resolveSource(n.file);
     if (!path || n.line <= 0) continue;
     let lines = out.get(path);
@@ -39,7 +39,7 @@ export class Hints extends Disposable {
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     }),
   );
-  private byFile: Index = new Map();
+  private byFile: Index = index(undefined);
 
   constructor(private readonly controller: Controller) {
     super();
@@ -54,8 +54,7 @@ export class Hints extends Disposable {
   }
 
   private refresh(): void {
-    const s = this.controller.view?.summary;
-    this.byFile = s ? index(s) : new Map<string, Map<number, NodeSummary[]>>();
+    this.byFile = index(this.controller.view?.summary);
     this.decorate();
   }
 
