@@ -55,8 +55,8 @@ echo "demo: preparing (dependencies, build, samples/knot)..." >&2
 quietly 'installing dependencies (scripts/setup-deps.sh)' bash scripts/setup-deps.sh
 quietly 'npm run build' npm run --silent build
 quietly 'make -C samples/knot all www' make -C samples/knot all www
-# The whole symbol list is read before it is searched: under pipefail, `nm | grep -q` fails at
-# random (grep exits at the first match and nm dies of SIGPIPE).
+# The whole symbol list is read before it is searched: under pipefail, nm piped into a grep that
+# quits at its first match fails at random (nm dies of SIGPIPE).
 symbols=$(nm "$KNOT" 2>/dev/null) || symbols=
 if [[ $'\n'$symbols$'\n' != *$' __morestack\n'* ]]; then
 	echo "demo: $KNOT was not built with capcc (no split stacks); run: make -C samples/knot clean all" >&2
