@@ -124,6 +124,12 @@ uint64_t cap_id(const cap_thread_t *t);       /* 1 = main; never reused */
 const char *cap_name(const cap_thread_t *t);
 void cap_set_name(cap_thread_t *t, const char *name);
 
+/* errno's address in the worker running the caller.  Programs built with
+ * capcc use it without naming it: capcc's <errno.h> (capriccio/errno.h)
+ * defines errno through it, so that errno is read where the thread runs
+ * now, after a blocking call that may have moved it to another worker. */
+int *cap_errno_location(void) __attribute__((pure));
+
 /* CLOCK_MONOTONIC in nanoseconds; deadlines below are on this clock. */
 uint64_t cap_now_ns(void);
 

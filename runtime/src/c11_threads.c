@@ -35,15 +35,14 @@ static int cap__thrd_code(int err)
 int thrd_create(thrd_t *thr, thrd_start_t func, void *arg)
 {
 	int saved = *cap__errno();
-	struct cap_thread *t = cap__spawn_at((void *(*)(void *))(void *)func, arg, NULL, __builtin_return_address(0));
+	struct cap_thread *t = cap__spawn_prepare((void *(*)(void *))(void *)func, arg, NULL, __builtin_return_address(0));
 	int err = t ? 0 : *cap__errno();
 	*cap__errno() = saved;
 	if (!t) /* as glibc's pthread_create: no memory for a stack is EAGAIN, hence thrd_error */
 		return cap__thrd_code(err == ENOMEM ? EAGAIN : err);
-	/* Its start function returns int (sched.c).  SINGLE-WORKER: it has not
-	 * run yet. */
-	t->flags |= CAP_F_C11;
+	t->flags |= CAP_F_C11; /* its start function returns int (sched.c) */
 	*thr = (thrd_t)t;
+	cap__spawn_start(t);
 	return thrd_success;
 }
 

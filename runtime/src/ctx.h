@@ -18,23 +18,29 @@
 struct io_uring;
 struct cap_thread;
 
-/* runq.h: the run queue, under either scheduling policy.  Each
- * implementation keeps its own length; only runq.h touches these. */
+/* runq.h: the run queue.  The ring (FIFO policy) is Go's runq: its
+ * worker alone stores `tail`; it and thieves advance `head` by CAS. */
 struct cap_fifo {
 	struct cap_thread *head, *tail;
 	uint32_t len;
 };
-struct cap_runq_res { /* resource-aware (policy.c) */
+struct cap_runq_res { /* resource-aware (policy.c): one per process, in cap__mn */
 	struct cap_fifo favoured, normal, held;
 };
+#define CAP_RING 256
+struct cap_ring {
+	_Atomic uint32_t head;
+	_Atomic uint32_t tail;
+	struct cap_thread *_Atomic slot[CAP_RING];
+};
 struct cap_runq {
-	struct cap_fifo fifo;    /* CAP_POLICY_FIFO */
-	struct cap_runq_res res; /* CAP_POLICY_RESOURCE */
-	struct cap_thread *next; /* the "run next" slot (FIFO policy): a thread just woken */
-	uint32_t next_runs;      /* dispatches from the slot since the queue last went first */
+	struct cap_thread *_Atomic next; /* the "run next" slot: a thread just woken */
+	uint32_t next_runs;      /* dispatches from the slot since the ring last went first */
+	struct cap_ring ring;
 };
 
-/* timer.c: threads with a deadline, a 1-based min-heap on wake_ns. */
+/* timer.c: threads with a deadline, a 1-based min-heap on wake_ns (one per
+ * process, in cap__mn, under its lock). */
 struct cap_heap {
 	struct cap_thread **v;
 	uint32_t n, cap;
@@ -43,8 +49,7 @@ struct cap_heap {
 /* io.c: the worker's epoll instance. */
 #define CAP_IO_EVENTS 256
 struct cap_io_ctx {
-	int epfd;
-	uint32_t waiters; /* threads parked on epoll */
+	int epfd; /* the process's one instance (mn.h: Netpoller) */
 	struct epoll_event events[CAP_IO_EVENTS];
 };
 
@@ -126,6 +131,7 @@ struct cap_worker_stats {
 	_Atomic uint64_t parked_ns;  /* waits in the kernel with nothing to run, ended */
 	_Atomic uint64_t steals;     /* threads this worker took from another's run queue */
 	_Atomic uint64_t migrations; /* threads that came to run here from another worker */
+	_Atomic uint32_t threads;    /* threads it owns: queued here, running here, or blocked after running here */
 };
 
 struct cap_worker {
@@ -135,21 +141,24 @@ struct cap_worker {
 	int *errno_ptr;
 	uint64_t kmask;          /* the kernel signal mask: the running thread's (sigmask.c) */
 	struct cap_telemetry *tel; /* graph.c: this worker's tables; NULL: telemetry off */
-	struct cap_thread *zombie;
-	uint32_t inflight;       /* disk requests and helper jobs not completed */
-	uint32_t dispatches;     /* counts dispatches between forced polls */
+	/* What the context switched to does first, on this worker, once the
+	 * one switched from is saved (sched.c: cap__post_switch). */
+	struct cap_thread *zombie;    /* a detached thread that ended: free its stack */
+	struct cap_thread *post_push; /* a thread that yielded: queue it (thieves may run it from then on) */
+	bool post_hold;               /* policy.c: post_push goes to the back of the held threads */
+	bool post_unlock;             /* release cap__mn.lock (a thread blocked) */
+	bool wakep;                   /* work was queued here: maybe wake an idle worker (mn.c) */
 	bool polling;            /* sched.c: a user thread's stack runs the poller; its wakes queue */
+	uint32_t dispatches;     /* counts dispatches between looks at the poller and the injection queue */
 	uint64_t switches;
 	struct cap_runq runq;    /* runq.h */
-	struct cap_heap timers;  /* timer.c */
-	struct cap_io_ctx io;    /* io.c (its counter first: the scheduler reads it) */
-	uint64_t nthreads;       /* live user threads */
-	uint64_t next_id;
-	struct cap_thread *all;  /* list of live threads */
-	struct cap_thread *main_thread;
+	struct cap_io_ctx io;    /* io.c */
 	struct cap_thread sched; /* the scheduler's own context, on the kernel stack */
-	uint32_t id;             /* 0: the first worker */
-	uint32_t park;           /* mn.h: the futex word a parked worker sleeps on */
+	uint32_t id;             /* 0: the kernel thread that ran main(), the one process signals reach */
+	_Atomic uint32_t park;   /* mn.c: the futex word a parked worker sleeps on; 1: woken */
+	struct cap_worker *idle_next; /* mn.c: the idle stack, under cap__mn.idle_lock */
+	bool idle;               /* on the idle stack */
+	uint32_t rand;           /* mn.c: victim choice */
 	/* The other modules'. */
 	struct cap_disk_ctx disk;    /* disk_sys.c */
 	struct cap_stack_ctx stacks; /* stack.c */

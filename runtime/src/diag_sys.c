@@ -91,7 +91,7 @@ void cap__sys_init(void *arg)
 	sigemptyset(&sa.sa_mask);
 	__sigaction(SIGSEGV, &sa, &cap__old_segv);
 	__sigaction(SIGBUS, &sa, &cap__old_bus);
-	pthread_atfork(NULL, NULL, cap__after_fork_child);
+	pthread_atfork(cap__before_fork, cap__after_fork_parent, cap__after_fork_child);
 }
 
 void cap__sys_print(void *msg)
@@ -159,15 +159,15 @@ static void cap__describe(FILE *f, const struct cap_thread *t)
 
 void cap__sys_report_deadlock(void *arg)
 {
-	struct cap_worker *w = arg;
+	(void)arg;
 	fprintf(stderr,
 		"capriccio: deadlock: all %llu threads are blocked and nothing (I/O, timer, disk) can wake any of them:\n",
-		(unsigned long long)w->nthreads);
+		(unsigned long long)cap__mn.nthreads);
 	unsigned shown = 0;
-	for (const struct cap_thread *t = w->all; t && shown < 32; t = t->all_next, shown++)
+	for (const struct cap_thread *t = cap__mn.all; t && shown < 32; t = t->all_next, shown++)
 		cap__describe(stderr, t);
-	if (w->nthreads > shown)
-		fprintf(stderr, "  ... and %llu more\n", (unsigned long long)(w->nthreads - shown));
+	if (cap__mn.nthreads > shown)
+		fprintf(stderr, "  ... and %llu more\n", (unsigned long long)(cap__mn.nthreads - shown));
 	fflush(stderr);
 	abort();
 }
@@ -197,7 +197,7 @@ static struct cap_thread *cap__guard_owner(struct cap_worker *w, uintptr_t a)
 	if (c && c->stack_kind == CAP_STACK_KIND_SLAB && a < (uintptr_t)c->stack_lo + 256 &&
 	    a + (64u << 10) >= (uintptr_t)c->stack_lo)
 		return c;
-	for (struct cap_thread *t = w->all; t; t = t->all_next)
+	for (struct cap_thread *t = cap__mn.all; t; t = t->all_next)
 		if (t->stack_kind == CAP_STACK_KIND_FIXED && a >= (uintptr_t)t->stack_lo - 4096 &&
 		    a < (uintptr_t)t->stack_lo)
 			return t;
@@ -254,8 +254,8 @@ void cap__sys_report_config(void *arg)
 	fprintf(stderr, "capriccio: stacks %s (first chunk %zu bytes, fixed stacks %zu bytes), disk I/O via %s, pid %d\n",
 		cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split", cap__default_chunk, cap__default_fixed,
 		cap__disk_backend_name(), (int)getpid());
-	fprintf(stderr, "capriccio: %u worker%s (default 1 until M:N is complete; %u CPUs allowed)\n", (unsigned)cap__nworkers,
-		cap__nworkers == 1 ? "" : "s", (unsigned)cap__mn_default);
+	fprintf(stderr, "capriccio: %u worker%s (default 1 until M:N is complete; %u CPUs allowed)\n", (unsigned)cap__mn.n,
+		cap__mn.n == 1 ? "" : "s", (unsigned)cap__mn_default);
 	if (cap__policy == CAP_POLICY_RESOURCE)
 		fprintf(stderr, "capriccio: scheduler resource-aware (descriptors %lu of %lu, memory limit %lu, stack limit %lu bytes)\n",
 			(unsigned long)cap__limits.fds_at_start, (unsigned long)cap__limits.fd_limit,

@@ -5,6 +5,7 @@
  * parks until the completion arrives through an eventfd in the epoll set. */
 #include "disk.h"
 #include "pool.h"
+#include "mn.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -82,17 +83,30 @@ long cap__disk_io(enum cap_disk_op op, int fd, const struct iovec *iov, int iovc
 	}
 	if (cap__disk_backend != CAP_DISK_URING) /* nothing to hand it to: block the worker */
 		return cap__disk_blocking(&rq);
+	/* One ring for the process: submitted and reaped under cap__mn.lock
+	 * (mn.h: Netpoller). */
+	cap__mn_lock();
 	cap__on_sysstack(CAP_SYSFN_DISK_SUBMIT, &rq);
-	if (rq.done)
+	if (rq.done) {
+		cap__mn_unlock(w);
 		return rq.result == -EAGAIN ? cap__disk_blocking(&rq) : rq.result; /* not submitted */
-	w->inflight++;
-	while (!rq.done)
+	}
+	atomic_fetch_add(&cap__mn.inflight, 1);
+	while (!rq.done) {
 		cap__block(NULL, 0, CAP_WAIT_DISK, &rq);
-	w->inflight--;
+		cap__mn_lock();
+	}
+	atomic_fetch_sub(&cap__mn.inflight, 1);
+	cap__mn_unlock(cap__w);
 	return rq.result;
 }
 
-void cap__disk_complete(struct cap_worker *w) { cap__on_sysstack(CAP_SYSFN_DISK_REAP, w); }
+void cap__disk_complete(struct cap_worker *w)
+{
+	cap__mn_lock();
+	cap__on_sysstack(CAP_SYSFN_DISK_REAP, w);
+	cap__mn_unlock(w);
+}
 
 /* A forked child has no ring of its own: start again on first use. */
 void cap__disk_after_fork(void)

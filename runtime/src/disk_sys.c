@@ -3,6 +3,7 @@
  * cap__on_sysstack.  Where io_uring cannot be set up, disk.c hands the
  * requests to the helper pool instead (pool.h). */
 #include "disk.h"
+#include "mn.h"
 #include "pool.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@
 void cap__disk_setup_sys(void *arg)
 {
 	(void)arg;
-	struct cap_disk_ctx *d = &cap__w->disk;
+	struct cap_disk_ctx *d = &cap__mn.workers[0]->disk; /* the process's one ring, under cap__mn.lock */
 	enum cap_disk_backend want = CAP_DISK_URING;
 	const char *env = getenv("CAPRICCIO_DISK");
 	if (env && !strcmp(env, "threads"))
@@ -68,7 +69,7 @@ void cap__disk_setup_sys(void *arg)
 void cap__disk_submit_sys(void *arg)
 {
 	struct cap_disk_req *r = arg;
-	struct cap_disk_ctx *d = &cap__w->disk;
+	struct cap_disk_ctx *d = &cap__mn.workers[0]->disk; /* the process's one ring, under cap__mn.lock */
 	struct io_uring_sqe *sqe = io_uring_get_sqe(d->ring);
 	if (!sqe) {
 		io_uring_submit(d->ring);
@@ -96,7 +97,7 @@ void cap__disk_submit_sys(void *arg)
 void cap__disk_reap_sys(void *arg)
 {
 	(void)arg;
-	struct cap_disk_ctx *d = &cap__w->disk;
+	struct cap_disk_ctx *d = &cap__mn.workers[0]->disk; /* the process's one ring, under cap__mn.lock */
 	uint64_t v;
 	cap_sys3(SYS_read, d->efd, &v, sizeof v);
 	if (!d->ring)
@@ -119,7 +120,7 @@ void cap__disk_reap_sys(void *arg)
 void cap__disk_forget_sys(void *arg)
 {
 	(void)arg;
-	struct cap_disk_ctx *d = &cap__w->disk;
+	struct cap_disk_ctx *d = &cap__mn.workers[0]->disk; /* the process's one ring, under cap__mn.lock */
 	if (d->ring) {
 		io_uring_queue_exit(d->ring);
 		free(d->ring);

@@ -17,6 +17,7 @@
  * with --wrap): that is how splits, their call sites and new chunks are
  * counted. */
 #include "telemetry.h"
+#include "mn.h"
 
 #include <sys/mman.h>
 
@@ -368,7 +369,8 @@ void cap__graph_rows_if_asked(struct cap_worker *w)
 	struct cap_thread *chosen[CAP_TOP_THREADS];
 	uint32_t n = 0, min_i = 0;
 	size_t min_v = 0;
-	for (struct cap_thread *t = w->all; t; t = t->all_next) {
+	cap__mn_lock(); /* the list is the process's; a thread running elsewhere shows its last saved chunks */
+	for (struct cap_thread *t = cap__mn.all; t; t = t->all_next) {
 		struct cap_libgcc_segment *segs = t == w->current ? __morestack_segments : t->ss.segments;
 		size_t a = cap__thread_allocated(t, segs);
 		if (n == CAP_TOP_THREADS && a <= min_v)
@@ -396,6 +398,7 @@ void cap__graph_rows_if_asked(struct cap_worker *w)
 		r->kind = t->state == CAP_BLOCKED ? t->reason : 0;
 		cap__strlcpy(r->name, t->name, sizeof r->name);
 	}
+	cap__mn_unlock(w);
 	T->nrows = n;
 	atomic_store_explicit(&T->want_threads, 2, memory_order_release);
 }

@@ -11,9 +11,9 @@ void cap_get_info(cap_info_t *out)
 	out->stack_mode = cap__stack_mode_name();
 	out->first_chunk_bytes = cap__default_chunk;
 	out->fixed_stack_bytes = cap__default_fixed;
-	out->threads = w ? w->nthreads : 0;
-	out->runnable = w ? cap__runq_len(&w->runq) : 0;
-	out->sleeping = w ? w->timers.n : 0;
-	out->io_waiting = w ? w->io.waiters : 0;
+	out->threads = w ? cap__mn.nthreads : 0;
+	out->runnable = w ? cap__runq_len(w) : 0;
+	out->sleeping = w ? cap__mn.timers.n : 0;
+	out->io_waiting = w ? cap__mn.io_waiters : 0;
 	out->switches = w ? w->switches : 0;
 }

@@ -190,11 +190,23 @@ void cap__ctx_switch(struct cap_ctx *from, struct cap_ctx *to);
 void cap__thread_trampoline(void);
 void cap__sysstack_call(void (*fn)(void *), void *arg, void *stack_top);
 
+/* Flags a thread changes on itself while another worker may change others
+ * (JOINED, DETACHED, under cap__mn.lock): a byte's read-modify-write must
+ * not lose the other's bit. */
+static inline void cap__flags_set(struct cap_thread *t, uint8_t f) { __atomic_fetch_or(&t->flags, f, __ATOMIC_RELAXED); }
+static inline void cap__flags_clear(struct cap_thread *t, uint8_t f)
+{
+	__atomic_fetch_and(&t->flags, (uint8_t)~f, __ATOMIC_RELAXED);
+}
+
 /* sched.c */
-void cap__schedule(struct cap_worker *w, struct cap_thread *cur);
+/* Runs something else; returns the worker the caller runs on when resumed. */
+struct cap_worker *cap__schedule(struct cap_worker *w, struct cap_thread *cur);
 bool cap__sched_run_one(struct cap_worker *w);
 /* Parks the running thread until cap__wake: 0, or the result the waker
- * gave (-ETIMEDOUT at the deadline, -EINTR for a signal). */
+ * gave (-ETIMEDOUT at the deadline, -EINTR for a signal).  Called under
+ * cap__mn.lock (mn.h), which it releases: it returns without it.  The
+ * wakes are called under it. */
 int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj);
 /* The same wait with its result as a public call returns it (+errno), for
  * the public waits that end in it: they tail-jump here, where `return
@@ -254,6 +266,10 @@ void cap__set_errno(int e);
 #define CAP_JOIN_TRY UINT64_MAX
 int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns);
 struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);
+/* cap__spawn_at in two steps, for callers that finish setting up the
+ * thread (or publish it) before any worker can run it. */
+struct cap_thread *cap__spawn_prepare(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);
+void cap__spawn_start(struct cap_thread *t);
 
 /* policy.c: resource-aware scheduling */
 enum { CAP_POLICY_FIFO = 0, CAP_POLICY_RESOURCE = 1 };
@@ -313,7 +329,7 @@ void cap__sysstack_init(struct cap_worker *w);
 void cap__timer_add(struct cap_worker *w, struct cap_thread *t);
 void cap__timer_del(struct cap_worker *w, struct cap_thread *t);
 uint64_t cap__timer_next(struct cap_worker *w); /* 0 = none */
-void cap__timer_release_due(struct cap_worker *w, uint64_t now);
+void cap__timer_release_due(struct cap_worker *w, uint64_t now); /* takes cap__mn.lock */
 
 /* stack.c */
 int cap__stack_alloc(struct cap_thread **out, size_t size, int mode); /* 0 or -errno */
@@ -343,6 +359,8 @@ void cap__sig_spare(struct cap_worker *w);        /* deliver what only a waiting
 /* disk.c */
 void cap__disk_complete(struct cap_worker *w);
 void cap__disk_after_fork(void);
+void cap__before_fork(void);
+void cap__after_fork_parent(void);
 void cap__after_fork_child(void);
 
 

@@ -9,10 +9,12 @@
 #include "internal.h"
 #include "io.h"
 #include "telemetry.h"
+#include "mn.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
@@ -29,6 +31,10 @@ struct cap_fd {
 	uint8_t not_socket;
 	uint8_t kind; /* enum cap_fd_kind; 0 = not looked at yet */
 	uint8_t no_twin; /* cap__fd_twin: this one cannot have one */
+	/* An edge came with no thread parked for it (under cap__mn.lock): it
+	 * may have come between a thread's EAGAIN and its park, on another
+	 * worker's poll, so the next park returns at once to try again. */
+	uint8_t rready, wready;
 	int32_t twin;    /* > 0: its twin is twin - 1; < 0: it is the twin of -twin - 1 */
 	uint64_t rcvtimeo_ns, sndtimeo_ns;
 	struct cap_waitq readers, writers;
@@ -293,19 +299,39 @@ void cap__io_after_fork(struct cap_worker *w)
 	}
 }
 
+/* A thread parks on epoll: if nobody polls, a parked worker should
+ * (cap__mn_unlock wakes it). */
+static inline void cap__io_waiter(struct cap_worker *w, int d)
+{
+	cap__mn.io_waiters += (uint32_t)d;
+	if (d > 0 && !atomic_load_explicit(&cap__mn.poller, memory_order_relaxed))
+		w->wakep = cap__mn.n > 1;
+}
+
 int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)
 {
 	struct cap_worker *w = cap__w;
 	struct cap_fd *f = cap__fd(fd);
 	if (!f)
 		return -EBADF;
+	cap__mn_lock();
 	int r = cap__fd_register(w, fd, f);
-	if (r)
+	if (r) {
+		cap__mn_unlock(w);
 		return r;
-	w->io.waiters++;
+	}
+	uint8_t *ready = dir == CAP_DIR_READ ? &f->rready : &f->wready;
+	if (*ready) {
+		*ready = 0;
+		cap__mn_unlock(w);
+		return 0;
+	}
+	cap__io_waiter(w, 1);
 	r = cap__block(dir == CAP_DIR_READ ? &f->readers : &f->writers, deadline_ns, CAP_WAIT_IO,
 		       (const void *)(intptr_t)fd);
-	w->io.waiters--;
+	cap__mn_lock();
+	cap__io_waiter(w, -1);
+	cap__mn_unlock(cap__w);
 	return r;
 }
 
@@ -316,6 +342,7 @@ int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_
 	struct cap_worker *w = cap__w;
 	struct cap_thread *me = w->current;
 	int r = 0, linked = 0;
+	cap__mn_lock();
 	for (; linked < n; linked++) {
 		struct cap_fd *f = cap__fd(fds[linked]);
 		if (!f || (r = cap__fd_register(w, fds[linked], f)) != 0)
@@ -328,10 +355,17 @@ int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_
 			f->pollers->prev = pw;
 		f->pollers = pw;
 	}
-	if (linked == n) {
-		w->io.waiters++;
+	bool ready = false;
+	for (int i = 0; i < linked; i++) {
+		struct cap_fd *f = cap__fd(fds[i]);
+		ready |= f->rready | f->wready;
+		f->rready = f->wready = 0;
+	}
+	if (linked == n && !ready) {
+		cap__io_waiter(w, 1);
 		r = cap__block(NULL, deadline_ns, (enum cap_wait_reason)why, nodes);
-		w->io.waiters--;
+		cap__mn_lock();
+		cap__io_waiter(w, -1);
 	}
 	for (int i = 0; i < linked; i++) {
 		struct cap_fd *f = cap__fd(fds[i]);
@@ -343,15 +377,21 @@ int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_
 		if (pw->next)
 			pw->next->prev = pw->prev;
 	}
+	cap__mn_unlock(cap__w);
 	return r;
 }
 
 static void cap__fd_wake(struct cap_fd *f, uint32_t ev, int result)
 {
-	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+	bool polled = f->pollers != NULL;
+	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+		f->rready = !f->readers.head && !polled;
 		cap__wake_all(&f->readers, result);
-	if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+	}
+	if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+		f->wready = !f->writers.head && !polled;
 		cap__wake_all(&f->writers, result);
+	}
 	for (struct cap_pollwait *pw = f->pollers; pw; pw = pw->next)
 		cap__wake(pw->t, result);
 }
@@ -366,10 +406,14 @@ void cap__fd_reset(int fd)
 	struct cap_worker *w = cap__w;
 	if (f->registered && w)
 		cap_sys4(SYS_epoll_ctl, w->io.epfd, EPOLL_CTL_DEL, fd, NULL);
-	if (w)
+	if (w) {
+		cap__mn_lock();
 		cap__fd_wake(f, EPOLLIN | EPOLLOUT, -EBADF);
+		cap__mn_unlock(w);
+	}
 	f->flags_known = f->user_nonblock = f->we_nonblock = f->registered = 0;
 	f->timeo_known = f->not_socket = f->kind = f->no_twin = 0;
+	f->rready = f->wready = 0;
 	int32_t twin = f->twin;
 	f->twin = 0;
 	if (twin > 0) { /* the terminal goes: so does its twin */
@@ -427,18 +471,37 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 			cap__disk_complete(w);
 			continue;
 		}
-		if (tag == CAP_TAG_SIGNAL) {
-			cap__signals_deliver(w);
-			continue;
-		}
 		if (tag == CAP_TAG_POOL) {
 			cap__pool_complete(w);
 			continue;
 		}
-		struct cap_fd *f = cap__fd((int)tag);
-		if (f)
-			cap__fd_wake(f, w->io.events[i].events, 0);
+		if (tag == CAP_TAG_KICK) {
+			uint64_t v;
+			cap_sys3(SYS_read, cap__mn.kick_fd, &v, sizeof v);
+			atomic_store(&cap__mn.kicked, 0);
+			continue;
+		}
+		cap__mn_lock();
+		if (tag == CAP_TAG_SIGNAL) /* the trampoline ran on worker 0 (mn.h: Signals) */
+			cap__signals_deliver(cap__mn.workers[0]);
+		else if (tag < cap__nfds)
+			cap__fd_wake(&cap__fds[tag], w->io.events[i].events, 0);
+		cap__mn_unlock(w);
 	}
-	if (n == -EINTR)
+	if (n == -EINTR) {
+		cap__mn_lock();
 		cap__signals_deliver(w);
+		cap__mn_unlock(w);
+	}
+}
+
+/* Wakes the poller out of epoll_wait (mn.c: cap__mn_kick). */
+void cap__mn_kick_init(void)
+{
+	long fd = cap_sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return;
+	cap__fds_runtime(1);
+	if (cap__io_add_internal((int)fd, CAP_TAG_KICK) == 0)
+		cap__mn.kick_fd = (int)fd;
 }

@@ -13,6 +13,8 @@
 #define CAP_TAG_DISK (1ULL << 40)
 #define CAP_TAG_SIGNAL ((1ULL << 40) + 1)
 #define CAP_TAG_POOL ((1ULL << 40) + 2)
+#define CAP_TAG_KICK ((1ULL << 40) + 3) /* mn.c: the poller must look again */
+void cap__mn_kick_init(void);
 
 struct cap_pollwait {
 	struct cap_pollwait *next, *prev;

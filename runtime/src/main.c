@@ -3,6 +3,7 @@
  * returns when every thread has ended. */
 #include "internal.h"
 #include "tls.h"
+#include "mn.h"
 
 #include <stdlib.h>
 #include <signal.h>
@@ -62,23 +63,25 @@ int __wrap_main(int argc, char **argv, char **envp)
 	if (cap__fd_table_init() < 0)
 		cap__fatal_misuse("capriccio: cannot map the descriptor table");
 	cap__worker_init(w);
-	cap__sysfn[CAP_SYSFN_MN_START](w); /* CAPRICCIO_WORKERS (mn.h) */
-	cap__sysfn[CAP_SYSFN_REPORT_CONFIG](w);
 	cap__sysfn[CAP_SYSFN_TELEMETRY](w); /* when CAPRICCIO_TELEMETRY(_LISTEN) is set */
 
 	cap_spawn_opts_t o = { .name = "main", .stack_size = 0, .stack_mode = CAP_STACK_DEFAULT };
 	o.stack_size = cap__stack_default_mode() == CAP_STACK_FIXED ? (8u << 20) : (64u << 10);
-	w->main_thread = cap__spawn_at(cap__main_entry, &args, &o, NULL); /* no spawn site: the program's start */
-	if (!w->main_thread)
+	struct cap_thread *m = cap__spawn_prepare(cap__main_entry, &args, &o, NULL); /* no spawn site: the program's start */
+	if (!m)
 		cap__fatal_misuse("capriccio: cannot allocate the main thread's stack");
-	w->main_thread->flags |= CAP_F_MAIN;
+	m->flags |= CAP_F_MAIN;
+	cap__mn.main_thread = m;
 	if (cap__tls.area)
-		cap__tls_thread_start(w, w->main_thread, true);
+		cap__tls_thread_start(w, m, true);
+	cap__spawn_start(m);
+	cap__sysfn[CAP_SYSFN_MN_START](w); /* CAPRICCIO_WORKERS (mn.h): the others start */
+	cap__sysfn[CAP_SYSFN_REPORT_CONFIG](w);
 	cap__worker_run(w);
 	/* Every thread ended, main by pthread_exit: exit(0) runs the handlers as
 	 * plain kernel-thread code, on main's thread-locals as under glibc. */
-	if (cap__tls.area && !(w->main_thread->flags & CAP_F_DETACHED))
-		cap__tls_load(w, w->main_thread);
+	if (cap__tls.area && !(m->flags & CAP_F_DETACHED))
+		cap__tls_load(w, m);
 	cap__w = NULL;
 	return 0;
 }

@@ -131,11 +131,48 @@
 #define CAP_MN_H
 
 #include "internal.h"
+#include "lock.h"
 
 #define CAP_MAX_WORKERS 256
 
-/* The workers running (mn_sys.c): CAPRICCIO_WORKERS, else 1 for now. */
-extern uint32_t cap__nworkers;
+/* What the workers share.  `lock` (the wait lock) guards every wait queue,
+ * every blocked thread's state and wait fields, the timer heap, the
+ * thread list and the descriptor table's waiters: a thread parks and is
+ * woken under it, which is what makes a wake from another worker safe.
+ * It is process-wide for now (mn.h's plan: per-object locks next, the
+ * lock words are in the ABI already); it is never held across a switch
+ * but as cap__block's handoff. */
+struct cap_mn {
+	struct cap_lock lock __attribute__((aligned(64)));
+	struct cap_heap timers;        /* timer.c */
+	struct cap_thread *all;        /* every live thread */
+	uint64_t nthreads;
+	struct cap_thread *main_thread;
+	uint32_t io_waiters;           /* threads parked on epoll */
+	uint64_t next_id;
+	/* Threads made runnable with no worker's ring to take them: a ring's
+	 * overflow, a forked child's, the ones from outside a worker. */
+	struct cap_lock inject_lock __attribute__((aligned(64)));
+	struct cap_fifo inject;
+	_Atomic uint32_t ninject;
+	/* The resource-aware policy's one queue (runq.h). */
+	struct cap_lock res_lock __attribute__((aligned(64)));
+	struct cap_runq_res res;
+	/* Idle workers (mn.c). */
+	struct cap_lock idle_lock __attribute__((aligned(64)));
+	struct cap_worker *idle;       /* parked on their futex word */
+	_Atomic uint32_t nidle, nspinning;
+	_Atomic uint32_t poller;       /* id + 1 of the worker waiting in epoll; 0: none */
+	_Atomic uint64_t poll_until;   /* the deadline it waits until; UINT64_MAX: none */
+	_Atomic uint32_t kicked;       /* the kick eventfd was written and not read yet */
+	int kick_fd;
+	_Atomic uint32_t inflight;     /* disk requests and helper jobs not completed */
+	_Atomic uint32_t exiting;      /* no thread left (or a deadlock): workers return */
+	uint32_t n;                    /* workers running */
+	struct cap_worker *workers[CAP_MAX_WORKERS];
+};
+extern struct cap_mn cap__mn;
+
 /* The default once N>1 is complete: cap__mn_cpus(). */
 extern uint32_t cap__mn_default;
 
@@ -144,5 +181,44 @@ extern uint32_t cap__mn_default;
 uint32_t cap__mn_cpus(void);
 /* Reads CAPRICCIO_WORKERS and starts workers 1..N-1 (mn_sys.c). */
 void cap__mn_start(void *w0);
+
+/* mn.c */
+/* Takes cap__mn.lock; cap__mn_unlock also wakes an idle worker for work
+ * queued meanwhile. */
+static inline void cap__mn_lock(void) { cap__lock_take(&cap__mn.lock); }
+void cap__mn_wakep(void);
+static inline void cap__mn_unlock(struct cap_worker *w)
+{
+	cap__lock_give(&cap__mn.lock);
+	if (CAP_UNLIKELY(w && w->wakep)) {
+		w->wakep = false;
+		cap__mn_wakep();
+	}
+}
+/* A thread to run from elsewhere: the injection queue, then other workers'
+ * queues.  NULL: none. */
+struct cap_thread *cap__mn_find(struct cap_worker *w);
+struct cap_thread *cap__mn_inject_get(struct cap_worker *w);
+void cap__mn_inject(struct cap_thread *t);
+/* Nothing to run: spin a little, then wait in the kernel (in epoll if no
+ * other worker does) until work may be there.  Returns to search again. */
+void cap__mn_idle(struct cap_worker *w);
+/* Every worker returns from its loop: no thread is left. */
+void cap__mn_exit_all(void);
+/* The poller must look again: a deadline earlier than the one it waits
+ * for, or work it should take. */
+void cap__mn_kick(void);
+/* t's owner becomes w (a wake or a steal): the per-worker counts. */
+static inline void cap__mn_own(struct cap_worker *w, struct cap_thread *t)
+{
+	struct cap_worker *o = t->owner;
+	if (o == w)
+		return;
+	atomic_fetch_add_explicit(&w->stats.threads, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->stats.migrations, 1, memory_order_relaxed);
+	if (o)
+		atomic_fetch_sub_explicit(&o->stats.threads, 1, memory_order_relaxed);
+	t->owner = w;
+}
 
 #endif

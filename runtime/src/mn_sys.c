@@ -1,6 +1,7 @@
 /* Workers (mn.h): how many, and starting the extra ones.  System-stack code:
  * it reads files and calls glibc's pthread_create. */
 #include "mn.h"
+#include "telemetry.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -13,9 +14,9 @@
 #include <linux/futex.h>
 #include <stdatomic.h>
 
-uint32_t cap__nworkers = 1; /* process-wide: the kernel threads running user threads */
-uint32_t cap__mn_default;   /* process-wide: what the default would be once N>1 is complete */
+uint32_t cap__mn_default; /* process-wide: what the default would be once N>1 is complete */
 static _Atomic uint32_t cap__mn_started; /* workers past their set-up; main waits for all */
+static _Atomic uint32_t cap__mn_go;      /* 1: cap__mn.n counts them all, they may run threads */
 
 /* A cgroup v2 cpu.max quota, in CPUs rounded up; 0: none (or no cgroup v2). */
 static uint32_t cap__cgroup_cpus(void)
@@ -64,10 +65,9 @@ uint32_t cap__mn_cpus(void)
 	return n ? n : 1;
 }
 
-/* A worker that has nothing yet: until stealing and cross-worker wakes
- * exist (mn.h), workers 1..N-1 park for good.  Their kernel threads are
- * started so that the count, the cgroup arithmetic and the per-worker
- * contexts are exercised now. */
+/* Workers 1..N-1: set up like worker 0 (worker.c), then the same loop.
+ * When no thread is left the loop returns and the kernel thread sleeps
+ * until the process exits (worker 0 returns to exit it). */
 static void *cap__mn_worker(void *arg)
 {
 	struct cap_worker *w = arg;
@@ -75,14 +75,21 @@ static void *cap__mn_worker(void *arg)
 	snprintf(name, sizeof name, "cap-worker%u", (unsigned)w->id);
 	prctl(PR_SET_NAME, name);
 	cap__worker_init_sched(w);
+	cap__worker_init(w);
+	cap__tel_worker_start(w);
 	atomic_fetch_add(&cap__mn_started, 1);
 	cap_sys6(SYS_futex, (long)&cap__mn_started, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	while (!atomic_load(&cap__mn_go))
+		cap_sys6(SYS_futex, (long)&cap__mn_go, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+	cap__worker_run(w);
 	for (;;)
-		cap_sys6(SYS_futex, (long)&w->park, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+		cap_sys6(SYS_futex, (long)&cap__mn_go, FUTEX_WAIT_PRIVATE, 1, 0, 0, 0);
 	return NULL;
 }
 
 /* CAPRICCIO_WORKERS=N (1..CAP_MAX_WORKERS); anything else is the default.
+ * Runs once main's thread is queued on worker 0, which the others then
+ * steal from.
  * The default is 1, not cap__mn_cpus(), until N>1 runs user threads on
  * every worker (mn.h lists what is missing). */
 void cap__mn_start(void *w0)
@@ -112,7 +119,6 @@ void cap__mn_start(void *w0)
 	if (n > 1 && (!create || !attr_mask || !attr_init || !attr_detach || attr_init(&attr) ||
 		      attr_mask(&attr, &all) || attr_detach(&attr, PTHREAD_CREATE_DETACHED)))
 		cap__fatal_misuse("capriccio: cannot set up worker kernel threads");
-	cap__nworkers = 1;
 	for (uint32_t i = 1; i < n; i++) {
 		struct cap_worker *w = aligned_alloc(64, (sizeof *w + 63) & ~(size_t)63);
 		pthread_t t;
@@ -120,13 +126,17 @@ void cap__mn_start(void *w0)
 			cap__fatal_misuse("capriccio: cannot allocate a worker");
 		memset(w, 0, sizeof *w);
 		w->id = i;
+		w->sig.efd = w->disk.efd = -1;
+		cap__mn.workers[i] = w;
 		if (create(&t, &attr, cap__mn_worker, w) != 0)
 			cap__fatal_misuse("capriccio: cannot start a worker kernel thread");
-		cap__nworkers++;
 	}
 	/* Every worker is set up (and named) before main runs. */
 	for (uint32_t k; (k = atomic_load(&cap__mn_started)) < n - 1;)
 		cap_sys6(SYS_futex, (long)&cap__mn_started, FUTEX_WAIT_PRIVATE, k, 0, 0, 0);
+	cap__mn.n = n;
+	atomic_store(&cap__mn_go, 1);
+	cap_sys6(SYS_futex, (long)&cap__mn_go, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 	if (n > 1)
 		((int (*)(pthread_attr_t *))dlsym(RTLD_NEXT, "pthread_attr_destroy"))(&attr);
 }

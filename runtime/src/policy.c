@@ -208,19 +208,23 @@ struct cap_thread *cap__res_pop(struct cap_runq_res *q)
 void cap__policy_admit(void)
 {
 	struct cap_worker *w = cap__w;
-	struct cap_runq_res *q = &w->runq.res;
+	struct cap_runq_res *q = &cap__mn.res;
 	uint64_t start = cap__mono_ns();
 	for (;;) {
+		cap__lock_take(&cap__mn.res_lock);
 		cap__check_pressure(q);
+		bool runnable = q->favoured.head || q->normal.head;
+		cap__lock_give(&cap__mn.res_lock);
 		if (!cap__pressure || cap__mono_ns() - start > CAP_ADMIT_MAX_NS)
 			return;
-		if (q->favoured.head || q->normal.head) {
+		if (runnable) {
 			struct cap_thread *cur = w->current;
 			cur->state = CAP_RUNNABLE;
-			cap__res_hold(q, cur);
 			cur->wake_ns = start;
-			cap__schedule(w, cur);
-		} else if (w->nthreads > 1) {
+			w->post_push = cur; /* held back, once saved (cap__post_switch) */
+			w->post_hold = true;
+			w = cap__schedule(w, cur);
+		} else if (cap__mn.nthreads > 1) {
 			int saved = *cap__errno();
 			cap_sleep_ns(CAP_ADMIT_NAP_NS);
 			*cap__errno() = saved;

@@ -1,5 +1,6 @@
 /* The helper pool, seen from a user thread (pool.h). */
 #include "pool.h"
+#include "mn.h"
 #include "sigstate.h"
 
 #include <errno.h>
@@ -20,19 +21,27 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 	job->state = 0;
 	job->interrupt = job->skipped = false;
 	cap__on_sysstack(CAP_SYSFN_POOL_SUBMIT, job);
-	w->inflight++;
+	atomic_fetch_add(&cap__mn.inflight, 1);
+	cap__mn_lock();
 	while (!job->done) {
 		if (intr && !interrupted && cap__intr_since(since))
 			interrupted = true; /* a handler ran before the caller parked */
 		/* The signal may land before the helper enters its system call
 		 * (then the call would still block): send it until the job ends. */
-		if (interrupted)
+		if (interrupted) {
+			cap__mn_unlock(cap__w);
 			cap__pool_interrupt(job, false);
+			cap__mn_lock();
+			if (job->done)
+				break;
+		}
 		uint64_t deadline = interrupted ? cap__mono_ns() + CAP_INTERRUPT_RETRY_NS : 0;
 		if (cap__block(NULL, deadline, why, job) == -EINTR && intr)
 			interrupted = true;
+		cap__mn_lock();
 	}
-	w->inflight--;
+	cap__mn_unlock(cap__w);
+	atomic_fetch_sub(&cap__mn.inflight, 1);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  * for.  Compiled without -fsplit-stack: it runs on the system stack and on
  * helper stacks. */
 #include "pool.h"
+#include "mn.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -225,12 +226,14 @@ void cap__pool_reap_sys(void *arg)
 	struct cap_job *j = cap__finished;
 	cap__finished = NULL;
 	cap__unlock();
+	cap__mn_lock();
 	while (j) {
 		struct cap_job *next = j->next;
 		j->done = 1;
 		cap__wake(j->t, 0);
 		j = next;
 	}
+	cap__mn_unlock(cap__w);
 }
 
 void cap__pool_forget_sys(void *arg)

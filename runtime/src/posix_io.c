@@ -45,9 +45,9 @@ int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 	}
 	struct cap_thread *t = cap__w->current;
 	if (pk->deadline)
-		t->flags |= CAP_F_SOCK_TIMEO;
+		cap__flags_set(t, CAP_F_SOCK_TIMEO);
 	int w = cap__fd_wait(fd, dir, pk->deadline);
-	t->flags &= (uint8_t)~CAP_F_SOCK_TIMEO;
+	cap__flags_clear(t, CAP_F_SOCK_TIMEO);
 	return w == -ETIMEDOUT ? -EAGAIN : w;
 }
 

@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "io.h"
 #include "sigstate.h"
+#include "mn.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -157,12 +158,13 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*fn)(void 
 			o.stack_size = p->stacksize;
 	}
 	int saved = *cap__errno();
-	struct cap_thread *t = cap__spawn_at(fn, arg, &o, __builtin_return_address(0));
+	struct cap_thread *t = cap__spawn_prepare(fn, arg, &o, __builtin_return_address(0));
 	int err = t ? 0 : *cap__errno();
 	*cap__errno() = saved;
 	if (!t)
 		return err == ENOMEM ? EAGAIN : err;
-	*out = (pthread_t)t;
+	*out = (pthread_t)t; /* as glibc: before the thread can run, which may read it */
+	cap__spawn_start(t);
 	return 0;
 }
 
@@ -808,9 +810,13 @@ int pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
 		cap__keys[k].used = true;
 		cap__keys[k].dtor = dtor;
 		struct cap_worker *w = cap__w;
-		for (struct cap_thread *t = w ? w->all : NULL; t; t = t->all_next)
+		if (w)
+			cap__mn_lock();
+		for (struct cap_thread *t = w ? cap__mn.all : NULL; t; t = t->all_next)
 			if (k < t->nspecific)
 				t->specific[k] = NULL;
+		if (w)
+			cap__mn_unlock(w);
 		cap__outside_specific[k] = NULL;
 		cap__exit_hook = cap__run_key_dtors;
 		*key = k;

@@ -1,17 +1,29 @@
-/* The run queue: the threads ready to run on one worker, in the order the
- * scheduling policy chooses.  Two implementations: a FIFO (the default)
- * and the resource-aware queues of policy.c.  Each keeps its own length;
- * callers use only the functions here.
+/* The run queue: the threads ready to run on one worker (mn.h).
  *
- * Inline, with the policy tested once per call, so that a switch under the
- * FIFO policy costs what a plain list push and pop cost.  Issue 14's work
- * stealing plugs in here: an idle worker takes threads from another
- * worker's `struct cap_runq` (cap__runq_steal), which then needs the lock
- * or the lock-free ring this interface hides. */
+ * Under the FIFO policy (the default) it is Go's: a bounded ring that only
+ * its worker pushes to (tail stored by the owner alone, so a push is two
+ * plain stores) and that its worker and idle thieves take from at the
+ * head by compare-and-swap; a push that finds it full moves half of it
+ * to the process's injection queue (mn.c).  In front of it, the run-next
+ * slot (Go's runnext, Tokio's LIFO slot): a thread woken by the running
+ * one runs as soon as the waker stops, not after every runnable thread:
+ * its data is still in the cache, and a thread the program waits on (the
+ * pool server's acceptor, issue 14) is not stuck behind a long queue.
+ * One slot: a second wake while it is full goes to the ring, so wakes
+ * still run in the order they were made.  Bounded: every
+ * CAP_RUNNEXT_MAX-th dispatch from the slot lets the ring's head go
+ * first, so two threads waking each other cannot starve the others.
+ * Thieves take the slot too, last, so that a thread woken onto a worker
+ * that then computes for long is not stranded there.
+ *
+ * Under the resource-aware policy (policy.c) there is one queue for the
+ * process, ordered by resource, under its own lock: a ring cannot express
+ * that order, and the policy admits work process-wide. */
 #ifndef CAP_RUNQ_H
 #define CAP_RUNQ_H
 
 #include "internal.h"
+#include "mn.h"
 
 static inline void cap__fifo_push(struct cap_fifo *q, struct cap_thread *t)
 {
@@ -51,7 +63,7 @@ static inline void cap__fifo_concat(struct cap_fifo *to, struct cap_fifo *from)
 	from->len = 0;
 }
 
-/* policy.c: the resource-aware implementation. */
+/* policy.c: the resource-aware implementation, called under cap__mn.res_lock. */
 void cap__res_push(struct cap_runq_res *q, struct cap_thread *t);
 struct cap_thread *cap__res_pop(struct cap_runq_res *q);
 void cap__res_hold(struct cap_runq_res *q, struct cap_thread *t); /* to the back, whatever its point */
@@ -60,61 +72,93 @@ static inline uint32_t cap__res_len(const struct cap_runq_res *q)
 	return q->favoured.len + q->normal.len + q->held.len;
 }
 
-static inline void cap__runq_push(struct cap_runq *q, struct cap_thread *t)
+/* ---- The ring ----------------------------------------------------------- */
+
+static inline uint32_t cap__ring_len(const struct cap_ring *r)
 {
-	if (CAP_UNLIKELY(cap__policy))
-		cap__res_push(&q->res, t);
-	else
-		cap__fifo_push(&q->fifo, t);
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	return t - h <= CAP_RING ? t - h : 0; /* a torn read while a thief moves head */
 }
 
-/* "Run next" (Go's runnext, Tokio's LIFO slot): a thread woken by the
- * running thread (a mutex handed over, a condition signalled, a semaphore
- * posted, a join) runs as soon as the waker stops, not after every
- * runnable thread: its data is still in the cache, and a thread the
- * program waits on (the pool server's acceptor, issue 14) is not stuck
- * behind a long queue.  One slot: a second wake while it is full goes to
- * the queue, so wakes still run in the order they were made.  Bounded:
- * every CAP_RUNNEXT_MAX-th dispatch from the slot lets the queue's head
- * go first, so two threads waking each other cannot starve the queue.
- * Under the resource-aware policy the slot is not used: its queues'
- * order is the policy. */
+/* Owner only.  false: full (the caller overflows). */
+static inline bool cap__ring_put(struct cap_ring *r, struct cap_thread *t)
+{
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint32_t tl = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	if (CAP_UNLIKELY(tl - h >= CAP_RING))
+		return false;
+	atomic_store_explicit(&r->slot[tl % CAP_RING], t, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, tl + 1, memory_order_release);
+	return true;
+}
+
+/* Owner only (thieves use cap__ring_grab). */
+static inline struct cap_thread *cap__ring_get(struct cap_ring *r)
+{
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+	for (;;) {
+		uint32_t tl = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		if (h == tl)
+			return NULL;
+		struct cap_thread *t = atomic_load_explicit(&r->slot[h % CAP_RING], memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + 1, memory_order_release,
+							  memory_order_acquire))
+			return t;
+	}
+}
+
+/* ---- The run queue ------------------------------------------------------ */
+
 #define CAP_RUNNEXT_MAX 64
 
-static inline void cap__runq_push_next(struct cap_runq *q, struct cap_thread *t)
-{
-	if (CAP_UNLIKELY(cap__policy) || q->next)
-		cap__runq_push(q, t);
-	else
-		q->next = t;
-}
+void cap__runq_overflow(struct cap_worker *w, struct cap_thread *t); /* mn.c */
+void cap__res_push_locked(struct cap_thread *t);                      /* mn.c */
+struct cap_thread *cap__res_pop_locked(void);                         /* mn.c */
 
-static inline struct cap_thread *cap__runq_pop(struct cap_runq *q)
+/* Queues t on w, the calling worker. */
+static inline void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
 {
 	if (CAP_UNLIKELY(cap__policy))
-		return cap__res_pop(&q->res);
-	struct cap_thread *t = q->next;
+		cap__res_push_locked(t);
+	else if (CAP_UNLIKELY(!cap__ring_put(&w->runq.ring, t)))
+		cap__runq_overflow(w, t);
+}
+
+/* Queues t in w's run-next slot, or behind the others if it is taken. */
+static inline void cap__runq_push_next(struct cap_worker *w, struct cap_thread *t)
+{
+	if (CAP_UNLIKELY(cap__policy) || atomic_load_explicit(&w->runq.next, memory_order_relaxed))
+		cap__runq_push(w, t);
+	else
+		atomic_store_explicit(&w->runq.next, t, memory_order_release);
+}
+
+static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
+{
+	if (CAP_UNLIKELY(cap__policy))
+		return cap__res_pop_locked();
+	struct cap_runq *q = &w->runq;
+	struct cap_thread *t = atomic_load_explicit(&q->next, memory_order_acquire);
 	if (CAP_LIKELY(!t))
-		return cap__fifo_pop(&q->fifo);
+		return cap__ring_get(&q->ring);
 	if (++q->next_runs >= CAP_RUNNEXT_MAX) {
 		q->next_runs = 0;
-		struct cap_thread *h = cap__fifo_pop(&q->fifo);
+		struct cap_thread *h = cap__ring_get(&q->ring);
 		if (h)
 			return h; /* the slot's thread runs after this one */
 	}
-	q->next = NULL;
-	return t;
+	if (atomic_compare_exchange_strong_explicit(&q->next, &t, NULL, memory_order_acquire, memory_order_relaxed))
+		return t;
+	return cap__ring_get(&q->ring); /* a thief took it */
 }
 
-/* The FIFO's length is read before the policy is tested: under the
- * resource-aware policy (chosen before any thread runs) the FIFO and the
- * run-next slot stay empty, so a yield with someone to run pays one load and one branch. */
-static inline uint32_t cap__runq_len(const struct cap_runq *q)
+/* Threads queued on w (under the resource-aware policy: in the process). */
+static inline uint32_t cap__runq_len(const struct cap_worker *w)
 {
-	uint32_t n = q->fifo.len + (q->next != NULL);
-	if (n || CAP_LIKELY(!cap__policy))
-		return n;
-	return cap__res_len(&q->res);
+	if (CAP_UNLIKELY(cap__policy))
+		return cap__res_len(&cap__mn.res);
+	return cap__ring_len(&w->runq.ring) + (atomic_load_explicit(&w->runq.next, memory_order_relaxed) != NULL);
 }
 
 #endif

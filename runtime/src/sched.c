@@ -1,10 +1,18 @@
 /* The scheduler: thread lifecycle, the run queue, blocking and waking.
  *
- * Threads switch directly to the next runnable thread; the scheduler's own
- * context (on the worker's kernel stack) runs only when nothing is runnable,
- * to wait in epoll for I/O and timers, and to reap threads that finished. */
+ * Threads switch directly to the next runnable thread on their worker; the
+ * scheduler's own context (on the worker's kernel stack) runs only when
+ * nothing is runnable there, to find work elsewhere or wait for it (mn.c).
+ *
+ * Several workers (mn.h): a thread parks and is woken under cap__mn.lock.
+ * A thread that parks keeps the lock across its switch; the context it
+ * switches to releases it (cap__post_switch), so a waker on another worker
+ * finds it either still running (not yet parked) or with its registers
+ * saved, never half-switched.  A thread that yields is queued the same
+ * way, after the switch, before a thief can see it. */
 #include "internal.h"
 #include "hooks.h"
+#include "mn.h"
 #include "runq.h"
 #include "tls.h"
 #include <errno.h>
@@ -28,6 +36,9 @@ int *cap__errno(void)
 
 void cap__set_errno(int e) { *cap__errno() = e; }
 
+/* capriccio_errno.h's errno: the running worker's, asked for after every call. */
+int *cap_errno_location(void) { return cap__errno(); }
+
 /* The worker, for calls that only a user thread may make. */
 static inline struct cap_worker *cap__need_worker(void)
 {
@@ -43,19 +54,24 @@ static inline struct cap_worker *cap__need_worker(void)
 
 /* ---- Run queue ---------------------------------------------------------- */
 
-/* Makes t runnable on its owner worker.  With one worker the owner is the
- * caller's; issue 14's cross-worker wake (push onto the owner's queue
- * under its lock, or onto the global queue, and wake the owner if it
- * idles) replaces these lines.  `soon`: woken by a user thread's single
- * wake on t's own worker, not by the poller, it takes the run-next slot
- * (runq.h). */
-static inline void cap__ready(struct cap_thread *t, bool soon)
+/* Makes t runnable on w, the waker's worker (its cache is warm with what t
+ * will touch, and no other worker's queue is written), or from outside any
+ * worker on the injection queue.  Under cap__mn.lock, which wakes an idle
+ * worker on release (cap__mn_unlock).  `soon`: a user thread's single
+ * wake, not the poller's, takes the run-next slot (runq.h). */
+static inline void cap__ready(struct cap_worker *w, struct cap_thread *t, bool soon)
 {
 	t->state = CAP_RUNNABLE;
+	if (CAP_UNLIKELY(!w)) {
+		cap__mn_inject(t);
+		return;
+	}
+	cap__mn_own(w, t);
 	if (soon)
-		cap__runq_push_next(&t->owner->runq, t);
+		cap__runq_push_next(w, t);
 	else
-		cap__runq_push(&t->owner->runq, t);
+		cap__runq_push(w, t);
+	w->wakep = cap__mn.n > 1;
 }
 
 /* Give I/O and timers a chance when the run queue never drains.  This runs
@@ -68,22 +84,34 @@ static inline void cap__ready(struct cap_thread *t, bool soon)
 static void cap__poll_nowait(struct cap_worker *w)
 {
 	w->polling = true;
-	if (w->io.waiters || w->inflight)
+	if (cap__mn.io_waiters || atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed))
 		cap__io_poll(w, 0);
-	if (w->timers.n)
+	if (cap__mn.timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
-	if (CAP_UNLIKELY(w->kmask))
+	if (CAP_UNLIKELY(w->kmask) && w->id == 0)
 		cap__sig_spare(w); /* a signal the running threads block, for one that waits */
 	w->polling = false;
 }
 
+/* Every 61st dispatch (Go's schedtick % 61): the poller's events and the
+ * injection queue go first, so neither waits behind a busy run queue. */
+static __attribute__((noinline)) struct cap_thread *cap__pick_slow(struct cap_worker *w)
+{
+	w->dispatches = 0;
+	/* Not while a thread parks: it holds cap__mn.lock until switched out,
+	 * and the poller's wakes take it. */
+	if (!w->post_unlock &&
+	    (cap__mn.io_waiters | cap__mn.timers.n | atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed)))
+		cap__poll_nowait(w);
+	struct cap_thread *t = cap__mn_inject_get(w);
+	return t ? t : cap__runq_pop(w);
+}
+
 static inline struct cap_thread *cap__pick(struct cap_worker *w)
 {
-	if (CAP_UNLIKELY(w->io.waiters | w->timers.n | w->inflight) && ++w->dispatches >= 64) {
-		w->dispatches = 0;
-		cap__poll_nowait(w);
-	}
-	return cap__runq_pop(&w->runq);
+	if (CAP_UNLIKELY(++w->dispatches >= 61))
+		return cap__pick_slow(w);
+	return cap__runq_pop(w);
 }
 
 /* ---- Switching ---------------------------------------------------------- */
@@ -95,8 +123,37 @@ static void cap__stack_overflowed(struct cap_thread *t)
 	cap__on_sysstack(CAP_SYSFN_OVERFLOW, t);
 }
 
-static inline __attribute__((always_inline)) void cap__switch(struct cap_worker *w, struct cap_thread *from,
-							     struct cap_thread *to)
+/* What the context switched to does first (ctx.h), on the worker it now
+ * runs on. */
+static __attribute__((noinline)) void cap__post_switch(struct cap_worker *w)
+{
+	struct cap_thread *t = w->post_push;
+	if (t) {
+		w->post_push = NULL;
+		if (CAP_UNLIKELY(w->post_hold)) {
+			uint64_t since = t->wake_ns;
+			w->post_hold = false;
+			cap__lock_take(&cap__mn.res_lock);
+			cap__res_hold(&cap__mn.res, t);
+			t->wake_ns = since;
+			cap__lock_give(&cap__mn.res_lock);
+		} else {
+			cap__runq_push(w, t);
+		}
+	}
+	if (w->zombie)
+		cap__reap(w);
+	if (w->post_unlock) {
+		w->post_unlock = false;
+		cap__mn_unlock(w);
+	}
+}
+
+/* Returns the worker the caller runs on when it is switched back to: a
+ * thread may come back on another one (mn.h), so what it knew of `w`
+ * before is stale after. */
+static inline __attribute__((always_inline)) struct cap_worker *cap__switch(struct cap_worker *w, struct cap_thread *from,
+									    struct cap_thread *to)
 {
 	int *ep = w->errno_ptr;
 	if (CAP_UNLIKELY(cap__tls.flags)) /* the program has thread-locals, or threads chose locales */
@@ -116,30 +173,30 @@ static inline __attribute__((always_inline)) void cap__switch(struct cap_worker 
 	if (CAP_UNLIKELY(to->sigmask != w->kmask))
 		cap__sig_kmask(w, to->sigmask);
 	cap__ctx_switch(&from->ctx, &to->ctx);
-	if (CAP_UNLIKELY(w->zombie != NULL))
-		cap__reap(w);
+	w = cap__w;
+	if (CAP_UNLIKELY(w->post_push || w->zombie || w->post_unlock))
+		cap__post_switch(w);
+	return w;
 }
 
-/* Run something else; `cur` has already been queued or parked. */
-void cap__schedule(struct cap_worker *w, struct cap_thread *cur)
+/* Run something else; `cur` has been parked (or is handed to
+ * w->post_push).  Returns the worker cur runs on again. */
+struct cap_worker *cap__schedule(struct cap_worker *w, struct cap_thread *cur)
 {
 	struct cap_thread *next = cap__pick(w);
-	if (next == cur) {
-		cur->state = CAP_RUNNING;
-		return;
-	}
 	if (!next)
 		next = &w->sched;
 	else
 		next->state = CAP_RUNNING;
-	cap__switch(w, cur, next);
+	return cap__switch(w, cur, next);
 }
 
 /* ---- Blocking and waking ------------------------------------------------ */
 
 /* The body of cap__block and cap__block_public, inlined into each: a
  * wrapper would be one more frame on every blocking op's stack, for the
- * graph to walk and hash. */
+ * graph to walk and hash.  Entered under cap__mn.lock; returns without it
+ * (the next context releases it). */
 static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq *q, uint64_t deadline_ns,
 							      enum cap_wait_reason why, const void *obj)
 {
@@ -158,7 +215,8 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 		cap__timer_add(w, cur);
 	}
 	cap__hook_block(w, cur, why);
-	cap__schedule(w, cur);
+	w->post_unlock = true;
+	w = cap__schedule(w, cur);
 	cap__hook_resumed(w, cur, why);
 	cur->reason = CAP_WAIT_NONE;
 	cur->wait_obj = NULL;
@@ -185,10 +243,11 @@ static inline void cap__wake_as(struct cap_thread *t, int result, bool soon)
 		t->waitq = NULL;
 	}
 	if (t->heap_idx)
-		cap__timer_del(t->owner, t); /* its deadline is in its owner's heap */
+		cap__timer_del(w, t);
 	t->wait_result = result;
-	cap__hook_woken(w, t);
-	cap__ready(t, soon && w && w->current != &w->sched && !w->polling && t->owner == w);
+	if (w)
+		cap__hook_woken(w, t);
+	cap__ready(w, t, soon && w && w->current != &w->sched && !w->polling);
 }
 
 void cap__wake(struct cap_thread *t, int result) { cap__wake_as(t, result, true); }
@@ -212,30 +271,40 @@ void cap__wake_all(struct cap_waitq *q, int result)
 
 void (*cap__exit_hook)(struct cap_thread *t); /* pthread key destructors */
 
+/* Under cap__mn.lock. */
 static void cap__link_all(struct cap_worker *w, struct cap_thread *t)
 {
 	cap__sig_spawned(w, t);
 	t->all_prev = NULL;
-	t->all_next = w->all;
-	if (w->all)
-		w->all->all_prev = t;
-	w->all = t;
-	w->nthreads++;
+	t->all_next = cap__mn.all;
+	if (cap__mn.all)
+		cap__mn.all->all_prev = t;
+	cap__mn.all = t;
+	cap__mn.nthreads++;
+	t->id = ++cap__mn.next_id;
 }
 
-static void cap__unlink_all(struct cap_worker *w, struct cap_thread *t)
+static void cap__unlink_all(struct cap_thread *t)
 {
 	cap__sig_exited(t);
 	if (t->all_prev)
 		t->all_prev->all_next = t->all_next;
 	else
-		w->all = t->all_next;
+		cap__mn.all = t->all_next;
 	if (t->all_next)
 		t->all_next->all_prev = t->all_prev;
-	w->nthreads--;
+	cap__mn.nthreads--;
 }
 
 struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site)
+{
+	struct cap_thread *t = cap__spawn_prepare(fn, arg, o, site);
+	if (t)
+		cap__spawn_start(t);
+	return t;
+}
+
+struct cap_thread *cap__spawn_prepare(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site)
 {
 	struct cap_worker *w = cap__w;
 	struct cap_thread *t;
@@ -267,8 +336,7 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	if (cap__tls.area)
 		cap__tls_thread_start(w, t, false);
 	t->spawn_site = site;
-	t->id = ++w->next_id;
-	t->owner = w;
+	t->owner = NULL;
 	if (o && o->name)
 		cap__strlcpy(t->name, o->name, sizeof t->name);
 	else
@@ -295,11 +363,21 @@ struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn
 	t->ss.initial_len = (top - (uintptr_t)t->stack_lo) + cap__libgcc_backoff - CAP_SPLIT_BACKOFF;
 	/* t->ss.segments keeps the chunks a previous owner of this stack linked. */
 
+	cap__mn_lock();
 	cap__link_all(w, t);
+	cap__mn_unlock(w);
 	cap__hook_spawned(w, t);
-	t->state = CAP_RUNNABLE;
-	cap__runq_push(&w->runq, t); /* its owner */
 	return t;
+}
+
+void cap__spawn_start(struct cap_thread *t)
+{
+	struct cap_worker *w = cap__w;
+	t->state = CAP_RUNNABLE;
+	t->owner = w;
+	atomic_fetch_add_explicit(&w->stats.threads, 1, memory_order_relaxed);
+	cap__runq_push(w, t);
+	cap__mn_wakep();
 }
 
 cap_thread_t *cap_spawn(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *opts)
@@ -316,18 +394,19 @@ static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 		cap__exit_hook(t);
 	if (CAP_UNLIKELY(t->libc))
 		cap__on_sysstack(CAP_SYSFN_LIBC_TSD_FREE, t);
+	/* Held until this stack is left: a joiner frees it. */
+	cap__mn_lock();
 	t->state = CAP_DONE;
-	cap__unlink_all(w, t);
+	cap__unlink_all(t);
+	atomic_fetch_sub_explicit(&w->stats.threads, 1, memory_order_relaxed);
 	if (t->joiner)
 		cap__wake(t->joiner, 0);
 	if (t->flags & CAP_F_DETACHED)
 		w->zombie = t; /* freed by whoever runs next, off this stack */
-	struct cap_thread *next = cap__pick(w);
-	if (!next)
-		next = &w->sched;
-	else
-		next->state = CAP_RUNNING;
-	cap__switch(w, t, next);
+	if (!cap__mn.nthreads)
+		cap__mn_exit_all();
+	w->post_unlock = true;
+	cap__schedule(w, t);
 	__builtin_unreachable();
 }
 
@@ -336,13 +415,13 @@ CAP_HIDDEN _Noreturn void cap__thread_main(struct cap_thread *t);
 _Noreturn void cap__thread_main(struct cap_thread *t)
 {
 	struct cap_worker *w = cap__w;
-	if (w->zombie)
-		cap__reap(w);
+	if (w->post_push || w->zombie || w->post_unlock)
+		cap__post_switch(w);
 	if (t->flags & CAP_F_C11) /* as glibc: the int, sign-extended, is the pthread result */
 		t->result = (void *)(intptr_t)((int (*)(void *))(void *)t->fn)(t->arg);
 	else
 		t->result = t->fn(t->arg);
-	cap__finish(w, t);
+	cap__finish(cap__w, t);
 }
 
 _Noreturn void cap_exit(void *result)
@@ -371,19 +450,28 @@ static inline __attribute__((always_inline)) int cap__join_body(struct cap_threa
 		return -EINVAL;
 	if (t == cur)
 		return -EDEADLK;
-	if (t->flags & (CAP_F_DETACHED | CAP_F_JOINED))
+	cap__mn_lock();
+	if (t->flags & (CAP_F_DETACHED | CAP_F_JOINED)) {
+		cap__mn_unlock(w);
 		return -EINVAL;
-	if (t->state != CAP_DONE && deadline_ns == CAP_JOIN_TRY)
+	}
+	if (t->state != CAP_DONE && deadline_ns == CAP_JOIN_TRY) {
+		cap__mn_unlock(w);
 		return -EBUSY;
-	t->flags |= CAP_F_JOINED;
+	}
+	cap__flags_set(t, CAP_F_JOINED);
 	while (t->state != CAP_DONE) {
 		t->joiner = cur;
-		if (cap__block(NULL, deadline_ns, CAP_WAIT_JOIN, t) == -ETIMEDOUT && t->state != CAP_DONE) {
+		int r = cap__block(NULL, deadline_ns, CAP_WAIT_JOIN, t);
+		cap__mn_lock();
+		if (r == -ETIMEDOUT && t->state != CAP_DONE) {
 			t->joiner = NULL; /* still joinable, by anyone */
-			t->flags &= (uint8_t)~CAP_F_JOINED;
+			cap__flags_clear(t, CAP_F_JOINED);
+			cap__mn_unlock(cap__w);
 			return -ETIMEDOUT;
 		}
 	}
+	cap__mn_unlock(cap__w);
 	if (result)
 		*result = t->result;
 	cap__stack_free(t);
@@ -399,14 +487,20 @@ int cap_join(cap_thread_t *t, void **result) { return -cap__join_body(t, result,
 
 int cap_detach(cap_thread_t *t)
 {
-	cap__need_worker();
-	if (!t || (t->flags & (CAP_F_DETACHED | CAP_F_JOINED)))
+	struct cap_worker *w = cap__need_worker();
+	if (!t)
 		return EINVAL;
-	if (t->state == CAP_DONE) {
-		cap__stack_free(t);
-		return 0;
+	cap__mn_lock();
+	if (t->flags & (CAP_F_DETACHED | CAP_F_JOINED)) {
+		cap__mn_unlock(w);
+		return EINVAL;
 	}
-	t->flags |= CAP_F_DETACHED;
+	bool done = t->state == CAP_DONE;
+	if (!done)
+		cap__flags_set(t, CAP_F_DETACHED);
+	cap__mn_unlock(w);
+	if (done)
+		cap__stack_free(t);
 	return 0;
 }
 
@@ -418,17 +512,23 @@ void cap_yield(void)
 	struct cap_thread *cur = w->current;
 	if (cur == &w->sched)
 		return;
-	if (!cap__runq_len(&w->runq)) {
-		if (!(w->io.waiters | w->timers.n | w->inflight) || (cap__poll_nowait(w), !cap__runq_len(&w->runq))) {
+	if (!cap__runq_len(w)) {
+		if (!(cap__mn.io_waiters | cap__mn.timers.n | atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed)) ||
+		    (cap__poll_nowait(w), !cap__runq_len(w))) {
 			/* Nobody to run: this yield point kept no one waiting. */
 			cap__hook_run_restarts(w, cur);
 			return;
 		}
 	}
 	cap__hook_block(w, cur, CAP_KIND_YIELD);
-	cur->state = CAP_RUNNABLE; /* back on its own worker's queue: a running thread's owner is w */
-	cap__runq_push(&w->runq, cur);
-	cap__schedule(w, cur);
+	cur->state = CAP_RUNNABLE;
+	struct cap_thread *next = cap__pick(w);
+	if (CAP_UNLIKELY(!next)) /* a thief took what there was */
+		next = &w->sched;
+	else
+		next->state = CAP_RUNNING;
+	w->post_push = cur; /* queued once saved (cap__post_switch) */
+	w = cap__switch(w, cur, next);
 	cap__hook_resumed(w, cur, CAP_KIND_YIELD);
 }
 
@@ -465,9 +565,7 @@ uint64_t cap_now_ns(void) { return cap__mono_ns(); }
  * thread until something switches back here.  false: none was runnable. */
 bool cap__sched_run_one(struct cap_worker *w)
 {
-	if (w->zombie)
-		cap__reap(w);
-	struct cap_thread *t = cap__runq_pop(&w->runq);
+	struct cap_thread *t = cap__mn_find(w);
 	if (!t)
 		return false;
 	t->state = CAP_RUNNING;

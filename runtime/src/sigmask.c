@@ -12,6 +12,7 @@
  *   periodic poll (cap__sig_spare), and runs for an accepting thread. */
 #include "io.h"
 #include "sigstate.h"
+#include "mn.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -22,9 +23,10 @@ static void cap__sig_count(uint64_t m, int d)
 {
 	if (!m)
 		return;
-	cap__w->sig.nmasked += (uint32_t)d;
+	struct cap_sig_ctx *c = &cap__mn.workers[0]->sig; /* process-wide counts: worker 0 takes the signals */
+	__atomic_fetch_add(&c->nmasked, (uint32_t)d, __ATOMIC_RELAXED);
 	for (; m; m &= m - 1)
-		cap__w->sig.nblk[__builtin_ctzll(m)] += (uint32_t)d;
+		__atomic_fetch_add(&c->nblk[__builtin_ctzll(m)], (uint32_t)d, __ATOMIC_RELAXED);
 }
 
 static inline long cap__sigprocmask(uint64_t m) { return cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &m, NULL, 8); }
@@ -38,6 +40,11 @@ void cap__sig_kmask(struct cap_worker *w, uint64_t m)
 {
 	if (w->kmask == m)
 		return;
+	if (w->id != 0) { /* its kernel thread blocks every signal (mn.h: Signals) */
+		w->kmask = m;
+		w->sched.sigmask = m;
+		return;
+	}
 	/* Signals pending for the process that m lets through run now, for
 	 * the thread that runs from here on. */
 	int mode = cap__w->sig.mode;
@@ -50,11 +57,13 @@ void cap__sig_kmask(struct cap_worker *w, uint64_t m)
 
 uint64_t cap__sig_idle_mask(struct cap_worker *w)
 {
-	if (!cap__w->sig.nmasked || cap__w->sig.nmasked < w->nthreads)
+	const struct cap_sig_ctx *c = &cap__mn.workers[0]->sig;
+	(void)w;
+	if (!c->nmasked || c->nmasked < cap__mn.nthreads)
 		return 0; /* a thread with an empty mask accepts everything */
 	uint64_t m = 0;
 	for (int i = 0; i < CAP_NSIG; i++)
-		if (cap__w->sig.nblk[i] == cap__w->sig.nmasked)
+		if (c->nblk[i] == c->nmasked)
 			m |= 1ull << i;
 	return m & ~cap__sig_reserved;
 }

@@ -6,6 +6,7 @@
  * Compiled without -fsplit-stack. */
 #include "internal.h"
 #include "sigstate.h"
+#include "mn.h"
 
 #include <errno.h>
 #include <string.h>
@@ -48,8 +49,8 @@ static bool cap__takes(struct cap_thread *t, uint64_t bit, struct cap_sigwait **
 static struct cap_thread *cap__pick(struct cap_worker *w, struct cap_thread *in, uint64_t bit,
 				    struct cap_sigwait **swp)
 {
-	if (cap__takes(w->main_thread, bit, swp))
-		return w->main_thread;
+	if (cap__takes(cap__mn.main_thread, bit, swp))
+		return cap__mn.main_thread;
 	if (in)
 		return in;
 	for (struct cap_sigwait *sw = cap__sigwaiters; sw; sw = sw->next)
@@ -57,7 +58,7 @@ static struct cap_thread *cap__pick(struct cap_worker *w, struct cap_thread *in,
 			*swp = sw;
 			return sw->t;
 		}
-	for (struct cap_thread *t = w->all; t; t = t->all_next)
+	for (struct cap_thread *t = cap__mn.all; t; t = t->all_next)
 		if (!(t->flags & CAP_F_SIGWAIT) && !(t->sigmask & bit))
 			return t;
 	return NULL;

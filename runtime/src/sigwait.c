@@ -28,7 +28,7 @@ void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept)
 	sw->given = 0;
 	sw->sfd = -1;
 	cap__sig_setmask(t, CAP_SIG_ALL);
-	t->flags |= CAP_F_SIGWAIT;
+	cap__flags_set(t, CAP_F_SIGWAIT);
 	sw->prev = NULL;
 	sw->next = cap__sigwaiters;
 	if (sw->next)
@@ -128,7 +128,7 @@ void cap__sigwait_end(struct cap_sigwait *sw)
 		cap__sigwaiters = sw->next;
 	if (sw->next)
 		sw->next->prev = sw->prev;
-	t->flags &= ~CAP_F_SIGWAIT;
+	cap__flags_clear(t, CAP_F_SIGWAIT);
 	if (sw->sfd >= 0) {
 		cap__fd_reset(sw->sfd);
 		if (cap_sys1(SYS_close, sw->sfd) == 0)

@@ -1,9 +1,11 @@
 /* Synchronisation between user threads: wait queues and what is built on
- * them.  All run on one worker, so no atomics: a thread is never preempted
- * between a check and the wait that follows it (SINGLE-WORKER).  Waking is
- * FIFO, and locks hand ownership straight to the woken waiter so a thread
- * that just released cannot barge back in ahead of it. */
+ * them.  Each operation runs under cap__mn.lock (mn.h), so a check and the
+ * wait that follows it are one step for every worker; a wait releases the
+ * lock only once the thread is parked (cap__block).  Waking is FIFO, and
+ * locks hand ownership straight to the woken waiter so a thread that just
+ * released cannot barge back in ahead of it. */
 #include "internal.h"
+#include "mn.h"
 
 #include <errno.h>
 
@@ -17,6 +19,16 @@ static inline struct cap_thread *cap__me(const char *what)
 
 #define CAP_ME() cap__me("capriccio: synchronisation call outside a user thread (from a kernel thread the runtime does not own, or before/after main)")
 
+/* The lock for one operation: taken, and released with the wakes it made. */
+#define LOCK() cap__mn_lock()
+#define UNLOCK() cap__mn_unlock(cap__w)
+/* `return cap__unlock_ret(v)`: releases, then returns v. */
+static inline int cap__unlock_ret(int v)
+{
+	UNLOCK();
+	return v;
+}
+
 /* cap__block reports -errno (internal.h); these functions return +errno,
  * and those whose result is the wait's end in cap__block_public. */
 
@@ -25,19 +37,25 @@ static inline struct cap_thread *cap__me(const char *what)
 int cap_waitq_wait(cap_waitq_t *q, uint64_t deadline_ns)
 {
 	CAP_ME();
+	LOCK();
 	return cap__block_public(q, deadline_ns, CAP_WAIT_QUEUE, q);
 }
 
-int cap_waitq_wake_one(cap_waitq_t *q) { return cap__wake_one(q, 0) != NULL; }
+int cap_waitq_wake_one(cap_waitq_t *q)
+{
+	LOCK();
+	return cap__unlock_ret(cap__wake_one(q, 0) != NULL);
+}
 
 int cap_waitq_wake_all(cap_waitq_t *q)
 {
 	int n = 0;
+	LOCK();
 	while (q->head) {
 		cap__wake(q->head, 0);
 		n++;
 	}
-	return n;
+	return cap__unlock_ret(n);
 }
 
 /* ---- Mutex -------------------------------------------------------------- */
@@ -45,14 +63,14 @@ int cap_waitq_wake_all(cap_waitq_t *q)
 int cap_mutex_timedlock(cap_mutex_t *m, uint64_t deadline_ns)
 {
 	struct cap_thread *me = CAP_ME();
+	LOCK();
 	if (CAP_LIKELY(!m->owner)) {
 		m->owner = me;
-		return 0;
+		return cap__unlock_ret(0);
 	}
 	if (m->owner == me)
-		return EDEADLK;
-	int r = -cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m);
-	return r; /* 0: the unlocker made us the owner */
+		return cap__unlock_ret(EDEADLK);
+	return -cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m); /* 0: the unlocker made us the owner */
 }
 
 int cap_mutex_lock(cap_mutex_t *m) { return cap_mutex_timedlock(m, 0); }
@@ -60,13 +78,15 @@ int cap_mutex_lock(cap_mutex_t *m) { return cap_mutex_timedlock(m, 0); }
 int cap_mutex_trylock(cap_mutex_t *m)
 {
 	struct cap_thread *me = CAP_ME();
+	LOCK();
 	if (m->owner)
-		return EBUSY;
+		return cap__unlock_ret(EBUSY);
 	m->owner = me;
-	return 0;
+	return cap__unlock_ret(0);
 }
 
-int cap_mutex_unlock(cap_mutex_t *m)
+/* Under the lock. */
+static int cap__mutex_release(cap_mutex_t *m)
 {
 	if (m->owner != cap__current())
 		return EPERM;
@@ -74,14 +94,21 @@ int cap_mutex_unlock(cap_mutex_t *m)
 	return 0;
 }
 
+int cap_mutex_unlock(cap_mutex_t *m)
+{
+	LOCK();
+	return cap__unlock_ret(cap__mutex_release(m));
+}
+
 /* ---- Condition variable ------------------------------------------------- */
 
 int cap_cond_timedwait(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns)
 {
 	struct cap_thread *me = CAP_ME();
+	LOCK();
 	if (m->owner != me)
-		return EPERM;
-	cap_mutex_unlock(m);
+		return cap__unlock_ret(EPERM);
+	cap__mutex_release(m);
 	int r = -cap__block(&c->waiters, deadline_ns, CAP_WAIT_COND, c);
 	while (cap_mutex_lock(m) != 0) {
 	}
@@ -92,14 +119,16 @@ int cap_cond_wait(cap_cond_t *c, cap_mutex_t *m) { return cap_cond_timedwait(c, 
 
 int cap_cond_signal(cap_cond_t *c)
 {
+	LOCK();
 	cap__wake_one(&c->waiters, 0);
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 int cap_cond_broadcast(cap_cond_t *c)
 {
+	LOCK();
 	cap__wake_all(&c->waiters, 0);
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 /* ---- Semaphore ---------------------------------------------------------- */
@@ -114,9 +143,10 @@ void cap_sem_init(cap_sem_t *s, uint64_t count)
 int cap_sem_timedwait(cap_sem_t *s, uint64_t deadline_ns)
 {
 	CAP_ME();
+	LOCK();
 	if (s->count > 0) {
 		s->count--;
-		return 0;
+		return cap__unlock_ret(0);
 	}
 	return cap__block_public(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
 }
@@ -125,17 +155,19 @@ int cap_sem_wait(cap_sem_t *s) { return cap_sem_timedwait(s, 0); }
 
 int cap_sem_trywait(cap_sem_t *s)
 {
+	LOCK();
 	if (s->count == 0)
-		return EAGAIN;
+		return cap__unlock_ret(EAGAIN);
 	s->count--;
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 int cap_sem_post(cap_sem_t *s)
 {
+	LOCK();
 	if (!cap__wake_one(&s->waiters, 0))
 		s->count++;
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 /* ---- Readers-writer lock ------------------------------------------------ */
@@ -158,9 +190,10 @@ static void cap__rw_grant(cap_rwlock_t *l)
 int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns)
 {
 	CAP_ME();
+	LOCK();
 	if (!l->writer && !l->writers_waiting) {
 		l->readers++;
-		return 0;
+		return cap__unlock_ret(0);
 	}
 	return cap__block_public(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
 }
@@ -168,19 +201,22 @@ int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns)
 int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns)
 {
 	struct cap_thread *me = CAP_ME();
+	LOCK();
 	if (!l->writer && !l->readers) {
 		l->writer = me;
-		return 0;
+		return cap__unlock_ret(0);
 	}
 	if (l->writer == me)
-		return EDEADLK;
+		return cap__unlock_ret(EDEADLK);
 	l->writers_waiting++;
 	int r = -cap__block(&l->wq, deadline_ns, CAP_WAIT_RWLOCK, l);
 	if (r != 0) {
 		/* Timed out: readers held back for us may go now. */
+		LOCK();
 		l->writers_waiting--;
 		if (!l->writer && !l->writers_waiting)
 			cap__rw_grant(l);
+		UNLOCK();
 	}
 	return r;
 }
@@ -188,35 +224,38 @@ int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns)
 int cap_rwlock_tryrdlock(cap_rwlock_t *l)
 {
 	CAP_ME();
+	LOCK();
 	if (l->writer || l->writers_waiting)
-		return EBUSY;
+		return cap__unlock_ret(EBUSY);
 	l->readers++;
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 int cap_rwlock_trywrlock(cap_rwlock_t *l)
 {
 	struct cap_thread *me = CAP_ME();
+	LOCK();
 	if (l->writer || l->readers)
-		return EBUSY;
+		return cap__unlock_ret(EBUSY);
 	l->writer = me;
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 int cap_rwlock_unlock(cap_rwlock_t *l)
 {
 	struct cap_thread *me = CAP_ME();
+	LOCK();
 	if (l->writer) {
 		if (l->writer != me)
-			return EPERM;
+			return cap__unlock_ret(EPERM);
 		l->writer = NULL;
 	} else if (l->readers) {
 		l->readers--;
 	} else {
-		return EPERM;
+		return cap__unlock_ret(EPERM);
 	}
 	cap__rw_grant(l);
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 /* ---- Channel ------------------------------------------------------------ */
@@ -237,39 +276,45 @@ int cap_chan_send(cap_chan_t *c, void *item, uint64_t deadline_ns)
 	CAP_ME();
 	if (!c->capacity)
 		return EINVAL;
+	LOCK();
 	while (c->count == c->capacity && !c->closed) {
 		int r = -cap__block(&c->senders, deadline_ns, CAP_WAIT_CHAN, c);
 		if (r)
 			return r;
+		LOCK();
 	}
 	if (c->closed)
-		return EPIPE;
+		return cap__unlock_ret(EPIPE);
 	c->ring[(c->head + c->count) % c->capacity] = item;
 	c->count++;
 	cap__wake_one(&c->receivers, 0);
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 int cap_chan_recv(cap_chan_t *c, void **item, uint64_t deadline_ns)
 {
 	CAP_ME();
+	LOCK();
 	while (c->count == 0 && !c->closed) {
 		int r = -cap__block(&c->receivers, deadline_ns, CAP_WAIT_CHAN, c);
 		if (r)
 			return r;
+		LOCK();
 	}
 	if (c->count == 0)
-		return EPIPE;
+		return cap__unlock_ret(EPIPE);
 	*item = c->ring[c->head];
 	c->head = (c->head + 1) % c->capacity;
 	c->count--;
 	cap__wake_one(&c->senders, 0);
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 void cap_chan_close(cap_chan_t *c)
 {
+	LOCK();
 	c->closed = 1;
 	cap__wake_all(&c->senders, 0);
 	cap__wake_all(&c->receivers, 0);
+	UNLOCK();
 }

@@ -190,6 +190,7 @@ void cap__telemetry_start_sys(void *w);
  * watchdog follow that thread), before it runs user threads.  Sets w->tel;
  * does nothing when telemetry is off. */
 void cap__tel_register_worker(struct cap_worker *w);
+void cap__tel_worker_start(struct cap_worker *w); /* mn_sys.c: workers 1..N-1 */
 /* The tables of registered worker `wid` (CAP_REF_WID), to copy entries
  * from: a variable of graph.c, so that its split-stack code calls nothing. */
 extern struct cap_telemetry *_Atomic cap__tel_tables[CAP_WORKERS_MAX];

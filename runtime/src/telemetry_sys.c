@@ -374,10 +374,11 @@ static void cap__resources(struct cap_resources *r)
 {
 	const struct cap_merge *m = &S.m;
 	memset(r, 0, sizeof *r);
+	r->threads = (uint32_t)cap__mn.nthreads; /* read racily: a count for a graph */
 	for (uint32_t i = 0; i < S.nworkers; i++) {
 		struct cap_worker *w = cap__tw(i)->w;
-		r->threads += (uint32_t)w->nthreads;
-		r->runnable += cap__runq_len(&w->runq);
+		if (!cap__policy || i == 0) /* the resource-aware queue is the process's */
+			r->runnable += cap__runq_len(w);
 		r->switches += w->switches;
 	}
 	r->blocked_io = m->blocked[CAP_WAIT_IO] + m->blocked[CAP_WAIT_POLL];
@@ -414,8 +415,8 @@ static void cap__build_workers(uint64_t now)
 		tw->busy_sent = busy > tw->busy_sent ? busy : tw->busy_sent;
 		rows[i] = (struct cap_worker_row){
 			.id = w->id,
-			.runnable = cap__runq_len(&w->runq),
-			.threads = (uint32_t)w->nthreads,
+			.runnable = cap__runq_len(w),
+			.threads = atomic_load_explicit(&w->stats.threads, memory_order_relaxed),
 			.busy_ns = tw->busy_sent,
 			.parked_ns = tw->parked_sent,
 			.switches = w->switches,
@@ -997,6 +998,22 @@ void cap__telemetry_start_sys(void *arg)
 	if (sampler)
 		cap__start_sampler(gettid());
 	on_exit(cap__on_exit, NULL);
+}
+
+/* A worker other than the first (mn_sys.c): its tables, and its sampler
+ * (its kernel thread lets the sampler's signal through, nothing else). */
+void cap__tel_worker_start(struct cap_worker *w)
+{
+	if (!cap__tel_on)
+		return;
+	cap__tel_register_worker(w);
+	if (w->tel && cap__sampler_handler()) {
+		sigset_t s;
+		sigemptyset(&s);
+		sigaddset(&s, CAP_SAMPLER_SIGNAL);
+		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+		cap__start_sampler(gettid());
+	}
 }
 
 void cap__tel_register_worker(struct cap_worker *w)

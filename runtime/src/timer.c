@@ -3,6 +3,7 @@
  * earliest deadline in O(1).  The heap array grows with mremap, so no libc
  * call runs on a thread stack. */
 #include "internal.h"
+#include "mn.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -59,19 +60,26 @@ static void cap__sift_down(struct cap_heap *h, uint32_t i)
 	cap__heap_set(h, i, t);
 }
 
+/* The heap is the process's (cap__mn.timers), under cap__mn.lock: a
+ * thread's deadline is touched once per timed wait, never per switch. */
 void cap__timer_add(struct cap_worker *w, struct cap_thread *t)
 {
-	struct cap_heap *h = &w->timers;
+	struct cap_heap *h = &cap__mn.timers;
 	if (h->n + 1 >= h->cap && cap__heap_grow(h) != 0)
 		cap__fatal_misuse("capriccio: out of memory for the timer heap");
 	h->n++;
 	cap__heap_set(h, h->n, t);
 	cap__sift_up(h, h->n);
+	if (t->wake_ns < atomic_load_explicit(&cap__mn.poll_until, memory_order_relaxed))
+		cap__mn_kick(); /* the poller waits for a later deadline */
+	else if (!atomic_load_explicit(&cap__mn.poller, memory_order_relaxed) && w)
+		w->wakep = cap__mn.n > 1; /* nobody polls: a parked worker should */
 }
 
 void cap__timer_del(struct cap_worker *w, struct cap_thread *t)
 {
-	struct cap_heap *h = &w->timers;
+	(void)w;
+	struct cap_heap *h = &cap__mn.timers;
 	uint32_t i = t->heap_idx;
 	t->heap_idx = 0;
 	struct cap_thread *last = h->v[h->n--];
@@ -86,14 +94,20 @@ void cap__timer_del(struct cap_worker *w, struct cap_thread *t)
 
 uint64_t cap__timer_next(struct cap_worker *w)
 {
-	return w->timers.n ? w->timers.v[1]->wake_ns : 0;
+	(void)w;
+	return cap__mn.timers.n ? cap__mn.timers.v[1]->wake_ns : 0;
 }
 
+/* Takes cap__mn.lock (its caller does not hold it). */
 void cap__timer_release_due(struct cap_worker *w, uint64_t now)
 {
-	struct cap_heap *h = &w->timers;
+	struct cap_heap *h = &cap__mn.timers;
+	if (!h->n)
+		return;
+	cap__mn_lock();
 	while (h->n && h->v[1]->wake_ns <= now)
 		cap__wake(h->v[1], -ETIMEDOUT);
+	cap__mn_unlock(w);
 }
 
 /* Through a pointer: see sys.h. */

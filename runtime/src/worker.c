@@ -4,10 +4,13 @@
  * none is runnable, waits in epoll for I/O, timers and completions. */
 #include "internal.h"
 #include "disk.h"
+#include "io.h"
+#include "mn.h"
 
 #include <signal.h>
 
-/* The one worker's storage, process-wide until issue 14 makes N of them. */
+/* Worker 0's storage: the kernel thread that ran main() (mn_sys.c
+ * allocates the others). */
 static struct cap_worker cap__worker0;
 
 struct cap_worker *cap__worker_first(void) { return &cap__worker0; }
@@ -35,45 +38,30 @@ void cap__worker_init(struct cap_worker *w)
 	cap__sig_altstack_init(w);
 	cap__sysstack_init(w);
 	cap__sysfn[CAP_SYSFN_TLS_INIT](w); /* before the first thread: its copy's size */
-	int e = cap__io_init(w);
-	if (e < 0)
-		cap__fatal_misuse("capriccio: cannot create the epoll instance");
+	cap__mn.workers[w->id] = w;
+	if (w->id == 0) {
+		int e = cap__io_init(w);
+		if (e < 0)
+			cap__fatal_misuse("capriccio: cannot create the epoll instance");
+	} else {
+		w->io.epfd = cap__mn.workers[0]->io.epfd; /* the process's one instance (mn.h: Netpoller) */
+	}
 	cap__w = w;
-	cap__signals_init(w);
+	if (w->id == 0) { /* process signals reach worker 0 only */
+		cap__signals_init(w);
+		cap__mn_kick_init();
+	}
 	w->stats.start_ns = cap__mono_ns();
 }
 
-/* Returns when no user thread is left, or none can ever run again (the
- * deadlock report has been printed then). */
+/* Returns when no user thread is left (the deadlock report ends the
+ * process itself). */
 void cap__worker_run(struct cap_worker *w)
 {
-	for (;;) {
-		if (cap__sched_run_one(w))
-			continue;
-		if (w->nthreads == 0)
-			return;
-		if (!w->io.waiters && !w->timers.n && !w->inflight) {
-			cap__on_sysstack(CAP_SYSFN_DEADLOCK, w);
-			return;
-		}
-		int64_t timeout = -1;
-		uint64_t next = cap__timer_next(w);
-		if (next) {
-			uint64_t now = cap__mono_ns();
-			timeout = next > now ? (int64_t)(next - now) : 0;
-		}
-		if (CAP_UNLIKELY(w->disk.sq_waiting) && (timeout < 0 || timeout > 1000000)) {
-			timeout = 1000000;
-			cap__disk_complete(w);
-		}
-		if (timeout != 0) { /* parked: the profiler's utilisation */
-			cap__worker_park_begin(w, cap__mono_ns());
-			cap__io_poll(w, timeout);
-			cap__worker_park_end(w, cap__mono_ns());
-		} else if (w->io.waiters || w->inflight) {
-			cap__io_poll(w, timeout);
-		}
-		if (w->timers.n)
-			cap__timer_release_due(w, cap__mono_ns());
+	while (!atomic_load_explicit(&cap__mn.exiting, memory_order_relaxed)) {
+		if (CAP_UNLIKELY(atomic_load_explicit(&w->sig.ran, memory_order_relaxed)) && w->id == 0)
+			cap__signals_deliver(w); /* a handler ran while it was parked */
+		if (!cap__sched_run_one(w))
+			cap__mn_idle(w);
 	}
 }

@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long served, concurrent, max_concurrent;
+static pthread_cond_t drained = PTHREAD_COND_INITIALIZER; /* concurrent fell to 0 */
 static volatile sig_atomic_t stop;
 
 static void raise_fd_limit(void)
@@ -55,6 +57,8 @@ out:
 	pthread_mutex_lock(&lock);
 	concurrent--;
 	served++;
+	if (concurrent == 0)
+		pthread_cond_signal(&drained);
 	pthread_mutex_unlock(&lock);
 	return NULL;
 }
@@ -97,7 +101,14 @@ static int server(void)
 			fprintf(stderr, "server: pthread_create failed\n");
 		}
 	}
+	/* The client has closed every connection, but their threads may not
+	 * all have read the EOF yet: wait for them (10 s at most). */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
 	pthread_mutex_lock(&lock);
+	while (concurrent > 0 && pthread_cond_timedwait(&drained, &lock, &until) == 0) {
+	}
 	printf("served=%ld max_concurrent=%ld\n", served, max_concurrent);
 	pthread_mutex_unlock(&lock);
 	return 0;

@@ -1,0 +1,377 @@
+/* M:N scheduling (mn.h): finding work on other workers, the injection
+ * queue, and idle workers: spinning, polling, parking and waking them.
+ * Split-stack code: wakep runs on user threads; the rest on the worker's
+ * scheduler context. */
+#include "mn.h"
+#include "runq.h"
+#include "telemetry.h"
+
+#include <errno.h>
+#include <signal.h>
+
+struct cap_mn cap__mn = { .poll_until = UINT64_MAX, .kick_fd = -1, .n = 1 };
+
+/* ---- The injection queue ------------------------------------------------ */
+
+static void cap__inject_list(struct cap_fifo *list)
+{
+	if (!list->head)
+		return;
+	cap__lock_take(&cap__mn.inject_lock);
+	cap__fifo_concat(&cap__mn.inject, list);
+	atomic_store_explicit(&cap__mn.ninject, cap__mn.inject.len, memory_order_seq_cst);
+	cap__lock_give(&cap__mn.inject_lock);
+}
+
+void cap__mn_inject(struct cap_thread *t)
+{
+	struct cap_fifo one = { NULL, NULL, 0 };
+	cap__fifo_push(&one, t);
+	cap__inject_list(&one);
+	cap__mn_wakep();
+}
+
+/* w's ring is full: t and the older half of the ring go to the injection
+ * queue (Go's runqputslow), where every worker finds them. */
+void cap__runq_overflow(struct cap_worker *w, struct cap_thread *t)
+{
+	struct cap_ring *r = &w->runq.ring;
+	struct cap_fifo list = { NULL, NULL, 0 };
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint32_t tl = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint32_t n = (tl - h) / 2;
+	struct cap_thread *batch[CAP_RING / 2];
+	for (uint32_t i = 0; i < n; i++)
+		batch[i] = atomic_load_explicit(&r->slot[(h + i) % CAP_RING], memory_order_relaxed);
+	if (n && atomic_compare_exchange_strong_explicit(&r->head, &h, h + n, memory_order_release, memory_order_relaxed)) {
+		for (uint32_t i = 0; i < n; i++)
+			cap__fifo_push(&list, batch[i]);
+	} else if (cap__ring_put(r, t)) {
+		return; /* thieves made room meanwhile */
+	}
+	cap__fifo_push(&list, t);
+	cap__inject_list(&list);
+}
+
+/* Up to a fair share of the injection queue: one to run, the rest onto
+ * w's ring. */
+struct cap_thread *cap__mn_inject_get(struct cap_worker *w)
+{
+	if (!atomic_load_explicit(&cap__mn.ninject, memory_order_relaxed))
+		return NULL;
+	cap__lock_take(&cap__mn.inject_lock);
+	uint32_t n = cap__mn.inject.len / cap__mn.n + 1;
+	if (n > CAP_RING / 2)
+		n = CAP_RING / 2;
+	struct cap_thread *first = cap__fifo_pop(&cap__mn.inject), *t;
+	for (uint32_t i = 1; first && i < n && (t = cap__mn.inject.head); i++) {
+		if (!cap__ring_put(&w->runq.ring, t))
+			break;
+		cap__fifo_pop(&cap__mn.inject);
+		cap__mn_own(w, t);
+	}
+	atomic_store_explicit(&cap__mn.ninject, cap__mn.inject.len, memory_order_relaxed);
+	cap__lock_give(&cap__mn.inject_lock);
+	if (first)
+		cap__mn_own(w, first);
+	return first;
+}
+
+/* ---- The resource-aware policy's queue ---------------------------------- */
+
+void cap__res_push_locked(struct cap_thread *t)
+{
+	cap__lock_take(&cap__mn.res_lock);
+	cap__res_push(&cap__mn.res, t);
+	cap__lock_give(&cap__mn.res_lock);
+}
+
+struct cap_thread *cap__res_pop_locked(void)
+{
+	if (!cap__res_len(&cap__mn.res))
+		return NULL;
+	cap__lock_take(&cap__mn.res_lock);
+	struct cap_thread *t = cap__res_pop(&cap__mn.res);
+	cap__lock_give(&cap__mn.res_lock);
+	return t;
+}
+
+/* ---- Stealing ----------------------------------------------------------- */
+
+/* Takes half of v's ring into buf (Go's runqgrab); the count. */
+static uint32_t cap__ring_grab(struct cap_ring *v, struct cap_thread **buf)
+{
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&v->head, memory_order_acquire);
+		uint32_t tl = atomic_load_explicit(&v->tail, memory_order_acquire);
+		uint32_t n = tl - h;
+		n -= n / 2;
+		if (n == 0)
+			return 0;
+		if (n > CAP_RING / 2)
+			continue; /* read head and tail at different times */
+		for (uint32_t i = 0; i < n; i++)
+			buf[i] = atomic_load_explicit(&v->slot[(h + i) % CAP_RING], memory_order_relaxed);
+		if (atomic_compare_exchange_strong_explicit(&v->head, &h, h + n, memory_order_acq_rel, memory_order_relaxed))
+			return n;
+	}
+}
+
+static inline uint32_t cap__rand(struct cap_worker *w)
+{
+	uint32_t x = w->rand ? w->rand : 0x9e3779b9u ^ (w->id + 1);
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return w->rand = x;
+}
+
+/* From a random victim on: half of its ring, else (take_next) its run-next
+ * thread, which it is likely about to run itself, so only when spinning
+ * has found nothing else for a while. */
+static struct cap_thread *cap__mn_steal(struct cap_worker *w, bool take_next)
+{
+	uint32_t n = cap__mn.n;
+	if (n == 1 || cap__policy)
+		return NULL;
+	uint32_t start = cap__rand(w) % n;
+	struct cap_thread *buf[CAP_RING / 2];
+	for (uint32_t i = 0; i < n; i++) {
+		struct cap_worker *v = cap__mn.workers[(start + i) % n];
+		if (v == w)
+			continue;
+		uint32_t k = cap__ring_grab(&v->runq.ring, buf);
+		struct cap_thread *t = NULL;
+		if (k) {
+			for (uint32_t j = 1; j < k; j++) {
+				cap__mn_own(w, buf[j]);
+				cap__ring_put(&w->runq.ring, buf[j]); /* ours is empty: it fits */
+			}
+			t = buf[0];
+		} else if (take_next && (t = atomic_load_explicit(&v->runq.next, memory_order_acquire)) &&
+			   atomic_compare_exchange_strong_explicit(&v->runq.next, &t, NULL, memory_order_acquire,
+								   memory_order_relaxed)) {
+			k = 1;
+		} else {
+			continue;
+		}
+		atomic_fetch_add_explicit(&w->stats.steals, k, memory_order_relaxed);
+		cap__mn_own(w, t);
+		return t;
+	}
+	return NULL;
+}
+
+/* Is there work somewhere (a cheap look, for spinning and parking)? */
+static bool cap__mn_anywork(struct cap_worker *w)
+{
+	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst))
+		return true;
+	if (cap__policy)
+		return cap__res_len(&cap__mn.res) != 0;
+	for (uint32_t i = 0; i < cap__mn.n; i++) {
+		struct cap_worker *v = cap__mn.workers[i];
+		if (cap__ring_len(&v->runq.ring) || atomic_load_explicit(&v->runq.next, memory_order_relaxed))
+			return true;
+	}
+	(void)w;
+	return false;
+}
+
+/* I/O, timers or completions may make work: someone should poll. */
+static inline bool cap__mn_waits(void)
+{
+	return cap__mn.io_waiters || cap__mn.timers.n || atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed);
+}
+
+struct cap_thread *cap__mn_find(struct cap_worker *w)
+{
+	struct cap_thread *t = cap__runq_pop(w);
+	if (t || (t = cap__mn_inject_get(w)))
+		return t;
+	if (cap__mn_waits() && !atomic_load_explicit(&cap__mn.poller, memory_order_relaxed)) {
+		cap__io_poll(w, 0);
+		cap__timer_release_due(w, cap__mono_ns());
+		if ((t = cap__runq_pop(w)))
+			return t;
+	}
+	return cap__mn_steal(w, false);
+}
+
+/* ---- Idle workers ------------------------------------------------------- */
+
+void cap__mn_kick(void)
+{
+	if (cap__mn.kick_fd >= 0 && !atomic_exchange_explicit(&cap__mn.kicked, 1, memory_order_acq_rel)) {
+		uint64_t one = 1;
+		cap_sys3(SYS_write, cap__mn.kick_fd, &one, sizeof one);
+	}
+}
+
+static void cap__mn_unpark(struct cap_worker *v)
+{
+	atomic_store_explicit(&v->park, 1, memory_order_release);
+	cap_sys6(SYS_futex, (long)&v->park, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+static struct cap_worker *cap__mn_idle_pop(void)
+{
+	cap__lock_take(&cap__mn.idle_lock);
+	struct cap_worker *v = cap__mn.idle;
+	if (v) {
+		cap__mn.idle = v->idle_next;
+		v->idle = false;
+		atomic_fetch_sub_explicit(&cap__mn.nidle, 1, memory_order_seq_cst);
+	}
+	cap__lock_give(&cap__mn.idle_lock);
+	return v;
+}
+
+/* Work was queued: if no worker is looking for work, wake one that sleeps
+ * (Go's wakep), else the poller, which then looks.  The fence orders the
+ * queueing before the looks at the idle counts, as parking orders its
+ * announcement before its last look at the queues (Dekker). */
+void cap__mn_wakep(void)
+{
+	if (cap__mn.n == 1)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&cap__mn.nspinning, memory_order_relaxed))
+		return;
+	if (atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed)) {
+		struct cap_worker *v = cap__mn_idle_pop();
+		if (v) {
+			cap__mn_unpark(v);
+			return;
+		}
+	}
+	if (atomic_load_explicit(&cap__mn.poller, memory_order_relaxed))
+		cap__mn_kick();
+}
+
+void cap__mn_exit_all(void)
+{
+	atomic_store(&cap__mn.exiting, 1);
+	struct cap_worker *v;
+	while ((v = cap__mn_idle_pop()))
+		cap__mn_unpark(v);
+	cap__mn_kick();
+}
+
+/* Waits for a wake in the kernel, on w's futex word. */
+static void cap__mn_park(struct cap_worker *w)
+{
+	cap__lock_take(&cap__mn.idle_lock);
+	w->idle_next = cap__mn.idle;
+	cap__mn.idle = w;
+	w->idle = true;
+	uint32_t idle = atomic_fetch_add_explicit(&cap__mn.nidle, 1, memory_order_seq_cst) + 1;
+	cap__lock_give(&cap__mn.idle_lock);
+	if (idle == cap__mn.n - 1)
+		cap__mn_kick(); /* the poller is the last one awake: it looks for a deadlock */
+	if (!(cap__mn_anywork(w) || atomic_load(&cap__mn.exiting) || !atomic_load(&cap__mn.poller))) {
+		uint64_t mask = 0;
+		bool masked = w->id == 0 && (mask = cap__sig_idle_mask(w)) != w->kmask;
+		if (masked) /* process signals reach worker 0 only: let through what a thread accepts */
+			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+		cap__worker_park_begin(w, cap__mono_ns());
+		while (!atomic_load_explicit(&w->park, memory_order_acquire)) {
+			long r = cap_sys6(SYS_futex, (long)&w->park, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+			if (r == -EINTR && w->id == 0)
+				break; /* a handler ran: its signal is routed from the loop */
+		}
+		cap__worker_park_end(w, cap__mono_ns());
+		if (masked)
+			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &w->kmask, NULL, 8);
+	}
+	cap__lock_take(&cap__mn.idle_lock);
+	if (w->idle) { /* not woken: take it off the stack ourselves */
+		struct cap_worker **p = &cap__mn.idle;
+		while (*p != w)
+			p = &(*p)->idle_next;
+		*p = w->idle_next;
+		w->idle = false;
+		atomic_fetch_sub_explicit(&cap__mn.nidle, 1, memory_order_seq_cst);
+	}
+	cap__lock_give(&cap__mn.idle_lock);
+	atomic_store_explicit(&w->park, 0, memory_order_relaxed);
+}
+
+/* The one worker that waits in epoll: for descriptors, the timers'
+ * earliest deadline, completions, signals and kicks. */
+static void cap__mn_poll(struct cap_worker *w)
+{
+	cap__mn_lock();
+	if (!cap__mn.nthreads) {
+		cap__mn_unlock(w);
+		cap__mn_exit_all();
+		atomic_store(&cap__mn.poller, 0);
+		return;
+	}
+	if (!cap__mn_waits() && atomic_load(&cap__mn.nidle) == cap__mn.n - 1 && !cap__mn_anywork(w) &&
+	    !atomic_load(&cap__mn.exiting))
+		cap__on_sysstack(CAP_SYSFN_DEADLOCK, w); /* every thread blocked, every worker idle: never returns */
+	uint64_t next = cap__timer_next(w);
+	atomic_store(&cap__mn.poll_until, next ? next : UINT64_MAX);
+	cap__mn_unlock(w);
+	if (!cap__mn_anywork(w) && !atomic_load(&cap__mn.exiting)) {
+		int64_t timeout = -1;
+		if (next) {
+			uint64_t now = cap__mono_ns();
+			timeout = next > now ? (int64_t)(next - now) : 0;
+		}
+		if (CAP_UNLIKELY(cap__mn.workers[0]->disk.sq_waiting) && (timeout < 0 || timeout > 1000000)) {
+			timeout = 1000000;
+			cap__disk_complete(w);
+		}
+		if (timeout != 0) { /* parked: the profiler's utilisation */
+			cap__worker_park_begin(w, cap__mono_ns());
+			cap__io_poll(w, timeout);
+			cap__worker_park_end(w, cap__mono_ns());
+		} else {
+			cap__io_poll(w, 0);
+		}
+	}
+	atomic_store(&cap__mn.poll_until, UINT64_MAX);
+	atomic_store(&cap__mn.poller, 0);
+	cap__timer_release_due(w, cap__mono_ns());
+	if (cap__runq_len(w) > 1)
+		cap__mn_wakep(); /* more than this worker will run next: a parked one can help */
+}
+
+#define CAP_SPIN_NS 20000 /* how long an idle worker looks for work before it parks */
+
+void cap__mn_idle(struct cap_worker *w)
+{
+	uint32_t n = cap__mn.n;
+	if (n > 1 && 2 * atomic_load_explicit(&cap__mn.nspinning, memory_order_relaxed) < n) {
+		atomic_fetch_add_explicit(&cap__mn.nspinning, 1, memory_order_seq_cst);
+		uint64_t t0 = cap__mono_ns(), now = t0;
+		bool found = false;
+		struct cap_thread *t = NULL;
+		while (!found && now - t0 < CAP_SPIN_NS && !atomic_load_explicit(&cap__mn.exiting, memory_order_relaxed)) {
+			for (int i = 0; i < 64; i++)
+				__builtin_ia32_pause();
+			found = cap__mn_anywork(w);
+			if (!found && now - t0 > CAP_SPIN_NS / 4 && (t = cap__mn_steal(w, true)))
+				break; /* a run-next thread its worker has not come back to */
+			now = cap__mono_ns();
+		}
+		/* Go's findrunnable: the last spinner to stop looks once more,
+		 * since wakers skipped waking anyone while we spun. */
+		atomic_fetch_sub_explicit(&cap__mn.nspinning, 1, memory_order_seq_cst);
+		if (t) {
+			cap__ring_put(&w->runq.ring, t);
+			return;
+		}
+		if (found || cap__mn_anywork(w))
+			return;
+	}
+	if (atomic_load(&cap__mn.exiting))
+		return;
+	uint32_t z = 0;
+	if (atomic_compare_exchange_strong(&cap__mn.poller, &z, w->id + 1))
+		cap__mn_poll(w);
+	else
+		cap__mn_park(w);
+}
