@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Everything that `npm test` runs: dependencies, build, lint, C tests, the compatibility suite (compat/),
-# Node tests, the demo (short), and the VS Code tests (extension host and UI, in code-server, with
-# the packaged .vsix).
+# Everything that `npm test` runs: dependencies, build, lint, C tests (with 1, 2 and 4 workers), the
+# compatibility suite (compat/), Node tests, the demo (short), and the VS Code tests (extension host
+# and UI, in code-server, with the packaged .vsix).
 # Every suite always runs; the script fails at the end if any failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,8 +19,13 @@ failed=()
 heading 'lint (npm run lint: ESLint with typescript-eslint, type-checked, zero warnings)'
 npm run --silent lint || failed+=('lint')
 
-heading 'C tests (make -C runtime test)'
-make -C runtime test || failed+=('C tests')
+# Once per worker count: one, two, and four (more workers than this
+# machine's cores, to shake out races).  Without CAPRICCIO_WORKERS a program
+# runs one worker per CPU it may use.
+for workers in 1 2 4; do
+	heading "C tests with CAPRICCIO_WORKERS=$workers (make -C runtime test)"
+	CAPRICCIO_WORKERS=$workers make -C runtime test || failed+=("C tests with $workers worker(s)")
+done
 
 heading 'compatibility suite (npm run test:compat: real threaded C libraries, capcc build against pthread build)'
 npm run --silent test:compat || failed+=('compatibility suite')

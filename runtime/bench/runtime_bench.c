@@ -29,6 +29,14 @@
  *                          as when a thread blocks at a point seen before
  *   walk_miss_ns           the same walk with no rule cached: each read from
  *                          .eh_frame on the system stack (src/unwind.h)
+ *   workers                the workers the figures were measured with (the
+ *                          default: the CPUs the process may use); the yield
+ *                          ping-pong binds its two threads to one of them
+ *   parallel_speedup       wall time of CPU-bound threads that yield now and
+ *                          then, on one worker over on all (children)
+ *   cross_worker_wake_ns   a semaphore ping-pong between two threads bound to
+ *                          different workers: one wake and switch-in (null
+ *                          with one worker)
  * Build: make -C runtime bench;  run: npm run --silent bench:runtime */
 #define _GNU_SOURCE
 #include <capriccio.h>
@@ -69,9 +77,76 @@ static __thread char tls_block[BENCH_TLS_BYTES] __attribute__((used));
 static long yields;
 static void *yielder(void *a)
 {
+	cap_bind(0); /* both on one worker: a switch each, not two workers each yielding to itself */
 	for (long i = 0; i < yields; i++)
 		cap_yield();
 	return a;
+}
+
+/* ---- Several workers ---------------------------------------------------- */
+
+/* CPU-bound threads that yield every 10,000 steps: the work of `threads`
+ * threads of `steps` each; prints the wall time in ms (a child, run with
+ * CAPRICCIO_WORKERS=1 and with the default). */
+static long cpu_steps;
+static volatile uint64_t cpu_sink;
+static void *cpu_worker(void *a)
+{
+	uint64_t x = (uint64_t)(uintptr_t)a + 1;
+	for (long i = 0; i < cpu_steps; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (i % 10000 == 0)
+			cap_yield();
+	}
+	cpu_sink += x;
+	return NULL;
+}
+static int child_cpu(int threads, long steps)
+{
+	cpu_steps = steps;
+	cap_thread_t *ts[256];
+	uint64_t t0 = cap_now_ns();
+	for (int i = 0; i < threads && i < 256; i++)
+		ts[i] = cap_spawn(cpu_worker, (void *)(intptr_t)i, NULL);
+	for (int i = 0; i < threads && i < 256; i++)
+		cap_join(ts[i], NULL);
+	printf("%.3f\n", (double)(cap_now_ns() - t0) / 1e6);
+	return 0;
+}
+
+/* Two threads bound to workers 0 and 1 wake each other through two
+ * semaphores. */
+static cap_sem_t ping, pong;
+static long wake_rounds;
+static void *ponger(void *a)
+{
+	cap_bind(1);
+	for (long i = 0; i < wake_rounds; i++) {
+		cap_sem_wait(&ping);
+		cap_sem_post(&pong);
+	}
+	return a;
+}
+static double measure_cross_wake(void)
+{
+	cap_sem_init(&ping, 0);
+	cap_sem_init(&pong, 0);
+	cap_bind(0);
+	cap_thread_t *t = cap_spawn(ponger, NULL, NULL);
+	cap_sem_post(&ping); /* the first round also waits for the ponger to reach worker 1 */
+	cap_sem_wait(&pong);
+	wake_rounds++;
+	uint64_t t0 = cap_now_ns();
+	for (long i = 1; i < wake_rounds; i++) {
+		cap_sem_post(&ping);
+		cap_sem_wait(&pong);
+	}
+	double ns = (double)(cap_now_ns() - t0) / (2.0 * (double)(wake_rounds - 1));
+	cap_join(t, NULL);
+	wake_rounds--;
+	return ns;
 }
 
 static void *noop(void *a) { return a; }
@@ -360,6 +435,8 @@ int main(int argc, char **argv)
 		return child_pingpong(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "sockets"))
 		return child_sockets(atoi(argv[2]), atol(argv[3]));
+	if (argc >= 4 && !strcmp(argv[1], "cpu"))
+		return child_cpu(atoi(argv[2]), atol(argv[3]));
 	yields = env_long("BENCH_YIELDS", 5000000);
 	spawns = env_long("BENCH_SPAWNS", 1000000);
 	long target = env_long("BENCH_THREADS", 1000000);
@@ -436,6 +513,32 @@ int main(int argc, char **argv)
 	fprintf(stderr, "blocking op: %.1f ns without telemetry, %.1f ns with; socket ping-pong: %.0f vs %.0f msgs/s\n",
 		op_off, op_on, tput_off, tput_on);
 
+	/* Several workers: CPU-bound threads on all of them against one; the
+	 * cost of a wake across two. */
+	unsigned workers = cap_workers();
+	char cpu_args[64];
+	snprintf(cpu_args, sizeof cpu_args, "cpu %u %ld", 4 * workers, env_long("BENCH_CPU_STEPS", 100000000) / workers);
+	double cpu_all = run_child(self, cpu_args, 0, 3, 0);
+	char one[8200];
+	snprintf(one, sizeof one, "CAPRICCIO_WORKERS=1 '%s' %s", self, cpu_args);
+	double cpu_one = 1e18;
+	for (int r = 0; r < 3; r++) {
+		double v = run_for_number(one);
+		if (v > 0 && v < cpu_one)
+			cpu_one = v;
+	}
+	double speedup = cpu_all > 0 && cpu_one < 1e18 ? cpu_one / cpu_all : 0;
+	double cross_ns = -1;
+	if (workers > 1) {
+		wake_rounds = env_long("BENCH_WAKE_ROUNDS", 200000);
+		cross_ns = best_of(3, measure_cross_wake);
+	}
+	char cross[32] = "null";
+	if (cross_ns > 0)
+		snprintf(cross, sizeof cross, "%.1f", cross_ns);
+	fprintf(stderr, "%u workers: CPU-bound threads %.0f ms on all, %.0f ms on one (speedup %.2f); cross-worker wake %s ns\n",
+		workers, cpu_all, cpu_one, speedup, cross);
+
 	double plain_ns = call_ns(call_plain, env_long("BENCH_CALLS", 2000000));
 	double stack_ns = call_ns(call_stack, env_long("BENCH_CALLS", 2000000));
 	double helper_ns = call_ns(call_blocking, env_long("BENCH_HELPER_CALLS", 20000));
@@ -448,10 +551,11 @@ int main(int argc, char **argv)
 	       "\"blocking_op_ns\":%.1f,\"blocking_op_telemetry_ns\":%.1f,\"graph_cost_ns\":%.1f,"
 	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f,"
 	       "\"yield_switch_tls_1k_ns\":%.1f,\"plain_call_ns\":%.1f,\"annotate_stack_call_ns\":%.1f,"
-	       "\"annotate_blocking_call_ns\":%.0f,\"walk_frames\":%u,\"walk_hit_ns\":%.1f,\"walk_miss_ns\":%.1f}\n",
+	       "\"annotate_blocking_call_ns\":%.0f,\"walk_frames\":%u,\"walk_hit_ns\":%.1f,\"walk_miss_ns\":%.1f,"
+	       "\"workers\":%u,\"parallel_speedup\":%.2f,\"cross_worker_wake_ns\":%s}\n",
 	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, joined, rss_per,
 	       info.first_chunk_bytes, info.stack_mode, op_off, op_on, op_on - op_off, tput_off, tput_on,
 	       tput_off > 0 ? tput_on / tput_off : 0, yield_tls_ns, plain_ns, stack_ns, helper_ns, walk.frames, walk.hit_ns,
-	       walk.miss_ns);
+	       walk.miss_ns, workers, speedup, cross);
 	return joined == n ? 0 : 1;
 }

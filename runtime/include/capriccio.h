@@ -234,12 +234,27 @@ typedef struct cap_info {
 	size_t first_chunk_bytes; /* default first chunk (split mode) */
 	size_t fixed_stack_bytes; /* default stack (fixed mode) */
 	uint64_t threads;         /* live user threads */
-	uint64_t runnable;        /* run-queue length */
+	uint64_t runnable;        /* threads queued to run, on every worker */
 	uint64_t sleeping;        /* threads in the timer heap */
 	uint64_t io_waiting;      /* threads parked on epoll */
-	uint64_t switches;        /* context switches so far */
+	uint64_t switches;        /* context switches so far, on every worker */
 } cap_info_t;
 void cap_get_info(cap_info_t *out);
+
+/* The workers: kernel threads that run the user threads, each able to run
+ * any of them (CAPRICCIO_WORKERS, else the CPUs the process may use).  A
+ * thread may resume on another worker after any call that blocks. */
+unsigned cap_workers(void);
+/* The worker running the caller now, 0 .. cap_workers() - 1. */
+unsigned cap_worker_id(void);
+/* The calling thread runs on `worker` only from now on (it moves there
+ * first); no idle worker takes it.  For work that must stay on one kernel
+ * thread, and to measure the cost of waking across workers.  A program
+ * with thread-locals of its own (__thread, thread_local) has every thread
+ * bound to the worker it first runs on: a pointer to a thread-local stays
+ * valid only in that worker's TLS block.  Returns 0, or EINVAL (no such
+ * worker, or not called from a user thread). */
+int cap_bind(unsigned worker);
 
 #ifdef __cplusplus
 }

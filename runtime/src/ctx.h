@@ -14,6 +14,7 @@
 
 #include <stdatomic.h>
 #include <sys/epoll.h>
+#include "lock.h"
 
 struct io_uring;
 struct cap_thread;
@@ -146,6 +147,7 @@ struct cap_worker {
 	struct cap_thread *zombie;    /* a detached thread that ended: free its stack */
 	struct cap_thread *post_push; /* a thread that yielded: queue it (thieves may run it from then on) */
 	bool post_hold;               /* policy.c: post_push goes to the back of the held threads */
+	bool post_send;               /* cap_bind: post_push goes to its (new) owner's inbox */
 	bool post_unlock;             /* release cap__mn.lock (a thread blocked) */
 	bool wakep;                   /* work was queued here: maybe wake an idle worker (mn.c) */
 	bool polling;            /* sched.c: a user thread's stack runs the poller; its wakes queue */
@@ -170,6 +172,12 @@ struct cap_worker {
 	uint32_t annot_stacks_kept;
 	struct cap_unwind_slot unwind[CAP_UNWIND_SLOTS]; /* unwind.h */
 	struct cap_worker_stats stats; /* worker.c, the scheduler; read by telemetry_sys.c */
+	/* mn.c: threads bound to this worker (CAP_F_BOUND), made runnable on
+	 * another one; taken at its next dispatch.  A line of their own: the
+	 * others write them. */
+	struct cap_lock inbox_lock __attribute__((aligned(64)));
+	_Atomic uint32_t ninbox;
+	struct cap_fifo inbox;
 };
 
 /* The worker waits in the kernel with nothing runnable (worker.c).  A

@@ -254,7 +254,7 @@ void cap__sys_report_config(void *arg)
 	fprintf(stderr, "capriccio: stacks %s (first chunk %zu bytes, fixed stacks %zu bytes), disk I/O via %s, pid %d\n",
 		cap__stack_mode == CAP_STACK_FIXED ? "fixed" : "split", cap__default_chunk, cap__default_fixed,
 		cap__disk_backend_name(), (int)getpid());
-	fprintf(stderr, "capriccio: %u worker%s (default 1 until M:N is complete; %u CPUs allowed)\n", (unsigned)cap__mn.n,
+	fprintf(stderr, "capriccio: %u worker%s (%u CPUs allowed: the affinity mask and the cgroup quota)\n", (unsigned)cap__mn.n,
 		cap__mn.n == 1 ? "" : "s", (unsigned)cap__mn_default);
 	if (cap__policy == CAP_POLICY_RESOURCE)
 		fprintf(stderr, "capriccio: scheduler resource-aware (descriptors %lu of %lu, memory limit %lu, stack limit %lu bytes)\n",

@@ -54,6 +54,14 @@ void cap__after_fork_child(void)
 			t->owner = w;
 		cap__fifo_concat(&cap__mn.inject, &moved);
 	}
+	for (struct cap_thread *t = cap__mn.all; t; t = t->all_next)
+		t->owner = w; /* bound ones too: the only worker */
+	for (uint32_t i = 0; i < cap__mn.n; i++) {
+		struct cap_worker *v = cap__mn.workers[i];
+		cap__fifo_concat(&cap__mn.inject, &v->inbox);
+		atomic_store(&v->ninbox, 0);
+		v->inbox_lock.v = 0;
+	}
 	atomic_store(&cap__mn.ninject, cap__mn.inject.len);
 	cap__mn.workers[0] = w;
 	cap__mn.n = 1;

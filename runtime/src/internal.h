@@ -114,6 +114,7 @@ enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_K
 #define CAP_F_SIGWAIT 0x08 /* in a wait that signals end (sigwait.c) */
 #define CAP_F_C11 0x10    /* made by thrd_create: fn returns int */
 #define CAP_F_SOCK_TIMEO 0x20 /* parked with a socket timeout: SA_RESTART does not restart it (signal(7)) */
+#define CAP_F_BOUND 0x40  /* runs on its owner worker only (mn.h: Thread-locals) */
 
 struct cap_thread {
 	struct cap_ctx ctx; /* first: switch.S stores through it */

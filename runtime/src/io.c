@@ -482,8 +482,8 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 			continue;
 		}
 		cap__mn_lock();
-		if (tag == CAP_TAG_SIGNAL) /* the trampoline ran on worker 0 (mn.h: Signals) */
-			cap__signals_deliver(cap__mn.workers[0]);
+		if (tag >= CAP_TAG_SIGNAL && tag < CAP_TAG_SIGNAL + cap__mn.n) /* the trampoline ran on that worker */
+			cap__signals_deliver(cap__mn.workers[tag - CAP_TAG_SIGNAL]);
 		else if (tag < cap__nfds)
 			cap__fd_wake(&cap__fds[tag], w->io.events[i].events, 0);
 		cap__mn_unlock(w);

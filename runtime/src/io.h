@@ -11,7 +11,7 @@
 
 /* epoll data tags for the runtime's own descriptors (real fds are < 2^31). */
 #define CAP_TAG_DISK (1ULL << 40)
-#define CAP_TAG_SIGNAL ((1ULL << 40) + 1)
+#define CAP_TAG_SIGNAL (1ULL << 41) /* + the worker's id: its handlers ran */
 #define CAP_TAG_POOL ((1ULL << 40) + 2)
 #define CAP_TAG_KICK ((1ULL << 40) + 3) /* mn.c: the poller must look again */
 void cap__mn_kick_init(void);

@@ -20,7 +20,7 @@ struct cap_lock {
 	_Atomic uint32_t v; /* 0 free, 1 held, 2 held and someone may sleep on it */
 };
 
-static inline void cap__lock_wait(struct cap_lock *l)
+static inline void cap__lock_sleep(struct cap_lock *l)
 {
 	for (int i = 0; i < 200; i++) {
 		uint32_t z = 0;
@@ -38,7 +38,7 @@ static inline void cap__lock_take(struct cap_lock *l)
 	uint32_t z = 0;
 	if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire,
 								      memory_order_relaxed), 0))
-		cap__lock_wait(l);
+		cap__lock_sleep(l);
 }
 
 static inline bool cap__lock_try(struct cap_lock *l)

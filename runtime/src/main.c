@@ -55,9 +55,6 @@ int __wrap_main(int argc, char **argv, char **envp)
 
 	cap__libgcc_backoff = cap__read_libgcc_backoff();
 	cap__worker_init_sched(w);
-	/* Our chunks keep signals off them (handlers run on an alternate
-	 * stack), so __morestack need not block signals around each split. */
-	__morestack_initial_sp.dont_block_signals = 1;
 	cap__sysfn[CAP_SYSFN_INIT](w); /* environment, signal handlers */
 	cap__stack_init();
 	if (cap__fd_table_init() < 0)

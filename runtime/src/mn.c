@@ -11,6 +11,8 @@
 
 struct cap_mn cap__mn = { .poll_until = UINT64_MAX, .kick_fd = -1, .n = 1 };
 
+static bool cap__mn_not_mine(struct cap_worker *w, struct cap_thread *t);
+
 /* ---- The injection queue ------------------------------------------------ */
 
 static void cap__inject_list(struct cap_fifo *list)
@@ -65,6 +67,8 @@ struct cap_thread *cap__mn_inject_get(struct cap_worker *w)
 		n = CAP_RING / 2;
 	struct cap_thread *first = cap__fifo_pop(&cap__mn.inject), *t;
 	for (uint32_t i = 1; first && i < n && (t = cap__mn.inject.head); i++) {
+		if ((t->flags & CAP_F_BOUND) && t->owner != w)
+			break; /* it goes to its worker: the next look takes it */
 		if (!cap__ring_put(&w->runq.ring, t))
 			break;
 		cap__fifo_pop(&cap__mn.inject);
@@ -72,9 +76,49 @@ struct cap_thread *cap__mn_inject_get(struct cap_worker *w)
 	}
 	atomic_store_explicit(&cap__mn.ninject, cap__mn.inject.len, memory_order_relaxed);
 	cap__lock_give(&cap__mn.inject_lock);
+	if (first && cap__mn_not_mine(w, first))
+		return NULL;
 	if (first)
 		cap__mn_own(w, first);
 	return first;
+}
+
+/* ---- Bound threads ------------------------------------------------------ */
+
+static void cap__mn_wake_worker(struct cap_worker *v);
+
+void cap__mn_send(struct cap_thread *t)
+{
+	struct cap_worker *v = t->owner;
+	cap__lock_take(&v->inbox_lock);
+	cap__fifo_push(&v->inbox, t);
+	atomic_store_explicit(&v->ninbox, v->inbox.len, memory_order_seq_cst);
+	cap__lock_give(&v->inbox_lock);
+	cap__mn_wake_worker(v);
+}
+
+struct cap_thread *cap__mn_inbox_take(struct cap_worker *w)
+{
+	cap__lock_take(&w->inbox_lock);
+	struct cap_fifo all = w->inbox;
+	w->inbox.head = w->inbox.tail = NULL;
+	w->inbox.len = 0;
+	atomic_store_explicit(&w->ninbox, 0, memory_order_relaxed);
+	cap__lock_give(&w->inbox_lock);
+	struct cap_thread *first = cap__fifo_pop(&all), *t;
+	while ((t = cap__fifo_pop(&all)))
+		cap__runq_push(w, t);
+	return first;
+}
+
+/* A thread bound elsewhere that came into w's hands (stolen, or from the
+ * injection queue) goes to its own worker; true if t was one. */
+static bool cap__mn_not_mine(struct cap_worker *w, struct cap_thread *t)
+{
+	if (CAP_LIKELY(!(t->flags & CAP_F_BOUND)) || t->owner == w)
+		return false;
+	cap__mn_send(t);
+	return true;
 }
 
 /* ---- The resource-aware policy's queue ---------------------------------- */
@@ -140,23 +184,26 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w, bool take_next)
 		struct cap_worker *v = cap__mn.workers[(start + i) % n];
 		if (v == w)
 			continue;
-		uint32_t k = cap__ring_grab(&v->runq.ring, buf);
+		uint32_t k = cap__ring_grab(&v->runq.ring, buf), took = 0;
 		struct cap_thread *t = NULL;
-		if (k) {
-			for (uint32_t j = 1; j < k; j++) {
-				cap__mn_own(w, buf[j]);
+		if (!k && take_next && (t = atomic_load_explicit(&v->runq.next, memory_order_acquire)) &&
+		    atomic_compare_exchange_strong_explicit(&v->runq.next, &t, NULL, memory_order_acquire,
+							    memory_order_relaxed))
+			buf[k++] = t;
+		t = NULL;
+		for (uint32_t j = 0; j < k; j++) {
+			if (cap__mn_not_mine(w, buf[j]))
+				continue; /* bound to v: back to it */
+			cap__mn_own(w, buf[j]);
+			took++;
+			if (!t)
+				t = buf[j];
+			else
 				cap__ring_put(&w->runq.ring, buf[j]); /* ours is empty: it fits */
-			}
-			t = buf[0];
-		} else if (take_next && (t = atomic_load_explicit(&v->runq.next, memory_order_acquire)) &&
-			   atomic_compare_exchange_strong_explicit(&v->runq.next, &t, NULL, memory_order_acquire,
-								   memory_order_relaxed)) {
-			k = 1;
-		} else {
-			continue;
 		}
-		atomic_fetch_add_explicit(&w->stats.steals, k, memory_order_relaxed);
-		cap__mn_own(w, t);
+		if (!t)
+			continue;
+		atomic_fetch_add_explicit(&w->stats.steals, took, memory_order_relaxed);
 		return t;
 	}
 	return NULL;
@@ -165,7 +212,8 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w, bool take_next)
 /* Is there work somewhere (a cheap look, for spinning and parking)? */
 static bool cap__mn_anywork(struct cap_worker *w)
 {
-	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst))
+	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst) ||
+	    atomic_load_explicit(&w->ninbox, memory_order_relaxed))
 		return true;
 	if (cap__policy)
 		return cap__res_len(&cap__mn.res) != 0;
@@ -174,7 +222,6 @@ static bool cap__mn_anywork(struct cap_worker *w)
 		if (cap__ring_len(&v->runq.ring) || atomic_load_explicit(&v->runq.next, memory_order_relaxed))
 			return true;
 	}
-	(void)w;
 	return false;
 }
 
@@ -186,8 +233,8 @@ static inline bool cap__mn_waits(void)
 
 struct cap_thread *cap__mn_find(struct cap_worker *w)
 {
-	struct cap_thread *t = cap__runq_pop(w);
-	if (t || (t = cap__mn_inject_get(w)))
+	struct cap_thread *t = atomic_load_explicit(&w->ninbox, memory_order_relaxed) ? cap__mn_inbox_take(w) : NULL;
+	if (t || (t = cap__runq_pop(w)) || (t = cap__mn_inject_get(w)))
 		return t;
 	if (cap__mn_waits() && !atomic_load_explicit(&cap__mn.poller, memory_order_relaxed)) {
 		cap__io_poll(w, 0);
@@ -231,6 +278,31 @@ static struct cap_worker *cap__mn_idle_pop(void)
  * (Go's wakep), else the poller, which then looks.  The fence orders the
  * queueing before the looks at the idle counts, as parking orders its
  * announcement before its last look at the queues (Dekker). */
+/* v has a thread in its inbox: if it sleeps, wake it (only it can run
+ * the thread).  The fence pairs with parking's, as in cap__mn_wakep. */
+static void cap__mn_wake_worker(struct cap_worker *v)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	bool woke = false;
+	if (atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed)) {
+		cap__lock_take(&cap__mn.idle_lock);
+		if (v->idle) {
+			struct cap_worker **p = &cap__mn.idle;
+			while (*p != v)
+				p = &(*p)->idle_next;
+			*p = v->idle_next;
+			v->idle = false;
+			atomic_fetch_sub_explicit(&cap__mn.nidle, 1, memory_order_seq_cst);
+			woke = true;
+		}
+		cap__lock_give(&cap__mn.idle_lock);
+	}
+	if (woke)
+		cap__mn_unpark(v);
+	else if (atomic_load_explicit(&cap__mn.poller, memory_order_relaxed) == v->id + 1)
+		cap__mn_kick();
+}
+
 void cap__mn_wakep(void)
 {
 	if (cap__mn.n == 1)
@@ -271,13 +343,13 @@ static void cap__mn_park(struct cap_worker *w)
 		cap__mn_kick(); /* the poller is the last one awake: it looks for a deadlock */
 	if (!(cap__mn_anywork(w) || atomic_load(&cap__mn.exiting) || !atomic_load(&cap__mn.poller))) {
 		uint64_t mask = 0;
-		bool masked = w->id == 0 && (mask = cap__sig_idle_mask(w)) != w->kmask;
-		if (masked) /* process signals reach worker 0 only: let through what a thread accepts */
+		bool masked = (mask = cap__sig_idle_mask(w)) != w->kmask;
+		if (masked) /* idle: let through what some thread accepts (the last one's mask may block it) */
 			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 		cap__worker_park_begin(w, cap__mono_ns());
 		while (!atomic_load_explicit(&w->park, memory_order_acquire)) {
 			long r = cap_sys6(SYS_futex, (long)&w->park, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
-			if (r == -EINTR && w->id == 0)
+			if (r == -EINTR)
 				break; /* a handler ran: its signal is routed from the loop */
 		}
 		cap__worker_park_end(w, cap__mono_ns());
@@ -308,7 +380,10 @@ static void cap__mn_poll(struct cap_worker *w)
 		atomic_store(&cap__mn.poller, 0);
 		return;
 	}
-	if (!cap__mn_waits() && atomic_load(&cap__mn.nidle) == cap__mn.n - 1 && !cap__mn_anywork(w) &&
+	bool inboxes = false;
+	for (uint32_t i = 0; i < cap__mn.n; i++)
+		inboxes |= atomic_load(&cap__mn.workers[i]->ninbox) != 0;
+	if (!cap__mn_waits() && atomic_load(&cap__mn.nidle) == cap__mn.n - 1 && !cap__mn_anywork(w) && !inboxes &&
 	    !atomic_load(&cap__mn.exiting))
 		cap__on_sysstack(CAP_SYSFN_DEADLOCK, w); /* every thread blocked, every worker idle: never returns */
 	uint64_t next = cap__timer_next(w);

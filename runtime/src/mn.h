@@ -1,139 +1,92 @@
-/* M:N scheduling (issue 14): N worker kernel threads run the user threads.
- *
- * THE PLAN.  What is marked (done) exists on this branch; the rest is the
- * design the following steps implement, in the order of the list.  Models:
- * Go's runtime/proc.go (Ps, runnext, runqsteal, the global queue,
+/* M:N scheduling: N worker kernel threads run the user threads (issue 14).
+ * Models: Go's runtime/proc.go (Ps, runnext, runqsteal, the global queue,
  * spinning and parked Ms, the netpoller) and Tokio's multi-thread
- * scheduler (LIFO slot, injection queue, "searching" workers).
+ * scheduler (LIFO slot, injection queue, searching workers).
  *
- * Workers (done: count and start).  CAPRICCIO_WORKERS=N, else the CPUs the
- * process may use: the sched_getaffinity mask, capped by a cgroup v2
- * cpu.max quota (ceil(quota/period)), at least 1.  The EFFECTIVE default
- * stays 1 until every item below works with N>1; N>1 starts N-1 more
- * kernel threads (glibc's pthread_create, all signals blocked) that each
- * build a struct cap_worker of their own, cap__workers[i].  Worker 0 is the
- * kernel thread that ran main(); it alone receives process signals.
+ * Workers.  CAPRICCIO_WORKERS=N, else the CPUs the process may use: the
+ * sched_getaffinity mask, capped by a cgroup v2 cpu.max quota, at least 1
+ * (mn_sys.c).  Worker 0 is the kernel thread that ran main(); workers
+ * 1..N-1 are glibc threads that run the same loop (worker.c).
  *
- * Run queues.  Each worker keeps its cap_runq (runq.h), owned: only its
- * worker pushes and pops at the head without a lock... except that a
- * thief takes from it, so the FIFO becomes a bounded lock-free ring of 256
- * (Go's runq: head advanced by CAS by owner and thieves, tail stored only
- * by the owner) with the list behind it as overflow; the resource-aware
- * queues (policy.c) keep a per-queue spinlock, since they are ordered by
- * resource and a ring cannot express that.
+ * Run queues (runq.h).  Per worker: Go's bounded ring (its worker pushes;
+ * it and thieves take by CAS), a run-next slot in front, and the
+ * injection queue (cap__mn.inject, spinlocked) for a ring's overflow and
+ * for threads made runnable outside any worker.  Every 61st dispatch looks
+ * at the injection queue and the poller first (sched.c: cap__pick_slow).
+ * The resource-aware policy keeps one process-wide queue under its lock.
  *
- * runnext (done, runq.h).  One slot per worker, filled by a single wake
- * from a thread running on that worker (the woken thread runs next, as
- * Go's runnext); never by the poller's wakes (I/O, timers, signals,
- * completions), even when the poll runs on a user thread's stack: those
- * queue in event order, as Go queues netpoll results (sched.c's
- * w->polling; without it test_echo's server acted on SIGTERM before EOFs
- * it had already seen).  Bounded: after 64 dispatches in a row from the
- * slot the queue head runs first, so a ping-pong pair cannot starve the
- * queue.  This is what fixes the pool server's acceptor (issue 14: it
- * waited behind every runnable connection thread).
+ * Waking.  A woken thread goes to the waker's worker (its cache holds
+ * what the thread will touch; no other worker's queue is written), into
+ * the run-next slot for a user thread's single wake.  Then, if no worker
+ * is spinning and one is parked, one is woken (cap__mn_wakep).
  *
- * Global injection queue.  A spinlocked FIFO (cap__mn.inject) for threads
- * made runnable from outside any worker (the telemetry thread, helpers'
- * completions) and for a queue's overflow.  Every 61 dispatches a worker
- * takes one from it first (Go's schedtick % 61), so it cannot starve.
+ * Stealing and parking (mn.c).  A worker with nothing to run looks at its
+ * inbox, its queue, the injection queue, polls epoll without blocking if
+ * nobody does, then steals half of a random victim's ring.  Then it spins
+ * (at most half the workers at once) for 20 us, taking a victim's run-next
+ * thread after a quarter of that; then it becomes the poller if none is
+ * (the one worker that waits in epoll_wait, for descriptors, the earliest
+ * deadline, completions, signals and kicks), else it parks on a futex
+ * word of its own.  Before parking it announces itself and looks again
+ * (Dekker with wakep's fence), so a wake is never lost.  The poller is
+ * kicked (an eventfd in the set) for a deadline earlier than it waits for
+ * and for work when no worker is parked on its futex.
  *
- * Waking across workers.  cap__ready(t) from a worker w: t->owner = w and
- * push to w's runnext/queue (the waker's worker: its cache is warm with
- * what t will touch, and no remote lock is taken); then if a worker is
- * parked and none is spinning, wake one (below).  The owner thus changes
- * on every cross-worker wake and on every steal: "owner" means the worker
- * whose queue holds it, or that runs it, or (blocked) that last ran it;
- * a blocked thread's deadline sits in its owner's timer heap, which the
- * waker must lock (timer heap gets a spinlock; it is touched once per
- * timed wait, never per switch).
+ * The wait lock (cap__mn.lock, lock.h).  Every wait queue, every blocked
+ * thread's state and wait fields, the timer heap, the thread list and the
+ * descriptor table's waiters are under one lock.  A thread parks under it
+ * and keeps it across its switch; the context switched to releases it
+ * (sched.c: cap__post_switch), so a waker on another worker finds the
+ * thread either not yet parked or with its registers saved.  A thread that
+ * yields is queued by the context switched to, for the same reason.  One
+ * lock is the simplest correct design and costs little on 2 to 4 cores;
+ * on many it is the first contention point, and the sync objects' lock
+ * words (capriccio.h) are where per-object locks go next.
  *
- * Stealing.  An idle worker first checks its runnext, its queue, the
- * global queue, polls the netpoller without blocking, then becomes
- * "spinning" (at most N/2 spin at once, as Go limits them) and steals half
- * of a random victim's ring (runqsteal), the victim's runnext last and only
- * after ~3 us, since the victim is likely about to run it.  Counted in the
- * worker's `steals` and the stolen threads' `migrations` (telemetry
- * branch's per-worker counters).
+ * I/O.  One epoll instance for the process (descriptors are the
+ * process's).  An edge that comes while nobody waits is remembered per
+ * descriptor (io.c: rready/wready), since it may come between a thread's
+ * EAGAIN and its park, on another worker's poll.  Disk I/O has one
+ * io_uring ring for the process, submitted and reaped under the wait lock.
  *
- * Parking.  A worker that found nothing after spinning ~50 us parks: it
- * decrements cap__mn.spinning, pushes itself on the idle stack, re-checks
- * every queue (to close the lost-wake-up window, as Go's stopm/wakep
- * re-check), and waits on a futex word of its own (FUTEX_WAIT_PRIVATE), or,
- * if it is the netpoller's owner, in epoll_wait with the eventfd kick.  A
- * waker that makes work runnable calls cap__mn_wakep(): if nobody spins
- * and a worker is parked, pop one and FUTEX_WAKE it.  No core burns with
- * nothing to run: a parked worker sleeps in the kernel until kicked.
+ * What follows a thread to another worker: errno (saved per switch;
+ * capcc's <errno.h> asks for its address after every call, as glibc's
+ * const __errno_location would let gcc keep the old worker's), the split-
+ * stack guard and libgcc's state (per switch), its signal mask (loaded
+ * into the new worker's kernel thread), and the program's thread-locals'
+ * values (tls.c copies them per switch).  Not a pointer to a thread-local:
+ * it points into one worker's TLS block, so a program with thread-locals
+ * has each thread bound to the worker it first runs on (CAP_F_BOUND: wakes
+ * go to that worker's inbox, thieves pass it back); cap_bind binds one.
  *
- * Netpoller.  One epoll instance, process-wide (the fd table is already
- * process-wide): descriptors are the process's, and a per-worker set would
- * have to move registrations whenever a thread migrates.  Any worker may
- * poll it without blocking (epoll_wait is thread-safe); only one blocks in
- * it at a time (cap__mn.poller, Go's netpoll "sched.lastpoll"), woken by an
- * eventfd in the set when work arrives for a worker that sleeps there.
- * Readiness wakes the waiting thread onto the polling worker's queue.
- * io_uring rings stay per worker (a ring is single-issuer), each with its
- * completion eventfd in the shared epoll set; a completion wakes the
- * thread wherever it now is.  To measure: shared vs per-worker epoll.
+ * Signals.  Each worker's kernel thread has its running thread's mask, so
+ * the kernel gives a process signal to a worker whose thread accepts it,
+ * and the trampoline routes it from there (sigstate.h) through that
+ * worker's eventfd; idle workers let through what some thread accepts.
+ * Faults (SIGSEGV, SIGBUS, ...) are never blocked.
  *
- * Timers.  Per worker (ctx.h's heap), locked as above; a worker that
- * parks computes its wait from its own heap, and the poller's epoll
- * timeout from the earliest of all parked workers' deadlines (each parked
- * worker without the poller sleeps on its futex with its own deadline).
+ * fork.  The child has one kernel thread, the forking worker: it becomes
+ * worker 0 and the only one, and takes every queued thread (fork.c).
+ * Threads that were running on other workers are not in the child, as
+ * POSIX keeps only the forking thread.
  *
- * The sync objects' `lock` word (include/capriccio.h).  A test-and-set
- * spinlock with pause (held for a few instructions: the check, the wait
- * queue link, never across a switch).  A thread that must wait links
- * itself into the wait queue under the lock and parks with
- * cap__block_unlock(), which releases the lock on the scheduler's side,
- * after the thread's context is saved (Go's gopark(unlockf)): a waker that
- * takes the lock then finds it either still running (not yet queued) or
- * fully parked, never half-switched.  A futex is wrong here: a waiting
- * holder would block the whole worker.  The pthread shim's objects
- * (posix_thread.c) embed cap_* objects and inherit this; join/detach use
- * a spinlock word in struct cap_thread (the state/joiner handshake).
- * Debug builds assert, per switch, that the thread's `on_cpu` word was 0
- * (atomic exchange): no thread runs on two workers at once.
- *
- * A thread that migrates takes along: its TLS copy (tls.c copies the
- * program's thread-locals out of the old kernel thread's block at switch
- * out and into the new one's at switch in: cap__tls_switch already does
- * that per switch, with the worker's tls_live); errno (saved_errno in
- * struct cap_thread, restored through the new worker's errno_ptr); the
- * split-stack guard (%fs:0x70 is in the TCB of each kernel thread:
- * switch.S saves it into cap_ctx.guard and loads it into the new
- * kernel thread's TCB, so it follows the thread), and libgcc's
- * __morestack_* state (saved/restored per switch, per kernel thread).
- * Its signal mask is loaded into the new worker's kernel mask on switch.
- *
- * Thread list, ids, counts: cap__mn.all under a spinlock (spawn/exit only),
- * thread ids from an atomic counter, nthreads atomic; the deadlock report
- * runs only when every worker is parked with no I/O, timers or jobs.
- * Stacks: freed into the freeing worker's caches (stack.c is per worker
- * already); a detached thread's stack is freed by the next thread to run
- * on the worker where it exited (w->zombie), as now.
- *
- * Signals.  Process-directed signals are delivered to worker 0 only (the
- * others block all); it routes each to the right user thread as now
- * (sigstate.h), waking it across workers through cap__ready.
- * pthread_kill to a thread running on another worker marks sigpend and
- * tgkill()s that worker's kernel thread.
- *
- * fork.  The child has one kernel thread: the forking worker.  Its after-
- * fork code makes it worker 0, moves every other worker's runnable and
- * blocked threads onto it (their stacks are in the child's memory), and
- * sets the worker count to 1 (the issue: "the child continues with one
- * worker").
- *
- * The stall watchdog then reports per worker: each worker's `switches`
- * and a "in an external call since" stamp, read by the telemetry thread. */
+ * Not yet: the stall watchdog per worker, a sanitizer build, per-object
+ * locks (above), io_uring rings per worker. */
 #ifndef CAP_MN_H
 #define CAP_MN_H
 
 #include "internal.h"
 #include "lock.h"
 
+#include <signal.h>
+
 #define CAP_MAX_WORKERS 256
+
+/* Signals the kernel sends to the thread that faulted: a worker never
+ * blocks them (a blocked one kills the process without its handler). */
+#define CAP_SYNC_SIGNALS \
+	((1ull << (SIGSEGV - 1)) | (1ull << (SIGBUS - 1)) | (1ull << (SIGILL - 1)) | (1ull << (SIGFPE - 1)) | \
+	 (1ull << (SIGTRAP - 1)))
 
 /* What the workers share.  `lock` (the wait lock) guards every wait queue,
  * every blocked thread's state and wait fields, the timer heap, the
@@ -208,6 +161,12 @@ void cap__mn_exit_all(void);
 /* The poller must look again: a deadline earlier than the one it waits
  * for, or work it should take. */
 void cap__mn_kick(void);
+/* t is bound to a worker other than w: queue it in that worker's inbox
+ * and wake the worker if it idles. */
+void cap__mn_send(struct cap_thread *t);
+/* w's inbox, taken: the first thread (NULL: empty), the rest onto its ring. */
+struct cap_thread *cap__mn_inbox_take(struct cap_worker *w);
+
 /* t's owner becomes w (a wake or a steal): the per-worker counts. */
 static inline void cap__mn_own(struct cap_worker *w, struct cap_thread *t)
 {

@@ -14,7 +14,7 @@
 #include <linux/futex.h>
 #include <stdatomic.h>
 
-uint32_t cap__mn_default; /* process-wide: what the default would be once N>1 is complete */
+uint32_t cap__mn_default; /* process-wide: the count without CAPRICCIO_WORKERS */
 static _Atomic uint32_t cap__mn_started; /* workers past their set-up; main waits for all */
 static _Atomic uint32_t cap__mn_go;      /* 1: cap__mn.n counts them all, they may run threads */
 
@@ -87,25 +87,23 @@ static void *cap__mn_worker(void *arg)
 	return NULL;
 }
 
-/* CAPRICCIO_WORKERS=N (1..CAP_MAX_WORKERS); anything else is the default.
- * Runs once main's thread is queued on worker 0, which the others then
- * steal from.
- * The default is 1, not cap__mn_cpus(), until N>1 runs user threads on
- * every worker (mn.h lists what is missing). */
+/* CAPRICCIO_WORKERS=N (1..CAP_MAX_WORKERS); anything else is the default,
+ * cap__mn_cpus().  Runs once main's thread is queued on worker 0, which
+ * the others then steal from. */
 void cap__mn_start(void *w0)
 {
 	(void)w0;
 	cap__mn_default = cap__mn_cpus();
 	const char *env = getenv("CAPRICCIO_WORKERS");
-	uint32_t n = 1;
+	uint32_t n = cap__mn_default;
 	if (env && *env) {
 		char *end;
 		unsigned long v = strtoul(env, &end, 10);
 		if (!*end && v >= 1 && v <= CAP_MAX_WORKERS)
 			n = (uint32_t)v;
 		else
-			fprintf(stderr, "capriccio: CAPRICCIO_WORKERS=%s is not a count from 1 to %d; using 1\n", env,
-				CAP_MAX_WORKERS);
+			fprintf(stderr, "capriccio: CAPRICCIO_WORKERS=%s is not a count from 1 to %d; using %u, the CPUs it may use\n",
+				env, CAP_MAX_WORKERS, (unsigned)n);
 	}
 	int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
 		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
@@ -115,7 +113,10 @@ void cap__mn_start(void *w0)
 	int (*attr_detach)(pthread_attr_t *, int) = (int (*)(pthread_attr_t *, int))dlsym(RTLD_NEXT, "pthread_attr_setdetachstate");
 	pthread_attr_t attr;
 	sigset_t all;
-	sigfillset(&all); /* process signals go to worker 0 only (mn.h: Signals) */
+	sigfillset(&all); /* until it runs a thread, whose mask it then takes (sigmask.c); faults to whoever faults */
+	for (int s = 1; s <= 64; s++)
+		if (CAP_SYNC_SIGNALS & (1ull << (s - 1)))
+			sigdelset(&all, s);
 	if (n > 1 && (!create || !attr_mask || !attr_init || !attr_detach || attr_init(&attr) ||
 		      attr_mask(&attr, &all) || attr_detach(&attr, PTHREAD_CREATE_DETACHED)))
 		cap__fatal_misuse("capriccio: cannot set up worker kernel threads");

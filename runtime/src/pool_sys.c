@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static void *cap__helper(void *arg)
 {
 	(void)arg;
 	int tid = (int)cap_sys0(SYS_gettid);
+	prctl(PR_SET_NAME, "cap-helper"); /* not its creator's name: that may be a worker's */
 	for (;;) {
 		/* Also after each job: the call may have changed the mask. */
 		cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &cap__helper_mask, NULL, _NSIG / 8);

@@ -13,6 +13,7 @@
  * threads) every call is the plain blocking system call. */
 #include "io.h"
 #include "sigstate.h"
+#include "mn.h"
 #include "telemetry.h"
 
 #include <errno.h>
@@ -659,6 +660,7 @@ static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, b
 		} else if (n <= FD_SETSIZE) {
 			w = cap__poll_park_large(fds, n, forever ? 0 : deadline, swp);
 		} else {
+			cap__mn_lock();
 			w = cap__block(NULL, cap__mono_ns() + 1000000, CAP_WAIT_POLL, fds); /* rare: look again in 1 ms */
 			if (w == -ETIMEDOUT)
 				w = 0;
@@ -788,6 +790,7 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts
 
 static int cap__sleep_until(uint64_t deadline, struct timespec *rem)
 {
+	cap__mn_lock();
 	int r = cap__block(NULL, deadline, CAP_WAIT_SLEEP, NULL);
 	if (r == -EINTR) {
 		if (rem) {

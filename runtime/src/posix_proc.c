@@ -16,6 +16,7 @@
 #include "pool.h"
 #include "proc.h"
 #include "sigstate.h"
+#include "mn.h"
 #include "telemetry.h"
 
 #include <errno.h>
@@ -79,7 +80,13 @@ static long cap__wait(const struct cap_wait *q)
 			break;
 		}
 		uint64_t deadline = pidfd >= 0 && exits_only ? 0 : cap__mono_ns() + backoff;
-		int e = pidfd >= 0 ? cap__fd_wait(pidfd, CAP_DIR_READ, deadline) : cap__block(NULL, deadline, CAP_WAIT_IO, NULL);
+		int e;
+		if (pidfd >= 0) {
+			e = cap__fd_wait(pidfd, CAP_DIR_READ, deadline);
+		} else {
+			cap__mn_lock();
+			e = cap__block(NULL, deadline, CAP_WAIT_IO, NULL);
+		}
 		if (e == -EINTR)
 			interrupted = true;
 		else if (e && e != -ETIMEDOUT) /* not a descriptor to wait on after all: look with backoff */

@@ -362,36 +362,53 @@ int pthread_mutex_destroy(pthread_mutex_t *pm)
 	return m->owner ? EBUSY : 0;
 }
 
-static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try)
+/* The shim's objects are the runtime's: each operation under cap__mn.lock
+ * (mn.h), which a wait releases once the thread is parked. */
+static inline int cap__unlock_ret(int v)
+{
+	cap__mn_unlock(cap__w);
+	return v;
+}
+
+/* Under cap__mn.lock; returns without it. */
+static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try)
 {
 	struct cap_thread *me = cap__me_or_outside();
 	if (CAP_LIKELY(!m->owner)) {
 		m->owner = me;
 		m->count = 1;
-		return 0;
+		return cap__unlock_ret(0);
 	}
 	if (m->owner == me) {
 		if (m->kind == PTHREAD_MUTEX_RECURSIVE) {
 			if (m->count == UINT32_MAX)
-				return EAGAIN;
+				return cap__unlock_ret(EAGAIN);
 			m->count++;
-			return 0;
+			return cap__unlock_ret(0);
 		}
 		if (m->kind == PTHREAD_MUTEX_ERRORCHECK)
-			return EDEADLK;
+			return cap__unlock_ret(EDEADLK);
 		if (try)
-			return EBUSY;
+			return cap__unlock_ret(EBUSY);
 		/* A normal mutex relocked by its owner waits forever, as in glibc;
 		 * the deadlock report names it if nothing else can run. */
 	}
 	if (try)
-		return EBUSY;
-	if (me == &cap__outside)
+		return cap__unlock_ret(EBUSY);
+	if (me == &cap__outside) {
+		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_mutex_lock");
+	}
 	int r = -cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
 	if (r == 0)
 		m->count = 1; /* the unlocker handed it to us */
 	return r;
+}
+
+static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try)
+{
+	cap__mn_lock();
+	return cap__pmutex_lock_locked(m, deadline, try);
 }
 
 int pthread_mutex_lock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, false); }
@@ -413,14 +430,15 @@ int pthread_mutex_unlock(pthread_mutex_t *pm)
 {
 	struct cap_pmutex *m = (struct cap_pmutex *)pm;
 	struct cap_thread *me = cap__me_or_outside();
+	cap__mn_lock();
 	if (m->owner != me) {
 		if (m->kind == PTHREAD_MUTEX_RECURSIVE || m->kind == PTHREAD_MUTEX_ERRORCHECK || !m->owner)
-			return EPERM;
+			return cap__unlock_ret(EPERM);
 	} else if (m->kind == PTHREAD_MUTEX_RECURSIVE && --m->count > 0) {
-		return 0;
+		return cap__unlock_ret(0);
 	}
 	m->owner = cap__wake_one(&m->waiters, 0);
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 /* ---- Condition variables ------------------------------------------------ */
@@ -477,10 +495,13 @@ int pthread_cond_destroy(pthread_cond_t *pc) { return ((struct cap_pcond *)pc)->
 static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t deadline)
 {
 	struct cap_thread *me = cap__me_or_outside();
+	cap__mn_lock();
 	if (m->owner != me)
-		return EPERM;
-	if (me == &cap__outside)
+		return cap__unlock_ret(EPERM);
+	if (me == &cap__outside) {
+		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_cond_wait");
+	}
 	uint32_t depth = m->count;
 	m->owner = cap__wake_one(&m->waiters, 0);
 	int r = -cap__block(&c->waiters, deadline, CAP_WAIT_COND, c);
@@ -509,13 +530,15 @@ int pthread_cond_clockwait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t cl
 }
 int pthread_cond_signal(pthread_cond_t *pc)
 {
+	cap__mn_lock();
 	cap__wake_one(&((struct cap_pcond *)pc)->waiters, 0);
-	return 0;
+	return cap__unlock_ret(0);
 }
 int pthread_cond_broadcast(pthread_cond_t *pc)
 {
+	cap__mn_lock();
 	cap__wake_all(&((struct cap_pcond *)pc)->waiters, 0);
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 /* ---- Readers-writer locks ----------------------------------------------- */
@@ -607,7 +630,8 @@ int pthread_rwlock_unlock(pthread_rwlock_t *l)
 
 /* ---- Spinlocks and barriers --------------------------------------------- */
 
-/* Spinning cannot work when the holder only runs once we stop: yield. */
+/* Spinning cannot work when the holder only runs once we stop: yield.
+ * The word is taken atomically: its holder may run on another worker. */
 int pthread_spin_init(pthread_spinlock_t *s, int pshared)
 {
 	(void)pshared;
@@ -621,26 +645,19 @@ int pthread_spin_destroy(pthread_spinlock_t *s)
 }
 int pthread_spin_lock(pthread_spinlock_t *s)
 {
-	while (*s) {
+	while (__atomic_exchange_n(s, 1, __ATOMIC_ACQUIRE)) {
 		if (cap__outside_now())
 			cap__cannot_block("pthread_spin_lock");
 		cap_yield();
-		if (*s)
+		if (__atomic_load_n(s, __ATOMIC_RELAXED))
 			cap_sleep_ns(1000);
 	}
-	*s = 1;
 	return 0;
 }
-int pthread_spin_trylock(pthread_spinlock_t *s)
-{
-	if (*s)
-		return EBUSY;
-	*s = 1;
-	return 0;
-}
+int pthread_spin_trylock(pthread_spinlock_t *s) { return __atomic_exchange_n(s, 1, __ATOMIC_ACQUIRE) ? EBUSY : 0; }
 int pthread_spin_unlock(pthread_spinlock_t *s)
 {
-	*s = 0;
+	__atomic_store_n(s, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -672,18 +689,23 @@ int pthread_barrier_destroy(pthread_barrier_t *pb) { return ((struct cap_pbarrie
 int pthread_barrier_wait(pthread_barrier_t *pb)
 {
 	struct cap_pbarrier *b = (struct cap_pbarrier *)pb;
+	cap__mn_lock();
 	if (++b->waiting == b->count) {
 		b->waiting = 0;
 		b->generation++;
 		cap__wake_all(&b->q, 0);
-		return PTHREAD_BARRIER_SERIAL_THREAD;
+		return cap__unlock_ret(PTHREAD_BARRIER_SERIAL_THREAD);
 	}
-	if (cap__outside_now())
+	if (cap__outside_now()) {
+		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_barrier_wait");
+	}
 	uint32_t gen = b->generation;
-	while (gen == b->generation)
+	while (gen == b->generation) {
 		cap__block(&b->q, 0, CAP_WAIT_QUEUE, b);
-	return 0;
+		cap__mn_lock();
+	}
+	return cap__unlock_ret(0);
 }
 
 /* ---- Once --------------------------------------------------------------- */
@@ -694,22 +716,27 @@ static cap_waitq_t cap__once_waiters;
 
 int pthread_once(pthread_once_t *once, void (*fn)(void))
 {
-	volatile int *o = (volatile int *)once;
-	if (CAP_LIKELY(*o == 2))
+	int *o = (int *)once;
+	if (CAP_LIKELY(__atomic_load_n(o, __ATOMIC_ACQUIRE) == 2))
 		return 0;
-	if (*o == 0) {
-		*o = 1;
+	int zero = 0;
+	if (__atomic_compare_exchange_n(o, &zero, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
 		fn();
-		*o = 2;
+		cap__mn_lock();
+		__atomic_store_n(o, 2, __ATOMIC_RELEASE);
 		cap__wake_all(&cap__once_waiters, 0);
-		return 0;
+		return cap__unlock_ret(0);
 	}
-	while (*o == 1) {
-		if (cap__outside_now())
+	cap__mn_lock();
+	while (__atomic_load_n(o, __ATOMIC_ACQUIRE) == 1) {
+		if (cap__outside_now()) {
+			cap__mn_unlock(cap__w);
 			cap__cannot_block("pthread_once");
+		}
 		cap__block(&cap__once_waiters, 0, CAP_WAIT_ONCE, (const void *)once);
+		cap__mn_lock();
 	}
-	return 0;
+	return cap__unlock_ret(0);
 }
 
 /* ---- Semaphores --------------------------------------------------------- */

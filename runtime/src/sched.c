@@ -66,6 +66,10 @@ static inline void cap__ready(struct cap_worker *w, struct cap_thread *t, bool s
 		cap__mn_inject(t);
 		return;
 	}
+	if (CAP_UNLIKELY(t->flags & CAP_F_BOUND) && t->owner != w) {
+		cap__mn_send(t);
+		return;
+	}
 	cap__mn_own(w, t);
 	if (soon)
 		cap__runq_push_next(w, t);
@@ -88,7 +92,7 @@ static void cap__poll_nowait(struct cap_worker *w)
 		cap__io_poll(w, 0);
 	if (cap__mn.timers.n)
 		cap__timer_release_due(w, cap__mono_ns());
-	if (CAP_UNLIKELY(w->kmask) && w->id == 0)
+	if (CAP_UNLIKELY(w->kmask))
 		cap__sig_spare(w); /* a signal the running threads block, for one that waits */
 	w->polling = false;
 }
@@ -104,6 +108,8 @@ static __attribute__((noinline)) struct cap_thread *cap__pick_slow(struct cap_wo
 	    (cap__mn.io_waiters | cap__mn.timers.n | atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed)))
 		cap__poll_nowait(w);
 	struct cap_thread *t = cap__mn_inject_get(w);
+	if (!t && atomic_load_explicit(&w->ninbox, memory_order_relaxed))
+		t = cap__mn_inbox_take(w);
 	return t ? t : cap__runq_pop(w);
 }
 
@@ -111,6 +117,8 @@ static inline struct cap_thread *cap__pick(struct cap_worker *w)
 {
 	if (CAP_UNLIKELY(++w->dispatches >= 61))
 		return cap__pick_slow(w);
+	if (CAP_UNLIKELY(atomic_load_explicit(&w->ninbox, memory_order_relaxed)))
+		return cap__mn_inbox_take(w);
 	return cap__runq_pop(w);
 }
 
@@ -130,7 +138,10 @@ static __attribute__((noinline)) void cap__post_switch(struct cap_worker *w)
 	struct cap_thread *t = w->post_push;
 	if (t) {
 		w->post_push = NULL;
-		if (CAP_UNLIKELY(w->post_hold)) {
+		if (CAP_UNLIKELY(w->post_send)) {
+			w->post_send = false;
+			cap__mn_send(t);
+		} else if (CAP_UNLIKELY(w->post_hold)) {
 			uint64_t since = t->wake_ns;
 			w->post_hold = false;
 			cap__lock_take(&cap__mn.res_lock);
@@ -417,6 +428,10 @@ _Noreturn void cap__thread_main(struct cap_thread *t)
 	struct cap_worker *w = cap__w;
 	if (w->post_push || w->zombie || w->post_unlock)
 		cap__post_switch(w);
+	/* The program's thread-locals: a pointer to one stays valid only in
+	 * this worker's TLS block (mn.h: Thread-locals). */
+	if (cap__tls.area && cap__mn.n > 1)
+		cap__flags_set(t, CAP_F_BOUND);
 	if (t->flags & CAP_F_C11) /* as glibc: the int, sign-extended, is the pthread result */
 		t->result = (void *)(intptr_t)((int (*)(void *))(void *)t->fn)(t->arg);
 	else
@@ -532,6 +547,27 @@ void cap_yield(void)
 	cap__hook_resumed(w, cur, CAP_KIND_YIELD);
 }
 
+int cap_bind(unsigned worker)
+{
+	struct cap_worker *w = cap__w;
+	if (!w || w->current == &w->sched || worker >= cap__mn.n)
+		return EINVAL;
+	struct cap_thread *cur = w->current;
+	struct cap_worker *to = cap__mn.workers[worker];
+	cap__flags_set(cur, CAP_F_BOUND);
+	if (to == w)
+		return 0;
+	atomic_fetch_sub_explicit(&w->stats.threads, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&to->stats.threads, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&to->stats.migrations, 1, memory_order_relaxed);
+	cur->owner = to;
+	cur->state = CAP_RUNNABLE;
+	w->post_push = cur; /* to its new worker once saved (cap__post_switch) */
+	w->post_send = true;
+	cap__schedule(w, cur);
+	return 0;
+}
+
 int cap_sleep_ns(uint64_t ns)
 {
 	cap__need_worker();
@@ -540,6 +576,7 @@ int cap_sleep_ns(uint64_t ns)
 		return 0;
 	}
 	uint64_t deadline = cap__mono_ns() + ns;
+	cap__mn_lock();
 	int r = cap__block(NULL, deadline, CAP_WAIT_SLEEP, NULL);
 	return r == -ETIMEDOUT ? 0 : -r;
 }

@@ -31,6 +31,8 @@ static void cap__sig_count(uint64_t m, int d)
 
 static inline long cap__sigprocmask(uint64_t m) { return cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &m, NULL, 8); }
 
+
+
 static inline void cap__tgkill_self(int sig)
 {
 	cap_sys3(SYS_tgkill, cap_sys0(SYS_getpid), cap_sys0(SYS_gettid), sig);
@@ -40,11 +42,6 @@ void cap__sig_kmask(struct cap_worker *w, uint64_t m)
 {
 	if (w->kmask == m)
 		return;
-	if (w->id != 0) { /* its kernel thread blocks every signal (mn.h: Signals) */
-		w->kmask = m;
-		w->sched.sigmask = m;
-		return;
-	}
 	/* Signals pending for the process that m lets through run now, for
 	 * the thread that runs from here on. */
 	int mode = cap__w->sig.mode;
@@ -138,8 +135,11 @@ int cap__sig_send(struct cap_thread *t, int sig)
 	if (t->flags & CAP_F_SIGWAIT) {
 		struct cap_sigwait *sw = cap__sigwait_of(t);
 		__atomic_fetch_or(&t->sigpend, bit, __ATOMIC_RELAXED);
-		if (sw && ((sw->take | sw->accept) & bit))
+		if (sw && ((sw->take | sw->accept) & bit)) {
+			cap__mn_lock();
 			cap__wake(t, 0); /* it takes the signal itself */
+			cap__mn_unlock(w);
+		}
 		return 0;
 	}
 	if (t->sigmask & bit) {

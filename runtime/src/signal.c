@@ -63,7 +63,7 @@ void cap__signals_init(struct cap_worker *w)
 	long fd = cap_sys2(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd >= 0)
 		cap__fds_runtime(1);
-	if (fd >= 0 && cap__io_add_internal((int)fd, CAP_TAG_SIGNAL) == 0)
+	if (fd >= 0 && cap__io_add_internal((int)fd, CAP_TAG_SIGNAL + w->id) == 0)
 		w->sig.efd = (int)fd;
 }
 

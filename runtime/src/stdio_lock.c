@@ -3,9 +3,10 @@
  * A lock exists only while some thread holds it: a record in a small hash
  * table keyed by the FILE's address, with its owner, a recursion depth and
  * the threads parked waiting for it.  Unlocking hands the lock straight to
- * the first waiter (FIFO), like the runtime's mutexes.  One worker, so no
- * atomics (SINGLE-WORKER). */
+ * the first waiter (FIFO), like the runtime's mutexes.  The table and the
+ * records are under cap__mn.lock (mn.h), as every wait queue is. */
 #include "stdio_lock.h"
+#include "mn.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -90,7 +91,7 @@ static void cap__flock_release(struct cap_flock *l)
 	cap__files_held--;
 }
 
-/* Park until the holder hands the lock over. */
+/* Park until the holder hands the lock over (releases cap__mn.lock). */
 static void cap__flock_wait(struct cap_flock *l)
 {
 	cap__block(&l->waiters, 0, CAP_WAIT_MUTEX, l->file); /* not interrupted by signals */
@@ -98,52 +99,74 @@ static void cap__flock_wait(struct cap_flock *l)
 
 void cap__file_wait(struct cap_file_hold *h)
 {
+	struct cap_thread *me = cap__flock_me();
+	cap__mn_lock();
 	struct cap_flock *l = cap__flock_find(h->file);
-	if (!l || l->owner == cap__flock_me())
+	if (!l || l->owner == me) {
+		cap__mn_unlock(cap__w);
 		return;
+	}
 	cap__flock_wait(l);
 	h->took = true;
 }
 
-void cap__file_hold(struct cap_file_hold *h)
+bool cap__file_hold(struct cap_file_hold *h)
 {
 	if (h->took)
-		return;
+		return false;
 	struct cap_thread *me = cap__flock_me();
+	cap__mn_lock();
 	struct cap_flock *l = cap__flock_find(h->file);
-	if (l && l->owner == me)
-		return; /* held around us (flockfile, or an outer operation) */
-	cap__flock_new(h->file, me);
+	if (l && l->owner == me) {
+		cap__mn_unlock(cap__w);
+		return false; /* held around us (flockfile, or an outer operation) */
+	}
 	h->took = true;
+	if (l) { /* another thread holds it (one on another worker: since cap__file_wait looked) */
+		cap__flock_wait(l);
+		return true;
+	}
+	cap__flock_new(h->file, me);
+	cap__mn_unlock(cap__w);
+	return false;
 }
 
 void cap__file_release(struct cap_file_hold *h)
 {
 	h->took = false;
+	cap__mn_lock();
 	cap__flock_release(cap__flock_find(h->file));
+	cap__mn_unlock(cap__w);
 }
 
 int cap__file_lock(const void *file, bool try)
 {
 	struct cap_thread *me = cap__flock_me();
+	cap__mn_lock();
 	struct cap_flock *l = cap__flock_find(file);
 	if (!l) {
 		cap__flock_new(file, me);
+		cap__mn_unlock(cap__w);
 		return 0;
 	}
 	if (l->owner == me) {
 		l->depth++;
+		cap__mn_unlock(cap__w);
 		return 0;
 	}
-	if (try)
+	if (try) {
+		cap__mn_unlock(cap__w);
 		return -EBUSY;
+	}
 	cap__flock_wait(l);
 	return 0;
 }
 
 void cap__file_unlock(const void *file)
 {
+	cap__mn_lock();
 	struct cap_flock *l = cap__flock_find(file);
 	if (l && l->owner == cap__current()) /* glibc leaves unlocking by another thread undefined */
 		cap__flock_release(l);
+	cap__mn_unlock(cap__w);
 }

@@ -15,15 +15,19 @@
 #define CAP_STDIO_LOCK_H
 
 #include "internal.h"
+#include "mn.h"
 
 struct cap_file_hold {
 	const void *file;
 	bool took; /* this operation owns the lock and releases it in leave */
 };
 
-extern uint32_t cap__files_held; /* streams some user thread holds (SINGLE-WORKER) */
+extern uint32_t cap__files_held; /* streams some user thread holds (a hint, read without cap__mn.lock) */
 
 void cap__file_wait(struct cap_file_hold *h);
+/* The operation is about to park: from now on the stream is its thread's.
+ * true: it had to wait for another thread first. */
+bool cap__file_hold(struct cap_file_hold *h);
 
 /* Wait while another user thread holds `file`.  Returns true when it had
  * to wait (then the operation owns the lock: anything it looked at before
@@ -38,8 +42,6 @@ static inline bool cap__file_enter(struct cap_file_hold *h, const void *file)
 	return h->took;
 }
 
-/* The operation is about to park: from now on the stream is its thread's. */
-void cap__file_hold(struct cap_file_hold *h);
 void cap__file_release(struct cap_file_hold *h);
 static inline void cap__file_leave(struct cap_file_hold *h)
 {

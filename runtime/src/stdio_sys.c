@@ -55,6 +55,11 @@ bool cap__stream_waits(struct cap_stream *s)
 {
 	if (s->kind < 0) /* wide streams keep libc's own paths */
 		s->kind = s->f->_mode > 0 ? 0 : cap__fd_waits(s->f->_fileno);
+	/* The runtime's path runs in the buffer without glibc's lock (which is
+	 * per kernel thread, and would be held across the park): with several
+	 * workers, a thread on another one must wait for the whole operation. */
+	if (s->kind != 0 && CAP_UNLIKELY(cap__mn.n > 1))
+		cap__file_hold(&s->hold);
 	return s->kind != 0;
 }
 

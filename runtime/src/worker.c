@@ -22,6 +22,10 @@ void cap__worker_init_sched(struct cap_worker *w)
 	w->errno_ptr = cap__errno(); /* this kernel thread's own: no worker yet */
 	w->sched.state = CAP_RUNNING;
 	w->sched.stack_kind = CAP_STACK_KIND_KERNEL;
+	/* Our chunks keep signals off them (handlers run on an alternate
+	 * stack), so __morestack need not block signals around each split:
+	 * libgcc's flag is per kernel thread, so each worker sets it. */
+	__morestack_initial_sp.dont_block_signals = 1;
 	w->sched.ss.initial_sp = __morestack_initial_sp.sp;
 	w->sched.ss.initial_len = __morestack_initial_sp.len;
 	w->sched.owner = w;
@@ -47,10 +51,9 @@ void cap__worker_init(struct cap_worker *w)
 		w->io.epfd = cap__mn.workers[0]->io.epfd; /* the process's one instance (mn.h: Netpoller) */
 	}
 	cap__w = w;
-	if (w->id == 0) { /* process signals reach worker 0 only */
-		cap__signals_init(w);
+	cap__signals_init(w);
+	if (w->id == 0)
 		cap__mn_kick_init();
-	}
 	w->stats.start_ns = cap__mono_ns();
 }
 
@@ -59,8 +62,11 @@ void cap__worker_init(struct cap_worker *w)
 void cap__worker_run(struct cap_worker *w)
 {
 	while (!atomic_load_explicit(&cap__mn.exiting, memory_order_relaxed)) {
-		if (CAP_UNLIKELY(atomic_load_explicit(&w->sig.ran, memory_order_relaxed)) && w->id == 0)
+		if (CAP_UNLIKELY(atomic_load_explicit(&w->sig.ran, memory_order_relaxed))) {
+			cap__mn_lock();
 			cap__signals_deliver(w); /* a handler ran while it was parked */
+			cap__mn_unlock(w);
+		}
 		if (!cap__sched_run_one(w))
 			cap__mn_idle(w);
 	}

@@ -59,7 +59,10 @@ static void blocking_call_no_longer_stalls(void)
 {
 	long before = ticks_during(cap_test_block_ms_plain);
 	long after = ticks_during(cap_test_block_ms);
-	CHECK_EQ(before, 0);  /* every thread stood still for each 30 ms call */
+	if (cap_workers() == 1)
+		CHECK_EQ(before, 0); /* every thread stood still for each 30 ms call */
+	else
+		CHECK(before >= 3); /* its worker stood still; another ran the ticker */
 	CHECK(after >= 3);    /* the ticker kept ticking during the calls */
 	if (before || after < 3)
 		fprintf(stderr, "  ticks during calls: %ld before annotation, %ld after\n", before, after);

@@ -191,9 +191,20 @@ static void accept_waits_for_releases(void)
 	fifo_against_resource_aware("admission", "accepted=1 closes_before=0\n", "accepted=1 closes_before=8\n");
 }
 
+/* The order two runnable threads run in is one worker's: with several,
+ * both may run at once.  So this one runs with one worker. */
 static void releasers_first_acquirers_last(void)
 {
+	char *was = getenv("CAPRICCIO_WORKERS");
+	char saved[32] = "";
+	if (was)
+		snprintf(saved, sizeof saved, "%s", was);
+	setenv("CAPRICCIO_WORKERS", "1", 1);
 	fifo_against_resource_aware("learning", "order=NR|AN\n", "order=RN|NA\n");
+	if (was)
+		setenv("CAPRICCIO_WORKERS", saved, 1);
+	else
+		unsetenv("CAPRICCIO_WORKERS");
 }
 
 static void unknown_policy_is_refused(void)

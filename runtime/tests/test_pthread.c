@@ -33,14 +33,23 @@ static void *exits_early(void *a)
 	return NULL;
 }
 
+static sem_t echo_go;
+static void *echo_arg_after_go(void *a)
+{
+	sem_wait(&echo_go);
+	return a;
+}
+
 static void create_join_exit_self(void)
 {
 	pthread_t t;
 	void *r;
-	CHECK_EQ(pthread_create(&t, NULL, echo_arg, (void *)5), 0);
+	sem_init(&echo_go, 0, 0);
+	CHECK_EQ(pthread_create(&t, NULL, echo_arg_after_go, (void *)5), 0);
 	cap_info_t info;
 	cap_get_info(&info);
-	CHECK_EQ(info.threads, 2); /* the pthread is a user thread */
+	CHECK_EQ(info.threads, 2); /* the pthread is a user thread (waiting: it may run on another worker) */
+	sem_post(&echo_go);
 	CHECK_EQ(pthread_join(t, &r), 0);
 	CHECK_EQ((intptr_t)r, 5);
 	CHECK_EQ(pthread_create(&t, NULL, exits_early, NULL), 0);
@@ -60,14 +69,15 @@ static void *detached(void *a)
 	return NULL;
 }
 
-/* 1 when a 4 KiB frame fits in the thread's first chunk (the chunk ends
- * at the thread structure, cap_self()); a split puts it in another chunk. */
+/* 1 when a 4 KiB frame fits in the thread's first chunk of arg bytes (the
+ * chunk ends at the thread structure, cap_self()); a split puts it in
+ * another chunk, which may lie anywhere, just below the first one too. */
 static void *frame_in_first_chunk(void *arg)
 {
 	volatile char big[4096];
 	big[0] = 1;
 	uintptr_t top = (uintptr_t)cap_self(), at = (uintptr_t)big;
-	return (void *)(uintptr_t)(at < top && top - at < 8192);
+	return (void *)(uintptr_t)(at < top && top - at < (uintptr_t)arg);
 }
 
 /* In split mode a small stack size is the first chunk (how the chunk-size
@@ -79,15 +89,16 @@ static void stack_size_is_first_chunk(void)
 	void *fits;
 	CHECK_EQ(pthread_attr_init(&a), 0);
 	CHECK_EQ(pthread_attr_setstacksize(&a, 1024), EINVAL);
-	CHECK_EQ(pthread_create(&t, NULL, frame_in_first_chunk, NULL), 0);
+	void *dflt = (void *)(uintptr_t)3840, *eight = (void *)(uintptr_t)8192;
+	CHECK_EQ(pthread_create(&t, NULL, frame_in_first_chunk, dflt), 0);
 	CHECK_EQ(pthread_join(t, &fits), 0);
 	CHECK_EQ((uintptr_t)fits, 0); /* default 3.75 KiB chunk: the frame split */
 	CHECK_EQ(pthread_attr_setstacksize(&a, 8192), 0);
-	CHECK_EQ(pthread_create(&t, &a, frame_in_first_chunk, NULL), 0);
+	CHECK_EQ(pthread_create(&t, &a, frame_in_first_chunk, eight), 0);
 	CHECK_EQ(pthread_join(t, &fits), 0);
 	CHECK_EQ((uintptr_t)fits, 1);
 	CHECK_EQ(pthread_attr_setstacksize(&a, 8 << 20), 0);
-	CHECK_EQ(pthread_create(&t, &a, frame_in_first_chunk, NULL), 0);
+	CHECK_EQ(pthread_create(&t, &a, frame_in_first_chunk, dflt), 0);
 	CHECK_EQ(pthread_join(t, &fits), 0);
 	CHECK_EQ((uintptr_t)fits, 0);
 	pthread_attr_destroy(&a);

@@ -10,13 +10,16 @@ static cap_cond_t cv;
 static int go;
 static long waiting, finished;
 
+/* The counts are atomic: threads on different workers run at once. */
+static void count(long *c) { __atomic_fetch_add(c, 1, __ATOMIC_RELAXED); }
+
 static void *cond_waiter(void *a)
 {
 	cap_mutex_lock(&m);
-	waiting++;
+	count(&waiting);
 	while (!go)
 		cap_cond_wait(&cv, &m);
-	finished++;
+	count(&finished);
 	cap_mutex_unlock(&m);
 	return a;
 }
@@ -27,10 +30,10 @@ static uint64_t release_ns;
 
 static void *sleeper(void *a)
 {
-	waiting++;
+	count(&waiting);
 	for (uint64_t now; (now = cap_now_ns()) < release_ns;)
 		cap_sleep_ns(release_ns - now);
-	finished++;
+	count(&finished);
 	return a;
 }
 
@@ -50,7 +53,7 @@ static int blocked_round(uint64_t window_ns)
 		if (!ts[i])
 			return 1;
 	}
-	while (waiting < N)
+	while (__atomic_load_n(&waiting, __ATOMIC_RELAXED) < N)
 		cap_yield();
 	cap_info_t info;
 	cap_get_info(&info);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <capriccio.h>
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,18 +61,67 @@ static int extra_workers_with(const char *value, int *err)
 	return n > 0 && status == 0 ? atoi(out) : -1;
 }
 
+/* The CPUs this process may use: its affinity mask, capped by a cgroup v2
+ * cpu.max quota (rounded up), as the runtime's default counts them. */
+static int cpus_allowed(void)
+{
+	cpu_set_t set;
+	int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+	char line[512], path[600];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", line + 3);
+		FILE *m = fopen(path, "r");
+		char q[32];
+		unsigned long long period;
+		if (m && fscanf(m, "%31s %llu", q, &period) == 2 && strcmp(q, "max") && period) {
+			int quota = (int)((strtoull(q, NULL, 10) + period - 1) / period);
+			if (quota < n)
+				n = quota;
+		}
+		if (m)
+			fclose(m);
+	}
+	if (f)
+		fclose(f);
+	return n > 0 ? n : 1;
+}
+
 static void workers_env_starts_that_many(void)
 {
-	int err;
+	int err, dflt = cpus_allowed() - 1;
 	CHECK_EQ(extra_workers_with("3", &err), 2);
 	CHECK(!err);
 	CHECK_EQ(extra_workers_with("1", &err), 0);
-	/* The default is 1 until M:N is complete (mn.h). */
-	CHECK_EQ(extra_workers_with(NULL, &err), 0);
-	CHECK_EQ(extra_workers_with("lots", &err), 0);
+	CHECK_EQ(extra_workers_with(NULL, &err), dflt); /* the default: every CPU it may use */
+	CHECK(!err);
+	CHECK_EQ(extra_workers_with("lots", &err), dflt);
 	CHECK(err); /* said why */
-	CHECK_EQ(extra_workers_with("0", &err), 0);
+	CHECK_EQ(extra_workers_with("0", &err), dflt);
 	CHECK(err);
+}
+
+/* A child started with one CPU in its affinity mask runs one worker by
+ * default.  (The mask is this kernel thread's: a worker's, restored; main
+ * stays bound to it meanwhile.) */
+static void default_follows_the_affinity_mask(void)
+{
+	CHECK_EQ(cap_bind(cap_worker_id()), 0);
+	cpu_set_t was, one;
+	CHECK_EQ(sched_getaffinity(0, sizeof was, &was), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &was)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	CHECK_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+	int err, extra = extra_workers_with(NULL, &err);
+	CHECK_EQ(sched_setaffinity(0, sizeof was, &was), 0);
+	CHECK_EQ(extra, 0);
 }
 
 /* Child mode: the CPU time (ns) all of this process's kernel threads use
@@ -415,8 +465,31 @@ static void poll_wakes_keep_their_order(void)
 		CHECK((window *= 2) <= 640 * 1000 * 1000);
 }
 
+/* The orders above are one worker's: with several, an idle worker steals a
+ * queued thread and runs it at once.  So with CAPRICCIO_WORKERS above 1
+ * they run in a child with one worker, whose report is shown here. */
+static void queue_order_in_one_worker(void)
+{
+	char *envp[] = { "CAPRICCIO_WORKERS=1", NULL };
+	char *argv[] = { "/proc/self/exe", "order", NULL };
+	struct child c;
+	CHECK_EQ(child_start(&c, argv, envp, 1, 0), 0);
+	static char out[8192];
+	child_slurp(c.out, out, sizeof out);
+	int st = child_wait(&c);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+		printf("#   one worker: %s\n", line);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "order")) {
+		RUN(woken_thread_runs_next);
+		RUN(run_next_cannot_starve_the_queue);
+		RUN(poll_wakes_keep_their_order);
+		TAP_DONE();
+	}
 	if (argc > 1 && !strcmp(argv[1], "count")) {
 		printf("%d\n", count_workers());
 		return 0;
@@ -424,13 +497,18 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "idle"))
 		return idle_cpu();
 	RUN(workers_env_starts_that_many);
+	RUN(default_follows_the_affinity_mask);
 	RUN(idle_workers_burn_no_cpu);
 	RUN(mutex_counts_exact);
 	RUN(cond_queue_loses_nothing);
 	RUN(sem_ping_pong_exact);
 	RUN(spawn_join_exact);
-	RUN(woken_thread_runs_next);
-	RUN(run_next_cannot_starve_the_queue);
-	RUN(poll_wakes_keep_their_order);
+	if (cap_workers() == 1) {
+		RUN(woken_thread_runs_next);
+		RUN(run_next_cannot_starve_the_queue);
+		RUN(poll_wakes_keep_their_order);
+	} else {
+		RUN(queue_order_in_one_worker);
+	}
 	TAP_DONE();
 }
