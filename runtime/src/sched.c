@@ -527,9 +527,9 @@ void cap_yield(void)
 	struct cap_thread *cur = w->current;
 	if (cur == &w->sched)
 		return;
-	if (!cap__runq_len(w)) {
+	if (!cap__runq_len(w) && !atomic_load_explicit(&w->ninbox, memory_order_relaxed)) {
 		if (!(cap__mn.io_waiters | cap__mn.timers.n | atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed)) ||
-		    (cap__poll_nowait(w), !cap__runq_len(w))) {
+		    (cap__poll_nowait(w), !cap__runq_len(w) && !atomic_load_explicit(&w->ninbox, memory_order_relaxed))) {
 			/* Nobody to run: this yield point kept no one waiting. */
 			cap__hook_run_restarts(w, cur);
 			return;
