@@ -233,26 +233,27 @@ test('capriccio cc ends with the signal that ended the compiler', (t) => {
 test('capcc adds compile flags always and link flags only when linking', (t) => {
   const fake = fakeInstall(tempDir(t), true);
   const env = { CAPRICCIO_GCC: fake.gcc };
-  const include = `-I${join(fake.root, 'runtime', 'include')}`;
+  // capriccio.h's directory, then capcc's <errno.h> (runtime/include/capriccio/errno.h).
+  const include = [`-I${join(fake.root, 'runtime', 'include')}`, `-I${join(fake.root, 'runtime', 'include', 'capriccio')}`];
   const argsOf = (r: Result): string[] => {
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.split('\n').slice(0, -1);
   };
 
   for (const mode of ['-c', '-S', '-E', '-M', '-MM']) {
-    assert.deepEqual(argsOf(run(fake.capcc, [mode, 'a.c'], env)), [...COMPILE_FLAGS, mode, 'a.c', include]);
+    assert.deepEqual(argsOf(run(fake.capcc, [mode, 'a.c'], env)), [...COMPILE_FLAGS, mode, 'a.c', ...include]);
   }
   for (const query of [['--version'], ['-v'], ['-dumpversion'], ['-print-file-name=libc.so']]) {
-    assert.deepEqual(argsOf(run(fake.capcc, query, env)), [...COMPILE_FLAGS, ...query, include]);
+    assert.deepEqual(argsOf(run(fake.capcc, query, env)), [...COMPILE_FLAGS, ...query, ...include]);
   }
-  assert.deepEqual(argsOf(run(fake.capcc, [], env)), [...COMPILE_FLAGS, include]);
+  assert.deepEqual(argsOf(run(fake.capcc, [], env)), [...COMPILE_FLAGS, ...include]);
   const user = ['-O2', 'a.o', 'b.c', '-o', 'prog', '-lm'];
-  assert.deepEqual(argsOf(run(fake.capcc, user, env)), [...COMPILE_FLAGS, ...user, include, ...linkFlags(fake.root)]);
+  assert.deepEqual(argsOf(run(fake.capcc, user, env)), [...COMPILE_FLAGS, ...user, ...include, ...linkFlags(fake.root)]);
   assert.deepEqual(argsOf(run(fake.capcc, ['-v', 'a.o'], env)), [
     ...COMPILE_FLAGS,
     '-v',
     'a.o',
-    include,
+    ...include,
     ...linkFlags(fake.root),
   ]);
 });

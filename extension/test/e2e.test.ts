@@ -71,8 +71,8 @@ int main(void)
 `;
 const SLEEP_LINE = PROG_C.split('\n').findIndex((l) => l.includes('SLEEP_LINE')) + 1;
 
-function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
-  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+function run(file: string, args: readonly string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
   if (r.error) throw r.error;
   return r;
 }
@@ -110,7 +110,8 @@ test('capriccio run --record + summary --json on a real Capriccio program: the c
   const { dir, src, exe } = buildProgram(t, PROG_C);
   const rec = join(dir, 'prog.caprec');
 
-  const r = capriccio(['run', '--record', rec, '--interval', '50', '--', exe]);
+  // One worker: its busy and parked times are then the one thread's computing and sleeping.
+  const r = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', exe], { CAPRICCIO_WORKERS: '1' });
   assert.equal(r.status, 0, r.stderr);
   const own = /compute_ms=([\d.]+) sleep_ms=([\d.]+)/.exec(r.stdout);
   assert.ok(own, `the program did not report its own timings: ${r.stdout}`);

@@ -31,8 +31,13 @@ interface Summary {
   suggestions: { kind: string; function?: string; file?: string; line?: number; message: string; evidence: Record<string, unknown> }[];
 }
 
+/**
+ * The samples run on one worker: what each shows (a bounded buffer's two condition-variable
+ * waits, a hog's run) is then the program's alone; with two, threads also meet on the mutexes
+ * around them, which a profile then rightly shows.
+ */
 function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
-  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CAPRICCIO_WORKERS: '1' } });
   if (r.error) throw r.error;
   return r;
 }

@@ -347,11 +347,15 @@ static void cap__mn_park(struct cap_worker *w)
 		if (masked) /* idle: let through what some thread accepts (the last one's mask may block it) */
 			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 		cap__worker_park_begin(w, cap__mono_ns());
+		if (w->tel) /* the stall watchdog must not take this wait for a stall */
+			atomic_store_explicit(&w->tel->idle, 1, memory_order_relaxed);
 		while (!atomic_load_explicit(&w->park, memory_order_acquire)) {
 			long r = cap_sys6(SYS_futex, (long)&w->park, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
 			if (r == -EINTR)
 				break; /* a handler ran: its signal is routed from the loop */
 		}
+		if (w->tel)
+			atomic_store_explicit(&w->tel->idle, 0, memory_order_relaxed);
 		cap__worker_park_end(w, cap__mono_ns());
 		if (masked)
 			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &w->kmask, NULL, 8);

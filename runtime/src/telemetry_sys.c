@@ -1000,20 +1000,16 @@ void cap__telemetry_start_sys(void *arg)
 	on_exit(cap__on_exit, NULL);
 }
 
-/* A worker other than the first (mn_sys.c): its tables, and its sampler
- * (its kernel thread lets the sampler's signal through, nothing else). */
+/* A worker other than the first (mn_sys.c): its tables and its sampler,
+ * whose signal its kernel thread lets through from the start (it blocks
+ * the rest until it runs a thread). */
 void cap__tel_worker_start(struct cap_worker *w)
 {
 	if (!cap__tel_on)
 		return;
+	uint64_t bit = CAP_SIGBIT(CAP_SAMPLER_SIGNAL); /* the kernel's call: the program's pthread_sigmask is the runtime's */
+	cap_sys4(SYS_rt_sigprocmask, SIG_UNBLOCK, &bit, NULL, 8);
 	cap__tel_register_worker(w);
-	if (w->tel && cap__sampler_handler()) {
-		sigset_t s;
-		sigemptyset(&s);
-		sigaddset(&s, CAP_SAMPLER_SIGNAL);
-		pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-		cap__start_sampler(gettid());
-	}
 }
 
 void cap__tel_register_worker(struct cap_worker *w)
