@@ -118,30 +118,30 @@ static int child_cpu(int threads, long steps)
 
 /* Two threads bound to workers 0 and 1 wake each other through two
  * semaphores. */
-static cap_sem_t ping, pong;
+static cap_sem_t cross_ping, cross_pong;
 static long wake_rounds;
-static void *ponger(void *a)
+static void *cross_ponger(void *a)
 {
 	cap_bind(1);
 	for (long i = 0; i < wake_rounds; i++) {
-		cap_sem_wait(&ping);
-		cap_sem_post(&pong);
+		cap_sem_wait(&cross_ping);
+		cap_sem_post(&cross_pong);
 	}
 	return a;
 }
 static double measure_cross_wake(void)
 {
-	cap_sem_init(&ping, 0);
-	cap_sem_init(&pong, 0);
+	cap_sem_init(&cross_ping, 0);
+	cap_sem_init(&cross_pong, 0);
 	cap_bind(0);
-	cap_thread_t *t = cap_spawn(ponger, NULL, NULL);
-	cap_sem_post(&ping); /* the first round also waits for the ponger to reach worker 1 */
-	cap_sem_wait(&pong);
+	cap_thread_t *t = cap_spawn(cross_ponger, NULL, NULL);
+	cap_sem_post(&cross_ping); /* the first round also waits for the cross_ponger to reach worker 1 */
+	cap_sem_wait(&cross_pong);
 	wake_rounds++;
 	uint64_t t0 = cap_now_ns();
 	for (long i = 1; i < wake_rounds; i++) {
-		cap_sem_post(&ping);
-		cap_sem_wait(&pong);
+		cap_sem_post(&cross_ping);
+		cap_sem_wait(&cross_pong);
 	}
 	double ns = (double)(cap_now_ns() - t0) / (2.0 * (double)(wake_rounds - 1));
 	cap_join(t, NULL);

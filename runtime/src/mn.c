@@ -423,7 +423,7 @@ static void cap__mn_poll(struct cap_worker *w)
 void cap__mn_idle(struct cap_worker *w)
 {
 	uint32_t n = cap__mn.n;
-	if (n > 1 && 2 * atomic_load_explicit(&cap__mn.nspinning, memory_order_relaxed) < n) {
+	if (n > 1) { /* every idle worker may spin, briefly: a wake finds it awake (no futex call on either side) */
 		atomic_fetch_add_explicit(&cap__mn.nspinning, 1, memory_order_seq_cst);
 		uint64_t t0 = cap__mono_ns(), now = t0;
 		bool found = false;
