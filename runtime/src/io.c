@@ -303,7 +303,7 @@ void cap__io_after_fork(struct cap_worker *w)
  * (cap__mn_unlock wakes it). */
 static inline void cap__io_waiter(struct cap_worker *w, int d)
 {
-	cap__mn.io_waiters += (uint32_t)d;
+	atomic_fetch_add_explicit(&cap__mn.io_waiters, (uint32_t)d, memory_order_relaxed);
 	if (d > 0 && !atomic_load_explicit(&cap__mn.poller, memory_order_relaxed))
 		w->wakep = cap__mn.n > 1;
 }
@@ -329,9 +329,7 @@ int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)
 	cap__io_waiter(w, 1);
 	r = cap__block(dir == CAP_DIR_READ ? &f->readers : &f->writers, deadline_ns, CAP_WAIT_IO,
 		       (const void *)(intptr_t)fd);
-	cap__mn_lock();
-	cap__io_waiter(w, -1);
-	cap__mn_unlock(cap__w);
+	cap__io_waiter(cap__w, -1);
 	return r;
 }
 

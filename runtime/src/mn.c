@@ -423,7 +423,11 @@ static void cap__mn_poll(struct cap_worker *w)
 void cap__mn_idle(struct cap_worker *w)
 {
 	uint32_t n = cap__mn.n;
-	if (n > 1) { /* every idle worker may spin, briefly: a wake finds it awake (no futex call on either side) */
+	/* Every idle worker may spin, briefly: a wake then finds it awake, with
+	 * no futex call on either side (Go lets half of them: measured here, a
+	 * ping-pong across two workers took 9.0 us that way, 0.8 us this way,
+	 * and knot's throughput did not change). */
+	if (n > 1) {
 		atomic_fetch_add_explicit(&cap__mn.nspinning, 1, memory_order_seq_cst);
 		uint64_t t0 = cap__mono_ns(), now = t0;
 		bool found = false;

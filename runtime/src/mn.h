@@ -101,7 +101,7 @@ struct cap_mn {
 	struct cap_thread *all;        /* every live thread */
 	uint64_t nthreads;
 	struct cap_thread *main_thread;
-	uint32_t io_waiters;           /* threads parked on epoll */
+	_Atomic uint32_t io_waiters;   /* threads parked on epoll: counted up under the lock, down without it */
 	uint64_t next_id;
 	/* Threads made runnable with no worker's ring to take them: a ring's
 	 * overflow, a forked child's, the ones from outside a worker. */
