@@ -422,6 +422,12 @@ static void cap__mn_poll(struct cap_worker *w)
 
 void cap__mn_idle(struct cap_worker *w)
 {
+	/* While it looks for work its kernel takes only what some live thread
+	 * accepts, as of now: the threads may have changed since it last set
+	 * its mask (a signal every thread blocks must stay pending). */
+	uint64_t idle = cap__sig_idle_mask(w);
+	if (CAP_UNLIKELY(idle != w->kmask))
+		cap__sig_kmask(w, idle);
 	uint32_t n = cap__mn.n;
 	/* Every idle worker may spin, briefly: a wake then finds it awake, with
 	 * no futex call on either side (Go lets half of them: measured here, a

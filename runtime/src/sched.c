@@ -190,13 +190,23 @@ static inline __attribute__((always_inline)) struct cap_worker *cap__switch(stru
 	return w;
 }
 
+/* The worker's own context, to switch to when nothing is runnable here.
+ * Its kernel mask while it looks for work and idles: what some thread
+ * accepts, not the last thread's (a process signal every thread blocks
+ * must stay pending, not run on an idle worker). */
+static inline struct cap_thread *cap__sched_ctx(struct cap_worker *w)
+{
+	w->sched.sigmask = cap__sig_idle_mask(w);
+	return &w->sched;
+}
+
 /* Run something else; `cur` has been parked (or is handed to
  * w->post_push).  Returns the worker cur runs on again. */
 struct cap_worker *cap__schedule(struct cap_worker *w, struct cap_thread *cur)
 {
 	struct cap_thread *next = cap__pick(w);
 	if (!next)
-		next = &w->sched;
+		next = cap__sched_ctx(w);
 	else
 		next->state = CAP_RUNNING;
 	return cap__switch(w, cur, next);
@@ -539,7 +549,7 @@ void cap_yield(void)
 	cur->state = CAP_RUNNABLE;
 	struct cap_thread *next = cap__pick(w);
 	if (CAP_UNLIKELY(!next)) /* a thief took what there was */
-		next = &w->sched;
+		next = cap__sched_ctx(w);
 	else
 		next->state = CAP_RUNNING;
 	w->post_push = cur; /* queued once saved (cap__post_switch) */

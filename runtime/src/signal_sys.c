@@ -96,6 +96,16 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 			target = atomic_exchange(&w->sig.target, NULL); /* pthread_kill */
 		if (!target)
 			target = cap__pick(w, in, bit, &sw);
+		if (!target && !in && w->sig.mode == CAP_SIGRUN_NORMAL && si->si_code != SI_TKILL) {
+			/* An idle worker took a process signal that no thread accepts
+			 * any more (its mask was set before the last one that did
+			 * ended or blocked it): back to the process's pending set,
+			 * blocked here, as if no thread had been able to take it. */
+			sigaddset(&((ucontext_t *)uc)->uc_sigmask, sig);
+			cap_sys3(SYS_rt_sigqueueinfo, cap_sys0(SYS_getpid), sig, si);
+			errno = saved;
+			return;
+		}
 		if (sw && (sw->take & bit) && !sw->given) {
 			/* sigwait takes it (the kernel would have woken that
 			 * thread, the handler would not have run) */
