@@ -62,8 +62,11 @@
  * Signals.  Each worker's kernel thread has its running thread's mask, so
  * the kernel gives a process signal to a worker whose thread accepts it,
  * and the trampoline routes it from there (sigstate.h) through that
- * worker's eventfd; idle workers let through what some thread accepts.
- * Faults (SIGSEGV, SIGBUS, ...) are never blocked.
+ * worker's eventfd; an idle worker lets through what some live thread
+ * accepts, computed as it goes idle, and a signal that reaches it after
+ * the last such thread ended or blocked it goes back to the process's
+ * pending set (signal_sys.c).  Faults (SIGSEGV, SIGBUS, ...) are never
+ * blocked.
  *
  * fork.  The child has one kernel thread, the forking worker: it becomes
  * worker 0 and the only one, and takes every queued thread (fork.c).
