@@ -11,12 +11,13 @@
  * trampoline's pick, signal.c) ends the wait with EINTR. */
 #include "io.h"
 #include "sigstate.h"
+#include "mn.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/signalfd.h>
 
-struct cap_sigwait *cap__sigwaiters; /* process-wide (sigstate.h); SINGLE-WORKER: unlocked */
+struct cap_sigwait *cap__sigwaiters; /* process-wide (sigstate.h); changed under cap__mn.lock, read by handlers */
 
 void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept)
 {
@@ -29,11 +30,13 @@ void cap__sigwait_begin(struct cap_sigwait *sw, uint64_t take, uint64_t accept)
 	sw->sfd = -1;
 	cap__sig_setmask(t, CAP_SIG_ALL);
 	cap__flags_set(t, CAP_F_SIGWAIT);
+	cap__mn_lock();
 	sw->prev = NULL;
 	sw->next = cap__sigwaiters;
 	if (sw->next)
 		sw->next->prev = sw;
-	cap__sigwaiters = sw;
+	__atomic_store_n(&cap__sigwaiters, sw, __ATOMIC_RELEASE);
+	cap__mn_unlock(cap__w);
 }
 
 static void cap__siginfo_copy(siginfo_t *to, const siginfo_t *from)
@@ -122,12 +125,14 @@ int cap__sigwait_park(struct cap_sigwait *sw, struct cap_pollwait *nodes, int *i
 void cap__sigwait_end(struct cap_sigwait *sw)
 {
 	struct cap_thread *t = sw->t;
+	cap__mn_lock();
 	if (sw->prev)
 		sw->prev->next = sw->next;
 	else
 		cap__sigwaiters = sw->next;
 	if (sw->next)
 		sw->next->prev = sw->prev;
+	cap__mn_unlock(cap__w);
 	cap__flags_clear(t, CAP_F_SIGWAIT);
 	if (sw->sfd >= 0) {
 		cap__fd_reset(sw->sfd);

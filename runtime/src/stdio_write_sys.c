@@ -246,10 +246,10 @@ struct cap_text {
 
 /* printf formats into a stream of the runtime's own — libc's engine at
  * the speed it has on any buffered stream, where vsnprintf's string stream
- * is slower — and the text is then moved into the real stream.  One per
- * worker (SINGLE-WORKER); a printf that runs while it is taken (a thread
- * parked writing its text, a printf handler calling printf) formats with
- * vsnprintf instead. */
+ * is slower — and the text is then moved into the real stream.  One for
+ * the process, taken by an atomic exchange; a printf that runs while it is
+ * taken (on another worker, a thread parked writing its text, a printf
+ * handler calling printf) formats with vsnprintf instead. */
 static FILE *cap__sink;
 static bool cap__sink_busy;
 static char cap__sink_buf[4096];
@@ -279,23 +279,29 @@ static ssize_t cap__sink_write(void *cookie, const char *p, size_t n)
 	return cap__spill_add(p, n) ? (ssize_t)n : -1;
 }
 
-static bool cap__sink_ready(void)
+/* false: another printf has it, or it cannot be made. */
+static bool cap__sink_take(void)
 {
-	if (cap__sink || cap__sink_busy)
-		return !cap__sink_busy;
-	FILE *f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cap__sink_write });
-	if (!f || REAL(setvbuf)(f, cap__sink_buf, _IOFBF, sizeof cap__sink_buf) != 0)
+	if (__atomic_exchange_n(&cap__sink_busy, true, __ATOMIC_ACQUIRE))
 		return false;
+	if (cap__sink)
+		return true;
+	FILE *f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = cap__sink_write });
+	if (!f || REAL(setvbuf)(f, cap__sink_buf, _IOFBF, sizeof cap__sink_buf) != 0) {
+		__atomic_store_n(&cap__sink_busy, false, __ATOMIC_RELEASE);
+		return false;
+	}
 	__fsetlocking(f, FSETLOCKING_BYCALLER); /* only ever used by its taker */
 	cap__sink = f;
 	return true;
 }
 
-static void cap__sink_reset(void)
+static void cap__sink_give(void)
 {
 	cap__sink->_IO_write_ptr = cap__sink->_IO_write_base;
 	cap__sink->_flags &= ~CAP_IO_ERR_SEEN;
 	cap__spill_len = 0;
+	__atomic_store_n(&cap__sink_busy, false, __ATOMIC_RELEASE);
 }
 
 /* Returns the length, or -1 when a conversion failed (EOVERFLOW, EILSEQ,
@@ -303,17 +309,17 @@ static void cap__sink_reset(void)
 static int cap__format(struct cap_text *t, char *local, size_t size, int chk, const char *fmt, va_list ap)
 {
 	*t = (struct cap_text){ 0 };
-	if (cap__sink_ready()) {
+	if (cap__sink_take()) {
 		FILE *k = cap__sink;
 		int n = chk < 0 ? REAL(vfprintf)(k, fmt, ap) : REAL(__vfprintf_chk)(k, chk, fmt, ap);
 		size_t tail = (size_t)(k->_IO_write_ptr - k->_IO_write_base);
 		if (n < 0 || (cap__spill_len && !cap__spill_add(k->_IO_write_base, tail))) {
-			cap__sink_reset();
+			cap__sink_give();
 			return -1;
 		}
 		t->p = cap__spill_len ? cap__spill : k->_IO_write_base;
 		t->len = cap__spill_len ? cap__spill_len : tail;
-		t->from_sink = cap__sink_busy = true;
+		t->from_sink = true;
 		return n;
 	}
 	va_list again;
@@ -335,10 +341,8 @@ static int cap__format(struct cap_text *t, char *local, size_t size, int chk, co
 static void cap__format_done(struct cap_text *t)
 {
 	free(t->heap);
-	if (t->from_sink) {
-		cap__sink_reset();
-		cap__sink_busy = false;
-	}
+	if (t->from_sink)
+		cap__sink_give();
 }
 
 /* vfprintf formats straight into the stream's buffer and writes whenever
