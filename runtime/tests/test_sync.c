@@ -98,10 +98,11 @@ static void mutex_fifo_handoff(void)
 }
 
 static cap_cond_t cv;
-static int ready, woken;
+static int ready, woken, waiting;
 static void *cond_waiter(void *a)
 {
 	cap_mutex_lock(&m);
+	waiting++;
 	while (!ready)
 		cap_cond_wait(&cv, &m);
 	woken++;
@@ -112,10 +113,16 @@ static void *cond_waiter(void *a)
 static void cond_signal_broadcast(void)
 {
 	cap_thread_t *t[5];
-	ready = woken = 0;
+	ready = woken = waiting = 0;
 	for (int i = 0; i < 5; i++)
 		t[i] = cap_spawn(cond_waiter, NULL, NULL);
-	cap_yield();
+	/* all five waiting (with several workers a yield does not see to it) */
+	for (int n = 0; n < 5;) {
+		cap_yield();
+		cap_mutex_lock(&m);
+		n = waiting;
+		cap_mutex_unlock(&m);
+	}
 	CHECK_EQ(woken, 0);
 	cap_mutex_lock(&m);
 	ready = 1;
