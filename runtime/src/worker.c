@@ -1,7 +1,8 @@
-/* A worker: the kernel thread that runs user threads.  cap__worker_init
+/* A worker: a kernel thread that runs user threads.  cap__worker_init
  * builds its context from the modules' (ctx.h), in the order they depend
  * on each other; cap__worker_run is its loop, which runs threads and, when
- * none is runnable, waits in epoll for I/O, timers and completions. */
+ * none is runnable here, looks for work on the others or waits for it
+ * (mn.c). */
 #include "internal.h"
 #include "disk.h"
 #include "io.h"
