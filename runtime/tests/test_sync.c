@@ -264,21 +264,29 @@ static void channel(void)
 	CHECK(cap_now_ns() - t0 >= 10 * MS);
 }
 
+/* A bare wait queue has no predicate: a wake before the wait is lost.  So
+ * all run on worker 0, where a waiter that has counted itself has also
+ * queued itself before main runs again (with several workers a yield does
+ * not see to it). */
 static cap_waitq_t wq;
-static int wq_woken;
+static int wq_woken, wq_queued;
 static void *wq_waiter(void *a)
 {
+	cap_bind(0);
+	__atomic_fetch_add(&wq_queued, 1, __ATOMIC_RELAXED);
 	if (cap_waitq_wait(&wq, 0) == 0)
-		wq_woken++;
+		__atomic_fetch_add(&wq_woken, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
 static void wait_queue(void)
 {
 	cap_thread_t *t[3];
+	cap_bind(0);
 	for (int i = 0; i < 3; i++)
 		t[i] = cap_spawn(wq_waiter, NULL, NULL);
-	cap_yield();
+	while (__atomic_load_n(&wq_queued, __ATOMIC_RELAXED) < 3)
+		cap_yield();
 	CHECK_EQ(cap_waitq_wake_one(&wq), 1);
 	CHECK_EQ(cap_waitq_wake_all(&wq), 2);
 	CHECK_EQ(cap_waitq_wake_all(&wq), 0);
