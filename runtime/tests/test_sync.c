@@ -130,6 +130,9 @@ static void cond_signal_broadcast(void)
 	cap_mutex_unlock(&m);
 	cap_yield();
 	cap_yield();
+	for (int i = 0; i < 1000 && !__atomic_load_n(&woken, __ATOMIC_RELAXED); i++)
+		cap_sleep_ns(1000000); /* it may run on another worker */
+	cap_sleep_ns(10000000);
 	CHECK_EQ(woken, 1); /* signal wakes exactly one */
 	cap_mutex_lock(&m);
 	cap_cond_broadcast(&cv);
@@ -157,7 +160,7 @@ static int sem_got;
 static void *sem_taker(void *a)
 {
 	cap_sem_wait(&sem);
-	sem_got++;
+	__atomic_fetch_add(&sem_got, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -169,6 +172,9 @@ static void semaphore(void)
 	for (int i = 0; i < 4; i++)
 		t[i] = cap_spawn(sem_taker, NULL, NULL);
 	cap_yield();
+	for (int i = 0; i < 1000 && __atomic_load_n(&sem_got, __ATOMIC_RELAXED) < 2; i++)
+		cap_sleep_ns(1000000); /* the takers may run on another worker */
+	cap_sleep_ns(10000000);
 	CHECK_EQ(sem_got, 2);
 	CHECK_EQ(cap_sem_trywait(&sem), EAGAIN);
 	uint64_t t0 = cap_now_ns();
