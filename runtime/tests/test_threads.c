@@ -99,6 +99,13 @@ static void *detached_fn(void *a)
 	return NULL;
 }
 
+static cap_sem_t detach_go;
+static void *waits_for_go(void *a)
+{
+	cap_sem_wait(&detach_go);
+	return a;
+}
+
 static void detach_and_errors(void)
 {
 	cap_thread_t *t = cap_spawn(detached_fn, NULL, &(cap_spawn_opts_t){ .detached = 1 });
@@ -107,9 +114,13 @@ static void detach_and_errors(void)
 	CHECK_EQ(cap_join(cap_self(), NULL), EDEADLK);
 	cap_sleep_ns(20000000);
 	CHECK_EQ(detached_ran, 1);
-	cap_thread_t *u = cap_spawn(ret_arg, NULL, NULL);
+	/* u waits until both detaches are done: once detached and ended (on
+	 * another worker, at once) its handle would be freed. */
+	cap_sem_init(&detach_go, 0);
+	cap_thread_t *u = cap_spawn(waits_for_go, NULL, NULL);
 	CHECK_EQ(cap_detach(u), 0);
 	CHECK_EQ(cap_detach(u), EINVAL);
+	cap_sem_post(&detach_go);
 	errno = 0;
 	CHECK(cap_spawn(NULL, NULL, NULL) == NULL && errno == EINVAL);
 	cap_yield();
