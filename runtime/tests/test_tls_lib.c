@@ -17,8 +17,11 @@ int shared_calls(void);
 
 static sem_t to_b, to_a;
 
+/* A (main) and B share worker 0: a shared library's thread-locals are per
+ * worker, and with several workers B could run on another. */
 static void *b_fails_too(void *arg)
 {
+	cap_bind(0);
 	sem_wait(&to_b);
 	long fresh = linked_in_last_error() == 0 && linked_in_calls() == 100;
 	long shares = shared_last_error() == 11; /* A's, on the same worker */
@@ -32,6 +35,7 @@ static void linked_in_per_thread_shared_library_per_worker(void)
 {
 	sem_init(&to_b, 0, 0);
 	sem_init(&to_a, 0, 0);
+	cap_bind(0);
 	pthread_t b;
 	pthread_create(&b, NULL, b_fails_too, NULL);
 	linked_in_fail(11);
