@@ -117,13 +117,14 @@ static int child_cpu(int threads, long steps)
 }
 
 /* Two threads bound to workers 0 and 1 wake each other through two
- * semaphores. */
+ * semaphores: one round to settle (the ponger reaching worker 1), then
+ * wake_rounds timed. */
 static cap_sem_t cross_ping, cross_pong;
 static long wake_rounds;
 static void *cross_ponger(void *a)
 {
 	cap_bind(1);
-	for (long i = 0; i < wake_rounds; i++) {
+	for (long i = 0; i <= wake_rounds; i++) {
 		cap_sem_wait(&cross_ping);
 		cap_sem_post(&cross_pong);
 	}
@@ -135,17 +136,15 @@ static double measure_cross_wake(void)
 	cap_sem_init(&cross_pong, 0);
 	cap_bind(0);
 	cap_thread_t *t = cap_spawn(cross_ponger, NULL, NULL);
-	cap_sem_post(&cross_ping); /* the first round also waits for the cross_ponger to reach worker 1 */
+	cap_sem_post(&cross_ping);
 	cap_sem_wait(&cross_pong);
-	wake_rounds++;
 	uint64_t t0 = cap_now_ns();
-	for (long i = 1; i < wake_rounds; i++) {
+	for (long i = 0; i < wake_rounds; i++) {
 		cap_sem_post(&cross_ping);
 		cap_sem_wait(&cross_pong);
 	}
-	double ns = (double)(cap_now_ns() - t0) / (2.0 * (double)(wake_rounds - 1));
+	double ns = (double)(cap_now_ns() - t0) / (2.0 * (double)wake_rounds);
 	cap_join(t, NULL);
-	wake_rounds--;
 	return ns;
 }
 

@@ -57,16 +57,8 @@ void cap__after_fork_child(void)
 	for (struct cap_thread *t = cap__mn.all, *next; t; t = next) {
 		next = t->all_next;
 		t->owner = w; /* bound ones too: the only worker */
-		if (t->state == CAP_RUNNING && t != w->current) { /* ran on another worker: not in the child */
-			cap__sig_exited(t);
-			if (t->all_prev)
-				t->all_prev->all_next = t->all_next;
-			else
-				cap__mn.all = t->all_next;
-			if (t->all_next)
-				t->all_next->all_prev = t->all_prev;
-			cap__mn.nthreads--;
-		}
+		if (t->state == CAP_RUNNING && t != w->current) /* ran on another worker: not in the child */
+			cap__unlink_all(t);
 	}
 	for (uint32_t i = 0; i < cap__mn.n; i++) {
 		struct cap_worker *v = cap__mn.workers[i];

@@ -267,6 +267,8 @@ void cap__set_errno(int e);
 #define CAP_JOIN_TRY UINT64_MAX
 int cap__join(struct cap_thread *t, void **result, uint64_t deadline_ns);
 struct cap_thread *cap__spawn_at(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);
+/* Takes t off the thread list (under cap__mn.lock). */
+void cap__unlink_all(struct cap_thread *t);
 /* cap__spawn_at in two steps, for callers that finish setting up the
  * thread (or publish it) before any worker can run it. */
 struct cap_thread *cap__spawn_prepare(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *o, void *site);

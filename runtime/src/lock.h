@@ -41,12 +41,6 @@ static inline void cap__lock_take(struct cap_lock *l)
 		cap__lock_sleep(l);
 }
 
-static inline bool cap__lock_try(struct cap_lock *l)
-{
-	uint32_t z = 0;
-	return atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire, memory_order_relaxed);
-}
-
 static inline void cap__lock_give(struct cap_lock *l)
 {
 	if (__builtin_expect(atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2, 0))

@@ -274,35 +274,39 @@ static struct cap_worker *cap__mn_idle_pop(void)
 	return v;
 }
 
-/* Work was queued: if no worker is looking for work, wake one that sleeps
- * (Go's wakep), else the poller, which then looks.  The fence orders the
- * queueing before the looks at the idle counts, as parking orders its
- * announcement before its last look at the queues (Dekker). */
+/* Takes v off the idle stack if it is on it; true if it was. */
+static bool cap__mn_idle_remove(struct cap_worker *v)
+{
+	cap__lock_take(&cap__mn.idle_lock);
+	bool was = v->idle;
+	if (was) {
+		struct cap_worker **p = &cap__mn.idle;
+		while (*p != v)
+			p = &(*p)->idle_next;
+		*p = v->idle_next;
+		v->idle = false;
+		atomic_fetch_sub_explicit(&cap__mn.nidle, 1, memory_order_seq_cst);
+	}
+	cap__lock_give(&cap__mn.idle_lock);
+	return was;
+}
+
 /* v has a thread in its inbox: if it sleeps, wake it (only it can run
  * the thread).  The fence pairs with parking's, as in cap__mn_wakep. */
 static void cap__mn_wake_worker(struct cap_worker *v)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	bool woke = false;
-	if (atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed)) {
-		cap__lock_take(&cap__mn.idle_lock);
-		if (v->idle) {
-			struct cap_worker **p = &cap__mn.idle;
-			while (*p != v)
-				p = &(*p)->idle_next;
-			*p = v->idle_next;
-			v->idle = false;
-			atomic_fetch_sub_explicit(&cap__mn.nidle, 1, memory_order_seq_cst);
-			woke = true;
-		}
-		cap__lock_give(&cap__mn.idle_lock);
-	}
+	bool woke = atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed) && cap__mn_idle_remove(v);
 	if (woke)
 		cap__mn_unpark(v);
 	else if (atomic_load_explicit(&cap__mn.poller, memory_order_relaxed) == v->id + 1)
 		cap__mn_kick();
 }
 
+/* Work was queued: if no worker is looking for work, wake one that sleeps
+ * (Go's wakep), else the poller, which then looks.  The fence orders the
+ * queueing before the looks at the idle counts, as parking orders its
+ * announcement before its last look at the queues (Dekker). */
 void cap__mn_wakep(void)
 {
 	if (cap__mn.n == 1)
@@ -360,16 +364,7 @@ static void cap__mn_park(struct cap_worker *w)
 		if (masked)
 			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &w->kmask, NULL, 8);
 	}
-	cap__lock_take(&cap__mn.idle_lock);
-	if (w->idle) { /* not woken: take it off the stack ourselves */
-		struct cap_worker **p = &cap__mn.idle;
-		while (*p != w)
-			p = &(*p)->idle_next;
-		*p = w->idle_next;
-		w->idle = false;
-		atomic_fetch_sub_explicit(&cap__mn.nidle, 1, memory_order_seq_cst);
-	}
-	cap__lock_give(&cap__mn.idle_lock);
+	cap__mn_idle_remove(w); /* not woken: off the stack ourselves */
 	atomic_store_explicit(&w->park, 0, memory_order_relaxed);
 }
 

@@ -151,6 +151,12 @@ static inline void cap__mn_unlock(struct cap_worker *w)
 		cap__mn_wakep();
 	}
 }
+/* `return cap__mn_unlock_ret(v)`: releases, then returns v. */
+static inline int cap__mn_unlock_ret(int v)
+{
+	cap__mn_unlock(cap__w);
+	return v;
+}
 /* A thread to run from elsewhere: the injection queue, then other workers'
  * queues.  NULL: none. */
 struct cap_thread *cap__mn_find(struct cap_worker *w);

@@ -364,11 +364,6 @@ int pthread_mutex_destroy(pthread_mutex_t *pm)
 
 /* The shim's objects are the runtime's: each operation under cap__mn.lock
  * (mn.h), which a wait releases once the thread is parked. */
-static inline int cap__unlock_ret(int v)
-{
-	cap__mn_unlock(cap__w);
-	return v;
-}
 
 /* Under cap__mn.lock; returns without it. */
 static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try)
@@ -377,24 +372,24 @@ static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool
 	if (CAP_LIKELY(!m->owner)) {
 		m->owner = me;
 		m->count = 1;
-		return cap__unlock_ret(0);
+		return cap__mn_unlock_ret(0);
 	}
 	if (m->owner == me) {
 		if (m->kind == PTHREAD_MUTEX_RECURSIVE) {
 			if (m->count == UINT32_MAX)
-				return cap__unlock_ret(EAGAIN);
+				return cap__mn_unlock_ret(EAGAIN);
 			m->count++;
-			return cap__unlock_ret(0);
+			return cap__mn_unlock_ret(0);
 		}
 		if (m->kind == PTHREAD_MUTEX_ERRORCHECK)
-			return cap__unlock_ret(EDEADLK);
+			return cap__mn_unlock_ret(EDEADLK);
 		if (try)
-			return cap__unlock_ret(EBUSY);
+			return cap__mn_unlock_ret(EBUSY);
 		/* A normal mutex relocked by its owner waits forever, as in glibc;
 		 * the deadlock report names it if nothing else can run. */
 	}
 	if (try)
-		return cap__unlock_ret(EBUSY);
+		return cap__mn_unlock_ret(EBUSY);
 	if (me == &cap__outside) {
 		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_mutex_lock");
@@ -433,12 +428,12 @@ int pthread_mutex_unlock(pthread_mutex_t *pm)
 	cap__mn_lock();
 	if (m->owner != me) {
 		if (m->kind == PTHREAD_MUTEX_RECURSIVE || m->kind == PTHREAD_MUTEX_ERRORCHECK || !m->owner)
-			return cap__unlock_ret(EPERM);
+			return cap__mn_unlock_ret(EPERM);
 	} else if (m->kind == PTHREAD_MUTEX_RECURSIVE && --m->count > 0) {
-		return cap__unlock_ret(0);
+		return cap__mn_unlock_ret(0);
 	}
 	m->owner = cap__wake_one(&m->waiters, 0);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Condition variables ------------------------------------------------ */
@@ -497,7 +492,7 @@ static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t d
 	struct cap_thread *me = cap__me_or_outside();
 	cap__mn_lock();
 	if (m->owner != me)
-		return cap__unlock_ret(EPERM);
+		return cap__mn_unlock_ret(EPERM);
 	if (me == &cap__outside) {
 		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_cond_wait");
@@ -532,13 +527,13 @@ int pthread_cond_signal(pthread_cond_t *pc)
 {
 	cap__mn_lock();
 	cap__wake_one(&((struct cap_pcond *)pc)->waiters, 0);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 int pthread_cond_broadcast(pthread_cond_t *pc)
 {
 	cap__mn_lock();
 	cap__wake_all(&((struct cap_pcond *)pc)->waiters, 0);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Readers-writer locks ----------------------------------------------- */
@@ -694,7 +689,7 @@ int pthread_barrier_wait(pthread_barrier_t *pb)
 		b->waiting = 0;
 		b->generation++;
 		cap__wake_all(&b->q, 0);
-		return cap__unlock_ret(PTHREAD_BARRIER_SERIAL_THREAD);
+		return cap__mn_unlock_ret(PTHREAD_BARRIER_SERIAL_THREAD);
 	}
 	if (cap__outside_now()) {
 		cap__mn_unlock(cap__w);
@@ -705,7 +700,7 @@ int pthread_barrier_wait(pthread_barrier_t *pb)
 		cap__block(&b->q, 0, CAP_WAIT_QUEUE, b);
 		cap__mn_lock();
 	}
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Once --------------------------------------------------------------- */
@@ -725,7 +720,7 @@ int pthread_once(pthread_once_t *once, void (*fn)(void))
 		cap__mn_lock();
 		__atomic_store_n(o, 2, __ATOMIC_RELEASE);
 		cap__wake_all(&cap__once_waiters, 0);
-		return cap__unlock_ret(0);
+		return cap__mn_unlock_ret(0);
 	}
 	cap__mn_lock();
 	while (__atomic_load_n(o, __ATOMIC_ACQUIRE) == 1) {
@@ -736,7 +731,7 @@ int pthread_once(pthread_once_t *once, void (*fn)(void))
 		cap__block(&cap__once_waiters, 0, CAP_WAIT_ONCE, (const void *)once);
 		cap__mn_lock();
 	}
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Semaphores --------------------------------------------------------- */

@@ -131,6 +131,11 @@ static void cap__stack_overflowed(struct cap_thread *t)
 	cap__on_sysstack(CAP_SYSFN_OVERFLOW, t);
 }
 
+static inline bool cap__post_pending(const struct cap_worker *w)
+{
+	return w->post_push || w->zombie || w->post_unlock;
+}
+
 /* What the context switched to does first (ctx.h), on the worker it now
  * runs on. */
 static __attribute__((noinline)) void cap__post_switch(struct cap_worker *w)
@@ -185,7 +190,7 @@ static inline __attribute__((always_inline)) struct cap_worker *cap__switch(stru
 		cap__sig_kmask(w, to->sigmask);
 	cap__ctx_switch(&from->ctx, &to->ctx);
 	w = cap__w;
-	if (CAP_UNLIKELY(w->post_push || w->zombie || w->post_unlock))
+	if (CAP_UNLIKELY(cap__post_pending(w)))
 		cap__post_switch(w);
 	return w;
 }
@@ -305,7 +310,7 @@ static void cap__link_all(struct cap_worker *w, struct cap_thread *t)
 	t->id = ++cap__mn.next_id;
 }
 
-static void cap__unlink_all(struct cap_thread *t)
+void cap__unlink_all(struct cap_thread *t)
 {
 	cap__sig_exited(t);
 	if (t->all_prev)
@@ -436,7 +441,7 @@ CAP_HIDDEN _Noreturn void cap__thread_main(struct cap_thread *t);
 _Noreturn void cap__thread_main(struct cap_thread *t)
 {
 	struct cap_worker *w = cap__w;
-	if (w->post_push || w->zombie || w->post_unlock)
+	if (cap__post_pending(w))
 		cap__post_switch(w);
 	/* The program's thread-locals: a pointer to one stays valid only in
 	 * this worker's TLS block (mn.h: Thread-locals). */

@@ -22,12 +22,6 @@ static inline struct cap_thread *cap__me(const char *what)
 /* The lock for one operation: taken, and released with the wakes it made. */
 #define LOCK() cap__mn_lock()
 #define UNLOCK() cap__mn_unlock(cap__w)
-/* `return cap__unlock_ret(v)`: releases, then returns v. */
-static inline int cap__unlock_ret(int v)
-{
-	UNLOCK();
-	return v;
-}
 
 /* cap__block reports -errno (internal.h); these functions return +errno,
  * and those whose result is the wait's end in cap__block_public. */
@@ -44,7 +38,7 @@ int cap_waitq_wait(cap_waitq_t *q, uint64_t deadline_ns)
 int cap_waitq_wake_one(cap_waitq_t *q)
 {
 	LOCK();
-	return cap__unlock_ret(cap__wake_one(q, 0) != NULL);
+	return cap__mn_unlock_ret(cap__wake_one(q, 0) != NULL);
 }
 
 int cap_waitq_wake_all(cap_waitq_t *q)
@@ -55,7 +49,7 @@ int cap_waitq_wake_all(cap_waitq_t *q)
 		cap__wake(q->head, 0);
 		n++;
 	}
-	return cap__unlock_ret(n);
+	return cap__mn_unlock_ret(n);
 }
 
 /* ---- Mutex -------------------------------------------------------------- */
@@ -66,10 +60,10 @@ int cap_mutex_timedlock(cap_mutex_t *m, uint64_t deadline_ns)
 	LOCK();
 	if (CAP_LIKELY(!m->owner)) {
 		m->owner = me;
-		return cap__unlock_ret(0);
+		return cap__mn_unlock_ret(0);
 	}
 	if (m->owner == me)
-		return cap__unlock_ret(EDEADLK);
+		return cap__mn_unlock_ret(EDEADLK);
 	return -cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m); /* 0: the unlocker made us the owner */
 }
 
@@ -80,9 +74,9 @@ int cap_mutex_trylock(cap_mutex_t *m)
 	struct cap_thread *me = CAP_ME();
 	LOCK();
 	if (m->owner)
-		return cap__unlock_ret(EBUSY);
+		return cap__mn_unlock_ret(EBUSY);
 	m->owner = me;
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* Under the lock. */
@@ -97,7 +91,7 @@ static int cap__mutex_release(cap_mutex_t *m)
 int cap_mutex_unlock(cap_mutex_t *m)
 {
 	LOCK();
-	return cap__unlock_ret(cap__mutex_release(m));
+	return cap__mn_unlock_ret(cap__mutex_release(m));
 }
 
 /* ---- Condition variable ------------------------------------------------- */
@@ -107,7 +101,7 @@ int cap_cond_timedwait(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns)
 	struct cap_thread *me = CAP_ME();
 	LOCK();
 	if (m->owner != me)
-		return cap__unlock_ret(EPERM);
+		return cap__mn_unlock_ret(EPERM);
 	cap__mutex_release(m);
 	int r = -cap__block(&c->waiters, deadline_ns, CAP_WAIT_COND, c);
 	while (cap_mutex_lock(m) != 0) {
@@ -121,14 +115,14 @@ int cap_cond_signal(cap_cond_t *c)
 {
 	LOCK();
 	cap__wake_one(&c->waiters, 0);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 int cap_cond_broadcast(cap_cond_t *c)
 {
 	LOCK();
 	cap__wake_all(&c->waiters, 0);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Semaphore ---------------------------------------------------------- */
@@ -146,7 +140,7 @@ int cap_sem_timedwait(cap_sem_t *s, uint64_t deadline_ns)
 	LOCK();
 	if (s->count > 0) {
 		s->count--;
-		return cap__unlock_ret(0);
+		return cap__mn_unlock_ret(0);
 	}
 	return cap__block_public(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
 }
@@ -157,9 +151,9 @@ int cap_sem_trywait(cap_sem_t *s)
 {
 	LOCK();
 	if (s->count == 0)
-		return cap__unlock_ret(EAGAIN);
+		return cap__mn_unlock_ret(EAGAIN);
 	s->count--;
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 int cap_sem_post(cap_sem_t *s)
@@ -167,7 +161,7 @@ int cap_sem_post(cap_sem_t *s)
 	LOCK();
 	if (!cap__wake_one(&s->waiters, 0))
 		s->count++;
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Readers-writer lock ------------------------------------------------ */
@@ -193,7 +187,7 @@ int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns)
 	LOCK();
 	if (!l->writer && !l->writers_waiting) {
 		l->readers++;
-		return cap__unlock_ret(0);
+		return cap__mn_unlock_ret(0);
 	}
 	return cap__block_public(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
 }
@@ -204,10 +198,10 @@ int cap_rwlock_wrlock(cap_rwlock_t *l, uint64_t deadline_ns)
 	LOCK();
 	if (!l->writer && !l->readers) {
 		l->writer = me;
-		return cap__unlock_ret(0);
+		return cap__mn_unlock_ret(0);
 	}
 	if (l->writer == me)
-		return cap__unlock_ret(EDEADLK);
+		return cap__mn_unlock_ret(EDEADLK);
 	l->writers_waiting++;
 	int r = -cap__block(&l->wq, deadline_ns, CAP_WAIT_RWLOCK, l);
 	if (r != 0) {
@@ -226,9 +220,9 @@ int cap_rwlock_tryrdlock(cap_rwlock_t *l)
 	CAP_ME();
 	LOCK();
 	if (l->writer || l->writers_waiting)
-		return cap__unlock_ret(EBUSY);
+		return cap__mn_unlock_ret(EBUSY);
 	l->readers++;
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 int cap_rwlock_trywrlock(cap_rwlock_t *l)
@@ -236,9 +230,9 @@ int cap_rwlock_trywrlock(cap_rwlock_t *l)
 	struct cap_thread *me = CAP_ME();
 	LOCK();
 	if (l->writer || l->readers)
-		return cap__unlock_ret(EBUSY);
+		return cap__mn_unlock_ret(EBUSY);
 	l->writer = me;
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 int cap_rwlock_unlock(cap_rwlock_t *l)
@@ -247,15 +241,15 @@ int cap_rwlock_unlock(cap_rwlock_t *l)
 	LOCK();
 	if (l->writer) {
 		if (l->writer != me)
-			return cap__unlock_ret(EPERM);
+			return cap__mn_unlock_ret(EPERM);
 		l->writer = NULL;
 	} else if (l->readers) {
 		l->readers--;
 	} else {
-		return cap__unlock_ret(EPERM);
+		return cap__mn_unlock_ret(EPERM);
 	}
 	cap__rw_grant(l);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Channel ------------------------------------------------------------ */
@@ -284,11 +278,11 @@ int cap_chan_send(cap_chan_t *c, void *item, uint64_t deadline_ns)
 		LOCK();
 	}
 	if (c->closed)
-		return cap__unlock_ret(EPIPE);
+		return cap__mn_unlock_ret(EPIPE);
 	c->ring[(c->head + c->count) % c->capacity] = item;
 	c->count++;
 	cap__wake_one(&c->receivers, 0);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 int cap_chan_recv(cap_chan_t *c, void **item, uint64_t deadline_ns)
@@ -302,12 +296,12 @@ int cap_chan_recv(cap_chan_t *c, void **item, uint64_t deadline_ns)
 		LOCK();
 	}
 	if (c->count == 0)
-		return cap__unlock_ret(EPIPE);
+		return cap__mn_unlock_ret(EPIPE);
 	*item = c->ring[c->head];
 	c->head = (c->head + 1) % c->capacity;
 	c->count--;
 	cap__wake_one(&c->senders, 0);
-	return cap__unlock_ret(0);
+	return cap__mn_unlock_ret(0);
 }
 
 void cap_chan_close(cap_chan_t *c)

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <capriccio.h>
 #include <dirent.h>
-#include <sched.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,39 +60,9 @@ static int extra_workers_with(const char *value, int *err)
 	return n > 0 && status == 0 ? atoi(out) : -1;
 }
 
-/* The CPUs this process may use: its affinity mask, capped by a cgroup v2
- * cpu.max quota (rounded up), as the runtime's default counts them. */
-static int cpus_allowed(void)
-{
-	cpu_set_t set;
-	int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-	char line[512], path[600];
-	FILE *f = fopen("/proc/self/cgroup", "r");
-	while (f && fgets(line, sizeof line, f)) {
-		if (strncmp(line, "0::", 3))
-			continue;
-		line[strcspn(line, "\n")] = 0;
-		snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", line + 3);
-		FILE *m = fopen(path, "r");
-		char q[32];
-		unsigned long long period;
-		if (m && fscanf(m, "%31s %llu", q, &period) == 2 && strcmp(q, "max") && period) {
-			int quota = (int)((strtoull(q, NULL, 10) + period - 1) / period);
-			if (quota < n)
-				n = quota;
-		}
-		if (m)
-			fclose(m);
-	}
-	if (f)
-		fclose(f);
-	return n > 0 ? n : 1;
-}
-
 static void workers_env_starts_that_many(void)
 {
-	int err, dflt = 0; /* one worker by default for now (src/mn_sys.c); cpus_allowed() - 1 once several are */
-	(void)cpus_allowed;
+	int err, dflt = 0; /* one worker by default for now (src/mn_sys.c) */
 	CHECK_EQ(extra_workers_with("3", &err), 2);
 	CHECK(!err);
 	CHECK_EQ(extra_workers_with("1", &err), 0);
