@@ -130,8 +130,11 @@ struct cap_thread {
 	/* Signals (signal.c): `waits` counts its waits, so that a handler
 	 * interrupts the wait it ran during, never a later one; `intr_runs`
 	 * counts the handlers without SA_RESTART run for it, which a call that
-	 * parks more than once checks between its waits (cap__intr_since). */
-	uint32_t waits, intr_runs;
+	 * parks more than once checks between its waits (cap__intr_since);
+	 * `handler_runs` counts all, for a helper's call (pool.h). */
+	uint32_t waits, intr_runs, handler_runs;
+	uint16_t chunk_class; /* slab size class of the first chunk */
+	uint16_t nspecific;   /* of specific (below): 0, 32 or PTHREAD_KEYS_MAX (1024) */
 	uint64_t id;
 	void *(*fn)(void *);
 	void *arg;
@@ -141,8 +144,6 @@ struct cap_thread {
 	void *spawn_site;     /* return address of the spawning call */
 	char *stack_lo;       /* lowest usable stack byte */
 	size_t stack_size;    /* bytes of stack (without this struct / guard page) */
-	uint32_t chunk_class; /* slab size class of the first chunk */
-	uint32_t nspecific;
 	void **specific;      /* pthread keys, grown on demand */
 	struct cap_libc_tsd *libc; /* its share of glibc's per-thread state (tls.h), made on first use */
 	/* Signals (sigmask.c): its mask, and signals sent to it (pthread_kill)

@@ -39,8 +39,8 @@ struct cap_psite {
 /* Process-wide by design: the policy, the limits and what is in use are the
  * process's, and the blocking points learned are facts about the program
  * (a thread's psite indexes this table wherever it runs).  The counters are
- * statistics: with several workers (issue 14) they become relaxed atomics,
- * where a lost update only slows learning.  The run queues are the
+ * statistics, changed by several workers at once (a lost update
+ * only slows learning); what is in use is counted exactly (relaxed atomics).  The run queues are the
  * worker's (ctx.h: struct cap_runq_res). */
 int cap__policy;
 struct cap_policy_limits cap__limits;
@@ -69,7 +69,7 @@ void cap__fds_runtime(int d) { __atomic_add_fetch(&cap__fds_internal, d, __ATOMI
 
 uint64_t cap__fds_open(void)
 {
-	int64_t n = (int64_t)cap__limits.fds_at_start + cap__fds_delta +
+	int64_t n = (int64_t)cap__limits.fds_at_start + __atomic_load_n(&cap__fds_delta, __ATOMIC_RELAXED) +
 		    __atomic_load_n(&cap__fds_internal, __ATOMIC_RELAXED);
 	return n > 0 ? (uint64_t)n : 0;
 }
@@ -86,7 +86,7 @@ static void cap__check_pressure(struct cap_runq_res *q)
 	unsigned was = cap__pressure;
 	cap__pressure = cap__level(cap__fds_open(), cap__limits.fd_limit, CAP_RES_FDS) |
 			cap__level(cap__limits.memory_bytes, cap__limits.memory_limit, CAP_RES_MEMORY) |
-			cap__level(cap__stack_bytes, cap__limits.stack_limit, CAP_RES_STACK);
+			cap__level(__atomic_load_n(&cap__stack_bytes, __ATOMIC_RELAXED), cap__limits.stack_limit, CAP_RES_STACK);
 	if (was && !cap__pressure) /* held-back threads go back in line, in order */
 		cap__fifo_concat(&q->normal, &q->held);
 }
@@ -114,8 +114,8 @@ static void cap__learn(struct cap_thread *t, int64_t threads_extra)
 	if (!t->psite)
 		return;
 	struct cap_psite *s = &cap__psites[t->psite - 1];
-	s->fds += (int32_t)((int32_t)cap__fds_delta - t->pol_fds);
-	s->threads += (cap__threads_live - t->pol_threads) + threads_extra;
+	s->fds += (int32_t)((int32_t)__atomic_load_n(&cap__fds_delta, __ATOMIC_RELAXED) - t->pol_fds);
+	s->threads += (__atomic_load_n(&cap__threads_live, __ATOMIC_RELAXED) - t->pol_threads) + threads_extra;
 	s->runs++;
 }
 
@@ -131,13 +131,13 @@ void cap__policy_block(struct cap_thread *t, const void *block_frame)
 
 void cap__policy_resumed(struct cap_thread *t)
 {
-	t->pol_fds = (int32_t)cap__fds_delta;
-	t->pol_threads = cap__threads_live;
+	t->pol_fds = (int32_t)__atomic_load_n(&cap__fds_delta, __ATOMIC_RELAXED);
+	t->pol_threads = __atomic_load_n(&cap__threads_live, __ATOMIC_RELAXED);
 }
 
 void cap__policy_spawned(struct cap_thread *t)
 {
-	cap__threads_live++;
+	__atomic_add_fetch(&cap__threads_live, 1, __ATOMIC_RELAXED);
 	t->psite = 0;
 	cap__policy_resumed(t);
 }
@@ -145,7 +145,7 @@ void cap__policy_spawned(struct cap_thread *t)
 void cap__policy_exited(struct cap_thread *t)
 {
 	cap__learn(t, -1); /* its last run ends by giving its stack back */
-	cap__threads_live--;
+	__atomic_sub_fetch(&cap__threads_live, 1, __ATOMIC_RELAXED);
 }
 
 /* Whether runs from t's point take (+1), give back (-1) or leave alone (0)

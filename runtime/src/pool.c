@@ -20,10 +20,14 @@ int cap__pool_run(struct cap_job *job, enum cap_wait_reason why)
 	job->done = 0;
 	job->state = 0;
 	job->interrupt = job->skipped = false;
+	job->seen_runs = __atomic_load_n(&job->t->handler_runs, __ATOMIC_RELAXED);
+	job->seen_intr = __atomic_load_n(&job->t->intr_runs, __ATOMIC_RELAXED);
 	cap__on_sysstack(CAP_SYSFN_POOL_SUBMIT, job);
 	atomic_fetch_add(&cap__mn.inflight, 1);
 	cap__mn_lock();
 	while (!job->done) {
+		if (why == CAP_WAIT_EXTERN)
+			cap__pool_handlers_ran(job);
 		if (intr && !interrupted && cap__intr_since(since))
 			interrupted = true; /* a handler ran before the caller parked */
 		/* The signal may land before the helper enters its system call
@@ -75,6 +79,18 @@ void cap__pool_call(enum cap_sysfn op, void *arg, enum cap_wait_reason why)
 }
 
 void cap__pool_complete(struct cap_worker *w) { cap__on_sysstack(CAP_SYSFN_POOL_REAP, w); }
+
+void cap__pool_handlers_ran(struct cap_job *job)
+{
+	uint32_t runs = __atomic_load_n(&job->t->handler_runs, __ATOMIC_RELAXED);
+	uint32_t intr = __atomic_load_n(&job->t->intr_runs, __ATOMIC_RELAXED);
+	if (runs == job->seen_runs)
+		return;
+	bool restart = intr == job->seen_intr;
+	job->seen_runs = runs;
+	job->seen_intr = intr;
+	cap__pool_interrupt(job, restart);
+}
 
 void cap__pool_interrupt(struct cap_job *job, bool restart)
 {

@@ -36,6 +36,9 @@ struct cap_job {
 	int state; /* 0 queued, 1 running, 2 finished */
 	int tid;   /* the helper running it */
 	bool interrupt, skipped; /* a CAP_JOB_INTR job asked to stop; stopped before it ran */
+	/* The waiting thread's handler_runs and intr_runs when last looked at,
+	 * under the wait lock (cap__pool_handlers_ran). */
+	uint32_t seen_runs, seen_intr;
 };
 
 /* Runs job->run on a helper and returns when it is done (the caller parks
@@ -59,13 +62,19 @@ void cap__pool_call(enum cap_sysfn op, void *arg, enum cap_wait_reason why);
 
 void cap__pool_complete(struct cap_worker *w);
 
-/* A signal handler ran for the thread waiting on `job` (an annotated call,
- * CAP_WAIT_EXTERN): its call is interrupted on the helper as the signal
- * would have interrupted it on the caller's own kernel thread, by the
- * runtime's signal whose handler has SA_RESTART when `restart`.  Nothing
- * happens when no helper runs the job yet (the handler ran before the call
- * began) or any more. */
+/* Sends the runtime's interruption signal (whose handler has SA_RESTART
+ * when `restart`) to the helper running `job`.  Nothing happens when no
+ * helper runs it yet or any more. */
 void cap__pool_interrupt(struct cap_job *job, bool restart);
+
+/* Under the wait lock, for a job waited on as CAP_WAIT_EXTERN (an annotated
+ * call, System V IPC): if handlers ran for the waiting thread since the job
+ * was submitted or last looked at, its call is interrupted on the helper as
+ * the signal would have interrupted it on the caller's own kernel thread —
+ * with SA_RESTART when every one of them had it.  Looked at by the caller
+ * before it parks and by signal delivery after, as with several workers
+ * a handler can run for it (on another worker) between the two. */
+void cap__pool_handlers_ran(struct cap_job *job);
 
 /* pool_sys.c (system stack) */
 void cap__pool_start_sys(void *ok);   /* int *: 1 when running */

@@ -42,12 +42,16 @@ void cap__signals_deliver(struct cap_worker *w)
 		ran &= ran - 1;
 		struct cap_sigrun r = w->sig.runs[sig];
 		struct cap_thread *t = r.target;
-		if (!t || t == r.in || t->id != r.target_id || t->state != CAP_BLOCKED || t->waits != r.target_waits)
-			continue; /* ran while it ran, ended, or in an earlier wait */
+		if (!t || t->id != r.target_id || t->state != CAP_BLOCKED)
+			continue; /* ended, or not parked */
+		if (t->reason == CAP_WAIT_EXTERN) { /* in an annotated call: the kernel decides, on its helper */
+			cap__pool_handlers_ran((struct cap_job *)t->wait_obj);
+			continue;
+		}
+		if (t == r.in || t->waits != r.target_waits)
+			continue; /* ran while it ran, or in an earlier wait */
 		if (r.handoff)
 			cap__wake(t, 0); /* its sigwait takes the signal */
-		else if (t->reason == CAP_WAIT_EXTERN) /* in an annotated call: the kernel decides, on its helper */
-			cap__pool_interrupt((struct cap_job *)t->wait_obj, (cap__sig_restart & CAP_SIGBIT(sig)) != 0);
 		else if (cap__sig_interrupts(t, sig))
 			cap__wake(t, -EINTR);
 	}

@@ -132,8 +132,11 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 	if (w) {
 		w->sig.in_handler--;
 		w->current = cur;
-		if (target && !(u->sa_flags & SA_RESTART))
-			target->intr_runs++;
+		if (target) { /* before cap__note_run: what it wakes reads them */
+			if (!(u->sa_flags & SA_RESTART))
+				__atomic_add_fetch(&target->intr_runs, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&target->handler_runs, 1, __ATOMIC_RELAXED);
+		}
 		atomic_fetch_add(&w->sig.nruns, 1);
 		if (sig <= CAP_NSIG)
 			cap__note_run(w, sig, target, in, 0);

@@ -128,13 +128,13 @@ int cap__stack_alloc(struct cap_thread **out, size_t size, int mode)
 		  : mode == CAP_STACK_SPLIT ? cap__split_alloc(out, size ? size : cap__default_chunk)
 					    : -EINVAL;
 	if (!err)
-		cap__stack_bytes += (*out)->stack_size + cap__top();
+		__atomic_add_fetch(&cap__stack_bytes, (*out)->stack_size + cap__top(), __ATOMIC_RELAXED);
 	return err;
 }
 
 void cap__stack_free(struct cap_thread *t)
 {
-	cap__stack_bytes -= t->stack_size + cap__top();
+	__atomic_sub_fetch(&cap__stack_bytes, t->stack_size + cap__top(), __ATOMIC_RELAXED);
 	t->state = 0;
 	if (t->stack_kind == CAP_STACK_KIND_FIXED) {
 		if (t->ss.segments)

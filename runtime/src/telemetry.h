@@ -177,7 +177,7 @@ static inline uint64_t cap__hash_frames(const uint64_t *frames, uint32_t n)
 
 static inline void cap__count_fds(int d)
 {
-	cap__fds_delta += d;
+	__atomic_add_fetch(&cap__fds_delta, d, __ATOMIC_RELAXED); /* workers open and close at once */
 	struct cap_worker *w = cap__w;
 	if (w && w->tel)
 		w->tel->open_fds_delta += (uint64_t)(int64_t)d;
