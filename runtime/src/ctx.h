@@ -35,8 +35,9 @@ struct cap_ring {
 	struct cap_thread *_Atomic slot[CAP_RING];
 };
 struct cap_runq {
-	struct cap_thread *_Atomic next; /* the "run next" slot: a thread just woken */
+	struct cap_thread *_Atomic next; /* the "run next" slot: a thread just woken or spawned */
 	uint32_t next_runs;      /* dispatches from the slot since the ring last went first */
+	bool next_spawned;       /* the slot's thread was spawned, not woken: a wake takes its place */
 	struct cap_ring ring;
 };
 
@@ -91,6 +92,10 @@ struct cap_sig_ctx {
 	_Atomic uint64_t ran;     /* bit: runs[sig] waits to be routed */
 	atomic_uint nruns;        /* handler runs so far */
 	struct cap_thread *_Atomic target; /* the thread pthread_kill signals */
+	/* The kernel mask of this worker while it idles (its own context,
+	 * parked, or in the poller's wait), ~0 while it runs a thread: what
+	 * cap__sig_quiesce waits on (sigmask.c). */
+	_Atomic uint64_t idle_kmask;
 	struct cap_sigrun runs[CAP_NSIG + 1];
 	/* Threads whose mask blocks something, and how many block each signal
 	 * (a thread in a signal wait counts as blocking everything). */

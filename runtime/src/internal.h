@@ -358,6 +358,16 @@ void cap__sig_kmask(struct cap_worker *w, uint64_t mask); /* the kernel mask, wh
 void cap__sig_spawned(struct cap_worker *w, struct cap_thread *t);
 void cap__sig_exited(struct cap_thread *t);
 uint64_t cap__sig_idle_mask(struct cap_worker *w); /* what the scheduler lets through while it idles */
+/* The kernel mask w idles with (~0: it runs a thread), for cap__sig_quiesce. */
+static inline void cap__sig_idle_publish(struct cap_worker *w, uint64_t kmask)
+{
+	__atomic_store_n((uint64_t *)&w->sig.idle_kmask, kmask, __ATOMIC_SEQ_CST);
+}
+/* Sets w's kernel mask to the idle mask and publishes it, again until the
+ * mask is the same after its publication: a thread that blocks a signal
+ * either sees the old mask published (and waits, cap__sig_quiesce) or is
+ * counted in the new one.  On w's own context, while it idles. */
+void cap__sig_idle_settle(struct cap_worker *w);
 void cap__sig_spare(struct cap_worker *w);        /* deliver what only a waiting thread accepts */
 
 /* disk.c */

@@ -451,15 +451,14 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 	struct cap_telemetry *T = w->tel;
 	if (T && timeout_ns != 0) /* the watchdog must not take this wait for a stall */
 		atomic_store_explicit(&T->idle, 1, memory_order_relaxed);
-	/* Idle, let through what some thread accepts (the running one's mask
-	 * may block it). */
-	uint64_t idle = 0, *mask = NULL;
-	if (timeout_ns != 0 && (idle = cap__sig_idle_mask(w)) != w->kmask)
-		mask = &idle;
-	long n = cap_sys6l(SYS_epoll_pwait2, w->io.epfd, w->io.events, CAP_IO_EVENTS, tsp, mask, 8);
+	/* Idle (the poller, on its own context): let through what some thread
+	 * accepts now. */
+	if (timeout_ns != 0)
+		cap__sig_idle_settle(w);
+	long n = cap_sys6l(SYS_epoll_pwait2, w->io.epfd, w->io.events, CAP_IO_EVENTS, tsp, NULL, 8);
 	if (n == -ENOSYS) {
 		int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-		n = cap_sys6l(SYS_epoll_pwait, w->io.epfd, w->io.events, CAP_IO_EVENTS, ms, mask, 8);
+		n = cap_sys6l(SYS_epoll_pwait, w->io.epfd, w->io.events, CAP_IO_EVENTS, ms, NULL, 8);
 	}
 	if (T && timeout_ns != 0)
 		atomic_store_explicit(&T->idle, 0, memory_order_relaxed);

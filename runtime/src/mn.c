@@ -13,6 +13,8 @@ struct cap_mn cap__mn = { .poll_until = UINT64_MAX, .kick_fd = -1, .n = 1 };
 
 static bool cap__mn_not_mine(struct cap_worker *w, struct cap_thread *t);
 
+#define CAP_SPIN_NS 20000 /* how long an idle worker looks for work before it parks */
+
 /* ---- The injection queue ------------------------------------------------ */
 
 static void cap__inject_list(struct cap_fifo *list)
@@ -85,7 +87,6 @@ struct cap_thread *cap__mn_inject_get(struct cap_worker *w)
 
 /* ---- Bound threads ------------------------------------------------------ */
 
-static void cap__mn_wake_worker(struct cap_worker *v);
 
 void cap__mn_send(struct cap_thread *t)
 {
@@ -94,7 +95,7 @@ void cap__mn_send(struct cap_thread *t)
 	cap__fifo_push(&v->inbox, t);
 	atomic_store_explicit(&v->ninbox, v->inbox.len, memory_order_seq_cst);
 	cap__lock_give(&v->inbox_lock);
-	cap__mn_wake_worker(v);
+	cap__mn_nudge(v);
 }
 
 struct cap_thread *cap__mn_inbox_take(struct cap_worker *w)
@@ -170,10 +171,8 @@ static inline uint32_t cap__rand(struct cap_worker *w)
 	return w->rand = x;
 }
 
-/* From a random victim on: half of its ring, else (take_next) its run-next
- * thread, which it is likely about to run itself, so only when spinning
- * has found nothing else for a while. */
-static struct cap_thread *cap__mn_steal(struct cap_worker *w, bool take_next)
+/* From a random victim on: half of its ring. */
+static struct cap_thread *cap__mn_steal(struct cap_worker *w)
 {
 	uint32_t n = cap__mn.n;
 	if (n == 1 || cap__policy)
@@ -186,11 +185,6 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w, bool take_next)
 			continue;
 		uint32_t k = cap__ring_grab(&v->runq.ring, buf), took = 0;
 		struct cap_thread *t = NULL;
-		if (!k && take_next && (t = atomic_load_explicit(&v->runq.next, memory_order_acquire)) &&
-		    atomic_compare_exchange_strong_explicit(&v->runq.next, &t, NULL, memory_order_acquire,
-							    memory_order_relaxed))
-			buf[k++] = t;
-		t = NULL;
 		for (uint32_t j = 0; j < k; j++) {
 			if (cap__mn_not_mine(w, buf[j]))
 				continue; /* bound to v: back to it */
@@ -209,8 +203,10 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w, bool take_next)
 	return NULL;
 }
 
-/* Is there work somewhere (a cheap look, for spinning and parking)? */
-static bool cap__mn_anywork(struct cap_worker *w)
+/* Is there work somewhere (a cheap look, for spinning and parking)?
+ * Another worker's run-next thread counts only with `next_too`: that
+ * worker is about to run it (cap__mn_steal takes it only late). */
+static bool cap__mn_anywork(struct cap_worker *w, bool next_too)
 {
 	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst) ||
 	    atomic_load_explicit(&w->ninbox, memory_order_relaxed))
@@ -219,7 +215,8 @@ static bool cap__mn_anywork(struct cap_worker *w)
 		return cap__res_len(&cap__mn.res) != 0;
 	for (uint32_t i = 0; i < cap__mn.n; i++) {
 		struct cap_worker *v = cap__mn.workers[i];
-		if (cap__ring_len(&v->runq.ring) || atomic_load_explicit(&v->runq.next, memory_order_relaxed))
+		if (cap__ring_len(&v->runq.ring) ||
+		    ((next_too || v == w) && atomic_load_explicit(&v->runq.next, memory_order_relaxed)))
 			return true;
 	}
 	return false;
@@ -242,7 +239,43 @@ struct cap_thread *cap__mn_find(struct cap_worker *w)
 		if ((t = cap__runq_pop(w)))
 			return t;
 	}
-	return cap__mn_steal(w, false);
+	return cap__mn_steal(w);
+}
+
+/* A spinning worker's watch on other workers' run-next slots.  The thread
+ * in one is what that worker runs as soon as its running thread stops, so
+ * it is taken only from a worker that has not switched since the watch
+ * began, CAP_SPIN_NS / 4 ago (one that computes for long with a thread
+ * waiting there); one that keeps switching (spawn then join, wake then
+ * wait) runs its own, and a thief would only move it, cold, across. */
+struct cap_next_watch {
+	uint32_t victim;
+	struct cap_thread *t;
+	uint64_t switches, since;
+};
+
+static struct cap_thread *cap__mn_watch_next(struct cap_worker *w, struct cap_next_watch *x, uint64_t now)
+{
+	struct cap_worker *v = cap__mn.workers[x->victim];
+	struct cap_thread *t = v == w ? NULL : atomic_load_explicit(&v->runq.next, memory_order_acquire);
+	uint64_t sw = __atomic_load_n(&v->switches, __ATOMIC_RELAXED);
+	if (!t || t != x->t || sw != x->switches) { /* watch it, or the next one, from now */
+		if (!t)
+			x->victim = (x->victim + 1) % cap__mn.n;
+		x->t = t;
+		x->switches = sw;
+		x->since = now;
+		return NULL;
+	}
+	if (now - x->since < CAP_SPIN_NS / 4 ||
+	    !atomic_compare_exchange_strong_explicit(&v->runq.next, &t, NULL, memory_order_acquire, memory_order_relaxed))
+		return NULL;
+	x->t = NULL;
+	if (cap__mn_not_mine(w, t))
+		return NULL; /* bound to v: back to it */
+	cap__mn_own(w, t);
+	atomic_fetch_add_explicit(&w->stats.steals, 1, memory_order_relaxed);
+	return t;
 }
 
 /* ---- Idle workers ------------------------------------------------------- */
@@ -291,9 +324,7 @@ static bool cap__mn_idle_remove(struct cap_worker *v)
 	return was;
 }
 
-/* v has a thread in its inbox: if it sleeps, wake it (only it can run
- * the thread).  The fence pairs with parking's, as in cap__mn_wakep. */
-static void cap__mn_wake_worker(struct cap_worker *v)
+void cap__mn_nudge(struct cap_worker *v)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	bool woke = atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed) && cap__mn_idle_remove(v);
@@ -304,14 +335,18 @@ static void cap__mn_wake_worker(struct cap_worker *v)
 }
 
 /* Work was queued: if no worker is looking for work, wake one that sleeps
- * (Go's wakep), else the poller, which then looks.  The fence orders the
- * queueing before the looks at the idle counts, as parking orders its
- * announcement before its last look at the queues (Dekker). */
+ * (Go's wakep), else the poller, which then looks.  No fence between the
+ * queueing and the looks at the idle counts (a spawn and a wake each
+ * called one; it was a third of what a second worker added to
+ * spawn_join_ns): work queued on the caller's own worker is run by it if
+ * nobody else sees it in time, so a stale look costs parallelism for a
+ * moment, never a lost wake-up — as in Go.  Work queued where its queuer
+ * will not run it is fenced by its queueing (the injection queue's count
+ * is a seq_cst store; an inbox's, cap__mn_nudge's fence). */
 void cap__mn_wakep(void)
 {
 	if (cap__mn.n == 1)
 		return;
-	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&cap__mn.nspinning, memory_order_relaxed))
 		return;
 	if (atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed)) {
@@ -345,11 +380,8 @@ static void cap__mn_park(struct cap_worker *w)
 	cap__lock_give(&cap__mn.idle_lock);
 	if (idle == cap__mn.n - 1)
 		cap__mn_kick(); /* the poller is the last one awake: it looks for a deadlock */
-	if (!(cap__mn_anywork(w) || atomic_load(&cap__mn.exiting) || !atomic_load(&cap__mn.poller))) {
-		uint64_t mask = 0;
-		bool masked = (mask = cap__sig_idle_mask(w)) != w->kmask;
-		if (masked) /* idle: let through what some thread accepts (the last one's mask may block it) */
-			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	if (!(cap__mn_anywork(w, true) || atomic_load(&cap__mn.exiting) || !atomic_load(&cap__mn.poller))) {
+		cap__sig_idle_settle(w); /* what some thread accepts now (cap__mn_idle's may be stale) */
 		cap__worker_park_begin(w, cap__mono_ns());
 		if (w->tel) /* the stall watchdog must not take this wait for a stall */
 			atomic_store_explicit(&w->tel->idle, 1, memory_order_relaxed);
@@ -361,8 +393,6 @@ static void cap__mn_park(struct cap_worker *w)
 		if (w->tel)
 			atomic_store_explicit(&w->tel->idle, 0, memory_order_relaxed);
 		cap__worker_park_end(w, cap__mono_ns());
-		if (masked)
-			cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &w->kmask, NULL, 8);
 	}
 	cap__mn_idle_remove(w); /* not woken: off the stack ourselves */
 	atomic_store_explicit(&w->park, 0, memory_order_relaxed);
@@ -382,13 +412,13 @@ static void cap__mn_poll(struct cap_worker *w)
 	bool inboxes = false;
 	for (uint32_t i = 0; i < cap__mn.n; i++)
 		inboxes |= atomic_load(&cap__mn.workers[i]->ninbox) != 0;
-	if (!cap__mn_waits() && atomic_load(&cap__mn.nidle) == cap__mn.n - 1 && !cap__mn_anywork(w) && !inboxes &&
+	if (!cap__mn_waits() && atomic_load(&cap__mn.nidle) == cap__mn.n - 1 && !cap__mn_anywork(w, true) && !inboxes &&
 	    !atomic_load(&cap__mn.exiting))
 		cap__on_sysstack(CAP_SYSFN_DEADLOCK, w); /* every thread blocked, every worker idle: never returns */
 	uint64_t next = cap__timer_next(w);
 	atomic_store(&cap__mn.poll_until, next ? next : UINT64_MAX);
 	cap__mn_unlock(w);
-	if (!cap__mn_anywork(w) && !atomic_load(&cap__mn.exiting)) {
+	if (!cap__mn_anywork(w, true) && !atomic_load(&cap__mn.exiting)) {
 		int64_t timeout = -1;
 		if (next) {
 			uint64_t now = cap__mono_ns();
@@ -413,16 +443,12 @@ static void cap__mn_poll(struct cap_worker *w)
 		cap__mn_wakep(); /* more than this worker will run next: a parked one can help */
 }
 
-#define CAP_SPIN_NS 20000 /* how long an idle worker looks for work before it parks */
-
 void cap__mn_idle(struct cap_worker *w)
 {
 	/* While it looks for work its kernel takes only what some live thread
 	 * accepts, as of now: the threads may have changed since it last set
 	 * its mask (a signal every thread blocks must stay pending). */
-	uint64_t idle = cap__sig_idle_mask(w);
-	if (CAP_UNLIKELY(idle != w->kmask))
-		cap__sig_kmask(w, idle);
+	cap__sig_idle_settle(w);
 	uint32_t n = cap__mn.n;
 	/* Every idle worker may spin, briefly: a wake then finds it awake, with
 	 * no futex call on either side (Go lets half of them: measured here, a
@@ -433,12 +459,13 @@ void cap__mn_idle(struct cap_worker *w)
 		uint64_t t0 = cap__mono_ns(), now = t0;
 		bool found = false;
 		struct cap_thread *t = NULL;
+		struct cap_next_watch watch = { .victim = (w->id + 1) % n };
 		while (!found && now - t0 < CAP_SPIN_NS && !atomic_load_explicit(&cap__mn.exiting, memory_order_relaxed)) {
 			for (int i = 0; i < 64; i++)
 				__builtin_ia32_pause();
-			found = cap__mn_anywork(w);
-			if (!found && now - t0 > CAP_SPIN_NS / 4 && (t = cap__mn_steal(w, true)))
-				break; /* a run-next thread its worker has not come back to */
+			found = cap__mn_anywork(w, false);
+			if (!found && (t = cap__mn_watch_next(w, &watch, now)))
+				break;
 			now = cap__mono_ns();
 		}
 		/* Go's findrunnable: the last spinner to stop looks once more,
@@ -448,7 +475,7 @@ void cap__mn_idle(struct cap_worker *w)
 			cap__ring_put(&w->runq.ring, t);
 			return;
 		}
-		if (found || cap__mn_anywork(w))
+		if (found || cap__mn_anywork(w, true))
 			return;
 	}
 	if (atomic_load(&cap__mn.exiting))

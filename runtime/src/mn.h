@@ -3,9 +3,9 @@
  * spinning and parked Ms, the netpoller) and Tokio's multi-thread
  * scheduler (LIFO slot, injection queue, searching workers).
  *
- * Workers.  CAPRICCIO_WORKERS=N, else one for now; the default to be is
- * the CPUs the process may use: the sched_getaffinity mask, capped by a
- * cgroup v2 cpu.max quota, at least 1 (mn_sys.c: cap__mn_default).  Worker 0 is the kernel thread that ran main(); workers
+ * Workers.  CAPRICCIO_WORKERS=N, else the CPUs the process may use: the
+ * sched_getaffinity mask, capped by a cgroup v2 cpu.max quota, at least 1
+ * (mn_sys.c).  Worker 0 is the kernel thread that ran main(); workers
  * 1..N-1 are glibc threads that run the same loop (worker.c).
  *
  * Run queues (runq.h).  Per worker: Go's bounded ring (its worker pushes;
@@ -143,6 +143,10 @@ void cap__mn_start(void *w0);
  * queued meanwhile. */
 static inline void cap__mn_lock(void) { cap__lock_take(&cap__mn.lock); }
 void cap__mn_wakep(void);
+/* v has a thread in its inbox, or must look at its signal mask again: if
+ * it sleeps, wake it; if it polls, kick it.  The fence pairs with
+ * parking's, as in cap__mn_wakep. */
+void cap__mn_nudge(struct cap_worker *v);
 static inline void cap__mn_unlock(struct cap_worker *w)
 {
 	cap__lock_give(&cap__mn.lock);

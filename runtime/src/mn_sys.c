@@ -95,17 +95,15 @@ void cap__mn_start(void *w0)
 	(void)w0;
 	cap__mn_default = cap__mn_cpus();
 	const char *env = getenv("CAPRICCIO_WORKERS");
-	/* The default stays one worker until several pass every suite every
-	 * time (issue 14's note: a posix_sysv run hung once at two). */
-	uint32_t n = 1;
+	uint32_t n = cap__mn_default;
 	if (env && *env) {
 		char *end;
 		unsigned long v = strtoul(env, &end, 10);
 		if (!*end && v >= 1 && v <= CAP_MAX_WORKERS)
 			n = (uint32_t)v;
 		else
-			fprintf(stderr, "capriccio: CAPRICCIO_WORKERS=%s is not a count from 1 to %d (%u CPUs allowed); using 1\n",
-				env, CAP_MAX_WORKERS, (unsigned)cap__mn_default);
+			fprintf(stderr, "capriccio: CAPRICCIO_WORKERS=%s is not a count from 1 to %d; using %u, the CPUs it may use\n",
+				env, CAP_MAX_WORKERS, (unsigned)n);
 	}
 	int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
 		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT, "pthread_create");
@@ -130,6 +128,7 @@ void cap__mn_start(void *w0)
 		memset(w, 0, sizeof *w);
 		w->id = i;
 		w->sig.efd = w->disk.efd = -1;
+		w->sig.idle_kmask = ~0ull; /* not idle yet */
 		cap__mn.workers[i] = w;
 		if (create(&t, &attr, cap__mn_worker, w) != 0)
 			cap__fatal_misuse("capriccio: cannot start a worker kernel thread");

@@ -125,13 +125,25 @@ static inline void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
 		cap__runq_overflow(w, t);
 }
 
-/* Queues t in w's run-next slot, or behind the others if it is taken. */
-static inline void cap__runq_push_next(struct cap_worker *w, struct cap_thread *t)
+/* Queues t in w's run-next slot, or behind the others if it is taken.  A
+ * thread just spawned (`spawned`) takes the slot too, as in Go's newproc:
+ * a spawner that then joins or waits runs it on this worker, where its
+ * stack was just written, instead of an idle worker stealing it (thieves
+ * take the slot last).  But it gives the slot up to a thread woken after
+ * it, which is the one the wake-up latency is about. */
+static inline void cap__runq_push_next(struct cap_worker *w, struct cap_thread *t, bool spawned)
 {
-	if (CAP_UNLIKELY(cap__policy) || atomic_load_explicit(&w->runq.next, memory_order_relaxed))
+	struct cap_runq *q = &w->runq;
+	struct cap_thread *old = atomic_load_explicit(&q->next, memory_order_relaxed);
+	if (CAP_UNLIKELY(cap__policy) || (old && (spawned || !q->next_spawned))) {
 		cap__runq_push(w, t);
+		return;
+	}
+	if (old && atomic_compare_exchange_strong_explicit(&q->next, &old, t, memory_order_release, memory_order_relaxed))
+		cap__runq_push(w, old); /* the spawned one waits its turn */
 	else
-		atomic_store_explicit(&w->runq.next, t, memory_order_release);
+		atomic_store_explicit(&q->next, t, memory_order_release); /* empty, or a thief took it */
+	q->next_spawned = spawned;
 }
 
 static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)

@@ -72,7 +72,7 @@ static inline void cap__ready(struct cap_worker *w, struct cap_thread *t, bool s
 	}
 	cap__mn_own(w, t);
 	if (soon)
-		cap__runq_push_next(w, t);
+		cap__runq_push_next(w, t, false);
 	else
 		cap__runq_push(w, t);
 	w->wakep = cap__mn.n > 1;
@@ -188,6 +188,8 @@ static inline __attribute__((always_inline)) struct cap_worker *cap__switch(stru
 	w->switches++;
 	if (CAP_UNLIKELY(to->sigmask != w->kmask))
 		cap__sig_kmask(w, to->sigmask);
+	if (CAP_UNLIKELY(to == &w->sched) || CAP_UNLIKELY(from == &w->sched))
+		cap__sig_idle_publish(w, to == &w->sched ? to->sigmask : ~0ull);
 	cap__ctx_switch(&from->ctx, &to->ctx);
 	w = cap__w;
 	if (CAP_UNLIKELY(cap__post_pending(w)))
@@ -402,7 +404,7 @@ void cap__spawn_start(struct cap_thread *t)
 	t->state = CAP_RUNNABLE;
 	t->owner = w;
 	atomic_fetch_add_explicit(&w->stats.threads, 1, memory_order_relaxed);
-	cap__runq_push(w, t);
+	cap__runq_push_next(w, t, true);
 	cap__mn_wakep();
 }
 

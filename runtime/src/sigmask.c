@@ -65,6 +65,39 @@ uint64_t cap__sig_idle_mask(struct cap_worker *w)
 	return m & ~cap__sig_reserved;
 }
 
+void cap__sig_idle_settle(struct cap_worker *w)
+{
+	for (;;) {
+		uint64_t m = cap__sig_idle_mask(w);
+		if (m != w->kmask)
+			cap__sig_kmask(w, m);
+		cap__sig_idle_publish(w, m); /* seq_cst: a store-load fence before the look again */
+		if (cap__sig_idle_mask(w) == m)
+			return;
+	}
+}
+
+/* A thread just blocked `s`, which no thread accepts any more: returns once
+ * no idle worker's kernel lets them through, as none would under glibc.
+ * Else a process signal sent right after could run on an idle worker with
+ * the mask it computed before, which can only queue it back to the
+ * process (signal_sys.c), a moment too late for a sigtimedwait or
+ * sigpending that follows the kill.  Idle workers are woken to look again
+ * (cap__mn_nudge); rare, and over in microseconds. */
+static void cap__sig_quiesce(uint64_t s)
+{
+	struct cap_worker *self = cap__w;
+	atomic_thread_fence(memory_order_seq_cst); /* the counts written, before the looks */
+	for (uint32_t i = 0; i < cap__mn.n; i++) {
+		struct cap_worker *v = cap__mn.workers[i];
+		for (uint32_t k = 0; v != self && (~atomic_load(&v->sig.idle_kmask) & s); k++) {
+			if (k % 16 == 0)
+				cap__mn_nudge(v);
+			cap_sys0(SYS_sched_yield); /* its kernel thread may need this core */
+		}
+	}
+}
+
 void cap__sig_spare(struct cap_worker *w)
 {
 	if (!w->kmask)
@@ -196,8 +229,12 @@ int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 	}
 	if (old)
 		*(uint64_t *)(void *)old = cur;
-	if (set)
+	if (set) {
 		cap__sig_setmask(t, m);
+		uint64_t stale = m & ~cur & cap__sig_idle_mask(w); /* just blocked, by every thread now */
+		if (CAP_UNLIKELY(stale) && cap__mn.n > 1)
+			cap__sig_quiesce(stale);
+	}
 	return 0;
 }
 

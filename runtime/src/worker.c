@@ -33,6 +33,7 @@ void cap__worker_init_sched(struct cap_worker *w)
 	w->current = &w->sched;
 	w->sig.efd = -1;
 	w->disk.efd = -1;
+	w->sig.idle_kmask = ~0ull; /* not idle yet */
 	cap_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &w->kmask, 8); /* main's mask to begin with */
 	w->sched.sigmask = w->kmask;
 }

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <capriccio.h>
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,9 +61,38 @@ static int extra_workers_with(const char *value, int *err)
 	return n > 0 && status == 0 ? atoi(out) : -1;
 }
 
+/* The CPUs this process may use: its affinity mask, capped by a cgroup v2
+ * cpu.max quota (rounded up), as the runtime's default counts them. */
+static int cpus_allowed(void)
+{
+	cpu_set_t set;
+	int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+	char line[512], path[600];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", line + 3);
+		FILE *m = fopen(path, "r");
+		char q[32];
+		unsigned long long period;
+		if (m && fscanf(m, "%31s %llu", q, &period) == 2 && strcmp(q, "max") && period) {
+			int quota = (int)((strtoull(q, NULL, 10) + period - 1) / period);
+			if (quota < n)
+				n = quota;
+		}
+		if (m)
+			fclose(m);
+	}
+	if (f)
+		fclose(f);
+	return n > 0 ? n : 1;
+}
+
 static void workers_env_starts_that_many(void)
 {
-	int err, dflt = 0; /* one worker by default for now (src/mn_sys.c) */
+	int err, dflt = cpus_allowed() - 1;
 	CHECK_EQ(extra_workers_with("3", &err), 2);
 	CHECK(!err);
 	CHECK_EQ(extra_workers_with("1", &err), 0);
@@ -72,6 +102,26 @@ static void workers_env_starts_that_many(void)
 	CHECK(err); /* said why */
 	CHECK_EQ(extra_workers_with("0", &err), dflt);
 	CHECK(err);
+}
+
+/* A child started with one CPU in its affinity mask runs one worker by
+ * default.  (The mask is this kernel thread's: a worker's, restored; main
+ * stays bound to it meanwhile.) */
+static void default_follows_the_affinity_mask(void)
+{
+	CHECK_EQ(cap_bind(cap_worker_id()), 0);
+	cpu_set_t was, one;
+	CHECK_EQ(sched_getaffinity(0, sizeof was, &was), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &was)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	CHECK_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+	int err, extra = extra_workers_with(NULL, &err);
+	CHECK_EQ(sched_setaffinity(0, sizeof was, &was), 0);
+	CHECK_EQ(extra, 0);
 }
 
 /* Child mode: the CPU time (ns) all of this process's kernel threads use
@@ -447,6 +497,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "idle"))
 		return idle_cpu();
 	RUN(workers_env_starts_that_many);
+	RUN(default_follows_the_affinity_mask);
 	RUN(idle_workers_burn_no_cpu);
 	RUN(mutex_counts_exact);
 	RUN(cond_queue_loses_nothing);
