@@ -147,12 +147,13 @@ uint64_t cap_now_ns(void);
  * older header.  The fields belong to the runtime: use the calls.
  *
  * Lock word.  Each object with state of its own (mutex, condition variable,
- * semaphore, rwlock, channel) has a 32-bit `lock`, a spin/futex word that
- * will guard its state and wait queues once threads run on several worker
- * kernel threads (M:N scheduling).  It is there now so that that change
- * keeps this layout.  Zero means unlocked, so zero-initialisation stays
- * valid; the init calls clear it, and today, with one worker, nothing else
- * touches it.  A cap_waitq_t has no word of its own: inside these objects
+ * semaphore, rwlock, channel) has a 32-bit `lock`, reserved for per-object
+ * locking across worker kernel threads (M:N scheduling) so that it keeps
+ * this layout.  Zero means unlocked, so zero-initialisation stays valid;
+ * the init calls clear it.  Today one process-wide wait lock guards the
+ * objects' state and queues, and only the pthread shim's mutex uses its
+ * word: as its state (free, held, held with waiters), so that an
+ * uncontended lock and unlock never take the wait lock.  A cap_waitq_t has no word of its own: inside these objects
  * their word guards it, and a standalone queue will be guarded by the
  * runtime by its address.  `spare` fields are zero and reserved. */
 

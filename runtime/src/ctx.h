@@ -50,6 +50,7 @@ struct cap_heap {
 
 /* io.c: the worker's epoll instance. */
 #define CAP_IO_EVENTS 256
+#define CAP_IO_BATCH 16 /* events handled per hold of the wait lock (io.c) */
 struct cap_io_ctx {
 	int epfd; /* the process's one instance (mn.h: Netpoller) */
 	struct epoll_event events[CAP_IO_EVENTS];

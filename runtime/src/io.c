@@ -462,8 +462,16 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 	}
 	if (T && timeout_ns != 0)
 		atomic_store_explicit(&T->idle, 0, memory_order_relaxed);
+	/* Descriptor and signal events under the wait lock, taken once for up
+	 * to CAP_IO_BATCH of them in a row rather than once per event, and
+	 * released around the others, which take it themselves. */
+	int held = 0;
 	for (long i = 0; i < n; i++) {
 		uint64_t tag = w->io.events[i].data.u64;
+		if (held && (tag == CAP_TAG_DISK || tag == CAP_TAG_POOL || tag == CAP_TAG_KICK || held == CAP_IO_BATCH)) {
+			cap__mn_unlock(w);
+			held = 0;
+		}
 		if (tag == CAP_TAG_DISK) {
 			cap__disk_complete(w);
 			continue;
@@ -478,13 +486,16 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 			atomic_store(&cap__mn.kicked, 0);
 			continue;
 		}
-		cap__mn_lock();
+		if (!held)
+			cap__mn_lock();
+		held++;
 		if (tag >= CAP_TAG_SIGNAL && tag < CAP_TAG_SIGNAL + cap__mn.n) /* the trampoline ran on that worker */
 			cap__signals_deliver(cap__mn.workers[tag - CAP_TAG_SIGNAL]);
 		else if (tag < cap__nfds)
 			cap__fd_wake(&cap__fds[tag], w->io.events[i].events, 0);
-		cap__mn_unlock(w);
 	}
+	if (held)
+		cap__mn_unlock(w);
 	if (n == -EINTR) {
 		cap__mn_lock();
 		cap__signals_deliver(w);

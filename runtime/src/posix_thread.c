@@ -359,22 +359,55 @@ int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *a)
 int pthread_mutex_destroy(pthread_mutex_t *pm)
 {
 	struct cap_pmutex *m = (struct cap_pmutex *)pm;
-	return m->owner ? EBUSY : 0;
+	return __atomic_load_n(&m->lock, __ATOMIC_RELAXED) ? EBUSY : 0;
 }
 
-/* The shim's objects are the runtime's: each operation under cap__mn.lock
- * (mn.h), which a wait releases once the thread is parked. */
+/* The shim's objects are the runtime's: each wait and wake under
+ * cap__mn.lock (mn.h), which a wait releases once the thread is parked.
+ *
+ * A mutex's lock word is its state, as in Drepper's futex mutex: 0 free,
+ * 1 held, 2 held and a thread may wait.  Taking a free mutex and giving
+ * back one nobody waits for are one compare-and-swap each, without the
+ * wait lock, which every worker's parks and wakes share; a thread that
+ * must wait sets 2 under the wait lock before it parks, so the unlock
+ * that follows takes the wait lock and hands the mutex to it (owner and
+ * word set for it: nobody barges in between).  `owner` is the holder's,
+ * written by it after taking the word (errorcheck, recursion, diagnostics). */
+enum { CAP_PM_FREE, CAP_PM_HELD, CAP_PM_WAITED };
+
+static inline bool cap__pmutex_take(struct cap_pmutex *m, struct cap_thread *me)
+{
+	uint32_t free = CAP_PM_FREE;
+	if (!__atomic_compare_exchange_n(&m->lock, &free, CAP_PM_HELD, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
+	m->count = 1;
+	return true;
+}
+
+/* Under cap__mn.lock: to the first waiter, else free. */
+static void cap__pmutex_give_locked(struct cap_pmutex *m)
+{
+	struct cap_thread *t = cap__wake_one(&m->waiters, 0);
+	__atomic_store_n(&m->owner, t, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->lock, !t ? CAP_PM_FREE : m->waiters.head ? CAP_PM_WAITED : CAP_PM_HELD, __ATOMIC_RELEASE);
+}
 
 /* Under cap__mn.lock; returns without it. */
 static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try)
 {
 	struct cap_thread *me = cap__me_or_outside();
-	if (CAP_LIKELY(!m->owner)) {
-		m->owner = me;
-		m->count = 1;
-		return cap__mn_unlock_ret(0);
+	for (;;) {
+		if (cap__pmutex_take(m, me))
+			return cap__mn_unlock_ret(0);
+		uint32_t held = CAP_PM_HELD;
+		if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me || try || me == &cap__outside ||
+		    __atomic_load_n(&m->lock, __ATOMIC_RELAXED) == CAP_PM_WAITED ||
+		    __atomic_compare_exchange_n(&m->lock, &held, CAP_PM_WAITED, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			break;
+		/* given back meanwhile: take it */
 	}
-	if (m->owner == me) {
+	if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me) {
 		if (m->kind == PTHREAD_MUTEX_RECURSIVE) {
 			if (m->count == UINT32_MAX)
 				return cap__mn_unlock_ret(EAGAIN);
@@ -402,6 +435,8 @@ static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool
 
 static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try)
 {
+	if (CAP_LIKELY(cap__pmutex_take(m, cap__me_or_outside())))
+		return 0;
 	cap__mn_lock();
 	return cap__pmutex_lock_locked(m, deadline, try);
 }
@@ -425,14 +460,19 @@ int pthread_mutex_unlock(pthread_mutex_t *pm)
 {
 	struct cap_pmutex *m = (struct cap_pmutex *)pm;
 	struct cap_thread *me = cap__me_or_outside();
-	cap__mn_lock();
-	if (m->owner != me) {
-		if (m->kind == PTHREAD_MUTEX_RECURSIVE || m->kind == PTHREAD_MUTEX_ERRORCHECK || !m->owner)
-			return cap__mn_unlock_ret(EPERM);
+	if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) != me) {
+		if (m->kind == PTHREAD_MUTEX_RECURSIVE || m->kind == PTHREAD_MUTEX_ERRORCHECK ||
+		    __atomic_load_n(&m->lock, __ATOMIC_RELAXED) == CAP_PM_FREE)
+			return EPERM;
 	} else if (m->kind == PTHREAD_MUTEX_RECURSIVE && --m->count > 0) {
-		return cap__mn_unlock_ret(0);
+		return 0;
 	}
-	m->owner = cap__wake_one(&m->waiters, 0);
+	__atomic_store_n(&m->owner, NULL, __ATOMIC_RELAXED);
+	uint32_t held = CAP_PM_HELD;
+	if (CAP_LIKELY(__atomic_compare_exchange_n(&m->lock, &held, CAP_PM_FREE, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+		return 0;
+	cap__mn_lock(); /* someone may wait: to the first in line */
+	cap__pmutex_give_locked(m);
 	return cap__mn_unlock_ret(0);
 }
 
@@ -491,14 +531,14 @@ static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t d
 {
 	struct cap_thread *me = cap__me_or_outside();
 	cap__mn_lock();
-	if (m->owner != me)
+	if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) != me)
 		return cap__mn_unlock_ret(EPERM);
 	if (me == &cap__outside) {
 		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_cond_wait");
 	}
 	uint32_t depth = m->count;
-	m->owner = cap__wake_one(&m->waiters, 0);
+	cap__pmutex_give_locked(m);
 	int r = -cap__block(&c->waiters, deadline, CAP_WAIT_COND, c);
 	while (cap__pmutex_lock(m, 0, false) != 0) {
 	}

@@ -207,6 +207,18 @@ static inline struct cap_thread *cap__sched_ctx(struct cap_worker *w)
 	return &w->sched;
 }
 
+/* t, taken from a run queue, is about to run.  A thread found running
+ * (or blocked, or ended) there was queued twice or woken while it ran: a
+ * scheduler bug that would run one stack on two workers at once, stopped
+ * here, always (one compare on a line the switch reads anyway). */
+static inline void cap__dispatch(struct cap_thread *t)
+{
+	if (CAP_UNLIKELY(t->state != CAP_RUNNABLE))
+		cap__fatal_misuse("capriccio: internal error: a thread taken from a run queue was not runnable (queued "
+				  "twice, or woken while it ran)");
+	t->state = CAP_RUNNING;
+}
+
 /* Run something else; `cur` has been parked (or is handed to
  * w->post_push).  Returns the worker cur runs on again. */
 struct cap_worker *cap__schedule(struct cap_worker *w, struct cap_thread *cur)
@@ -215,7 +227,7 @@ struct cap_worker *cap__schedule(struct cap_worker *w, struct cap_thread *cur)
 	if (!next)
 		next = cap__sched_ctx(w);
 	else
-		next->state = CAP_RUNNING;
+		cap__dispatch(next);
 	return cap__switch(w, cur, next);
 }
 
@@ -558,7 +570,7 @@ void cap_yield(void)
 	if (CAP_UNLIKELY(!next)) /* a thief took what there was */
 		next = cap__sched_ctx(w);
 	else
-		next->state = CAP_RUNNING;
+		cap__dispatch(next);
 	w->post_push = cur; /* queued once saved (cap__post_switch) */
 	w = cap__switch(w, cur, next);
 	cap__hook_resumed(w, cur, CAP_KIND_YIELD);
@@ -622,7 +634,7 @@ bool cap__sched_run_one(struct cap_worker *w)
 	struct cap_thread *t = cap__mn_find(w);
 	if (!t)
 		return false;
-	t->state = CAP_RUNNING;
+	cap__dispatch(t);
 	cap__switch(w, &w->sched, t);
 	return true;
 }
