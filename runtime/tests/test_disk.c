@@ -231,8 +231,13 @@ static void disk_fsync_parks(void)
 		CHECK_EQ(fdatasync(fd), 0);
 		fdatasync_ran_others += spins > b;
 	}
-	CHECK_EQ(fsync_ran_others, 20);
-	CHECK_EQ(fdatasync_ran_others, 20);
+	/* With one worker the spinner runs in every one of them.  With more,
+	 * another worker may reap a fast completion and hand the caller back
+	 * to worker 0 before worker 0 has switched to the spinner (say the
+	 * kernel preempted it in between): most, not all. */
+	int at_least = cap_workers() == 1 ? 20 : 10;
+	CHECK(fsync_ran_others >= at_least);
+	CHECK(fdatasync_ran_others >= at_least);
 	spinner_end(sp);
 	/* errors come back too */
 	errno = 0;
