@@ -450,14 +450,14 @@ void cap__mn_idle(struct cap_worker *w)
 	 * its mask (a signal every thread blocks must stay pending). */
 	cap__sig_idle_settle(w);
 	uint32_t n = cap__mn.n;
-	/* An idle worker may spin, briefly, while another worker runs threads:
-	 * a wake then finds it awake, with no futex call on either side (Go
-	 * lets half of them: measured here, a ping-pong across two workers
-	 * took 9.0 us that way, 0.8 us this way).  Not when every other worker
-	 * is idle, spinning or polling: then only the poller can make work,
-	 * and it wakes a parked worker when it has more than it will run. */
+	/* An idle worker may spin, briefly, unless every other worker is
+	 * parked or polling: a wake then finds it awake, with no futex call on
+	 * either side (Go lets half of them: measured here, a ping-pong across
+	 * two workers took 9.0 us that way, 0.8 us this way).  With the others
+	 * parked or polling only the poller can make work, and it wakes a
+	 * parked worker when it has more than it will run.  (A spinning one
+	 * counts as busy: it may be about to run the thread that wakes ours.) */
 	uint32_t quiet = atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed) +
-			 atomic_load_explicit(&cap__mn.nspinning, memory_order_relaxed) +
 			 (atomic_load_explicit(&cap__mn.poller, memory_order_relaxed) != 0);
 	if (n > 1 && quiet < n - 1) {
 		atomic_fetch_add_explicit(&cap__mn.nspinning, 1, memory_order_seq_cst);
