@@ -61,8 +61,20 @@ void cap__fd_new(int fd, bool nonblock); /* a descriptor the program just got */
  * give its deadline, read once, when it first has to wait). */
 struct cap_park {
 	uint64_t deadline;
+	uint32_t intr; /* the thread's intr_runs when the call began */
 	bool started;
 };
+/* At the start of a call that may park.  A handler without SA_RESTART that
+ * runs for the thread from then on interrupts the call (EINTR), even if it
+ * ran before the thread parked — during the call's non-blocking attempt,
+ * or on another worker — as it would interrupt the kernel's blocking call:
+ * else the program's flag set by the handler (knot's `stopping`, checked
+ * before accept) is never looked at again. */
+static inline struct cap_park cap__park_begin(void)
+{
+	struct cap_worker *w = cap__w;
+	return (struct cap_park){ .intr = w ? w->current->intr_runs : 0 };
+}
 /* The non-blocking attempt said EAGAIN: wait until fd is ready for `dir`.
  * Returns 0 to try again, else the error the program sees: -EAGAIN when it
  * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket

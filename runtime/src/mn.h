@@ -17,18 +17,24 @@
  *
  * Waking.  A woken thread goes to the waker's worker (its cache holds
  * what the thread will touch; no other worker's queue is written), into
- * the run-next slot for a user thread's single wake.  Then, if no worker
- * is spinning and one is parked, one is woken (cap__mn_wakep).
+ * the run-next slot for a user thread's single wake; a spawned thread
+ * takes the slot too, until a woken one wants it.  Then, if no worker is
+ * spinning and one is parked, one is woken (cap__mn_wakep: no fence, as
+ * work on the waker's own queue is never lost, only run by the waker).
  *
  * Stealing and parking (mn.c).  A worker with nothing to run looks at its
  * inbox, its queue, the injection queue, polls epoll without blocking if
  * nobody does, then steals half of a random victim's ring.  Then it spins
- * (at most half the workers at once) for 20 us, taking a victim's run-next
- * thread after a quarter of that; then it becomes the poller if none is
+ * for up to 20 us unless every other worker is parked or polling (then
+ * only the poller can make work), taking a victim's run-next thread if
+ * the victim has not switched for a quarter of that; then it becomes the
+ * poller if none is
  * (the one worker that waits in epoll_wait, for descriptors, the earliest
  * deadline, completions, signals and kicks), else it parks on a futex
- * word of its own.  Before parking it announces itself and looks again
- * (Dekker with wakep's fence), so a wake is never lost.  The poller is
+ * word of its own.  Before parking it announces itself and looks again;
+ * work queued where its queuer will not run it (the injection queue, an
+ * inbox) is fenced before the look at the idle workers (Dekker), so such
+ * a wake is never lost.  The poller is
  * kicked (an eventfd in the set) for a deadline earlier than it waits for
  * and for work when no worker is parked on its futex.
  *
@@ -41,7 +47,9 @@
  * yields is queued by the context switched to, for the same reason.  One
  * lock is the simplest correct design and costs little on 2 to 4 cores;
  * on many it is the first contention point, and the sync objects' lock
- * words (capriccio.h) are where per-object locks go next.
+ * words (capriccio.h) are where per-object locks go next.  The poller
+ * takes it once per 16 ready descriptors; the pthread mutex, only to wait
+ * or to hand itself to a waiter (posix_thread.c: its word is its state).
  *
  * I/O.  One epoll instance for the process (descriptors are the
  * process's).  An edge that comes while nobody waits is remembered per

@@ -45,6 +45,8 @@ int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 		pk->started = true;
 	}
 	struct cap_thread *t = cap__w->current;
+	if (t->intr_runs != pk->intr)
+		return -EINTR; /* a handler ran since the call began, before it could park */
 	if (pk->deadline)
 		cap__flags_set(t, CAP_F_SOCK_TIMEO);
 	int w = cap__fd_wait(fd, dir, pk->deadline);
@@ -98,7 +100,7 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 		return cap__ret(cap_sys6l(nr, fd, iov, cnt, off, 0, 0));
 	}
 	struct iovec local[CAP_IOV_LOCAL];
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	size_t total = 0;
 	for (;;) {
 		long r = cap_sys6l(nr, fd, iov, cnt, off, 0, RWF_NOWAIT);
@@ -222,7 +224,7 @@ static long cap__recv(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 	if (!cap__can_park())
 		return cap__ret(cap_sys6l(SYS_recvfrom, fd, buf, n, flags, addr, alen));
 	size_t got = 0;
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	for (;;) {
 		long r = cap_sys6l(SYS_recvfrom, fd, (char *)buf + got, n - got, flags | MSG_DONTWAIT, addr, alen);
 		if (r > 0 && (flags & MSG_WAITALL) && got + (size_t)r < n) {
@@ -264,7 +266,7 @@ static long cap__send(int fd, const void *buf, size_t n, int flags, const struct
 	if (!cap__can_park())
 		return cap__ret(cap_sys6l(SYS_sendto, fd, buf, n, flags, addr, alen));
 	size_t sent = 0;
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	for (;;) {
 		long r = cap_sys6l(SYS_sendto, fd, (const char *)buf + sent, n - sent, flags | MSG_DONTWAIT, addr, alen);
 		if (r >= 0) {
@@ -291,7 +293,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (!cap__can_park())
 		return cap__ret(cap_sys3(SYS_recvmsg, fd, msg, flags));
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	/* MSG_WAITALL: the kernel gives up waiting under MSG_DONTWAIT, so the
 	 * rest is gathered here, into what is left of the caller's iovecs. */
 	struct iovec local[CAP_IOV_LOCAL];
@@ -340,7 +342,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	const struct iovec *iov = m.msg_iov;
 	int cnt = (int)m.msg_iovlen;
 	size_t sent = 0;
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	for (;;) {
 		m.msg_iov = (struct iovec *)iov;
 		m.msg_iovlen = (size_t)cnt;
@@ -369,7 +371,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 	int e = cap__fd_make_nonblock(fd);
 	if (e)
 		return (int)cap__ret(e);
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	for (;;) {
 		if (CAP_UNLIKELY(cap__policy))
 			cap__policy_admit(); /* new work waits while descriptors or memory are scarce */
@@ -392,6 +394,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 {
 	if (!cap__can_park() || cap__fd_user_nonblock(fd))
 		return (int)cap__ret(cap_sys3(SYS_connect, fd, addr, alen));
+	struct cap_park pk = cap__park_begin();
 	long fl = cap_sys2(SYS_fcntl, fd, F_GETFL);
 	if (fl < 0)
 		return (int)cap__ret(fl);
@@ -400,7 +403,6 @@ int connect(int fd, const struct sockaddr *addr, socklen_t alen)
 	cap_sys3(SYS_fcntl, fd, F_SETFL, fl);
 	if (r != -EINPROGRESS)
 		return (int)cap__ret(r);
-	struct cap_park pk = { 0 };
 	int e = cap__park(fd, CAP_DIR_WRITE, &pk, false);
 	if (e) /* a connect that times out says EINPROGRESS on Linux */
 		return (int)cap__ret(e == -EAGAIN ? -EINPROGRESS : e);
@@ -423,7 +425,7 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	if (e)
 		return cap__ret(e);
 	size_t sent = 0;
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	for (;;) {
 		long r = cap_sys4(SYS_sendfile, out, in, off, count - sent);
 		if (r > 0) {

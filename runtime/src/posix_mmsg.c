@@ -25,7 +25,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct t
 	if (vlen > CAP_MMSG_MAX)
 		vlen = CAP_MMSG_MAX;
 	uint64_t deadline = ts ? cap__mono_ns() + cap__ts_ns(ts) : 0;
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	unsigned got = 0;
 	long r = 0;
 	while (got < vlen) {
@@ -82,7 +82,7 @@ int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		return (int)cap__ret(cap_sys4(SYS_sendmmsg, fd, vec, vlen, flags));
 	if (vlen > CAP_MMSG_MAX)
 		vlen = CAP_MMSG_MAX;
-	struct cap_park pk = { 0 };
+	struct cap_park pk = cap__park_begin();
 	unsigned sent = 0;
 	long r = 0;
 	while (sent < vlen) {

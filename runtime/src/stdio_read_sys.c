@@ -85,7 +85,7 @@ static int cap__await_input(struct cap_stream *s, struct cap_park *pk, int64_t t
 int cap__stream_underflow(struct cap_stream *s, bool consume)
 {
 	FILE *f = s->f;
-	struct cap_park pk = { 0 }; /* one deadline (SO_RCVTIMEO, VTIME) for the whole refill */
+	struct cap_park pk = cap__park_begin(); /* one deadline (SO_RCVTIMEO, VTIME) for the whole refill */
 	bool stdout_stuck = false; /* a flush left it as it was (glibc's own flush would too) */
 	int64_t tty_wait = -2;       /* cap__tty_read_wait, once it is needed */
 	for (;;) {
