@@ -87,7 +87,6 @@ struct cap_thread *cap__mn_inject_get(struct cap_worker *w)
 
 /* ---- Bound threads ------------------------------------------------------ */
 
-
 void cap__mn_send(struct cap_thread *t)
 {
 	struct cap_worker *v = t->owner;
@@ -205,7 +204,7 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w)
 
 /* Is there work somewhere (a cheap look, for spinning and parking)?
  * Another worker's run-next thread counts only with `next_too`: that
- * worker is about to run it (cap__mn_steal takes it only late). */
+ * worker is about to run it (cap__mn_watch_next takes it only late). */
 static bool cap__mn_anywork(struct cap_worker *w, bool next_too)
 {
 	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst) ||

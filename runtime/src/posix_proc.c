@@ -76,7 +76,12 @@ static long cap__wait(const struct cap_wait *q)
 	bool interrupted = false;
 	while (r == 0) {
 		if (interrupted || cap__intr_since(since)) {
-			r = -EINTR;
+			/* The children first, even when interrupted: the handler may be
+			 * the SIGCHLD of the exit waited for, run (on another worker)
+			 * since the last look. */
+			r = cap__wait_try(q);
+			if (r == 0)
+				r = -EINTR;
 			break;
 		}
 		uint64_t deadline = pidfd >= 0 && exits_only ? 0 : cap__mono_ns() + backoff;

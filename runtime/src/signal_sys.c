@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
@@ -79,6 +80,19 @@ static void cap__note_run(struct cap_worker *w, int sig, struct cap_thread *targ
 	}
 }
 
+/* A SIGCHLD whose child is already reaped: it announced an exit some wait
+ * has returned.  The kernel delivers it before or as that wait returns;
+ * here it runs on whichever worker the kernel chose, which may get to it
+ * later, once the thread waits for another child — and that wait must
+ * not take it for a new signal (EINTR). */
+static bool cap__sigchld_stale(int sig, const siginfo_t *si)
+{
+	if (sig != SIGCHLD || (si->si_code != CLD_EXITED && si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED))
+		return false;
+	siginfo_t probe;
+	return cap_sys5(SYS_waitid, P_PID, si->si_pid, &probe, WEXITED | WNOHANG | WNOWAIT, NULL) == -ECHILD;
+}
+
 static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
@@ -132,6 +146,8 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 	if (w) {
 		w->sig.in_handler--;
 		w->current = cur;
+		if (target && cap__sigchld_stale(sig, si))
+			target = NULL; /* ran, but interrupts nothing */
 		if (target) { /* before cap__note_run: what it wakes reads them */
 			if (!(u->sa_flags & SA_RESTART))
 				__atomic_add_fetch(&target->intr_runs, 1, __ATOMIC_RELAXED);
