@@ -28,15 +28,14 @@
  * for up to 20 us unless every other worker is parked or polling (then
  * only the poller can make work), taking a victim's run-next thread if
  * the victim has not switched for a quarter of that; then it becomes the
- * poller if none is
- * (the one worker that waits in epoll_wait, for descriptors, the earliest
- * deadline, completions, signals and kicks), else it parks on a futex
- * word of its own.  Before parking it announces itself and looks again;
- * work queued where its queuer will not run it (the injection queue, an
- * inbox) is fenced before the look at the idle workers (Dekker), so such
- * a wake is never lost.  The poller is
- * kicked (an eventfd in the set) for a deadline earlier than it waits for
- * and for work when no worker is parked on its futex.
+ * poller if none is (the one worker that waits in epoll_wait, for
+ * descriptors, the earliest deadline, completions, signals and kicks),
+ * else it parks on a futex word of its own.  Before parking it announces
+ * itself and looks again; work queued where its queuer will not run it
+ * (the injection queue, an inbox) is fenced before the look at the idle
+ * workers (Dekker), so such a wake is never lost.  The poller is kicked
+ * (an eventfd in the set) for a deadline earlier than it waits for and
+ * for work when no worker is parked on its futex.
  *
  * The wait lock (cap__mn.lock, lock.h).  Every wait queue, every blocked
  * thread's state and wait fields, the timer heap, the thread list and the
@@ -152,8 +151,9 @@ void cap__mn_start(void *w0);
 static inline void cap__mn_lock(void) { cap__lock_take(&cap__mn.lock); }
 void cap__mn_wakep(void);
 /* v has a thread in its inbox, or must look at its signal mask again: if
- * it sleeps, wake it; if it polls, kick it.  The fence pairs with
- * parking's, as in cap__mn_wakep. */
+ * it sleeps, wake it; if it polls, kick it.  Its fence orders what was
+ * queued before the look at the idle workers, against parking's
+ * announcement before its last look (Dekker). */
 void cap__mn_nudge(struct cap_worker *v);
 static inline void cap__mn_unlock(struct cap_worker *w)
 {

@@ -128,7 +128,6 @@ void cap__mn_start(void *w0)
 		memset(w, 0, sizeof *w);
 		w->id = i;
 		w->sig.efd = w->disk.efd = -1;
-		w->sig.idle_kmask = ~0ull; /* not idle yet */
 		cap__mn.workers[i] = w;
 		if (create(&t, &attr, cap__mn_worker, w) != 0)
 			cap__fatal_misuse("capriccio: cannot start a worker kernel thread");

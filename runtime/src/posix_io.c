@@ -45,7 +45,7 @@ int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 		pk->started = true;
 	}
 	struct cap_thread *t = cap__w->current;
-	if (t->intr_runs != pk->intr)
+	if (cap__intr_since(pk->intr))
 		return -EINTR; /* a handler ran since the call began, before it could park */
 	if (pk->deadline)
 		cap__flags_set(t, CAP_F_SOCK_TIMEO);

@@ -231,9 +231,9 @@ int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 		*(uint64_t *)(void *)old = cur;
 	if (set) {
 		cap__sig_setmask(t, m);
-		uint64_t stale = m & ~cur & cap__sig_idle_mask(w); /* just blocked, by every thread now */
-		if (CAP_UNLIKELY(stale) && cap__mn.n > 1)
-			cap__sig_quiesce(stale);
+		uint64_t blocked = m & ~cur, stale;
+		if (CAP_UNLIKELY(blocked) && cap__mn.n > 1 && (stale = blocked & cap__sig_idle_mask(w)))
+			cap__sig_quiesce(stale); /* just blocked, by every thread now */
 	}
 	return 0;
 }
