@@ -1,4 +1,4 @@
-// bench:http — knot (samples/knot) on Capriccio against nginx (one worker process) and the same
+// bench:http — knot (samples/knot) on Capriccio against nginx and the same
 // knot source on plain pthreads, all serving the same file, driven by the same client (wrk) at
 // 100, 1,000 and 10,000 concurrent keep-alive connections on loopback; then knot with telemetry
 // streaming to a consumer against without; then an overload (20,000 clients, one request per
@@ -8,6 +8,7 @@
 // threads joined by bounded queues), its wall time on Capriccio against its pthread build; and
 // samples/goknot (knot's behaviour in Go, GOMAXPROCS = the core count) at the same connection counts
 // as knot. nginx runs as many worker processes as Capriccio has workers (`workers` in the JSON).
+// Peers take turns (one run of each, then again), so a drift of the machine falls on all alike.
 // Progress goes to stderr; the last line of stdout is one JSON object with the raw figures and the
 // ratios. A benchmark, not a test: nothing here passes or fails — except a pipeline whose two builds
 // disagree on their output, which is a bug, not a figure.
@@ -332,10 +333,18 @@ function median(runs) {
   return { ...sorted[Math.floor(sorted.length / 2)], runs_rps: runs.map((r) => Math.round(r.rps)) };
 }
 
-async function repeated(name, tmp, conns, opts) {
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await measure(name, tmp, conns, opts));
-  return median(runs);
+/**
+ * Peers measured in turns at each connection count — one run of each, `RUNS` times — so that a
+ * drift of the shared machine (seen here: ±15% over minutes) falls on every peer alike rather than
+ * on whichever ran last; the median of each peer's runs goes into `into[peer][conns]`.
+ */
+async function inTurns(names, counts, tmp, into) {
+  for (const name of names) into[name] = {};
+  for (const c of counts) {
+    const runs = Object.fromEntries(names.map((n) => [n, []]));
+    for (let i = 0; i < RUNS; i++) for (const name of names) runs[name].push(await measure(name, tmp, c));
+    for (const name of names) into[name][c] = median(runs[name]);
+  }
 }
 
 /** One run of a pipeline build: its printed figures; the same input gives the same checksums. */
@@ -374,17 +383,9 @@ async function main() {
   const only = OPTIONS.only;
   const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {} };
   try {
-    for (const name of only.filter((n) => ['knot', 'nginx', 'pthread', 'go'].includes(n))) {
-      result.servers[name] = {};
-      for (const c of CONNS) result.servers[name][c] = await repeated(name, tmp, c);
-    }
+    await inTurns(only.filter((n) => ['knot', 'nginx', 'pthread', 'go'].includes(n)), CONNS, tmp, result.servers);
     if (only.includes('go')) result.gomaxprocs = CORES;
-    if (only.includes('pool')) {
-      for (const name of ['pool', 'pool-pthread']) {
-        result.servers[name] = {};
-        for (const c of POOL_CONNS) result.servers[name][c] = await repeated(name, tmp, c);
-      }
-    }
+    if (only.includes('pool')) await inTurns(['pool', 'pool-pthread'], POOL_CONNS, tmp, result.servers);
     if (only.includes('pipeline')) result.pipeline = pipeline();
     if (only.includes('telemetry')) {
       log('telemetry: knot at 1000 connections, streaming to `capriccio run` against not');

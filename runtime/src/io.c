@@ -5,7 +5,13 @@
  * both directions; a thread only parks after its non-blocking attempt said
  * EAGAIN, so an edge can never be missed.  The per-descriptor table also
  * caches what the blocking calls need to preserve the program's view: whether
- * the program itself set O_NONBLOCK, and its SO_RCVTIMEO / SO_SNDTIMEO. */
+ * the program itself set O_NONBLOCK, and its SO_RCVTIMEO / SO_SNDTIMEO.
+ *
+ * A read that comes back short from a TCP socket or a pipe found it empty,
+ * and with edge-triggered registration whatever comes next brings an edge:
+ * until the poller sees one, the next read parks without asking the kernel
+ * for the EAGAIN it would get (nginx's rev->ready = 0).  That was a third of
+ * a keep-alive server's system calls: read, write, then read for EAGAIN. */
 #include "internal.h"
 #include "io.h"
 #include "telemetry.h"
@@ -15,6 +21,8 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
@@ -35,6 +43,13 @@ struct cap_fd {
 	 * may have come between a thread's EAGAIN and its park, on another
 	 * worker's poll, so the next park returns at once to try again. */
 	uint8_t rready, wready;
+	/* Reads may skip a socket known drained (cap__fd_read_begin): 1 when it
+	 * is one whose short read means empty, 2 when not, 0: not looked at. */
+	uint8_t bytestream;
+	uint8_t hup; /* a hang-up or error came: a read may end the stream without an edge */
+	/* Read edges the poller has seen, and (+1) the count before the last
+	 * read that found the socket drained; 0: not known drained. */
+	_Atomic uint32_t redges, drained;
 	int32_t twin;    /* > 0: its twin is twin - 1; < 0: it is the twin of -twin - 1 */
 	uint64_t rcvtimeo_ns, sndtimeo_ns;
 	struct cap_waitq readers, writers;
@@ -107,6 +122,7 @@ void cap__fd_note_nonblock(int fd, bool nb)
 {
 	struct cap_fd *f = cap__fd(fd);
 	if (f) {
+		f->bytestream = 0; /* F_SETFL may have set O_DIRECT */
 		f->user_nonblock = nb;
 		f->flags_known = 1;
 	}
@@ -383,6 +399,9 @@ static void cap__fd_wake(struct cap_fd *f, uint32_t ev, int result)
 {
 	bool polled = f->pollers != NULL;
 	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+		if (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+			f->hup = 1;
+		atomic_fetch_add_explicit(&f->redges, 1, memory_order_release);
 		f->rready = !f->readers.head && !polled;
 		cap__wake_all(&f->readers, result);
 	}
@@ -411,7 +430,8 @@ void cap__fd_reset(int fd)
 	}
 	f->flags_known = f->user_nonblock = f->we_nonblock = f->registered = 0;
 	f->timeo_known = f->not_socket = f->kind = f->no_twin = 0;
-	f->rready = f->wready = 0;
+	f->rready = f->wready = f->bytestream = f->hup = 0;
+	atomic_store_explicit(&f->drained, 0, memory_order_relaxed);
 	int32_t twin = f->twin;
 	f->twin = 0;
 	if (twin > 0) { /* the terminal goes: so does its twin */
@@ -432,6 +452,62 @@ void cap__fd_copy(int from, int to)
 	b->flags_known = a->flags_known;
 	b->user_nonblock = a->user_nonblock;
 	b->we_nonblock = a->we_nonblock;
+}
+
+/* ---- Drained sockets (nginx's rev->ready = 0) --------------------------- */
+
+/* A short read of a TCP socket or a pipe means it was empty, and whatever
+ * comes after brings an edge.  Not of a UNIX socket (a read stops where the
+ * writer changes, or at passed descriptors), a datagram socket or a pipe in
+ * packet mode (O_DIRECT): each may hold more after a short read. */
+static bool cap__fd_bytestream(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof v;
+	long r = cap_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_PROTOCOL, &v, &len);
+	if (r == -ENOTSOCK) {
+		long fl = cap_sys2(SYS_fcntl, fd, F_GETFL);
+		return cap__fd_kind(fd) == CAP_FD_STREAM && fl >= 0 && !(fl & O_DIRECT);
+	}
+	if (r != 0 || v != IPPROTO_TCP)
+		return false;
+	len = sizeof v;
+	return cap_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 && v == SOCK_STREAM;
+}
+
+uint32_t cap__fd_read_begin(int fd)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (!f || !f->registered)
+		return 0;
+	uint32_t e = atomic_load_explicit(&f->redges, memory_order_acquire);
+	uint32_t d = atomic_load_explicit(&f->drained, memory_order_relaxed);
+	if (d && d - 1 == e && !f->hup && f->flags_known && !f->user_nonblock)
+		return CAP_READ_DRAINED;
+	return e + 1;
+}
+
+void cap__fd_read_drained(int fd, uint32_t begin)
+{
+	struct cap_fd *f = cap__fd(fd);
+	if (!f || !begin || begin == CAP_READ_DRAINED)
+		return;
+	if (!f->bytestream)
+		f->bytestream = cap__fd_bytestream(fd) ? 1 : 2;
+	if (f->bytestream == 1)
+		atomic_store_explicit(&f->drained, begin, memory_order_relaxed);
+}
+
+/* poll saw fd readable, maybe before the poller saw its edge: the read
+ * that follows must ask the kernel. */
+long cap__fd_poll_saw(const struct pollfd *fds, nfds_t n, long r)
+{
+	for (nfds_t i = 0; r > 0 && i < n; i++) {
+		struct cap_fd *f = cap__fd(fds[i].fd);
+		if (f && (fds[i].revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)))
+			atomic_store_explicit(&f->drained, 0, memory_order_relaxed);
+	}
+	return r;
 }
 
 /* ---- The poller --------------------------------------------------------- */

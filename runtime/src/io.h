@@ -35,6 +35,17 @@ static inline uint64_t cap__ts_ns(const struct timespec *ts)
 int cap__fd_wait(int fd, int dir, uint64_t deadline_ns); /* 0, -ETIMEDOUT, -EINTR, -EBADF, -EPERM (not pollable) */
 int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_t deadline_ns, int why);
 bool cap__fd_user_nonblock(int fd);
+/* Reads of a descriptor known empty (io.c).  Before a read: its edge count
+ * (+1; 0: not watched), or CAP_READ_DRAINED when no edge came since a
+ * read found it empty — park for one instead.  After a short read:
+ * cap__fd_read_drained with what read_begin said.  poll and select, having
+ * seen a descriptor readable, pass their results through cap__fd_poll_saw
+ * (it returns r), which forgets what reads knew. */
+#define CAP_READ_DRAINED UINT32_MAX
+uint32_t cap__fd_read_begin(int fd);
+void cap__fd_read_drained(int fd, uint32_t begin);
+struct pollfd;
+long cap__fd_poll_saw(const struct pollfd *fds, unsigned long n, long r);
 /* What a descriptor is, as far as waiting goes (cached until it is closed). */
 enum cap_fd_kind {
 	CAP_FD_DISK = 1,        /* regular file or block device */

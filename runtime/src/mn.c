@@ -465,8 +465,7 @@ void cap__mn_idle(struct cap_worker *w)
 		struct cap_thread *t = NULL;
 		struct cap_next_watch watch = { .victim = (w->id + 1) % n };
 		while (!found && now - t0 < CAP_SPIN_NS && !atomic_load_explicit(&cap__mn.exiting, memory_order_relaxed)) {
-			for (int i = 0; i < 64; i++)
-				__builtin_ia32_pause();
+			cap_sys0(SYS_sched_yield);
 			found = cap__mn_anywork(w, false);
 			if (!found && (t = cap__mn_watch_next(w, &watch, now)))
 				break;

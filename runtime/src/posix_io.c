@@ -103,7 +103,10 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 	struct cap_park pk = cap__park_begin();
 	size_t total = 0;
 	for (;;) {
-		long r = cap_sys6l(nr, fd, iov, cnt, off, 0, RWF_NOWAIT);
+		uint32_t rb = dir == CAP_DIR_READ && off < 0 ? cap__fd_read_begin(fd) : 0;
+		long r = rb == CAP_READ_DRAINED ? -EAGAIN : cap_sys6l(nr, fd, iov, cnt, off, 0, RWF_NOWAIT);
+		if (rb && rb != CAP_READ_DRAINED && r > 0 && (size_t)r < cap__iov_len(iov, cnt))
+			cap__fd_read_drained(fd, rb);
 		if (r >= 0) {
 			total += (size_t)r;
 			if (r == 0)
@@ -225,8 +228,13 @@ static long cap__recv(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 		return cap__ret(cap_sys6l(SYS_recvfrom, fd, buf, n, flags, addr, alen));
 	size_t got = 0;
 	struct cap_park pk = cap__park_begin();
+	bool plain = (flags & ~MSG_WAITALL) == 0; /* not a peek, not "do not wait": may know it empty */
 	for (;;) {
-		long r = cap_sys6l(SYS_recvfrom, fd, (char *)buf + got, n - got, flags | MSG_DONTWAIT, addr, alen);
+		uint32_t rb = plain ? cap__fd_read_begin(fd) : 0;
+		long r = rb == CAP_READ_DRAINED ? -EAGAIN
+						: cap_sys6l(SYS_recvfrom, fd, (char *)buf + got, n - got, flags | MSG_DONTWAIT, addr, alen);
+		if (rb && rb != CAP_READ_DRAINED && r > 0 && got + (size_t)r < n)
+			cap__fd_read_drained(fd, rb);
 		if (r > 0 && (flags & MSG_WAITALL) && got + (size_t)r < n) {
 			got += (size_t)r;
 			continue;
@@ -678,13 +686,13 @@ static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, b
 	}
 	if (swp)
 		cap__sigwait_end(swp);
-	return (int)cap__ret(r);
+	return (int)cap__ret(cap__fd_poll_saw(fds, n, r));
 }
 
 int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (!cap__can_park() || timeout == 0)
-		return (int)cap__ret(cap_sys3(SYS_poll, fds, n, timeout));
+		return (int)cap__ret(cap__fd_poll_saw(fds, n, cap_sys3(SYS_poll, fds, n, timeout)));
 	uint64_t deadline = timeout > 0 ? cap__mono_ns() + (uint64_t)timeout * 1000000u : 0;
 	return cap__poll_deadline(fds, n, deadline, timeout < 0, NULL);
 }
@@ -705,7 +713,7 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_
 		struct timespec copy, *tp = NULL; /* as glibc: the kernel's update stays hidden */
 		if (ts)
 			copy = *ts, tp = &copy;
-		return (int)cap__ret(cap__sys_masked(SYS_ppoll, (long)fds, (long)n, (long)tp, (long)mask, 8, 0));
+		return (int)cap__ret(cap__fd_poll_saw(fds, n, cap__sys_masked(SYS_ppoll, (long)fds, (long)n, (long)tp, (long)mask, 8, 0)));
 	}
 	uint64_t deadline = ts ? cap__mono_ns() + cap__ts_ns(ts) : 0;
 	return cap__poll_deadline(fds, n, deadline, ts == NULL, mask);

@@ -70,10 +70,12 @@ void cap__timer_add(struct cap_worker *w, struct cap_thread *t)
 	h->n++;
 	cap__heap_set(h, h->n, t);
 	cap__sift_up(h, h->n);
-	if (t->wake_ns < atomic_load_explicit(&cap__mn.poll_until, memory_order_relaxed))
+	if (!atomic_load_explicit(&cap__mn.poller, memory_order_relaxed)) {
+		if (w)
+			w->wakep = cap__mn.n > 1; /* nobody polls: a parked worker should */
+	} else if (t->wake_ns < atomic_load_explicit(&cap__mn.poll_until, memory_order_relaxed)) {
 		cap__mn_kick(); /* the poller waits for a later deadline */
-	else if (!atomic_load_explicit(&cap__mn.poller, memory_order_relaxed) && w)
-		w->wakep = cap__mn.n > 1; /* nobody polls: a parked worker should */
+	}
 }
 
 void cap__timer_del(struct cap_worker *w, struct cap_thread *t)

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "tap.h"
@@ -481,6 +482,91 @@ static void tcp_recv_waitall_and_close(void)
 	close(c);
 }
 
+/* ---- reads of a descriptor known empty ------------------------------------ */
+
+/* A read that parks registers fd with the poller, and a short read then
+ * marks it drained: until the poller sees an edge, the next read parks
+ * without asking the kernel (posix_io.c).  What must still come back: */
+static void *write_later_fn(void *a);
+static void register_and_drain(int rd, int wr)
+{
+	cap_thread_t *t = cap_spawn(write_later_fn, (void *)(intptr_t)wr, NULL);
+	char buf[100];
+	CHECK_EQ(read(rd, buf, sizeof buf), 1); /* parked, then short */
+	cap_join(t, NULL);
+}
+
+/* Data and the end of the stream that came together, both seen by the
+ * poller before the read: the short read that takes the data leaves no
+ * edge to come, and the next read must still say 0 (TCP's FIN, a pipe's
+ * last writer), not park for good. */
+static void drained_then_eof(void)
+{
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	register_and_drain(p[0], p[1]);
+	CHECK_EQ(write(p[1], "cd", 2), 2);
+	close(p[1]);
+	cap_sleep_ns(2 * MS); /* the poller takes the edges meanwhile */
+	char buf[100];
+	CHECK_EQ(read(p[0], buf, sizeof buf), 2);
+	CHECK_EQ(read(p[0], buf, sizeof buf), 0);
+	close(p[0]);
+
+	int c, s;
+	tcp_pair(&c, &s, 0);
+	register_and_drain(c, s);
+	CHECK_EQ(write(s, "cd", 2), 2);
+	shutdown(s, SHUT_WR);
+	cap_sleep_ns(2 * MS);
+	CHECK_EQ(recv(c, buf, sizeof buf, 0), 2); /* recv knows it empty as read does */
+	CHECK_EQ(recv(c, buf, sizeof buf, 0), 0);
+	close(c);
+	close(s);
+}
+
+/* A UNIX stream socket's read stops where the writer changes (when the
+ * reader takes credentials): a short read does not mean empty there, and
+ * what the second writer (a child process) sent comes back without a new
+ * edge. */
+static void unix_short_read_is_not_empty(void)
+{
+	int sv[2], on = 1;
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_EQ(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof on), 0);
+	register_and_drain(sv[0], sv[1]);
+	CHECK_EQ(write(sv[1], "a", 1), 1);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(write(sv[1], "b", 1) == 1 ? 0 : 1);
+	int st;
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cap_sleep_ns(2 * MS);
+	char buf[100];
+	CHECK_EQ(read(sv[0], buf, sizeof buf), 1);
+	CHECK_EQ(buf[0], 'a');
+	CHECK_EQ(read(sv[0], buf, sizeof buf), 1);
+	CHECK_EQ(buf[0], 'b');
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* poll() saw data the poller has not: the read that follows reads it. */
+static void poll_then_read_a_drained_socket(void)
+{
+	int c, s;
+	tcp_pair(&c, &s, 0);
+	register_and_drain(c, s);
+	CHECK_EQ(write(s, "xy", 2), 2);
+	struct pollfd p = { .fd = c, .events = POLLIN };
+	CHECK_EQ(poll(&p, 1, 1000), 1);
+	char buf[100];
+	CHECK_EQ(read(c, buf, sizeof buf), 2);
+	close(c);
+	close(s);
+}
+
 /* recvmsg(MSG_WAITALL) must, like recv, wait for the whole request. */
 static void tcp_recvmsg_waitall(void)
 {
@@ -864,6 +950,9 @@ int main(void)
 	RUN(tcp_recvmsg_waitall);
 	RUN(tcp_full_sndbuf);
 	RUN(so_rcvtimeo);
+	RUN(drained_then_eof);
+	RUN(unix_short_read_is_not_empty);
+	RUN(poll_then_read_a_drained_socket);
 	RUN(poll_timeout_and_wake);
 	RUN(select_socket);
 	RUN(accept_user_nonblock);
