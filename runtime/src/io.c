@@ -11,7 +11,10 @@
  * and with edge-triggered registration whatever comes next brings an edge:
  * until the poller sees one, the next read parks without asking the kernel
  * for the EAGAIN it would get (nginx's rev->ready = 0).  That was a third of
- * a keep-alive server's system calls: read, write, then read for EAGAIN. */
+ * a keep-alive server's system calls: read, write, then read for EAGAIN.
+ * poll and select that see it readable first make the next read ask; after
+ * the program's own epoll_wait it parks until the poller sees the edge too,
+ * a scheduler pass later. */
 #include "internal.h"
 #include "io.h"
 #include "telemetry.h"

@@ -58,8 +58,9 @@
  * process's).  An edge that comes while nobody waits is remembered per
  * descriptor (io.c: rready/wready), since it may come between a thread's
  * EAGAIN and its park, on another worker's poll.  A read that found a
- * TCP socket or a pipe empty is not repeated before its next edge (io.c).  Disk I/O has one
- * io_uring ring for the process, submitted and reaped under the wait lock.
+ * TCP socket or a pipe empty is not repeated before its next edge (io.c).
+ * Disk I/O has one io_uring ring for the process, submitted and reaped
+ * under the wait lock.
  *
  * What follows a thread to another worker: errno (saved per switch;
  * capcc's <errno.h> asks for its address after every call, as glibc's
