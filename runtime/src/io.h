@@ -38,7 +38,7 @@ bool cap__fd_user_nonblock(int fd);
 /* Reads of a descriptor known empty (io.c).  Before a read: its edge count
  * (+1; 0: not watched), or CAP_READ_DRAINED when no edge came since a
  * read found it empty — park for one instead.  After a short read:
- * cap__fd_read_drained with what read_begin said.  poll (and select,
+ * cap__fd_read_drained with what read_begin said (it ignores 0).  poll (and select,
  * through it), having seen a descriptor readable, passes its result through
  * cap__fd_poll_saw (it returns r), which forgets what reads knew. */
 #define CAP_READ_DRAINED UINT32_MAX

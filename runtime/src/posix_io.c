@@ -105,8 +105,6 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 	for (;;) {
 		uint32_t rb = dir == CAP_DIR_READ && off < 0 ? cap__fd_read_begin(fd) : 0;
 		long r = rb == CAP_READ_DRAINED ? -EAGAIN : cap_sys6l(nr, fd, iov, cnt, off, 0, RWF_NOWAIT);
-		if (rb && rb != CAP_READ_DRAINED && r > 0 && (size_t)r < cap__iov_len(iov, cnt))
-			cap__fd_read_drained(fd, rb);
 		if (r >= 0) {
 			total += (size_t)r;
 			if (r == 0)
@@ -115,8 +113,13 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 			 * returns all it asked for up to EOF, but RWF_NOWAIT stops
 			 * at the first page not in the page cache.  A blocking
 			 * write completes fully. */
-			if (dir == CAP_DIR_READ && ((size_t)r == cap__iov_len(iov, cnt) || !cap__fd_is_disk(fd)))
-				return (long)total;
+			if (dir == CAP_DIR_READ) {
+				bool all = (size_t)r == cap__iov_len(iov, cnt);
+				if (!all)
+					cap__fd_read_drained(fd, rb);
+				if (all || !cap__fd_is_disk(fd))
+					return (long)total;
+			}
 			if (off >= 0)
 				off += r;
 			cnt = cap__iov_advance(&iov, cnt, (size_t)r, local);
@@ -233,7 +236,7 @@ static long cap__recv(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 		uint32_t rb = plain ? cap__fd_read_begin(fd) : 0;
 		long r = rb == CAP_READ_DRAINED ? -EAGAIN
 						: cap_sys6l(SYS_recvfrom, fd, (char *)buf + got, n - got, flags | MSG_DONTWAIT, addr, alen);
-		if (rb && rb != CAP_READ_DRAINED && r > 0 && got + (size_t)r < n)
+		if (r > 0 && got + (size_t)r < n)
 			cap__fd_read_drained(fd, rb);
 		if (r > 0 && (flags & MSG_WAITALL) && got + (size_t)r < n) {
 			got += (size_t)r;
