@@ -527,9 +527,6 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 		ts.tv_nsec = timeout_ns % 1000000000;
 		tsp = &ts;
 	}
-	struct cap_telemetry *T = w->tel;
-	if (T && timeout_ns != 0) /* the watchdog must not take this wait for a stall */
-		atomic_store_explicit(&T->idle, 1, memory_order_relaxed);
 	/* Idle (the poller, on its own context): let through what some thread
 	 * accepts now. */
 	if (timeout_ns != 0)
@@ -539,8 +536,6 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 		int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
 		n = cap_sys6l(SYS_epoll_pwait, w->io.epfd, w->io.events, CAP_IO_EVENTS, ms, NULL, 8);
 	}
-	if (T && timeout_ns != 0)
-		atomic_store_explicit(&T->idle, 0, memory_order_relaxed);
 	/* Descriptor and signal events under the wait lock, taken once for up
 	 * to CAP_IO_BATCH of them in a row rather than once per event, and
 	 * released around the others, which take it themselves. */

@@ -382,15 +382,11 @@ static void cap__mn_park(struct cap_worker *w)
 	if (!(cap__mn_anywork(w, true) || atomic_load(&cap__mn.exiting) || !atomic_load(&cap__mn.poller))) {
 		cap__sig_idle_settle(w); /* what some thread accepts now (cap__mn_idle's may be stale) */
 		cap__worker_park_begin(w, cap__mono_ns());
-		if (w->tel) /* the stall watchdog must not take this wait for a stall */
-			atomic_store_explicit(&w->tel->idle, 1, memory_order_relaxed);
 		while (!atomic_load_explicit(&w->park, memory_order_acquire)) {
 			long r = cap_sys6(SYS_futex, (long)&w->park, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
 			if (r == -EINTR)
 				break; /* a handler ran: its signal is routed from the loop */
 		}
-		if (w->tel)
-			atomic_store_explicit(&w->tel->idle, 0, memory_order_relaxed);
 		cap__worker_park_end(w, cap__mono_ns());
 	}
 	cap__mn_idle_remove(w); /* not woken: off the stack ourselves */

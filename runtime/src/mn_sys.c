@@ -92,7 +92,7 @@ static void *cap__mn_worker(void *arg)
  * the others then steal from. */
 void cap__mn_start(void *w0)
 {
-	struct cap_telemetry *T = ((struct cap_worker *)w0)->tel;
+	(void)w0;
 	cap__mn_default = cap__mn_cpus();
 	const char *env = getenv("CAPRICCIO_WORKERS");
 	uint32_t n = cap__mn_default;
@@ -132,15 +132,9 @@ void cap__mn_start(void *w0)
 		if (create(&t, &attr, cap__mn_worker, w) != 0)
 			cap__fatal_misuse("capriccio: cannot start a worker kernel thread");
 	}
-	/* Every worker is set up (and named) before main runs.  The stall
-	 * watchdog must not take this wait for a stall of worker 0 (on a loaded
-	 * machine it outlasts CAPRICCIO_STALL_MS). */
-	if (T)
-		atomic_store_explicit(&T->idle, 1, memory_order_relaxed);
+	/* Every worker is set up (and named) before main runs. */
 	for (uint32_t k; (k = atomic_load(&cap__mn_started)) < n - 1;)
 		cap_sys6(SYS_futex, (long)&cap__mn_started, FUTEX_WAIT_PRIVATE, k, 0, 0, 0);
-	if (T)
-		atomic_store_explicit(&T->idle, 0, memory_order_relaxed);
 	cap__mn.n = n;
 	atomic_store(&cap__mn_go, 1);
 	cap_sys6(SYS_futex, (long)&cap__mn_go, FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);

@@ -124,7 +124,6 @@ struct cap_telemetry {
 	const struct cap_thread *sampled_thread; /* the run the sampler is timing, and its firings in it */
 	uint64_t sampled_run;
 	unsigned firings;
-	_Atomic int idle; /* the worker waits in epoll: not a stall */
 	/* A stall's end by the worker's own clock: the watchdog sets stall_watch
 	 * when it sees the worker stuck; the stalled run's end (its thread blocks,
 	 * yields or exits) stores the time and clears it.  The watchdog only

@@ -682,9 +682,12 @@ static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
 	struct cap_worker *w = tw->w;
 	struct cap_telemetry *T = tw->T;
 	uint64_t sw = w->switches;
-	bool idle = atomic_load_explicit(&T->idle, memory_order_relaxed);
-	/* (last_change_ns 0: the first look at this worker; a stall is timed
-	 * from here, not from the clock's zero.) */
+	/* On its scheduler context a worker runs none of the program's calls:
+	 * whatever it waits for there (starting the other workers, a lock whose
+	 * holder the kernel preempted) is the runtime's, not a stall.  And
+	 * last_change_ns 0 is the first look at this worker: a stall is timed
+	 * from here, not from the clock's zero. */
+	bool idle = w->current == &w->sched;
 	if (sw != tw->last_switches || idle || !tw->last_change_ns) {
 		if (tw->stall_id)
 			cap__stall_ended(tw, now);
@@ -704,8 +707,6 @@ static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
 			st->max_ns = now - tw->stall_start_ns;
 		return;
 	}
-	if (w->current == &w->sched)
-		return; /* the runtime's own wait (a lock whose holder the kernel preempted), not a call of the program's */
 	uint32_t sysno;
 	uint64_t pc, callsite, target;
 	cap__locate_stall(tw->tid, &sysno, &pc, &callsite, &target);
