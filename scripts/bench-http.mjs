@@ -389,13 +389,9 @@ async function main() {
     if (only.includes('pipeline')) result.pipeline = pipeline();
     if (only.includes('telemetry')) {
       log('telemetry: knot at 1000 connections, streaming to `capriccio run` against not');
-      const off = [];
-      const on = [];
-      for (let i = 0; i < RUNS; i++) {
-        off.push(await measure('knot', tmp, 1000));
-        on.push(await measure('knot+telemetry', tmp, 1000));
-      }
-      result.telemetry = { off: median(off), on: median(on) };
+      const t = {};
+      await inTurns(['knot', 'knot+telemetry'], [1000], tmp, t);
+      result.telemetry = { off: t.knot[1000], on: t['knot+telemetry'][1000] };
     }
     if (only.includes('overload')) {
     log(`overload: ${OVERLOAD.clients} clients, one request per connection, knot -m sendfile with ${OVERLOAD.fdLimit} descriptors`);
