@@ -241,7 +241,7 @@ static __attribute__((noinline)) uint32_t walk_here(uint64_t *frames, uint32_t f
 		for (uint32_t k = 0; k < forget; k++)
 			cap__unwind_slot(frames[k] - 1)->key = 0;
 	}
-	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, frames, CAP_FRAMES_BENCH,
+	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, &cap__current()->chunk_memo, frames, CAP_FRAMES_BENCH,
 				cap__unwind_fill);
 }
 

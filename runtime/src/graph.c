@@ -68,11 +68,6 @@ static inline __attribute__((always_inline)) uint32_t cap__node_add(struct cap_t
 			      }));
 }
 
-static uint32_t cap__node_of(struct cap_telemetry *T, const uint64_t *frames, uint32_t n, int kind)
-{
-	return cap__node_add(T, cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56), frames, n, kind);
-}
-
 /* The index + 1 in T of the entry `ref` (CAP_REF) names, 0: none, when it
  * is in T's own tables; above CAP_REF_IDX_MAX when it is another worker's
  * (or none, 0, from a worker other than the first).  One subtraction and
@@ -141,31 +136,44 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	/* From the runtime's block function (our caller): its caller is the first frame. */
 	const uintptr_t *fp = __builtin_frame_address(0);
 	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
-	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, frames, CAP_FRAMES, cap__unwind_fill);
+	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, &t->chunk_memo, frames, CAP_FRAMES, cap__unwind_fill);
 	/* The walk needs every register, so T is spilled across it; without
 	 * this, gcc reloads it from the stack at each use below (~10 loads per
 	 * op).  As a new value here it is reloaded once and kept. */
 	__asm__("" : "+r"(T));
-	uint32_t node = cap__node_of(T, frames, n, kind);
-	if (node) {
-		struct cap_node *nd = &T->nodes.v[node - 1];
-		nd->fd_delta += (int64_t)(T->open_fds_delta - t->fds_at_resume);
-		uint32_t from = cap__ref_here(T, t->last_node);
-		if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
-			from = cap__node_import(T, t);
-		if (from) {
-			uint32_t e = cap__edge_of(T, from, node);
-			if (e) {
-				struct cap_edge *ed = &T->edges.v[e - 1];
-				uint64_t run = now - t->t_resumed;
-				ed->count++;
-				ed->total += run;
-				ed->ewma = ed->count == 1 ? run : ed->ewma + (uint64_t)(((int64_t)run - (int64_t)ed->ewma) / 8);
-				if (run > ed->max)
-					ed->max = run;
-			}
+	uint64_t h = cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56);
+	uint32_t from = cap__ref_here(T, t->last_node);
+	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
+		from = cap__node_import(T, t);
+	struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
+	uint32_t node, e = 0;
+	if (prev && prev->next_node && T->nodes.v[prev->next_node - 1].hash == h) {
+		node = prev->next_node;
+		e = prev->next_edge;
+		if (!e)
+			T->edges.full++; /* as cap__edge_of counts each op it could not record */
+	} else {
+		node = cap__node_add(T, h, frames, n, kind);
+		if (node && prev) {
+			e = cap__edge_of(T, from, node);
+			prev->next_node = node;
+			prev->next_edge = e;
 		}
 	}
+	if (node) {
+		struct cap_node *nd = &T->nodes.v[node - 1];
+		nd->fd_delta += (int64_t)(T->open_fds_delta - T->run_fds);
+		if (e) {
+			struct cap_edge *ed = &T->edges.v[e - 1];
+			uint64_t run = now - t->t_resumed;
+			ed->count++;
+			ed->total += run;
+			ed->ewma = ed->count == 1 ? run : ed->ewma + (uint64_t)(((int64_t)run - (int64_t)ed->ewma) / 8);
+			if (run > ed->max)
+				ed->max = run;
+		}
+	}
+	T->run_fds = T->open_fds_delta;
 	t->last_node = T->ref0 | node;
 	t->t_blocked = now;
 	cap__graph_run_ended(T, now);
@@ -200,7 +208,7 @@ void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 			nd->wait_max = wait;
 	}
 	t->t_resumed = t->t_run = now;
-	t->fds_at_resume = T->open_fds_delta;
+	T->run_fds = T->open_fds_delta;
 	if (CAP_UNLIKELY(atomic_load_explicit(&T->want_threads, memory_order_relaxed) == 1))
 		cap__graph_rows_if_asked(cap__w);
 }
@@ -236,7 +244,6 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 	t->last_node = T->ref0;
 	t->chunks_linked = 0;
 	t->t_resumed = t->t_run = cap__ticks();
-	t->fds_at_resume = T->open_fds_delta;
 	/* Zero the first chunk so its high-water can be read at exit (the
 	 * loop is kept a loop: -fno-tree-loop-distribute-patterns). */
 	uint64_t *p = (uint64_t *)t->stack_lo + 1, *end = (uint64_t *)((uintptr_t)t->ctx.sp & ~(uintptr_t)7);
@@ -302,6 +309,7 @@ void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t)
 		st->waste += alloc - used;
 	}
 	T->stack_allocated -= alloc; /* a delta, as a site's */
+	T->run_fds = T->open_fds_delta;
 	cap__graph_run_ended(T, cap__ticks());
 }
 

@@ -158,7 +158,7 @@ struct cap_thread {
 	uint32_t psite;         /* resource-aware scheduling (policy.c): blocking point it last blocked at, table index + 1 */
 	uint64_t t_resumed, t_blocked, t_woken; /* TSC */
 	uint64_t t_run; /* TSC: start of the run the sampler measures (resumed, or a yield with nobody to run) */
-	uint64_t fds_at_resume;
+	uint64_t chunk_memo; /* the linked chunk its walks last found a frame in (unwind.h), 0: none */
 	/* Resource-aware scheduling (policy.c); a thread held back in its run
 	 * queue keeps the time in wake_ns (it is never in the timer heap then). */
 	int32_t pol_fds, pol_threads; /* counters when its run began */
@@ -190,6 +190,7 @@ static inline struct cap_thread *cap__current(void)
 /* switch.S */
 void cap__ctx_switch(struct cap_ctx *from, struct cap_ctx *to);
 void cap__thread_trampoline(void);
+CAP_HIDDEN _Noreturn void cap__thread_main(struct cap_thread *t); /* sched.c: the trampoline calls it on the new stack */
 void cap__sysstack_call(void (*fn)(void *), void *arg, void *stack_top);
 
 /* Flags a thread changes on itself while another worker may change others

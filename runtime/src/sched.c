@@ -396,6 +396,7 @@ struct cap_thread *cap__spawn_prepare(void *(*fn)(void *), void *arg, const cap_
 	 * off the end hits the guard page and is reported. */
 	t->ctx.guard = t->stack_kind == CAP_STACK_KIND_FIXED ? NULL : t->stack_lo + CAP_SPLIT_BACKOFF;
 	t->ss.current = NULL;
+	t->chunk_memo = 0;
 	t->ss.initial_sp = (void *)top;
 	/* When a function that ran on a linked chunk returns to the first one,
 	 * libgcc recomputes the guard as initial_sp - initial_len plus its own
@@ -451,7 +452,6 @@ static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 }
 
 /* Called by the trampoline on the new thread's own stack. */
-CAP_HIDDEN _Noreturn void cap__thread_main(struct cap_thread *t);
 _Noreturn void cap__thread_main(struct cap_thread *t)
 {
 	struct cap_worker *w = cap__w;

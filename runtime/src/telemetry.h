@@ -36,13 +36,20 @@
 /* Node kinds on the wire (PROTOCOL.md): the wait reasons, plus yield. */
 #define CAP_KIND_YIELD 13
 
+/* Aligned so that its first line holds all that a blocking op and a resume
+ * touch: with a thousand threads between two ops of one worker, every line
+ * more is a cache miss more. */
 struct cap_node {
 	uint64_t hash;
-	uint64_t frames[CAP_FRAMES];
-	uint8_t nframes, kind;
 	uint64_t count, wait_total, wait_max; /* ticks */
 	int64_t fd_delta;
-};
+	/* The node and the edge a thread went to from here last (index + 1, 0:
+	 * none yet): tried before the tables, as a thread's next blocking point
+	 * is most often the one it went to last time. */
+	uint32_t next_node, next_edge;
+	uint8_t nframes, kind;
+	uint64_t frames[CAP_FRAMES];
+} __attribute__((aligned(64)));
 
 struct cap_edge {
 	uint32_t from, to;
@@ -113,6 +120,9 @@ struct cap_telemetry {
 	uint32_t blocked[16]; /* live threads blocked, by wait reason */
 	uint64_t blocking_ops;
 	uint64_t open_fds_delta; /* descriptors opened minus closed through the shim */
+	/* open_fds_delta when the running thread's run began: set wherever a run
+	 * begins or ends (graph.c), so a new thread's first run needs no hook. */
+	uint64_t run_fds;
 	uint64_t stack_allocated;
 	/* Per-thread rows, gathered by the worker when asked. */
 	_Atomic int want_threads; /* 1: asked, 2: rows ready */

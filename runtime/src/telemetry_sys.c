@@ -781,7 +781,7 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 	uint64_t frames[CAP_FRAMES];
 	const greg_t *g = uc->uc_mcontext.gregs;
 	struct cap_unwind_regs r = { (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP], (uintptr_t)g[REG_RBP] };
-	uint32_t n = cap__unwind_walk(t, r, false, __morestack_segments, frames, CAP_FRAMES, cap__unwind_rule_sys);
+	uint32_t n = cap__unwind_walk(t, r, false, __morestack_segments, NULL, frames, CAP_FRAMES, cap__unwind_rule_sys);
 	uint64_t h = cap__hash_frames(frames, n);
 	uint32_t found = 0, cnt = atomic_load_explicit(&T->samples.n, memory_order_relaxed);
 	for (uint32_t i = 0; i < cnt && !found; i++)
@@ -1022,7 +1022,9 @@ void cap__tel_register_worker(struct cap_worker *w)
 	if (!cap__tel_on)
 		return;
 	struct cap_tel_worker *tw = calloc(1, sizeof *tw);
-	struct cap_telemetry *T = calloc(1, sizeof *T);
+	struct cap_telemetry *T = aligned_alloc(_Alignof(struct cap_telemetry), sizeof *T); /* its nodes are line-aligned */
+	if (T)
+		memset(T, 0, sizeof *T);
 	uint32_t wid = atomic_fetch_add_explicit(&cap__nreg, 1, memory_order_relaxed);
 	if (!tw || !T || wid >= CAP_WORKERS_MAX) {
 		/* Without its tables the worker records nothing; the slot it took

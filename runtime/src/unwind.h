@@ -32,6 +32,18 @@
 static const struct cap_unwind_rule cap__unwind_fp_rule = { 16, -16, 1, 0 };
 #define CAP_UNWIND_STOP 1     /* no caller to find: no unwind info, an outermost frame, or a rule we do not follow */
 #define CAP_UNWIND_RBP_LOST 2 /* rbp cannot be recovered past this frame */
+#define CAP_UNWIND_BASE 4     /* with STOP: cap__thread_main, every thread's base */
+
+/* A chain ends in the thread's function, at the frame cap__thread_main
+ * called, whose CFA is the same number of bytes below every thread's
+ * initial stack pointer (sched.c lays out every new stack alike, and
+ * cap__thread_main's two calls are made at one depth: test_unwind).  A walk
+ * stops when it computes that CFA instead of reading the return address
+ * there, into cap__thread_main, the same in every chain: that slot was
+ * written when the thread began and nothing else touches its line, so the
+ * read was a cache (often a TLB) miss on every blocking op.  The first walk
+ * to reach cap__thread_main learns the distance; 0: not yet. */
+extern _Atomic uint32_t cap__base_cfa_off;
 
 
 /* Registers of the frame a walk starts in. */
@@ -72,12 +84,35 @@ static inline bool cap__span_in(uintptr_t top, uintptr_t below, uintptr_t lo, ui
 	return top - lo - below <= size - below && size >= below;
 }
 
-/* Is [top - below, top) inside a chunk libgcc linked for the thread? */
-static inline bool cap__in_segments(uintptr_t top, uintptr_t below, const struct cap_libgcc_segment *segs)
+/* A linked chunk's bounds in one word, so that a walk need not read its
+ * header, which sits at the far (low) end of the chunk from the frames in
+ * use: a cache and TLB miss on every blocking op of a thread that runs on
+ * a linked chunk.  libgcc maps each chunk whole, header first; the header's
+ * page address and the chunk's length in pages (bits 48 and up) give its
+ * bounds exactly.  0: none, or a chunk not laid out so. */
+static inline uint64_t cap__chunk_memo(const struct cap_libgcc_segment *s)
 {
-	for (const struct cap_libgcc_segment *s = segs; s; s = s->next)
-		if (cap__span_in(top, below, (uintptr_t)(s + 1), s->size))
+	uintptr_t hdr = (uintptr_t)s, end = (uintptr_t)(s + 1) + s->size, pages = (end - hdr) >> 12;
+	if ((hdr | end) & 4095 || hdr >> 48 || pages >> 16)
+		return 0;
+	return hdr | (uint64_t)pages << 48;
+}
+
+/* Is [top - below, top) inside a chunk libgcc linked for the thread?  The
+ * chunk found is remembered in *memo (when not NULL), and tried first. */
+static inline bool cap__in_segments(uintptr_t top, uintptr_t below, const struct cap_libgcc_segment *segs, uint64_t *memo)
+{
+	if (memo && *memo) {
+		uintptr_t hdr = *memo & ((1ull << 48) - 1), lo = hdr + sizeof *segs;
+		if (cap__span_in(top, below, lo, hdr + ((*memo >> 48) << 12) - lo))
 			return true;
+	}
+	for (const struct cap_libgcc_segment *s = segs; s; s = s->next)
+		if (cap__span_in(top, below, (uintptr_t)(s + 1), s->size)) {
+			if (memo)
+				*memo = cap__chunk_memo(s);
+			return true;
+		}
 	return false;
 }
 
@@ -89,11 +124,13 @@ static inline bool cap__in_segments(uintptr_t top, uintptr_t below, const struct
  * chunk (or fixed stack) or in one of its linked chunks. */
 static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const struct cap_thread *t,
 								      struct cap_unwind_regs r, bool pc_is_ra,
-								      const struct cap_libgcc_segment *segs,
+								      const struct cap_libgcc_segment *segs, uint64_t *memo,
 								      uint64_t *frames, uint32_t max,
 								      cap_unwind_miss_fn *miss)
 {
 	const uintptr_t stack_lo = (uintptr_t)t->stack_lo, stack_size = t->stack_size;
+	const uint32_t base_off = atomic_load_explicit(&cap__base_cfa_off, memory_order_relaxed);
+	const uintptr_t base = base_off ? (uintptr_t)t->ss.initial_sp - base_off : 0;
 	uintptr_t pc = r.pc, sp = r.sp, rbp = r.rbp, adjust = pc_is_ra;
 	struct cap_unwind_slot *cache = cap__w->unwind; /* once: the stores below could alias cap__w */
 	uint32_t n = 0;
@@ -111,16 +148,29 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 		if (__builtin_memcmp(&rule, &cap__unwind_fp_rule, sizeof rule) == 0) {
 			/* The program's own code and the runtime's: a frame-pointer frame. */
 			cfa = rbp + 16;
-			if ((cfa & 7) || (!cap__span_in(cfa, 16, stack_lo, stack_size) && !cap__in_segments(cfa, 16, segs)))
+			if (cfa == base)
+				break;
+			if ((cfa & 7) || (!cap__span_in(cfa, 16, stack_lo, stack_size) && !cap__in_segments(cfa, 16, segs, memo)))
 				break;
 			ra = *(const uintptr_t *)(cfa - 8);
 			rbp = *(const uintptr_t *)(cfa - 16);
 		} else {
-			if (rule.flags & CAP_UNWIND_STOP)
+			if (rule.flags & CAP_UNWIND_STOP) {
+				/* pc, a return into cap__thread_main, was read at sp - 8:
+				 * sp is the thread function's CFA, within the few bytes
+				 * the trampoline and cap__thread_main take. */
+				uintptr_t off = (uintptr_t)t->ss.initial_sp - sp;
+				if ((rule.flags & CAP_UNWIND_BASE) && adjust && n && off && off <= 512 && !(off & 7)) {
+					n--; /* no chain has it */
+					atomic_store_explicit(&cap__base_cfa_off, (uint32_t)off, memory_order_relaxed);
+				}
 				break;
+			}
 			cfa = (rule.cfa_rbp ? rbp : sp) + (uintptr_t)(intptr_t)rule.cfa_off;
+			if (cfa == base)
+				break;
 			uintptr_t below = rule.rbp_off < -16 ? (uintptr_t)-(intptr_t)rule.rbp_off : 16;
-			if ((cfa & 7) || (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs)))
+			if ((cfa & 7) || (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs, memo)))
 				break;
 			ra = *(const uintptr_t *)(cfa - 8);
 			if (rule.rbp_off)

@@ -368,6 +368,7 @@ static const uint8_t *cap__find_fde(const uint8_t *hdr, uint64_t pc)
 }
 
 static const struct cap_unwind_rule cap__stop = { 0, 0, 0, CAP_UNWIND_STOP };
+_Atomic uint32_t cap__base_cfa_off;
 
 /* The FDE of the function holding `key`, read up to its instructions (r),
  * with its CIE and the function's start; false when no table covers it. */
@@ -403,6 +404,8 @@ struct cap_unwind_rule cap__unwind_rule_sys(uint64_t key)
 	uint64_t start;
 	if (!cap__fde_of(key, &r, &cie, &start))
 		return cap__stop;
+	if (start == (uint64_t)(uintptr_t)cap__thread_main)
+		return (struct cap_unwind_rule){ 0, 0, 0, CAP_UNWIND_STOP | CAP_UNWIND_BASE };
 	if (cie.has_aug_data) {
 		uint64_t len = cap__uleb(&r);
 		r.p += len;
