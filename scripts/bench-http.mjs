@@ -8,7 +8,8 @@
 // threads joined by bounded queues), its wall time on Capriccio against its pthread build; and
 // samples/goknot (knot's behaviour in Go, GOMAXPROCS = the core count) at the same connection counts
 // as knot. nginx runs as many worker processes as Capriccio has workers (`workers` in the JSON).
-// Peers take turns (one run of each, then again), so a drift of the machine falls on all alike.
+// Peers are up at once and take turns in short runs, and each ratio is the median of the ratios
+// within a round (`inRounds`), so a drift of the machine falls on both sides of a ratio alike.
 // Progress goes to stderr; the last line of stdout is one JSON object with the raw figures and the
 // ratios. A benchmark, not a test: nothing here passes or fails — except a pipeline whose two builds
 // disagree on their output, which is a bug, not a figure.
@@ -324,26 +325,67 @@ async function measure(name, tmp, conns, opts = {}) {
   }
 }
 
-/** The median of numbers (the upper one of an even count, as median() takes). */
-const middle = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The median of numbers (of an even count, the mean of the middle two). */
+const middle = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
 
-/** The median of `RUNS` measurements (by req/s), with every run's req/s. */
+/** The median of a peer's runs (by req/s), with every run's req/s and socket errors. */
 function median(runs) {
   const sorted = [...runs].sort((a, b) => a.rps - b.rps);
-  return { ...sorted[Math.floor(sorted.length / 2)], runs_rps: runs.map((r) => Math.round(r.rps)) };
+  return { ...sorted[Math.floor(sorted.length / 2)], runs_rps: runs.map((r) => Math.round(r.rps)), runs_errors: runs.map((r) => r.errors) };
 }
 
+/** Rounds per connection count (odd, so a median is one of them) and the seconds of each run in a round. */
+const ROUNDS = 3 * RUNS;
+const SLICE = Math.max(1, Math.floor(DURATION / 2)); /* whole seconds, as wrk takes them */
+
 /**
- * Peers measured in turns at each connection count — one run of each, `RUNS` times — so that a
- * drift of the shared machine (seen here: ±15% over minutes) falls on every peer alike rather than
- * on whichever ran last; the median of each peer's runs goes into `into[peer][conns]`.
+ * Peers up at once at each connection count, measured in rounds: every round runs each peer once
+ * for SLICE seconds, in an order that rotates from round to round. `ratios[a][b][conns]` gets the
+ * median over rounds of a's req/s over b's in the same round, for each peer a and every peer b after it;
+ * `into[peer][conns]` the median of a peer's runs. Why: this machine's throughput drifts by
+ * ±10–20% from one run of seconds to the next (seen for one server left running), which a ratio
+ * of medians taken minutes apart cannot tell from a difference of a few per cent, while two runs
+ * of one round share most of the drift. A peer not being measured only waits (its workers park),
+ * so none takes CPU from another.
  */
-async function inTurns(names, counts, tmp, into) {
-  for (const name of names) into[name] = {};
+async function inRounds(names, counts, tmp, into, ratios) {
+  for (const name of names) into[name] ??= {};
   for (const c of counts) {
-    const runs = Object.fromEntries(names.map((n) => [n, []]));
-    for (let i = 0; i < RUNS; i++) for (const name of names) runs[name].push(await measure(name, tmp, c));
-    for (const name of names) into[name][c] = median(runs[name]);
+    const ports = [];
+    while (ports.length < names.length) {
+      const p = await freePort();
+      if (!ports.includes(p)) ports.push(p);
+    }
+    const servers = [];
+    try {
+      for (const [k, name] of names.entries()) {
+        servers[k] = await startNamed(name, tmp, ports[k]);
+        await waitUp(ports[k], servers[k]);
+      }
+      const runs = names.map(() => []);
+      for (let r = 0; r < ROUNDS; r++) {
+        for (let j = 0; j < names.length; j++) {
+          const k = (j + r) % names.length;
+          const w = await wrk(ports[k], c, SLICE);
+          log(`${names[k].padEnd(15)} c=${String(c).padStart(5)}  ${String(Math.round(w.rps)).padStart(7)} req/s  p99 ${w.p99_ms} ms  ok ${w.ok}  non-2xx ${w.non2xx}  socket errors ${w.errors}`);
+          runs[k].push(w);
+        }
+      }
+      names.forEach((a, i) => {
+        into[a][c] = median(runs[i]);
+        names.forEach((b, k) => {
+          if (k <= i) return;
+          const byRound = runs[i].map((w, r) => w.rps / runs[k][r].rps);
+          ((ratios[a] ??= {})[b] ??= {})[c] = { ratio: Math.round(middle(byRound) * 1000) / 1000, by_round: byRound.map((x) => Math.round(x * 1000) / 1000) };
+        });
+      });
+    } finally {
+      for (const s of servers) await s?.stop();
+    }
   }
 }
 
@@ -381,16 +423,16 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'capriccio-bench-http-'));
   const restoreQueues = raiseQueues();
   const only = OPTIONS.only;
-  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {} };
+  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, rounds: ROUNDS, run_s: SLICE, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {}, ratios: {} };
   try {
-    await inTurns(only.filter((n) => ['knot', 'nginx', 'pthread', 'go'].includes(n)), CONNS, tmp, result.servers);
+    await inRounds(only.filter((n) => ['knot', 'nginx', 'pthread', 'go'].includes(n)), CONNS, tmp, result.servers, result.ratios);
     if (only.includes('go')) result.gomaxprocs = CORES;
-    if (only.includes('pool')) await inTurns(['pool', 'pool-pthread'], POOL_CONNS, tmp, result.servers);
+    if (only.includes('pool')) await inRounds(['pool', 'pool-pthread'], POOL_CONNS, tmp, result.servers, result.ratios);
     if (only.includes('pipeline')) result.pipeline = pipeline();
     if (only.includes('telemetry')) {
       log('telemetry: knot at 1000 connections, streaming to `capriccio run` against not');
       const t = {};
-      await inTurns(['knot', 'knot+telemetry'], [1000], tmp, t);
+      await inRounds(['knot+telemetry', 'knot'], [1000], tmp, t, result.ratios);
       result.telemetry = { off: t.knot[1000], on: t['knot+telemetry'][1000] };
     }
     if (only.includes('overload')) {
@@ -412,19 +454,19 @@ async function main() {
     rmSync(tmp, { recursive: true, force: true });
   }
   const ratio = (a, b) => (a && b ? Math.round((a / b) * 1000) / 1000 : null);
-  const s = result.servers;
+  const within = (a, b, c) => result.ratios[a]?.[b]?.[c]?.ratio ?? null;
   Object.assign(result, {
-    knot_vs_nginx_1000: ratio(s.knot?.[1000]?.rps, s.nginx?.[1000]?.rps),
-    knot_vs_nginx_10000: ratio(s.knot?.[10000]?.rps, s.nginx?.[10000]?.rps),
-    knot_vs_pthread_10000: ratio(s.knot?.[10000]?.rps, s.pthread?.[10000]?.rps),
-    telemetry_on_vs_off: ratio(result.telemetry?.on.rps, result.telemetry?.off.rps),
+    knot_vs_nginx_1000: within('knot', 'nginx', 1000),
+    knot_vs_nginx_10000: within('knot', 'nginx', 10000),
+    knot_vs_pthread_10000: within('knot', 'pthread', 10000),
+    telemetry_on_vs_off: within('knot+telemetry', 'knot', 1000),
     resource_aware_vs_fifo_overload: ratio(result.overload?.resource_aware.ok, result.overload?.fifo.ok),
-    pool_vs_pthread_100: ratio(s.pool?.[100]?.rps, s['pool-pthread']?.[100]?.rps),
-    pool_vs_pthread_1000: ratio(s.pool?.[1000]?.rps, s['pool-pthread']?.[1000]?.rps),
-    pool_errors: s.pool?.[1000]?.errors ?? null,
+    pool_vs_pthread_100: within('pool', 'pool-pthread', 100),
+    pool_vs_pthread_1000: within('pool', 'pool-pthread', 1000),
+    pool_errors: result.servers.pool?.[1000]?.runs_errors.reduce((a, b) => a + b, 0) ?? null,
     pipeline_time_vs_pthread: ratio(result.pipeline?.capriccio.seconds, result.pipeline?.pthread.seconds),
-    knot_vs_go_1000: ratio(s.knot?.[1000]?.rps, s.go?.[1000]?.rps),
-    knot_vs_go_10000: ratio(s.knot?.[10000]?.rps, s.go?.[10000]?.rps),
+    knot_vs_go_1000: within('knot', 'go', 1000),
+    knot_vs_go_10000: within('knot', 'go', 10000),
   });
   console.log(JSON.stringify(result));
 }
