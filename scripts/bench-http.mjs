@@ -338,12 +338,16 @@ function median(runs) {
   return { ...sorted[Math.floor(sorted.length / 2)], runs_rps: runs.map((r) => Math.round(r.rps)), runs_errors: runs.map((r) => r.errors) };
 }
 
-/** Rounds per connection count (odd, so a median is one of them) and the seconds of each run in a round. */
+/**
+ * Rounds per connection count and the seconds of each run in a round; the telemetry pair, a cost
+ * of a few per cent, gets more rounds than the peers.
+ */
 const ROUNDS = 3 * RUNS;
+const TELEMETRY_ROUNDS = 7 * RUNS;
 const SLICE = Math.max(1, Math.floor(DURATION / 2)); /* whole seconds, as wrk takes them */
 
 /**
- * Peers up at once at each connection count, measured in rounds: every round runs each peer once
+ * Peers up at once at each connection count, measured in `rounds`: every round runs each peer once
  * for SLICE seconds, in an order that rotates from round to round. `ratios[a][b][conns]` gets the
  * median over rounds of a's req/s over b's in the same round, for each peer a and every peer b after it;
  * `into[peer][conns]` the median of a peer's runs. Why: this machine's throughput drifts by
@@ -352,7 +356,7 @@ const SLICE = Math.max(1, Math.floor(DURATION / 2)); /* whole seconds, as wrk ta
  * of one round share most of the drift. A peer not being measured only waits (its workers park),
  * so none takes CPU from another.
  */
-async function inRounds(names, counts, tmp, into, ratios) {
+async function inRounds(names, counts, tmp, into, ratios, rounds = ROUNDS) {
   for (const name of names) into[name] ??= {};
   for (const c of counts) {
     const ports = [];
@@ -367,7 +371,7 @@ async function inRounds(names, counts, tmp, into, ratios) {
         await waitUp(ports[k], servers[k]);
       }
       const runs = names.map(() => []);
-      for (let r = 0; r < ROUNDS; r++) {
+      for (let r = 0; r < rounds; r++) {
         for (let j = 0; j < names.length; j++) {
           const k = (j + r) % names.length;
           const w = await wrk(ports[k], c, SLICE);
@@ -423,7 +427,7 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'capriccio-bench-http-'));
   const restoreQueues = raiseQueues();
   const only = OPTIONS.only;
-  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, rounds: ROUNDS, run_s: SLICE, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {}, ratios: {} };
+  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, rounds: ROUNDS, telemetry_rounds: TELEMETRY_ROUNDS, run_s: SLICE, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {}, ratios: {} };
   try {
     await inRounds(only.filter((n) => ['knot', 'nginx', 'pthread', 'go'].includes(n)), CONNS, tmp, result.servers, result.ratios);
     if (only.includes('go')) result.gomaxprocs = CORES;
@@ -432,7 +436,7 @@ async function main() {
     if (only.includes('telemetry')) {
       log('telemetry: knot at 1000 connections, streaming to `capriccio run` against not');
       const t = {};
-      await inRounds(['knot+telemetry', 'knot'], [1000], tmp, t, result.ratios);
+      await inRounds(['knot+telemetry', 'knot'], [1000], tmp, t, result.ratios, TELEMETRY_ROUNDS);
       result.telemetry = { off: t.knot[1000], on: t['knot+telemetry'][1000] };
     }
     if (only.includes('overload')) {
