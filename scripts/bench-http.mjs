@@ -312,13 +312,17 @@ function wrk(port, conns, seconds, { file = FILE, headers = [], timeout = 4 } = 
   );
 }
 
+/** One run's figures, as progress on stderr. */
+const logRun = (name, conns, w) =>
+  log(`${name.padEnd(15)} c=${String(conns).padStart(5)}  ${String(Math.round(w.rps)).padStart(7)} req/s  p99 ${w.p99_ms} ms  ok ${w.ok}  non-2xx ${w.non2xx}  socket errors ${w.errors}`);
+
 async function measure(name, tmp, conns, opts = {}) {
   const port = await freePort();
   const server = await startNamed(name, tmp, port, opts);
   try {
     await waitUp(port, server, `/${opts.file ?? FILE}`);
     const w = await wrk(port, conns, opts.seconds ?? DURATION, opts);
-    log(`${name.padEnd(15)} c=${String(conns).padStart(5)}  ${String(Math.round(w.rps)).padStart(7)} req/s  p99 ${w.p99_ms} ms  ok ${w.ok}  non-2xx ${w.non2xx}  socket errors ${w.errors}`);
+    logRun(name, conns, w);
     return w;
   } finally {
     await server.stop();
@@ -375,7 +379,7 @@ async function inRounds(names, counts, tmp, into, ratios, rounds = ROUNDS) {
         for (let j = 0; j < names.length; j++) {
           const k = (j + r) % names.length;
           const w = await wrk(ports[k], c, SLICE);
-          log(`${names[k].padEnd(15)} c=${String(c).padStart(5)}  ${String(Math.round(w.rps)).padStart(7)} req/s  p99 ${w.p99_ms} ms  ok ${w.ok}  non-2xx ${w.non2xx}  socket errors ${w.errors}`);
+          logRun(names[k], c, w);
           runs[k].push(w);
         }
       }

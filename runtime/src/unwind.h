@@ -144,16 +144,11 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 			rule = s->rule;
 		else
 			rule = miss(key);
-		uintptr_t cfa, ra;
-		if (__builtin_memcmp(&rule, &cap__unwind_fp_rule, sizeof rule) == 0) {
+		const bool fp = __builtin_memcmp(&rule, &cap__unwind_fp_rule, sizeof rule) == 0;
+		uintptr_t cfa, below = 16, ra;
+		if (fp) {
 			/* The program's own code and the runtime's: a frame-pointer frame. */
 			cfa = rbp + 16;
-			if (cfa == base)
-				break;
-			if ((cfa & 7) || (!cap__span_in(cfa, 16, stack_lo, stack_size) && !cap__in_segments(cfa, 16, segs, memo)))
-				break;
-			ra = *(const uintptr_t *)(cfa - 8);
-			rbp = *(const uintptr_t *)(cfa - 16);
 		} else {
 			if (rule.flags & CAP_UNWIND_STOP) {
 				/* pc, a return into cap__thread_main, was read at sp - 8:
@@ -167,17 +162,20 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 				break;
 			}
 			cfa = (rule.cfa_rbp ? rbp : sp) + (uintptr_t)(intptr_t)rule.cfa_off;
-			if (cfa == base)
-				break;
-			uintptr_t below = rule.rbp_off < -16 ? (uintptr_t)-(intptr_t)rule.rbp_off : 16;
-			if ((cfa & 7) || (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs, memo)))
-				break;
-			ra = *(const uintptr_t *)(cfa - 8);
-			if (rule.rbp_off)
-				rbp = *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)rule.rbp_off);
-			else if (rule.flags & CAP_UNWIND_RBP_LOST)
-				rbp = 0;
+			if (rule.rbp_off < -16)
+				below = (uintptr_t)-(intptr_t)rule.rbp_off;
 		}
+		/* The reads below are from [cfa - below, cfa). */
+		if (cfa == base || (cfa & 7) ||
+		    (!cap__span_in(cfa, below, stack_lo, stack_size) && !cap__in_segments(cfa, below, segs, memo)))
+			break;
+		ra = *(const uintptr_t *)(cfa - 8);
+		if (fp)
+			rbp = *(const uintptr_t *)(cfa - 16);
+		else if (rule.rbp_off)
+			rbp = *(const uintptr_t *)(cfa + (uintptr_t)(intptr_t)rule.rbp_off);
+		else if (rule.flags & CAP_UNWIND_RBP_LOST)
+			rbp = 0;
 		if (!ra)
 			break;
 		frames[n++] = ra;
