@@ -137,7 +137,7 @@ static int cap__annot_big_stack(struct cap_call *c, size_t bytes)
 	s->ss.segments = __morestack_segments; /* kept, and freed with the stack */
 	__morestack_segments = segs;
 	__morestack_current_segment = cur;
-	cap__current()->chunk_memo = 0; /* a walk during the call may have found one of s's chunks */
+	cap__current()->chunk_memo = cap__current()->chunk_link = 0; /* a walk during the call may have seen one of s's chunks */
 	cap__annot_stack_put(w, s);
 	return 0;
 }

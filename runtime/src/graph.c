@@ -79,14 +79,21 @@ static inline uint32_t cap__ref_here(const struct cap_telemetry *T, uint32_t ref
 }
 
 /* t brought its last node from another worker's tables: the published
- * entry is copied into T's (telemetry.h) and t's reference rewritten to it.
- * Out of line and cold: threads seldom move. */
-static __attribute__((cold, noinline)) uint32_t cap__node_import(struct cap_telemetry *T, struct cap_thread *t)
+ * entry is copied into T's (telemetry.h), once, and t's reference
+ * rewritten to the copy.  Out of line: only a thread that moved needs it. */
+static __attribute__((noinline)) uint32_t cap__node_import(struct cap_telemetry *T, struct cap_thread *t)
 {
 	uint32_t ref = t->last_node, i = 0;
 	if (CAP_REF_IDX(ref)) {
-		const struct cap_node *e = &atomic_load_explicit(&cap__tel_tables[CAP_REF_WID(ref)], memory_order_acquire)->nodes.v[CAP_REF_IDX(ref) - 1];
-		i = cap__node_add(T, e->hash, e->frames, e->nframes, e->kind);
+		__typeof__(&T->imported[0]) c = &T->imported[cap__mix(ref) & (CAP_IMPORTED - 1)];
+		if (c->ref == ref) {
+			i = c->idx;
+		} else {
+			const struct cap_node *e = &atomic_load_explicit(&cap__tel_tables[CAP_REF_WID(ref)], memory_order_acquire)->nodes.v[CAP_REF_IDX(ref) - 1];
+			i = cap__node_add(T, e->hash, e->frames, e->nframes, e->kind);
+			if (i)
+				c->ref = ref, c->idx = i;
+		}
 	}
 	t->last_node = T->ref0 | i;
 	return i;
@@ -129,23 +136,77 @@ static uint32_t cap__edge_of(struct cap_telemetry *T, uint32_t from, uint32_t to
 	return n + 1;
 }
 
+/* The chunk link (unwind.h): a thread on a linked chunk reads its frames
+ * up to the first one that chunk holds, whose return into __morestack was
+ * written when the thread entered the chunk and lay untouched since: a
+ * cache miss on every blocking op.  While the thread has not left the
+ * chunk, that frame and all outside it are as its last walk found them:
+ * leaving means returning through __morestack, and coming back takes a
+ * split, which clears the link (__wrap___generic_morestack); so is its
+ * chain from there on, the tail of the node it left last.  The link packs
+ * that frame's CFA with the index of its return address in the chain
+ * (bits 48 and up). */
+#define CAP_LINK_CFA CAP_MEMO_ADDR
+
+/* Where a walk from `sp` may stop and take the rest of its chain from
+ * `prev` (the node t left last); 0: a whole walk.  Keeps t's chunk memo
+ * the chunk it runs on. */
+static inline uintptr_t cap__link_stop(struct cap_thread *t, uintptr_t sp, const struct cap_node *prev)
+{
+	const struct cap_libgcc_segment *s = __morestack_current_segment;
+	if (!s)
+		return 0;
+	if ((t->chunk_memo & CAP_MEMO_ADDR) != (uintptr_t)s) {
+		t->chunk_memo = cap__chunk_memo(s); /* its header read, once per chunk entered */
+		t->chunk_link = 0;
+	}
+	uint64_t l = t->chunk_link;
+	/* From the chunk itself (not a frame longjmp left it for), and a tail
+	 * prev holds whole (not cut at CAP_FRAMES). */
+	if (!l || !prev || !cap__in_memo(sp, 16, t->chunk_memo) || (l >> 48) >= prev->nframes || prev->nframes >= CAP_FRAMES)
+		return 0;
+	return l & CAP_LINK_CFA;
+}
+
+/* After the walk: the chain completed from prev when it stopped at the
+ * link, and the link kept for the next walk. */
+static inline uint32_t cap__link_done(struct cap_thread *t, const struct cap_unwind_link *link, uintptr_t sp,
+				      const struct cap_node *prev, uint64_t *frames, uint32_t n)
+{
+	if (link->stopped) {
+		uint32_t k = (uint32_t)(t->chunk_link >> 48), at = n;
+		for (; k < prev->nframes && n < CAP_FRAMES; k++)
+			frames[n++] = prev->frames[k];
+		t->chunk_link = link->stop | (uint64_t)at << 48;
+	} else if (__morestack_current_segment && cap__in_memo(sp, 16, t->chunk_memo) && link->cfa &&
+		   cap__in_memo(link->cfa, 8, t->chunk_memo)) { /* the link of the chunk the walk began in */
+		t->chunk_link = link->cfa | (uint64_t)link->n << 48;
+	} else {
+		t->chunk_link = 0;
+	}
+	return n;
+}
+
 void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
 	uint64_t now = cap__ticks();
 	uint64_t frames[CAP_FRAMES];
+	uint32_t from = cap__ref_here(T, t->last_node);
+	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
+		from = cap__node_import(T, t);
+	struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
 	/* From the runtime's block function (our caller): its caller is the first frame. */
 	const uintptr_t *fp = __builtin_frame_address(0);
 	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
-	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, &t->chunk_memo, frames, CAP_FRAMES, cap__unwind_fill);
+	struct cap_unwind_link link = { .stop = cap__link_stop(t, r.sp, prev) };
+	uint64_t memo = t->chunk_memo;
+	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, &memo, frames, CAP_FRAMES, cap__unwind_fill, &link);
+	n = cap__link_done(t, &link, r.sp, prev, frames, n);
 	/* The walk needs every register, so T is spilled across it; without
 	 * this, gcc reloads it from the stack at each use below (~10 loads per
 	 * op).  As a new value here it is reloaded once and kept. */
 	__asm__("" : "+r"(T));
 	uint64_t h = cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56);
-	uint32_t from = cap__ref_here(T, t->last_node);
-	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
-		from = cap__node_import(T, t);
-	struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
 	uint32_t node, e = 0;
 	if (prev && prev->next_node && T->nodes.v[prev->next_node - 1].hash == h) {
 		node = prev->next_node;
@@ -175,9 +236,8 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	}
 	T->run_fds = T->open_fds_delta;
 	t->last_node = T->ref0 | node;
-	t->t_blocked = now;
+	t->t_wait = now;
 	cap__graph_run_ended(T, now);
-	t->t_woken = 0;
 	if (kind != CAP_KIND_YIELD)
 		T->blocked[kind & 15]++;
 	T->blocking_ops++;
@@ -202,7 +262,7 @@ void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 		T->nodes.v[last - 1].count++; /* with its wait: an average never mixes in a wait still running */
 	if (last && kind != CAP_KIND_YIELD) {
 		struct cap_node *nd = &T->nodes.v[last - 1];
-		uint64_t wait = (t->t_woken ? t->t_woken : now) - t->t_blocked;
+		uint64_t b = t->t_wait, wait = b & CAP_T_WOKEN ? b & ~CAP_T_WOKEN : now > b ? now - b : 0;
 		nd->wait_total += wait;
 		if (wait > nd->wait_max)
 			nd->wait_max = wait;
@@ -345,6 +405,7 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 		return r;
 	struct cap_thread *t = w->current;
 	t->chunks_linked++;
+	t->chunk_link = 0; /* it may come back to the chunk it left by another path */
 	struct cap_libgcc_segment *now = __morestack_current_segment;
 	uint32_t ts = t->site ? cap__site_here(T, t) : 0;
 	if (now != existing && now) { /* a fresh chunk */

@@ -116,10 +116,19 @@ enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_K
 #define CAP_F_SOCK_TIMEO 0x20 /* parked with a socket timeout: SA_RESTART does not restart it (signal(7)) */
 #define CAP_F_BOUND 0x40  /* runs on its owner worker only (mn.h: Thread-locals) */
 
+/* Laid out by cache line (the structure is 64-byte aligned at the top of
+ * its first chunk): with a thousand threads between two ops of one
+ * worker, each line a blocking op touches is a likely cache miss.  Lines
+ * 0-2 hold what every block, wake and resume touch, the waker's fields
+ * in line 1 (written from another worker), the profiler's per-op fields
+ * in line 2 beside wait_obj; line 3 signals and keys; line 4 what spawn,
+ * exit and splits use. */
 struct cap_thread {
+	/* Line 0: the switch. */
 	struct cap_ctx ctx; /* first: switch.S stores through it */
 	struct cap_ss ss;
 	struct cap_thread *next, *prev; /* run queue or the wait queue it sleeps in */
+	/* Line 1: waiting and waking. */
 	struct cap_worker *owner;       /* the worker whose run queue it goes back to when woken */
 	struct cap_waitq *waitq;        /* queue holding it while blocked */
 	uint64_t wake_ns;               /* deadline while in the timer heap */
@@ -135,15 +144,22 @@ struct cap_thread {
 	uint32_t waits, intr_runs, handler_runs;
 	uint16_t chunk_class; /* slab size class of the first chunk */
 	uint16_t nspecific;   /* of specific (below): 0, 32 or PTHREAD_KEYS_MAX (1024) */
-	uint64_t id;
-	void *(*fn)(void *);
-	void *arg;
-	void *result;
-	struct cap_thread *joiner;
+	/* Telemetry (graph.c, hooks.h): the TSC when it blocked; the waker
+	 * (another worker, maybe) turns it into the wait so far, flagged
+	 * CAP_T_WOKEN, on this line it writes anyway. */
+	uint64_t t_wait;
+	/* Line 2: what it waits on, and the profiler's per-op fields (graph.c,
+	 * maintained only while telemetry is on; policy.c's psite). */
 	const void *wait_obj; /* what it waits on, for diagnostics */
-	void *spawn_site;     /* return address of the spawning call */
 	char *stack_lo;       /* lowest usable stack byte */
 	size_t stack_size;    /* bytes of stack (without this struct / guard page) */
+	uint64_t t_resumed; /* TSC */
+	uint64_t t_run; /* TSC: start of the run the sampler measures (resumed, or a yield with nobody to run) */
+	uint64_t chunk_memo; /* its current linked chunk, as graph.c last saw it (unwind.h), 0: none */
+	uint64_t chunk_link; /* graph.c: where its chain leaves that chunk, 0: not known */
+	uint32_t last_node;  /* blocking point it last left, CAP_REF (telemetry.h); index 0: none yet */
+	uint32_t psite;      /* resource-aware scheduling (policy.c): blocking point it last blocked at, table index + 1 */
+	/* Line 3: keys, libc's state, signals, the thread list, the name. */
 	void **specific;      /* pthread keys, grown on demand */
 	struct cap_libc_tsd *libc; /* its share of glibc's per-thread state (tls.h), made on first use */
 	/* Signals (sigmask.c): its mask, and signals sent to it (pthread_kill)
@@ -151,14 +167,15 @@ struct cap_thread {
 	uint64_t sigmask, sigpend;
 	struct cap_thread *all_next, *all_prev; /* every live thread */
 	char name[16]; /* as a Linux thread name: 15 characters at most */
-	/* Profiling (graph.c), maintained only while telemetry is on. */
-	uint32_t last_node;     /* blocking point it last left, CAP_REF (telemetry.h); index 0: none yet */
-	uint32_t site;          /* its spawn site's table index + 1 */
-	uint32_t chunks_linked; /* times __morestack linked a chunk for it */
-	uint32_t psite;         /* resource-aware scheduling (policy.c): blocking point it last blocked at, table index + 1 */
-	uint64_t t_resumed, t_blocked, t_woken; /* TSC */
-	uint64_t t_run; /* TSC: start of the run the sampler measures (resumed, or a yield with nobody to run) */
-	uint64_t chunk_memo; /* the linked chunk its walks last found a frame in (unwind.h), 0: none */
+	/* Line 4: spawn, exit, splits. */
+	uint64_t id;
+	void *(*fn)(void *);
+	void *arg;
+	void *result;
+	struct cap_thread *joiner;
+	void *spawn_site;       /* return address of the spawning call */
+	uint32_t site;          /* telemetry: its spawn site's table index + 1 */
+	uint32_t chunks_linked; /* telemetry: times __morestack linked a chunk for it */
 	/* Resource-aware scheduling (policy.c); a thread held back in its run
 	 * queue keeps the time in wake_ns (it is never in the timer heap then). */
 	int32_t pol_fds, pol_threads; /* counters when its run began */
@@ -170,6 +187,10 @@ struct cap_thread {
 /* Every thread carries it in its first chunk: 64 bytes more is 64 bytes less
  * stack for each of a million threads.  Grow it only on purpose. */
 _Static_assert(sizeof(struct cap_thread) <= 320, "struct cap_thread outgrew its 320 bytes");
+_Static_assert(__builtin_offsetof(struct cap_thread, owner) == 64 && __builtin_offsetof(struct cap_thread, t_wait) == 120 &&
+		       __builtin_offsetof(struct cap_thread, wait_obj) == 128 && __builtin_offsetof(struct cap_thread, psite) == 188 &&
+		       __builtin_offsetof(struct cap_thread, id) == 256,
+	       "struct cap_thread's fields left their cache lines (the comment above it)");
 /* The smallest first chunk: the thread structure, libgcc's guard and a frame. */
 #define CAP_MIN_CHUNK (CAP_TSIZE + CAP_SPLIT_BACKOFF + 512)
 /* The largest stack size a pthread attribute may give as a first chunk (split mode). */

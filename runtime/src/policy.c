@@ -125,7 +125,8 @@ void cap__policy_block(struct cap_thread *t, const void *block_frame)
 	uint64_t frames[CAP_PFRAMES];
 	const uintptr_t *fp = block_frame;
 	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
-	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, &t->chunk_memo, frames, CAP_PFRAMES, cap__unwind_fill);
+	uint64_t memo = t->chunk_memo; /* graph.c keeps it the current chunk */
+	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, &memo, frames, CAP_PFRAMES, cap__unwind_fill, NULL);
 	t->psite = n ? cap__psite_of(cap__hash_frames(frames, n) | 1) : 0;
 }
 

@@ -32,9 +32,13 @@
 #define CAP_SAMPLES_MAX 1024
 #define CAP_STALLS_MAX 256
 #define CAP_TOP_THREADS 64
+#define CAP_IMPORTED 256
 
 /* Node kinds on the wire (PROTOCOL.md): the wait reasons, plus yield. */
 #define CAP_KIND_YIELD 13
+
+/* struct cap_thread's t_wait once the waker has made it the wait (hooks.h). */
+#define CAP_T_WOKEN (1ull << 63)
 
 /* Aligned so that its first line holds all that a blocking op and a resume
  * touch: with a thousand threads between two ops of one worker, every line
@@ -116,6 +120,13 @@ struct cap_telemetry {
 	CAP_TABLE(struct cap_split, CAP_SPLITS_MAX) splits;
 	CAP_TABLE(struct cap_sample, CAP_SAMPLES_MAX) samples;
 	CAP_TABLE(struct cap_stall, CAP_STALLS_MAX) stalls;
+	/* Nodes of other workers' tables this one has copied, by a thread's
+	 * reference to the original (CAP_REF, never 0) to the copy's index + 1:
+	 * direct-mapped, so that a thread that moved here most often finds its
+	 * node without reading the other worker's lines (graph.c). */
+	struct {
+		uint32_t ref, idx;
+	} imported[CAP_IMPORTED];
 	/* Counters the worker keeps. */
 	uint32_t blocked[16]; /* live threads blocked, by wait reason */
 	uint64_t blocking_ops;

@@ -781,7 +781,7 @@ static void cap__sample(int sig, siginfo_t *si, void *ucv)
 	uint64_t frames[CAP_FRAMES];
 	const greg_t *g = uc->uc_mcontext.gregs;
 	struct cap_unwind_regs r = { (uintptr_t)g[REG_RIP], (uintptr_t)g[REG_RSP], (uintptr_t)g[REG_RBP] };
-	uint32_t n = cap__unwind_walk(t, r, false, __morestack_segments, NULL, frames, CAP_FRAMES, cap__unwind_rule_sys);
+	uint32_t n = cap__unwind_walk(t, r, false, __morestack_segments, NULL, frames, CAP_FRAMES, cap__unwind_rule_sys, NULL);
 	uint64_t h = cap__hash_frames(frames, n);
 	uint32_t found = 0, cnt = atomic_load_explicit(&T->samples.n, memory_order_relaxed);
 	for (uint32_t i = 0; i < cnt && !found; i++)

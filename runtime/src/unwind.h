@@ -33,6 +33,7 @@ static const struct cap_unwind_rule cap__unwind_fp_rule = { 16, -16, 1, 0 };
 #define CAP_UNWIND_STOP 1     /* no caller to find: no unwind info, an outermost frame, or a rule we do not follow */
 #define CAP_UNWIND_RBP_LOST 2 /* rbp cannot be recovered past this frame */
 #define CAP_UNWIND_BASE 4     /* with STOP: cap__thread_main, every thread's base */
+#define CAP_UNWIND_LINK 8     /* __morestack: the frame that returns into it is the outermost of its chunk */
 
 /* A chain ends in the thread's function, at the frame cap__thread_main
  * called, whose CFA is the same number of bytes below every thread's
@@ -98,15 +99,21 @@ static inline uint64_t cap__chunk_memo(const struct cap_libgcc_segment *s)
 	return hdr | (uint64_t)pages << 48;
 }
 
+#define CAP_MEMO_ADDR ((1ull << 48) - 1) /* a chunk memo's header address */
+
+/* Is [top - below, top) inside the chunk `memo` describes (0: none)? */
+static inline bool cap__in_memo(uintptr_t top, uintptr_t below, uint64_t memo)
+{
+	uintptr_t hdr = memo & CAP_MEMO_ADDR, lo = hdr + sizeof(struct cap_libgcc_segment);
+	return memo && cap__span_in(top, below, lo, hdr + ((memo >> 48) << 12) - lo);
+}
+
 /* Is [top - below, top) inside a chunk libgcc linked for the thread?  The
  * chunk found is remembered in *memo (when not NULL), and tried first. */
 static inline bool cap__in_segments(uintptr_t top, uintptr_t below, const struct cap_libgcc_segment *segs, uint64_t *memo)
 {
-	if (memo && *memo) {
-		uintptr_t hdr = *memo & ((1ull << 48) - 1), lo = hdr + sizeof *segs;
-		if (cap__span_in(top, below, lo, hdr + ((*memo >> 48) << 12) - lo))
-			return true;
-	}
+	if (memo && cap__in_memo(top, below, *memo))
+		return true;
 	for (const struct cap_libgcc_segment *s = segs; s; s = s->next)
 		if (cap__span_in(top, below, (uintptr_t)(s + 1), s->size)) {
 			if (memo)
@@ -116,17 +123,28 @@ static inline bool cap__in_segments(uintptr_t top, uintptr_t below, const struct
 	return false;
 }
 
+/* Where a walk leaves a linked chunk (graph.c): the frame that returns
+ * into __morestack is the first one the chunk holds, and lives as long as
+ * the thread stays in it, as does every frame outside it. */
+struct cap_unwind_link {
+	uintptr_t stop; /* in: a CFA to end at, before reading there (0: none) */
+	uintptr_t cfa;  /* out: the CFA of the first frame found returning into __morestack (0: none) */
+	uint32_t n;     /* out: the index of that return address in frames */
+	bool stopped;   /* out: the walk ended at stop */
+};
+
 /* Walks t's stack from `r` and stores up to `max` return addresses,
  * innermost first: r.pc itself first when it is an interrupted
  * instruction, then the return address of each frame outwards.  `segs` is
  * t's chunk list (__morestack_segments while t runs).  Every read is from
  * [cfa - 16, cfa) (or down to the saved rbp), checked to be in t's first
- * chunk (or fixed stack) or in one of its linked chunks. */
+ * chunk (or fixed stack) or in one of its linked chunks.  `link` (or
+ * NULL): where the walk left a linked chunk, and where to stop. */
 static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const struct cap_thread *t,
 								      struct cap_unwind_regs r, bool pc_is_ra,
 								      const struct cap_libgcc_segment *segs, uint64_t *memo,
 								      uint64_t *frames, uint32_t max,
-								      cap_unwind_miss_fn *miss)
+								      cap_unwind_miss_fn *miss, struct cap_unwind_link *link)
 {
 	const uintptr_t stack_lo = (uintptr_t)t->stack_lo, stack_size = t->stack_size;
 	const uint32_t base_off = atomic_load_explicit(&cap__base_cfa_off, memory_order_relaxed);
@@ -164,6 +182,14 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 			cfa = (rule.cfa_rbp ? rbp : sp) + (uintptr_t)(intptr_t)rule.cfa_off;
 			if (rule.rbp_off < -16)
 				below = (uintptr_t)-(intptr_t)rule.rbp_off;
+			if (link && (rule.flags & CAP_UNWIND_LINK) && !link->cfa && adjust && n) {
+				link->cfa = sp; /* where pc, frames[n - 1], was read */
+				link->n = n - 1;
+			}
+		}
+		if (link && link->stop && cfa == link->stop) {
+			link->stopped = true;
+			break;
 		}
 		/* The reads below are from [cfa - below, cfa). */
 		if (cfa == base || (cfa & 7) ||

@@ -397,6 +397,8 @@ uintptr_t cap__unwind_function_sys(uintptr_t pc)
 	return cap__fde_of(pc, &r, &cie, &start) ? (uintptr_t)start : 0;
 }
 
+extern const unsigned char __morestack[]; /* libgcc's */
+
 struct cap_unwind_rule cap__unwind_rule_sys(uint64_t key)
 {
 	struct cap_reader r;
@@ -421,7 +423,8 @@ struct cap_unwind_rule cap__unwind_rule_sys(uint64_t key)
 		return cap__stop;
 	if (row.ra.how != R_OFFSET || row.ra.off != -8)
 		return cap__stop; /* the outermost frame (undefined), or a return address kept elsewhere */
-	struct cap_unwind_rule out = { (int32_t)row.cfa_off, 0, row.cfa_reg == REG_RBP, 0 };
+	struct cap_unwind_rule out = { (int32_t)row.cfa_off, 0, row.cfa_reg == REG_RBP,
+					start == (uint64_t)(uintptr_t)__morestack ? CAP_UNWIND_LINK : 0 };
 	if (row.rbp.how == R_OFFSET && row.rbp.off <= -16 && row.rbp.off >= INT16_MIN)
 		out.rbp_off = (int16_t)row.rbp.off;
 	else if (row.rbp.how != R_SAME)

@@ -35,7 +35,7 @@ static __attribute__((noinline)) uint32_t walk_here(uint64_t *frames, cap_unwind
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
-	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, &cap__current()->chunk_memo, frames, MAXF, miss);
+	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, &cap__current()->chunk_memo, frames, MAXF, miss, NULL);
 }
 
 static __attribute__((noinline)) int at_bottom(void *arg)
@@ -132,7 +132,7 @@ static __attribute__((noinline)) uint32_t walk_no_memo(uint64_t *frames)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
 	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
-	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, NULL, frames, MAXF, cap__unwind_fill);
+	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, NULL, frames, MAXF, cap__unwind_fill, NULL);
 }
 
 /* Each level's 1.5 KiB frame outgrows a small first chunk and then libgcc's

@@ -1,0 +1,148 @@
+/* The blocking graph's chains (src/graph.c) for a thread on a linked chunk,
+ * where a walk may stop at the chunk's link and take the rest of its chain
+ * from the node the thread left last (the chunk link): each chain must be
+ * the one a whole walk finds.  A function whose frame never fits the first
+ * chunk is called from two sites of the thread's function, and blocks at
+ * three sites of its own: six blocking points, whose chains differ only
+ * beyond the link (the two outer sites) or only before it (the inner
+ * ones).  Telemetry records only when it is on: the test runs itself again
+ * with a telemetry socket to listen on. */
+#define _GNU_SOURCE
+#include "tap.h"
+#include "telemetry.h"
+
+#include <capriccio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROUNDS 40
+
+/* A whole walk (as the sampler's: no link) from walk_here's frame, next to
+ * a blocking point: the chain beyond the function that calls both, from
+ * the return into its caller on. */
+struct point {
+	uint64_t frames[CAP_FRAMES];
+	uint32_t n;
+};
+
+#define INNER 3
+static struct point points[2][INNER]; /* [outer site][inner site] */
+static bool linked;                /* a chunk link was known after a block */
+
+extern const unsigned char __morestack[]; /* libgcc's */
+
+/* Its address, as the runtime takes it: in a split-stack function that
+ * calls code that is not, gold makes references to __morestack refer to
+ * __morestack_non_split. */
+static __attribute__((noinline, no_split_stack)) uintptr_t morestack(void) { return (uintptr_t)__morestack; }
+
+static struct cap_unwind_rule no_fill(uint64_t key) { return cap__unwind_rule_sys(key); }
+
+/* Not split-stack code, as the runtime's isn't: calling it does not make
+ * the caller's frame any bigger. */
+static __attribute__((noinline, no_split_stack)) void walk_here(struct point *p)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
+	uint64_t memo = 0;
+	p->n = cap__unwind_walk(cap__current(), r, true, __morestack_segments, &memo, p->frames, CAP_FRAMES, no_fill, NULL);
+}
+
+/* Too big a frame for the thread's first chunk, and a caller of code that
+ * is not split-stack code (gold then asks for room for it too): each call
+ * is a split, onto a chunk whose first frame is this one. */
+static __attribute__((noinline)) void in_chunk(struct point *in)
+{
+	volatile char pad[4096];
+	pad[0] = 1;
+	walk_here(&in[0]);
+	cap_sleep_ns(1000); /* a whole walk: the first block in the chunk */
+	walk_here(&in[1]);
+	cap_sleep_ns(1000); /* to the link, the rest from the node before */
+	walk_here(&in[2]);
+	cap_sleep_ns(1000); /* and again, from that one */
+	linked |= cap__current()->chunk_link != 0;
+	__asm__ volatile("" ::: "memory");
+	(void)pad[0];
+}
+
+static void *alternate(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < ROUNDS; i++) {
+		in_chunk(points[0]);
+		in_chunk(points[1]);
+	}
+	__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+/* The sleeps whose chain, past the frame in in_chunk, is p's, over every
+ * worker's tables (a thread that moved has its nodes in each): their
+ * count, and how many nodes with a count of their own they make. */
+static uint64_t count_of(const struct point *p, uint32_t *nodes)
+{
+	uint64_t count = 0, seen[8] = { 0 };
+	*nodes = 0;
+	for (uint32_t w = 0; w < CAP_WORKERS_MAX; w++) {
+		const struct cap_telemetry *T = cap__tel_tables[w];
+		if (!T)
+			break;
+		for (uint32_t i = 0; i < T->nodes.n; i++) {
+			const struct cap_node *e = &T->nodes.v[i];
+			if (e->kind != CAP_WAIT_SLEEP || e->nframes <= p->n ||
+			    memcmp(e->frames + e->nframes - p->n, p->frames, p->n * sizeof p->frames[0]) != 0)
+				continue;
+			/* The frame before: the return into in_chunk. */
+			CHECK_EQ(cap__unwind_function_sys(e->frames[e->nframes - p->n - 1]), (uintptr_t)in_chunk);
+			count += e->count;
+			bool known = false;
+			for (uint32_t k = 0; k < *nodes; k++)
+				known |= seen[k] == e->hash;
+			if (!known && *nodes < 8)
+				seen[(*nodes)++] = e->hash;
+		}
+	}
+	return count;
+}
+
+static void test_chains_through_a_chunk_link(void)
+{
+	cap_spawn_opts_t o = { .name = "alternate", .stack_size = 2048, .stack_mode = CAP_STACK_SPLIT };
+	cap_thread_t *t = cap_spawn(alternate, NULL, &o);
+	CHECK(t != NULL);
+	cap_join(t, NULL);
+	CHECK(linked);
+	for (int a = 0; a < 2; a++) {
+		const struct point *p = &points[a][0];
+		/* __morestack (in_chunk's caller), then alternate, where the chain ends. */
+		CHECK(p->n >= 2 && p->n < CAP_FRAMES);
+		CHECK_EQ(cap__unwind_function_sys(p->frames[0]), morestack());
+		CHECK_EQ(cap__unwind_function_sys(p->frames[p->n - 1]), (uintptr_t)alternate);
+		for (int b = 1; b < INNER; b++)
+			CHECK(p->n == points[a][b].n && memcmp(p->frames, points[a][b].frames, p->n * sizeof p->frames[0]) == 0);
+		/* Each sleep of in_chunk, ROUNDS times, from this outer site only. */
+		uint32_t nodes;
+		CHECK_EQ(count_of(p, &nodes), (uint64_t)INNER * ROUNDS);
+		CHECK_EQ(nodes, (uint32_t)INNER);
+	}
+	/* The two outer sites: their chains differ beyond the link only. */
+	CHECK(points[0][0].n == points[1][0].n && points[0][0].frames[points[0][0].n - 1] != points[1][0].frames[points[1][0].n - 1]);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	if (!getenv("CAPRICCIO_TELEMETRY_LISTEN")) {
+		char path[64];
+		snprintf(path, sizeof path, "/tmp/cap-test-graph-%d.sock", (int)getpid());
+		setenv("CAPRICCIO_TELEMETRY_LISTEN", path, 1);
+		execv("/proc/self/exe", argv);
+		perror("execv");
+		return 1;
+	}
+	RUN(test_chains_through_a_chunk_link);
+	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
+	TAP_DONE();
+}
