@@ -242,7 +242,7 @@ static __attribute__((noinline)) uint32_t walk_here(uint64_t *frames, uint32_t f
 			cap__unwind_slot(frames[k] - 1)->key = 0;
 	}
 	return cap__unwind_walk(cap__current(), r, true, __morestack_segments, &cap__current()->chunk_memo, frames, CAP_FRAMES_BENCH,
-				cap__unwind_fill);
+				cap__unwind_fill, NULL);
 }
 
 /* Measures from inside libc's qsort (its first comparison), best of 5. */
