@@ -39,8 +39,8 @@ static __attribute__((noinline, no_split_stack)) uintptr_t morestack(void) { ret
 
 static struct cap_unwind_rule no_fill(uint64_t key) { return cap__unwind_rule_sys(key); }
 
-/* Not split-stack code, as the runtime's isn't: calling it does not make
- * the caller's frame any bigger. */
+/* Not split-stack code (as the runtime's is not), so it makes no split of
+ * its own: in_chunk, which calls it, has the room such code needs. */
 static __attribute__((noinline, no_split_stack)) void walk_here(struct point *p)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
