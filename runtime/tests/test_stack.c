@@ -196,9 +196,23 @@ static int child(const char *mode)
 		return 0; /* not reached: the overflow aborts */
 	}
 	if (!strcmp(mode, "overflow-chunk")) {
-		cap_thread_t *pad = cap_spawn(fixed_thread, (void *)0, &(cap_spawn_opts_t){ .name = "neighbour" });
+		/* The overflow lands on the chunk below the smasher's.  That chunk
+		 * must be idle: on several workers a live neighbour could be
+		 * running elsewhere as its structure is overwritten, and crash
+		 * there first.  So two chunks are carved one above the other on
+		 * one worker and freed (last freed, first reused): the smasher
+		 * gets the upper one, the lower one is free. */
+		if (cap_bind(0) != 0)
+			return 3;
+		cap_thread_t *below = cap_spawn(fixed_thread, (void *)0, &(cap_spawn_opts_t){ .name = "below" });
+		cap_thread_t *upper = cap_spawn(fixed_thread, (void *)0, &(cap_spawn_opts_t){ .name = "upper" });
+		cap_join(below, NULL);
+		cap_join(upper, NULL);
 		cap_thread_t *t = cap_spawn(smasher, NULL, &(cap_spawn_opts_t){ .name = "smashed" });
-		(void)pad;
+		if (t != upper) {
+			fprintf(stderr, "test setup: the smasher did not reuse the upper chunk\n");
+			return 4;
+		}
 		cap_join(t, NULL);
 		return 0;
 	}
