@@ -53,10 +53,18 @@ static int blocked_round(uint64_t window_ns)
 		if (!ts[i])
 			return 1;
 	}
-	while (__atomic_load_n(&waiting, __ATOMIC_RELAXED) < N)
-		cap_yield();
+	/* A sleeper counts itself just before it sleeps, and on another
+	 * worker it may not be asleep yet: wait until the runtime counts them
+	 * all asleep, or the window passes. */
 	cap_info_t info;
-	cap_get_info(&info);
+	for (;;) {
+		cap_get_info(&info);
+		if (__atomic_load_n(&waiting, __ATOMIC_RELAXED) == N && info.sleeping >= N / 2)
+			break;
+		if (cap_now_ns() >= release_ns)
+			break;
+		cap_yield();
+	}
 	int seen = cap_now_ns() < release_ns; /* no sleeper could have woken yet */
 	if (seen) {
 		CHECK_EQ(info.threads, N + 1);
