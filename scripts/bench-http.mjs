@@ -9,7 +9,8 @@
 // samples/goknot (knot's behaviour in Go, GOMAXPROCS = the core count) at the same connection counts
 // as knot. nginx runs as many worker processes as Capriccio has workers (`workers` in the JSON).
 // Peers are up at once and take turns in short runs, and each ratio is the median of the ratios
-// within a round (`inRounds`), so a drift of the machine falls on both sides of a ratio alike.
+// within a round (`inRounds`; the pipeline's builds alike, `pipeline`), so a drift of the machine
+// falls on both sides of a ratio alike.
 // Progress goes to stderr; the last line of stdout is one JSON object with the raw figures and the
 // ratios. A benchmark, not a test: nothing here passes or fails — except a pipeline whose two builds
 // disagree on their output, which is a bug, not a figure.
@@ -406,22 +407,38 @@ function pipelineRun(bin) {
   return { output: { blocks: Number(blocks), bytes_in: Number(bytesIn), bytes_out: Number(bytesOut), crc_in: crcIn, crc_out: crcOut }, seconds: Number(seconds) };
 }
 
-/** The pipeline on Capriccio and on pthreads, alternating, `RUNS` times each: median wall times. */
+/**
+ * The pipeline on Capriccio and on pthreads, both once in each of `ROUNDS` rounds, in an order that
+ * alternates: median wall times, and the median over rounds of Capriccio's time over pthreads' in the
+ * same round (a run is under a second, which this machine's drift changes by ±15%: paired, as the
+ * servers are in `inRounds`, two runs of a round share most of it).
+ */
 function pipeline() {
+  const bins = ['pipeline', 'pipeline-pthread'];
   const times = { pipeline: [], 'pipeline-pthread': [] };
+  const byRound = [];
   let output;
-  for (let i = 0; i < RUNS; i++) {
-    for (const bin of Object.keys(times)) {
-      const r = pipelineRun(bin);
-      const o = JSON.stringify(r.output);
-      if (output !== undefined && o !== output) throw new Error(`${bin} compressed to ${o}, not ${output} as before: the builds disagree`);
-      output = o;
-      times[bin].push(r.seconds);
-      log(`${bin.padEnd(16)} ${PIPELINE.mib} MiB, ${PIPELINE.threads} compressor threads: ${r.seconds} s`);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const bin of r % 2 ? [...bins].reverse() : bins) {
+      const o = pipelineRun(bin);
+      const printed = JSON.stringify(o.output);
+      if (output !== undefined && printed !== output) throw new Error(`${bin} compressed to ${printed}, not ${output} as before: the builds disagree`);
+      output = printed;
+      times[bin].push(o.seconds);
+      log(`${bin.padEnd(16)} ${PIPELINE.mib} MiB, ${PIPELINE.threads} compressor threads: ${o.seconds} s`);
     }
+    byRound.push(times.pipeline[r] / times['pipeline-pthread'][r]);
   }
   const figures = (runs) => ({ seconds: middle(runs), runs_s: runs });
-  return { mib: PIPELINE.mib, threads: PIPELINE.threads, output: JSON.parse(output), capriccio: figures(times.pipeline), pthread: figures(times['pipeline-pthread']) };
+  const round3 = (x) => Math.round(x * 1000) / 1000;
+  return {
+    mib: PIPELINE.mib,
+    threads: PIPELINE.threads,
+    output: JSON.parse(output),
+    capriccio: figures(times.pipeline),
+    pthread: figures(times['pipeline-pthread']),
+    time_vs_pthread: { ratio: round3(middle(byRound)), by_round: byRound.map(round3) },
+  };
 }
 
 // ---- main ------------------------------------------------------------------------------------
@@ -472,7 +489,7 @@ async function main() {
     pool_vs_pthread_100: within('pool', 'pool-pthread', 100),
     pool_vs_pthread_1000: within('pool', 'pool-pthread', 1000),
     pool_errors: result.servers.pool?.[1000]?.runs_errors.reduce((a, b) => a + b, 0) ?? null,
-    pipeline_time_vs_pthread: ratio(result.pipeline?.capriccio.seconds, result.pipeline?.pthread.seconds),
+    pipeline_time_vs_pthread: result.pipeline?.time_vs_pthread.ratio ?? null,
     knot_vs_go_1000: within('knot', 'go', 1000),
     knot_vs_go_10000: within('knot', 'go', 10000),
   });
