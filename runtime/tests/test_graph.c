@@ -5,8 +5,9 @@
  * chunk is called from two sites of the thread's function, and blocks at
  * three sites of its own: six blocking points, whose chains differ only
  * beyond the link (the two outer sites) or only before it (the inner
- * ones).  Telemetry records only when it is on: the test runs itself again
- * with a telemetry socket to listen on. */
+ * ones).  And a blocking point whose successor changes from one op to the
+ * next, at the same depth.  Telemetry records only when it is on: the test
+ * runs itself again with a telemetry socket to listen on. */
 #define _GNU_SOURCE
 #include "tap.h"
 #include "telemetry.h"
@@ -131,6 +132,72 @@ static void test_chains_through_a_chunk_link(void)
 	CHECK(points[0][0].n == points[1][0].n && points[0][0].frames[points[0][0].n - 1] != points[1][0].frames[points[1][0].n - 1]);
 }
 
+/* A blocking point followed now by one point, now by another of the same
+ * depth: each op must be recorded at its own node, though the node the
+ * thread went to last time is tried first.  (Each helper is a frame of
+ * its own: no tail call.) */
+static __attribute__((noinline)) void sleep_p(void) { cap_sleep_ns(1000); __asm__ volatile("" ::: "memory"); }
+static __attribute__((noinline)) void sleep_x(void) { cap_sleep_ns(1000); __asm__ volatile("" ::: "memory"); }
+static __attribute__((noinline)) void sleep_y(void) { cap_sleep_ns(1000); __asm__ volatile("" ::: "memory"); }
+
+static void *branching(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < ROUNDS; i++) {
+		sleep_p();
+		if (i % 2)
+			sleep_x();
+		else
+			sleep_y();
+	}
+	__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+static bool passes(const struct cap_node *e, void (*fn)(void))
+{
+	for (uint32_t k = 0; k < e->nframes; k++)
+		if (cap__unwind_function_sys(e->frames[k]) == (uintptr_t)fn)
+			return true;
+	return false;
+}
+
+/* Over every worker's tables: the sleeps in fn, and the runs from a sleep
+ * in `from` to one in fn. */
+static uint64_t sleeps_in(void (*fn)(void), void (*from)(void))
+{
+	uint64_t count = 0;
+	for (uint32_t w = 0; w < CAP_WORKERS_MAX; w++) {
+		const struct cap_telemetry *T = cap__tel_tables[w];
+		if (!T)
+			break;
+		if (!from) {
+			for (uint32_t i = 0; i < T->nodes.n; i++)
+				if (T->nodes.v[i].kind == CAP_WAIT_SLEEP && passes(&T->nodes.v[i], fn))
+					count += T->nodes.v[i].count;
+			continue;
+		}
+		for (uint32_t i = 0; i < T->edges.n; i++) {
+			const struct cap_edge *ed = &T->edges.v[i];
+			if (passes(&T->nodes.v[ed->from - 1], from) && passes(&T->nodes.v[ed->to - 1], fn))
+				count += ed->count;
+		}
+	}
+	return count;
+}
+
+static void test_successors_that_change(void)
+{
+	cap_thread_t *t = cap_spawn(branching, NULL, &(cap_spawn_opts_t){ .name = "branching" });
+	CHECK(t != NULL);
+	cap_join(t, NULL);
+	CHECK_EQ(sleeps_in(sleep_p, NULL), (uint64_t)ROUNDS);
+	CHECK_EQ(sleeps_in(sleep_x, NULL), (uint64_t)ROUNDS / 2);
+	CHECK_EQ(sleeps_in(sleep_y, NULL), (uint64_t)ROUNDS / 2);
+	CHECK_EQ(sleeps_in(sleep_x, sleep_p), (uint64_t)ROUNDS / 2);
+	CHECK_EQ(sleeps_in(sleep_y, sleep_p), (uint64_t)ROUNDS / 2);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -143,6 +210,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	RUN(test_chains_through_a_chunk_link);
+	RUN(test_successors_that_change);
 	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
 	TAP_DONE();
 }
