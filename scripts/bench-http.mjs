@@ -337,6 +337,10 @@ const middle = (xs) => {
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 };
 
+/** A ratio taken in rounds: the median over rounds, and every round's, to three places. */
+const thousandths = (x) => Math.round(x * 1000) / 1000;
+const overRounds = (byRound) => ({ ratio: thousandths(middle(byRound)), by_round: byRound.map(thousandths) });
+
 /** The median of a peer's runs (by req/s), with every run's req/s and socket errors. */
 function median(runs) {
   const sorted = [...runs].sort((a, b) => a.rps - b.rps);
@@ -389,7 +393,7 @@ async function inRounds(names, counts, tmp, into, ratios, rounds = ROUNDS) {
         names.forEach((b, k) => {
           if (k <= i) return;
           const byRound = runs[i].map((w, r) => w.rps / runs[k][r].rps);
-          ((ratios[a] ??= {})[b] ??= {})[c] = { ratio: Math.round(middle(byRound) * 1000) / 1000, by_round: byRound.map((x) => Math.round(x * 1000) / 1000) };
+          ((ratios[a] ??= {})[b] ??= {})[c] = overRounds(byRound);
         });
       });
     } finally {
@@ -430,14 +434,13 @@ function pipeline() {
     byRound.push(times.pipeline[r] / times['pipeline-pthread'][r]);
   }
   const figures = (runs) => ({ seconds: middle(runs), runs_s: runs });
-  const round3 = (x) => Math.round(x * 1000) / 1000;
   return {
     mib: PIPELINE.mib,
     threads: PIPELINE.threads,
     output: JSON.parse(output),
     capriccio: figures(times.pipeline),
     pthread: figures(times['pipeline-pthread']),
-    time_vs_pthread: { ratio: round3(middle(byRound)), by_round: byRound.map(round3) },
+    time_vs_pthread: overRounds(byRound),
   };
 }
 
@@ -478,7 +481,7 @@ async function main() {
     restoreQueues();
     rmSync(tmp, { recursive: true, force: true });
   }
-  const ratio = (a, b) => (a && b ? Math.round((a / b) * 1000) / 1000 : null);
+  const ratio = (a, b) => (a && b ? thousandths(a / b) : null);
   const within = (a, b, c) => result.ratios[a]?.[b]?.[c]?.ratio ?? null;
   Object.assign(result, {
     knot_vs_nginx_1000: within('knot', 'nginx', 1000),
