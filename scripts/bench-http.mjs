@@ -419,7 +419,7 @@ function pipelineRun(bin) {
  */
 function pipeline() {
   const bins = ['pipeline', 'pipeline-pthread'];
-  const times = { pipeline: [], 'pipeline-pthread': [] };
+  const times = Object.fromEntries(bins.map((bin) => [bin, []]));
   const byRound = [];
   let output;
   for (let r = 0; r < ROUNDS; r++) {

@@ -19,6 +19,9 @@
 
 #define ROUNDS 40
 
+/* Each worker's tables in turn (a thread that moved has nodes in each). */
+#define EACH_TABLE(T) for (uint32_t w_ = 0; w_ < CAP_WORKERS_MAX && ((T) = cap__tel_tables[w_]) != NULL; w_++)
+
 /* A whole walk (as the sampler's: no link) from walk_here's frame, next to
  * a blocking point: the chain beyond the function that calls both, from
  * the return into its caller on. */
@@ -86,10 +89,8 @@ static uint64_t count_of(const struct point *p, uint32_t *nodes)
 {
 	uint64_t count = 0, seen[8] = { 0 };
 	*nodes = 0;
-	for (uint32_t w = 0; w < CAP_WORKERS_MAX; w++) {
-		const struct cap_telemetry *T = cap__tel_tables[w];
-		if (!T)
-			break;
+	const struct cap_telemetry *T;
+	EACH_TABLE(T) {
 		for (uint32_t i = 0; i < T->nodes.n; i++) {
 			const struct cap_node *e = &T->nodes.v[i];
 			if (e->kind != CAP_WAIT_SLEEP || e->nframes <= p->n ||
@@ -162,27 +163,29 @@ static bool passes(const struct cap_node *e, void (*fn)(void))
 	return false;
 }
 
-/* Over every worker's tables: the sleeps in fn, and the runs from a sleep
- * in `from` to one in fn. */
-static uint64_t sleeps_in(void (*fn)(void), void (*from)(void))
+/* Over every worker's tables: the sleeps in fn. */
+static uint64_t sleeps_in(void (*fn)(void))
 {
 	uint64_t count = 0;
-	for (uint32_t w = 0; w < CAP_WORKERS_MAX; w++) {
-		const struct cap_telemetry *T = cap__tel_tables[w];
-		if (!T)
-			break;
-		if (!from) {
-			for (uint32_t i = 0; i < T->nodes.n; i++)
-				if (T->nodes.v[i].kind == CAP_WAIT_SLEEP && passes(&T->nodes.v[i], fn))
-					count += T->nodes.v[i].count;
-			continue;
-		}
+	const struct cap_telemetry *T;
+	EACH_TABLE(T)
+		for (uint32_t i = 0; i < T->nodes.n; i++)
+			if (T->nodes.v[i].kind == CAP_WAIT_SLEEP && passes(&T->nodes.v[i], fn))
+				count += T->nodes.v[i].count;
+	return count;
+}
+
+/* Over every worker's tables: the runs from a sleep in `from` to one in `to`. */
+static uint64_t runs_between(void (*from)(void), void (*to)(void))
+{
+	uint64_t count = 0;
+	const struct cap_telemetry *T;
+	EACH_TABLE(T)
 		for (uint32_t i = 0; i < T->edges.n; i++) {
 			const struct cap_edge *ed = &T->edges.v[i];
-			if (passes(&T->nodes.v[ed->from - 1], from) && passes(&T->nodes.v[ed->to - 1], fn))
+			if (passes(&T->nodes.v[ed->from - 1], from) && passes(&T->nodes.v[ed->to - 1], to))
 				count += ed->count;
 		}
-	}
 	return count;
 }
 
@@ -191,11 +194,11 @@ static void test_successors_that_change(void)
 	cap_thread_t *t = cap_spawn(branching, NULL, &(cap_spawn_opts_t){ .name = "branching" });
 	CHECK(t != NULL);
 	cap_join(t, NULL);
-	CHECK_EQ(sleeps_in(sleep_p, NULL), (uint64_t)ROUNDS);
-	CHECK_EQ(sleeps_in(sleep_x, NULL), (uint64_t)ROUNDS / 2);
-	CHECK_EQ(sleeps_in(sleep_y, NULL), (uint64_t)ROUNDS / 2);
-	CHECK_EQ(sleeps_in(sleep_x, sleep_p), (uint64_t)ROUNDS / 2);
-	CHECK_EQ(sleeps_in(sleep_y, sleep_p), (uint64_t)ROUNDS / 2);
+	CHECK_EQ(sleeps_in(sleep_p), (uint64_t)ROUNDS);
+	CHECK_EQ(sleeps_in(sleep_x), (uint64_t)ROUNDS / 2);
+	CHECK_EQ(sleeps_in(sleep_y), (uint64_t)ROUNDS / 2);
+	CHECK_EQ(runs_between(sleep_p, sleep_x), (uint64_t)ROUNDS / 2);
+	CHECK_EQ(runs_between(sleep_p, sleep_y), (uint64_t)ROUNDS / 2);
 }
 
 int main(int argc, char **argv)
