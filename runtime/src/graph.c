@@ -23,6 +23,7 @@
 
 
 struct cap_telemetry *_Atomic cap__tel_tables[CAP_WORKERS_MAX];
+_Atomic int cap__tel_doze_fd = -1;
 
 /* Find or add the entry for `key` in table `tab` (CAP_TABLE); evaluates to
  * its index + 1, or 0 when the table is full.  `init(e)` fills a new entry
@@ -190,7 +191,7 @@ static inline uint32_t cap__link_done(struct cap_thread *t, const struct cap_unw
 void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
 	uint64_t now = cap__ticks();
-	uint64_t frames[CAP_FRAMES];
+	uint64_t *frames = T->chain;
 	uint32_t from = cap__ref_here(T, t->last_node);
 	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
 		from = cap__node_import(T, t);

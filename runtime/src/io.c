@@ -333,6 +333,7 @@ int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)
 	struct cap_fd *f = cap__fd(fd);
 	if (!f)
 		return -EBADF;
+	cap__graph_prefetch(w);
 	cap__mn_lock();
 	int r = cap__fd_register(w, fd, f);
 	if (r) {
@@ -359,6 +360,7 @@ int cap__fd_wait_many(struct cap_pollwait *nodes, const int *fds, int n, uint64_
 	struct cap_worker *w = cap__w;
 	struct cap_thread *me = w->current;
 	int r = 0, linked = 0;
+	cap__graph_prefetch(w);
 	cap__mn_lock();
 	for (; linked < n; linked++) {
 		struct cap_fd *f = cap__fd(fds[linked]);

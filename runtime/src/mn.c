@@ -388,6 +388,7 @@ static void cap__mn_park(struct cap_worker *w)
 				break; /* a handler ran: its signal is routed from the loop */
 		}
 		cap__worker_park_end(w, cap__mono_ns());
+		cap__tel_worker_unparked();
 	}
 	cap__mn_idle_remove(w); /* not woken: off the stack ourselves */
 	atomic_store_explicit(&w->park, 0, memory_order_relaxed);
@@ -427,6 +428,7 @@ static void cap__mn_poll(struct cap_worker *w)
 			cap__worker_park_begin(w, cap__mono_ns());
 			cap__io_poll(w, timeout);
 			cap__worker_park_end(w, cap__mono_ns());
+			cap__tel_worker_unparked();
 		} else {
 			cap__io_poll(w, 0);
 		}

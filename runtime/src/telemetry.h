@@ -127,6 +127,10 @@ struct cap_telemetry {
 	struct {
 		uint32_t ref, idx;
 	} imported[CAP_IMPORTED];
+	/* The chain of the op being recorded (graph.c): here, on lines the
+	 * worker keeps warm, not in a frame on the blocking thread's stack,
+	 * whose lines that deep have gone cold since that thread last blocked. */
+	uint64_t chain[CAP_FRAMES] __attribute__((aligned(64)));
 	/* Counters the worker keeps. */
 	uint32_t blocked[16]; /* live threads blocked, by wait reason */
 	uint64_t blocking_ops;
@@ -167,6 +171,33 @@ void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_rows_if_asked(struct cap_worker *w);
+
+/* The watchdog's eventfd while it dozes, every worker parked (telemetry_sys.c);
+ * -1 while it looks every few milliseconds.  A worker that stops waiting
+ * wakes it, so that a stall starting then is seen as soon as when it looks
+ * anyway; nothing is written while it is awake, so a busy program pays
+ * one fence and one load per park. */
+extern _Atomic int cap__tel_doze_fd;
+
+static inline void cap__tel_worker_unparked(void)
+{
+	atomic_thread_fence(memory_order_seq_cst); /* the worker's park_start 0 before the look, as the watchdog's store before its */
+	if (CAP_UNLIKELY(atomic_load_explicit(&cap__tel_doze_fd, memory_order_relaxed) >= 0)) {
+		int fd = atomic_exchange_explicit(&cap__tel_doze_fd, -1, memory_order_relaxed);
+		uint64_t one = 1;
+		if (fd >= 0)
+			cap_sys3(SYS_write, fd, &one, sizeof one);
+	}
+}
+
+/* w's thread is about to block: the fields cap__graph_block reads, on a
+ * line of the thread nothing else on the way there loads, are asked for
+ * now, to be on their way while the wait lock is taken. */
+static inline void cap__graph_prefetch(const struct cap_worker *w)
+{
+	if (w->tel)
+		__builtin_prefetch(&w->current->last_node, 1);
+}
 
 /* The run that stalled has ended (see stall_watch). */
 static inline void cap__graph_run_ended(struct cap_telemetry *T, uint64_t now)

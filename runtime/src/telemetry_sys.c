@@ -100,6 +100,7 @@ static struct {
 	char **args;
 	uintptr_t exe_lo, exe_hi; /* executable text, for the watchdog's stack scan */
 	int fd, listen_fd, wake_fd;
+	bool listen_polled; /* poll saw no connection waiting on listen_fd: no accept4, which makes a socket to fail */
 	struct cap_wire out;
 	size_t out_sent;
 	uint32_t seq, dropped, dropped_total;
@@ -751,6 +752,34 @@ static void cap__watchdog(uint64_t now)
 		cap__watch(cap__tw(i), now);
 }
 
+/* Every worker waits in the kernel with nothing to run: no stall can be
+ * going on, and none can start before one of them wakes. */
+static bool cap__all_parked(void)
+{
+	if (S.nworkers < cap__mn.n)
+		return false; /* one not registered yet */
+	for (uint32_t i = 0; i < S.nworkers; i++)
+		if (!atomic_load_explicit(&cap__tw(i)->w->stats.park_start, memory_order_relaxed))
+			return false;
+	return true;
+}
+
+/* How long the thread may wait for `want_ms` (the next snapshot): the
+ * watchdog's look, or, while the program is idle, longer, its workers
+ * told to wake it when one stops waiting (cap__tel_worker_unparked): an
+ * idle program's telemetry thread then wakes for its snapshots only. */
+static int cap__doze(int want_ms)
+{
+	if (want_ms <= CAP_WATCHDOG_MS || S.wake_fd < 0 || !cap__all_parked())
+		return want_ms < CAP_WATCHDOG_MS ? want_ms : CAP_WATCHDOG_MS;
+	atomic_store_explicit(&cap__tel_doze_fd, S.wake_fd, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst); /* told before the second look; see cap__tel_worker_unparked */
+	if (cap__all_parked())
+		return want_ms;
+	atomic_store_explicit(&cap__tel_doze_fd, -1, memory_order_relaxed); /* one woke meanwhile */
+	return CAP_WATCHDOG_MS;
+}
+
 /* ---- The yield sampler -------------------------------------------------- */
 
 /* On the worker's CPU clock: when the current thread has run longer than
@@ -848,7 +877,9 @@ static void cap__wait(int timeout_ms)
 		p[n++] = (struct pollfd){ .fd = S.fd, .events = POLLOUT };
 	else if (S.fd < 0 && S.listen_fd >= 0)
 		p[n++] = (struct pollfd){ .fd = S.listen_fd, .events = POLLIN };
-	if (poll(p, (nfds_t)n, timeout_ms) > 0 && (p[0].revents & POLLIN)) {
+	int r = poll(p, (nfds_t)n, timeout_ms);
+	S.listen_polled = r >= 0 && n > 1 && p[1].fd == S.listen_fd && !(p[1].revents & POLLIN);
+	if (r > 0 && (p[0].revents & POLLIN)) {
 		char drain[64];
 		(void)!read(S.wake_fd, drain, sizeof drain);
 	}
@@ -890,7 +921,7 @@ static void *cap__telemetry_main(void *arg)
 			atomic_store(&S.exiting, 2);
 			return NULL;
 		}
-		if (S.fd < 0 && S.listen_fd >= 0) {
+		if (S.fd < 0 && S.listen_fd >= 0 && !S.listen_polled) {
 			int fd = accept4(S.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0)
 				cap__connected(fd);
@@ -913,8 +944,9 @@ static void *cap__telemetry_main(void *arg)
 		}
 		if (S.fd >= 0)
 			cap__flush();
-		uint64_t until = next_tick > now ? (next_tick - now) / 1000000u : 0;
-		cap__wait((int)(until < CAP_WATCHDOG_MS ? until : CAP_WATCHDOG_MS));
+		uint64_t until = next_tick > now ? (next_tick - now + 999999u) / 1000000u : 0;
+		cap__wait(cap__doze((int)(until < INT32_MAX ? until : INT32_MAX)));
+		atomic_store_explicit(&cap__tel_doze_fd, -1, memory_order_relaxed);
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -166,20 +167,31 @@ static void disk_write_read(void)
 
 /* With its pages dropped from the page cache (fsync, then
  * POSIX_FADV_DONTNEED), the file is read through the backend: the reader
- * parks, the spinner runs, and the data is right. */
+ * parks, the spinner runs, and the data is right.  The kernel may finish
+ * a RWF_NOWAIT read of cold pages itself, though, when the device answers
+ * during the call (seen here: all 4 MiB in 2-8 ms, in about one run in
+ * ten, strace showing the one preadv2): that read never parks.  So it is
+ * tried up to 5 times; a runtime that never parks fails every one. */
 static void disk_cold_read_parks(void)
 {
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0);
-	CHECK_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-	CHECK_EQ(pages_cached(fd, 0, FILE_BYTES), 0); /* precondition: cold */
 	cap_thread_t *sp = spinner_start();
-	cap_yield();
-	uint64_t before = spins;
-	memset(buf, 0, sizeof buf);
-	CHECK_EQ(pread_full(fd, buf, FILE_BYTES, 0), FILE_BYTES);
-	CHECK(check_pattern(buf, 0, FILE_BYTES));
-	CHECK(spins > before); /* the read parked; the spinner ran */
+	int tries = 0;
+	bool parked = false;
+	while (!parked && tries++ < 5) {
+		CHECK_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+		CHECK_EQ(pages_cached(fd, 0, FILE_BYTES), 0); /* precondition: cold */
+		cap_yield();
+		uint64_t before = spins;
+		memset(buf, 0, sizeof buf);
+		CHECK_EQ(pread_full(fd, buf, FILE_BYTES, 0), FILE_BYTES);
+		CHECK(check_pattern(buf, 0, FILE_BYTES));
+		parked = spins > before; /* the read parked; the spinner ran */
+	}
+	CHECK(parked);
+	if (parked && tries > 1)
+		printf("  the read parked at try %d\n", tries);
 	spinner_end(sp);
 	close(fd);
 }
