@@ -37,6 +37,17 @@
  *   cross_worker_wake_ns   a semaphore ping-pong between two threads bound to
  *                          different workers: one wake and switch-in (null
  *                          with one worker)
+ *   rss_per_thread_libc_bytes, vm_per_thread_libc_bytes
+ *                          resident memory and address space per thread at
+ *                          threads_max threads that each called snprintf
+ *                          (through a helper of theirs, which gold gives a
+ *                          1 MiB chunk) before they blocked
+ *   chunk_link_ns          a call that links a chunk and unlinks it, over
+ *                          a plain call: two threads on one worker take
+ *                          turns (cap_yield), and each calls a function whose
+ *                          frame does not fit its first chunk between turns;
+ *                          the chunk comes from the worker's pool and goes
+ *                          back when the thread yields (src/chunks.h)
  * Build: make -C runtime bench;  run: npm run --silent bench:runtime */
 #define _GNU_SOURCE
 #include <capriccio.h>
@@ -67,6 +78,18 @@ static long rss_bytes(void)
 		fclose(f);
 	}
 	return res * sysconf(_SC_PAGESIZE);
+}
+
+static long vm_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &size) != 1)
+			size = 0;
+		fclose(f);
+	}
+	return size * sysconf(_SC_PAGESIZE);
 }
 
 #ifdef BENCH_TLS_BYTES
@@ -173,6 +196,60 @@ static double best_of(int runs, double (*fn)(void))
 			best = v;
 	}
 	return best;
+}
+
+/* ---- Linked chunks ------------------------------------------------------ */
+
+static char named[64];
+/* Calls into libc, which gold makes a 1 MiB split of its own. */
+static __attribute__((noinline)) void name_thread(long i) { snprintf(named, sizeof named, "thread %ld", i); }
+
+static __attribute__((noinline)) int big_frame(int x)
+{
+	volatile char pad[16384]; /* more than a first chunk holds: a split */
+	pad[0] = (char)x;
+	pad[sizeof pad - 1] = 1;
+	return pad[0] + pad[sizeof pad - 1];
+}
+static __attribute__((noinline)) int small_frame(int x)
+{
+	volatile char pad[64];
+	pad[0] = (char)x;
+	pad[sizeof pad - 1] = 1;
+	return pad[0] + pad[sizeof pad - 1];
+}
+static int (*volatile turn_fn)(int);
+static long turns;
+static void *turner(void *a)
+{
+	cap_bind(0);
+	int x = 0;
+	for (long i = 0; i < turns; i++) {
+		x += turn_fn((int)i);
+		cap_yield();
+	}
+	return (void *)(intptr_t)x;
+}
+static double measure_turns(void)
+{
+	uint64_t t0 = cap_now_ns();
+	cap_thread_t *a = cap_spawn(turner, NULL, NULL);
+	cap_thread_t *b = cap_spawn(turner, NULL, NULL);
+	cap_join(a, NULL);
+	cap_join(b, NULL);
+	return (double)(cap_now_ns() - t0) / (2.0 * (double)turns);
+}
+static double turn_ns(int (*fn)(int))
+{
+	turn_fn = fn;
+	turns = env_long("BENCH_TURNS", 2000000);
+	return best_of(5, measure_turns);
+}
+
+static void *libc_parker(void *a)
+{
+	name_thread((long)(intptr_t)a);
+	return parker(a);
 }
 
 static double measure_yield(void)
@@ -423,6 +500,45 @@ static void sibling(char *out, size_t n, const char *self, const char *name)
 	snprintf(slash ? slash + 1 : out, n - (size_t)(slash ? slash + 1 - out : 0), "%s", name);
 }
 
+/* `target` threads running `fn`, all parked on one condition variable at
+ * once: resident memory and address space per thread, then all joined. */
+struct parked {
+	long spawned, joined;
+	double rss_per, vm_per;
+};
+static struct parked park_many(long target, void *(*fn)(void *))
+{
+	cap_thread_t **ts = malloc(sizeof(*ts) * (size_t)target);
+	memset(ts, 0, sizeof(*ts) * (size_t)target); /* its pages are not the threads' */
+	released = 0;
+	parked = 0;
+	long rss0 = rss_bytes(), vm0 = vm_bytes(), n = 0;
+	uint64_t t0 = cap_now_ns();
+	for (; n < target; n++) {
+		ts[n] = cap_spawn(fn, (void *)(intptr_t)n, NULL);
+		if (!ts[n]) {
+			fprintf(stderr, "spawn stopped at %ld threads: %s\n", n, strerror(errno));
+			break;
+		}
+	}
+	while (parked < n)
+		cap_yield();
+	long rss1 = rss_bytes(), vm1 = vm_bytes();
+	fprintf(stderr, "%ld threads%s parked in %.2f s; rss %ld -> %ld bytes, address space %ld -> %ld\n", n,
+		fn == parker ? "" : " that called libc", (double)(cap_now_ns() - t0) / 1e9, rss0, rss1, vm0, vm1);
+	cap_mutex_lock(&mu);
+	released = 1;
+	cap_cond_broadcast(&cv);
+	cap_mutex_unlock(&mu);
+	struct parked r = { n, 0, n ? (double)(rss1 - rss0) / (double)n : 0, n ? (double)(vm1 - vm0) / (double)n : 0 };
+	for (long i = 0; i < n; i++)
+		r.joined += cap_join(ts[i], NULL) == 0;
+	if (r.joined != n)
+		fprintf(stderr, "only %ld of %ld threads joined\n", r.joined, n);
+	free(ts);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "yield")) { /* the 1 KiB TLS build, as a child */
@@ -436,6 +552,11 @@ int main(int argc, char **argv)
 		return child_sockets(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 4 && !strcmp(argv[1], "cpu"))
 		return child_cpu(atoi(argv[2]), atol(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "park-libc")) {
+		struct parked r = park_many(atol(argv[2]), libc_parker);
+		printf("%ld %ld %.0f %.0f\n", r.spawned, r.joined, r.rss_per, r.vm_per);
+		return 0;
+	}
 	yields = env_long("BENCH_YIELDS", 5000000);
 	spawns = env_long("BENCH_SPAWNS", 1000000);
 	long target = env_long("BENCH_THREADS", 1000000);
@@ -447,36 +568,23 @@ int main(int argc, char **argv)
 	measure_walk();
 	fprintf(stderr, "walk of %u frames: %.1f ns cached, %.1f ns reading .eh_frame\n", walk.frames, walk.hit_ns, walk.miss_ns);
 
-	/* As many threads as we can, all parked on one condition variable. */
-	cap_thread_t **ts = malloc(sizeof(*ts) * (size_t)target);
-	memset(ts, 0, sizeof(*ts) * (size_t)target); /* its pages are not the threads' */
-	long before = rss_bytes(), n = 0;
-	uint64_t t0 = cap_now_ns();
-	for (; n < target; n++) {
-		ts[n] = cap_spawn(parker, NULL, NULL);
-		if (!ts[n]) {
-			fprintf(stderr, "spawn stopped at %ld threads: %s\n", n, strerror(errno));
-			break;
-		}
-	}
-	while (parked < n)
-		cap_yield();
-	long after = rss_bytes();
-	double spawn_s = (double)(cap_now_ns() - t0) / 1e9;
+	/* As many threads as we can, all parked on one condition variable;
+	 * then, in a child (whose memory starts where this process's did), as
+	 * many that called into libc first. */
+	struct parked plain = park_many(target, parker), libc = { 0, 0, 0, 0 };
+	char libc_cmd[4200];
+	snprintf(libc_cmd, sizeof libc_cmd, "'/proc/%d/exe' park-libc %ld", (int)getpid(), target);
+	FILE *lp = popen(libc_cmd, "r");
+	if (!lp || fscanf(lp, "%ld %ld %lf %lf", &libc.spawned, &libc.joined, &libc.rss_per, &libc.vm_per) != 4)
+		fprintf(stderr, "the libc parkers (%s) did not report\n", libc_cmd);
+	if (lp)
+		pclose(lp);
+	bool all_joined = plain.joined == plain.spawned && libc.joined == libc.spawned && libc.spawned > 0;
 	cap_info_t info;
 	cap_get_info(&info);
-	fprintf(stderr, "%ld threads parked in %.2f s; rss %ld -> %ld bytes; chunk %zu bytes\n", n, spawn_s, before,
-		after, info.first_chunk_bytes);
-	cap_mutex_lock(&mu);
-	released = 1;
-	cap_cond_broadcast(&cv);
-	cap_mutex_unlock(&mu);
-	long joined = 0;
-	for (long i = 0; i < n; i++)
-		joined += cap_join(ts[i], NULL) == 0;
-	if (joined != n)
-		fprintf(stderr, "only %ld of %ld threads joined\n", joined, n);
-	double rss_per = n ? (double)(after - before) / (double)n : 0;
+	double turn_small = turn_ns(small_frame), turn_big = turn_ns(big_frame);
+	fprintf(stderr, "turns between two threads: %.1f ns calling a small frame, %.1f ns a frame that links a chunk\n",
+		turn_small, turn_big);
 
 	/* The switch again, in a program with 1 KiB of thread-locals. */
 	char tls1k[4096], cmd[4200], line[256] = "";
@@ -551,10 +659,11 @@ int main(int argc, char **argv)
 	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f,"
 	       "\"yield_switch_tls_1k_ns\":%.1f,\"plain_call_ns\":%.1f,\"annotate_stack_call_ns\":%.1f,"
 	       "\"annotate_blocking_call_ns\":%.0f,\"walk_frames\":%u,\"walk_hit_ns\":%.1f,\"walk_miss_ns\":%.1f,"
-	       "\"workers\":%u,\"parallel_speedup\":%.2f,\"cross_worker_wake_ns\":%s}\n",
-	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, joined, rss_per,
+	       "\"workers\":%u,\"parallel_speedup\":%.2f,\"cross_worker_wake_ns\":%s,"
+	       "\"rss_per_thread_libc_bytes\":%.0f,\"vm_per_thread_libc_bytes\":%.0f,\"chunk_link_ns\":%.1f}\n",
+	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, plain.joined, plain.rss_per,
 	       info.first_chunk_bytes, info.stack_mode, op_off, op_on, op_on - op_off, tput_off, tput_on,
 	       tput_off > 0 ? tput_on / tput_off : 0, yield_tls_ns, plain_ns, stack_ns, helper_ns, walk.frames, walk.hit_ns,
-	       walk.miss_ns, workers, speedup, cross);
-	return joined == n ? 0 : 1;
+	       walk.miss_ns, workers, speedup, cross, libc.rss_per, libc.vm_per, turn_big - turn_small);
+	return all_joined ? 0 : 1;
 }

@@ -74,6 +74,11 @@ struct cap_stack_ctx {
 	struct cap_class classes[CAP_NCLASS];
 	struct cap_thread *fixed_pool; /* freed fixed stacks */
 	unsigned fixed_pooled;
+	/* chunks.h: linked chunks given back by threads that no longer use
+	 * them, to link again at the next split on this worker; most recent
+	 * first, through ->next. */
+	struct cap_libgcc_segment *chunks;
+	unsigned nchunks;
 };
 
 /* signal.c, signal_sys.c, sigmask.c: signals as this worker's kernel thread

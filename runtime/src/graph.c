@@ -17,6 +17,7 @@
  * with --wrap): that is how splits, their call sites and new chunks are
  * counted. */
 #include "telemetry.h"
+#include "chunks.h"
 #include "mn.h"
 
 #include <sys/mman.h>
@@ -395,21 +396,22 @@ __attribute__((no_split_stack, always_inline)) static inline void *cap__split(si
 void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t param_size)
 {
 	struct cap_worker *w = cap__w;
-	struct cap_telemetry *T = w ? w->tel : NULL;
-	if (!T)
+	if (!w || w->current == &w->sched || w->sysstack.active)
 		return cap__split(pframe_size, old_stack, param_size);
 	size_t want = *pframe_size;
 	struct cap_libgcc_segment *cur = __morestack_current_segment;
 	struct cap_libgcc_segment *existing = cur ? cur->next : __morestack_segments;
+	cap__chunk_take(&w->stacks, want, param_size);
+	struct cap_telemetry *T = w->tel;
 	void *r = cap__split(pframe_size, old_stack, param_size);
-	if ( w->current == &w->sched || w->sysstack.active)
+	if (!T)
 		return r;
 	struct cap_thread *t = w->current;
 	t->chunks_linked++;
 	t->chunk_link = 0; /* it may come back to the chunk it left by another path */
 	struct cap_libgcc_segment *now = __morestack_current_segment;
 	uint32_t ts = t->site ? cap__site_here(T, t) : 0;
-	if (now != existing && now) { /* a fresh chunk */
+	if (now != existing && now) { /* a chunk from the pool, or a fresh one */
 		size_t bytes = now->size + sizeof *now;
 		T->stack_allocated += bytes;
 		if (ts)
@@ -426,6 +428,16 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 			sp->frame_bytes = (uint32_t)want;
 	}
 	return r;
+}
+
+/* t, stopping, gave `bytes` of chunks back to its worker's pool (chunks.h):
+ * no longer its site's, nor a live thread's. */
+void cap__graph_chunks_given(struct cap_telemetry *T, struct cap_thread *t, size_t bytes)
+{
+	T->stack_allocated -= bytes;
+	uint32_t ts = t->site ? cap__site_here(T, t) : 0;
+	if (ts)
+		T->sites.v[ts - 1].allocated -= bytes;
 }
 
 /* ---- Per-thread rows ---------------------------------------------------- */

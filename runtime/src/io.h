@@ -66,7 +66,11 @@ void cap__fd_copy(int from, int to);
 int cap__io_add_internal(int fd, uint64_t tag);
 
 /* posix_io.c: what the blocking calls share */
-#define CAP_IOV_LOCAL 64
+/* Buffers of an iovec array a call goes on with after a partial transfer,
+ * copied into its frame: a window of the rest, taken again from the whole
+ * array each round.  Small, as those frames are on every blocking read and
+ * write (a first chunk has about 3 KiB). */
+#define CAP_IOV_LOCAL 8
 void cap__fd_new(int fd, bool nonblock); /* a descriptor the program just got */
 /* One blocking call's waits on a descriptor (SO_RCVTIMEO / SO_SNDTIMEO
  * give its deadline, read once, when it first has to wait). */

@@ -100,6 +100,8 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 		return cap__ret(cap_sys6l(nr, fd, iov, cnt, off, 0, 0));
 	}
 	struct iovec local[CAP_IOV_LOCAL];
+	const struct iovec *const orig = iov;
+	const int ocnt = cnt;
 	struct cap_park pk = cap__park_begin();
 	size_t total = 0;
 	for (;;) {
@@ -122,7 +124,8 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 			}
 			if (off >= 0)
 				off += r;
-			cnt = cap__iov_advance(&iov, cnt, (size_t)r, local);
+			iov = orig;
+			cnt = cap__iov_advance(&iov, ocnt, total, local);
 			if (cnt == 0)
 				return (long)total;
 			if (dir == CAP_DIR_READ)
@@ -156,9 +159,22 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 		}
 		return cap__partial(total, r);
 	}
-disk:;
-	long r = cap__disk_io(dir == CAP_DIR_READ ? CAP_DISK_READ : CAP_DISK_WRITE, fd, iov, cnt, off);
-	return r < 0 ? cap__partial(total, r) : (long)(total + (size_t)r);
+disk:
+	/* In windows of at most CAP_IOV_LOCAL buffers once one was cut. */
+	for (;;) {
+		long r = cap__disk_io(dir == CAP_DIR_READ ? CAP_DISK_READ : CAP_DISK_WRITE, fd, iov, cnt, off);
+		if (r < 0)
+			return cap__partial(total, r);
+		total += (size_t)r;
+		if ((size_t)r < cap__iov_len(iov, cnt)) /* the end of the file, or a short write */
+			return (long)total;
+		if (off >= 0)
+			off += r;
+		iov = orig;
+		cnt = cap__iov_advance(&iov, ocnt, total, local);
+		if (cnt == 0)
+			return (long)total;
+	}
 }
 
 ssize_t read(int fd, void *buf, size_t n)
@@ -360,7 +376,8 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		long r = cap_sys3(SYS_sendmsg, fd, &m, flags | MSG_DONTWAIT);
 		if (r >= 0) {
 			sent += (size_t)r;
-			cnt = cap__iov_advance(&iov, cnt, (size_t)r, local);
+			iov = msg->msg_iov;
+			cnt = cap__iov_advance(&iov, (int)msg->msg_iovlen, sent, local);
 			if (cnt == 0)
 				return (long)sent;
 			m.msg_control = NULL; /* ancillary data went with the first bytes */
@@ -636,6 +653,18 @@ static int cap__poll_park(struct pollfd *fds, nfds_t n, uint64_t deadline, struc
 	return cap__sigwait_park(sw, nodes, ids, m, deadline, CAP_WAIT_POLL);
 }
 
+/* The arrays in frames of their own, sized by tier: a poll of a few
+ * descriptors, the common one, parks with a frame that fits in what a first
+ * chunk has left (test_chunks), where 64 nodes would make it link a chunk. */
+#define CAP_POLL_FEW 8
+#define CAP_POLL_SOME 64
+static __attribute__((noinline)) int cap__poll_park_some(struct pollfd *fds, nfds_t n, uint64_t deadline,
+							 struct cap_sigwait *sw)
+{
+	struct cap_pollwait nodes[CAP_POLL_SOME];
+	int ids[CAP_POLL_SOME];
+	return cap__poll_park(fds, n, deadline, sw, nodes, ids);
+}
 static __attribute__((noinline)) int cap__poll_park_large(struct pollfd *fds, nfds_t n, uint64_t deadline,
 							  struct cap_sigwait *sw)
 {
@@ -666,10 +695,12 @@ static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, b
 		if (timed_out || (!forever && cap__mono_ns() >= deadline))
 			break;
 		int w;
-		if (n < CAP_IOV_LOCAL) {
-			struct cap_pollwait nodes[CAP_IOV_LOCAL];
-			int ids[CAP_IOV_LOCAL];
+		if (n < CAP_POLL_FEW) {
+			struct cap_pollwait nodes[CAP_POLL_FEW];
+			int ids[CAP_POLL_FEW];
 			w = cap__poll_park(fds, n, forever ? 0 : deadline, swp, nodes, ids);
+		} else if (n < CAP_POLL_SOME) {
+			w = cap__poll_park_some(fds, n, forever ? 0 : deadline, swp);
 		} else if (n <= FD_SETSIZE) {
 			w = cap__poll_park_large(fds, n, forever ? 0 : deadline, swp);
 		} else {

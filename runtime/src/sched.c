@@ -11,6 +11,7 @@
  * saved, never half-switched.  A thread that yields is queued the same
  * way, after the switch, before a thief can see it. */
 #include "internal.h"
+#include "chunks.h"
 #include "hooks.h"
 #include "mn.h"
 #include "runq.h"
@@ -177,6 +178,11 @@ static inline __attribute__((always_inline)) struct cap_worker *cap__switch(stru
 	if (CAP_UNLIKELY(from->stack_lo && *(uint64_t *)from->stack_lo != CAP_STACK_MAGIC))
 		cap__stack_overflowed(from);
 	from->saved_errno = *ep;
+	if (CAP_LIKELY(from != &w->sched)) { /* its chunks of calls that returned go to the pool */
+		size_t given = cap__chunks_release(&w->stacks);
+		if (CAP_UNLIKELY(given) && w->tel && from->state != CAP_DONE) /* a finished one's left with it */
+			cap__graph_chunks_given(w->tel, from, given);
+	}
 	from->ss.segments = __morestack_segments;
 	from->ss.current = __morestack_current_segment;
 	__morestack_segments = to->ss.segments;

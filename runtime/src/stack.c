@@ -4,9 +4,10 @@
  * same-sized chunks (one size class per 256 bytes); the thread structure
  * lives at the top of its chunk, so one allocation serves both.  When a call
  * needs more room, libgcc's __morestack links further chunks, recorded in the
- * thread's split-stack context.  A freed chunk goes back to its class with
- * those linked chunks still attached, so the next thread on it reuses them
- * instead of mapping new ones.
+ * thread's split-stack context; a thread gives back the ones it no longer
+ * runs on to its worker's pool each time it stops (chunks.h).  A freed chunk
+ * goes back to its class with any the pool had no room for still attached,
+ * so the next thread on it reuses them instead of mapping new ones.
  *
  * Fixed mode: one mmap'd stack per thread with a PROT_NONE guard page below
  * it, for code not compiled with -fsplit-stack.  Freed stacks are pooled;

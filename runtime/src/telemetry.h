@@ -171,6 +171,7 @@ void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_rows_if_asked(struct cap_worker *w);
+void cap__graph_chunks_given(struct cap_telemetry *T, struct cap_thread *t, size_t bytes);
 
 /* The watchdog's eventfd while it dozes, every worker parked (telemetry_sys.c);
  * -1 while it looks every few milliseconds.  A worker that stops waiting
