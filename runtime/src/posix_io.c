@@ -674,10 +674,12 @@ static __attribute__((noinline)) int cap__poll_park_large(struct pollfd *fds, nf
 }
 
 /* poll until the deadline; with a mask (ppoll, pselect) the mask holds for
- * the wait: ready descriptors first, then the signals it lets through. */
-static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, bool forever, const sigset_t *mask)
+ * the wait, in `sw`: ready descriptors first, then the signals it lets
+ * through. */
+static inline __attribute__((always_inline)) int cap__poll_loop(struct pollfd *fds, nfds_t n, uint64_t deadline,
+								 bool forever, const sigset_t *mask, struct cap_sigwait *sw)
 {
-	struct cap_sigwait sw, *swp = NULL;
+	struct cap_sigwait *swp = NULL;
 	bool timed_out = false;
 	long r;
 	for (;;) {
@@ -686,7 +688,7 @@ static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, b
 			break;
 		if (mask) { /* the kernel looks at signals even after the timeout */
 			if (!swp)
-				cap__sigwait_begin(swp = &sw, 0, ~cap__sigset_bits(mask));
+				cap__sigwait_begin(swp = sw, 0, ~cap__sigset_bits(mask));
 			if (cap__sigwait_check(swp, NULL) == -EINTR) {
 				r = -EINTR;
 				break;
@@ -721,6 +723,22 @@ static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, b
 	if (swp)
 		cap__sigwait_end(swp);
 	return (int)cap__ret(cap__fd_poll_saw(fds, n, r));
+}
+
+/* The wait state a mask needs (about 200 bytes, with a siginfo) in a frame of
+ * its own: poll and select, which have none, block with less. */
+static __attribute__((noinline)) int cap__poll_masked(struct pollfd *fds, nfds_t n, uint64_t deadline, bool forever,
+						      const sigset_t *mask)
+{
+	struct cap_sigwait sw;
+	return cap__poll_loop(fds, n, deadline, forever, mask, &sw);
+}
+
+static int cap__poll_deadline(struct pollfd *fds, nfds_t n, uint64_t deadline, bool forever, const sigset_t *mask)
+{
+	if (mask)
+		return cap__poll_masked(fds, n, deadline, forever, mask);
+	return cap__poll_loop(fds, n, deadline, forever, NULL, NULL);
 }
 
 int poll(struct pollfd *fds, nfds_t n, int timeout)
@@ -762,10 +780,10 @@ int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const s
 	return ppoll(fds, n, ts, mask);
 }
 
-static int cap__select(int nfds, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline, bool forever,
-		       const sigset_t *mask)
+/* select as poll, on `p`, room for every descriptor in the sets. */
+static int cap__select_on(int nfds, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline, bool forever,
+			  const sigset_t *mask, struct pollfd *p)
 {
-	struct pollfd p[FD_SETSIZE];
 	nfds_t n = 0;
 	for (int fd = 0; fd < nfds; fd++) {
 		short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
@@ -796,6 +814,28 @@ static int cap__select(int nfds, fd_set *r, fd_set *w, fd_set *e, uint64_t deadl
 			FD_SET(p[i].fd, e), count++;
 	}
 	return count;
+}
+
+static __attribute__((noinline)) int cap__select_large(int nfds, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline,
+							bool forever, const sigset_t *mask)
+{
+	struct pollfd p[FD_SETSIZE];
+	return cap__select_on(nfds, r, w, e, deadline, forever, mask, p);
+}
+
+/* A select of a few descriptors, the common one, blocks in a frame that
+ * fits in a first chunk, as a poll of as many does; FD_SETSIZE pollfds
+ * (8 KiB) go in a frame of their own, for the rest. */
+static int cap__select(int nfds, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline, bool forever,
+		       const sigset_t *mask)
+{
+	int n = 0;
+	for (int fd = 0; fd < nfds && n < CAP_POLL_FEW; fd++)
+		n += (r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e));
+	if (n >= CAP_POLL_FEW)
+		return cap__select_large(nfds, r, w, e, deadline, forever, mask);
+	struct pollfd p[CAP_POLL_FEW];
+	return cap__select_on(nfds, r, w, e, deadline, forever, mask, p);
 }
 
 int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)

@@ -7,6 +7,7 @@
 #include <capriccio.h>
 #include <malloc.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -173,15 +174,15 @@ static void allocas_on_pooled_chunks_stay_their_own(void)
 /* A thread that only blocks links no chunk beyond its first: the runtime's
  * own frames on the way to a block (the shim, the park, the scheduler)
  * fit in what the first chunk has left under a function with 512 bytes of
- * locals (with 1 KiB, all but poll's still do; the 64-buffer iovec windows
- * and poll's 64 nodes in the blocking calls' frames linked a chunk for
- * read, recvmsg and poll at 512).
- * libgcc's list of the thread's chunks is empty after each call when
- * nothing split in it (a yield before gives back whatever an earlier call
- * linked). */
+ * locals besides the calls' arguments.  (Before, 64-buffer iovec windows,
+ * poll's 64 nodes and its signal-wait state, and select's 1,024 pollfds in
+ * the blocking calls' frames made read, recvmsg, poll and select link a
+ * chunk here.)  libgcc's list of the thread's chunks is empty after each
+ * call when nothing split in it (a yield before gives back whatever an
+ * earlier call linked). */
 extern __thread void *__morestack_segments;
-enum { CALL_READ, CALL_WRITE, CALL_POLL, CALL_RECVMSG, CALL_SENDMSG, CALL_SLEEP, CALL_COND, NCALLS };
-static const char *const call_names[NCALLS] = { "read", "write", "poll", "recvmsg", "sendmsg", "usleep", "cond_wait" };
+enum { CALL_READ, CALL_WRITE, CALL_POLL, CALL_SELECT, CALL_RECVMSG, CALL_SENDMSG, CALL_SLEEP, CALL_COND, NCALLS };
+static const char *const call_names[NCALLS] = { "read", "write", "poll", "select", "recvmsg", "sendmsg", "usleep", "cond_wait" };
 static int pipe_in[2], pipe_full[2], sock[2];
 static int linked_in[NCALLS];
 static volatile int step;
@@ -196,6 +197,7 @@ static void *only_blocks(void *a)
 	struct pollfd p = { pipe_in[0], POLLIN, 0 };
 	struct iovec v = { &c, 1 };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	fd_set set;
 	fresh = __morestack_segments == NULL; /* (checked by the caller: a check here would call printf, and gold
 					       * gives every caller of libc a chunk of its own) */
 	for (int k = 0; k < NCALLS; k++) {
@@ -205,6 +207,7 @@ static void *only_blocks(void *a)
 		case CALL_READ: (void)!read(pipe_in[0], &c, 1); break;
 		case CALL_WRITE: (void)!write(pipe_full[1], "x", 1); break;
 		case CALL_POLL: (void)!poll(&p, 1, -1); (void)!read(pipe_in[0], &c, 1); break;
+		case CALL_SELECT: FD_ZERO(&set); FD_SET(pipe_in[0], &set); (void)!select(pipe_in[0] + 1, &set, NULL, NULL, NULL); (void)!read(pipe_in[0], &c, 1); break;
 		case CALL_RECVMSG: (void)!recvmsg(sock[0], &m, 0); break;
 		case CALL_SENDMSG: (void)!sendmsg(sock[0], &m, 0); break;
 		case CALL_SLEEP: usleep(1000); break;
@@ -240,7 +243,7 @@ static void a_thread_that_only_blocks_links_no_chunk(void)
 			cap_yield();
 		cap_sleep_ns(2 * 1000 * 1000); /* it blocks meanwhile */
 		switch (k) {
-		case CALL_READ: case CALL_POLL: (void)!write(pipe_in[1], "x", 1); break;
+		case CALL_READ: case CALL_POLL: case CALL_SELECT: (void)!write(pipe_in[1], "x", 1); break;
 		case CALL_WRITE: (void)!read(pipe_full[0], buf, sizeof buf); break;
 		case CALL_RECVMSG: while (recv(sock[1], buf, sizeof buf, MSG_DONTWAIT) > 0) ; (void)!send(sock[1], "x", 1, 0); break;
 		case CALL_SENDMSG: while (recv(sock[1], buf, sizeof buf, MSG_DONTWAIT) > 0) ; break;

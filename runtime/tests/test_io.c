@@ -722,6 +722,98 @@ static void select_socket(void)
 	close(s);
 }
 
+/* poll and select of many descriptors, each size in its own frame (small
+ * ones inline, in the first chunk): one of them, the last, made ready
+ * while the caller is parked, and only it is reported. */
+#define MANY 100
+static int many[MANY][2];
+static void *write_last_later(void *a)
+{
+	cap_sleep_ns(2 * MS);
+	(void)!write(many[(intptr_t)a - 1][1], "!", 1);
+	return NULL;
+}
+
+static void poll_and_select_of_many(void)
+{
+	for (int i = 0; i < MANY; i++)
+		CHECK_EQ(pipe(many[i]), 0);
+	static const int sizes[] = { 3, 20, MANY };
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		int n = sizes[k];
+		struct pollfd pf[MANY];
+		for (int i = 0; i < n; i++)
+			pf[i] = (struct pollfd){ .fd = many[i][0], .events = POLLIN };
+		cap_thread_t *t = cap_spawn(write_last_later, (void *)(intptr_t)n, NULL);
+		CHECK_EQ(poll(pf, (nfds_t)n, 5000), 1);
+		for (int i = 0; i < n; i++)
+			CHECK_EQ(pf[i].revents, i == n - 1 ? POLLIN : 0);
+		cap_join(t, NULL);
+		char c;
+		CHECK_EQ(read(many[n - 1][0], &c, 1), 1);
+
+		fd_set rf;
+		FD_ZERO(&rf);
+		int top = 0;
+		for (int i = 0; i < n; i++) {
+			FD_SET(many[i][0], &rf);
+			top = many[i][0] > top ? many[i][0] : top;
+		}
+		t = cap_spawn(write_last_later, (void *)(intptr_t)n, NULL);
+		CHECK_EQ(select(top + 1, &rf, NULL, NULL, NULL), 1);
+		for (int i = 0; i < n; i++)
+			CHECK_EQ(!!FD_ISSET(many[i][0], &rf), i == n - 1);
+		cap_join(t, NULL);
+		CHECK_EQ(read(many[n - 1][0], &c, 1), 1);
+	}
+	for (int i = 0; i < MANY; i++) {
+		close(many[i][0]);
+		close(many[i][1]);
+	}
+}
+
+/* writev of more buffers than a call keeps in its frame after a partial
+ * write (a window, taken again from the whole array each round), into a
+ * pipe a third of its size: every byte arrives, in order. */
+#define NBUF 40
+#define BUF_BYTES 4000
+static int wv_pipe[2];
+static void *read_all(void *a)
+{
+	static unsigned char got[NBUF * BUF_BYTES];
+	size_t n = 0;
+	while (n < sizeof got) {
+		ssize_t r = read(wv_pipe[0], got + n, sizeof got - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		cap_sleep_ns(MS / 4); /* slower than the writer: it parks */
+	}
+	int bad = n != sizeof got;
+	for (size_t i = 0; i < n; i++)
+		bad += got[i] != (unsigned char)(i / BUF_BYTES * 31 + i % 251);
+	return (void *)(intptr_t)bad;
+}
+
+static void writev_of_many_buffers(void)
+{
+	static unsigned char data[NBUF][BUF_BYTES];
+	struct iovec v[NBUF];
+	for (int b = 0; b < NBUF; b++) {
+		for (int i = 0; i < BUF_BYTES; i++)
+			data[b][i] = (unsigned char)(b * 31 + ((size_t)b * BUF_BYTES + (size_t)i) % 251);
+		v[b] = (struct iovec){ data[b], BUF_BYTES };
+	}
+	CHECK_EQ(pipe(wv_pipe), 0);
+	cap_thread_t *t = cap_spawn(read_all, NULL, NULL);
+	CHECK_EQ(writev(wv_pipe[1], v, NBUF), (ssize_t)(NBUF * BUF_BYTES));
+	void *bad = (void *)1;
+	cap_join(t, &bad);
+	CHECK_EQ((intptr_t)bad, 0);
+	close(wv_pipe[0]);
+	close(wv_pipe[1]);
+}
+
 /* accept on a listener the program made non-blocking: EAGAIN, no parking;
  * made blocking again, accept parks until a client comes. */
 static void accept_user_nonblock(void)
@@ -955,6 +1047,8 @@ int main(void)
 	RUN(poll_then_read_a_drained_socket);
 	RUN(poll_timeout_and_wake);
 	RUN(select_socket);
+	RUN(poll_and_select_of_many);
+	RUN(writev_of_many_buffers);
 	RUN(accept_user_nonblock);
 	RUN(sleeps_park_caller_only);
 	RUN(connect_refused);
