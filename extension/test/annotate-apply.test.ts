@@ -320,6 +320,44 @@ for (const form of ['shared', 'archive'] as const) {
   });
 }
 
+test('a thread function that calls the C library itself: its hot split names it, not the runtime’s trampoline, and the C library function to annotate', (t) => {
+  if (!have(t, RUNTIME)) return;
+  const dir = tempDir(t);
+  writeFileSync(
+    join(dir, 'direct.c'),
+    `#include <pthread.h>
+#include <stdio.h>
+/* 2,000 threads whose own function calls snprintf: gold makes each one's start ask for a big chunk,
+ * at the runtime's call through a pointer. */
+static char out[64];
+static void *worker(void *a)
+{
+	snprintf(out, sizeof out, "thread %ld", (long)a);
+	return a;
+}
+int main(void)
+{
+	for (long i = 0; i < 2000; i++) {
+		pthread_t t;
+		pthread_create(&t, NULL, worker, (void *)i);
+		pthread_join(t, NULL);
+	}
+	puts(out);
+	return 0;
+}
+`,
+  );
+  const s = buildAndProfile(dir, ['direct.c'], 1);
+  assert.match(s.stdout, /thread 1999/);
+  const hot = s.stacks.hotSplits.find((h) => h.function === 'worker');
+  assert.ok(hot && hot.count >= 2000, `every start of worker linked a big chunk, named by worker: ${JSON.stringify(s.stacks.hotSplits)}`);
+  assert.deepEqual(s.stacks.hotSplits.filter((h) => h.function === 'cap__thread_main'), [], 'not the runtime’s trampoline');
+  assert.ok(s.stacks.hotSplits.some((h) => h.function === 'main'), `main, which calls puts, named too: ${JSON.stringify(s.stacks.hotSplits)}`);
+  const a = s.suggestions.filter((x) => x.kind === 'annotate-stack');
+  assert.deepEqual(a.map((x) => x.function), ['snprintf'], JSON.stringify(s.suggestions));
+  assert.match(a[0]!.message, /worker .*calls snprintf.*annotate snprintf with stackBytes \d+/);
+});
+
 test('a hot split from a function with a big frame of its own names nothing to annotate', (t) => {
   if (!have(t, RUNTIME)) return;
   const dir = tempDir(t);

@@ -419,7 +419,15 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 	}
 	if (ts && want > T->sites.v[ts - 1].split_frame_max)
 		T->sites.v[ts - 1].split_frame_max = (uint32_t)want;
+	/* The call that needed the room: its return address, in the caller.  A
+	 * call through a pointer (the thread trampoline's, a callback's) names
+	 * no callee a reader of the code can find there, so it is recorded at
+	 * the return into the callee's prologue (from __morestack), which the
+	 * callee holds: docs/PROTOCOL.md, hot_splits.  A direct call is 5
+	 * bytes, e8 and its displacement. */
 	uint64_t site = ((const uint64_t *)old_stack)[-1];
+	if (((const unsigned char *)(uintptr_t)site)[-5] != 0xe8)
+		site = ((const uint64_t *)old_stack)[-2];
 	uint32_t s = CAP_TABLE_FIND(T->splits, CAP_SPLITS_MAX, callsite, site, ({ e->frame_bytes = 0; }));
 	if (s) {
 		struct cap_split *sp = &T->splits.v[s - 1];

@@ -2,7 +2,8 @@
 // binutils objdump and addr2line: what to annotate for a hot split.
 //
 // A hot split's call site is the return address of a call to a function F of the program whose
-// prologue asked for a new chunk each time. gold makes F ask for a big one when F calls code built
+// prologue asked for a new chunk each time (for a call through a pointer, the return into F's own
+// prologue from its call to __morestack). gold makes F ask for a big one when F calls code built
 // without split stacks (gold marks such a prologue `stc`, always taken, and sends it to
 // `__morestack_non_split`): a shared library's function (a call through the PLT or the GOT) or a
 // function linked in from an object built without capcc (its prologue never compares the stack
@@ -78,6 +79,7 @@ const isSplit = (insns: readonly Insn[]): boolean => prologue(insns)[0]?.text ==
 
 /** The runtime's and the annotations' own code: never what to annotate. */
 const NOT_EXTERNAL = /^(__morestack|__wrap_|cap_|__real_)/;
+const MORESTACK = /^__morestack/;
 
 const cache = new Map<string, CalledFunction | null>(); /* per version of the file: a rebuild is read again */
 
@@ -106,7 +108,12 @@ function readCalled(exe: string, returnAddr: bigint): CalledFunction | undefined
   const call = disassemble(exe, returnAddr - 5n, returnAddr).find((i) => i.addr === returnAddr - 5n);
   const target = call ? callTarget(call.text) : undefined;
   if (!target || target.indirect) return undefined;
-  const fn = symbols.find((s) => s.value === target.addr && !s.undefined && s.size > 0n && (s.type === 'FUNC' || s.type === 'IFUNC'));
+  const isFunction = (s: (typeof symbols)[number]): boolean => !s.undefined && s.size > 0n && (s.type === 'FUNC' || s.type === 'IFUNC');
+  // A split of a call through a pointer is recorded in the callee's prologue, at its call to
+  // __morestack (the runtime's __wrap___generic_morestack): F is the function holding it.
+  const fn = MORESTACK.test(target.symbol)
+    ? symbols.find((s) => isFunction(s) && s.value <= returnAddr && returnAddr < s.value + s.size)
+    : symbols.find((s) => isFunction(s) && s.value === target.addr);
   if (!fn) return undefined;
   const body = disassemble(exe, fn.value, fn.value + fn.size);
   const calls: { name: string; at: bigint }[] = [];
