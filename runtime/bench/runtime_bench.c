@@ -68,28 +68,18 @@ static long env_long(const char *name, long def)
 	return s && *s ? atol(s) : def;
 }
 
-static long rss_bytes(void)
+/* Address space and resident memory, in bytes, as /proc/self/statm counts them. */
+static void memory_bytes(long *vm, long *rss)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
 	long size = 0, res = 0;
 	if (f) {
 		if (fscanf(f, "%ld %ld", &size, &res) != 2)
-			res = 0;
+			size = res = 0;
 		fclose(f);
 	}
-	return res * sysconf(_SC_PAGESIZE);
-}
-
-static long vm_bytes(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	long size = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &size) != 1)
-			size = 0;
-		fclose(f);
-	}
-	return size * sysconf(_SC_PAGESIZE);
+	*vm = size * sysconf(_SC_PAGESIZE);
+	*rss = res * sysconf(_SC_PAGESIZE);
 }
 
 #ifdef BENCH_TLS_BYTES
@@ -198,6 +188,17 @@ static double best_of(int runs, double (*fn)(void))
 	return best;
 }
 
+/* Two threads running `fn`, `n` turns each: ns per turn. */
+static double per_turn(void *(*fn)(void *), long n)
+{
+	uint64_t t0 = cap_now_ns();
+	cap_thread_t *a = cap_spawn(fn, NULL, NULL);
+	cap_thread_t *b = cap_spawn(fn, NULL, NULL);
+	cap_join(a, NULL);
+	cap_join(b, NULL);
+	return (double)(cap_now_ns() - t0) / (2.0 * (double)n);
+}
+
 /* ---- Linked chunks ------------------------------------------------------ */
 
 static char named[64];
@@ -230,15 +231,7 @@ static void *turner(void *a)
 	}
 	return (void *)(intptr_t)x;
 }
-static double measure_turns(void)
-{
-	uint64_t t0 = cap_now_ns();
-	cap_thread_t *a = cap_spawn(turner, NULL, NULL);
-	cap_thread_t *b = cap_spawn(turner, NULL, NULL);
-	cap_join(a, NULL);
-	cap_join(b, NULL);
-	return (double)(cap_now_ns() - t0) / (2.0 * (double)turns);
-}
+static double measure_turns(void) { return per_turn(turner, turns); }
 static double turn_ns(int (*fn)(int))
 {
 	turn_fn = fn;
@@ -252,15 +245,7 @@ static void *libc_parker(void *a)
 	return parker(a);
 }
 
-static double measure_yield(void)
-{
-	uint64_t t0 = cap_now_ns();
-	cap_thread_t *a = cap_spawn(yielder, NULL, NULL);
-	cap_thread_t *b = cap_spawn(yielder, NULL, NULL);
-	cap_join(a, NULL);
-	cap_join(b, NULL);
-	return (double)(cap_now_ns() - t0) / (2.0 * (double)yields);
-}
+static double measure_yield(void) { return per_turn(yielder, yields); }
 
 static long spawns;
 static double measure_spawn(void)
@@ -512,7 +497,8 @@ static struct parked park_many(long target, void *(*fn)(void *))
 	memset(ts, 0, sizeof(*ts) * (size_t)target); /* its pages are not the threads' */
 	released = 0;
 	parked = 0;
-	long rss0 = rss_bytes(), vm0 = vm_bytes(), n = 0;
+	long rss0, vm0, n = 0;
+	memory_bytes(&vm0, &rss0);
 	uint64_t t0 = cap_now_ns();
 	for (; n < target; n++) {
 		ts[n] = cap_spawn(fn, (void *)(intptr_t)n, NULL);
@@ -523,7 +509,8 @@ static struct parked park_many(long target, void *(*fn)(void *))
 	}
 	while (parked < n)
 		cap_yield();
-	long rss1 = rss_bytes(), vm1 = vm_bytes();
+	long rss1, vm1;
+	memory_bytes(&vm1, &rss1);
 	fprintf(stderr, "%ld threads%s parked in %.2f s; rss %ld -> %ld bytes, address space %ld -> %ld\n", n,
 		fn == parker ? "" : " that called libc", (double)(cap_now_ns() - t0) / 1e9, rss0, rss1, vm0, vm1);
 	cap_mutex_lock(&mu);
