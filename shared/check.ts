@@ -120,6 +120,14 @@ export const refine =
     return t;
   };
 
+/** One of `values` (a string union's members). */
+export const member =
+  <T extends string>(values: readonly T[]): Check<T> =>
+  (v, path, key) => {
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(named(path, key), oneOf(values), v);
+    return v as T;
+  };
+
 /** "'a', 'b' or 'c'": the accepted values, for an error message. */
 export const oneOf = (values: readonly string[]): string => {
   const q = values.map((x) => `'${x}'`);

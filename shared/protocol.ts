@@ -1,4 +1,4 @@
-// The telemetry protocol (docs/PROTOCOL.md, version 1) as TypeScript types: one definition of
+// The telemetry protocol (docs/PROTOCOL.md, version 3) as TypeScript types: one definition of
 // every frame and record the runtime sends and the tools write. In shared/ because both sides
 // use it (the decoder in extension/src/protocol/, the webview's ViewData): so no Node types here
 // (bytes are Uint8Array), and it imports nothing.
@@ -23,10 +23,12 @@
 /** A run-time address: lowercase hex with a 0x prefix, no padding ("0x401136"). */
 export type Address = string;
 
-/** The version the runtime writes now (2: WORKERS frames); a reader also takes older ones. */
-export const PROTOCOL_VERSION = 2;
-/** Versions this reader decodes: 1 is the same stream without WORKERS frames. */
-export const READABLE_VERSIONS: readonly number[] = [1, 2];
+/** The version the runtime writes now (2: WORKERS frames; 3: STACKS frames); a reader also takes older ones. */
+export const PROTOCOL_VERSION = 3;
+/** Versions this reader decodes: 1 is the same stream without WORKERS frames, 2 without STACKS frames. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+/** The first version whose runtime measures its stack memory (STACKS frames). */
+export const STACKS_VERSION = 3;
 /** The 8 bytes that start a recording file: "CAPREC", 0, 1. */
 export const RECORDING_MAGIC: Uint8Array = new Uint8Array([0x43, 0x41, 0x50, 0x52, 0x45, 0x43, 0x00, 0x01]);
 /** Bounds of a frame's size field (bytes after it). */
@@ -41,6 +43,7 @@ export const FRAME_TYPE = {
   snapshot: 2,
   exit: 3,
   workers: 4,
+  stacks: 5,
   symbols: 16,
   end: 17,
   inlined: 18,
@@ -177,7 +180,11 @@ export interface SpawnSite {
   readonly allocatedBytes: number;
   readonly usedBytesMax: number;
   readonly usedBytesTotal: number;
-  readonly wasteBytes: number;
+  /**
+   * Address space of finished threads' stacks that they never touched (allocated minus
+   * high-water): never resident, so it cost no memory. (`waste_bytes` before version 3.)
+   */
+  readonly untouchedBytes: number;
 }
 
 export interface HotSplit {
@@ -262,6 +269,32 @@ export interface WorkersFrame {
   readonly workers: readonly WorkerRow[];
 }
 
+/**
+ * The stack memory as the kernel holds it (version 3), sent after the snapshot `seq`: measured by
+ * the runtime's telemetry thread with mincore(2) over every stack mapping, about once a second.
+ */
+export interface StacksFrame {
+  readonly type: 'stacks';
+  readonly seq: number;
+  /** monotonic ns since the program started, when the measurement was taken */
+  readonly tNs: number;
+  /** stack mappings measured */
+  readonly mappings: number;
+  /**
+   * address space of every stack mapping: the slabs first chunks are carved from, the chunks
+   * linked for split calls (of live threads, of the workers' pools and of freed threads) and
+   * fixed-mode stacks
+   */
+  readonly reservedBytes: number;
+  /** of that, the bytes in memory (mincore) */
+  readonly residentBytes: number;
+  /**
+   * resident bytes no live thread holds: first chunks free in their slabs, and the resident
+   * pages of chunks in the workers' pools (memory kept for reuse)
+   */
+  readonly wasteBytes: number;
+}
+
 export interface ExitFrame {
   readonly type: 'exit';
   readonly how: ExitHow;
@@ -336,7 +369,7 @@ export interface InlinedFrame {
   readonly inlined: readonly InlinedEntry[];
 }
 
-export type Frame = HelloFrame | SnapshotFrame | WorkersFrame | ExitFrame | SymbolsFrame | EndFrame | InlinedFrame;
+export type Frame = HelloFrame | SnapshotFrame | WorkersFrame | StacksFrame | ExitFrame | SymbolsFrame | EndFrame | InlinedFrame;
 
 /** A frame and where it started in the stream (offset of its size field). */
 export interface DecodedFrame {

@@ -53,10 +53,15 @@ export interface EdgeSeries {
 
 /**
  * Resources over time, one value per snapshot kept (column arrays of equal length): a column per
- * resource figure marked `history` in RESOURCE_FIELDS (protocol.ts).
+ * resource figure marked `history` in RESOURCE_FIELDS (protocol.ts), and the stack memory as last
+ * measured by then (STACKS; null before the first measurement, and in every point of a recording
+ * made before protocol version 3).
  */
 export type ViewHistory = { readonly [K in HistoryName]: readonly number[] } & {
   readonly tNs: readonly number[];
+  readonly stackReservedBytes: readonly (number | null)[];
+  readonly stackResidentBytes: readonly (number | null)[];
+  readonly stackWasteBytes: readonly (number | null)[];
   /** the edges with the largest total time */
   readonly edgeLatency: readonly EdgeSeries[];
 };
@@ -81,25 +86,85 @@ export interface ViewThread {
   readonly kind: string;
 }
 
+/**
+ * Where a callee without split stacks comes from: `library`, a shared library; `program`, linked
+ * into the program from an object built without split stacks (a static archive); `runtime`, the
+ * Capriccio runtime's own code linked into the program (its stdio).
+ */
+export const CALLEE_ORIGINS = ['library', 'program', 'runtime'] as const;
+export type CalleeOrigin = (typeof CALLEE_ORIGINS)[number];
+
+/** An external function a hot split's function calls: code without split stacks. */
+export interface ViewCallee {
+  readonly name: string;
+  readonly origin: CalleeOrigin;
+  /** the shared library that exports it ("libc"); '' when it is not a library's, or its library is not here */
+  readonly library: string;
+}
+
+/**
+ * Why a hot split linked a chunk: `linker`, gold made the function ask for a big chunk (1 MiB more)
+ * for its calls into code without split stacks; `frame`, a frame of split-stack code did not fit
+ * what was left of the chunk; `callback`, code that is not the program's called back into it.
+ */
+export const SPLIT_CAUSES = ['linker', 'frame', 'callback'] as const;
+export type SplitCauseName = (typeof SPLIT_CAUSES)[number];
+
+/** A call site that linked a new chunk again and again (the runtime's own are left out). */
 export interface ViewHotSplit {
   readonly callsite: string;
+  /** where the call site is */
   readonly function: string;
   readonly file: string;
   readonly line: number;
   readonly count: number;
+  /** the largest frame asked for */
   readonly frameBytes: number;
+  /** the function whose prologue asked for the chunk, read from the machine code (absent: not read here) */
+  readonly demandedBy?: string;
+  readonly cause: SplitCauseName;
+  /** the external functions it calls: what to annotate (empty: none, or its code was not read) */
+  readonly callees: readonly ViewCallee[];
+  /** what the user can act on: "serve → snprintf (libc)" */
+  readonly label: string;
+  /** why, in words: "1.0 MiB demanded by the linker for a call into code without split stacks" */
+  readonly reason: string;
 }
 
+/**
+ * Stack figures. Memory (resident) and address space (reserved) are apart: a split-stack chunk is
+ * address space, of which a thread touches a few pages, and only the pages touched are memory.
+ */
 export interface ViewStacks {
+  /** address space of live threads' stacks, their first chunks and linked chunks (the snapshot's stack_allocated_bytes) */
   readonly allocatedBytes: number;
+  /** the high-waters of finished threads, summed */
   readonly usedBytes: number;
-  readonly wasteBytes: number;
+  /** address space of finished threads' stacks they never touched: never resident, it cost no memory */
+  readonly untouchedBytes: number;
   readonly maxThreadUsedBytes: number;
   readonly chunksLinked: number;
+  /** address space of every stack mapping (STACKS); null: not measured */
+  readonly reservedBytes: number | null;
+  /** of that, the bytes in memory; null: not measured */
+  readonly residentBytes: number | null;
+  /** resident bytes no live thread holds (free first chunks and chunks kept with them, pooled chunks); null: not measured */
+  readonly wasteBytes: number | null;
+  /** how resident, reserved and waste were obtained, or "not measured: …" */
+  readonly measured: string;
   readonly sites: readonly ViewSite[];
   readonly threads: readonly ViewThread[];
   readonly hotSplits: readonly ViewHotSplit[];
 }
+
+/**
+ * "resident 11.8 MiB of 1.0 GiB reserved, waste 400 KiB (resident, held by no live thread)", or
+ * that they were not measured and why: the words every consumer shows, with its own `bytes` format.
+ */
+export const stackMemoryText = (st: Pick<ViewStacks, 'residentBytes' | 'reservedBytes' | 'wasteBytes' | 'measured'>, bytes: (n: number) => string): string =>
+  st.residentBytes !== null && st.reservedBytes !== null && st.wasteBytes !== null
+    ? `resident ${bytes(st.residentBytes)} of ${bytes(st.reservedBytes)} reserved, waste ${bytes(st.wasteBytes)} (resident, held by no live thread)`
+    : `resident, reserved and waste ${st.measured}`;
 
 export interface ViewSuggestion {
   /** yield, annotate-blocking, annotate-stack, chunk-size */

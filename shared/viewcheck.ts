@@ -3,6 +3,7 @@
 // not here does not compile (extension/test/shapes.types.ts proves it). The order of the fields
 // in a shape is the order they are checked in, so the first thing wrong is the one reported.
 import { HISTORY_FIELDS } from './protocol.ts';
+import { CALLEE_ORIGINS, SPLIT_CAUSES } from './view.ts';
 import { fromKeys } from './records.ts';
 import {
   Invalid,
@@ -11,6 +12,7 @@ import {
   dictionary,
   fail,
   list,
+  member,
   named,
   nullable,
   number,
@@ -25,6 +27,7 @@ import {
 } from './check.ts';
 import type {
   EdgeSeries,
+  ViewCallee,
   ViewData,
   ViewEdge,
   ViewEnd,
@@ -102,6 +105,9 @@ export const historyShape = (points: number) =>
   ({
     tNs: series(points),
     ...fromKeys(HISTORY_FIELDS, () => series(points)),
+    stackReservedBytes: series(points, true),
+    stackResidentBytes: series(points, true),
+    stackWasteBytes: series(points, true),
     edgeLatency: list(record<EdgeSeries>(edgeSeriesShape(points))),
   }) satisfies Shape<ViewHistory>;
 
@@ -124,7 +130,7 @@ export const SITE = {
   allocatedBytes: number,
   usedBytesMax: number,
   usedBytesTotal: number,
-  wasteBytes: number,
+  untouchedBytes: number,
 } satisfies Shape<ViewSite>;
 
 export const THREAD = {
@@ -138,14 +144,32 @@ export const THREAD = {
   chunksLinked: number,
 } satisfies Shape<ViewThread>;
 
-export const HOT_SPLIT = { callsite: string, function: string, file: string, line: number, count: number, frameBytes: number } satisfies Shape<ViewHotSplit>;
+export const CALLEE = { name: string, origin: member(CALLEE_ORIGINS), library: string } satisfies Shape<ViewCallee>;
+
+export const HOT_SPLIT = {
+  callsite: string,
+  function: string,
+  file: string,
+  line: number,
+  count: number,
+  frameBytes: number,
+  demandedBy: optional(string),
+  cause: member(SPLIT_CAUSES),
+  callees: list(record<ViewCallee>(CALLEE)),
+  label: string,
+  reason: string,
+} satisfies Shape<ViewHotSplit>;
 
 export const STACKS = {
   allocatedBytes: number,
   usedBytes: number,
-  wasteBytes: number,
+  untouchedBytes: number,
   maxThreadUsedBytes: number,
   chunksLinked: number,
+  reservedBytes: nullable(number),
+  residentBytes: nullable(number),
+  wasteBytes: nullable(number),
+  measured: string,
   sites: list(record<ViewSite>(SITE)),
   threads: list(record<ViewThread>(THREAD)),
   hotSplits: list(record<ViewHotSplit>(HOT_SPLIT)),

@@ -23,8 +23,17 @@ interface SiteSummary {
   threadsTotal: number;
   chunksLinked: number;
 }
+interface HotSplit {
+  function: string;
+  count: number;
+  demandedBy?: string;
+  cause: string;
+  callees: { name: string; origin: string; library: string }[];
+  label: string;
+  reason: string;
+}
 interface Summary {
-  stacks: { hotSplits: { function: string; count: number }[]; sites: SiteSummary[] };
+  stacks: { hotSplits: HotSplit[]; sites: SiteSummary[] };
   suggestions: Suggestion[];
   stalls: StallSummary[];
 }
@@ -307,6 +316,10 @@ for (const form of ['shared', 'archive'] as const) {
     assert.match(before.stdout, new RegExp(want));
     const hot = before.stacks.hotSplits.find((h) => h.function === 'worker');
     assert.ok(hot && hot.count >= 40000, `every call to parse linked a big chunk: ${JSON.stringify(before.stacks.hotSplits)}`);
+    // named by what to act on: parse, whose prologue asked for the chunk, and the callee without split stacks
+    assert.equal(hot.label, form === 'shared' ? 'parse → ext_frame (libext)' : 'parse → ext_frame (linked in without split stacks)');
+    assert.equal(hot.reason, '1.0 MiB demanded by the linker for a call into code without split stacks');
+    assert.deepEqual([hot.demandedBy, hot.cause], ['parse', 'linker']);
     const s = before.suggestions.filter((x) => x.kind === 'annotate-stack');
     assert.equal(s.length, 1, JSON.stringify(before.suggestions));
     assert.equal(s[0]!.function, 'ext_frame');
@@ -353,6 +366,20 @@ int main(void)
   assert.ok(hot && hot.count >= 2000, `every start of worker linked a big chunk, named by worker: ${JSON.stringify(s.stacks.hotSplits)}`);
   assert.deepEqual(s.stacks.hotSplits.filter((h) => h.function === 'cap__thread_main'), [], 'not the runtime’s trampoline');
   assert.ok(s.stacks.hotSplits.some((h) => h.function === 'main'), `main, which calls puts, named too: ${JSON.stringify(s.stacks.hotSplits)}`);
+  // What the user can act on: the callee without split stacks, its library, and why the chunk.
+  assert.equal(hot.label, 'worker → snprintf (libc)');
+  assert.equal(hot.reason, '1.0 MiB demanded by the linker for a call into code without split stacks');
+  assert.deepEqual(hot.callees, [{ name: 'snprintf', origin: 'library', library: 'libc' }]);
+  // The runtime's own splits (its exit path, cap__main_entry calling exit) are none of the program's.
+  const runtime = /^cap__/;
+  assert.deepEqual(
+    s.stacks.hotSplits.filter((h) => runtime.test(h.function) || runtime.test(h.demandedBy ?? '')),
+    [],
+    'no runtime function is a hot split',
+  );
+  const text = run(process.execPath, ['--import', 'tsx', mainTs, 'summary', join(dir, 'run1.caprec')], root);
+  assert.match(text, /^ {2}hot split worker → snprintf \(libc\): 1\.0 MiB demanded by the linker for a call into code without split stacks {2}×\d+ {2}at worker \(.*direct\.c:\d+\)$/m);
+  assert.doesNotMatch(text, /hot split cap__/);
   const a = s.suggestions.filter((x) => x.kind === 'annotate-stack');
   assert.deepEqual(a.map((x) => x.function), ['snprintf'], JSON.stringify(s.suggestions));
   assert.match(a[0]!.message, /worker .*calls snprintf.*annotate snprintf with stackBytes \d+/);
@@ -388,10 +415,11 @@ int main(void)
 `,
   );
   const s = buildAndProfile(dir, ['own.c'], 1);
-  assert.ok(
-    s.stacks.hotSplits.some((h) => h.function === 'worker' && h.count >= 2000),
-    `every call to fill linked a chunk: ${JSON.stringify(s.stacks.hotSplits)}`,
-  );
+  const hot = s.stacks.hotSplits.find((h) => h.function === 'worker' && h.count >= 2000);
+  assert.ok(hot, `every call to fill linked a chunk: ${JSON.stringify(s.stacks.hotSplits)}`);
+  // Said so: fill's own frame, split-stack code, not a call into code without split stacks.
+  assert.deepEqual([hot.label, hot.cause, hot.callees], ['fill', 'frame', []]);
+  assert.match(hot.reason, /^\d+\.\d KiB for fill's own frame, more than was left in the chunk: split-stack code, no call into code without split stacks$/);
   assert.deepEqual(s.suggestions.filter((x) => x.kind === 'annotate-stack'), []);
 });
 

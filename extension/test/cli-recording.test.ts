@@ -1,5 +1,5 @@
-// Tests of `capriccio summary` and `capriccio export` on recordings built in the test, and of the
-// Perfetto trace shape.
+// Tests of `capriccio summary` and `capriccio export` on recordings built in the test and on the
+// protocol fixtures, of the Perfetto trace shape, and of `capriccio run`'s live view.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -10,6 +10,8 @@ import { symbolsFrame } from '../src/protocol/encode.ts';
 import { decodeRecording } from '../src/protocol/decode.ts';
 import { replay } from '../src/recording/load.ts';
 import { perfettoTrace, type TraceEvent } from '../src/export/perfetto.ts';
+import { summarize } from '../src/analysis/summary.ts';
+import { liveBlock, statusLine } from '../src/cli/live.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
 import type { SymbolEntry } from '../../shared/protocol.ts';
 import { MAGIC, exeAddr, exit, exitFrame, fullSnapshot, hello, helloFrame, rawFrame, snapshot, snapshotFrame, RESOURCES } from './frames.ts';
@@ -108,10 +110,28 @@ test('summary --json: nodes, edges, stacks and suggestions of a recording with S
     {
       allocatedBytes: 12000,
       usedBytes: 40000,
-      wasteBytes: 20000,
+      untouchedBytes: 20000,
       maxThreadUsedBytes: 9000,
       chunksLinked: 12,
-      hotSplits: [{ callsite: exeAddr(0x1600), function: 'main', file: '/src/prog.c', line: 33, count: 50, frameBytes: 8192 }],
+      // a recording of protocol version 1: memory unknown, and said so (never 0)
+      reservedBytes: null,
+      residentBytes: null,
+      wasteBytes: null,
+      measured: 'not measured: recorded by protocol version 1',
+      hotSplits: [
+        {
+          callsite: exeAddr(0x1600),
+          function: 'main',
+          file: '/src/prog.c',
+          line: 33,
+          count: 50,
+          frameBytes: 1_059_864,
+          cause: 'linker',
+          callees: [],
+          label: 'main',
+          reason: "1.0 MiB demanded by the linker for a call into code without split stacks (its callee is not named: the program's code cannot be read here)",
+        },
+      ],
       sites: undefined,
     },
   );
@@ -139,6 +159,55 @@ test('summary without --json prints a readable report', (t) => {
   assert.match(r.stdout, /#1 sleep +worker \(src\/prog\.c:12\) +×40 +wait avg 15\.00 ms max 16\.50 ms/);
   assert.match(r.stdout, /#1 worker \(src\/prog\.c:12\) → #1 worker \(src\/prog\.c:12\) +×39 +avg 3\.00 ms/);
   assert.match(r.stdout, /\[chunk-size\] set the first chunk/);
+});
+
+const fixture = (name: string): string => join(root, 'protocol', 'fixtures', name);
+
+test('summary of a version 3 recording: stack memory resident of reserved, waste, and how it was measured', () => {
+  const r = capriccio(['summary', fixture('recording-v3.cap'), '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const s = JSON.parse(r.stdout) as { stacks: Record<string, unknown> };
+  const measured =
+    "resident and reserved: mincore(2) over every stack mapping (2 mappings) by the runtime's telemetry thread at t=300.00 ms; " +
+    'waste: resident bytes no live thread holds (free first chunks and chunks kept with them, pooled chunks)';
+  // the latest STACKS frame's figures, apart from what live threads hold and what finished threads never touched
+  assert.deepEqual(
+    { ...s.stacks, hotSplits: undefined, sites: undefined },
+    {
+      allocatedBytes: 49152,
+      usedBytes: 40000,
+      untouchedBytes: 56000,
+      maxThreadUsedBytes: 3900,
+      chunksLinked: 4,
+      reservedBytes: 1_052_672,
+      residentBytes: 94_208,
+      wasteBytes: 20_480,
+      measured,
+      hotSplits: undefined,
+      sites: undefined,
+    },
+  );
+  const text = capriccio(['summary', fixture('recording-v3.cap')]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    /^stacks {4}resident 92\.0 KiB of 1\.0 MiB reserved, waste 20\.0 KiB \(resident, held by no live thread\); live threads hold 48\.0 KiB reserved; largest thread 3\.8 KiB, 4 chunks linked$/m,
+  );
+  assert.ok(text.stdout.includes(`\n          how: ${measured}\n`), text.stdout);
+  assert.match(text.stdout, /^ {10}finished threads: used 39\.1 KiB \(high-waters\); 54\.7 KiB of their address space untouched \(never resident\)$/m);
+});
+
+test('summary of a version 2 recording: stack memory not measured, said so rather than 0', () => {
+  const r = capriccio(['summary', fixture('recording-v2.cap'), '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { stacks: { reservedBytes: unknown; residentBytes: unknown; wasteBytes: unknown; measured: string; untouchedBytes: number } };
+  assert.deepEqual([s.stacks.reservedBytes, s.stacks.residentBytes, s.stacks.wasteBytes], [null, null, null]);
+  assert.equal(s.stacks.measured, 'not measured: recorded by protocol version 2');
+  assert.equal(s.stacks.untouchedBytes, 56000);
+  const text = capriccio(['summary', fixture('recording-v2.cap')]);
+  assert.match(text.stdout, /^stacks {4}resident, reserved and waste not measured: recorded by protocol version 2; live threads hold 48\.0 KiB reserved;/m);
+  assert.doesNotMatch(text.stdout, /how: /);
 });
 
 test('a truncated recording: summary shows everything before the cut, says so, and exits 1', (t) => {
@@ -288,4 +357,38 @@ test('perfettoTrace: threads by state add up and per-node series for the top nod
     nodes.map((e) => (e.ph === 'C' ? e.args.avg_ms : -1)),
     [15, 15],
   );
+});
+
+test('perfettoTrace: stack memory as counter tracks of its own, at the time each measurement was taken', () => {
+  const file = fixture('recording-v3.cap');
+  const rec = decodeRecording(file, readFileSync(file));
+  const trace = perfettoTrace(rec.frames, replay(rec), new SymbolTable());
+  checkTraceShape(trace.traceEvents);
+  const track = (name: string) => trace.traceEvents.flatMap((e) => (e.ph === 'C' && e.name === name ? [[e.ts, e.args]] : []));
+  assert.deepEqual(track('stack resident bytes'), [
+    [200_000, { residentBytes: 126_976 }],
+    [300_000, { residentBytes: 94_208 }],
+  ]);
+  assert.deepEqual(track('stack reserved bytes'), [
+    [200_000, { reservedBytes: 2_101_248 }],
+    [300_000, { reservedBytes: 1_052_672 }],
+  ]);
+  assert.equal(track('stack waste bytes (resident, held by no live thread)').length, 2);
+});
+
+test('the live view of capriccio run: stack memory resident of reserved, or what live threads reserve when it is not measured', () => {
+  const model = (name: string) => {
+    const file = fixture(name);
+    return replay(decodeRecording(file, readFileSync(file)));
+  };
+  const v3 = model('recording-v3.cap');
+  assert.match(statusLine(v3), / stacks 92\.0 KiB resident of 1\.0 MiB reserved nodes /);
+  assert.ok(
+    liveBlock(v3, summarize(v3, new SymbolTable()), 400).includes(
+      'stacks: resident 92.0 KiB of 1.0 MiB reserved, waste 20.0 KiB (resident, held by no live thread); live threads hold 48.0 KiB reserved, 4 chunks linked, 1 hot split sites',
+    ),
+  );
+  const v2 = model('recording-v2.cap');
+  assert.match(statusLine(v2), / stacks 48\.0 KiB reserved by live threads nodes /);
+  assert.ok(liveBlock(v2, summarize(v2, new SymbolTable()), 400).some((l) => l.startsWith('stacks: resident, reserved and waste not measured: recorded by protocol version 2;')));
 });

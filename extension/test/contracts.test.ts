@@ -129,7 +129,21 @@ function fullView(): ViewData {
     stacks: {
       ...v.stacks,
       threads: [{ id: 1, name: 'main', site: '0x401000', allocatedBytes: 8192, usedBytes: 4000, chunksLinked: 2, state: 'blocked', kind: 'io' }],
-      hotSplits: [{ callsite: '0x401200', function: 'parse', file: '/src/server/main.c', line: 40, count: 9, frameBytes: 4096 }],
+      hotSplits: [
+        {
+          callsite: '0x401200',
+          function: 'parse',
+          file: '/src/server/main.c',
+          line: 40,
+          count: 9,
+          frameBytes: 1_059_864,
+          demandedBy: 'parse',
+          cause: 'linker',
+          callees: [{ name: 'snprintf', origin: 'library', library: 'libc' }],
+          label: 'parse → snprintf (libc)',
+          reason: '1.0 MiB demanded by the linker for a call into code without split stacks',
+        },
+      ],
     },
     suggestions: [{ kind: 'yield', message: 'yield in the loop', function: 'parse', file: '/src/server/main.c', line: 41, evidence: { runMaxNs: 9e6, site: 'parse' } }],
     health: { ...v.health, errors: [{ offset: 8, reason: 'bad frame' }], model: { nodes: 1 }, truncated: 'cut short' },
@@ -183,8 +197,9 @@ test("the view's history has a column for each resource figure RESOURCE_FIELDS m
   m.apply(hello());
   m.apply(fullSnapshot());
   const h = buildViewData(m, new SymbolTable(), { source: 'test' }).history;
-  assert.deepEqual(Object.keys(h), ['tNs', ...HISTORY_FIELDS, 'edgeLatency']);
+  assert.deepEqual(Object.keys(h), ['tNs', ...HISTORY_FIELDS, 'stackReservedBytes', 'stackResidentBytes', 'stackWasteBytes', 'edgeLatency']);
   for (const k of HISTORY_FIELDS) assert.deepEqual(h[k], [m.latest!.resources[k]], k);
+  assert.deepEqual([h.stackReservedBytes, h.stackResidentBytes, h.stackWasteBytes], [[null], [null], [null]], 'not measured: null, never 0');
   assert.ok(HISTORY_FIELDS.includes('rssBytes') && !HISTORY_FIELDS.includes('switches' as never));
 });
 

@@ -20,6 +20,9 @@ import {
   snapshot,
   snapshotFrame,
   snapshotPayload,
+  stacks,
+  stacksFrame,
+  stacksPayload,
 } from './frames.ts';
 
 function decodeAll(bytes: Buffer, chunk = bytes.length): { frames: Frame[]; errors: DecodeEvent[]; offsets: number[] } {
@@ -61,10 +64,11 @@ test('valid frames of every type decode to their typed form, whole or byte by by
       ],
     },
   ];
-  const frames: Frame[] = [hello(), fullSnapshot(), snapshot({ seq: 2 }), exit(), end, { type: 'symbols', symbols }, { type: 'inlined', inlined }];
+  const frames: Frame[] = [hello({ version: 3 }), fullSnapshot(), stacks(), snapshot({ seq: 2 }), exit(), end, { type: 'symbols', symbols }, { type: 'inlined', inlined }];
   const bytes = Buffer.concat([
-    helloFrame(hello()),
+    helloFrame(hello({ version: 3 })),
     snapshotFrame(fullSnapshot()),
+    stacksFrame(stacks()),
     snapshotFrame(snapshot({ seq: 2 })),
     exitFrame(exit()),
     endFrame(end),
@@ -77,7 +81,7 @@ test('valid frames of every type decode to their typed form, whole or byte by by
     assert.deepEqual(r.frames, frames);
   }
   const r = decodeAll(bytes);
-  const h = helloFrame(hello()).length;
+  const h = helloFrame(hello({ version: 3 })).length;
   assert.deepEqual(r.offsets.slice(0, 2), [0, h]);
 });
 
@@ -106,7 +110,9 @@ test('every validation failure is reported and skipped; the next frames still de
     { name: 'payload too short', frame: rawFrame(3, new W().u8(0).u8(0).u16(0).i32(0).done()), type: 3, reason: /payload ends inside tNs/ },
     { name: 'snapshot cut short', frame: rawFrame(2, snap.subarray(0, snap.length - 3)), type: 2, reason: /payload ends inside|needs at least/ },
     { name: 'bad exit how', frame: rawFrame(3, new W().u8(7).u8(0).u16(0).i32(0).u64(1).done()), type: 3, reason: /unknown exit how 7/ },
-    { name: 'hello version 3 (newer than this reader)', frame: helloFrame(hello({ version: 3 })), type: 1, reason: /protocol version 3/ },
+    { name: 'hello version 4 (newer than this reader)', frame: helloFrame(hello({ version: 4 })), type: 1, reason: /protocol version 4 \(this reader knows 1, 2, 3; the runtime writes 3\)/ },
+    { name: 'stacks cut short', frame: rawFrame(5, stacksPayload(stacks()).subarray(0, 36)), type: 5, reason: /payload ends inside wasteBytes/ },
+    { name: 'stacks beyond 2^53', frame: rawFrame(5, Buffer.concat([new W().u32(1).u32(1).u64(1).done(), new W().u64(1n << 60n).u64(0).u64(0).done()])), type: 5, reason: /reservedBytes .* beyond 2\^53/ },
     {
       name: 'invalid UTF-8',
       frame: rawFrame(1, badUtf8(helloPayload(hello({ executable: '/tmp/prög' })))),

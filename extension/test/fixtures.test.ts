@@ -69,3 +69,23 @@ test('the recording fixture replays into a model that merges its snapshots', () 
   assert.equal(m.exit?.status, 3);
   assert.deepEqual(m.errors, []);
 });
+
+test('the version 3 recording fixture: each STACKS measurement is kept with the snapshot it follows; version 2 has none', () => {
+  const load = (name: string) => {
+    const file = join(dir, name);
+    return replay(decodeRecording(file, readFileSync(file)));
+  };
+  const v3 = load('recording-v3.cap');
+  assert.deepEqual(v3.stackMemory, { type: 'stacks', seq: 2, tNs: 300_000_000, mappings: 2, reservedBytes: 1_052_672, residentBytes: 94_208, wasteBytes: 20_480 });
+  assert.deepEqual(
+    v3.history.toArray().map((p) => [p.seq, p.stacks?.residentBytes]),
+    [
+      [1, 126_976],
+      [2, 94_208],
+    ],
+  );
+  const v2 = load('recording-v2.cap');
+  assert.equal(v2.stackMemory, undefined);
+  assert.ok(v2.history.toArray().every((p) => p.stacks === undefined));
+  assert.equal(v2.spawnSites.get('0x55d0c0a01100')?.untouchedBytes, 56_000);
+});

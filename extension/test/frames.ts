@@ -1,9 +1,10 @@
-// Test-only frame builder mirroring docs/PROTOCOL.md: writes HELLO, SNAPSHOT and EXIT frames
-// (what the runtime sends) from the decoded form, plus helpers to corrupt them.
+// Test-only frame builder mirroring docs/PROTOCOL.md: writes HELLO, SNAPSHOT, STACKS and EXIT
+// frames (what the runtime sends) from the decoded form, plus helpers to corrupt them.
 import type {
   ExitFrame,
   HelloFrame,
   SnapshotFrame,
+  StacksFrame,
   Resources,
   NodeDef,
   NodeStat,
@@ -115,7 +116,7 @@ export function snapshotPayload(s: SnapshotFrame): Buffer {
       .u64(p.allocatedBytes)
       .u64(p.usedBytesMax)
       .u64(p.usedBytesTotal)
-      .u64(p.wasteBytes),
+      .u64(p.untouchedBytes),
   );
   section(s.hotSplits, (h: HotSplit) => w.u64(h.callsite).u64(h.count).u32(h.frameBytes).u32(0));
   section(s.samples, (p: Sample) => {
@@ -131,11 +132,15 @@ export function snapshotPayload(s: SnapshotFrame): Buffer {
   return w.done();
 }
 
+export const stacksPayload = (m: StacksFrame): Buffer =>
+  new W().u32(m.seq).u32(m.mappings).u64(m.tNs).u64(m.reservedBytes).u64(m.residentBytes).u64(m.wasteBytes).done();
+
 export const exitPayload = (e: ExitFrame): Buffer => new W().u8(e.how === 'exited' ? 0 : 1).u8(0).u16(0).i32(e.status).u64(e.tNs).done();
 
 export const helloFrame = (h: HelloFrame): Buffer => rawFrame(1, helloPayload(h));
 export const snapshotFrame = (s: SnapshotFrame): Buffer => rawFrame(2, snapshotPayload(s));
 export const exitFrame = (e: ExitFrame): Buffer => rawFrame(3, exitPayload(e));
+export const stacksFrame = (m: StacksFrame): Buffer => rawFrame(5, stacksPayload(m));
 
 // ---- sample data ----
 
@@ -226,10 +231,11 @@ export function fullSnapshot(): SnapshotFrame {
         allocatedBytes: 7680,
         usedBytesMax: 9000,
         usedBytesTotal: 40000,
-        wasteBytes: 20000,
+        untouchedBytes: 20000,
       },
     ],
-    hotSplits: [{ callsite: exeAddr(0x1600), count: 50, frameBytes: 8192 }],
+    // what gold has a function that calls code without split stacks ask for: 1 MiB more than its frame
+    hotSplits: [{ callsite: exeAddr(0x1600), count: 50, frameBytes: 1_059_864 }],
     samples: [{ id: 7, count: 3, runMaxNs: 42_000_000, frames: [exeAddr(0x1700), exeAddr(0x1800)] }],
     stalls: [
       {
@@ -249,5 +255,17 @@ export function fullSnapshot(): SnapshotFrame {
     ],
   });
 }
+
+/** A stack memory measurement following snapshot `seq` (protocol version 3). */
+export const stacks = (over: Partial<StacksFrame> = {}): StacksFrame => ({
+  type: 'stacks',
+  seq: 1,
+  tNs: 90_000_000,
+  mappings: 4,
+  reservedBytes: 4_210_688,
+  residentBytes: 147_456,
+  wasteBytes: 16_384,
+  ...over,
+});
 
 export const exit = (over: Partial<ExitFrame> = {}): ExitFrame => ({ type: 'exit', how: 'exited', status: 3, tNs: 2_000_000_000, ...over });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Model } from '../src/model/model.ts';
 import { Ring } from '../src/model/ring.ts';
-import { exit, exeAddr, fullSnapshot, hello, snapshot, RESOURCES } from './frames.ts';
+import { exit, exeAddr, fullSnapshot, hello, snapshot, stacks, RESOURCES } from './frames.ts';
 
 test('snapshot records replace earlier cumulative values of the same key; others stay', () => {
   const m = new Model();
@@ -59,6 +59,26 @@ test('a HELLO starts the model again from scratch (reconnection), keeping decode
   assert.equal(m.errors.length, 1);
 });
 
+test('a STACKS measurement is the latest and belongs to the snapshot it follows; later snapshots hold it until the next', () => {
+  const m = new Model();
+  m.apply(hello({ version: 3 }));
+  m.apply(snapshot({ seq: 1 }));
+  const latest = () => m.stackMemory; // (read afresh: an assertion would narrow the property for good)
+  assert.equal(latest(), undefined);
+  m.apply(stacks({ seq: 1, residentBytes: 100 }));
+  m.apply(snapshot({ seq: 2, tNs: 200_000_000 }));
+  m.apply(snapshot({ seq: 3, tNs: 300_000_000 }));
+  m.apply(stacks({ seq: 3, residentBytes: 300 }));
+  m.apply(stacks({ seq: 1, residentBytes: 999 })); // a stray one, for no snapshot kept: the latest, on no point
+  assert.deepEqual(
+    m.history.toArray().map((p) => p.stacks?.residentBytes),
+    [100, 100, 300],
+  );
+  assert.equal(latest()?.residentBytes, 999);
+  m.apply(hello({ version: 3, pid: 8 }));
+  assert.equal(latest(), undefined, 'a new connection measures again');
+});
+
 test('caps bound every table and count what was dropped', () => {
   const m = new Model({ nodes: 3, edges: 2, samples: 1, stalls: 1, history: 2, errors: 1 });
   m.apply(hello());
@@ -107,6 +127,18 @@ test('default caps are the documented ones', () => {
   assert.equal(m.caps.samples, 5_000);
   assert.equal(m.caps.stalls, 1_000);
   assert.equal(m.caps.history, 10_000);
+});
+
+test('ring buffer: replaceLast replaces the newest item, also once it wrapped', () => {
+  const r = new Ring<number>(2);
+  r.replaceLast(9);
+  assert.deepEqual(r.toArray(), []);
+  r.push(1);
+  r.push(2);
+  r.push(3);
+  r.replaceLast(30);
+  assert.deepEqual(r.toArray(), [2, 30]);
+  assert.equal(r.last(), 30);
 });
 
 test('ring buffer keeps the newest items in order', () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { suggest, suggestedChunk, type YieldSuggestion } from '../src/analysis/suggest.ts';
+import { calleesText, hotSplitsOf } from '../src/analysis/splits.ts';
 import { loadCParser } from '../src/source/cparser.ts';
 import { Model } from '../src/model/model.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
@@ -305,11 +306,12 @@ test('annotate-blocking: the stall target, else the non-own function at pc; unkn
 test('annotate-stack: hot splits from own code, and from library code calling into the program, with at least 10 splits', () => {
   const { m, t } = model({
     hotSplits: [
-      { callsite: '0x7000', count: 25, frameBytes: 65536 },
-      { callsite: '0x7000', count: 25, frameBytes: 65536 },
+      { callsite: '0x7000', count: 25, frameBytes: 1_059_864 },
+      { callsite: '0x7000', count: 25, frameBytes: 1_059_864 },
       { callsite: '0x7f0000002000', count: 12, frameBytes: 20000 }, // a library's call site: kept, named truthfully
-      { callsite: '0x8000', count: 500, frameBytes: 1024 }, // runtime code: not own
-      { callsite: '0x6000', count: 9, frameBytes: 100000 }, // below 10
+      { callsite: '0x8000', count: 500, frameBytes: 1_059_864 }, // runtime code: not own
+      { callsite: '0x6000', count: 9, frameBytes: 1_059_864 }, // below 10
+      { callsite: '0x2000', count: 40, frameBytes: 65536 }, // under the linker's 1 MiB: main's callee's own frame, nothing to annotate
     ],
   });
   const s = suggest(m, t).filter((x) => x.kind === 'annotate-stack');
@@ -319,8 +321,8 @@ test('annotate-stack: hot splits from own code, and from library code calling in
       function: 'parse',
       file: '/p/srv.c',
       line: 50,
-      message: 'calls into external code at parse (p/srv.c:50) need a big chunk (65536 bytes, split 25 times): annotate its stack need',
-      evidence: { splits: 25, frameBytes: 65536 },
+      message: 'calls into external code at parse (p/srv.c:50) need a big chunk (1059864 bytes, split 25 times): annotate its stack need',
+      evidence: { splits: 25, frameBytes: 1_059_864 },
     },
     {
       kind: 'annotate-stack',
@@ -329,6 +331,40 @@ test('annotate-stack: hot splits from own code, and from library code calling in
       evidence: { splits: 12, frameBytes: 20000 },
     },
   ]);
+});
+
+test('hot splits as shown: why each split, read from the size asked for when the code is not here; the runtime’s own left out', () => {
+  const { m, t } = model({
+    hotSplits: [
+      { callsite: '0x7000', count: 25, frameBytes: 1_059_864 },
+      { callsite: '0x7f0000002000', count: 12, frameBytes: 20000 },
+      { callsite: '0x8000', count: 500, frameBytes: 1_059_864 }, // cap__x: the runtime's own
+      { callsite: '0x2000', count: 40, frameBytes: 65536 },
+    ],
+  });
+  assert.deepEqual(
+    hotSplitsOf(m, t).map((h) => [h.function, h.cause, h.label, h.reason, h.callees]),
+    [
+      ['main', 'frame', 'main', "64.0 KiB for the called function's own frame, more than was left in the chunk: split-stack code (for a call into code without split stacks the linker demands 1 MiB more)", []],
+      ['parse', 'linker', 'parse', "1.0 MiB demanded by the linker for a call into code without split stacks (its callee is not named: the program's code cannot be read here)", []],
+      ['libcb.so.1+0x1fff', 'callback', 'libcb.so.1+0x1fff', "19.5 KiB for the program's code called back from libcb.so.1+0x1fff, which has no split stacks", []],
+    ],
+  );
+  assert.equal(calleesText([{ name: 'snprintf', origin: 'library', library: 'libc' }]), 'snprintf (libc)');
+  assert.equal(
+    calleesText([
+      { name: 'memchr', origin: 'library', library: 'libc' },
+      { name: 'ext_frame', origin: 'program', library: '' },
+      { name: 'free', origin: 'library', library: 'libc' },
+      { name: 'puts', origin: 'runtime', library: '' },
+      { name: 'lookup', origin: 'library', library: '' }, // its library is not here
+    ]),
+    "memchr, free (libc), ext_frame (linked in without split stacks), puts (the Capriccio runtime's, without split stacks), lookup",
+  );
+  // serve in knot calls thirteen libc functions: three named, the others counted
+  const libc = ['free', 'memchr', 'memmove', 'strncasecmp', 'memcmp'].map((name) => ({ name, origin: 'library' as const, library: 'libc' }));
+  assert.equal(calleesText(libc.slice(0, 4)), 'free, memchr, memmove, strncasecmp (libc)');
+  assert.equal(calleesText(libc), 'free, memchr, memmove and 2 more (libc)');
 });
 
 test('chunk-size: sites whose own frames outgrow or underuse the first chunk get one from the largest stack used', () => {
@@ -345,17 +381,17 @@ test('chunk-size: sites whose own frames outgrow or underuse the first chunk get
     allocatedBytes: 0,
     usedBytesMax: 1000,
     usedBytesTotal: 10000,
-    wasteBytes: 0,
+    untouchedBytes: 0,
     ...over,
   });
   const { m, t } = model({
     spawnSites: [
       site('0x9000', { chunksLinked: 10, usedBytesMax: 9000, splitFrameMax: 9500 }), // own frames outgrow the chunk
-      site('0x9100', { wasteBytes: 20000 }), // uses 1000 of 3840 bytes: oversized
-      site('0x9200', { usedBytesMax: 3000, wasteBytes: 8400, chunksLinked: 9 }), // neither
+      site('0x9100', { untouchedBytes: 20000 }), // uses 1000 of 3840 bytes: oversized
+      site('0x9200', { usedBytesMax: 3000, untouchedBytes: 8400, chunksLinked: 9 }), // neither
       site('0x9300', { threadsTotal: 0, chunksLinked: 10 }), // no thread yet
       site('0x9400', { chunksLinked: 10, usedBytesMax: 9000, splitFrameMax: 1_060_000 }), // splits for calls into libc: not a chunk size matter
-      site('0x7f0000002000', { wasteBytes: 20000 }), // a library's own threads: not the program's to size
+      site('0x7f0000002000', { untouchedBytes: 20000 }), // a library's own threads: not the program's to size
     ],
   });
   const c = suggest(m, t).filter((x) => x.kind === 'chunk-size');
@@ -366,12 +402,12 @@ test('chunk-size: sites whose own frames outgrow or underuse the first chunk get
       file: '/p/srv.c',
       line: 60,
       message: 'set the first chunk of threads spawned at start (p/srv.c:60) to 10240 bytes',
-      evidence: { threads: 10, chunksLinked: 10, usedMax: 9000, wasteBytes: 0, firstChunk: 3840, suggestedBytes: 10240 },
+      evidence: { threads: 10, chunksLinked: 10, usedMax: 9000, untouchedBytes: 0, firstChunk: 3840, suggestedBytes: 10240 },
     },
     {
       kind: 'chunk-size',
       message: 'set the first chunk of threads spawned at 0x9100 to 2560 bytes',
-      evidence: { threads: 10, chunksLinked: 0, usedMax: 1000, wasteBytes: 20000, firstChunk: 3840, suggestedBytes: 2560 },
+      evidence: { threads: 10, chunksLinked: 0, usedMax: 1000, untouchedBytes: 20000, firstChunk: 3840, suggestedBytes: 2560 },
     },
   ]);
 });

@@ -10,11 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { loadBundle, reportHtml } from '../src/report/html.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
 import { REVEAL_EVENT } from '../../shared/domids.ts';
-import { formatCount } from '../../webview/src/format.ts';
+import { formatBytes, formatCount } from '../../webview/src/format.ts';
 import { have, BROWSER, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
@@ -54,9 +54,46 @@ interface Summary {
   nodes: SummaryNode[];
   edges: { from: number; to: number }[];
   suggestions: { kind: string; file?: string; line?: number }[];
+  stacks: {
+    residentBytes: number | null;
+    reservedBytes: number | null;
+    wasteBytes: number | null;
+    measured: string;
+    hotSplits: readonly { label: string; reason: string }[];
+  };
 }
 
 const short = (f: string): string => f.split('/').slice(-2).join('/');
+
+/**
+ * The stacks view shows stack memory as the summary has it: resident of reserved and waste with how
+ * they were measured, or that they were not (never 0), the chart of resident against reserved, the
+ * per-site address space left untouched (not a "used / allocated" bar), and each hot split by what
+ * to act on and why.
+ */
+async function checkStackFigures(page: Page, st: Summary['stacks']): Promise<void> {
+  await page.locator('#stacks').scrollIntoViewIfNeeded();
+  const memory = page.locator('#stacks .stack-memory');
+  if (st.residentBytes !== null && st.reservedBytes !== null && st.wasteBytes !== null) {
+    const want = `resident ${formatBytes(st.residentBytes)} of ${formatBytes(st.reservedBytes)} reserved, waste ${formatBytes(st.wasteBytes)} (resident, held by no live thread)`;
+    const how = `How: ${st.measured}.`;
+    // (the view below the fold is brought up to date once it comes into sight)
+    await page.waitForFunction((w) => document.querySelector('#stacks .measured')?.textContent === w, how, { timeout: 5_000 });
+    assert.equal(await memory.textContent(), want);
+    const resident = await page.locator('[data-chart="stack-memory"] path.chart-line[data-series="resident"]').getAttribute('d');
+    assert.ok(resident, 'the chart draws resident stack memory');
+  } else {
+    assert.match(st.measured, /^not measured/);
+    assert.equal(await memory.textContent(), `resident, reserved and waste ${st.measured}`);
+    assert.equal(await page.locator('#stacks .measured').count(), 0);
+    assert.ok(((await page.locator('[data-chart="stack-memory"] .chart-note').textContent()) ?? '').includes(st.measured), 'the chart says it was not measured');
+  }
+  assert.match((await page.locator('#stacks .definitions').textContent()) ?? '', /^Resident: .* Reserved: .* Waste: resident bytes no live thread holds/);
+  const headers = await page.locator('[data-chart="sites"] th').allTextContents();
+  assert.ok(headers.includes('untouched (never resident)') && !headers.some((h) => /allocated|waste/.test(h)), headers.join(' | '));
+  const splits = await page.locator('[data-chart="hot-splits"] tbody tr').allTextContents();
+  st.hotSplits.slice(0, 50).forEach((h, i) => assert.ok(splits[i]?.startsWith(`${h.label}${h.reason}`), `hot split ${i}: "${splits[i]}" is not ${h.label}: ${h.reason}`));
+}
 
 test('the report of a recorded run draws the graph, charts and suggestions, offline, under a strict CSP', async (t) => {
   if (!have(t, BROWSER, RUNTIME)) return;
@@ -133,12 +170,13 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
   assert.equal(await page.locator('.notice').textContent(), `open ${looker.file}:${looker.line}`);
 
   // Stacks and resources charts are drawn.
-  for (const id of ['threads', 'runqueue', 'memory', 'fds', 'stack-bytes', 'dropped', 'edge-latency', 'stack-over-time']) {
+  for (const id of ['threads', 'runqueue', 'memory', 'fds', 'dropped', 'edge-latency', 'stack-memory']) {
     const paths = await page.locator(`[data-chart="${id}"] path.chart-line`).evaluateAll((ps) => ps.map((p) => p.getAttribute('d') ?? ''));
     assert.ok(paths.length > 0 && paths.some((d) => d.length > 0), `chart ${id} has no line`);
   }
   assert.ok((await page.locator('[data-chart="sites"] rect.bar-used').count()) > 0, 'per-site bars');
   assert.ok((await page.locator('[data-chart="hot-splits"] tr').count()) > 1, 'hot splits table');
+  await checkStackFigures(page, summary.stacks);
 
   // Suggestions, each with a link to its source line.
   const sug = summary.suggestions.find((x) => x.kind === 'annotate-blocking');
@@ -281,6 +319,13 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
     assert.ok(rows[i]!.includes(`${(w.utilisation * 100).toFixed(1)}%`), `${rows[i]} lacks ${w.utilisation}`);
     assert.ok(rows[i]!.includes(formatCount(w.steals)), rows[i]);
   });
+
+  // The stack figures of the latest update, brought up to date when scrolled into sight, and its
+  // stack memory over time (measured from the fifth snapshot on: no line before, the latest after).
+  await checkStackFigures(page, latest.stacks);
+  const legend = await page.locator('[data-chart="stack-memory"] .legend-item').allTextContents();
+  assert.ok(legend.includes(`resident ${formatBytes(latest.history.stackResidentBytes.at(-1)!)}`), legend.join(' | '));
+  assert.ok(legend.includes(`reserved ${formatBytes(latest.history.stackReservedBytes.at(-1)!)}`), legend.join(' | '));
   assert.deepEqual(problems, []);
 });
 

@@ -7,9 +7,11 @@
  * megabyte of address space while it waits.  Here a thread gives back the
  * chunks beyond the one it runs on each time it stops running (sched.c's
  * switch: it blocks, yields or ends), into its worker's pool, and a split
- * on that worker links one from the pool before libgcc looks for room of
- * its own (__wrap___generic_morestack, graph.c): no system call, and a
- * thread that waits holds only the chunks its frames are on.
+ * on that worker links one from the pool before libgcc looks for room
+ * (__wrap___generic_morestack, graph.c): no system call, and a thread that
+ * waits holds only the chunks its frames are on.  When none fits, the
+ * chunk is mapped here too, so that libgcc maps none and every chunk is in
+ * the stack memory map (stackmem.h).
  *
  * Both run where nothing may split: pointer moves only.  The pool is the
  * worker's alone; a pool that is full leaves the rest linked to the thread,
@@ -18,6 +20,7 @@
 #define CAP_CHUNKS_H
 
 #include "internal.h"
+#include "stackmem.h"
 
 #define CAP_CHUNKS_MAX 64u
 #define CAP_CHUNK_ANY (64u << 10) /* a chunk this small fits any call that needs less */
@@ -82,9 +85,11 @@ static inline size_t cap__chunks_release(struct cap_stack_ctx *sc)
 
 /* Before libgcc's split for a frame of `frame` bytes and `param` bytes of
  * arguments: if the thread has no linked chunk beyond its current one that
- * is large enough, it gets one from the pool (a smaller one it had goes
- * there first: libgcc would unmap it).  With none that fits in the pool
- * libgcc maps one, as before. */
+ * is large enough, one is linked there for libgcc to find: from the pool
+ * (a smaller one the thread had goes there first), or mapped here.  libgcc
+ * then maps and unmaps none itself, so every chunk is in the stack memory
+ * map (stackmem.h).  A smaller chunk the pool had no room for stays linked
+ * after the new one. */
 static inline void cap__chunk_take(struct cap_stack_ctx *sc, size_t frame, size_t param)
 {
 	struct cap_libgcc_segment *cur = __morestack_current_segment;
@@ -93,24 +98,35 @@ static inline void cap__chunk_take(struct cap_stack_ctx *sc, size_t frame, size_
 		if ((*pp)->size >= frame)
 			return; /* libgcc reuses it */
 		cap__chunks_give(sc, cur, pp);
-		if (*pp)
-			return; /* the pool is full: libgcc unmaps it */
 	}
 	/* The smallest that fits, and not one far larger than libgcc would map
 	 * (at least a page): a 1 MiB chunk is kept for a call into libc. */
 	size_t need = frame + param, most = 4 * need > CAP_CHUNK_ANY ? 4 * need : CAP_CHUNK_ANY;
-	struct cap_libgcc_segment **best = NULL;
-	for (struct cap_libgcc_segment **q = &sc->chunks, *s; (s = *q) != NULL; q = &s->next)
+	struct cap_libgcc_segment **best = NULL, *s;
+	for (struct cap_libgcc_segment **q = &sc->chunks; (s = *q) != NULL; q = &s->next)
 		if (s->size >= need && s->size <= most && (!best || s->size < (*best)->size))
 			best = q;
 	if (best) {
-		struct cap_libgcc_segment *s = *best;
+		s = *best;
 		*best = s->next;
 		sc->nchunks--;
-		s->prev = cur;
-		s->next = NULL;
-		*pp = s;
+	} else {
+		/* As libgcc sizes it: the frame, its arguments and the header,
+		 * in whole pages, at least one page's room. */
+		size_t bytes = ((need < 2048 ? 2048 : need) + sizeof *s + 4095) & ~(size_t)4095;
+		long p = cap_sys6(SYS_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				  -1, 0);
+		if (p < 0 && p > -4096)
+			return; /* libgcc tries, and fails alike */
+		s = (struct cap_libgcc_segment *)p; /* zero but for: */
+		s->size = bytes - sizeof *s;
+		cap__stackmem_add(s, bytes);
 	}
+	s->prev = cur;
+	s->next = *pp;
+	if (*pp)
+		(*pp)->prev = s;
+	*pp = s;
 }
 
 #endif

@@ -79,6 +79,11 @@ struct cap_stack_ctx {
 	 * first, through ->next. */
 	struct cap_libgcc_segment *chunks;
 	unsigned nchunks;
+	/* Stack memory resident here that no live thread holds: first chunks
+	 * free in this worker's slabs (populated when mapped) and the resident
+	 * pages of chunks still linked to them.  A delta (a thread may end on
+	 * another worker); the telemetry thread sums it into STACKS' waste. */
+	_Atomic int64_t idle;
 };
 
 /* signal.c, signal_sys.c, sigmask.c: signals as this worker's kernel thread

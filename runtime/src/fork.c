@@ -4,6 +4,7 @@
 #include "runq.h"
 #include "telemetry.h"
 #include "disk.h"
+#include "stackmem.h"
 
 #include <signal.h>
 
@@ -17,12 +18,14 @@ void cap__before_fork(void)
 	cap__lock_take(&cap__mn.inject_lock);
 	cap__lock_take(&cap__mn.res_lock);
 	cap__lock_take(&cap__mn.idle_lock);
+	cap__stackmem_lock();
 }
 
 void cap__after_fork_parent(void)
 {
 	if (!cap__w)
 		return;
+	cap__stackmem_unlock();
 	cap__lock_give(&cap__mn.idle_lock);
 	cap__lock_give(&cap__mn.res_lock);
 	cap__lock_give(&cap__mn.inject_lock);
@@ -80,6 +83,7 @@ void cap__after_fork_child(void)
 		w->id = 0;
 		cap_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &w->kmask, NULL, 8);
 	}
+	cap__stackmem_unlock();
 	cap__lock_give(&cap__mn.idle_lock);
 	cap__lock_give(&cap__mn.res_lock);
 	cap__lock_give(&cap__mn.inject_lock);

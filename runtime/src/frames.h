@@ -38,6 +38,14 @@ struct cap_worker_row {
 	uint64_t busy_ns, parked_ns, switches, steals, migrations;
 };
 void cap__frame_workers(struct cap_wire *w, uint32_t seq, uint32_t n, const struct cap_worker_row *rows);
+/* STACKS: the stack memory as the kernel holds it, measured by the
+ * telemetry thread (stackmem_sys.c), after the snapshot `seq`. */
+struct cap_stack_mem {
+	uint64_t t_ns; /* when it was measured */
+	uint64_t reserved_bytes, resident_bytes, waste_bytes;
+	uint32_t mappings;
+};
+void cap__frame_stacks(struct cap_wire *w, uint32_t seq, const struct cap_stack_mem *m);
 void cap__frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns);
 
 /* A snapshot: begin, then each section in order — begin it, write its

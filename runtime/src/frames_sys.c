@@ -49,6 +49,18 @@ void cap__frame_workers(struct cap_wire *w, uint32_t seq, uint32_t n, const stru
 	cap_wire_end(w, at);
 }
 
+void cap__frame_stacks(struct cap_wire *w, uint32_t seq, const struct cap_stack_mem *m)
+{
+	size_t at = cap_wire_begin(w, CAP_FRAME_STACKS);
+	cap_wire_u32(w, seq);
+	cap_wire_u32(w, m->mappings);
+	cap_wire_u64(w, m->t_ns);
+	cap_wire_u64(w, m->reserved_bytes);
+	cap_wire_u64(w, m->resident_bytes);
+	cap_wire_u64(w, m->waste_bytes);
+	cap_wire_end(w, at);
+}
+
 void cap__frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns)
 {
 	size_t at = cap_wire_begin(w, CAP_FRAME_EXIT);

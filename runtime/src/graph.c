@@ -19,6 +19,7 @@
 #include "telemetry.h"
 #include "chunks.h"
 #include "mn.h"
+#include "stackmem.h"
 
 #include <sys/mman.h>
 
@@ -452,7 +453,7 @@ void cap__graph_chunks_given(struct cap_telemetry *T, struct cap_thread *t, size
 
 /* The telemetry thread cannot walk the thread list while the worker changes
  * it, so it asks, and the worker gathers the largest stacks at its next
- * resume (about once a second). */
+ * resume (about once a second), and measures its pool of chunks. */
 void cap__graph_rows_if_asked(struct cap_worker *w)
 {
 	struct cap_telemetry *T = cap__w->tel;
@@ -489,6 +490,10 @@ void cap__graph_rows_if_asked(struct cap_worker *w)
 		cap__strlcpy(r->name, t->name, sizeof r->name);
 	}
 	cap__mn_unlock(w);
+	size_t pooled = 0; /* only this worker may walk its pool */
+	for (struct cap_libgcc_segment *s = w->stacks.chunks; s; s = s->next)
+		pooled += cap__resident_bytes((uintptr_t)s, cap__chunk_bytes(s));
+	atomic_store_explicit(&T->pool_resident, pooled, memory_order_relaxed);
 	T->nrows = n;
 	atomic_store_explicit(&T->want_threads, 2, memory_order_release);
 }

@@ -14,9 +14,13 @@
  * their pages are given back with MADV_DONTNEED.  Running into the guard page
  * is caught by the SIGSEGV handler (diag_sys.c), which names the thread.
  *
+ * Every mapping is registered in the stack memory map (stackmem.h), which
+ * measures what they cost.
+ *
  * Either way the top of the allocation holds the thread structure and,
  * below it, the thread's copy of the program's thread-locals (tls.h), on top
  * of the size asked for. */
+#include "stackmem.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -53,6 +57,13 @@ static inline struct cap_thread *cap__place(char *base, size_t bytes)
 	return t;
 }
 
+/* Only its worker writes it; the telemetry thread reads it (ctx.h). */
+static inline void cap__idle_add(struct cap_stack_ctx *sc, int64_t bytes)
+{
+	atomic_store_explicit(&sc->idle, atomic_load_explicit(&sc->idle, memory_order_relaxed) + bytes,
+			      memory_order_relaxed);
+}
+
 static int cap__split_alloc(struct cap_thread **out, size_t size)
 {
 	if (size < CAP_MIN_CHUNK)
@@ -65,19 +76,30 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 		char *base = cap__map(size, 0);
 		if (!base)
 			return -ENOMEM;
+		cap__stackmem_add(base, size);
 		t = cap__place(base, size);
 		t->ss.segments = NULL;
 	} else {
-		struct cap_class *c = &cap__w->stacks.classes[cls];
+		struct cap_stack_ctx *sc = &cap__w->stacks;
+		struct cap_class *c = &sc->classes[cls];
+		cap__idle_add(sc, -(int64_t)size);
 		if (c->free) {
 			t = c->free;
 			c->free = t->next;
+			if (t->ss.segments) { /* in use again */
+				cap__idle_add(sc, -(int64_t)(uintptr_t)t->ss.segments->extra);
+				t->ss.segments->extra = NULL;
+			}
 		} else {
 			if (c->bump + size > c->end) {
 				size_t slab = CAP_SLAB_BYTES - CAP_SLAB_BYTES % size;
 				char *s = cap__map(slab, MAP_POPULATE);
-				if (!s)
+				if (!s) {
+					cap__idle_add(sc, (int64_t)size);
 					return -ENOMEM;
+				}
+				cap__stackmem_add(s, (slab + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1));
+				cap__idle_add(sc, (int64_t)slab);
 				c->bump = s;
 				c->end = s + slab;
 			}
@@ -113,6 +135,7 @@ static int cap__fixed_alloc(struct cap_thread **out, size_t size)
 	if (!base)
 		return -ENOMEM;
 	cap_sys3(SYS_mprotect, base, CAP_PAGE, PROT_NONE);
+	cap__stackmem_add(base + CAP_PAGE, size);
 	t = cap__place(base + CAP_PAGE, size);
 	t->ss.segments = NULL;
 	t->chunk_class = 0;
@@ -133,13 +156,22 @@ int cap__stack_alloc(struct cap_thread **out, size_t size, int mode)
 	return err;
 }
 
+/* libgcc unmaps the chunks still linked to t. */
+static void cap__release_chain(struct cap_thread *t)
+{
+	if (!t->ss.segments)
+		return;
+	for (struct cap_libgcc_segment *s = t->ss.segments; s; s = s->next)
+		cap__stackmem_del(s);
+	cap__on_sysstack(CAP_SYSFN_RELEASE_CHAIN, t);
+}
+
 void cap__stack_free(struct cap_thread *t)
 {
 	__atomic_sub_fetch(&cap__stack_bytes, t->stack_size + cap__top(), __ATOMIC_RELAXED);
 	t->state = 0;
 	if (t->stack_kind == CAP_STACK_KIND_FIXED) {
-		if (t->ss.segments)
-			cap__on_sysstack(CAP_SYSFN_RELEASE_CHAIN, t);
+		cap__release_chain(t);
 		size_t used = (size_t)(((uintptr_t)t & ~(uintptr_t)(CAP_PAGE - 1)) - (uintptr_t)t->stack_lo);
 		struct cap_stack_ctx *sc = &cap__w->stacks;
 		if (sc->fixed_pooled < CAP_FIXED_POOL_MAX) {
@@ -148,17 +180,28 @@ void cap__stack_free(struct cap_thread *t)
 			sc->fixed_pool = t;
 			sc->fixed_pooled++;
 		} else {
+			cap__stackmem_del(t->stack_lo);
 			cap_sys2(SYS_munmap, t->stack_lo - CAP_PAGE, t->stack_size + cap__top() + CAP_PAGE);
 		}
 		return;
 	}
 	if (t->chunk_class >= CAP_NCLASS) {
-		if (t->ss.segments)
-			cap__on_sysstack(CAP_SYSFN_RELEASE_CHAIN, t);
+		cap__release_chain(t);
+		cap__stackmem_del(t->stack_lo);
 		cap_sys2(SYS_munmap, t->stack_lo, t->stack_size + cap__top());
 		return;
 	}
-	struct cap_class *c = &cap__w->stacks.classes[t->chunk_class];
+	struct cap_stack_ctx *sc = &cap__w->stacks;
+	struct cap_class *c = &sc->classes[t->chunk_class];
+	size_t idle = t->stack_size + cap__top();
+	if (t->ss.segments) { /* chunks the pool had no room for stay with it: idle too, as much as is resident */
+		size_t r = 0;
+		for (struct cap_libgcc_segment *s = t->ss.segments; s; s = s->next)
+			r += cap__resident_bytes((uintptr_t)s, s->size + sizeof *s);
+		t->ss.segments->extra = (void *)(uintptr_t)r; /* libgcc leaves the field to its users */
+		idle += r;
+	}
+	cap__idle_add(sc, (int64_t)idle);
 	t->next = c->free;
 	c->free = t;
 }

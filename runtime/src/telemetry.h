@@ -143,6 +143,7 @@ struct cap_telemetry {
 	_Atomic int want_threads; /* 1: asked, 2: rows ready */
 	uint32_t nrows;
 	struct cap_thread_row rows[CAP_TOP_THREADS];
+	_Atomic uint64_t pool_resident; /* with the rows: resident bytes of the chunks in this worker's pool */
 	/* Sampler and watchdog state. */
 	uint64_t quantum_ticks;
 	uint64_t last_sampled_switches;

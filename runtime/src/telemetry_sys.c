@@ -19,6 +19,7 @@
 #include "frames.h"
 #include "sigstate.h"
 #include "runq.h"
+#include "stackmem.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -107,6 +108,7 @@ static struct {
 	struct cap_shadow sh;
 	uint32_t open_fds;
 	unsigned ticks_since_fd_count;
+	struct cap_stack_mem stacks; /* the last measurement; t_ns 0: none yet */
 	/* exit */
 	_Atomic int exiting; /* 1: asked to send the exit frame, 2: done */
 	int exit_signaled, exit_status;
@@ -428,6 +430,29 @@ static void cap__build_workers(uint64_t now)
 	cap__frame_workers(&S.out, S.seq, S.nworkers, rows);
 }
 
+/* STACKS: the stack memory as the kernel holds it.  Measured about once a
+ * second (mincore over every stack mapping), with the rows the workers
+ * gather; sent after every snapshot.  Waste: resident, held by no live
+ * thread: first chunks free in the slabs (populated when mapped) with the
+ * chunks kept with them (ctx.h), and the chunks in the workers' pools, as
+ * each worker last measured its own. */
+static void cap__build_stacks(uint64_t now)
+{
+	struct cap_stack_mem *st = &S.stacks;
+	if (S.seq % 10 == 1 || st->t_ns == 0) {
+		cap__stackmem_measure(st);
+		st->t_ns = now - S.start_mono_ns;
+		int64_t waste = 0;
+		for (uint32_t i = 0; i < S.nworkers; i++) {
+			struct cap_tel_worker *tw = cap__tw(i);
+			waste += atomic_load_explicit(&tw->w->stacks.idle, memory_order_relaxed);
+			waste += (int64_t)atomic_load_explicit(&tw->T->pool_resident, memory_order_relaxed);
+		}
+		st->waste_bytes = waste < 0 ? 0 : (uint64_t)waste > st->resident_bytes ? st->resident_bytes : (uint64_t)waste;
+	}
+	cap__frame_stacks(&S.out, S.seq, st);
+}
+
 static uint64_t cap__site_sig(const struct cap_site *s)
 {
 	const uint64_t v[] = { s->live, s->total, s->chunks_linked, s->allocated, s->used_max, s->used_total, s->waste,
@@ -548,6 +573,7 @@ static void cap__build_snapshot(uint64_t now)
 	cap__threads_section(w, &s);
 	cap__snap_end(w, &s);
 	cap__build_workers(now);
+	cap__build_stacks(now);
 	if (w->failed) { /* out of memory: drop it, count it */
 		w->failed = 0;
 		w->len = 0;

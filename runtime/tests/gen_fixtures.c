@@ -108,7 +108,7 @@ static const char snapshot1_json[] =
 	"{\"id\":2,\"count\":10,\"waitTotalNs\":150000000,\"waitMaxNs\":15100000,\"fdDelta\":-1}],"
 	"\"edgeStats\":[{\"from\":1,\"to\":2,\"count\":999,\"totalNs\":2997000000,\"ewmaNs\":3001000,\"maxNs\":4500000}],"
 	"\"spawnSites\":[{\"site\":\"0x55d0c0a01100\",\"threadsLive\":10,\"threadsTotal\":25,\"firstChunkBytes\":3840,"
-	"\"splitFrameMax\":7680,\"chunksLinked\":4,\"allocatedBytes\":38400,\"usedBytesMax\":3200,\"usedBytesTotal\":40000,\"wasteBytes\":56000}],"
+	"\"splitFrameMax\":7680,\"chunksLinked\":4,\"allocatedBytes\":38400,\"usedBytesMax\":3200,\"usedBytesTotal\":40000,\"untouchedBytes\":56000}],"
 	"\"hotSplits\":[{\"callsite\":\"0x55d0c0a01288\",\"count\":42,\"frameBytes\":8192}],"
 	"\"samples\":[{\"id\":1,\"count\":17,\"runMaxNs\":52000000,\"frames\":[\"0x55d0c0a01500\",\"0x55d0c0a02345\"]}],"
 	"\"stalls\":[{\"id\":1,\"syscall\":35,\"count\":2,\"totalNs\":61000000,\"maxNs\":40000000,\"pc\":\"0x7f3a1202f000\","
@@ -162,6 +162,21 @@ static const char workers2_json[] =
 	"{\"id\":0,\"runnable\":1,\"threads\":6,\"busyNs\":330000000,\"parkedNs\":70000000,\"switches\":9000,\"steals\":1,\"migrations\":3},"
 	"{\"id\":1,\"runnable\":2,\"threads\":6,\"busyNs\":150000000,\"parkedNs\":245000000,\"switches\":4100,\"steals\":7,\"migrations\":12}]}";
 
+/* Stack memory as measured, after each snapshot since version 3. */
+static const struct cap_stack_mem stacks1 = { .t_ns = 200000000, .reserved_bytes = 2101248, .resident_bytes = 126976, .waste_bytes = 16384, .mappings = 3 };
+static const struct cap_stack_mem stacks2 = { .t_ns = 300000000, .reserved_bytes = 1052672, .resident_bytes = 94208, .waste_bytes = 20480, .mappings = 2 };
+static const char stacks1_json[] =
+	"{\"type\":\"stacks\",\"seq\":1,\"tNs\":200000000,\"mappings\":3,\"reservedBytes\":2101248,\"residentBytes\":126976,\"wasteBytes\":16384}";
+static const char stacks2_json[] =
+	"{\"type\":\"stacks\",\"seq\":2,\"tNs\":300000000,\"mappings\":2,\"reservedBytes\":1052672,\"residentBytes\":94208,\"wasteBytes\":20480}";
+
+/* hello_json as version v writes it. */
+static void versioned(char *out, int v)
+{
+	const char *at = strstr(hello_json, "\"version\":1,");
+	sprintf(out, "%.*s\"version\":%d,%s", (int)(at - hello_json), hello_json, v, at + strlen("\"version\":1,"));
+}
+
 static const char exit_json[] = "{\"type\":\"exit\",\"how\":\"exited\",\"status\":3,\"tNs\":400000000}";
 
 int main(int argc, char **argv)
@@ -204,13 +219,12 @@ int main(int argc, char **argv)
 	snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s]\n", hello_json, snapshot1_json, snapshot2_json, exit_json);
 	emit_str(dir, "recording.json", big);
 
-	/* Version 2: the same recording with WORKERS after each snapshot. */
+	/* Version 2: the same recording with WORKERS after each snapshot; version
+	 * 3 adds STACKS after those. */
 	struct cap_hello hello2 = hello;
-	hello2.version = CAP_PROTOCOL_VERSION;
-	char hello2_json[sizeof hello_json];
-	const char *v = strstr(hello_json, "\"version\":1,");
-	snprintf(hello2_json, sizeof hello2_json, "%.*s\"version\":%d,%s", (int)(v - hello_json), hello_json,
-		 CAP_PROTOCOL_VERSION, v + strlen("\"version\":1,"));
+	char hello2_json[sizeof hello_json], hello3_json[sizeof hello_json];
+	versioned(hello2_json, 2);
+	versioned(hello3_json, 3);
 	w.len = 0;
 	cap__frame_workers(&w, 1, 2, workers1);
 	emit(dir, "workers.bin", w.buf, w.len);
@@ -218,17 +232,37 @@ int main(int argc, char **argv)
 	emit_str(dir, "workers.json", json);
 
 	w.len = 0;
-	cap_wire_put(&w, CAP_RECORDING_MAGIC, 8);
-	cap__frame_hello(&w, &hello2);
-	snapshot1(&w);
-	cap__frame_workers(&w, 1, 2, workers1);
-	snapshot2(&w);
-	cap__frame_workers(&w, 2, 2, workers2);
-	cap__frame_exit(&w, 0, 3, 400000000ull);
-	emit(dir, "recording-v2.cap", w.buf, w.len);
-	snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s,\n%s,\n%s]\n", hello2_json, snapshot1_json, workers1_json,
-		 snapshot2_json, workers2_json, exit_json);
-	emit_str(dir, "recording-v2.json", big);
+	cap__frame_stacks(&w, 1, &stacks1);
+	emit(dir, "stacks.bin", w.buf, w.len);
+	snprintf(json, sizeof json, "[%s]\n", stacks1_json);
+	emit_str(dir, "stacks.json", json);
+
+	for (int v = 2; v <= 3; v++) {
+		hello2.version = (uint16_t)v;
+		w.len = 0;
+		cap_wire_put(&w, CAP_RECORDING_MAGIC, 8);
+		cap__frame_hello(&w, &hello2);
+		snapshot1(&w);
+		cap__frame_workers(&w, 1, 2, workers1);
+		if (v == 3)
+			cap__frame_stacks(&w, 1, &stacks1);
+		snapshot2(&w);
+		cap__frame_workers(&w, 2, 2, workers2);
+		if (v == 3)
+			cap__frame_stacks(&w, 2, &stacks2);
+		cap__frame_exit(&w, 0, 3, 400000000ull);
+		char name[32];
+		snprintf(name, sizeof name, "recording-v%d.cap", v);
+		emit(dir, name, w.buf, w.len);
+		if (v == 2)
+			snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s,\n%s,\n%s]\n", hello2_json, snapshot1_json, workers1_json,
+				 snapshot2_json, workers2_json, exit_json);
+		else
+			snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s]\n", hello3_json, snapshot1_json,
+				 workers1_json, stacks1_json, snapshot2_json, workers2_json, stacks2_json, exit_json);
+		snprintf(name, sizeof name, "recording-v%d.json", v);
+		emit_str(dir, name, big);
+	}
 
 	if (checking) {
 		printf("%s - fixtures in %s match the encoder\n", failures ? "not ok" : "ok", dir);

@@ -1,6 +1,7 @@
-// Scheduler and resources over time: threads by state, run queue, memory, descriptors, stack
-// bytes, dropped telemetry frames and edge latency — small multiples on one time axis — and a
-// table of the workers (the kernel threads running user threads) as they are now.
+// Scheduler and resources over time: threads by state, run queue, memory (the process's and its
+// stacks'; their address space is in the stacks view), descriptors, dropped telemetry frames and
+// edge latency — small multiples on one time axis — and a table of the workers (the kernel
+// threads running user threads) as they are now.
 import { drawChartWhenSeen, timeAxis, type ChartSpec } from './charts.ts';
 import { bar, el, row, table } from './dom.ts';
 import { formatBytes, formatCount, formatNs } from './format.ts';
@@ -53,6 +54,9 @@ export class ResourcesView {
     const axis = timeAxis(h.tNs, width);
     const last = (a: readonly number[]): number | undefined => a[a.length - 1];
     const limit = last(h.fdLimit);
+    // The stacks' share of the memory, or why it is not known (a recording before protocol version 3).
+    const stackMemory = { name: 'stacks', values: h.stackResidentBytes };
+    const stackNote = view.stacks.residentBytes === null ? { note: `stacks ${view.stacks.measured}` } : {};
     const specs: ChartSpec[] = [
       {
         id: 'threads',
@@ -68,9 +72,8 @@ export class ResourcesView {
         ],
       },
       { id: 'runqueue', title: 'Run queue', format: formatCount, series: [{ name: 'runnable', values: h.runnable }] },
-      { id: 'memory', title: 'Memory', format: formatBytes, series: [{ name: 'resident', values: h.rssBytes }] },
+      { id: 'memory', title: 'Memory (resident)', format: formatBytes, series: [{ name: 'process', values: h.rssBytes }, stackMemory], ...stackNote },
       { id: 'fds', title: 'File descriptors', format: formatCount, series: [{ name: 'open', values: h.openFds }], ...(limit !== undefined ? { note: `limit ${formatCount(limit)}` } : {}) },
-      { id: 'stack-bytes', title: 'Stack bytes', format: formatBytes, series: [{ name: 'allocated', values: h.stackAllocatedBytes }] },
       { id: 'dropped', title: 'Dropped telemetry snapshots', format: formatCount, series: [{ name: 'dropped', values: h.droppedTotal }] },
       {
         id: 'edge-latency',

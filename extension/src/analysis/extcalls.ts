@@ -11,12 +11,16 @@
 // gives F back a prologue that needs no big chunk.
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { parseAddr2line, type Location } from '../symbols/symbols.ts';
+import { isRuntime, parseAddr2line, type Location } from '../symbols/symbols.ts';
 import { elfSymbols } from '../symbols/aliases.ts';
 
 export interface ExternalCall {
   /** the name the program calls it by (its import, or its symbol) */
   readonly name: string;
+  /** called through the PLT or the GOT: a shared library's; else linked into the program */
+  readonly imported: boolean;
+  /** linked into the program from the Capriccio runtime (its stdio, built without split stacks) */
+  readonly runtime: boolean;
   /** file address of the call instruction */
   readonly at: bigint;
   /** where the call is in the source (unknown: function "??") */
@@ -116,7 +120,7 @@ function readCalled(exe: string, returnAddr: bigint): CalledFunction | undefined
     : symbols.find((s) => isFunction(s) && s.value === target.addr);
   if (!fn) return undefined;
   const body = disassemble(exe, fn.value, fn.value + fn.size);
-  const calls: { name: string; at: bigint }[] = [];
+  const calls: { name: string; at: bigint; imported: boolean; target: bigint }[] = [];
   const splitCache = new Map<bigint, boolean>();
   for (const insn of body) {
     const t = callTarget(insn.text);
@@ -124,18 +128,25 @@ function readCalled(exe: string, returnAddr: bigint): CalledFunction | undefined
     const plt = /^(.*)@plt$/.exec(t.symbol);
     const name = plt ? plt[1]! : t.symbol.replace(/@.*$/, '');
     if (NOT_EXTERNAL.test(name) || t.addr === fn.value) continue;
-    let external = plt !== null || t.indirect;
+    const imported = plt !== null || t.indirect;
+    let external = imported;
     if (!external) {
       let split = splitCache.get(t.addr);
       if (split === undefined) splitCache.set(t.addr, (split = isSplit(disassemble(exe, t.addr, t.addr + 16n))));
       external = !split;
     }
-    if (external && !calls.some((c) => c.name === name)) calls.push({ name, at: insn.addr });
+    if (external && !calls.some((c) => c.name === name)) calls.push({ name, at: insn.addr, imported, target: t.addr });
   }
-  const where = calls.length > 0 ? parseAddr2line(run(tools.addr2line, ['-f', '-i', '-a', '-e', exe, ...calls.map((c) => hex(c.at))]) ?? '', calls.map((c) => c.at)) : new Map<bigint, Location[]>();
+  // Where each call is, and where each callee linked into the program is defined (the runtime's own?).
+  const asked = [...calls.map((c) => c.at), ...calls.filter((c) => !c.imported).map((c) => c.target)];
+  const where = asked.length > 0 ? parseAddr2line(run(tools.addr2line, ['-f', '-i', '-a', '-e', exe, ...asked.map(hex)]) ?? '', asked) : new Map<bigint, Location[]>();
+  const unknown: Location = { function: '??', file: '??', line: 0 };
   return {
     name: fn.name,
     bigChunk: prologue(body)[0]?.text === 'stc',
-    externalCalls: calls.map((c) => ({ ...c, loc: where.get(c.at)?.[0] ?? { function: '??', file: '??', line: 0 } })),
+    externalCalls: calls.map((c) => {
+      const defined = c.imported ? undefined : where.get(c.target)?.at(-1);
+      return { name: c.name, at: c.at, imported: c.imported, runtime: defined !== undefined && isRuntime(defined), loc: where.get(c.at)?.[0] ?? unknown };
+    }),
   };
 }

@@ -1,12 +1,12 @@
 // Suggestions drawn from a model: where to yield, which external functions to annotate, and what
 // first chunk to give threads spawned at a site. Each carries the figures it rests on.
 import type { Model } from '../model/model.ts';
-import { NULL_ADDRESS } from '../../../shared/protocol.ts';
+import { NULL_ADDRESS, type HotSplit } from '../../../shared/protocol.ts';
 import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } from '../source/loops.ts';
-import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolTable } from '../symbols/symbols.ts';
-import { inModule } from './modules.ts';
+import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
 import { stallsOf, syscallLabel, type StallSummary } from './stalls.ts';
-import { calledAt } from './extcalls.ts';
+import type { CalledFunction } from './extcalls.ts';
+import { HOT_SPLIT_MIN, splitCause } from './splits.ts';
 
 interface Base {
   readonly function?: string;
@@ -63,7 +63,8 @@ export interface ChunkSizeSuggestion extends Base {
     readonly threads: number;
     readonly chunksLinked: number;
     readonly usedMax: number;
-    readonly wasteBytes: number;
+    /** address space of the site's finished threads that they never touched (never resident) */
+    readonly untouchedBytes: number;
     readonly firstChunk: number;
     readonly suggestedBytes: number;
   };
@@ -72,8 +73,6 @@ export interface ChunkSizeSuggestion extends Base {
 export type Suggestion = YieldSuggestion | AnnotateBlockingSuggestion | AnnotateStackSuggestion | ChunkSizeSuggestion;
 export type SuggestionKind = Suggestion['kind'];
 
-/** Hot splits below this count are not worth an annotation. */
-export const HOT_SPLIT_MIN = 10;
 /** Smallest first chunk ever suggested. */
 export const MIN_CHUNK = 2560;
 
@@ -265,56 +264,70 @@ function blockingSuggestions(model: Model, table: SymbolTable): AnnotateBlocking
 const stackFor = (frameBytes: number): number => Math.ceil(Math.max(frameBytes, 1) / 65536) * 65536;
 
 /**
- * Hot splits at calls from the program's own code. When the executable can be read here, the
- * function called there is read from its machine code (extcalls.ts): if gold made it ask for a
- * big chunk for its calls into code without split stacks, each such callee gets a suggestion of
- * its own, naming it and the stack to give it; if it calls none (a big frame of its own) there is
- * nothing to annotate. Otherwise one suggestion names the call site only.
+ * Hot splits with at least HOT_SPLIT_MIN splits, by their cause (splits.ts). When gold made the
+ * function called there ask for a big chunk for its calls into code without split stacks, each
+ * such callee gets a suggestion of its own, naming it and the stack to give it; when the code
+ * cannot be read here (or names no callee), one suggestion names the call site only. A frame of
+ * split-stack code has nothing to annotate. Library code calling back into the program: annotate
+ * the library function the program calls there.
  */
 function stackSuggestions(model: Model, table: SymbolTable): AnnotateStackSuggestion[] {
   const out: AnnotateStackSuggestion[] = [];
   for (const h of [...model.hotSplits.values()].sort((a, b) => b.count - a.count)) {
     if (h.count < HOT_SPLIT_MIN) continue;
-    const from = table.get(h.callsite, 'return');
+    const c = splitCause(model, table, h);
     const figures = `(${h.frameBytes} bytes, split ${h.count} times)`;
-    if (!from.own) {
-      if (from.function !== '??' && !isSystem(from))
-        // Library code running on a thread's chunk called back into the program, which needed room.
-        out.push({
-          kind: 'annotate-stack',
-          message: `calls from library code at ${where(from)} into the program need a big chunk ${figures}: annotate the stack need of the library function the program calls there`,
-          evidence: { splits: h.count, frameBytes: h.frameBytes },
-        });
-      continue;
-    }
-    const m = inModule(model, h.callsite);
-    const called = m && m.path === m.program ? calledAt(m.program, m.fileAddr) : undefined;
-    if (called && called.externalCalls.length === 0 && !called.bigChunk) continue; /* its own frame */
-    if (!called || called.externalCalls.length === 0) {
-      out.push({
-        kind: 'annotate-stack',
-        ...at(from),
-        message: `calls into external code at ${where(from)} need a big chunk ${figures}: annotate its stack need`,
-        evidence: { splits: h.count, frameBytes: h.frameBytes },
-      });
-      continue;
-    }
-    const stackBytes = stackFor(h.frameBytes);
-    for (const call of called.externalCalls) {
-      const site = call.loc.function === '??' ? at(from) : { file: call.loc.file, line: call.loc.line };
-      const caller = call.loc.function === '??' ? called.name : where({ ...call.loc, function: called.name });
-      out.push({
-        kind: 'annotate-stack',
-        function: call.name,
-        ...site,
-        message:
-          `${caller} calls ${call.name}, code without split stacks, so each call to ${called.name} needs a big chunk ` +
-          `${figures.slice(0, -1)}, at ${where(from)}): annotate ${call.name} with stackBytes ${stackBytes}`,
-        evidence: { splits: h.count, frameBytes: h.frameBytes, stackBytes, calledFrom: where(from) },
-      });
+    const from = c.from;
+    switch (c.kind) {
+      case 'runtime':
+      case 'frame':
+        continue;
+      case 'callback':
+        if (!isSystem(from))
+          out.push({
+            kind: 'annotate-stack',
+            message: `calls from library code at ${where(from)} into the program need a big chunk ${figures}: annotate the stack need of the library function the program calls there`,
+            evidence: { splits: h.count, frameBytes: h.frameBytes },
+          });
+        continue;
+      case 'linker':
+        if (!from.own) continue; /* an unknown call site: nothing to name */
+        if (c.code.kind !== 'read' || c.code.called.externalCalls.length === 0) {
+          out.push({
+            kind: 'annotate-stack',
+            ...at(from),
+            message: `calls into external code at ${where(from)} need a big chunk ${figures}: annotate its stack need`,
+            evidence: { splits: h.count, frameBytes: h.frameBytes },
+          });
+          continue;
+        }
+        out.push(...calleeSuggestions(h, from, c.code.called));
+        continue;
+      default: {
+        const never: never = c;
+        throw new Error(`unknown split cause ${JSON.stringify(never)}`);
+      }
     }
   }
   return out;
+}
+
+/** One suggestion per external function `called` calls: annotate it with the stack gold asked for. */
+function calleeSuggestions(h: HotSplit, from: SymbolInfo, called: CalledFunction): AnnotateStackSuggestion[] {
+  const stackBytes = stackFor(h.frameBytes);
+  return called.externalCalls.map((call) => {
+    const site = call.loc.function === '??' ? at(from) : { file: call.loc.file, line: call.loc.line };
+    const caller = call.loc.function === '??' ? called.name : where({ ...call.loc, function: called.name });
+    return {
+      kind: 'annotate-stack',
+      function: call.name,
+      ...site,
+      message:
+        `${caller} calls ${call.name}, code without split stacks, so each call to ${called.name} needs a big chunk ` +
+        `(${h.frameBytes} bytes, split ${h.count} times, at ${where(from)}): annotate ${call.name} with stackBytes ${stackBytes}`,
+      evidence: { splits: h.count, frameBytes: h.frameBytes, stackBytes, calledFrom: where(from) },
+    };
+  });
 }
 
 /**
@@ -350,7 +363,7 @@ function chunkSuggestions(model: Model, table: SymbolTable): ChunkSizeSuggestion
         threads: p.threadsTotal,
         chunksLinked: p.chunksLinked,
         usedMax: p.usedBytesMax,
-        wasteBytes: p.wasteBytes,
+        untouchedBytes: p.untouchedBytes,
         firstChunk: p.firstChunkBytes,
         suggestedBytes: n,
       },

@@ -2,12 +2,15 @@
 // its readable text form.
 import type { Model } from '../model/model.ts';
 import { kindName, type DecodeError, type Resources } from '../../../shared/protocol.ts';
-import { viewWorker, type ViewHotSplit, type ViewSite, type ViewStacks, type ViewWorker } from '../../../shared/view.ts';
+import { stackMemoryText, viewWorker, type ViewHotSplit, type ViewSite, type ViewStacks, type ViewWorker } from '../../../shared/view.ts';
 import { nameChain, type SymbolTable } from '../symbols/symbols.ts';
 import { endSummary, type EndSummary } from './end.ts';
 import { placeOf, uniqueLabels } from './labels.ts';
+import { hotSplitsOf } from './splits.ts';
+import { stackMemory } from './stackmem.ts';
 import { stallsOf, stallText, type StallSummary } from './stalls.ts';
 import { siteName, suggest, type Suggestion } from './suggest.ts';
+import { fmtBytes, fmtNs } from './units.ts';
 
 export interface ChainFrame {
   readonly addr: string;
@@ -104,12 +107,6 @@ export function summarize(model: Model, table: SymbolTable): Summary {
     const s = siteName(table, p.site);
     return { ...p, function: s.function, file: s.file, line: s.line };
   });
-  const hotSplits: HotSplitSummary[] = [...model.hotSplits.values()]
-    .sort((a, b) => b.count - a.count)
-    .map((h) => {
-      const s = table.get(h.callsite, 'return');
-      return { callsite: h.callsite, function: s.function, file: s.file, line: s.line, count: h.count, frameBytes: h.frameBytes };
-    });
   const sum = (f: (p: SpawnSiteSummary) => number): number => sites.reduce((acc, p) => acc + f(p), 0);
   const latest = model.latest;
   const exit = model.exit;
@@ -134,11 +131,12 @@ export function summarize(model: Model, table: SymbolTable): Summary {
     stacks: {
       allocatedBytes: latest?.resources.stackAllocatedBytes ?? sum((p) => p.allocatedBytes),
       usedBytes: sum((p) => p.usedBytesTotal),
-      wasteBytes: sum((p) => p.wasteBytes),
+      untouchedBytes: sum((p) => p.untouchedBytes),
       // largest high-water of a spawn site, or of a live thread row
       maxThreadUsedBytes: Math.max(0, ...sites.map((p) => p.usedBytesMax), ...model.threads.map((t) => t.usedBytes)),
       chunksLinked: sum((p) => p.chunksLinked),
-      hotSplits,
+      ...stackMemory(model),
+      hotSplits: hotSplitsOf(model, table),
       sites,
     },
     suggestions: suggest(model, table),
@@ -156,14 +154,20 @@ export function summarize(model: Model, table: SymbolTable): Summary {
   };
 }
 
-export const fmtNs = (ns: number): string =>
-  ns >= 1e9 ? `${(ns / 1e9).toFixed(2)} s` : ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(1)} µs` : `${ns} ns`;
-
-export const fmtBytes = (b: number): string =>
-  b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1 << 10 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
-
 const workerText = (w: ViewWorker): string =>
   `worker ${w.id}  busy ${(w.utilisation * 100).toFixed(1)}% (${fmtNs(w.busyNs)}), parked ${fmtNs(w.parkedNs)}, run queue ${w.runnable}, threads ${w.threads}, ${w.switches} switches, ${w.steals} steals, ${w.migrations} migrations`;
+
+/** Stack memory, then how it was measured and what finished threads left untouched. */
+function stacksText(st: Summary['stacks']): string[] {
+  const out = [
+    `stacks    ${stackMemoryText(st, fmtBytes)}; live threads hold ${fmtBytes(st.allocatedBytes)} reserved; largest thread ${fmtBytes(st.maxThreadUsedBytes)}, ${st.chunksLinked} chunks linked`,
+  ];
+  if (st.residentBytes !== null) out.push(`          how: ${st.measured}`);
+  if (st.usedBytes > 0 || st.untouchedBytes > 0) {
+    out.push(`          finished threads: used ${fmtBytes(st.usedBytes)} (high-waters); ${fmtBytes(st.untouchedBytes)} of their address space untouched (never resident)`);
+  }
+  return out;
+}
 
 /** The readable report. `limit` caps the rows of each table. */
 export function textReport(s: Summary, limit = 10): string {
@@ -182,12 +186,8 @@ export function textReport(s: Summary, limit = 10): string {
     const to = byId.get(e.to);
     out.push(`  #${e.from} ${from ? from.label : '?'} → #${e.to} ${to ? to.label : '?'}  ×${e.count}  avg ${fmtNs(e.avgNs)} max ${fmtNs(e.maxNs)}`);
   }
-  const st = s.stacks;
-  out.push(
-    '',
-    `stacks    allocated ${fmtBytes(st.allocatedBytes)}, used ${fmtBytes(st.usedBytes)} (finished threads), waste ${fmtBytes(st.wasteBytes)}, largest thread ${fmtBytes(st.maxThreadUsedBytes)}, ${st.chunksLinked} chunks linked`,
-  );
-  for (const h of st.hotSplits.slice(0, limit)) out.push(`  hot split ${placeOf(h)}  ×${h.count}  frame ${fmtBytes(h.frameBytes)}`);
+  out.push('', ...stacksText(s.stacks));
+  for (const h of s.stacks.hotSplits.slice(0, limit)) out.push(`  hot split ${h.label}: ${h.reason}  ×${h.count}${h.function === '??' ? '' : `  at ${placeOf(h)}`}`);
   if (s.resources) {
     const r = s.resources;
     out.push('', `resources threads ${r.threads} (runnable ${r.runnable}, io ${r.blockedIo}, disk ${r.blockedDisk}, sync ${r.blockedSync}, sleeping ${r.sleeping}), rss ${fmtBytes(r.rssBytes)}, fds ${r.openFds}/${r.fdLimit}`);

@@ -1,11 +1,19 @@
 // The live view of `capriccio run`: a summary redrawn in place on a terminal, or one status line
 // per second otherwise.
-import { summarize, fmtBytes, fmtNs, type Summary } from '../analysis/summary.ts';
+import { summarize, type Summary } from '../analysis/summary.ts';
+import { fmtBytes, fmtNs } from '../analysis/units.ts';
 import type { Model } from '../model/model.ts';
 import { modelAddresses } from '../recording/load.ts';
 import { Addr2lineSymbolizer, SymbolTable, shortFile } from '../symbols/symbols.ts';
+import { stackMemoryText } from '../../../shared/view.ts';
 
 export type LiveMode = 'tty' | 'lines';
+
+/** Stack memory as last measured, else the address space live threads hold (which is not memory). */
+const stackFigure = (model: Model): string => {
+  const m = model.stackMemory;
+  return m ? `${fmtBytes(m.residentBytes)} resident of ${fmtBytes(m.reservedBytes)} reserved` : `${fmtBytes(model.latest?.resources.stackAllocatedBytes ?? 0)} reserved by live threads`;
+};
 
 /** One status line: time, threads by state, blocking operations, memory, descriptors. */
 export function statusLine(model: Model): string {
@@ -15,7 +23,7 @@ export function statusLine(model: Model): string {
   return (
     `capriccio: t=${(p.tNs / 1e9).toFixed(1)}s threads ${r.threads} (runnable ${r.runnable}, io ${r.blockedIo}, disk ${r.blockedDisk}, ` +
     `sync ${r.blockedSync}, sleeping ${r.sleeping}) blocking-ops ${r.blockingOps} rss ${fmtBytes(r.rssBytes)} fds ${r.openFds} ` +
-    `stacks ${fmtBytes(r.stackAllocatedBytes)} nodes ${model.nodes.size} edges ${model.edges.size} dropped ${r.droppedTotal}`
+    `stacks ${stackFigure(model)} nodes ${model.nodes.size} edges ${model.edges.size} dropped ${r.droppedTotal}`
   );
 }
 
@@ -32,7 +40,7 @@ export function liveBlock(model: Model, s: Summary, width: number): string[] {
     lines.push(`  ${place(byId.get(e.from))} → ${place(byId.get(e.to))}  ×${e.count} avg ${fmtNs(e.avgNs)} max ${fmtNs(e.maxNs)}`);
   }
   const st = s.stacks;
-  lines.push(`stacks: allocated ${fmtBytes(st.allocatedBytes)}, waste ${fmtBytes(st.wasteBytes)}, ${st.chunksLinked} chunks linked, ${st.hotSplits.length} hot split sites`);
+  lines.push(`stacks: ${stackMemoryText(st, fmtBytes)}; live threads hold ${fmtBytes(st.allocatedBytes)} reserved, ${st.chunksLinked} chunks linked, ${st.hotSplits.length} hot split sites`);
   lines.push(`suggestions (${s.suggestions.length}):`);
   for (const g of s.suggestions.slice(0, 5)) lines.push(`  [${g.kind}] ${g.message}`);
   return lines.map(cut);

@@ -1,6 +1,7 @@
 // Export of a recording as Chrome trace-event JSON, which Perfetto UI (ui.perfetto.dev) and
-// chrome://tracing open: counter tracks for the resources over time, blocking operations, and
-// the average latency of the top edges and the wait of the top nodes as they evolve.
+// chrome://tracing open: counter tracks for the resources and the stack memory over time,
+// blocking operations, and the average latency of the top edges and the wait of the top nodes as
+// they evolve.
 import type { Model } from '../model/model.ts';
 import { edgeKey } from '../model/model.ts';
 import type { DecodedFrame, EdgeStat } from '../../../shared/protocol.ts';
@@ -84,7 +85,8 @@ export function perfettoTrace(frames: readonly DecodedFrame[], model: Model, tab
         counter('runnable', ts, { runnable: r.runnable });
         counter('rss bytes', ts, { rssBytes: r.rssBytes });
         counter('open fds', ts, { openFds: r.openFds, fdLimit: r.fdLimit });
-        counter('stack allocated bytes', ts, { stackAllocatedBytes: r.stackAllocatedBytes });
+        // Address space, not memory: STACKS frames carry what is resident.
+        counter('stack bytes reserved by live threads', ts, { stackAllocatedBytes: r.stackAllocatedBytes });
         counter('blocking ops (cumulative)', ts, { blockingOps: r.blockingOps });
         counter('context switches (cumulative)', ts, { switches: r.switches });
         counter('dropped', ts, { snapshots: r.droppedTotal, blocking_ops_not_recorded: r.nodesDropped });
@@ -110,6 +112,15 @@ export function perfettoTrace(frames: readonly DecodedFrame[], model: Model, tab
           s: 'g',
         });
         break;
+      case 'stacks': {
+        // At the time of the measurement, not of the snapshot it follows; one track each, as
+        // the three nest (waste within resident within reserved) and must not be stacked.
+        const ts = us(frame.tNs);
+        counter('stack resident bytes', ts, { residentBytes: frame.residentBytes });
+        counter('stack reserved bytes', ts, { reservedBytes: frame.reservedBytes });
+        counter('stack waste bytes (resident, held by no live thread)', ts, { wasteBytes: frame.wasteBytes });
+        break;
+      }
       case 'workers': // cumulative, summed into the snapshot's counters already
       case 'symbols':
       case 'inlined':

@@ -5,8 +5,10 @@
 // key (node id, from→to edge, spawn site, hot-split call site, sample id, stall id). Node
 // definitions arrive once. The threads section (the largest live threads, sent about once a
 // second) replaces the previous list when a snapshot carries it; an empty section means "not sent
-// this time" and keeps the list, unless the snapshot says no thread is live. A HELLO starts a new connection: everything is
-// defined again from scratch, so the model is reset (decode errors and SYMBOLS are kept).
+// this time" and keeps the list, unless the snapshot says no thread is live. A STACKS measurement
+// (version 3) belongs to the snapshot it follows and holds for later ones until the next. A HELLO
+// starts a new connection: everything is defined again from scratch, so the model is reset (decode
+// errors and SYMBOLS are kept).
 //
 // Every table has a cap; what does not fit is counted in `dropped`, never kept.
 import type {
@@ -26,6 +28,7 @@ import type {
   Sample,
   SnapshotFrame,
   SpawnSite,
+  StacksFrame,
   Stall,
   SymbolEntry,
   ThreadRow,
@@ -96,6 +99,8 @@ export interface HistoryPoint {
   readonly resources: Resources;
   /** edges this snapshot changed, at most EDGE_POINTS_MAX (largest total time first) */
   readonly edges: readonly EdgePoint[];
+  /** the latest stack memory measurement as of this snapshot (none before the first STACKS frame) */
+  readonly stacks: StacksFrame | undefined;
 }
 
 /** The edges of a snapshot as history points: the EDGE_POINTS_MAX largest by total time. */
@@ -118,6 +123,8 @@ export class Model {
   threads: readonly ThreadRow[] = [];
   /** each worker's figures, from the latest WORKERS frame (none before protocol version 2) */
   workers: readonly WorkerRow[] = [];
+  /** the latest stack memory measurement (STACKS; none before protocol version 3) */
+  stackMemory: StacksFrame | undefined;
   readonly history: Ring<HistoryPoint>;
   exit: ExitFrame | undefined;
   /** how a launched program ended, as the tool that launched it saw it (tool-written END) */
@@ -159,6 +166,9 @@ export class Model {
       case 'workers':
         this.workers = frame.workers;
         return;
+      case 'stacks':
+        this.applyStacks(frame);
+        return;
       case 'exit':
         this.exit = frame;
         return;
@@ -193,6 +203,7 @@ export class Model {
     this.stalls.clear();
     this.threads = [];
     this.workers = [];
+    this.stackMemory = undefined;
     this.history.clear();
     this.exit = undefined;
     this.end = undefined;
@@ -222,7 +233,7 @@ export class Model {
     this.snapshots++;
     this.lastSeq = s.seq;
     const before = this.history.overwritten;
-    this.history.push({ seq: s.seq, tNs: s.tNs, dropped: s.dropped, resources: s.resources, edges: edgePoints(s.edgeStats) });
+    this.history.push({ seq: s.seq, tNs: s.tNs, dropped: s.dropped, resources: s.resources, edges: edgePoints(s.edgeStats), stacks: this.stackMemory });
     this.dropped.history += this.history.overwritten - before;
 
     for (const d of s.nodeDefs) {
@@ -240,6 +251,13 @@ export class Model {
     for (const p of s.stalls) this.put(this.stalls, p.id, p, 'stalls');
     if (s.threads.length > 0) this.threads = s.threads;
     else if (s.resources.threads === 0) this.threads = [];
+  }
+
+  /** The measurement becomes the latest, and that of the snapshot it follows. */
+  private applyStacks(m: StacksFrame): void {
+    this.stackMemory = m;
+    const last = this.history.last();
+    if (last && last.seq === m.seq) this.history.replaceLast({ ...last, stacks: m });
   }
 
   /** Every address the model refers to, with how it is used (see symbols.ts: pc or return address). */

@@ -34,6 +34,12 @@ export class Ring<T> {
     return this.items[(this.start + this.items.length - 1) % this.items.length];
   }
 
+  /** Replaces the newest item (nothing when empty). */
+  replaceLast(item: T): void {
+    if (this.items.length === 0) return;
+    this.items[(this.start + this.items.length - 1) % this.items.length] = item;
+  }
+
   clear(): void {
     this.items = [];
     this.start = 0;

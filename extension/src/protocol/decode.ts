@@ -36,6 +36,7 @@ import {
   type Sample,
   type SnapshotFrame,
   type SpawnSite,
+  type StacksFrame,
   type Stall,
   type SymbolEntry,
   type SymbolsFrame,
@@ -253,7 +254,7 @@ function decodeSpawnSite(r: PayloadReader, i: number): SpawnSite {
     allocatedBytes: r.u64(`${w} allocatedBytes`),
     usedBytesMax: r.u64(`${w} usedBytesMax`),
     usedBytesTotal: r.u64(`${w} usedBytesTotal`),
-    wasteBytes: r.u64(`${w} wasteBytes`),
+    untouchedBytes: r.u64(`${w} untouchedBytes`),
   };
 }
 
@@ -364,6 +365,19 @@ function decodeWorkers(r: PayloadReader): WorkersFrame {
   return { type: 'workers', seq, workers };
 }
 
+function decodeStacks(r: PayloadReader): StacksFrame {
+  // (read in wire order: an object literal's values are evaluated in the order written)
+  return {
+    type: 'stacks',
+    seq: r.u32('seq'),
+    mappings: r.u32('mappings'),
+    tNs: r.u64('tNs'),
+    reservedBytes: r.u64('reservedBytes'),
+    residentBytes: r.u64('residentBytes'),
+    wasteBytes: r.u64('wasteBytes'),
+  };
+}
+
 function decodeSymbols(r: PayloadReader): SymbolsFrame {
   const symbols = r.list('symbols', 20, (i): SymbolEntry => {
     const w = `symbols[${i}]`;
@@ -435,6 +449,9 @@ function decodePayload(type: number, payload: Buffer): Frame | undefined {
       break;
     case FRAME_TYPE.workers:
       frame = decodeWorkers(r);
+      break;
+    case FRAME_TYPE.stacks:
+      frame = decodeStacks(r);
       break;
     case FRAME_TYPE.symbols:
       frame = decodeSymbols(r);

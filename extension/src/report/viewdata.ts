@@ -7,7 +7,7 @@
 import { summarize, type Summary } from '../analysis/summary.ts';
 import type { Suggestion } from '../analysis/suggest.ts';
 import { edgeKey, type HistoryPoint, type Model } from '../model/model.ts';
-import { HISTORY_FIELDS, kindName } from '../../../shared/protocol.ts';
+import { HISTORY_FIELDS, kindName, type StacksFrame } from '../../../shared/protocol.ts';
 import { fromKeys } from '../../../shared/records.ts';
 import type { SymbolTable } from '../symbols/symbols.ts';
 import type { EdgeSeries, ViewData, ViewEdge, ViewHistory, ViewNode, ViewSuggestion } from '../../../shared/view.ts';
@@ -71,10 +71,14 @@ function history(model: Model, edges: readonly ViewEdge[], nodes: ReadonlyMap<nu
     avgNs: keep.map((i) => lat.get(e.id)![i] ?? null),
   }));
   const col = (f: (p: HistoryPoint) => number): number[] => pts.map(f);
+  const memory = (f: (m: StacksFrame) => number): (number | null)[] => pts.map((p) => (p.stacks ? f(p.stacks) : null));
   return {
     history: {
       tNs: col((p) => p.tNs),
       ...fromKeys(HISTORY_FIELDS, (k) => col((p) => p.resources[k])),
+      stackReservedBytes: memory((m) => m.reservedBytes),
+      stackResidentBytes: memory((m) => m.residentBytes),
+      stackWasteBytes: memory((m) => m.wasteBytes),
       edgeLatency: edgeLatencySeries,
     },
     hidden: all.length - pts.length,

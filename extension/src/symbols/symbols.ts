@@ -93,15 +93,21 @@ export function isOwn(inExecutable: boolean, loc: Location, runtimeDirs: readonl
 }
 
 /**
- * The Capriccio runtime, libgcc or glibc, wherever it is linked: frames no user wrote or chose
- * (a library the program calls is not one). Told by name and source file, so that a recording's
+ * The Capriccio runtime's own code, wherever it is linked: a function named cap__*, __wrap_* or
+ * __morestack*, or a source in runtime/src. Told by name and source file, so that a recording's
  * SYMBOLS table, which keeps no module, is read the same way.
  */
-export function isSystem(loc: Location, runtimeDirs: readonly string[] = []): boolean {
+export function isRuntime(loc: Location, runtimeDirs: readonly string[] = []): boolean {
   if (NOT_OWN_FUNCTIONS.some((re) => re.test(loc.function))) return true;
-  const f = loc.file;
-  if (runtimeDirs.some((d) => f.startsWith(d)) || /(^|\/)runtime\/src\//.test(f)) return true;
-  return GLIBC_OR_LIBGCC.some((re) => re.test(f));
+  return runtimeDirs.some((d) => loc.file.startsWith(d)) || /(^|\/)runtime\/src\//.test(loc.file);
+}
+
+/**
+ * The Capriccio runtime, libgcc or glibc, wherever it is linked: frames no user wrote or chose
+ * (a library the program calls is not one).
+ */
+export function isSystem(loc: Location, runtimeDirs: readonly string[] = []): boolean {
+  return isRuntime(loc, runtimeDirs) || GLIBC_OR_LIBGCC.some((re) => re.test(loc.file));
 }
 
 /** The name of an address no symbol contains: `MODULE+0xOFFSET`, and what its call calls if known. */

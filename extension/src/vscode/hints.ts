@@ -2,7 +2,8 @@
 // decoration, off with capriccio.inlineHints), and on hover the edges into and out of it with
 // their times.
 import * as vscode from 'vscode';
-import { fmtNs, type EdgeSummary, type NodeSummary, type Summary } from '../analysis/summary.ts';
+import type { EdgeSummary, NodeSummary, Summary } from '../analysis/summary.ts';
+import { fmtNs } from '../analysis/units.ts';
 import type { Controller } from './controller.ts';
 import { Disposable } from './disposable.ts';
 import { settings } from './settings.ts';

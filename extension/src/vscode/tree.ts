@@ -1,10 +1,12 @@
-// The Capriccio view in the activity bar: the profile's state, its threads, its blocking points
-// and its suggestions; items with a source line open it.
+// The Capriccio view in the activity bar: the profile's state, its stack memory, its threads, its
+// blocking points and its suggestions; items with a source line open it.
 import * as vscode from 'vscode';
-import { fmtBytes, fmtNs } from '../analysis/summary.ts';
+import type { Summary } from '../analysis/summary.ts';
+import { fmtBytes, fmtNs } from '../analysis/units.ts';
 import type { Controller } from './controller.ts';
 import { Disposable } from './disposable.ts';
 import { resolveSource } from './sources.ts';
+import { stackMemoryText } from '../../../shared/view.ts';
 
 type Group = 'threads' | 'points' | 'suggestions';
 type Item = { readonly kind: 'group'; readonly group: Group } | { readonly kind: 'leaf'; readonly item: vscode.TreeItem };
@@ -23,6 +25,11 @@ function leaf(label: string, description: string, icon: string, tooltip?: string
   if (tooltip) item.tooltip = tooltip;
   if (command) item.command = command;
   return { kind: 'leaf', item };
+}
+
+/** Stack memory, resident of reserved, with how it was measured as the tooltip (or why it was not, in the description). */
+function stacksLeaf(st: Summary['stacks']): Item {
+  return leaf('Stacks', stackMemoryText(st, fmtBytes), 'layers', st.residentBytes !== null ? `How: ${st.measured}` : undefined);
 }
 
 export class Tree extends Disposable implements vscode.TreeDataProvider<Item> {
@@ -53,12 +60,12 @@ export class Tree extends Disposable implements vscode.TreeDataProvider<Item> {
       const st = this.controller.status;
       if (st.kind === 'idle') return [];
       const head = st.kind === 'building' ? leaf('Building…', '', 'loading~spin') : st.kind === 'live' ? leaf(st.what, 'live', 'pulse') : st.kind === 'ended' ? leaf(st.what, st.how, 'debug-stop') : leaf(st.what, 'recording', 'file');
-      return [head, this.groups.threads, this.groups.points, this.groups.suggestions];
+      return [head, ...(v ? [stacksLeaf(v.summary.stacks)] : []), this.groups.threads, this.groups.points, this.groups.suggestions];
     }
     if (e.kind === 'leaf' || !v) return [];
     switch (e.group) {
       case 'threads':
-        return v.view.stacks.threads.slice(0, MAX_ROWS).map((t) => leaf(`${t.name} #${t.id}`, `${t.state}${t.state === 'blocked' ? ` (${t.kind})` : ''} · stack ${fmtBytes(t.usedBytes)} / ${fmtBytes(t.allocatedBytes)}`, t.state === 'blocked' ? 'debug-pause' : 'debug-start'));
+        return v.view.stacks.threads.slice(0, MAX_ROWS).map((t) => leaf(`${t.name} #${t.id}`, `${t.state}${t.state === 'blocked' ? ` (${t.kind})` : ''} · stack used ${fmtBytes(t.usedBytes)} of ${fmtBytes(t.allocatedBytes)} reserved`, t.state === 'blocked' ? 'debug-pause' : 'debug-start'));
       case 'points':
         return v.summary.nodes.slice(0, MAX_ROWS).map((n) => leaf(`${n.function} ${n.kind}`, `×${n.count} · avg ${fmtNs(n.waitAvgNs)}`, 'debug-breakpoint-log', `${n.file}:${n.line}\nmax ${fmtNs(n.waitMaxNs)}, total ${fmtNs(n.waitTotalNs)}`, openAt(n.file, n.line)));
       case 'suggestions':

@@ -48,7 +48,7 @@ export function stackSuggestions(a: StackAnalysis): Suggestion[] {
         threads: 0,
         chunksLinked: 0,
         usedMax: e.boundedBytes,
-        wasteBytes: 0,
+        untouchedBytes: 0,
         firstChunk: DEFAULT_FIRST_CHUNK,
         suggestedBytes: e.recommendedChunkBytes,
       },

@@ -1,0 +1,79 @@
+// The yield suggestion applied as written (issue 15: each suggestion kind has a test that applies
+// it and shows the effect; annotate-apply.test.ts does the annotate and chunk-size kinds).
+// samples/hog on one worker: its hot loop never blocks, so the ticker beside it waits for the
+// whole run. The profile suggests a yield point on the loop; the quick fix puts it there; the
+// program built again from the fixed source gets no yield suggestion, and its ticker's worst delay
+// (which hog prints) falls by far more than a loaded machine could account for.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadCParser } from '../src/source/cparser.ts';
+import { applyEdits, yieldFix } from '../src/fixes/fixes.ts';
+import { have, RUNTIME } from './prerequisites.ts';
+
+const root = resolve(__dirname, '..', '..');
+const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
+const capcc = join(root, 'bin', 'capcc');
+
+interface Suggestion {
+  kind: string;
+  function?: string;
+  file?: string;
+  line?: number;
+}
+
+function run(file: string, args: readonly string[], cwd = root): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CAPRICCIO_WORKERS: '1' } });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** Builds DIR/hog.c with capcc and profiles one second of it: its suggestions and its worst tick delay. */
+function profile(dir: string, name: string): { suggestions: Suggestion[]; worstMs: number } {
+  const exe = join(dir, name);
+  const cc = run(capcc, ['-O2', '-g', '-pthread', join(dir, 'hog.c'), '-o', exe], dir);
+  assert.equal(cc.status, 0, cc.stderr);
+  const rec = join(dir, `${name}.cap`);
+  const r = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', exe, '1']);
+  assert.equal(r.status, 0, r.stderr);
+  const m = /worst delay (\d+) ms/.exec(r.stdout);
+  assert.ok(m, `hog printed no worst delay: ${r.stdout}`);
+  const s = run(process.execPath, ['--import', 'tsx', mainTs, 'summary', rec, '--json']);
+  assert.equal(s.status, 0, s.stderr);
+  return { suggestions: (JSON.parse(s.stdout) as { suggestions: Suggestion[] }).suggestions, worstMs: Number(m[1]) };
+}
+
+before(() => loadCParser());
+
+test('yield applied as written: the hog loop gets its yield point, the suggestion is gone and the ticker is no longer starved', (t) => {
+  if (!have(t, RUNTIME)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-yield-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'hog.c');
+  copyFileSync(join(root, 'samples', 'hog', 'hog.c'), src);
+
+  const before = profile(dir, 'hog-before');
+  const y = before.suggestions.find((s) => s.kind === 'yield' && s.function === 'hog');
+  assert.ok(y?.line, `no yield suggestion for hog: ${JSON.stringify(before.suggestions)}`);
+  assert.equal(y.file, src);
+  // One worker, a cooperative hog of a second: the ticker waited for most of it.
+  assert.ok(before.worstMs >= 400, `the ticker's worst delay before the fix was only ${before.worstMs} ms`);
+
+  const text = readFileSync(src, 'utf8');
+  const fix = yieldFix(text, y.line);
+  assert.ok(fix, `no fix for line ${y.line}`);
+  const fixed = applyEdits(text, fix.edits);
+  assert.match(fixed, /sched_yield\(\);/);
+  writeFileSync(src, fixed);
+
+  const after = profile(dir, 'hog-after');
+  assert.deepEqual(
+    after.suggestions.filter((s) => s.kind === 'yield'),
+    [],
+    'a yield suggestion remains after the fix',
+  );
+  assert.ok(after.worstMs * 4 <= before.worstMs, `worst delay ${before.worstMs} ms before the fix, ${after.worstMs} ms after`);
+});
