@@ -191,6 +191,8 @@ export interface HotSplit {
   readonly callsite: Address;
   readonly count: number;
   readonly frameBytes: number;
+  /** of `count`, the splits that mapped a chunk (a system call): no chunk kept or pooled fitted; 0 and unknown before version 3 */
+  readonly mapped: number;
 }
 
 export interface Sample {

@@ -129,6 +129,8 @@ export interface ViewHotSplit {
   readonly label: string;
   /** why, in words: "1.0 MiB demanded by the linker for a call into code without split stacks" */
   readonly reason: string;
+  /** of `count`, the splits that mapped a chunk, a system call (the others linked one kept or pooled); null: not known (protocol version before 3) */
+  readonly mapped: number | null;
 }
 
 /**

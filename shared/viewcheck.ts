@@ -158,6 +158,7 @@ export const HOT_SPLIT = {
   callees: list(record<ViewCallee>(CALLEE)),
   label: string,
   reason: string,
+  mapped: nullable(number),
 } satisfies Shape<ViewHotSplit>;
 
 export const STACKS = {

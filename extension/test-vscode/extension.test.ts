@@ -289,7 +289,7 @@ describe('Capriccio extension', () => {
     const { dir, doc } = await openSample('bigframe', 'bigframe.c', true);
     await profileToEnd('bigframe', { folder: dir, buildCommand: 'make', program: 'build/bigframe' });
     const d = await until('an annotate-stack diagnostic', () => capriccioDiagnostics(doc.uri).find((x) => x.code === 'annotate-stack'));
-    assert.equal(d.range.start.line + 1, lineOf(doc.getText(), 'return render_row('));
+    assert.equal(d.range.start.line + 1, lineOf(doc.getText(), 'render_row(8192)'));
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, d.range, vscode.CodeActionKind.QuickFix.value);
     const fix = actions.find((a) => /Annotate render_row with a \d+-byte stack/.test(a.title));
     assert.ok(fix?.command, `no annotate quick fix among ${actions.map((a) => a.title).join(', ')}`);

@@ -130,6 +130,7 @@ test('summary --json: nodes, edges, stacks and suggestions of a recording with S
           callees: [],
           label: 'main',
           reason: "1.0 MiB demanded by the linker for a call into code without split stacks (its callee is not named: the program's code cannot be read here)",
+          mapped: null,
         },
       ],
       sites: undefined,

@@ -141,7 +141,7 @@ function fullView(): ViewData {
           cause: 'linker',
           callees: [{ name: 'snprintf', origin: 'library', library: 'libc' }],
           label: 'parse → snprintf (libc)',
-          reason: '1.0 MiB demanded by the linker for a call into code without split stacks',
+          reason: '1.0 MiB demanded by the linker for a call into code without split stacks', mapped: 2,
         },
       ],
     },

@@ -5,7 +5,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { loadCParser } from '../src/source/cparser.ts';
-import { annotate, AnnotationsFileError, applyEdits, calledFunctions, chunkFix, suggestedAnnotation, yieldFix, type SourceFix } from '../src/fixes/fixes.ts';
+import { annotate, AnnotationsFileError, applyEdits, calledFunctions, chunkFix, suggestedAnnotations, yieldFix, type SourceFix } from '../src/fixes/fixes.ts';
 import { LOOPS_TEXT, lineOf } from './loops-fixture.ts';
 
 function apply(text: string, fix: SourceFix | undefined): string {
@@ -140,14 +140,20 @@ test('annotations: created, merged, and never overwritten when invalid', () => {
   assert.throws(() => annotate(undefined, 'not a name', { blocking: true }), /not a C function name/);
 });
 
-test('suggestedAnnotation: what each annotate suggestion writes, when it says', () => {
+test('suggestedAnnotations: what each annotate suggestion writes, when it says', () => {
   const blocking = { kind: 'annotate-blocking', function: 'semtimedop', message: '', evidence: { stalls: 1, maxMs: 100, totalMs: 100 } } as const;
-  assert.deepEqual(suggestedAnnotation(blocking), { name: 'semtimedop', annotation: { blocking: true } });
+  assert.deepEqual(suggestedAnnotations(blocking), [{ name: 'semtimedop', annotation: { blocking: true } }]);
   const stack = { kind: 'annotate-stack', function: 'ext_frame', message: '', evidence: { splits: 40, frameBytes: 1059864, stackBytes: 1114112 } } as const;
-  assert.deepEqual(suggestedAnnotation(stack), { name: 'ext_frame', annotation: { stackBytes: 1114112 } });
+  assert.deepEqual(suggestedAnnotations(stack), [{ name: 'ext_frame', annotation: { stackBytes: 1114112 } }]);
+  // Every callee of the function that split: the chunk goes only when none is left.
+  assert.deepEqual(suggestedAnnotations({ ...stack, function: 'free', evidence: { ...stack.evidence, functions: 'free, memchr, snprintf' } }), [
+    { name: 'free', annotation: { stackBytes: 1114112 } },
+    { name: 'memchr', annotation: { stackBytes: 1114112 } },
+    { name: 'snprintf', annotation: { stackBytes: 1114112 } },
+  ]);
   // Without the program's code the runtime names the call site only: nothing to write as it reads.
-  assert.equal(suggestedAnnotation({ ...stack, function: 'parse', evidence: { splits: 40, frameBytes: 65536 } }), undefined);
-  assert.equal(suggestedAnnotation({ kind: 'yield', message: '', evidence: { samples: 1, runMaxMs: 1, quantumMs: 1, loop: 'for', lines: '1' } }), undefined);
+  assert.deepEqual(suggestedAnnotations({ ...stack, function: 'parse', evidence: { splits: 40, frameBytes: 65536 } }), []);
+  assert.deepEqual(suggestedAnnotations({ kind: 'yield', message: '', evidence: { samples: 1, runMaxMs: 1, quantumMs: 1, loop: 'for', lines: '1' } }), []);
 });
 
 test('calledFunctions: calls on a line, without keywords or strings', () => {

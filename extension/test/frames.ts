@@ -118,7 +118,7 @@ export function snapshotPayload(s: SnapshotFrame): Buffer {
       .u64(p.usedBytesTotal)
       .u64(p.untouchedBytes),
   );
-  section(s.hotSplits, (h: HotSplit) => w.u64(h.callsite).u64(h.count).u32(h.frameBytes).u32(0));
+  section(s.hotSplits, (h: HotSplit) => w.u64(h.callsite).u64(h.count).u32(h.frameBytes).u32(h.mapped));
   section(s.samples, (p: Sample) => {
     w.u32(p.id).u8(p.frames.length).u8(0).u16(0).u64(p.count).u64(p.runMaxNs);
     p.frames.forEach((a) => w.u64(a));
@@ -235,7 +235,7 @@ export function fullSnapshot(): SnapshotFrame {
       },
     ],
     // what gold has a function that calls code without split stacks ask for: 1 MiB more than its frame
-    hotSplits: [{ callsite: exeAddr(0x1600), count: 50, frameBytes: 1_059_864 }],
+    hotSplits: [{ callsite: exeAddr(0x1600), count: 50, frameBytes: 1_059_864, mapped: 0 }],
     samples: [{ id: 7, count: 3, runMaxNs: 42_000_000, frames: [exeAddr(0x1700), exeAddr(0x1800)] }],
     stalls: [
       {

@@ -306,12 +306,12 @@ test('annotate-blocking: the stall target, else the non-own function at pc; unkn
 test('annotate-stack: hot splits from own code, and from library code calling into the program, with at least 10 splits', () => {
   const { m, t } = model({
     hotSplits: [
-      { callsite: '0x7000', count: 25, frameBytes: 1_059_864 },
-      { callsite: '0x7000', count: 25, frameBytes: 1_059_864 },
-      { callsite: '0x7f0000002000', count: 12, frameBytes: 20000 }, // a library's call site: kept, named truthfully
-      { callsite: '0x8000', count: 500, frameBytes: 1_059_864 }, // runtime code: not own
-      { callsite: '0x6000', count: 9, frameBytes: 1_059_864 }, // below 10
-      { callsite: '0x2000', count: 40, frameBytes: 65536 }, // under the linker's 1 MiB: main's callee's own frame, nothing to annotate
+      { callsite: '0x7000', count: 25, frameBytes: 1_059_864, mapped: 0 },
+      { callsite: '0x7000', count: 25, frameBytes: 1_059_864, mapped: 0 },
+      { callsite: '0x7f0000002000', count: 12, frameBytes: 20000, mapped: 0 }, // a library's call site: kept, named truthfully
+      { callsite: '0x8000', count: 500, frameBytes: 1_059_864, mapped: 0 }, // runtime code: not own
+      { callsite: '0x6000', count: 9, frameBytes: 1_059_864, mapped: 0 }, // below 10
+      { callsite: '0x2000', count: 40, frameBytes: 65536, mapped: 0 }, // under the linker's 1 MiB: main's callee's own frame, nothing to annotate
     ],
   });
   const s = suggest(m, t).filter((x) => x.kind === 'annotate-stack');
@@ -336,10 +336,10 @@ test('annotate-stack: hot splits from own code, and from library code calling in
 test('hot splits as shown: why each split, read from the size asked for when the code is not here; the runtime’s own left out', () => {
   const { m, t } = model({
     hotSplits: [
-      { callsite: '0x7000', count: 25, frameBytes: 1_059_864 },
-      { callsite: '0x7f0000002000', count: 12, frameBytes: 20000 },
-      { callsite: '0x8000', count: 500, frameBytes: 1_059_864 }, // cap__x: the runtime's own
-      { callsite: '0x2000', count: 40, frameBytes: 65536 },
+      { callsite: '0x7000', count: 25, frameBytes: 1_059_864, mapped: 0 },
+      { callsite: '0x7f0000002000', count: 12, frameBytes: 20000, mapped: 0 },
+      { callsite: '0x8000', count: 500, frameBytes: 1_059_864, mapped: 0 }, // cap__x: the runtime's own
+      { callsite: '0x2000', count: 40, frameBytes: 65536, mapped: 0 },
     ],
   });
   assert.deepEqual(

@@ -89,14 +89,14 @@ static inline size_t cap__chunks_release(struct cap_stack_ctx *sc)
  * (a smaller one the thread had goes there first), or mapped here.  libgcc
  * then maps and unmaps none itself, so every chunk is in the stack memory
  * map (stackmem.h).  A smaller chunk the pool had no room for stays linked
- * after the new one. */
-static inline void cap__chunk_take(struct cap_stack_ctx *sc, size_t frame, size_t param)
+ * after the new one.  True when a chunk was mapped: a system call. */
+static inline bool cap__chunk_take(struct cap_stack_ctx *sc, size_t frame, size_t param)
 {
 	struct cap_libgcc_segment *cur = __morestack_current_segment;
 	struct cap_libgcc_segment **pp = cur ? &cur->next : &__morestack_segments;
 	if (*pp) {
 		if ((*pp)->size >= frame)
-			return; /* libgcc reuses it */
+			return false; /* libgcc reuses it */
 		cap__chunks_give(sc, cur, pp);
 	}
 	/* The smallest that fits, and not one far larger than libgcc would map
@@ -117,7 +117,7 @@ static inline void cap__chunk_take(struct cap_stack_ctx *sc, size_t frame, size_
 		long p = cap_sys6(SYS_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 				  -1, 0);
 		if (p < 0 && p > -4096)
-			return; /* libgcc tries, and fails alike */
+			return true; /* libgcc tries, and fails alike */
 		s = (struct cap_libgcc_segment *)p; /* zero but for: */
 		s->size = bytes - sizeof *s;
 		cap__stackmem_add(s, bytes);
@@ -127,6 +127,7 @@ static inline void cap__chunk_take(struct cap_stack_ctx *sc, size_t frame, size_
 	if (*pp)
 		(*pp)->prev = s;
 	*pp = s;
+	return !best;
 }
 
 #endif

@@ -68,7 +68,8 @@ void cap__rec_edge(struct cap_wire *w, struct cap_snap *s, uint32_t from, uint32
 void cap__rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32_t live, uint32_t total,
 		  uint32_t first_chunk, uint32_t split_frame_max, uint64_t chunks_linked, uint64_t allocated,
 		  uint64_t used_max, uint64_t used_total, uint64_t waste);
-void cap__rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes);
+void cap__rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes,
+		    uint32_t mapped);
 void cap__rec_sample(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint8_t nframes, const uint64_t *frames,
 		    uint64_t count, uint64_t run_max_ns);
 void cap__rec_stall(struct cap_wire *w, struct cap_snap *s, uint32_t id, uint32_t syscall, uint64_t count,

@@ -169,12 +169,13 @@ void cap__rec_site(struct cap_wire *w, struct cap_snap *s, uint64_t site, uint32
 	s->count++;
 }
 
-void cap__rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes)
+void cap__rec_split(struct cap_wire *w, struct cap_snap *s, uint64_t callsite, uint64_t count, uint32_t frame_bytes,
+		    uint32_t mapped)
 {
 	cap_wire_u64(w, callsite);
 	cap_wire_u64(w, count);
 	cap_wire_u32(w, frame_bytes);
-	cap_wire_u32(w, 0);
+	cap_wire_u32(w, mapped);
 	s->count++;
 }
 

@@ -402,7 +402,7 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 	size_t want = *pframe_size;
 	struct cap_libgcc_segment *cur = __morestack_current_segment;
 	struct cap_libgcc_segment *existing = cur ? cur->next : __morestack_segments;
-	cap__chunk_take(&w->stacks, want, param_size);
+	bool mapped = cap__chunk_take(&w->stacks, want, param_size);
 	struct cap_telemetry *T = w->tel;
 	void *r = cap__split(pframe_size, old_stack, param_size);
 	if (!T)
@@ -429,10 +429,11 @@ void *__wrap___generic_morestack(size_t *pframe_size, void *old_stack, size_t pa
 	uint64_t site = ((const uint64_t *)old_stack)[-1];
 	if (((const unsigned char *)(uintptr_t)site)[-5] != 0xe8)
 		site = ((const uint64_t *)old_stack)[-2];
-	uint32_t s = CAP_TABLE_FIND(T->splits, CAP_SPLITS_MAX, callsite, site, ({ e->frame_bytes = 0; }));
+	uint32_t s = CAP_TABLE_FIND(T->splits, CAP_SPLITS_MAX, callsite, site, ({ e->frame_bytes = e->mapped = 0; }));
 	if (s) {
 		struct cap_split *sp = &T->splits.v[s - 1];
 		sp->count++;
+		sp->mapped += mapped;
 		if (want > sp->frame_bytes)
 			sp->frame_bytes = (uint32_t)want;
 	}

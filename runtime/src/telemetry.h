@@ -70,6 +70,7 @@ struct cap_split {
 	uint64_t callsite;
 	uint64_t count;
 	uint32_t frame_bytes;
+	uint32_t mapped; /* splits for which no linked or pooled chunk fitted: a chunk was mapped (a system call) */
 };
 
 struct cap_sample {

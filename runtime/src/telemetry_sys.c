@@ -432,14 +432,14 @@ static void cap__build_workers(uint64_t now)
 
 /* STACKS: the stack memory as the kernel holds it.  Measured about once a
  * second (mincore over every stack mapping), with the rows the workers
- * gather; sent after every snapshot.  Waste: resident, held by no live
+ * gather, and for the last snapshot; sent after every snapshot.  Waste: resident, held by no live
  * thread: first chunks free in the slabs (populated when mapped) with the
  * chunks kept with them (ctx.h), and the chunks in the workers' pools, as
  * each worker last measured its own. */
 static void cap__build_stacks(uint64_t now)
 {
 	struct cap_stack_mem *st = &S.stacks;
-	if (S.seq % 10 == 1 || st->t_ns == 0) {
+	if (S.seq % 10 == 1 || st->t_ns == 0 || atomic_load(&S.exiting) == 1) { /* and at the end */
 		cap__stackmem_measure(st);
 		st->t_ns = now - S.start_mono_ns;
 		int64_t waste = 0;
@@ -550,7 +550,7 @@ static void cap__build_snapshot(uint64_t now)
 		if (sp->count == S.sh.split_count[i])
 			continue;
 		S.sh.split_count[i] = sp->count;
-		cap__rec_split(w, &s, sp->callsite, sp->count, sp->frame_bytes);
+		cap__rec_split(w, &s, sp->callsite, sp->count, sp->frame_bytes, sp->mapped);
 	}
 	cap__snap_section(w, &s); /* samples */
 	for (uint32_t i = 0; i < m->sample_map.n; i++) {

@@ -183,6 +183,7 @@ static void cap__sum(struct cap_merge *m, const struct cap_merge_src *s, int64_t
 		struct cap_split *g = &m->split[s->split_id[i] - 1];
 		g->callsite = e->callsite;
 		g->count += e->count;
+		g->mapped += e->mapped;
 		g->frame_bytes = MAX_OF(g->frame_bytes, e->frame_bytes);
 	}
 	for (uint32_t i = 0; i < s->samples; i++) {
@@ -219,7 +220,7 @@ void cap__merge_update(struct cap_merge *m)
 		g->first_chunk = first;
 	}
 	for (uint32_t i = 0; i < m->split_map.n; i++)
-		m->split[i].count = m->split[i].frame_bytes = 0;
+		m->split[i].count = m->split[i].frame_bytes = m->split[i].mapped = 0;
 	for (uint32_t i = 0; i < m->sample_map.n; i++)
 		m->sample[i].count = m->sample[i].run_max = 0;
 	m->blocking_ops = m->dropped = 0;

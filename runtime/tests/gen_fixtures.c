@@ -89,7 +89,7 @@ static void snapshot1(struct cap_wire *w)
 	cap__snap_section(w, &s); /* spawn_sites */
 	cap__rec_site(w, &s, 0x55d0c0a01100ull, 10, 25, 3840, 7680, 4, 38400, 3200, 40000, 56000);
 	cap__snap_section(w, &s); /* hot_splits */
-	cap__rec_split(w, &s, 0x55d0c0a01288ull, 42, 8192);
+	cap__rec_split(w, &s, 0x55d0c0a01288ull, 42, 8192, 0);
 	cap__snap_section(w, &s); /* samples */
 	cap__rec_sample(w, &s, 1, 2, sample1, 17, 52000000ull);
 	cap__snap_section(w, &s); /* stalls */
@@ -109,7 +109,7 @@ static const char snapshot1_json[] =
 	"\"edgeStats\":[{\"from\":1,\"to\":2,\"count\":999,\"totalNs\":2997000000,\"ewmaNs\":3001000,\"maxNs\":4500000}],"
 	"\"spawnSites\":[{\"site\":\"0x55d0c0a01100\",\"threadsLive\":10,\"threadsTotal\":25,\"firstChunkBytes\":3840,"
 	"\"splitFrameMax\":7680,\"chunksLinked\":4,\"allocatedBytes\":38400,\"usedBytesMax\":3200,\"usedBytesTotal\":40000,\"untouchedBytes\":56000}],"
-	"\"hotSplits\":[{\"callsite\":\"0x55d0c0a01288\",\"count\":42,\"frameBytes\":8192}],"
+	"\"hotSplits\":[{\"callsite\":\"0x55d0c0a01288\",\"count\":42,\"frameBytes\":8192,\"mapped\":0}],"
 	"\"samples\":[{\"id\":1,\"count\":17,\"runMaxNs\":52000000,\"frames\":[\"0x55d0c0a01500\",\"0x55d0c0a02345\"]}],"
 	"\"stalls\":[{\"id\":1,\"syscall\":35,\"count\":2,\"totalNs\":61000000,\"maxNs\":40000000,\"pc\":\"0x7f3a1202f000\","
 	"\"callsite\":\"0x55d0c0a01777\",\"target\":\"0x7f3a1202e000\"}],"

@@ -124,10 +124,10 @@ export class StacksView {
     parts.push(el('h3', '', 'Hot splits: calls that link a new chunk again and again, and why'));
     if (st.hotSplits.length === 0) parts.push(el('p', 'empty', 'No split reported.'));
     else {
-      const hs = table(['hot split', 'why', 'call site', 'splits', 'largest frame']);
+      const hs = table(['hot split', 'why', 'call site', 'splits', 'mapped a chunk', 'largest frame']);
       hs.t.dataset['chart'] = 'hot-splits';
       for (const h of st.hotSplits.slice(0, 50)) {
-        const r = row([el('span', 'split-label', h.label), el('span', 'split-reason', h.reason), callSite(h), formatCount(h.count), formatBytes(h.frameBytes)]);
+        const r = row([el('span', 'split-label', h.label), el('span', 'split-reason', h.reason), callSite(h), formatCount(h.count), h.mapped === null ? '—' : formatCount(h.mapped), formatBytes(h.frameBytes)]);
         r.dataset['cause'] = h.cause;
         hs.body.append(r);
       }

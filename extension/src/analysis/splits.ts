@@ -3,7 +3,7 @@
 // each comes from), or its own frame. Read from the program's machine code (extcalls.ts) when the
 // executable is here, from the size asked for otherwise. The summary's hot splits and the
 // annotate-stack suggestions both rest on it, so they tell one story.
-import type { HotSplit } from '../../../shared/protocol.ts';
+import { STACKS_VERSION, type HotSplit } from '../../../shared/protocol.ts';
 import type { SplitCauseName, ViewCallee, ViewHotSplit } from '../../../shared/view.ts';
 import type { Model } from '../model/model.ts';
 import { describe, isRuntime, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
@@ -22,6 +22,19 @@ export const LINKER_DEMAND = 0x100000;
 export const HOT_SPLIT_MIN = 10;
 /** At most this many hot splits have their code read, the most frequent (the report lists 50, the summary 10). */
 export const HOT_SPLITS_READ = 50;
+
+/** Of a hot split's splits, those that mapped a chunk (a system call); null before protocol version 3, which did not count them. */
+export const mappedOf = (model: Model, h: HotSplit): number | null => ((model.hello?.version ?? 0) >= STACKS_VERSION ? h.mapped : null);
+
+/**
+ * Splits are cheap when nearly all of them linked a chunk the thread kept or its worker pooled: no
+ * system call, a few tens of nanoseconds, and no chunk held beyond the call. A chunk mapped for
+ * most of them means the threads held theirs (blocked inside the call) while others split.
+ */
+export const isCheap = (model: Model, h: HotSplit): boolean => {
+  const mapped = mappedOf(model, h);
+  return mapped !== null && mapped * 10 < h.count;
+};
 
 /** The machine code of the function called at a hot split, as far as it was read. */
 export type CalledCode =
@@ -136,6 +149,7 @@ function viewHotSplit(model: Model, table: SymbolTable, h: HotSplit, read = true
     callees: cs,
     label: cs.length > 0 ? `${name} → ${calleesText(cs)}` : name,
     reason: reasonOf(c, h.frameBytes, cs),
+    mapped: mappedOf(model, h),
   };
 }
 

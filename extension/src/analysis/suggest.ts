@@ -6,7 +6,7 @@ import { fileLoops, innermostLoop, type FileLoops, type Loop, type LoopKind } fr
 import { describe, isSystem, nameChain, type ChainName, type Location, type SymbolInfo, type SymbolTable } from '../symbols/symbols.ts';
 import { stallsOf, syscallLabel, type StallSummary } from './stalls.ts';
 import type { CalledFunction } from './extcalls.ts';
-import { HOT_SPLIT_MIN, splitCause } from './splits.ts';
+import { HOT_SPLIT_MIN, isCheap, mappedOf, splitCause } from './splits.ts';
 
 interface Base {
   readonly function?: string;
@@ -53,6 +53,10 @@ export interface AnnotateStackSuggestion extends Base {
     readonly frameBytes: number;
     /** the stack to annotate `function` with, when the external function is known (then `function` is it) */
     readonly stackBytes?: number;
+    /** every external function to annotate with it, `function` first, ", "-separated: the chunk goes only when none of them is left */
+    readonly functions?: string;
+    /** of `splits`, those that mapped a chunk (a system call); absent: not counted (protocol version before 3) */
+    readonly mapped?: number;
     /** the call that split: the hot split's call site */
     readonly calledFrom?: string;
   };
@@ -264,19 +268,22 @@ function blockingSuggestions(model: Model, table: SymbolTable): AnnotateBlocking
 const stackFor = (frameBytes: number): number => Math.ceil(Math.max(frameBytes, 1) / 65536) * 65536;
 
 /**
- * Hot splits with at least HOT_SPLIT_MIN splits, by their cause (splits.ts). When gold made the
- * function called there ask for a big chunk for its calls into code without split stacks, each
- * such callee gets a suggestion of its own, naming it and the stack to give it; when the code
- * cannot be read here (or names no callee), one suggestion names the call site only. A frame of
+ * Hot splits with at least HOT_SPLIT_MIN splits, by their cause (splits.ts), unless they were
+ * cheap: nearly every split linked a chunk kept or pooled, no system call, which an annotation
+ * would not beat (its call costs about as much as such a split). When gold made the function
+ * called there ask for a big chunk for its calls into code without split stacks, one suggestion
+ * names all those callees and the stack to give them: the chunk goes only when none is left. When
+ * the code cannot be read here (or names no callee), it names the call site only. A frame of
  * split-stack code has nothing to annotate. Library code calling back into the program: annotate
  * the library function the program calls there.
  */
 function stackSuggestions(model: Model, table: SymbolTable): AnnotateStackSuggestion[] {
   const out: AnnotateStackSuggestion[] = [];
   for (const h of [...model.hotSplits.values()].sort((a, b) => b.count - a.count)) {
-    if (h.count < HOT_SPLIT_MIN) continue;
+    if (h.count < HOT_SPLIT_MIN || isCheap(model, h)) continue;
     const c = splitCause(model, table, h);
-    const figures = `(${h.frameBytes} bytes, split ${h.count} times)`;
+    const mapped = mappedOf(model, h);
+    const figures = `(${h.frameBytes} bytes, split ${h.count} times${mapped === null ? '' : `, ${mapped} of them mapping a chunk`})`;
     const from = c.from;
     switch (c.kind) {
       case 'runtime':
@@ -301,7 +308,7 @@ function stackSuggestions(model: Model, table: SymbolTable): AnnotateStackSugges
           });
           continue;
         }
-        out.push(...calleeSuggestions(h, from, c.code.called));
+        out.push(calleeSuggestion(h, mapped, from, c.code.called));
         continue;
       default: {
         const never: never = c;
@@ -312,22 +319,25 @@ function stackSuggestions(model: Model, table: SymbolTable): AnnotateStackSugges
   return out;
 }
 
-/** One suggestion per external function `called` calls: annotate it with the stack gold asked for. */
-function calleeSuggestions(h: HotSplit, from: SymbolInfo, called: CalledFunction): AnnotateStackSuggestion[] {
+/** The external functions `called` calls, all annotated with the stack gold asked for, at the first one's call. */
+function calleeSuggestion(h: HotSplit, mapped: number | null, from: SymbolInfo, called: CalledFunction): AnnotateStackSuggestion {
   const stackBytes = stackFor(h.frameBytes);
-  return called.externalCalls.map((call) => {
-    const site = call.loc.function === '??' ? at(from) : { file: call.loc.file, line: call.loc.line };
-    const caller = call.loc.function === '??' ? called.name : where({ ...call.loc, function: called.name });
-    return {
-      kind: 'annotate-stack',
-      function: call.name,
-      ...site,
-      message:
-        `${caller} calls ${call.name}, code without split stacks, so each call to ${called.name} needs a big chunk ` +
-        `(${h.frameBytes} bytes, split ${h.count} times, at ${where(from)}): annotate ${call.name} with stackBytes ${stackBytes}`,
-      evidence: { splits: h.count, frameBytes: h.frameBytes, stackBytes, calledFrom: where(from) },
-    };
-  });
+  const calls = called.externalCalls;
+  const first = calls[0]!;
+  const site = first.loc.function === '??' ? at(from) : { file: first.loc.file, line: first.loc.line };
+  const caller = first.loc.function === '??' ? called.name : where({ ...first.loc, function: called.name });
+  const functions = calls.map((c) => c.name);
+  const names = functions.length === 1 ? first.name : `${functions.join(', ')} (all ${functions.length}: the chunk goes only when none is left)`;
+  const held = mapped === null ? '' : `, ${mapped} of them mapping a chunk: threads held theirs while others split`;
+  return {
+    kind: 'annotate-stack',
+    function: first.name,
+    ...site,
+    message:
+      `${caller} calls ${functions.join(', ')}, code without split stacks, so each call to ${called.name} needs a big chunk ` +
+      `(${h.frameBytes} bytes, split ${h.count} times${held}, at ${where(from)}): annotate ${names} with stackBytes ${stackBytes}`,
+    evidence: { splits: h.count, frameBytes: h.frameBytes, stackBytes, functions: functions.join(', '), ...(mapped === null ? {} : { mapped }), calledFrom: where(from) },
+  };
 }
 
 /**

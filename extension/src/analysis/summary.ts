@@ -187,7 +187,10 @@ export function textReport(s: Summary, limit = 10): string {
     out.push(`  #${e.from} ${from ? from.label : '?'} → #${e.to} ${to ? to.label : '?'}  ×${e.count}  avg ${fmtNs(e.avgNs)} max ${fmtNs(e.maxNs)}`);
   }
   out.push('', ...stacksText(s.stacks));
-  for (const h of s.stacks.hotSplits.slice(0, limit)) out.push(`  hot split ${h.label}: ${h.reason}  ×${h.count}${h.function === '??' ? '' : `  at ${placeOf(h)}`}`);
+  for (const h of s.stacks.hotSplits.slice(0, limit)) {
+    const mapped = h.mapped === null ? '' : ` (${h.mapped} mapped a chunk)`;
+    out.push(`  hot split ${h.label}: ${h.reason}  ×${h.count}${mapped}${h.function === '??' ? '' : `  at ${placeOf(h)}`}`);
+  }
   if (s.resources) {
     const r = s.resources;
     out.push('', `resources threads ${r.threads} (runnable ${r.runnable}, io ${r.blockedIo}, disk ${r.blockedDisk}, sync ${r.blockedSync}, sleeping ${r.sleeping}), rss ${fmtBytes(r.rssBytes)}, fds ${r.openFds}/${r.fdLimit}`);

@@ -156,16 +156,18 @@ export function calledFunctions(sourceLine: string): string[] {
 export const DEFAULT_ANNOTATED_STACK = 16 * 1024;
 
 /**
- * The annotation a suggestion writes, as it reads: annotate-blocking names the function the program
- * links against; annotate-stack names it and its stack when the callee was read from the program's
- * code (otherwise only the call site is known, and the caller picks among the functions called there).
+ * The annotations a suggestion writes, as it reads: annotate-blocking names the function the program
+ * links against; annotate-stack names its callees and their stack when they were read from the
+ * program's code, all of them, since the chunk goes only when none is left (otherwise only the call
+ * site is known, and the caller picks among the functions called there: none here).
  */
-export function suggestedAnnotation(s: Suggestion): { readonly name: string; readonly annotation: Annotation } | undefined {
-  if (s.kind === 'annotate-blocking' && s.function !== undefined) return { name: s.function, annotation: { blocking: true } };
+export function suggestedAnnotations(s: Suggestion): readonly { readonly name: string; readonly annotation: Annotation }[] {
+  if (s.kind === 'annotate-blocking' && s.function !== undefined) return [{ name: s.function, annotation: { blocking: true } }];
   if (s.kind === 'annotate-stack' && s.function !== undefined && s.evidence.stackBytes !== undefined) {
-    return { name: s.function, annotation: { stackBytes: s.evidence.stackBytes } };
+    const stackBytes = s.evidence.stackBytes;
+    return (s.evidence.functions?.split(', ') ?? [s.function]).map((name) => ({ name, annotation: { stackBytes } }));
   }
-  return undefined;
+  return [];
 }
 
 // ---- first chunk at a spawn site ----------------------------------------------------------

@@ -263,8 +263,8 @@ function decodeHotSplit(r: PayloadReader, i: number): HotSplit {
   const callsite = r.addr(`${w} callsite`);
   const count = r.u64(`${w} count`);
   const frameBytes = r.u32(`${w} frameBytes`);
-  r.skip(4, `${w} reserved`);
-  return { callsite, count, frameBytes };
+  const mapped = r.u32(`${w} mapped`);
+  return { callsite, count, frameBytes, mapped };
 }
 
 function decodeSample(r: PayloadReader, i: number): Sample {

@@ -106,7 +106,7 @@ export function syntheticView(nodeCount: number, edgeCount: number, step: number
           cause: 'linker',
           callees: [{ name: 'snprintf', origin: 'library', library: 'libc' }],
           label: 'serve → snprintf (libc)',
-          reason: '1.0 MiB demanded by the linker for a call into code without split stacks',
+          reason: '1.0 MiB demanded by the linker for a call into code without split stacks', mapped: 2,
         },
       ],
     },

@@ -12,7 +12,7 @@ import type { Annotation } from '../fixes/fixes.ts';
 import { MAX_KILL_AFTER_MS } from '../session/session.ts';
 import { build, BuildError } from './build.ts';
 import type { Controller } from './controller.ts';
-import { applyAnnotation } from './diagnostics.ts';
+import { applyAnnotation, type NamedAnnotation } from './diagnostics.ts';
 import type { Panel } from './panel.ts';
 import { settings } from './settings.ts';
 import { forgetSources } from './sources.ts';
@@ -159,6 +159,13 @@ export function registerCommands(controller: Controller, panel: Panel, out: vsco
     vscode.commands.registerCommand('capriccio.exportPerfetto', guarded('Export to Perfetto', exportPerfetto)),
     vscode.commands.registerCommand('capriccio.analyzeStack', guarded('Analyze Stack Usage', analyzeStack)),
     vscode.commands.registerCommand('capriccio.showPanel', () => panel.show()),
-    vscode.commands.registerCommand('capriccio.annotate', guarded('Annotate', (uri: vscode.Uri, name: string, ann: Annotation) => applyAnnotation(uri, name, ann))),
+    vscode.commands.registerCommand(
+      'capriccio.annotate',
+      guarded('Annotate', (uri: vscode.Uri, ...pairs: (string | Annotation)[]) => {
+        const entries: NamedAnnotation[] = [];
+        for (let i = 0; i + 1 < pairs.length; i += 2) entries.push({ name: pairs[i] as string, annotation: pairs[i + 1] as Annotation });
+        return applyAnnotation(uri, entries);
+      }),
+    ),
   ];
 }

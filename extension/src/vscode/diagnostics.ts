@@ -11,7 +11,7 @@ import {
   calledFunctions,
   chunkFix,
   DEFAULT_ANNOTATED_STACK,
-  suggestedAnnotation,
+  suggestedAnnotations,
   yieldFix,
   type Annotation,
   type TextEdit,
@@ -82,18 +82,21 @@ export class Diagnostics extends Disposable implements vscode.CodeActionProvider
         return fix ? [this.sourceAction(doc, d, fix.title, fix.edits)] : [];
       }
       case 'annotate-blocking': {
-        const a = suggestedAnnotation(s);
-        return a ? [this.annotationAction(doc, d, a.name, a.annotation, `Annotate ${a.name} as blocking in ${ANNOTATIONS_FILE}`)] : [];
+        const a = suggestedAnnotations(s);
+        return a.length > 0 ? [this.annotationAction(doc, d, a, `Annotate ${a[0]!.name} as blocking in ${ANNOTATIONS_FILE}`)] : [];
       }
       case 'annotate-stack': {
-        // From the runtime with the callee read from the program's code: that callee and its stack.
-        const a = suggestedAnnotation(s);
-        if (a) return [this.annotationAction(doc, d, a.name, a.annotation, `Annotate ${a.name} with a ${a.annotation.stackBytes}-byte stack in ${ANNOTATIONS_FILE}`)];
+        // From the runtime with the callees read from the program's code: all of them, with their stack.
+        const a = suggestedAnnotations(s);
+        if (a.length > 0) {
+          const names = a.map((x) => x.name).join(', ');
+          return [this.annotationAction(doc, d, a, `Annotate ${names} with a ${a[0]!.annotation.stackBytes}-byte stack in ${ANNOTATIONS_FILE}`)];
+        }
         // From the static analysis `function` is the external callee; from the runtime without the
         // program's code it is the caller, and the callee is one of the functions called on that line.
         const called = calledFunctions(doc.lineAt(line - 1).text);
         const names = s.function && called.includes(s.function) ? [s.function] : called.filter((n) => n !== s.function);
-        return names.map((n) => this.annotationAction(doc, d, n, { stackBytes: DEFAULT_ANNOTATED_STACK }, `Annotate ${n} with a ${DEFAULT_ANNOTATED_STACK}-byte stack in ${ANNOTATIONS_FILE}`));
+        return names.map((n) => this.annotationAction(doc, d, [{ name: n, annotation: { stackBytes: DEFAULT_ANNOTATED_STACK } }], `Annotate ${n} with a ${DEFAULT_ANNOTATED_STACK}-byte stack in ${ANNOTATIONS_FILE}`));
       }
       default: {
         const never: never = s;
@@ -112,23 +115,29 @@ export class Diagnostics extends Disposable implements vscode.CodeActionProvider
   }
 
   /** The fix edits the annotations file of the document's workspace folder (created if missing). */
-  private annotationAction(doc: vscode.TextDocument, d: vscode.Diagnostic, name: string, ann: Annotation, title: string): vscode.CodeAction {
+  private annotationAction(doc: vscode.TextDocument, d: vscode.Diagnostic, entries: readonly NamedAnnotation[], title: string): vscode.CodeAction {
     const a = new vscode.CodeAction(title, vscode.CodeActionKind.QuickFix);
     a.diagnostics = [d];
-    a.command = { command: 'capriccio.annotate', title, arguments: [doc.uri, name, ann] };
+    a.command = { command: 'capriccio.annotate', title, arguments: [doc.uri, ...entries.flatMap((e) => [e.name, e.annotation])] };
     return a;
   }
 }
 
-/** capriccio.annotate(uri, name, annotation): merges the annotation into the folder's file and opens it. */
-export async function applyAnnotation(uri: vscode.Uri, name: string, ann: Annotation): Promise<void> {
+/** An annotation and the function it is for. */
+export interface NamedAnnotation {
+  readonly name: string;
+  readonly annotation: Annotation;
+}
+
+/** capriccio.annotate(uri, name, annotation[, name, annotation…]): merges the annotations into the folder's file and opens it. */
+export async function applyAnnotation(uri: vscode.Uri, entries: readonly NamedAnnotation[]): Promise<void> {
   const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? join(uri.fsPath, '..');
   const file = vscode.Uri.file(join(folder, ANNOTATIONS_FILE));
   const exists = existsSync(file.fsPath);
   const doc = exists ? await vscode.workspace.openTextDocument(file) : undefined;
   let text: string;
   try {
-    text = annotate(doc?.getText(), name, ann);
+    text = entries.reduce<string | undefined>((t, e) => annotate(t, e.name, e.annotation), doc?.getText()) ?? '';
   } catch (err) {
     if (err instanceof AnnotationsFileError) {
       void vscode.window.showErrorMessage(`Capriccio: ${file.fsPath}: ${err.message}`);
@@ -146,5 +155,5 @@ export async function applyAnnotation(uri: vscode.Uri, name: string, ann: Annota
   const opened = await vscode.workspace.openTextDocument(file);
   await opened.save();
   await vscode.window.showTextDocument(opened, { preview: true, preserveFocus: true });
-  void vscode.window.showInformationMessage(`Capriccio: ${name} annotated in ${ANNOTATIONS_FILE}; rebuild with capriccio cc to apply it.`);
+  void vscode.window.showInformationMessage(`Capriccio: ${entries.map((e) => e.name).join(', ')} annotated in ${ANNOTATIONS_FILE}; rebuild with capriccio cc to apply it.`);
 }
