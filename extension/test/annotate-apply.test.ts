@@ -344,6 +344,7 @@ for (const form of ['shared', 'archive'] as const) {
     assert.deepEqual(after.stacks.hotSplits.filter((h) => h.function === 'worker'), []);
     assert.deepEqual(after.suggestions.filter((x) => x.kind === 'annotate-stack'), []);
     // The effect in memory: the waiting threads hold no megabyte each any more.
+    t.diagnostic(`stack reserved ${before.stacks.reservedBytes} before, ${after.stacks.reservedBytes} after; splits ${hot.count}, mapped ${hot.mapped}`);
     assert.ok((after.stacks.reservedBytes ?? Infinity) * 10 <= (before.stacks.reservedBytes ?? 0), `reserved ${before.stacks.reservedBytes} before, ${after.stacks.reservedBytes} after`);
   });
 }

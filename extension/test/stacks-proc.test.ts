@@ -45,7 +45,7 @@ function childOf(pid: number): number {
 
 const within = (ours: number, proc: number): boolean => ours >= proc * 0.9 && ours <= proc * 1.1;
 
-test('knot with 1,000 connections: STACKS resident and reserved match /proc within 10%', { skip: skipUnless(RUNTIME), timeout: 240_000 }, async () => {
+test('knot with 1,000 connections: STACKS resident and reserved match /proc within 10%', { skip: skipUnless(RUNTIME), timeout: 240_000 }, async (t) => {
   const made = spawnSync('make', ['-s', '-C', join(root, 'samples', 'knot'), 'all'], { encoding: 'utf8', timeout: 180_000 });
   assert.equal(made.status, 0, `make failed: ${made.stderr}${made.stdout}`);
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-stacks-'));
@@ -94,6 +94,7 @@ test('knot with 1,000 connections: STACKS resident and reserved match /proc with
     const last = stacks.find((s) => (hello.startRealtimeNs + s.tNs) / 1e6 >= procAt);
     assert.ok(last, `no STACKS measurement after /proc was read, of ${stacks.length}`);
     const msg = `STACKS reserved ${last.reservedBytes} resident ${last.residentBytes} (${last.mappings} mappings); /proc nr nh: size ${proc.size} rss ${proc.rss}`;
+    t.diagnostic(msg);
     assert.ok(last.reservedBytes >= CONNECTIONS * (1 << 20), msg);
     assert.ok(last.residentBytes < last.reservedBytes / 20, msg);
     assert.ok(within(last.reservedBytes, proc.size), msg);

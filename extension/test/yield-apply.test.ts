@@ -75,5 +75,6 @@ test('yield applied as written: the hog loop gets its yield point, the suggestio
     [],
     'a yield suggestion remains after the fix',
   );
+  t.diagnostic(`ticker's worst delay: ${before.worstMs} ms before the fix, ${after.worstMs} ms after`);
   assert.ok(after.worstMs * 4 <= before.worstMs, `worst delay ${before.worstMs} ms before the fix, ${after.worstMs} ms after`);
 });
