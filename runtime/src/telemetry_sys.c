@@ -636,7 +636,10 @@ static uintptr_t cap__call_target(uintptr_t ret)
  * functions, is the external function to blame (and its call site).
  * Frames hold stale return addresses too (a slot of alignment padding
  * keeps the one of an earlier call): one that returns into the function
- * the current answer returns into is such a leftover, not a caller. */
+ * the current answer returns into is such a leftover, not a caller.  A
+ * call to __morestack means the worker is linking a chunk for a split
+ * (chunks.h maps one when none fits): the runtime's own system call. */
+extern void __morestack(void);
 static void cap__locate_stall(pid_t tid, uint32_t *sysno, uint64_t *pc, uint64_t *callsite, uint64_t *target)
 {
 	char path[64], buf[256];
@@ -667,6 +670,10 @@ static void cap__locate_stall(pid_t tid, uint32_t *sysno, uint64_t *pc, uint64_t
 		uintptr_t callee = cap__call_target(ret);
 		if (!callee)
 			continue;
+		if (callee == (uintptr_t)__morestack) { /* inside a split: the runtime mapping a chunk, nothing the program called */
+			*callsite = *target = 0;
+			return;
+		}
 		if (cap__is_split_code(callee)) {
 			if (*callsite)
 				return; /* the program's own call: the one below it is the answer */
