@@ -637,10 +637,33 @@ static uintptr_t cap__call_target(uintptr_t ret)
  * Frames hold stale return addresses too (a slot of alignment padding
  * keeps the one of an earlier call): one that returns into the function
  * the current answer returns into is such a leftover, not a caller.  A
- * call to __morestack means the worker is linking a chunk for a split
- * (chunks.h maps one when none fits): the runtime's own system call. */
-extern void __morestack(void);
-static void cap__locate_stall(pid_t tid, uint32_t *sysno, uint64_t *pc, uint64_t *callsite, uint64_t *target)
+ * The scan stays on the stack chunk it starts in (cap__stack_end).  A
+ * call to __morestack is a split-stack function's prologue, so it ends the
+ * scan as a call between the program's functions does; met first, the
+ * worker is linking a chunk for a split (chunks.h maps one when none
+ * fits): the runtime's own system call. */
+extern void __morestack(void), __morestack_non_split(void);
+
+/* The end of the stack chunk holding sp: the running thread's first chunk,
+ * or the linked chunk (stackmem.h) around it; 0 if neither.  A scan past it
+ * would read another thread's stack (mappings of chunks and slabs lie side
+ * by side) and blame its calls. */
+static uintptr_t cap__stack_end(const struct cap_thread *t, uintptr_t sp)
+{
+	if (t && sp >= (uintptr_t)t->stack_lo && sp < (uintptr_t)t->stack_lo + t->stack_size)
+		return (uintptr_t)t->stack_lo + t->stack_size;
+	struct cap_stackmem_table *m = atomic_load_explicit(&cap__stackmem.t, memory_order_acquire);
+	for (size_t i = 0; m && i < m->cap; i++) {
+		uintptr_t a = atomic_load_explicit(&m->v[i].addr, memory_order_acquire);
+		size_t len = atomic_load_explicit(&m->v[i].len, memory_order_relaxed);
+		if (a && sp >= a && sp < a + len)
+			return a + len;
+	}
+	return 0;
+}
+
+static void cap__locate_stall(pid_t tid, const struct cap_thread *t, uint32_t *sysno, uint64_t *pc, uint64_t *callsite,
+			      uint64_t *target)
 {
 	char path[64], buf[256];
 	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
@@ -660,7 +683,8 @@ static void cap__locate_stall(pid_t tid, uint32_t *sysno, uint64_t *pc, uint64_t
 	*sysno = (uint32_t)nr;
 	*pc = ip;
 	uint64_t words[2048];
-	struct iovec local = { words, sizeof words }, remote = { (void *)sp, sizeof words };
+	uintptr_t end = cap__stack_end(t, sp);
+	struct iovec local = { words, end > sp && end - sp < sizeof words ? end - sp : sizeof words }, remote = { (void *)sp, local.iov_len };
 	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 	uintptr_t caller = 0; /* the function *callsite returns into */
 	for (ssize_t i = 0; i < got / 8; i++) {
@@ -670,10 +694,8 @@ static void cap__locate_stall(pid_t tid, uint32_t *sysno, uint64_t *pc, uint64_t
 		uintptr_t callee = cap__call_target(ret);
 		if (!callee)
 			continue;
-		if (callee == (uintptr_t)__morestack) { /* inside a split: the runtime mapping a chunk, nothing the program called */
-			*callsite = *target = 0;
-			return;
-		}
+		if (callee == (uintptr_t)__morestack || callee == (uintptr_t)__morestack_non_split)
+			return; /* a split-stack function's prologue: the call below it, if any, is the answer */
 		if (cap__is_split_code(callee)) {
 			if (*callsite)
 				return; /* the program's own call: the one below it is the answer */
@@ -743,7 +765,7 @@ static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
 	}
 	uint32_t sysno;
 	uint64_t pc, callsite, target;
-	cap__locate_stall(tw->tid, &sysno, &pc, &callsite, &target);
+	cap__locate_stall(tw->tid, tw->w->current, &sysno, &pc, &callsite, &target);
 	if (sysno == UINT32_MAX)
 		return; /* running: a CPU hog, the sampler's business */
 	uint64_t key = callsite ? callsite : pc;

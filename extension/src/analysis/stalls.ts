@@ -3,7 +3,7 @@
 // function the program called to get there, and the line of the program that called it.
 import type { Model } from '../model/model.ts';
 import { NULL_ADDRESS, SYSCALL_UNKNOWN } from '../../../shared/protocol.ts';
-import { describe, isRuntime, type SymbolTable } from '../symbols/symbols.ts';
+import { describe, type SymbolTable } from '../symbols/symbols.ts';
 import { syscallName } from '../symbols/syscalls.ts';
 import { linkedName } from './modules.ts';
 
@@ -38,6 +38,9 @@ export function syscallLabel(s: Pick<StallSummary, 'syscall' | 'syscallName'>): 
   return s.syscall === null ? 'an unknown system call' : `system call ${s.syscall}`;
 }
 
+/** A split's own calls: the runtime linking (and maybe mapping) a chunk. */
+const SPLIT_PATH = /^(__morestack|__wrap___generic_morestack)$/;
+
 /** Every stall of the model, longest in total first. */
 export function stallsOf(model: Model, table: SymbolTable): StallSummary[] {
   return [...model.stalls.values()]
@@ -47,8 +50,8 @@ export function stallsOf(model: Model, table: SymbolTable): StallSummary[] {
       const from = s.callsite !== NULL_ADDRESS ? table.get(s.callsite, 'return') : undefined;
       // Without a call site or a target the scan found no call from the program (a library's own
       // thread, the runtime): nothing the program could annotate.
-      // A target in the runtime (__morestack: a chunk being mapped for a split) is not the program's either.
-      const found = (s.target !== NULL_ADDRESS || s.callsite !== NULL_ADDRESS) && !(target && isRuntime(target));
+      // Nor is a split's: the runtime mapping a chunk (a call to __morestack, or its call to the wrap).
+      const found = (s.target !== NULL_ADDRESS || s.callsite !== NULL_ADDRESS) && !(target && SPLIT_PATH.test(target.function));
       const external = !found
         ? undefined
         : target && target.function !== '??'
