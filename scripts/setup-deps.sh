@@ -12,8 +12,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #   libzstd-dev, libuv1-dev, libmicrohttpd-dev: the real libraries of the compatibility suite (compat/),
 #   zstd: the command that checks its compressed output; libaio-dev: a Debian library whose calls block
 #   out of Capriccio's sight, for the annotation tests (runtime/tests, extension/test);
-#   pkgconf: pkg-config, with which runtime/tests/pkg_config.sh builds a program from capriccio.pc.
-DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk libzstd-dev zstd libuv1-dev libmicrohttpd-dev libaio-dev pkgconf"
+#   pkgconf: pkg-config, with which runtime/tests/pkg_config.sh builds a program from capriccio.pc;
+#   golang-go: `go tool pprof`, which reads the profiles `capriccio export --format pprof` writes (extension/test/pprof.test.ts).
+DEBIAN_PACKAGES="gcc g++ make binutils liburing-dev chromium curl wrk libzstd-dev zstd libuv1-dev libmicrohttpd-dev libaio-dev pkgconf golang-go"
 
 # shellcheck source=scripts/debian-packages.sh
 . scripts/debian-packages.sh
