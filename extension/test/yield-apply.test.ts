@@ -77,4 +77,18 @@ test('yield applied as written: the hog loop gets its yield point, the suggestio
   );
   t.diagnostic(`ticker's worst delay: ${before.worstMs} ms before the fix, ${after.worstMs} ms after`);
   assert.ok(after.worstMs * 4 <= before.worstMs, `worst delay ${before.worstMs} ms before the fix, ${after.worstMs} ms after`);
+
+  // capriccio diff shows it: the ticker's sleep, matched across the rebuild (the fix moved its
+  // line), waited as long as the hog ran before, and about its 5 ms after.
+  const d = run(process.execPath, ['--import', 'tsx', mainTs, 'diff', join(dir, 'hog-before.cap'), join(dir, 'hog-after.cap'), '--json']);
+  assert.equal(d.status, 0, d.stderr);
+  const diff = JSON.parse(d.stdout) as { points: { kind: string; label: string; before: { waitMaxNs: number } | null; after: { waitMaxNs: number } | null; change: number }[] };
+  const tick = diff.points.filter((p) => p.kind === 'sleep' && p.label.startsWith('ticker '));
+  assert.equal(tick.length, 1, JSON.stringify(diff.points));
+  const [b, a] = [tick[0]!.before, tick[0]!.after];
+  assert.ok(b && a, `the ticker's sleep is on both sides: ${JSON.stringify(tick[0])}`);
+  t.diagnostic(`diff: the ticker's sleep waited at most ${b.waitMaxNs} ns before, ${a.waitMaxNs} ns after`);
+  assert.ok(b.waitMaxNs >= 400e6 && a.waitMaxNs * 4 <= b.waitMaxNs, JSON.stringify(tick[0]));
+  const changes = diff.points.map((p) => Math.abs(p.change));
+  assert.deepEqual(changes, [...changes].sort((x, y) => y - x), 'ranked by change');
 });

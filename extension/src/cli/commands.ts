@@ -2,6 +2,7 @@
 import type { Command } from './command.ts';
 import { analyzeCommand } from './analyze.ts';
 import { ccCommand } from './cc.ts';
+import { diffCommand } from './diff.ts';
 import { exportCommand } from './export.ts';
 import { reportCommand } from './report.ts';
 import { runCommand } from './run.ts';
@@ -11,6 +12,7 @@ export const commands = {
   cc: ccCommand,
   run: runCommand,
   summary: summaryCommand,
+  diff: diffCommand,
   export: exportCommand,
   report: reportCommand,
   analyze: analyzeCommand,
