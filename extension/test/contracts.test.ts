@@ -129,21 +129,7 @@ function fullView(): ViewData {
     stacks: {
       ...v.stacks,
       threads: [{ id: 1, name: 'main', site: '0x401000', allocatedBytes: 8192, usedBytes: 4000, chunksLinked: 2, state: 'blocked', kind: 'io' }],
-      hotSplits: [
-        {
-          callsite: '0x401200',
-          function: 'parse',
-          file: '/src/server/main.c',
-          line: 40,
-          count: 9,
-          frameBytes: 1_059_864,
-          demandedBy: 'parse',
-          cause: 'linker',
-          callees: [{ name: 'snprintf', origin: 'library', library: 'libc' }],
-          label: 'parse → snprintf (libc)',
-          reason: '1.0 MiB demanded by the linker for a call into code without split stacks', mapped: 2,
-        },
-      ],
+      hotSplits: v.stacks.hotSplits.map((h) => ({ ...h, function: 'parse', line: 40, count: 9, demandedBy: 'parse', label: 'parse → snprintf (libc)' })),
     },
     suggestions: [{ kind: 'yield', message: 'yield in the loop', function: 'parse', file: '/src/server/main.c', line: 41, evidence: { runMaxNs: 9e6, site: 'parse' } }],
     health: { ...v.health, errors: [{ offset: 8, reason: 'bad frame' }], model: { nodes: 1 }, truncated: 'cut short' },

@@ -114,13 +114,10 @@ static inline bool cap__chunk_take(struct cap_stack_ctx *sc, size_t frame, size_
 		/* As libgcc sizes it: the frame, its arguments and the header,
 		 * in whole pages, at least one page's room. */
 		size_t bytes = ((need < 2048 ? 2048 : need) + sizeof *s + 4095) & ~(size_t)4095;
-		long p = cap_sys6(SYS_mmap, 0, (long)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				  -1, 0);
-		if (p < 0 && p > -4096)
+		s = cap__stackmem_map(bytes, 0);
+		if (!s)
 			return true; /* libgcc tries, and fails alike */
-		s = (struct cap_libgcc_segment *)p; /* zero but for: */
-		s->size = bytes - sizeof *s;
-		cap__stackmem_add(s, bytes);
+		s->size = bytes - sizeof *s; /* the rest of the header is zero */
 	}
 	s->prev = cur;
 	s->next = *pp;

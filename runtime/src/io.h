@@ -95,7 +95,7 @@ static inline struct cap_park cap__park_begin(void)
  * asked not to block (its own O_NONBLOCK or MSG_DONTWAIT) or the socket
  * timeout passed, -EINTR, -EBADF, -EPERM (epoll cannot watch it). */
 int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait);
-int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local);
+int cap__iov_window(const struct iovec *iov, int cnt, size_t done, struct iovec *local);
 size_t cap__iov_len(const struct iovec *iov, int cnt);
 
 /* A kernel result as the program sees it: -1 and errno for an error. */

@@ -54,11 +54,11 @@ int cap__park(int fd, int dir, struct cap_park *pk, bool dontwait)
 	return w == -ETIMEDOUT ? -EAGAIN : w;
 }
 
-/* Advance an iovec array past `done` bytes, into `local` when it must be
- * copied.  Returns the new count (0 when everything was consumed). */
-int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iovec *local)
+/* The window of the whole iovec array `v` past its first `done` bytes:
+ * at most CAP_IOV_LOCAL buffers, copied into `local`.  Returns their count
+ * (0 when everything was consumed). */
+int cap__iov_window(const struct iovec *v, int cnt, size_t done, struct iovec *local)
 {
-	const struct iovec *v = *iov;
 	int i = 0;
 	while (i < cnt && done >= v[i].iov_len)
 		done -= v[i++].iov_len;
@@ -71,7 +71,6 @@ int cap__iov_advance(const struct iovec **iov, int cnt, size_t done, struct iove
 		local[k] = v[i + k];
 	local[0].iov_base = (char *)local[0].iov_base + done;
 	local[0].iov_len -= done;
-	*iov = local;
 	return n;
 }
 
@@ -124,8 +123,8 @@ static long cap__rw(int fd, const struct iovec *iov, int cnt, int64_t off, int d
 			}
 			if (off >= 0)
 				off += r;
-			iov = orig;
-			cnt = cap__iov_advance(&iov, ocnt, total, local);
+			iov = local;
+			cnt = cap__iov_window(orig, ocnt, total, local);
 			if (cnt == 0)
 				return (long)total;
 			if (dir == CAP_DIR_READ)
@@ -170,8 +169,8 @@ disk:
 			return (long)total;
 		if (off >= 0)
 			off += r;
-		iov = orig;
-		cnt = cap__iov_advance(&iov, ocnt, total, local);
+		iov = local;
+		cnt = cap__iov_window(orig, ocnt, total, local);
 		if (cnt == 0)
 			return (long)total;
 	}
@@ -335,10 +334,8 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 				msg->msg_namelen = m.msg_namelen;
 			}
 			got += (size_t)r;
-			const struct iovec *v = msg->msg_iov;
-			int cnt = cap__iov_advance(&v, (int)msg->msg_iovlen, got, local);
-			m.msg_iov = (struct iovec *)v;
-			m.msg_iovlen = (size_t)cnt;
+			m.msg_iovlen = (size_t)cap__iov_window(msg->msg_iov, (int)msg->msg_iovlen, got, local);
+			m.msg_iov = local;
 			m.msg_name = NULL;
 			m.msg_namelen = 0;
 			m.msg_control = NULL;
@@ -376,8 +373,8 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		long r = cap_sys3(SYS_sendmsg, fd, &m, flags | MSG_DONTWAIT);
 		if (r >= 0) {
 			sent += (size_t)r;
-			iov = msg->msg_iov;
-			cnt = cap__iov_advance(&iov, (int)msg->msg_iovlen, sent, local);
+			iov = local;
+			cnt = cap__iov_window(msg->msg_iov, (int)msg->msg_iovlen, sent, local);
 			if (cnt == 0)
 				return (long)sent;
 			m.msg_control = NULL; /* ancillary data went with the first bytes */

@@ -62,10 +62,9 @@ static size_t cap__send_rest(int fd, const struct msghdr *hdr, size_t done, size
 	struct iovec local[CAP_IOV_LOCAL];
 	size_t more = 0;
 	while (done + more < want) {
-		const struct iovec *iov = hdr->msg_iov;
 		struct msghdr m = *hdr;
-		m.msg_iovlen = (size_t)cap__iov_advance(&iov, (int)hdr->msg_iovlen, done + more, local);
-		m.msg_iov = (struct iovec *)iov;
+		m.msg_iovlen = (size_t)cap__iov_window(hdr->msg_iov, (int)hdr->msg_iovlen, done + more, local);
+		m.msg_iov = local;
 		m.msg_control = NULL; /* it went with the first bytes */
 		m.msg_controllen = 0;
 		ssize_t r = sendmsg(fd, &m, flags);

@@ -73,10 +73,9 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 	struct cap_thread *t;
 	if (cls >= CAP_NCLASS) {
 		size = (size + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1);
-		char *base = cap__map(size, 0);
+		char *base = cap__stackmem_map(size, 0);
 		if (!base)
 			return -ENOMEM;
-		cap__stackmem_add(base, size);
 		t = cap__place(base, size);
 		t->ss.segments = NULL;
 	} else {
@@ -93,12 +92,11 @@ static int cap__split_alloc(struct cap_thread **out, size_t size)
 		} else {
 			if (c->bump + size > c->end) {
 				size_t slab = CAP_SLAB_BYTES - CAP_SLAB_BYTES % size;
-				char *s = cap__map(slab, MAP_POPULATE);
+				char *s = cap__stackmem_map(slab, MAP_POPULATE);
 				if (!s) {
 					cap__idle_add(sc, (int64_t)size);
 					return -ENOMEM;
 				}
-				cap__stackmem_add(s, (slab + CAP_PAGE - 1) & ~(size_t)(CAP_PAGE - 1));
 				cap__idle_add(sc, (int64_t)slab);
 				c->bump = s;
 				c->end = s + slab;

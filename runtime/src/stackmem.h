@@ -110,6 +110,18 @@ static inline __attribute__((always_inline)) void cap__stackmem_add(void *addr, 
 	cap__stackmem_unlock();
 }
 
+/* A stack mapping of `bytes` (rounded up to whole pages), made and
+ * registered as all are; NULL when there is no memory for it. */
+static inline __attribute__((always_inline)) void *cap__stackmem_map(size_t bytes, int extra)
+{
+	size_t len = (bytes + 4095) & ~(size_t)4095;
+	long p = cap_sys6(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra, -1, 0);
+	if (p < 0 && p > -4096)
+		return NULL;
+	cap__stackmem_add((void *)p, len);
+	return (void *)p;
+}
+
 /* The mapping at addr is about to go.  Deletion shifts later entries of the
  * probe run back into the hole, so no tombstones accumulate. */
 static inline __attribute__((always_inline)) void cap__stackmem_del(void *addr)
@@ -160,9 +172,10 @@ static inline __attribute__((always_inline)) size_t cap__resident_bytes(uintptr_
 	return n * 4096;
 }
 
-/* stackmem_sys.c: the telemetry thread's measurement of every registered
- * mapping. */
+/* stackmem_sys.c, for the telemetry thread: the measurement of every
+ * registered mapping, and the end of the one holding addr (0: none). */
 struct cap_stack_mem;
 void cap__stackmem_measure(struct cap_stack_mem *out);
+uintptr_t cap__stackmem_end(uintptr_t addr);
 
 #endif

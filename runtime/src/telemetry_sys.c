@@ -430,6 +430,10 @@ static void cap__build_workers(uint64_t now)
 	cap__frame_workers(&S.out, S.seq, S.nworkers, rows);
 }
 
+/* The snapshots at which the workers are asked for their rows and the stack
+ * memory is measured: about once a second, each a walk of everything. */
+static inline bool cap__slow_tick(void) { return S.seq % 10 == 1; }
+
 /* STACKS: the stack memory as the kernel holds it.  Measured about once a
  * second (mincore over every stack mapping), with the rows the workers
  * gather, and for the last snapshot; sent after every snapshot.  Waste: resident, held by no live
@@ -439,7 +443,7 @@ static void cap__build_workers(uint64_t now)
 static void cap__build_stacks(uint64_t now)
 {
 	struct cap_stack_mem *st = &S.stacks;
-	if (S.seq % 10 == 1 || st->t_ns == 0 || atomic_load(&S.exiting) == 1) { /* and at the end */
+	if (cap__slow_tick() || st->t_ns == 0 || atomic_load(&S.exiting) == 1) { /* and at the end */
 		cap__stackmem_measure(st);
 		st->t_ns = now - S.start_mono_ns;
 		int64_t waste = 0;
@@ -466,7 +470,7 @@ static void cap__threads_section(struct cap_wire *w, struct cap_snap *s)
 {
 	const struct cap_thread_row *top[CAP_TOP_THREADS];
 	uint32_t n = 0;
-	bool ask = S.seq % 10 == 1;
+	bool ask = cap__slow_tick();
 	for (uint32_t k = 0; k < S.nworkers; k++) {
 		struct cap_telemetry *T = cap__tw(k)->T;
 		int want = atomic_load_explicit(&T->want_threads, memory_order_acquire);
@@ -652,14 +656,7 @@ static uintptr_t cap__stack_end(const struct cap_thread *t, uintptr_t sp)
 {
 	if (t && sp >= (uintptr_t)t->stack_lo && sp < (uintptr_t)t->stack_lo + t->stack_size)
 		return (uintptr_t)t->stack_lo + t->stack_size;
-	struct cap_stackmem_table *m = atomic_load_explicit(&cap__stackmem.t, memory_order_acquire);
-	for (size_t i = 0; m && i < m->cap; i++) {
-		uintptr_t a = atomic_load_explicit(&m->v[i].addr, memory_order_acquire);
-		size_t len = atomic_load_explicit(&m->v[i].len, memory_order_relaxed);
-		if (a && sp >= a && sp < a + len)
-			return a + len;
-	}
-	return 0;
+	return cap__stackmem_end(sp);
 }
 
 static void cap__locate_stall(pid_t tid, const struct cap_thread *t, uint32_t *sysno, uint64_t *pc, uint64_t *callsite,
