@@ -1,4 +1,4 @@
-// The telemetry protocol (docs/PROTOCOL.md, version 3) as TypeScript types: one definition of
+// The telemetry protocol (docs/PROTOCOL.md, version 4) as TypeScript types: one definition of
 // every frame and record the runtime sends and the tools write. In shared/ because both sides
 // use it (the decoder in extension/src/protocol/, the webview's ViewData): so no Node types here
 // (bytes are Uint8Array), and it imports nothing.
@@ -19,16 +19,19 @@
 // - END `stop` is its name: 'none' (0), 'asked' (1) or 'killed' (2); its `how` as EXIT's.
 // - `own` in SYMBOLS is a boolean; `syscall` in stalls is the u32 as sent (SYSCALL_UNKNOWN
 //   = 0xffffffff when unknown).
+// - SYNC's `from_node` is a node id, or null for NO_NODE (0xffffffff: the waker had not blocked).
 
 /** A run-time address: lowercase hex with a 0x prefix, no padding ("0x401136"). */
 export type Address = string;
 
-/** The version the runtime writes now (2: WORKERS frames; 3: STACKS frames); a reader also takes older ones. */
-export const PROTOCOL_VERSION = 3;
-/** Versions this reader decodes: 1 is the same stream without WORKERS frames, 2 without STACKS frames. */
-export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+/** The version the runtime writes now (2: WORKERS frames; 3: STACKS frames; 4: SYNC frames); a reader also takes older ones. */
+export const PROTOCOL_VERSION = 4;
+/** Versions this reader decodes: 1 is the same stream without WORKERS frames, 2 without STACKS frames, 3 without SYNC frames. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2, 3, 4];
 /** The first version whose runtime measures its stack memory (STACKS frames). */
 export const STACKS_VERSION = 3;
+/** The first version whose runtime records lock hand-overs and wakes (SYNC frames). */
+export const SYNC_VERSION = 4;
 /** The 8 bytes that start a recording file: "CAPREC", 0, 1. */
 export const RECORDING_MAGIC: Uint8Array = new Uint8Array([0x43, 0x41, 0x50, 0x52, 0x45, 0x43, 0x00, 0x01]);
 /** Bounds of a frame's size field (bytes after it). */
@@ -37,6 +40,8 @@ export const MAX_FRAME_SIZE = 16 * 1024 * 1024;
 /** At most this many frames in a node definition or a sample. */
 export const MAX_FRAMES = 16;
 export const SYSCALL_UNKNOWN = 0xffffffff;
+/** SYNC `from_node` on the wire when the waker had no blocking point (decoded as null). */
+export const NO_NODE = 0xffffffff;
 
 export const FRAME_TYPE = {
   hello: 1,
@@ -44,6 +49,7 @@ export const FRAME_TYPE = {
   exit: 3,
   workers: 4,
   stacks: 5,
+  sync: 6,
   symbols: 16,
   end: 17,
   inlined: 18,
@@ -297,6 +303,49 @@ export interface StacksFrame {
   readonly wasteBytes: number;
 }
 
+/**
+ * A wait at a lock that ended when its holder handed the lock over (SYNC, version 4), cumulative
+ * per waiting point, holder's acquisition site and holder's release site.
+ */
+export interface Hold {
+  /** the waiting blocking point (a node id) */
+  readonly node: number;
+  /** return address of the holder's lock call: where it acquired what it held */
+  readonly acquire: Address;
+  /** return address of the holder's unlock or post that handed it to the waiter */
+  readonly release: Address;
+  /** waits at `node` that ended by such a hand-over */
+  readonly count: number;
+  /** the holder's holds, from its acquisition to that release */
+  readonly holdTotalNs: number;
+  readonly holdMaxNs: number;
+  /** the waits at `node` that ended so */
+  readonly waitTotalNs: number;
+}
+
+/** Threads blocked at `node` made runnable by another thread's call at `waker` (SYNC, version 4), cumulative. */
+export interface Wake {
+  /** the woken blocking point */
+  readonly node: number;
+  /** the waker's last blocking point (its current run started there); null: it had not blocked yet */
+  readonly fromNode: number | null;
+  /**
+   * return address of the call that made it runnable (a signal, broadcast, unlock, post, exit);
+   * for a thread that returned from its start function, that function's address + 1, so that
+   * looking it up as a return address (− 1) names the function
+   */
+  readonly waker: Address;
+  readonly count: number;
+}
+
+/** Contention and wakes, sent after the snapshot `seq` (version 4); cumulative: a record replaces the previous one of its key. */
+export interface SyncFrame {
+  readonly type: 'sync';
+  readonly seq: number;
+  readonly holds: readonly Hold[];
+  readonly wakes: readonly Wake[];
+}
+
 export interface ExitFrame {
   readonly type: 'exit';
   readonly how: ExitHow;
@@ -371,7 +420,7 @@ export interface InlinedFrame {
   readonly inlined: readonly InlinedEntry[];
 }
 
-export type Frame = HelloFrame | SnapshotFrame | WorkersFrame | StacksFrame | ExitFrame | SymbolsFrame | EndFrame | InlinedFrame;
+export type Frame = HelloFrame | SnapshotFrame | WorkersFrame | StacksFrame | SyncFrame | ExitFrame | SymbolsFrame | EndFrame | InlinedFrame;
 
 /** A frame and where it started in the stream (offset of its size field). */
 export interface DecodedFrame {

@@ -212,6 +212,56 @@ export interface ViewEnd {
   readonly killed: boolean;
 }
 
+/** Where a call is in the program: its return address looked up at − 1, so the line is the call's. */
+export interface ViewPlace {
+  readonly function: string;
+  readonly file: string;
+  readonly line: number;
+}
+
+/** What a contended lock is, by the kind of its blocking point. */
+export const LOCK_KINDS = ['mutex', 'rwlock', 'sem'] as const;
+export type LockKind = (typeof LOCK_KINDS)[number];
+
+/** Those who held a lock while a thread waited, grouped by where they acquired it (SYNC holds). */
+export interface ViewLockHolder extends ViewPlace {
+  /** waits that ended when such a holder released */
+  readonly count: number;
+  /** the holders' hold, from their acquisition to the release that handed the lock over */
+  readonly holdAvgNs: number;
+  readonly holdMaxNs: number;
+  /** the waiters' time in those waits */
+  readonly waitNs: number;
+  /** the release (unlock, post) that handed the lock over most often */
+  readonly release: ViewPlace;
+}
+
+/** A blocking point waiting on a mutex, rwlock or semaphore, and who held what it waited for; its place is the point's own. */
+export interface ViewLock extends ViewPlace {
+  /** the blocking point (a node id) */
+  readonly id: number;
+  /** the point's unique label (labels.ts), as the graph shows it */
+  readonly label: string;
+  readonly kind: LockKind;
+  /** waits that ended at the point */
+  readonly waits: number;
+  /** their total time */
+  readonly waitNs: number;
+  /** most hand-overs first */
+  readonly holders: readonly ViewLockHolder[];
+}
+
+/** Threads blocked at a point made runnable by calls at one place of the program (SYNC wakes). */
+export interface ViewWake {
+  /** the waker's call: a signal, broadcast, unlock, post, join's thread exit (for a start function that returned, the function) */
+  readonly from: ViewPlace;
+  /** the woken blocking point (a node id) */
+  readonly to: number;
+  /** the blocking point the wakers' runs most often started from (null: they had not blocked yet): where a graph draws the edge from */
+  readonly fromNode: number | null;
+  readonly count: number;
+}
+
 /** What was lost or could not be read, shown so the view stays honest. */
 export interface ViewHealth {
   readonly decodeErrors: number;
@@ -228,8 +278,74 @@ export interface ViewHealth {
   /** nodes and edges left out of the view by its caps (see viewdata.ts) */
   readonly hiddenNodes: number;
   readonly hiddenEdges: number;
+  /** contended locks and wakes left out of the view by its caps (the least wait, the fewest) */
+  readonly hiddenLocks: number;
+  readonly hiddenWakes: number;
   /** history points left out (downsampled) */
   readonly hiddenPoints: number;
+}
+
+/** A blocking point's figures in one recording of a comparison. */
+export interface PointFigures {
+  readonly count: number;
+  readonly waitAvgNs: number;
+  readonly waitMaxNs: number;
+  readonly waitTotalNs: number;
+}
+/** An edge's figures in one recording of a comparison. */
+export interface EdgeFigures {
+  readonly count: number;
+  readonly runAvgNs: number;
+  readonly runMaxNs: number;
+  readonly runTotalNs: number;
+}
+/** A spawn site's figures in one recording of a comparison. */
+export interface SiteFigures {
+  readonly threads: number;
+  readonly stackHighWaterBytes: number;
+}
+
+/** One thing in two recordings (extension/src/analysis/diff.ts matches them): its figures in each, null where it did not occur. */
+export interface DiffRow<F> {
+  /** what matches it across the two runs */
+  readonly key: string;
+  readonly before: F | null;
+  readonly after: F | null;
+  /** after minus before of its time (wait or run total; stack bytes for a site) */
+  readonly change: number;
+}
+/** A blocking point, where it is in the later recording (else the earlier one); file '??': not known. */
+export interface DiffPoint extends DiffRow<PointFigures> {
+  readonly kind: string;
+  readonly label: string;
+  readonly file: string;
+  readonly line: number;
+}
+/** An edge, by the keys of the points at its ends. */
+export interface DiffEdge extends DiffRow<EdgeFigures> {
+  readonly from: string;
+  readonly to: string;
+}
+/** A spawn site, where it is (as DiffPoint). */
+export interface DiffSite extends DiffRow<SiteFigures> {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** Two recordings side by side, each table ranked by change (largest first). */
+export interface Diff {
+  readonly points: readonly DiffPoint[];
+  readonly edges: readonly DiffEdge[];
+  readonly sites: readonly DiffSite[];
+}
+
+/** The view's comparison with an earlier recording: the Diff's first rows, and how many were left out. */
+export interface ViewCompare extends Diff {
+  /** the earlier recording's path */
+  readonly source: string;
+  /** what the view calls it (its file name) */
+  readonly name: string;
+  readonly hidden: { readonly points: number; readonly edges: number; readonly sites: number };
 }
 
 export interface ViewData {
@@ -248,6 +364,16 @@ export interface ViewData {
   readonly stacks: ViewStacks;
   /** per worker, from the latest WORKERS frame; empty for recordings before protocol version 2 */
   readonly workers: readonly ViewWorker[];
+  /** contended locks, most wait first ([] when not recorded: see syncRecorded) */
+  readonly locks: readonly ViewLock[];
+  /** wakes, most first ([] when not recorded) */
+  readonly wakes: readonly ViewWake[];
+  /** whether the runtime recorded contention and wakes (SYNC frames, protocol version 4) */
+  readonly syncRecorded: boolean;
+  /** how they were recorded, or "not recorded: …" and why */
+  readonly syncMeasured: string;
   readonly suggestions: readonly ViewSuggestion[];
   readonly health: ViewHealth;
+  /** absent: nothing to compare with; else this recording against an earlier one (capriccio report --compare, Compare with Previous Recording) */
+  readonly compare?: ViewCompare;
 }

@@ -3,7 +3,7 @@
 // not here does not compile (extension/test/shapes.types.ts proves it). The order of the fields
 // in a shape is the order they are checked in, so the first thing wrong is the one reported.
 import { HISTORY_FIELDS } from './protocol.ts';
-import { CALLEE_ORIGINS, SPLIT_CAUSES } from './view.ts';
+import { CALLEE_ORIGINS, LOCK_KINDS, SPLIT_CAUSES } from './view.ts';
 import { fromKeys } from './records.ts';
 import {
   Invalid,
@@ -26,7 +26,15 @@ import {
   type Shape,
 } from './check.ts';
 import type {
+  DiffEdge,
+  DiffPoint,
+  DiffRow,
+  DiffSite,
+  EdgeFigures,
   EdgeSeries,
+  PointFigures,
+  SiteFigures,
+  ViewCompare,
   ViewCallee,
   ViewData,
   ViewEdge,
@@ -35,12 +43,16 @@ import type {
   ViewHealth,
   ViewHistory,
   ViewHotSplit,
+  ViewLock,
+  ViewLockHolder,
   ViewNode,
+  ViewPlace,
   ViewProgram,
   ViewSite,
   ViewStacks,
   ViewSuggestion,
   ViewThread,
+  ViewWake,
   ViewWorker,
 } from './view.ts';
 
@@ -195,11 +207,59 @@ export const HEALTH = {
   runtimeNodesDropped: number,
   hiddenNodes: number,
   hiddenEdges: number,
+  hiddenLocks: number,
+  hiddenWakes: number,
   hiddenPoints: number,
   errors: list(record<ViewHealth['errors'][number]>(HEALTH_ERROR)),
   model: dictionary(number),
   truncated: nullable(string),
 } satisfies Shape<ViewHealth>;
+
+export const PLACE = { function: string, file: string, line: number } satisfies Shape<ViewPlace>;
+
+export const LOCK_HOLDER = {
+  ...PLACE,
+  count: number,
+  holdAvgNs: number,
+  holdMaxNs: number,
+  waitNs: number,
+  release: record<ViewPlace>(PLACE),
+} satisfies Shape<ViewLockHolder>;
+
+export const LOCK = {
+  id: number,
+  label: string,
+  kind: member(LOCK_KINDS),
+  ...PLACE,
+  waits: number,
+  waitNs: number,
+  holders: list(record<ViewLockHolder>(LOCK_HOLDER)),
+} satisfies Shape<ViewLock>;
+
+export const WAKE = { from: record<ViewPlace>(PLACE), to: number, fromNode: nullable(number), count: number } satisfies Shape<ViewWake>;
+
+export const POINT_FIGURES = { count: number, waitAvgNs: number, waitMaxNs: number, waitTotalNs: number } satisfies Shape<PointFigures>;
+export const EDGE_FIGURES = { count: number, runAvgNs: number, runMaxNs: number, runTotalNs: number } satisfies Shape<EdgeFigures>;
+export const SITE_FIGURES = { threads: number, stackHighWaterBytes: number } satisfies Shape<SiteFigures>;
+
+/** A compared row whose sides have `figures`. */
+export const diffRowShape = <F>(figures: Shape<F>) =>
+  ({ key: string, before: nullable(record<F>(figures)), after: nullable(record<F>(figures)), change: number }) satisfies Shape<DiffRow<F>>;
+
+export const DIFF_POINT = { ...diffRowShape(POINT_FIGURES), kind: string, label: string, file: string, line: number } satisfies Shape<DiffPoint>;
+export const DIFF_EDGE = { ...diffRowShape(EDGE_FIGURES), from: string, to: string } satisfies Shape<DiffEdge>;
+export const DIFF_SITE = { ...diffRowShape(SITE_FIGURES), file: string, line: number } satisfies Shape<DiffSite>;
+
+export const COMPARE_HIDDEN = { points: number, edges: number, sites: number } satisfies Shape<ViewCompare['hidden']>;
+
+export const COMPARE = {
+  source: string,
+  name: string,
+  points: list(record<DiffPoint>(DIFF_POINT)),
+  edges: list(record<DiffEdge>(DIFF_EDGE)),
+  sites: list(record<DiffSite>(DIFF_SITE)),
+  hidden: record<ViewCompare['hidden']>(COMPARE_HIDDEN),
+} satisfies Shape<ViewCompare>;
 
 const version: Check<1> = (v, path, key) => {
   if (v !== 1) throw new Invalid(`${named(path, key)}: expected 1, got ${JSON.stringify(v) ?? 'nothing'} (a newer host?)`);
@@ -226,8 +286,13 @@ export const viewShape = (nodeIds: Set<number>) =>
     history,
     stacks: record<ViewStacks>(STACKS),
     workers: list(record<ViewWorker>(WORKER)),
+    locks: list(record<ViewLock>(LOCK)),
+    wakes: list(record<ViewWake>(WAKE)),
+    syncRecorded: boolean,
+    syncMeasured: string,
     suggestions: list(record<ViewSuggestion>(SUGGESTION)),
     health: record<ViewHealth>(HEALTH),
+    compare: optional(record<ViewCompare>(COMPARE)),
   }) satisfies Shape<ViewData>;
 
 /** `v` as a ViewData, or Invalid naming the first thing wrong (paths from "view"). */

@@ -1,14 +1,16 @@
 // The extension inside a real VS Code: commands, profiling a sample end to end (build, live
 // panel data, hints, diagnostics, quick fix), recordings, Perfetto export, stack analysis,
-// annotations, and clear errors for bad input.
+// annotations, comparing recordings, and clear errors for bad input.
 import * as assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import type { ViewCompare } from '../../shared/view.ts';
 import { api, openSample, profileToEnd, repoRoot, sampleCopy, until } from './util.ts';
 
-const COMMANDS = ['capriccio.profile', 'capriccio.attach', 'capriccio.openRecording', 'capriccio.stop', 'capriccio.exportPerfetto', 'capriccio.analyzeStack'];
+const COMMANDS = ['capriccio.profile', 'capriccio.attach', 'capriccio.openRecording', 'capriccio.stop', 'capriccio.exportPerfetto', 'capriccio.analyzeStack', 'capriccio.compareWithPrevious'];
 
 const capriccioDiagnostics = (uri: vscode.Uri): vscode.Diagnostic[] => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'capriccio');
 /** FILE compiled on its own by capcc into dir/OUT, as Profile Program does for the active file. */
@@ -303,5 +305,35 @@ describe('Capriccio extension', () => {
     await profileToEnd('the annotated bigframe', { folder: dir, buildCommand: 'make', program: 'build/bigframe' });
     assert.deepEqual(controller.view!.summary.suggestions.filter((g) => g.kind === 'annotate-stack'), []);
     assert.deepEqual(controller.view!.summary.stacks.hotSplits.filter((h) => h.function === 'painter'), []);
+  });
+
+  it('compares a recording with the previous one: the panel is sent the view with its comparison', async () => {
+    const { controller, panelView } = await api();
+    const fixtures = join(repoRoot(), 'protocol', 'fixtures');
+    const [current, previous] = [join(fixtures, 'recording-v3.cap'), join(fixtures, 'recording.cap')];
+    const given = await vscode.commands.executeCommand<ViewCompare | undefined>('capriccio.compareWithPrevious', { current, previous });
+    assert.ok(given && given.points.length > 0, `no comparison: ${JSON.stringify(given)}`);
+    assert.equal(controller.status.kind, 'recording');
+    assert.equal(controller.view!.view.source, current);
+    const sent = await until('the panel to be sent the comparison', () => panelView()?.compare);
+    assert.equal(panelView()!.source, current);
+    assert.deepEqual([sent.source, sent.name], [previous, 'recording.cap']);
+    assert.deepEqual(sent, given);
+
+    // Without a previous one: the recording written before it in its folder.
+    const dir = mkdtempSync(join(tmpdir(), 'capriccio-vscode-compare-'));
+    const [older, newer] = [join(dir, 'prog-1.cap'), join(dir, 'prog-2.cap')];
+    copyFileSync(previous, older);
+    copyFileSync(current, newer);
+    utimesSync(older, 1000, 1000);
+    utimesSync(newer, 2000, 2000);
+    await vscode.commands.executeCommand('capriccio.compareWithPrevious', { current: newer });
+    await until('the panel to be sent the comparison with the older copy', () => panelView()?.compare?.source === older);
+    assert.equal(panelView()!.source, newer);
+
+    // Another profile shown: the comparison goes with the one it was made for.
+    await vscode.commands.executeCommand('capriccio.openRecording', vscode.Uri.file(older));
+    await until('the panel to be sent the view without a comparison', () => panelView()?.source === older);
+    assert.equal(panelView()!.compare, undefined);
   });
 });

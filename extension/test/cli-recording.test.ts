@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { symbolsFrame } from '../src/protocol/encode.ts';
@@ -240,6 +240,12 @@ test('a file that is not a recording, a missing file, and wrong arguments', (t) 
   const missing = capriccio(['summary', join(dir, 'nope')]);
   assert.equal(missing.status, 1);
   assert.equal(missing.stderr, `capriccio: ${join(dir, 'nope')}: no such file\n`);
+  // report --compare names the earlier recording it cannot read, and writes no report.
+  const html = join(dir, 'compare.html');
+  const compare = capriccio(['report', join(root, 'protocol', 'fixtures', 'recording-v3.cap'), '--compare', join(dir, 'nope'), '-o', html]);
+  assert.equal(compare.status, 1);
+  assert.equal(compare.stderr, `capriccio: --compare ${join(dir, 'nope')}: no such file\n`);
+  assert.ok(!existsSync(html), 'a report was written');
 
   const usage: [string[], RegExp][] = [
     [['summary'], /^capriccio summary: missing recording FILE$/m],
@@ -270,6 +276,7 @@ test('a file that is not a recording, a missing file, and wrong arguments', (t) 
     [['export', '--format', 'perfetto', 'a', '-o'], /^capriccio export: option -o needs a value$/m],
     [['report', 'a', '-o', 'x', '-q'], /^capriccio report: unknown option -q$/m],
     [['report', 'a', '--output'], /^capriccio report: option --output needs a value$/m],
+    [['report', 'a', '-o', 'x', '--compare'], /^capriccio report: option --compare needs a value$/m],
     [['run', '--durations', '1', '--', 'true'], /^capriccio run: unknown option --durations$/m],
     [['run', '--scheduler'], /^capriccio run: option --scheduler needs a value$/m],
     [['run', '--interval', '10', '--interval', '20', '--', 'true'], /^capriccio run: option --interval given twice$/m],

@@ -133,6 +133,30 @@ function fullView(): ViewData {
     },
     suggestions: [{ kind: 'yield', message: 'yield in the loop', function: 'parse', file: '/src/server/main.c', line: 41, evidence: { runMaxNs: 9e6, site: 'parse' } }],
     health: { ...v.health, errors: [{ offset: 8, reason: 'bad frame' }], model: { nodes: 1 }, truncated: 'cut short' },
+    locks: [
+      {
+        id: 1,
+        label: 'handler_1 (server/module_1.c:11)',
+        kind: 'mutex',
+        function: 'handler_1',
+        file: '/src/server/module_1.c',
+        line: 11,
+        waits: 4,
+        waitNs: 9e6,
+        holders: [{ function: 'serve', file: '/src/server/main.c', line: 88, count: 4, holdAvgNs: 2e6, holdMaxNs: 3e6, waitNs: 9e6, release: { function: 'serve', file: '/src/server/main.c', line: 90 } }],
+      },
+    ],
+    wakes: [{ from: { function: 'serve', file: '/src/server/main.c', line: 91 }, to: 1, fromNode: 2, count: 7 }],
+    compare: {
+      source: '/rec/before.cap',
+      name: 'before.cap',
+      points: [
+        { key: 'io parse', kind: 'io', label: 'parse', file: '/src/server/main.c', line: 40, before: { count: 9, waitAvgNs: 5, waitMaxNs: 9, waitTotalNs: 45 }, after: { count: 3, waitAvgNs: 1, waitMaxNs: 2, waitTotalNs: 3 }, change: -42 },
+      ],
+      edges: [{ key: 'io parse → io parse', from: 'io parse', to: 'io parse', before: { count: 2, runAvgNs: 4, runMaxNs: 5, runTotalNs: 8 }, after: { count: 1, runAvgNs: 2, runMaxNs: 2, runTotalNs: 2 }, change: -6 }],
+      sites: [{ key: 'serve', file: '/src/server/main.c', line: 12, before: { threads: 4, stackHighWaterBytes: 8192 }, after: { threads: 4, stackHighWaterBytes: 4096 }, change: -4096 }],
+      hidden: { points: 1, edges: 0, sites: 0 },
+    },
   };
 }
 

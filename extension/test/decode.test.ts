@@ -23,6 +23,9 @@ import {
   stacks,
   stacksFrame,
   stacksPayload,
+  sync,
+  syncFrame,
+  syncPayload,
 } from './frames.ts';
 
 function decodeAll(bytes: Buffer, chunk = bytes.length): { frames: Frame[]; errors: DecodeEvent[]; offsets: number[] } {
@@ -64,11 +67,12 @@ test('valid frames of every type decode to their typed form, whole or byte by by
       ],
     },
   ];
-  const frames: Frame[] = [hello({ version: 3 }), fullSnapshot(), stacks(), snapshot({ seq: 2 }), exit(), end, { type: 'symbols', symbols }, { type: 'inlined', inlined }];
+  const frames: Frame[] = [hello({ version: 4 }), fullSnapshot(), stacks(), sync(), snapshot({ seq: 2 }), exit(), end, { type: 'symbols', symbols }, { type: 'inlined', inlined }];
   const bytes = Buffer.concat([
-    helloFrame(hello({ version: 3 })),
+    helloFrame(hello({ version: 4 })),
     snapshotFrame(fullSnapshot()),
     stacksFrame(stacks()),
+    syncFrame(sync()),
     snapshotFrame(snapshot({ seq: 2 })),
     exitFrame(exit()),
     endFrame(end),
@@ -81,7 +85,7 @@ test('valid frames of every type decode to their typed form, whole or byte by by
     assert.deepEqual(r.frames, frames);
   }
   const r = decodeAll(bytes);
-  const h = helloFrame(hello({ version: 3 })).length;
+  const h = helloFrame(hello({ version: 4 })).length;
   assert.deepEqual(r.offsets.slice(0, 2), [0, h]);
 });
 
@@ -110,9 +114,19 @@ test('every validation failure is reported and skipped; the next frames still de
     { name: 'payload too short', frame: rawFrame(3, new W().u8(0).u8(0).u16(0).i32(0).done()), type: 3, reason: /payload ends inside tNs/ },
     { name: 'snapshot cut short', frame: rawFrame(2, snap.subarray(0, snap.length - 3)), type: 2, reason: /payload ends inside|needs at least/ },
     { name: 'bad exit how', frame: rawFrame(3, new W().u8(7).u8(0).u16(0).i32(0).u64(1).done()), type: 3, reason: /unknown exit how 7/ },
-    { name: 'hello version 4 (newer than this reader)', frame: helloFrame(hello({ version: 4 })), type: 1, reason: /protocol version 4 \(this reader knows 1, 2, 3; the runtime writes 3\)/ },
+    { name: 'hello version 5 (newer than this reader)', frame: helloFrame(hello({ version: 5 })), type: 1, reason: /protocol version 5 \(this reader knows 1, 2, 3, 4; the runtime writes 4\)/ },
     { name: 'stacks cut short', frame: rawFrame(5, stacksPayload(stacks()).subarray(0, 36)), type: 5, reason: /payload ends inside wasteBytes/ },
     { name: 'stacks beyond 2^53', frame: rawFrame(5, Buffer.concat([new W().u32(1).u32(1).u64(1).done(), new W().u64(1n << 60n).u64(0).u64(0).done()])), type: 5, reason: /reservedBytes .* beyond 2\^53/ },
+    { name: 'sync cut short', frame: rawFrame(6, syncPayload(sync()).subarray(0, syncPayload(sync()).length - 4)), type: 6, reason: /wakes count 2 needs at least 48 bytes, 44 left/ },
+    { name: 'sync holds beyond the bytes left', frame: rawFrame(6, new W().u32(1).u32(1000).u32(0).done()), type: 6, reason: /holds count 1000 needs at least 56000 bytes, 4 left/ },
+    { name: 'sync without its wakes', frame: rawFrame(6, new W().u32(1).u32(0).done()), type: 6, reason: /payload ends inside wakes count/ },
+    {
+      name: 'sync hold beyond 2^53',
+      frame: rawFrame(6, syncPayload(sync({ holds: [{ ...sync().holds[0]!, holdTotalNs: 2 ** 60 }], wakes: [] }))),
+      type: 6,
+      reason: /holds\[0\] holdTotalNs .* beyond 2\^53/,
+    },
+    { name: 'sync with bytes after its wakes', frame: rawFrame(6, Buffer.concat([syncPayload(sync()), Buffer.from([0])])), type: 6, reason: /1 bytes left after the payload/ },
     {
       name: 'invalid UTF-8',
       frame: rawFrame(1, badUtf8(helloPayload(hello({ executable: '/tmp/prög' })))),
@@ -314,4 +328,44 @@ test('SYMBOLS keeps its layout: the inline chains are in INLINED frames of their
   const chain = inlinedFrame([{ addr: '0x401136', callers: [{ line: 41, function: 'hog', file: '/p/hog.c' }] }]);
   assert.equal(chain.readUInt8(4), 18);
   assert.deepEqual(chain.subarray(8), new W().u32(1).u64(0x401136).u16(1).u32(41).str('hog').str('/p/hog.c').done());
+});
+
+test('SYNC: holds and wakes in wire order; from_node 0xffffffff is null, addresses are hex strings', () => {
+  const bytes = new W()
+    .u32(7)
+    .u32(1)
+    .u32(3)
+    .u32(0)
+    .u64(0x401001n)
+    .u64(0x401101n)
+    .u64(40)
+    .u64(200_000_000)
+    .u64(5_200_000)
+    .u64(150_000_000)
+    .u32(2)
+    .u32(4)
+    .u32(1)
+    .u64(0x401201n)
+    .u64(30)
+    .u32(4)
+    .u32(0xffffffff)
+    .u64(0x401301n)
+    .u64(1)
+    .done();
+  assert.deepEqual(bytes, syncPayload(sync({ seq: 7, holds: [{ node: 3, acquire: '0x401001', release: '0x401101', count: 40, holdTotalNs: 200_000_000, holdMaxNs: 5_200_000, waitTotalNs: 150_000_000 }], wakes: [{ node: 4, fromNode: 1, waker: '0x401201', count: 30 }, { node: 4, fromNode: null, waker: '0x401301', count: 1 }] })));
+  const r = decodeAll(rawFrame(6, bytes));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.frames, [
+    {
+      type: 'sync',
+      seq: 7,
+      holds: [{ node: 3, acquire: '0x401001', release: '0x401101', count: 40, holdTotalNs: 200_000_000, holdMaxNs: 5_200_000, waitTotalNs: 150_000_000 }],
+      wakes: [
+        { node: 4, fromNode: 1, waker: '0x401201', count: 30 },
+        { node: 4, fromNode: null, waker: '0x401301', count: 1 },
+      ],
+    },
+  ]);
+  // none of either: still a frame (cumulative: nothing recorded yet)
+  assert.deepEqual(decodeAll(syncFrame(sync({ holds: [], wakes: [] }))).frames, [sync({ holds: [], wakes: [] })]);
 });

@@ -1,10 +1,11 @@
-// Test-only frame builder mirroring docs/PROTOCOL.md: writes HELLO, SNAPSHOT, STACKS and EXIT
+// Test-only frame builder mirroring docs/PROTOCOL.md: writes HELLO, SNAPSHOT, STACKS, SYNC and EXIT
 // frames (what the runtime sends) from the decoded form, plus helpers to corrupt them.
 import type {
   ExitFrame,
   HelloFrame,
   SnapshotFrame,
   StacksFrame,
+  SyncFrame,
   Resources,
   NodeDef,
   NodeStat,
@@ -135,12 +136,21 @@ export function snapshotPayload(s: SnapshotFrame): Buffer {
 export const stacksPayload = (m: StacksFrame): Buffer =>
   new W().u32(m.seq).u32(m.mappings).u64(m.tNs).u64(m.reservedBytes).u64(m.residentBytes).u64(m.wasteBytes).done();
 
+export const syncPayload = (f: SyncFrame): Buffer => {
+  const w = new W().u32(f.seq).u32(f.holds.length);
+  for (const h of f.holds) w.u32(h.node).u32(0).u64(h.acquire).u64(h.release).u64(h.count).u64(h.holdTotalNs).u64(h.holdMaxNs).u64(h.waitTotalNs);
+  w.u32(f.wakes.length);
+  for (const k of f.wakes) w.u32(k.node).u32(k.fromNode ?? 0xffffffff).u64(k.waker).u64(k.count);
+  return w.done();
+};
+
 export const exitPayload = (e: ExitFrame): Buffer => new W().u8(e.how === 'exited' ? 0 : 1).u8(0).u16(0).i32(e.status).u64(e.tNs).done();
 
 export const helloFrame = (h: HelloFrame): Buffer => rawFrame(1, helloPayload(h));
 export const snapshotFrame = (s: SnapshotFrame): Buffer => rawFrame(2, snapshotPayload(s));
 export const exitFrame = (e: ExitFrame): Buffer => rawFrame(3, exitPayload(e));
 export const stacksFrame = (m: StacksFrame): Buffer => rawFrame(5, stacksPayload(m));
+export const syncFrame = (f: SyncFrame): Buffer => rawFrame(6, syncPayload(f));
 
 // ---- sample data ----
 
@@ -269,3 +279,18 @@ export const stacks = (over: Partial<StacksFrame> = {}): StacksFrame => ({
 });
 
 export const exit = (over: Partial<ExitFrame> = {}): ExitFrame => ({ type: 'exit', how: 'exited', status: 3, tNs: 2_000_000_000, ...over });
+
+/** Contention and wakes following snapshot `seq` (protocol version 4): node 3 waits on a mutex held by two sites, node 4 is woken. */
+export const sync = (over: Partial<SyncFrame> = {}): SyncFrame => ({
+  type: 'sync',
+  seq: 1,
+  holds: [
+    { node: 3, acquire: exeAddr(0x2001), release: exeAddr(0x2101), count: 40, holdTotalNs: 200_000_000, holdMaxNs: 5_200_000, waitTotalNs: 150_000_000 },
+    { node: 3, acquire: exeAddr(0x2201), release: exeAddr(0x2301), count: 2, holdTotalNs: 2_000, holdMaxNs: 1_500, waitTotalNs: 3_000 },
+  ],
+  wakes: [
+    { node: 4, fromNode: 1, waker: exeAddr(0x2401), count: 30 },
+    { node: 4, fromNode: null, waker: exeAddr(0x2401), count: 1 },
+  ],
+  ...over,
+});

@@ -26,6 +26,7 @@ interface Summary {
   nodes: { label: string; function: string; count: number; waitTotalNs: number; chain: { function: string }[] }[];
   edges: { count: number; totalNs: number }[];
   stacks: { sites: { function: string; usedBytesMax: number }[] };
+  locks: { label: string; holders: { function: string; count: number; waitNs: number }[] }[];
 }
 
 /** `go tool pprof -raw`'s samples: values by sample type, the labels line after each. */
@@ -62,7 +63,7 @@ test('export --format pprof: go tool pprof reads the blocking, run and stack pro
   const raw = run('go', ['tool', 'pprof', '-raw', out]);
   assert.equal(raw.status, 0, raw.stderr);
   const { types, samples } = rawSamples(raw.stdout);
-  assert.deepEqual(types, ['waits/count', 'wait/nanoseconds', 'runs/count', 'run/nanoseconds', 'stack_high_water/bytes']);
+  assert.deepEqual(types, ['waits/count', 'wait/nanoseconds', 'runs/count', 'run/nanoseconds', 'stack_high_water/bytes', 'contentions/count', 'delay/nanoseconds']);
   // One waits sample per blocking point, with its count and total wait.
   for (const n of s.nodes) {
     const mine = samples.filter((x) => x.labels.includes(`blocking_point:[${n.label}]`));
@@ -85,6 +86,16 @@ test('export --format pprof: go tool pprof reads the blocking, run and stack pro
   assert.ok(block, `no trace for ${busiest.label}`);
   const framesShown = block.trim().split('\n').filter((l) => !l.includes(':  ')).map((l) => l.trim().split(/\s+/).at(-1));
   assert.deepEqual(framesShown, busiest.chain.map((c) => c.function), `the chain of ${busiest.label}`);
+
+  // Contention: per lock, a sample per holder site with the hand-overs and the waiters' time, as the summary's.
+  for (const l of s.locks) {
+    const mine = samples.filter((x) => x.labels.includes(`waiting_at:[${l.label}]`));
+    assert.deepEqual(
+      mine.map((x) => x.values.slice(5)),
+      l.holders.map((h) => [h.count, h.waitNs]),
+      l.label,
+    );
+  }
 
   // The stacks' high-water per spawn site.
   const high = run('go', ['tool', 'pprof', '-top', '-sample_index=stack_high_water', out]);

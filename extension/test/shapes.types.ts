@@ -6,7 +6,14 @@
 import type { Shape } from '../../shared/check.ts';
 import { HOST_MESSAGES, WEBVIEW_MESSAGES, type Bodies, type HostMessage, type WebviewMessage } from '../../shared/messages.ts';
 import type {
+  DiffEdge,
+  DiffPoint,
+  DiffSite,
+  EdgeFigures,
   EdgeSeries,
+  PointFigures,
+  SiteFigures,
+  ViewCompare,
   ViewData,
   ViewEdge,
   ViewEnd,
@@ -14,27 +21,43 @@ import type {
   ViewHealth,
   ViewHistory,
   ViewHotSplit,
+  ViewLock,
+  ViewLockHolder,
   ViewNode,
+  ViewPlace,
   ViewProgram,
   ViewSite,
   ViewStacks,
   ViewSuggestion,
   ViewThread,
+  ViewWake,
 } from '../../shared/view.ts';
 import {
+  COMPARE,
+  COMPARE_HIDDEN,
+  DIFF_EDGE,
+  DIFF_POINT,
+  DIFF_SITE,
   EDGE,
+  EDGE_FIGURES,
   END,
   EXIT,
   FRAME,
   HEALTH,
   HEALTH_ERROR,
   HOT_SPLIT,
+  LOCK,
+  LOCK_HOLDER,
   NODE,
+  PLACE,
+  POINT_FIGURES,
   PROGRAM,
   SITE,
+  SITE_FIGURES,
   STACKS,
   SUGGESTION,
   THREAD,
+  WAKE,
   edgeSeriesShape,
   historyShape,
   viewShape,
@@ -61,6 +84,18 @@ export const fit: readonly unknown[] = [
   historyShape(1) satisfies Shape<ViewHistory>,
   edgeSeriesShape(1) satisfies Shape<EdgeSeries>,
   HEALTH_ERROR satisfies Shape<ViewHealth['errors'][number]>,
+  PLACE satisfies Shape<ViewPlace>,
+  LOCK_HOLDER satisfies Shape<ViewLockHolder>,
+  LOCK satisfies Shape<ViewLock>,
+  WAKE satisfies Shape<ViewWake>,
+  POINT_FIGURES satisfies Shape<PointFigures>,
+  EDGE_FIGURES satisfies Shape<EdgeFigures>,
+  SITE_FIGURES satisfies Shape<SiteFigures>,
+  DIFF_POINT satisfies Shape<DiffPoint>,
+  DIFF_EDGE satisfies Shape<DiffEdge>,
+  DIFF_SITE satisfies Shape<DiffSite>,
+  COMPARE_HIDDEN satisfies Shape<ViewCompare['hidden']>,
+  COMPARE satisfies Shape<ViewCompare>,
   viewShape(new Set()) satisfies Shape<ViewData>,
   HOST_MESSAGES satisfies Bodies<HostMessage>,
   WEBVIEW_MESSAGES satisfies Bodies<WebviewMessage>,
@@ -98,6 +133,30 @@ export const healthError: Shape<More<ViewHealth['errors'][number]>> = HEALTH_ERR
 export const history: Shape<More<ViewHistory>> = historyShape(1);
 // @ts-expect-error a field the shape does not check
 export const edgeSeries: Shape<More<EdgeSeries>> = edgeSeriesShape(1);
+// @ts-expect-error a field the shape does not check
+export const pointFigures: Shape<More<PointFigures>> = POINT_FIGURES;
+// @ts-expect-error a field the shape does not check
+export const edgeFigures: Shape<More<EdgeFigures>> = EDGE_FIGURES;
+// @ts-expect-error a field the shape does not check
+export const siteFigures: Shape<More<SiteFigures>> = SITE_FIGURES;
+// @ts-expect-error a field the shape does not check
+export const diffPoint: Shape<More<DiffPoint>> = DIFF_POINT;
+// @ts-expect-error a field the shape does not check
+export const diffEdge: Shape<More<DiffEdge>> = DIFF_EDGE;
+// @ts-expect-error a field the shape does not check
+export const diffSite: Shape<More<DiffSite>> = DIFF_SITE;
+// @ts-expect-error a field the shape does not check
+export const compareHidden: Shape<More<ViewCompare['hidden']>> = COMPARE_HIDDEN;
+// @ts-expect-error a field the shape does not check
+export const compare: Shape<More<ViewCompare>> = COMPARE;
+// @ts-expect-error a field the shape does not check
+export const place: Shape<More<ViewPlace>> = PLACE;
+// @ts-expect-error a field the shape does not check
+export const lockHolder: Shape<More<ViewLockHolder>> = LOCK_HOLDER;
+// @ts-expect-error a field the shape does not check
+export const lock: Shape<More<ViewLock>> = LOCK;
+// @ts-expect-error a field the shape does not check
+export const wake: Shape<More<ViewWake>> = WAKE;
 // @ts-expect-error a field the shape does not check
 export const view: Shape<More<ViewData>> = viewShape(new Set());
 // @ts-expect-error a host message field the table does not check

@@ -14,6 +14,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { loadBundle, reportHtml } from '../src/report/html.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
 import { REVEAL_EVENT } from '../../shared/domids.ts';
+import type { ViewData } from '../../shared/view.ts';
 import { formatBytes, formatCount } from '../../webview/src/format.ts';
 import { have, BROWSER, RUNTIME } from './prerequisites.ts';
 
@@ -268,6 +269,9 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
 
   // At the telemetry cadence the resource charts are brought up to date in frames of their own,
   // never in the frame that renders an update: no frame pays for both.
+  // (they are redrawn only while in sight, and the views above them fill the first screen)
+  await page.locator('#resources').scrollIntoViewIfNeeded();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
   const latest = syntheticView(1000, 3000, 4);
   // (plain JavaScript in a string: the test runner would wrap named functions in a helper the page lacks)
   const probe = `async (views) => {
@@ -329,6 +333,96 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
   assert.deepEqual(problems, []);
 });
 
+test('the wait flame: frames as wide as their share of wait time, a tooltip each, a click or Enter opens the source, live updates, an empty state', async (t) => {
+  if (!have(t, BROWSER)) return;
+  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+  assert.equal(b.status, 0, b.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-flame-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const html = join(dir, 'flame.html');
+  const view = syntheticView(40, 60, 0);
+  /** the two points with the most wait time (some others are too narrow to draw) */
+  const byWait = (v: ViewData) => [...v.nodes].sort((a, b) => b.waitTotalNs - a.waitTotalNs).slice(0, 2);
+  writeFileSync(html, reportHtml(view, loadBundle(root)));
+  const ctx = await launchBrowser(t);
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(pathToFileURL(html).href);
+  const frame = (fn: string) => page.locator(`#flame g.flame-frame[data-function="${fn}"]`);
+  const [n1, n2] = byWait(view);
+  assert.ok(n1 && n2);
+  await frame(n1.label).waitFor({ state: 'attached', timeout: 10_000 });
+
+  // Beside the graph: next in the page and in the navigation.
+  assert.equal(await page.locator('#flame h2').textContent(), 'Wait flame');
+  assert.equal(await page.evaluate(() => document.getElementById('graph')?.nextElementSibling?.id), 'flame');
+  const nav = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.equal(nav[nav.indexOf('#graph') + 1], '#flame', nav.join(' '));
+
+  // Widths: every synthetic chain is serve → handler_N → its kind, so the handlers share the root's width.
+  const widths = (sel: string) => page.locator(sel).evaluateAll((gs) => gs.map((g) => Number(g.querySelector('rect')!.getAttribute('width'))));
+  const shares = async (v: ViewData): Promise<void> => {
+    const total = v.nodes.reduce((s, n) => s + n.waitTotalNs, 0);
+    const [rootW] = await widths('#flame g.flame-root');
+    assert.ok(rootW !== undefined && rootW > 300, `root width ${rootW}`);
+    // (frames narrower than half a pixel are not drawn)
+    const hidden = v.nodes.filter((n) => (n.waitTotalNs / total) * rootW < 0.5);
+    const handlers = await widths('#flame g.flame-own[data-function^="handler_"]');
+    assert.equal(handlers.length, v.nodes.length - hidden.length);
+    const sum = handlers.reduce((s, w) => s + w, 0);
+    assert.ok(Math.abs(sum - rootW) <= 1 + 0.5 * hidden.length, `handlers ${sum} px, root ${rootW} px`);
+    for (const n of [...byWait(v), v.nodes[1]!]) {
+      const [w] = await widths(`#flame g.flame-frame[data-function="${n.label}"]`);
+      const share = n.waitTotalNs / total;
+      assert.ok(Math.abs(w! / rootW - share) <= 0.02 * share, `${n.label}: ${w} of ${rootW} px, wait share ${share}`);
+    }
+  };
+  await shares(view);
+  const tip = (await frame(n1.label).locator('title').textContent()) ?? '';
+  assert.ok(tip.startsWith(`${n1.label} (server/${n1.file.split('/').at(-1)}:${n1.line}) — `), tip);
+  assert.match(tip, / — \d[\d.]* (ns|µs|ms|s) waited, \d+% of all, [\d,.]+ k? ?waits$/);
+  assert.equal(await frame(n1.label).getAttribute('aria-label'), tip);
+  assert.equal(await frame(n1.label).getAttribute('role'), 'button');
+  assert.equal(await frame(n1.label).getAttribute('tabindex'), '0');
+  assert.equal(await page.locator(`#flame g.flame-leaf[data-kind="${n1.kind}"]`).count() > 0, true, 'a leaf per kind');
+  assert.equal(await page.locator('#flame g.flame-root').getAttribute('role'), 'img', 'all waits has no source');
+
+  // Click, and Enter on a focused frame: the report shows where it would open and fires REVEAL_EVENT.
+  await page.evaluate((event) => {
+    const w = window as unknown as { reveals: unknown[] };
+    w.reveals = [];
+    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
+  }, REVEAL_EVENT);
+  const reveals = () => page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals);
+  await frame(n1.label).click();
+  assert.deepEqual(await reveals(), [{ file: n1.file, line: n1.line }]);
+  assert.equal(await page.locator('.notice').textContent(), `open ${n1.file}:${n1.line}`);
+  await frame(n2.label).focus();
+  await page.keyboard.press('Enter');
+  assert.deepEqual((await reveals()).at(-1), { file: n2.file, line: n2.line });
+  await page.locator('#flame g.flame-root').click();
+  assert.equal((await reveals()).length, 2, 'all waits opens nothing');
+
+  // A live update while in sight: the widths follow the new figures; the frames keep their elements.
+  await page.evaluate(() => {
+    (window as unknown as { kept: Element | null }).kept = document.querySelector('#flame g.flame-frame[data-function="serve"]');
+  });
+  const later = syntheticView(40, 60, 3);
+  await page.evaluate((v) => window.dispatchEvent(new MessageEvent('message', { data: { type: 'update', view: v } })), later);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+  await shares(later);
+  assert.ok(await page.evaluate(() => (window as unknown as { kept: Element | null }).kept === document.querySelector('#flame g.flame-frame[data-function="serve"]')));
+
+  // No wait ended: a sentence says so, nothing is drawn.
+  const idle = { ...later, nodes: later.nodes.map((n) => ({ ...n, count: 0, waitAvgNs: 0, waitMaxNs: 0, waitTotalNs: 0 })) };
+  await page.evaluate((v) => window.dispatchEvent(new MessageEvent('message', { data: { type: 'update', view: v } })), idle);
+  await page.locator('#flame p.empty').waitFor({ state: 'visible' });
+  assert.match((await page.locator('#flame p.empty').textContent()) ?? '', /^No wait has ended yet/);
+  assert.equal(await page.locator('#flame svg.flame-svg').isVisible(), false);
+  assert.deepEqual(problems, []);
+});
+
 test('capriccio report: a file that is not a recording is a one-line error, exit 1; usage errors exit 2', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-report-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -342,4 +436,105 @@ test('capriccio report: a file that is not a recording is a one-line error, exit
   assert.equal(existsSync(join(dir, 'out.html')), false);
   assert.equal(capriccio(['report', junk]).status, 2);
   assert.equal(capriccio(['report', '-o', join(dir, 'x.html')]).status, 2);
+});
+
+test('contention and wakes: wake edges drawn dashed in their own colour, a lock point lists its holders, the Locks view links both sites', async (t) => {
+  if (!have(t, BROWSER)) return;
+  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+  assert.equal(b.status, 0, b.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-locks-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const base = syntheticView(6, 5, 0);
+  const [n1, , n3] = base.nodes;
+  const serve = (line: number) => ({ function: 'serve', file: '/src/server/main.c', line });
+  const view: ViewData = {
+    ...base,
+    locks: [
+      {
+        id: n3!.id,
+        label: n3!.label,
+        kind: 'mutex',
+        function: n3!.label,
+        file: n3!.file,
+        line: n3!.line,
+        waits: 40,
+        waitNs: 2e8,
+        holders: [{ ...serve(88), count: 40, holdAvgNs: 5e6, holdMaxNs: 5.4e6, waitNs: 2e8, release: serve(90) }],
+      },
+    ],
+    wakes: [
+      { from: serve(91), to: n3!.id, fromNode: n1!.id, count: 30 },
+      { from: serve(95), to: n3!.id, fromNode: n1!.id, count: 3 },
+      { from: serve(99), to: n1!.id, fromNode: null, count: 2 }, // a waker that had not blocked: not in the graph
+    ],
+  };
+  const html = join(dir, 'locks.html');
+  writeFileSync(html, reportHtml(view, loadBundle(root)));
+  const ctx = await launchBrowser(t);
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(pathToFileURL(html).href);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-node-id]').length === n, view.nodes.length, { timeout: 10_000 });
+
+  // One dashed wake edge for the two waker lines from n1 to n3; none for the waker without a point.
+  assert.equal(await page.locator('[data-wake-id]').count(), 1);
+  const wake = page.locator(`[data-wake-id="${n1!.id}~${n3!.id}"] path`);
+  const look = await wake.evaluate((p) => ({ dash: getComputedStyle(p).strokeDasharray, stroke: getComputedStyle(p).stroke }));
+  const runStroke = await page.locator('[data-edge-id] path').first().evaluate((p) => getComputedStyle(p).stroke);
+  assert.notEqual(look.dash, 'none', 'dashed');
+  assert.notEqual(look.stroke, runStroke, 'its own colour');
+  assert.match((await page.locator('#graph .legend').textContent()) ?? '', /wake: the waker's last blocking point → the point it made runnable/);
+
+  // Hover the wake edge (the middle of its curve, in page coordinates): its count and waker lines.
+  const spot = await page.evaluate((id) => {
+    const svgEl = document.querySelector('svg.graph-svg')!;
+    const box = svgEl.getBoundingClientRect();
+    const m = /translate\(([-\d.e]+),([-\d.e]+)\) scale\(([-\d.e]+)\)/.exec(document.querySelector('g.zoom-layer')!.getAttribute('transform') ?? '');
+    if (!m) throw new Error('no zoom transform');
+    const [tx, ty, k] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const n = (document.querySelector(`[data-wake-id="${id}"] path`)!.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
+    return { x: box.left + tx + (k * (n[0]! + 3 * n[2]! + 3 * n[4]! + n[6]!)) / 8, y: box.top + ty + (k * (n[1]! + 3 * n[3]! + 3 * n[5]! + n[7]!)) / 8 };
+  }, `${n1!.id}~${n3!.id}`);
+  await page.mouse.move(spot.x, spot.y);
+  const tip = page.locator('.tooltip');
+  await tip.waitFor({ state: 'visible' });
+  const wakeTip = (await tip.textContent()) ?? '';
+  assert.match(wakeTip, /wakes 33:/);
+  assert.ok(wakeTip.includes('serve server/main.c:91 ×30') && wakeTip.includes('serve server/main.c:95 ×3'), wakeTip);
+
+  // The lock's point: who held it while threads waited there.
+  await page.hover(`[data-node-id="${n3!.id}"]`);
+  await page.waitForFunction(() => document.querySelector('.tooltip')?.textContent?.includes('held by') ?? false);
+  assert.ok(((await tip.textContent()) ?? '').includes('held by serve server/main.c:88 → released at serve server/main.c:90, avg 5.00 ms, ×40'));
+
+  // The toggle hides the wake edges.
+  await page.locator('input.show-wakes').uncheck();
+  assert.equal(await wake.isVisible(), false);
+  await page.locator('input.show-wakes').check();
+  assert.equal(await wake.isVisible(), true);
+
+  // The Locks view: the waiting point, its holder's acquisition and release sites as links; the wakes.
+  await page.locator('#locks').scrollIntoViewIfNeeded();
+  await page.locator('[data-chart="locks"] tbody tr').first().waitFor();
+  const cells = await page.locator('[data-chart="locks"] tbody tr').first().locator('td').allTextContents();
+  assert.deepEqual(cells, [n3!.label, 'mutex', '40', '200 ms', 'serve server/main.c:88', 'serve server/main.c:90', '5.00 ms', '5.40 ms', '40']);
+  const wakeRows = await page.locator('[data-chart="wakes"] tbody tr').allTextContents();
+  assert.equal(wakeRows.length, 3);
+  assert.ok(wakeRows[0]!.startsWith('serve server/main.c:91') && wakeRows[0]!.endsWith('30'), wakeRows[0]);
+  await page.evaluate((event) => {
+    const w = window as unknown as { reveals: unknown[] };
+    w.reveals = [];
+    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
+  }, REVEAL_EVENT);
+  await page.locator('[data-chart="locks"] a.source-link', { hasText: 'serve server/main.c:88' }).click();
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals), [{ file: '/src/server/main.c', line: 88 }]);
+
+  // A recording before protocol version 4: said so, no table, no wake edge.
+  const old: ViewData = { ...view, locks: [], wakes: [], syncRecorded: false, syncMeasured: 'not recorded: protocol version 3' };
+  await page.evaluate((v) => window.dispatchEvent(new MessageEvent('message', { data: { type: 'update', view: v } })), old);
+  await page.waitForFunction(() => document.querySelector('#locks .measured')?.textContent === 'Contended locks and wakes: not recorded: protocol version 3.');
+  assert.equal(await page.locator('#locks table').count(), 0);
+  assert.equal(await page.locator('[data-wake-id]').count(), 0);
+  assert.deepEqual(problems, []);
 });

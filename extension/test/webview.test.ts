@@ -3,15 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StableLayout } from '../../webview/src/graph/layout.ts';
-import { distanceTo, edgeCurve, meets, pathData, NODE_W } from '../../webview/src/graph/curves.ts';
+import { distanceTo, edgeCurve, meets, pathData, wakeCurve, NODE_W } from '../../webview/src/graph/curves.ts';
 import { deviation, EdgeAggregator, type AggregatedEdge } from '../../webview/src/graph/aggregate.ts';
 import { formatBytes, formatCount, formatNs } from '../../webview/src/format.ts';
+import { flameTree } from '../../webview/src/flame.ts';
 import { parseHostMessage, parseWebviewMessage } from '../../shared/messages.ts';
 import { EDGE_POINTS_MAX, Model } from '../src/model/model.ts';
 import { buildViewData, downsample } from '../src/report/viewdata.ts';
 import { syntheticView } from '../src/report/synthetic.ts';
 import { SymbolTable } from '../src/symbols/symbols.ts';
 import type { EdgeStat, NodeDef, NodeStat } from '../../shared/protocol.ts';
+import type { ViewFrame, ViewNode } from '../../shared/view.ts';
 import { exeAddr, fullSnapshot, hello, snapshot } from './frames.ts';
 
 test('times: ns, µs, ms, s with 3 significant digits', () => {
@@ -271,4 +273,59 @@ test('parseHostMessage accepts a view and rejects malformed data with a message 
   assert.deepEqual(parseHostMessage({ type: 'error', message: 'gone' }), { ok: true, value: { type: 'error', message: 'gone' } });
   assert.deepEqual(parseWebviewMessage({ type: 'reveal', file: '/a.c', line: 3 }), { ok: true, value: { type: 'reveal', file: '/a.c', line: 3 } });
   assert.equal(parseWebviewMessage({ type: 'reveal', file: '/a.c' }).ok, false);
+});
+
+test('wait flame: chains merge by function, file and line from the outermost frame; a leaf per kind; sums of wait and count', () => {
+  const fr = (fn: string, line: number, own = true): ViewFrame => ({ function: fn, file: '/src/a.c', line, own });
+  const node = (id: number, kind: string, chain: ViewFrame[], waitTotalNs: number, count: number): ViewNode => ({
+    id,
+    kind,
+    label: chain[0]?.function ?? '??',
+    file: chain[0]?.file ?? '??',
+    line: chain[0]?.line ?? 0,
+    chain,
+    count,
+    waitAvgNs: waitTotalNs / count,
+    waitMaxNs: waitTotalNs,
+    waitTotalNs,
+  });
+  const root = flameTree([
+    node(1, 'mutex', [fr('lock', 5), fr('work', 20), fr('main', 40)], 300, 3),
+    node(2, 'io', [fr('read', 7, false), fr('work', 20), fr('main', 40)], 100, 1),
+    node(3, 'mutex', [fr('lock', 5), fr('work', 20), fr('main', 40)], 50, 5), // same chain and kind as 1: merged
+    node(4, 'sleep', [fr('work', 21), fr('main', 40)], 50, 2), // another line of work: a frame of its own
+    node(5, 'io', [fr('idle', 9)], 0, 0), // no wait ended: left out
+  ]);
+  assert.equal(root.name, 'all waits');
+  assert.equal(root.value, 500);
+  assert.equal(root.count, 11);
+  const main = root.children;
+  assert.deepEqual(main.map((c) => [c.name, c.value]), [['main', 500]]);
+  const work = main[0]!.children;
+  assert.deepEqual(work.map((c) => [c.name, c.line, c.value, c.count]), [['work', 20, 450, 9], ['work', 21, 50, 2]]);
+  const inner = work[0]!.children;
+  assert.deepEqual(inner.map((c) => [c.name, c.own, c.value]), [['lock', true, 350], ['read', false, 100]]);
+  const leaf = inner[0]!.children;
+  assert.deepEqual(leaf.map((c) => [c.name, c.kind, c.file, c.line, c.value, c.count, c.depth]), [['mutex', 'mutex', '/src/a.c', 5, 350, 8, 4]]);
+  assert.equal(leaf[0]!.children.length, 0);
+  assert.equal(work[1]!.children[0]!.kind, 'sleep');
+  assert.equal(flameTree([]).value, 0);
+});
+
+test('wake curves: apart from the run edge between the same points, and from the wake the other way', () => {
+  const a = { x: 0, y: 0 };
+  const b = { x: 240, y: 64 };
+  const c = { x: 0, y: 128 };
+  const run = edgeCurve(a, b, false);
+  const over = wakeCurve(a, b, false);
+  // the run leaves a's right side; the wake leaves its top and arcs over both boxes into b's top
+  assert.deepEqual([over.x0, over.y0, over.x3, over.y3], [0, -20, 240, 44]);
+  assert.ok(over.minY < Math.min(run.minY, -20), 'above both boxes');
+  assert.ok(wakeCurve(b, a, false).minY < over.minY, 'the wake back reaches further');
+  // within a layer: a bulge left of the boxes, further out going up
+  const down = wakeCurve(a, c, false);
+  assert.ok(down.maxX <= -NODE_W / 2 && wakeCurve(c, a, false).minX < down.minX);
+  // a point woken by a thread that left it: a loop on its left side, within its row
+  const self = wakeCurve(a, a, true);
+  assert.ok(self.maxX <= -NODE_W / 2 && self.minY > -44 && self.maxY < 44, JSON.stringify(self));
 });

@@ -3,16 +3,23 @@
 // samples/hog on one worker: its hot loop never blocks, so the ticker beside it waits for the
 // whole run. The profile suggests a yield point on the loop; the quick fix puts it there; the
 // program built again from the fixed source gets no yield suggestion, and its ticker's worst delay
-// (which hog prints) falls by far more than a loaded machine could account for.
+// (which hog prints) falls by far more than a loaded machine could account for. The two
+// recordings, compared: `capriccio diff`, and the report's Compare view (`report --compare`), in
+// its data and as Chromium draws it.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
 import { loadCParser } from '../src/source/cparser.ts';
 import { applyEdits, yieldFix } from '../src/fixes/fixes.ts';
-import { have, RUNTIME } from './prerequisites.ts';
+import { DATA_ID } from '../../shared/domids.ts';
+import type { DiffPoint, ViewData } from '../../shared/view.ts';
+import { formatNs } from '../../webview/src/format.ts';
+import { BROWSER, CHROMIUM, have, RUNTIME } from './prerequisites.ts';
 
 const root = resolve(__dirname, '..', '..');
 const mainTs = join(root, 'extension', 'src', 'cli', 'main.ts');
@@ -48,7 +55,20 @@ function profile(dir: string, name: string): { suggestions: Suggestion[]; worstM
 
 before(() => loadCParser());
 
-test('yield applied as written: the hog loop gets its yield point, the suggestion is gone and the ticker is no longer starved', (t) => {
+/** The ticker's sleep among compared points (its line moved with the fix: matched by kind and function). */
+const tickerSleep = <P extends Pick<DiffPoint, 'kind' | 'label'>>(points: readonly P[]): P[] => points.filter((p) => p.kind === 'sleep' && p.label.startsWith('ticker '));
+
+/** The report of AFTER compared with BEFORE: its file and the ViewData embedded in it. */
+function compareReport(dir: string, before: string, after: string): { html: string; view: ViewData } {
+  const html = join(dir, 'compare.html');
+  const r = run(process.execPath, ['--import', 'tsx', mainTs, 'report', after, '--compare', before, '-o', html]);
+  assert.equal(r.status, 0, r.stderr);
+  const data = new RegExp(`<script type="application/json" id="${DATA_ID}">(.*?)</script>`, 's').exec(readFileSync(html, 'utf8'));
+  assert.ok(data, 'no ViewData in the report');
+  return { html, view: JSON.parse(data[1]!) as ViewData };
+}
+
+test('yield applied as written: the hog loop gets its yield point, the suggestion is gone and the ticker is no longer starved', async (t) => {
   if (!have(t, RUNTIME)) return;
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-yield-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,7 +103,7 @@ test('yield applied as written: the hog loop gets its yield point, the suggestio
   const d = run(process.execPath, ['--import', 'tsx', mainTs, 'diff', join(dir, 'hog-before.cap'), join(dir, 'hog-after.cap'), '--json']);
   assert.equal(d.status, 0, d.stderr);
   const diff = JSON.parse(d.stdout) as { points: { kind: string; label: string; before: { waitMaxNs: number } | null; after: { waitMaxNs: number } | null; change: number }[] };
-  const tick = diff.points.filter((p) => p.kind === 'sleep' && p.label.startsWith('ticker '));
+  const tick = tickerSleep(diff.points);
   assert.equal(tick.length, 1, JSON.stringify(diff.points));
   const [b, a] = [tick[0]!.before, tick[0]!.after];
   assert.ok(b && a, `the ticker's sleep is on both sides: ${JSON.stringify(tick[0])}`);
@@ -91,4 +111,38 @@ test('yield applied as written: the hog loop gets its yield point, the suggestio
   assert.ok(b.waitMaxNs >= 400e6 && a.waitMaxNs * 4 <= b.waitMaxNs, JSON.stringify(tick[0]));
   const changes = diff.points.map((p) => Math.abs(p.change));
   assert.deepEqual(changes, [...changes].sort((x, y) => y - x), 'ranked by change');
+
+  // The report of the fixed run compared with the first: its Compare view has the same row, the
+  // ticker waiting about the hog's whole second before and about its 5 ms tick after.
+  const report = compareReport(dir, join(dir, 'hog-before.cap'), join(dir, 'hog-after.cap'));
+  const c = report.view.compare;
+  assert.ok(c, 'the report has no compare');
+  assert.equal(c.source, join(dir, 'hog-before.cap'));
+  assert.equal(c.name, 'hog-before.cap');
+  const row = tickerSleep(c.points);
+  assert.equal(row.length, 1, JSON.stringify(c.points));
+  const [rb, ra] = [row[0]!.before, row[0]!.after];
+  assert.ok(rb && ra && rb.waitMaxNs >= 900e6 && ra.waitMaxNs <= 100e6, `before ${rb?.waitMaxNs} ns, after ${ra?.waitMaxNs} ns`);
+  assert.ok(row[0]!.file.endsWith('hog.c') && row[0]!.line > 0, `the row's place: ${row[0]!.file}:${row[0]!.line}`);
+
+  await t.test('the Compare section draws the row, before and after', async (st) => {
+    if (!have(st, BROWSER)) return;
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    st.after(() => browser.close());
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(pathToFileURL(report.html).href);
+    const section = page.locator('#compare');
+    await section.locator('[data-chart="compare-points"]').waitFor({ timeout: 10_000 });
+    assert.equal(await section.locator('h2').textContent(), 'Compare with hog-before.cap');
+    assert.equal(await page.locator('nav a[href="#compare"]').isVisible(), true, 'the nav has no Compare entry');
+    const tr = section.locator(`[data-chart="compare-points"] tr[data-key="${row[0]!.key}"]`);
+    const text = (await tr.textContent()) ?? '';
+    for (const figure of [formatNs(rb.waitMaxNs), formatNs(ra.waitMaxNs)]) assert.ok(text.includes(figure), `the row "${text}" lacks ${figure}`);
+    assert.equal(await tr.locator('[data-column="max wait"]').getAttribute('class'), 'pair trend-better', text);
+    // Its name links to the source line, as elsewhere.
+    assert.equal(await tr.locator('a.source-link').getAttribute('data-line'), String(row[0]!.line));
+    assert.deepEqual(problems, []);
+  });
 });

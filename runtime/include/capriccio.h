@@ -155,7 +155,9 @@ uint64_t cap_now_ns(void);
  * word: as its state (free, held, held with waiters), so that an
  * uncontended lock and unlock never take the wait lock.  A cap_waitq_t has no word of its own: inside these objects
  * their word guards it, and a standalone queue will be guarded by the
- * runtime by its address.  `spare` fields are zero and reserved. */
+ * runtime by its address.  `spare` fields are zero and reserved; `prof`
+ * fields are the profiler's (who holds a lock that made threads wait),
+ * zero from the init calls and every initialiser. */
 
 /* A wait queue: the primitive the others are built on. */
 typedef struct cap_waitq {
@@ -168,7 +170,7 @@ int cap_waitq_wake_all(cap_waitq_t *q);                   /* how many were woken
 /* Mutex: ownership passes directly to the first waiter on unlock. */
 typedef struct cap_mutex {
 	cap_thread_t *owner;
-	uint32_t lock, spare;
+	uint32_t lock, prof;
 	cap_waitq_t waiters;
 } cap_mutex_t;
 int cap_mutex_lock(cap_mutex_t *m);
@@ -189,7 +191,7 @@ int cap_cond_broadcast(cap_cond_t *c);
 typedef struct cap_sem {
 	uint64_t count;
 	cap_waitq_t waiters;
-	uint32_t lock, spare;
+	uint32_t lock, prof;
 } cap_sem_t;
 void cap_sem_init(cap_sem_t *s, uint64_t count);
 int cap_sem_wait(cap_sem_t *s);
@@ -203,7 +205,7 @@ typedef struct cap_rwlock {
 	uint32_t writers_waiting;
 	cap_thread_t *writer;     /* active writer */
 	cap_waitq_t rq, wq;
-	uint32_t spare;           /* ignored: glibc's writer-preference initialiser puts 2 here */
+	uint32_t prof;            /* also where glibc's writer-preference initialiser puts 2 (a slot it then does not own) */
 	uint32_t lock;
 } cap_rwlock_t;
 int cap_rwlock_rdlock(cap_rwlock_t *l, uint64_t deadline_ns);

@@ -27,7 +27,7 @@ CAP_PIN_AT(cap_waitq_t, tail, 8);
 CAP_PIN_SIZE(cap_mutex_t, 32);
 CAP_PIN_AT(cap_mutex_t, owner, 0);
 CAP_PIN_AT(cap_mutex_t, lock, 8);
-CAP_PIN_AT(cap_mutex_t, spare, 12);
+CAP_PIN_AT(cap_mutex_t, prof, 12);
 CAP_PIN_AT(cap_mutex_t, waiters, 16);
 
 CAP_PIN_SIZE(cap_cond_t, 24);
@@ -39,7 +39,7 @@ CAP_PIN_SIZE(cap_sem_t, 32);
 CAP_PIN_AT(cap_sem_t, count, 0);
 CAP_PIN_AT(cap_sem_t, waiters, 8);
 CAP_PIN_AT(cap_sem_t, lock, 24);
-CAP_PIN_AT(cap_sem_t, spare, 28);
+CAP_PIN_AT(cap_sem_t, prof, 28);
 
 CAP_PIN_SIZE(cap_rwlock_t, 56);
 CAP_PIN_AT(cap_rwlock_t, readers, 0);
@@ -47,7 +47,7 @@ CAP_PIN_AT(cap_rwlock_t, writers_waiting, 4);
 CAP_PIN_AT(cap_rwlock_t, writer, 8);
 CAP_PIN_AT(cap_rwlock_t, rq, 16);
 CAP_PIN_AT(cap_rwlock_t, wq, 32);
-CAP_PIN_AT(cap_rwlock_t, spare, 48);
+CAP_PIN_AT(cap_rwlock_t, prof, 48);
 CAP_PIN_AT(cap_rwlock_t, lock, 52);
 
 CAP_PIN_SIZE(cap_chan_t, 72);

@@ -46,6 +46,19 @@ struct cap_stack_mem {
 	uint32_t mappings;
 };
 void cap__frame_stacks(struct cap_wire *w, uint32_t seq, const struct cap_stack_mem *m);
+/* SYNC: the holders of the locks threads waited for, and who woke threads,
+ * after the snapshot `seq` (since version 4).  Node ids as in node_defs;
+ * a wake's `from` 0: none (UINT32_MAX on the wire). */
+struct cap_hold_row {
+	uint32_t node;
+	uint64_t acquire, release, count, hold_total_ns, hold_max_ns, wait_total_ns;
+};
+struct cap_wake_row {
+	uint32_t node, from;
+	uint64_t waker, count;
+};
+void cap__frame_sync(struct cap_wire *w, uint32_t seq, uint32_t nholds, const struct cap_hold_row *holds, uint32_t nwakes,
+		     const struct cap_wake_row *wakes);
 void cap__frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns);
 
 /* A snapshot: begin, then each section in order — begin it, write its

@@ -61,6 +61,34 @@ void cap__frame_stacks(struct cap_wire *w, uint32_t seq, const struct cap_stack_
 	cap_wire_end(w, at);
 }
 
+void cap__frame_sync(struct cap_wire *w, uint32_t seq, uint32_t nholds, const struct cap_hold_row *holds, uint32_t nwakes,
+		     const struct cap_wake_row *wakes)
+{
+	size_t at = cap_wire_begin(w, CAP_FRAME_SYNC);
+	cap_wire_u32(w, seq);
+	cap_wire_u32(w, nholds);
+	for (uint32_t i = 0; i < nholds; i++) {
+		const struct cap_hold_row *h = &holds[i];
+		cap_wire_u32(w, h->node);
+		cap_wire_u32(w, 0);
+		cap_wire_u64(w, h->acquire);
+		cap_wire_u64(w, h->release);
+		cap_wire_u64(w, h->count);
+		cap_wire_u64(w, h->hold_total_ns);
+		cap_wire_u64(w, h->hold_max_ns);
+		cap_wire_u64(w, h->wait_total_ns);
+	}
+	cap_wire_u32(w, nwakes);
+	for (uint32_t i = 0; i < nwakes; i++) {
+		const struct cap_wake_row *k = &wakes[i];
+		cap_wire_u32(w, k->node);
+		cap_wire_u32(w, k->from ? k->from : UINT32_MAX);
+		cap_wire_u64(w, k->waker);
+		cap_wire_u64(w, k->count);
+	}
+	cap_wire_end(w, at);
+}
+
 void cap__frame_exit(struct cap_wire *w, int signaled, int32_t status, uint64_t t_ns)
 {
 	size_t at = cap_wire_begin(w, CAP_FRAME_EXIT);

@@ -20,6 +20,7 @@
 #include "chunks.h"
 #include "mn.h"
 #include "stackmem.h"
+#include "syncprof.h"
 
 #include <sys/mman.h>
 
@@ -497,4 +498,67 @@ void cap__graph_rows_if_asked(struct cap_worker *w)
 	atomic_store_explicit(&T->pool_resident, pooled, memory_order_relaxed);
 	T->nrows = n;
 	atomic_store_explicit(&T->want_threads, 2, memory_order_release);
+}
+
+/* ---- Who wakes whom, who held the lock (syncprof.h) --------------------- */
+
+/* t, blocked, is being made runnable by `waker` (w->current: the scheduler's
+ * own context for a wake from outside a user thread) at T->wake_site. */
+void cap__graph_woken(struct cap_telemetry *T, const struct cap_thread *waker, const struct cap_thread *t)
+{
+	uint32_t node = t->last_node, from = waker ? waker->last_node : 0;
+	uint64_t site = T->wake_site;
+	if (!CAP_REF_IDX(node))
+		return;
+	if (!CAP_REF_IDX(from))
+		from = 0;
+	uint64_t key = cap__mix(cap__mix(site) ^ ((uint64_t)node << 32 | from));
+	uint32_t i = CAP_TABLE_FIND(T->wakes, CAP_WAKES_MAX, key, key, ({
+					    e->node = node;
+					    e->from = from;
+					    e->waker = site;
+				    }));
+	if (i)
+		T->wakes.v[i - 1].count++;
+}
+
+/* The lock t waited for was handed to it by a holder that took it at
+ * `acquire` and held it `hold` ticks, until `release`; t's wait ends here
+ * (cap__hook_woken has made t_wait the wait). */
+void cap__graph_hold(struct cap_telemetry *T, const struct cap_thread *t, uint64_t acquire, uint64_t release, uint64_t hold)
+{
+	uint32_t node = t->last_node;
+	if (!CAP_REF_IDX(node))
+		return;
+	uint64_t key = cap__mix(cap__mix(cap__mix(acquire) ^ release) ^ node);
+	uint32_t i = CAP_TABLE_FIND(T->holds, CAP_HOLDS_MAX, key, key, ({
+					    e->node = node;
+					    e->acquire = acquire;
+					    e->release = release;
+				    }));
+	if (!i)
+		return;
+	struct cap_hold *h = &T->holds.v[i - 1];
+	uint64_t b = t->t_wait;
+	h->count++;
+	h->hold_total += hold;
+	if (hold > h->hold_max)
+		h->hold_max = hold;
+	h->wait_total += b & CAP_T_WOKEN ? b & ~CAP_T_WOKEN : 0;
+}
+
+struct cap_lockprof cap__lockprof[CAP_LOCKPROF_MAX];
+static uint32_t cap__lockprof_n; /* slots taken, under cap__mn.lock */
+
+void cap__lock_contended(uint32_t *id, const void *obj)
+{
+	if (!cap__sync_tel())
+		return;
+	uint32_t i = __atomic_load_n(id, __ATOMIC_RELAXED);
+	if (i && i <= CAP_LOCKPROF_MAX && atomic_load_explicit(&cap__lockprof[i - 1].obj, memory_order_relaxed) == obj)
+		return;
+	if (cap__lockprof_n >= CAP_LOCKPROF_MAX)
+		return;
+	atomic_store_explicit(&cap__lockprof[cap__lockprof_n++].obj, obj, memory_order_relaxed);
+	__atomic_store_n(id, cap__lockprof_n, __ATOMIC_RELAXED);
 }

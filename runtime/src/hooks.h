@@ -43,6 +43,8 @@ static inline void cap__hook_woken(struct cap_worker *w, struct cap_thread *t)
 		uint64_t now = cap__ticks(), blocked = t->t_wait;
 		t->t_wait = CAP_T_WOKEN | (now > blocked ? now - blocked : 0);
 		T->blocked[t->reason & 15]--;
+		if (CAP_UNLIKELY(T->wake_site))
+			cap__graph_woken(T, w->current, t);
 	}
 }
 

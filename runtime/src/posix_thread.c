@@ -12,6 +12,7 @@
 #include "io.h"
 #include "sigstate.h"
 #include "mn.h"
+#include "syncprof.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -305,7 +306,7 @@ struct cap_pmutex {
 	uint32_t count; /* recursion depth */
 	uint32_t lock;
 	int kind; /* at glibc's __kind offset */
-	uint32_t pad1;
+	uint32_t prof; /* syncprof.h: its slot, once a thread waited for it with telemetry on */
 	cap_waitq_t waiters;
 };
 _Static_assert(sizeof(struct cap_pmutex) <= sizeof(pthread_mutex_t), "pthread_mutex_t too small");
@@ -353,6 +354,7 @@ int pthread_mutex_init(pthread_mutex_t *pm, const pthread_mutexattr_t *a)
 	m->count = 0;
 	m->lock = 0;
 	m->kind = a ? ((const struct cap_pmutexattr *)a)->kind : PTHREAD_MUTEX_NORMAL;
+	m->prof = 0;
 	m->waiters.head = m->waiters.tail = NULL;
 	return 0;
 }
@@ -375,30 +377,35 @@ int pthread_mutex_destroy(pthread_mutex_t *pm)
  * written by it after taking the word (errorcheck, recursion, diagnostics). */
 enum { CAP_PM_FREE, CAP_PM_HELD, CAP_PM_WAITED };
 
-static inline bool cap__pmutex_take(struct cap_pmutex *m, struct cap_thread *me)
+static inline bool cap__pmutex_take(struct cap_pmutex *m, struct cap_thread *me, uintptr_t site)
 {
 	uint32_t free = CAP_PM_FREE;
 	if (!__atomic_compare_exchange_n(&m->lock, &free, CAP_PM_HELD, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return false;
 	__atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
 	m->count = 1;
+	cap__lock_acquired(__atomic_load_n(&m->prof, __ATOMIC_RELAXED), m, me, site);
 	return true;
 }
 
-/* Under cap__mn.lock: to the first waiter, else free. */
-static void cap__pmutex_give_locked(struct cap_pmutex *m)
+/* Under cap__mn.lock: to the first waiter, else free; released at `site`. */
+static void cap__pmutex_give_locked(struct cap_pmutex *m, uintptr_t site)
 {
+	struct cap_release r;
+	cap__release_begin(&r, m->prof, m, site);
 	struct cap_thread *t = cap__wake_one(&m->waiters, 0);
+	cap__release_handed(&r, t);
+	cap__release_end(&r);
 	__atomic_store_n(&m->owner, t, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->lock, !t ? CAP_PM_FREE : m->waiters.head ? CAP_PM_WAITED : CAP_PM_HELD, __ATOMIC_RELEASE);
 }
 
 /* Under cap__mn.lock; returns without it. */
-static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try)
+static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try, uintptr_t site)
 {
 	struct cap_thread *me = cap__me_or_outside();
 	for (;;) {
-		if (cap__pmutex_take(m, me))
+		if (cap__pmutex_take(m, me, site))
 			return cap__mn_unlock_ret(0);
 		uint32_t held = CAP_PM_HELD;
 		if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me || try || me == &cap__outside ||
@@ -427,33 +434,36 @@ static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool
 		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_mutex_lock");
 	}
+	cap__lock_contended(&m->prof, m);
 	int r = -cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
-	if (r == 0)
+	if (r == 0) {
 		m->count = 1; /* the unlocker handed it to us */
+		cap__lock_acquired(__atomic_load_n(&m->prof, __ATOMIC_RELAXED), m, me, site);
+	}
 	return r;
 }
 
-static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try)
+static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try, uintptr_t site)
 {
-	if (CAP_LIKELY(cap__pmutex_take(m, cap__me_or_outside())))
+	if (CAP_LIKELY(cap__pmutex_take(m, cap__me_or_outside(), site)))
 		return 0;
 	cap__mn_lock();
-	return cap__pmutex_lock_locked(m, deadline, try);
+	return cap__pmutex_lock_locked(m, deadline, try, site);
 }
 
-int pthread_mutex_lock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, false); }
-int pthread_mutex_trylock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, true); }
+int pthread_mutex_lock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, false, CAP_CALLER()); }
+int pthread_mutex_trylock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, true, CAP_CALLER()); }
 int pthread_mutex_timedlock(pthread_mutex_t *pm, const struct timespec *ts)
 {
 	if (cap__bad_ts(ts))
 		return EINVAL;
-	return cap__pmutex_lock((struct cap_pmutex *)pm, cap__abs_deadline(ts, CLOCK_REALTIME), false);
+	return cap__pmutex_lock((struct cap_pmutex *)pm, cap__abs_deadline(ts, CLOCK_REALTIME), false, CAP_CALLER());
 }
 int pthread_mutex_clocklock(pthread_mutex_t *pm, clockid_t clock, const struct timespec *ts)
 {
 	if (cap__bad_ts(ts))
 		return EINVAL;
-	return cap__pmutex_lock((struct cap_pmutex *)pm, cap__abs_deadline(ts, clock), false);
+	return cap__pmutex_lock((struct cap_pmutex *)pm, cap__abs_deadline(ts, clock), false, CAP_CALLER());
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *pm)
@@ -472,7 +482,7 @@ int pthread_mutex_unlock(pthread_mutex_t *pm)
 	if (CAP_LIKELY(__atomic_compare_exchange_n(&m->lock, &held, CAP_PM_FREE, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
 		return 0;
 	cap__mn_lock(); /* someone may wait: to the first in line */
-	cap__pmutex_give_locked(m);
+	cap__pmutex_give_locked(m, CAP_CALLER());
 	return cap__mn_unlock_ret(0);
 }
 
@@ -527,7 +537,8 @@ int pthread_cond_init(pthread_cond_t *pc, const pthread_condattr_t *a)
 }
 int pthread_cond_destroy(pthread_cond_t *pc) { return ((struct cap_pcond *)pc)->waiters.head ? EBUSY : 0; }
 
-static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t deadline)
+/* Called at `site`: it releases the mutex and takes it again there. */
+static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t deadline, uintptr_t site)
 {
 	struct cap_thread *me = cap__me_or_outside();
 	cap__mn_lock();
@@ -538,9 +549,9 @@ static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t d
 		cap__cannot_block("pthread_cond_wait");
 	}
 	uint32_t depth = m->count;
-	cap__pmutex_give_locked(m);
+	cap__pmutex_give_locked(m, site);
 	int r = -cap__block(&c->waiters, deadline, CAP_WAIT_COND, c);
-	while (cap__pmutex_lock(m, 0, false) != 0) {
+	while (cap__pmutex_lock(m, 0, false, site) != 0) {
 	}
 	m->count = depth;
 	return r;
@@ -548,39 +559,43 @@ static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t d
 
 int pthread_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm)
 {
-	return cap__pcond_wait((struct cap_pcond *)pc, (struct cap_pmutex *)pm, 0);
+	return cap__pcond_wait((struct cap_pcond *)pc, (struct cap_pmutex *)pm, 0, CAP_CALLER());
 }
 int pthread_cond_timedwait(pthread_cond_t *pc, pthread_mutex_t *pm, const struct timespec *ts)
 {
 	struct cap_pcond *c = (struct cap_pcond *)pc;
 	if (cap__bad_ts(ts))
 		return EINVAL;
-	return cap__pcond_wait(c, (struct cap_pmutex *)pm, cap__abs_deadline(ts, c->clock));
+	return cap__pcond_wait(c, (struct cap_pmutex *)pm, cap__abs_deadline(ts, c->clock), CAP_CALLER());
 }
 int pthread_cond_clockwait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t clock, const struct timespec *ts)
 {
 	if (cap__bad_ts(ts))
 		return EINVAL;
-	return cap__pcond_wait((struct cap_pcond *)pc, (struct cap_pmutex *)pm, cap__abs_deadline(ts, clock));
+	return cap__pcond_wait((struct cap_pcond *)pc, (struct cap_pmutex *)pm, cap__abs_deadline(ts, clock), CAP_CALLER());
 }
 int pthread_cond_signal(pthread_cond_t *pc)
 {
 	cap__mn_lock();
+	cap__waking(CAP_CALLER());
 	cap__wake_one(&((struct cap_pcond *)pc)->waiters, 0);
+	cap__waking(0);
 	return cap__mn_unlock_ret(0);
 }
 int pthread_cond_broadcast(pthread_cond_t *pc)
 {
 	cap__mn_lock();
+	cap__waking(CAP_CALLER());
 	cap__wake_all(&((struct cap_pcond *)pc)->waiters, 0);
+	cap__waking(0);
 	return cap__mn_unlock_ret(0);
 }
 
 /* ---- Readers-writer locks ----------------------------------------------- */
 
 _Static_assert(sizeof(cap_rwlock_t) <= sizeof(pthread_rwlock_t), "pthread_rwlock_t too small");
-_Static_assert(offsetof(cap_rwlock_t, spare) == offsetof(pthread_rwlock_t, __data.__flags),
-	       "glibc's initialisers put __flags (2 for writer preference) in the spare field, never in the lock word");
+_Static_assert(offsetof(cap_rwlock_t, prof) == offsetof(pthread_rwlock_t, __data.__flags),
+	       "glibc's initialisers put __flags (2 for writer preference) in the prof field, never in the lock word");
 
 int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a)
 {
@@ -594,7 +609,7 @@ int pthread_rwlock_destroy(pthread_rwlock_t *l)
 	return (r->readers || r->writer) ? EBUSY : 0;
 }
 
-static int cap__rw(pthread_rwlock_t *l, bool wr, uint64_t deadline)
+static int cap__rw(pthread_rwlock_t *l, bool wr, uint64_t deadline, uintptr_t site)
 {
 	if (cap__outside_now()) {
 		cap_rwlock_t *r = (cap_rwlock_t *)l;
@@ -606,25 +621,25 @@ static int cap__rw(pthread_rwlock_t *l, bool wr, uint64_t deadline)
 			r->readers++;
 		return 0;
 	}
-	return wr ? cap_rwlock_wrlock((cap_rwlock_t *)l, deadline) : cap_rwlock_rdlock((cap_rwlock_t *)l, deadline);
+	return cap__rwlock_lock_at((cap_rwlock_t *)l, wr, deadline, site);
 }
-int pthread_rwlock_rdlock(pthread_rwlock_t *l) { return cap__rw(l, false, 0); }
-int pthread_rwlock_wrlock(pthread_rwlock_t *l) { return cap__rw(l, true, 0); }
+int pthread_rwlock_rdlock(pthread_rwlock_t *l) { return cap__rw(l, false, 0, CAP_CALLER()); }
+int pthread_rwlock_wrlock(pthread_rwlock_t *l) { return cap__rw(l, true, 0, CAP_CALLER()); }
 int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
-	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, false, cap__abs_deadline(ts, CLOCK_REALTIME));
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, false, cap__abs_deadline(ts, CLOCK_REALTIME), CAP_CALLER());
 }
 int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
 {
-	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, true, cap__abs_deadline(ts, CLOCK_REALTIME));
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, true, cap__abs_deadline(ts, CLOCK_REALTIME), CAP_CALLER());
 }
 int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *ts)
 {
-	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, false, cap__abs_deadline(ts, clock));
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, false, cap__abs_deadline(ts, clock), CAP_CALLER());
 }
 int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *ts)
 {
-	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, true, cap__abs_deadline(ts, clock));
+	return cap__bad_ts(ts) ? EINVAL : cap__rw(l, true, cap__abs_deadline(ts, clock), CAP_CALLER());
 }
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 {
@@ -635,7 +650,7 @@ int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 		r->readers++;
 		return 0;
 	}
-	return cap_rwlock_tryrdlock(r);
+	return cap__rwlock_trylock_at(r, false, CAP_CALLER());
 }
 int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 {
@@ -646,7 +661,7 @@ int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 		r->writer = &cap__outside;
 		return 0;
 	}
-	return cap_rwlock_trywrlock(r);
+	return cap__rwlock_trylock_at(r, true, CAP_CALLER());
 }
 int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
@@ -660,7 +675,7 @@ int pthread_rwlock_unlock(pthread_rwlock_t *l)
 			return EPERM;
 		return 0;
 	}
-	return cap_rwlock_unlock(r);
+	return cap__rwlock_unlock_at(r, CAP_CALLER());
 }
 
 /* ---- Spinlocks and barriers --------------------------------------------- */
@@ -800,8 +815,8 @@ int sem_destroy(sem_t *s)
 	(void)s;
 	return 0;
 }
-int sem_post(sem_t *s) { return cap__errret(cap_sem_post((cap_sem_t *)s)); }
-int sem_trywait(sem_t *s) { return cap__errret(cap_sem_trywait((cap_sem_t *)s)); }
+int sem_post(sem_t *s) { return cap__errret(cap__sem_post_at((cap_sem_t *)s, CAP_CALLER())); }
+int sem_trywait(sem_t *s) { return cap__errret(cap__sem_trywait_at((cap_sem_t *)s, CAP_CALLER())); }
 int sem_wait(sem_t *s)
 {
 	cap_sem_t *c = (cap_sem_t *)s;
@@ -810,7 +825,7 @@ int sem_wait(sem_t *s)
 			return 0;
 		cap__cannot_block("sem_wait");
 	}
-	return cap__errret(cap_sem_wait(c));
+	return cap__errret(cap__sem_timedwait_at(c, 0, CAP_CALLER()));
 }
 int sem_timedwait(sem_t *s, const struct timespec *ts)
 {
@@ -818,7 +833,7 @@ int sem_timedwait(sem_t *s, const struct timespec *ts)
 		return cap__errret(EINVAL);
 	if (cap__outside_now())
 		return sem_wait(s);
-	return cap__errret(cap_sem_timedwait((cap_sem_t *)s, cap__abs_deadline(ts, CLOCK_REALTIME)));
+	return cap__errret(cap__sem_timedwait_at((cap_sem_t *)s, cap__abs_deadline(ts, CLOCK_REALTIME), CAP_CALLER()));
 }
 int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *ts)
 {
@@ -826,7 +841,7 @@ int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *ts)
 		return cap__errret(EINVAL);
 	if (cap__outside_now())
 		return sem_wait(s);
-	return cap__errret(cap_sem_timedwait((cap_sem_t *)s, cap__abs_deadline(ts, clock)));
+	return cap__errret(cap__sem_timedwait_at((cap_sem_t *)s, cap__abs_deadline(ts, clock), CAP_CALLER()));
 }
 int sem_getvalue(sem_t *s, int *v)
 {

@@ -15,6 +15,7 @@
 #include "hooks.h"
 #include "mn.h"
 #include "runq.h"
+#include "syncprof.h"
 #include "tls.h"
 #include <errno.h>
 #include <signal.h>
@@ -451,8 +452,11 @@ static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 	t->state = CAP_DONE;
 	cap__unlink_all(t);
 	atomic_fetch_sub_explicit(&w->stats.threads, 1, memory_order_relaxed);
-	if (t->joiner)
+	if (t->joiner) {
+		cap__waking((uintptr_t)t->fn + 1); /* the wake's site: its start function (syncprof.h) */
 		cap__wake(t->joiner, 0);
+		cap__waking(0);
+	}
 	if (t->flags & CAP_F_DETACHED)
 		w->zombie = t; /* freed by whoever runs next, off this stack */
 	if (!cap__mn.nthreads)

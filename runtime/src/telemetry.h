@@ -32,6 +32,8 @@
 #define CAP_SAMPLES_MAX 1024
 #define CAP_STALLS_MAX 256
 #define CAP_TOP_THREADS 64
+#define CAP_HOLDS_MAX 1024
+#define CAP_WAKES_MAX 1024
 #define CAP_IMPORTED 256
 
 /* Node kinds on the wire (PROTOCOL.md): the wait reasons, plus yield. */
@@ -86,6 +88,27 @@ struct cap_stall {
 	uint64_t count, total_ns, max_ns;
 };
 
+/* A waiter's wait at `node` that ended when a holder handed it the lock
+ * (syncprof.h): keyed by the waiter's node and the holder's acquisition and
+ * release sites.  `node` is a CAP_REF, maybe into another worker's tables:
+ * the releaser records the hold on its own worker, and the waiter blocked
+ * wherever it ran. */
+struct cap_hold {
+	uint64_t key;
+	uint32_t node;
+	uint64_t acquire, release;
+	uint64_t count, hold_total, hold_max, wait_total; /* ticks */
+};
+
+/* A wake: a thread blocked at `node` made runnable by a call at `waker`,
+ * made by a thread whose run began at `from` (CAP_REFs; from 0: none). */
+struct cap_wake {
+	uint64_t key;
+	uint32_t node, from;
+	uint64_t waker;
+	uint64_t count;
+};
+
 struct cap_thread_row {
 	uint64_t id, spawn_site, allocated, used;
 	uint32_t chunks_linked;
@@ -121,6 +144,8 @@ struct cap_telemetry {
 	CAP_TABLE(struct cap_split, CAP_SPLITS_MAX) splits;
 	CAP_TABLE(struct cap_sample, CAP_SAMPLES_MAX) samples;
 	CAP_TABLE(struct cap_stall, CAP_STALLS_MAX) stalls;
+	CAP_TABLE(struct cap_hold, CAP_HOLDS_MAX) holds;
+	CAP_TABLE(struct cap_wake, CAP_WAKES_MAX) wakes;
 	/* Nodes of other workers' tables this one has copied, by a thread's
 	 * reference to the original (CAP_REF, never 0) to the copy's index + 1:
 	 * direct-mapped, so that a thread that moved here most often finds its
@@ -134,6 +159,10 @@ struct cap_telemetry {
 	uint64_t chain[CAP_FRAMES] __attribute__((aligned(64)));
 	/* Counters the worker keeps. */
 	uint32_t blocked[16]; /* live threads blocked, by wait reason */
+	/* The site of the program's call that is waking threads now (syncprof.h:
+	 * cap__waking), 0: none — a wake by a timer or the poller.  Beside
+	 * blocked[], which every wake writes. */
+	uint64_t wake_site;
 	uint64_t blocking_ops;
 	uint64_t open_fds_delta; /* descriptors opened minus closed through the shim */
 	/* open_fds_delta when the running thread's run began: set wherever a run
@@ -174,6 +203,8 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_rows_if_asked(struct cap_worker *w);
 void cap__graph_chunks_given(struct cap_telemetry *T, struct cap_thread *t, size_t bytes);
+void cap__graph_woken(struct cap_telemetry *T, const struct cap_thread *waker, const struct cap_thread *t);
+void cap__graph_hold(struct cap_telemetry *T, const struct cap_thread *t, uint64_t acquire, uint64_t release, uint64_t hold);
 
 /* The watchdog's eventfd while it dozes, every worker parked (telemetry_sys.c);
  * -1 while it looks every few milliseconds.  A worker that stops waiting

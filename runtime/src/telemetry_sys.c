@@ -457,6 +457,28 @@ static void cap__build_stacks(uint64_t now)
 	cap__frame_stacks(&S.out, S.seq, st);
 }
 
+/* SYNC: every hold and wake so far, with its figures (few entries: one per
+ * waiting point and holder site, or woken point and waker site). */
+static void cap__build_sync(void)
+{
+	static struct cap_hold_row holds[CAP_HOLDS_MAX];
+	static struct cap_wake_row wakes[CAP_WAKES_MAX];
+	const struct cap_merge *m = &S.m;
+	uint32_t nh = 0, nw = 0;
+	for (uint32_t i = 0; i < m->hold_map.n; i++) {
+		const struct cap_merged_hold *h = &m->hold[i];
+		if (h->count)
+			holds[nh++] = (struct cap_hold_row){ h->node, h->acquire, h->release, h->count, cap__ns(h->hold_total),
+							     cap__ns(h->hold_max), cap__ns(h->wait_total) };
+	}
+	for (uint32_t i = 0; i < m->wake_map.n; i++) {
+		const struct cap_merged_wake *k = &m->wake[i];
+		if (k->count)
+			wakes[nw++] = (struct cap_wake_row){ k->node, k->from, k->waker, k->count };
+	}
+	cap__frame_sync(&S.out, S.seq, nh, holds, nw, wakes);
+}
+
 static uint64_t cap__site_sig(const struct cap_site *s)
 {
 	const uint64_t v[] = { s->live, s->total, s->chunks_linked, s->allocated, s->used_max, s->used_total, s->waste,
@@ -578,6 +600,7 @@ static void cap__build_snapshot(uint64_t now)
 	cap__snap_end(w, &s);
 	cap__build_workers(now);
 	cap__build_stacks(now);
+	cap__build_sync();
 	if (w->failed) { /* out of memory: drop it, count it */
 		w->failed = 0;
 		w->len = 0;

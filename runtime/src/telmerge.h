@@ -26,8 +26,8 @@ struct cap_idmap {
  * merged table was full). */
 struct cap_merge_src {
 	const struct cap_telemetry *T;
-	uint32_t nodes, edges, sites, splits, samples, stalls; /* entries mapped so far */
-	uint32_t *node_id, *edge_id, *site_id, *split_id, *sample_id, *stall_id;
+	uint32_t nodes, edges, sites, splits, samples, stalls, holds, wakes; /* entries mapped so far */
+	uint32_t *node_id, *edge_id, *site_id, *split_id, *sample_id, *stall_id, *hold_id, *wake_id;
 };
 
 struct cap_merged_node {
@@ -40,15 +40,27 @@ struct cap_merged_sample {
 	uint64_t count, run_max;
 };
 
+/* Holds and wakes with their nodes' merged ids (wake from 0: none). */
+struct cap_merged_hold {
+	uint32_t node;
+	uint64_t acquire, release, count, hold_total, hold_max, wait_total; /* ticks */
+};
+struct cap_merged_wake {
+	uint32_t node, from;
+	uint64_t waker, count;
+};
+
 struct cap_merge {
 	uint32_t nsrc;
 	struct cap_merge_src *src; /* CAP_WORKERS_MAX */
-	struct cap_idmap node_map, edge_map, site_map, split_map, sample_map;
+	struct cap_idmap node_map, edge_map, site_map, split_map, sample_map, hold_map, wake_map;
 	struct cap_merged_node *node;
 	struct cap_edge *edge;   /* from/to: merged node ids */
 	struct cap_site *site;   /* live, allocated: the sum of the workers' deltas, 0 if below */
 	struct cap_split *split;
 	struct cap_merged_sample *sample;
+	struct cap_merged_hold *hold;
+	struct cap_merged_wake *wake;
 	uint32_t nstalls;
 	const struct cap_stall **stall; /* by merged id - 1: the worker's own entry */
 	/* The workers' counters, summed. */

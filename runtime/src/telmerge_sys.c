@@ -44,11 +44,14 @@ int cap__merge_init(struct cap_merge *m)
 	m->split = calloc(CAP_SPLITS_MAX, sizeof *m->split);
 	m->sample = calloc(CAP_SAMPLES_MAX, sizeof *m->sample);
 	m->stall = calloc((size_t)CAP_STALLS_MAX * 4, sizeof *m->stall);
-	if (!m->src || !m->node || !m->edge || !m->site || !m->split || !m->sample || !m->stall)
+	m->hold = calloc(CAP_HOLDS_MAX, sizeof *m->hold);
+	m->wake = calloc(CAP_WAKES_MAX, sizeof *m->wake);
+	if (!m->src || !m->node || !m->edge || !m->site || !m->split || !m->sample || !m->stall || !m->hold || !m->wake)
 		return -1;
 	if (cap__idmap_init(&m->node_map, CAP_NODES_MAX) || cap__idmap_init(&m->edge_map, CAP_EDGES_MAX) ||
 	    cap__idmap_init(&m->site_map, CAP_SITES_MAX) || cap__idmap_init(&m->split_map, CAP_SPLITS_MAX) ||
-	    cap__idmap_init(&m->sample_map, CAP_SAMPLES_MAX))
+	    cap__idmap_init(&m->sample_map, CAP_SAMPLES_MAX) || cap__idmap_init(&m->hold_map, CAP_HOLDS_MAX) ||
+	    cap__idmap_init(&m->wake_map, CAP_WAKES_MAX))
 		return -1;
 	return 0;
 }
@@ -64,7 +67,10 @@ int cap__merge_add(struct cap_merge *m, const struct cap_telemetry *T)
 	s->split_id = calloc(CAP_SPLITS_MAX, sizeof(uint32_t));
 	s->sample_id = calloc(CAP_SAMPLES_MAX, sizeof(uint32_t));
 	s->stall_id = calloc(CAP_STALLS_MAX, sizeof(uint32_t));
-	if (!s->node_id || !s->edge_id || !s->site_id || !s->split_id || !s->sample_id || !s->stall_id)
+	s->hold_id = calloc(CAP_HOLDS_MAX, sizeof(uint32_t));
+	s->wake_id = calloc(CAP_WAKES_MAX, sizeof(uint32_t));
+	if (!s->node_id || !s->edge_id || !s->site_id || !s->split_id || !s->sample_id || !s->stall_id || !s->hold_id ||
+	    !s->wake_id)
 		return -1;
 	s->T = T;
 	m->nsrc++;
@@ -98,6 +104,54 @@ static void cap__map_edges(struct cap_merge *m, struct cap_merge_src *s)
 			m->edge[id - 1].to = to;
 		}
 		s->edge_id[s->edges] = id;
+	}
+}
+
+/* The merged id of the node a CAP_REF names, in whichever worker's tables
+ * (0: not known yet, or not merged). */
+static uint32_t cap__ref_id(struct cap_merge *m, uint32_t ref)
+{
+	uint32_t wid = CAP_REF_WID(ref), idx = CAP_REF_IDX(ref);
+	if (!idx || wid >= m->nsrc)
+		return 0;
+	struct cap_merge_src *o = &m->src[wid];
+	if (idx > o->nodes)
+		cap__map_nodes(m, o);
+	return idx <= o->nodes ? o->node_id[idx - 1] : 0;
+}
+
+/* Holds and wakes after every worker's nodes: they name nodes of any
+ * worker.  An entry whose node is not known yet is mapped next time. */
+static void cap__map_sync(struct cap_merge *m, struct cap_merge_src *s)
+{
+	const struct cap_telemetry *T = s->T;
+	uint32_t n = atomic_load_explicit(&T->holds.n, memory_order_acquire);
+	for (; s->holds < n; s->holds++) {
+		const struct cap_hold *e = &T->holds.v[s->holds];
+		uint32_t node = cap__ref_id(m, e->node), id = 0;
+		if (!node && CAP_REF_IDX(e->node) > 0 && CAP_REF_WID(e->node) >= m->nsrc)
+			break;
+		if (node && (id = cap__idmap_get(&m->hold_map, cap__mix(cap__mix(cap__mix(e->acquire) ^ e->release) ^ node))) != 0) {
+			struct cap_merged_hold *g = &m->hold[id - 1];
+			g->node = node;
+			g->acquire = e->acquire;
+			g->release = e->release;
+		}
+		s->hold_id[s->holds] = id;
+	}
+	n = atomic_load_explicit(&T->wakes.n, memory_order_acquire);
+	for (; s->wakes < n; s->wakes++) {
+		const struct cap_wake *e = &T->wakes.v[s->wakes];
+		if ((CAP_REF_WID(e->node) >= m->nsrc && CAP_REF_IDX(e->node)) || (CAP_REF_WID(e->from) >= m->nsrc && CAP_REF_IDX(e->from)))
+			break;
+		uint32_t node = cap__ref_id(m, e->node), from = cap__ref_id(m, e->from), id = 0;
+		if (node && (id = cap__idmap_get(&m->wake_map, cap__mix(cap__mix(e->waker) ^ ((uint64_t)node << 32 | from)))) != 0) {
+			struct cap_merged_wake *g = &m->wake[id - 1];
+			g->node = node;
+			g->from = from;
+			g->waker = e->waker;
+		}
+		s->wake_id[s->wakes] = id;
 	}
 }
 
@@ -194,6 +248,19 @@ static void cap__sum(struct cap_merge *m, const struct cap_merge_src *s, int64_t
 		g->count += e->count;
 		g->run_max = MAX_OF(g->run_max, e->run_max);
 	}
+	for (uint32_t i = 0; i < s->holds; i++) {
+		if (!s->hold_id[i])
+			continue;
+		const struct cap_hold *e = &T->holds.v[i];
+		struct cap_merged_hold *g = &m->hold[s->hold_id[i] - 1];
+		g->count += e->count;
+		g->hold_total += e->hold_total;
+		g->hold_max = MAX_OF(g->hold_max, e->hold_max);
+		g->wait_total += e->wait_total;
+	}
+	for (uint32_t i = 0; i < s->wakes; i++)
+		if (s->wake_id[i])
+			m->wake[s->wake_id[i] - 1].count += T->wakes.v[i].count;
 	for (int k = 0; k < 16; k++)
 		blocked[k] += (int32_t)T->blocked[k];
 	*stack += (int64_t)T->stack_allocated;
@@ -208,6 +275,8 @@ void cap__merge_update(struct cap_merge *m)
 		cap__map_edges(m, &m->src[w]);
 		cap__map_rest(m, &m->src[w]);
 	}
+	for (uint32_t w = 0; w < m->nsrc; w++)
+		cap__map_sync(m, &m->src[w]);
 	for (uint32_t i = 0; i < m->node_map.n; i++)
 		m->node[i].count = m->node[i].wait_total = m->node[i].wait_max = 0, m->node[i].fd_delta = 0;
 	for (uint32_t i = 0; i < m->edge_map.n; i++)
@@ -223,6 +292,10 @@ void cap__merge_update(struct cap_merge *m)
 		m->split[i].count = m->split[i].frame_bytes = m->split[i].mapped = 0;
 	for (uint32_t i = 0; i < m->sample_map.n; i++)
 		m->sample[i].count = m->sample[i].run_max = 0;
+	for (uint32_t i = 0; i < m->hold_map.n; i++)
+		m->hold[i].count = m->hold[i].hold_total = m->hold[i].hold_max = m->hold[i].wait_total = 0;
+	for (uint32_t i = 0; i < m->wake_map.n; i++)
+		m->wake[i].count = 0;
 	m->blocking_ops = m->dropped = 0;
 	int64_t blocked[16] = { 0 }, stack = 0;
 	static int64_t site_live[CAP_SITES_MAX], site_alloc[CAP_SITES_MAX]; /* one telemetry thread */

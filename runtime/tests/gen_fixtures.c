@@ -170,6 +170,23 @@ static const char stacks1_json[] =
 static const char stacks2_json[] =
 	"{\"type\":\"stacks\",\"seq\":2,\"tNs\":300000000,\"mappings\":2,\"reservedBytes\":1052672,\"residentBytes\":94208,\"wasteBytes\":20480}";
 
+/* Lock holders and wakes, after each STACKS since version 4: node 2 (a
+ * sleep in these snapshots, any node will do) waited for a lock held from
+ * one call site to another, and was woken from two sites, one of them by a
+ * thread that had not blocked yet. */
+static const struct cap_hold_row holds1[] = { { 2, 0x55d0c0a01400ull, 0x55d0c0a01460ull, 8, 40000000ull, 5200000ull, 38000000ull } };
+static const struct cap_wake_row wakes1[] = { { 2, 1, 0x55d0c0a01460ull, 8 }, { 1, 0, 0x55d0c0a01500ull, 3 } };
+static const struct cap_hold_row holds2[] = { { 2, 0x55d0c0a01400ull, 0x55d0c0a01460ull, 9, 45000000ull, 5200000ull, 42000000ull } };
+static const struct cap_wake_row wakes2[] = { { 2, 1, 0x55d0c0a01460ull, 9 }, { 1, 0, 0x55d0c0a01500ull, 3 } };
+static const char sync1_json[] =
+	"{\"type\":\"sync\",\"seq\":1,\"holds\":[{\"node\":2,\"acquire\":\"0x55d0c0a01400\",\"release\":\"0x55d0c0a01460\",\"count\":8,"
+	"\"holdTotalNs\":40000000,\"holdMaxNs\":5200000,\"waitTotalNs\":38000000}],"
+	"\"wakes\":[{\"node\":2,\"fromNode\":1,\"waker\":\"0x55d0c0a01460\",\"count\":8},{\"node\":1,\"fromNode\":null,\"waker\":\"0x55d0c0a01500\",\"count\":3}]}";
+static const char sync2_json[] =
+	"{\"type\":\"sync\",\"seq\":2,\"holds\":[{\"node\":2,\"acquire\":\"0x55d0c0a01400\",\"release\":\"0x55d0c0a01460\",\"count\":9,"
+	"\"holdTotalNs\":45000000,\"holdMaxNs\":5200000,\"waitTotalNs\":42000000}],"
+	"\"wakes\":[{\"node\":2,\"fromNode\":1,\"waker\":\"0x55d0c0a01460\",\"count\":9},{\"node\":1,\"fromNode\":null,\"waker\":\"0x55d0c0a01500\",\"count\":3}]}";
+
 /* hello_json as version v writes it. */
 static void versioned(char *out, int v)
 {
@@ -222,9 +239,10 @@ int main(int argc, char **argv)
 	/* Version 2: the same recording with WORKERS after each snapshot; version
 	 * 3 adds STACKS after those. */
 	struct cap_hello hello2 = hello;
-	char hello2_json[sizeof hello_json], hello3_json[sizeof hello_json];
+	char hello2_json[sizeof hello_json], hello3_json[sizeof hello_json], hello4_json[sizeof hello_json];
 	versioned(hello2_json, 2);
 	versioned(hello3_json, 3);
+	versioned(hello4_json, 4);
 	w.len = 0;
 	cap__frame_workers(&w, 1, 2, workers1);
 	emit(dir, "workers.bin", w.buf, w.len);
@@ -237,19 +255,29 @@ int main(int argc, char **argv)
 	snprintf(json, sizeof json, "[%s]\n", stacks1_json);
 	emit_str(dir, "stacks.json", json);
 
-	for (int v = 2; v <= 3; v++) {
+	w.len = 0;
+	cap__frame_sync(&w, 1, 1, holds1, 2, wakes1);
+	emit(dir, "sync.bin", w.buf, w.len);
+	snprintf(json, sizeof json, "[%s]\n", sync1_json);
+	emit_str(dir, "sync.json", json);
+
+	for (int v = 2; v <= 4; v++) {
 		hello2.version = (uint16_t)v;
 		w.len = 0;
 		cap_wire_put(&w, CAP_RECORDING_MAGIC, 8);
 		cap__frame_hello(&w, &hello2);
 		snapshot1(&w);
 		cap__frame_workers(&w, 1, 2, workers1);
-		if (v == 3)
+		if (v >= 3)
 			cap__frame_stacks(&w, 1, &stacks1);
+		if (v >= 4)
+			cap__frame_sync(&w, 1, 1, holds1, 2, wakes1);
 		snapshot2(&w);
 		cap__frame_workers(&w, 2, 2, workers2);
-		if (v == 3)
+		if (v >= 3)
 			cap__frame_stacks(&w, 2, &stacks2);
+		if (v >= 4)
+			cap__frame_sync(&w, 2, 1, holds2, 2, wakes2);
 		cap__frame_exit(&w, 0, 3, 400000000ull);
 		char name[32];
 		snprintf(name, sizeof name, "recording-v%d.cap", v);
@@ -257,9 +285,13 @@ int main(int argc, char **argv)
 		if (v == 2)
 			snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s,\n%s,\n%s]\n", hello2_json, snapshot1_json, workers1_json,
 				 snapshot2_json, workers2_json, exit_json);
-		else
+		else if (v == 3)
 			snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s]\n", hello3_json, snapshot1_json,
 				 workers1_json, stacks1_json, snapshot2_json, workers2_json, stacks2_json, exit_json);
+		else
+			snprintf(big, sizeof big, "[%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s,\n%s]\n", hello4_json,
+				 snapshot1_json, workers1_json, stacks1_json, sync1_json, snapshot2_json, workers2_json, stacks2_json,
+				 sync2_json, exit_json);
 		snprintf(name, sizeof name, "recording-v%d.json", v);
 		emit_str(dir, name, big);
 	}

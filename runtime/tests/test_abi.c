@@ -19,7 +19,7 @@ static void cap_inits_clear_the_word(void)
 	GARBAGE(s);
 	cap_sem_init(&s, 2);
 	CHECK_EQ(s.lock, 0);
-	CHECK_EQ(s.spare, 0);
+	CHECK_EQ(s.prof, 0);
 	CHECK_EQ(cap_sem_wait(&s), 0);
 	CHECK_EQ(cap_sem_post(&s), 0);
 	CHECK_EQ(s.lock, 0);

@@ -465,9 +465,9 @@ static void tcp_recv_waitall_and_close(void)
 	cap_thread_t *t = cap_spawn(trickle_fn, &tr, NULL);
 	char buf[400];
 	CHECK_EQ(recv(c, buf, 300, MSG_WAITALL), 300);
-	CHECK_EQ(tr.sent, 3);
 	CHECK(buf[0] == 'a' && buf[150] == 'b' && buf[299] == 'c');
-	cap_join(t, NULL);
+	cap_join(t, NULL); /* the last piece may be read before its writer, on another worker, counts it */
+	CHECK_EQ(tr.sent, 3);
 
 	/* peer sends 100 then closes: WAITALL for 300 returns 100 */
 	tr = (struct trickle){ .fd = s, .pieces = 1, .piece = 100 };
@@ -579,8 +579,8 @@ static void tcp_recvmsg_waitall(void)
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	long n = recvmsg(c, &m, MSG_WAITALL);
 	CHECK_EQ(n, 300);
+	cap_join(t, NULL); /* the last piece may be read before its writer, on another worker, counts it */
 	CHECK_EQ(tr.sent, 3);
-	cap_join(t, NULL);
 	close(c);
 	close(s);
 }

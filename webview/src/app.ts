@@ -1,8 +1,11 @@
-// The page: header (program, run), what was lost (health), the four views, and the message
+// The page: header (program, run), what was lost (health), the five views, and the message
 // shown for data that cannot be rendered. Updates are coalesced to one render per frame.
+import { CompareView } from './compare.ts';
 import { el } from './dom.ts';
+import { FlameView } from './flame.ts';
 import { formatCount, formatNs } from './format.ts';
 import { GraphView } from './graph/view.ts';
+import { LocksView } from './locks.ts';
 import type { ViewData } from '../../shared/view.ts';
 import { ResourcesView } from './resources.ts';
 import { StacksView } from './stacks.ts';
@@ -37,9 +40,12 @@ export class App {
   private readonly error: HTMLElement;
   private readonly notice: HTMLElement;
   private readonly graph: GraphView;
+  private readonly flame: FlameView;
   private readonly resources = new ResourcesView();
   private readonly stacks = new StacksView();
   private readonly suggestions = new SuggestionsView();
+  private readonly locks = new LocksView();
+  private readonly compare = new CompareView();
   private pending: ViewData | undefined;
   private scheduled = false;
   /** Views below the fold are brought up to date when they scroll into sight, not every frame. */
@@ -71,9 +77,12 @@ export class App {
     this.health = el('div', 'health');
     this.health.hidden = true;
     this.graph = new GraphView(handlers);
+    this.flame = new FlameView(handlers);
     const nav = el('nav', 'nav');
     for (const [id, label] of [
       ['graph', 'Blocking graph'],
+      ['flame', 'Wait flame'],
+      ['locks', 'Locks'],
       ['resources', 'Scheduler and resources'],
       ['stacks', 'Stacks'],
       ['suggestions', 'Suggestions'],
@@ -82,7 +91,8 @@ export class App {
       a.href = `#${id}`;
       nav.append(a);
     }
-    root.append(this.header, nav, this.error, this.notice, this.health, this.graph.element, this.suggestions.element, this.resources.element, this.stacks.element);
+    nav.prepend(this.compare.link);
+    root.append(this.header, nav, this.error, this.notice, this.health, this.compare.element, this.graph.element, this.flame.element, this.locks.element, this.suggestions.element, this.resources.element, this.stacks.element);
     root.addEventListener('click', (ev) => {
       const a = ev.target instanceof Element ? ev.target.closest('a.source-link') : null;
       if (!(a instanceof HTMLAnchorElement)) return;
@@ -99,7 +109,7 @@ export class App {
         if (this.stale.has(e.target) && this.last) this.renderSide(this.last, e.target);
       }
     });
-    for (const v of [this.suggestions.element, this.resources.element, this.stacks.element]) seen.observe(v);
+    for (const v of this.sides()) seen.observe(v);
     window.addEventListener('resize', () => {
       if (this.last && this.width() !== this.lastWidth) this.show(this.last);
     });
@@ -144,7 +154,8 @@ export class App {
     this.renderHealth(view);
     const first = this.lastRendered++ === 0; /* the first render draws every view */
     this.graph.update(view);
-    for (const v of [this.suggestions.element, this.resources.element, this.stacks.element]) {
+    this.compare.toggle(view);
+    for (const v of this.sides()) {
       if (!first && !this.visible.has(v)) this.stale.add(v);
       else if (v === this.resources.element && !first) this.resourcesLater();
       else this.renderSide(view, v);
@@ -171,10 +182,18 @@ export class App {
     });
   }
 
+  /** The views beside the graph, each brought up to date only while in sight. */
+  private sides(): Element[] {
+    return [this.compare.element, this.flame.element, this.locks.element, this.suggestions.element, this.resources.element, this.stacks.element];
+  }
+
   /** Brings one of the views beside the graph up to date. */
   private renderSide(view: ViewData, v: Element): void {
     this.stale.delete(v);
     if (v === this.suggestions.element) this.suggestions.update(view);
+    else if (v === this.compare.element) this.compare.update(view);
+    else if (v === this.flame.element) this.flame.update(view, this.lastWidth);
+    else if (v === this.locks.element) this.locks.update(view);
     else if (v === this.stacks.element) this.stacks.update(view, this.lastWidth);
     else if (v === this.resources.element) {
       const start = (this.resourcesDrawnAt = performance.now());

@@ -40,3 +40,9 @@ export const shortFile = (file: string): string => file.split('/').slice(-2).joi
 
 /** "file.c:12", or "" when the place is unknown. */
 export const fileLine = (file: string, line: number): string => (file === '' || file === '??' ? '' : `${shortFile(file)}:${line}`);
+
+/** A call's place: "f file.c:12", or the function alone where its place is not known. */
+export const placeText = (p: { function: string; file: string; line: number }): string => `${p.function} ${fileLine(p.file, p.line)}`.trim();
+
+/** A blocking point's name: "label file.c:12 ← what tells it apart". */
+export const pointText = (n: { label: string; file: string; line: number; via?: string }): string => `${n.label} ${fileLine(n.file, n.line)}${n.via ? ` ${n.via}` : ''}`;

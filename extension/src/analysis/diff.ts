@@ -4,40 +4,10 @@
 // names one point on each side. Edges are matched by the points at their ends, spawn sites by
 // their function. Each row has its before and after figures (null where it did not occur), ranked
 // by how much its time changed.
+// The rows are typed in shared/view.ts: the report and the panel show a Diff as it is.
+import type { Diff, DiffRow, EdgeFigures, PointFigures, SiteFigures } from '../../../shared/view.ts';
 import type { NodeSummary, Summary } from './summary.ts';
 import { fmtBytes, fmtNs } from './units.ts';
-
-export interface PointFigures {
-  readonly count: number;
-  readonly waitAvgNs: number;
-  readonly waitMaxNs: number;
-  readonly waitTotalNs: number;
-}
-export interface EdgeFigures {
-  readonly count: number;
-  readonly runAvgNs: number;
-  readonly runMaxNs: number;
-  readonly runTotalNs: number;
-}
-export interface SiteFigures {
-  readonly threads: number;
-  readonly stackHighWaterBytes: number;
-}
-
-export interface Row<F> {
-  /** what matches it across the two runs */
-  readonly key: string;
-  readonly before: F | null;
-  readonly after: F | null;
-  /** after minus before of its time (wait or run total; stack bytes for a site) */
-  readonly change: number;
-}
-
-export interface Diff {
-  readonly points: readonly (Row<PointFigures> & { readonly kind: string; readonly label: string })[];
-  readonly edges: readonly (Row<EdgeFigures> & { readonly from: string; readonly to: string })[];
-  readonly sites: readonly Row<SiteFigures>[];
-}
 
 const pointKey = (n: NodeSummary): string => `${n.kind} ${n.label}`;
 
@@ -65,14 +35,14 @@ function movedKeys(before: readonly NodeSummary[], after: readonly NodeSummary[]
 }
 
 /** Rows of both sides joined by key, largest change first (then by key, for a stable order). */
-function join<T, F>(before: readonly T[], after: readonly T[], key: (x: T) => string, figures: (x: T) => F, time: (f: F) => number): Row<F>[] {
+function join<T, F>(before: readonly T[], after: readonly T[], key: (x: T) => string, figures: (x: T) => F, time: (f: F) => number): DiffRow<F>[] {
   const rows = new Map<string, { before: F | null; after: F | null }>();
   for (const x of before) rows.set(key(x), { before: figures(x), after: null });
   for (const x of after) rows.set(key(x), { before: rows.get(key(x))?.before ?? null, after: figures(x) });
   return ranked(rows, time);
 }
 
-function ranked<F>(rows: Map<string, { before: F | null; after: F | null }>, time: (f: F) => number): Row<F>[] {
+function ranked<F>(rows: Map<string, { before: F | null; after: F | null }>, time: (f: F) => number): DiffRow<F>[] {
   return [...rows]
     .map(([k, r]) => ({ key: k, ...r, change: (r.after ? time(r.after) : 0) - (r.before ? time(r.before) : 0) }))
     .sort((a, b) => Math.abs(b.change) - Math.abs(a.change) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -92,6 +62,8 @@ export function diffSummaries(before: Summary, after: Summary): Diff {
   const keyOf = (n: NodeSummary): string => moved.get(n) ?? pointKey(n);
   const points = join(before.nodes, after.nodes, keyOf, (n): PointFigures => ({ count: n.count, waitAvgNs: n.waitAvgNs, waitMaxNs: n.waitMaxNs, waitTotalNs: n.waitTotalNs }), (f) => f.waitTotalNs);
   const kinds = new Map([...after.nodes, ...before.nodes].map((n) => [keyOf(n), n]));
+  // Where a row is: in the later run's source, the one an editor has open now.
+  const places = new Map([...before.nodes, ...after.nodes].map((n) => [keyOf(n), n]));
   const edgesOf = (s: Summary): { from: string; to: string; e: Summary['edges'][number] }[] => {
     const byId = new Map(s.nodes.map((n) => [n.id, keyOf(n)]));
     return s.edges.map((e) => ({ from: byId.get(e.from) ?? `#${e.from}`, to: byId.get(e.to) ?? `#${e.to}`, e }));
@@ -103,14 +75,16 @@ export function diffSummaries(before: Summary, after: Summary): Diff {
     ({ e }): EdgeFigures => ({ count: e.count, runAvgNs: e.avgNs, runMaxNs: e.maxNs, runTotalNs: e.totalNs }),
     (f) => f.runTotalNs,
   );
-  const sites = join(siteRows(before), siteRows(after), (x) => x.key, ({ p }): SiteFigures => ({ threads: p.threadsTotal, stackHighWaterBytes: p.usedBytesMax }), (f) => f.stackHighWaterBytes);
+  const [siteBefore, siteAfter] = [siteRows(before), siteRows(after)];
+  const sites = join(siteBefore, siteAfter, (x) => x.key, ({ p }): SiteFigures => ({ threads: p.threadsTotal, stackHighWaterBytes: p.usedBytesMax }), (f) => f.stackHighWaterBytes);
+  const sitePlaces = new Map([...siteBefore, ...siteAfter].map((x) => [x.key, x.p]));
   return {
-    points: points.map((r) => ({ ...r, kind: kinds.get(r.key)!.kind, label: kinds.get(r.key)!.label })),
+    points: points.map((r) => ({ ...r, kind: kinds.get(r.key)!.kind, label: kinds.get(r.key)!.label, file: places.get(r.key)!.file, line: places.get(r.key)!.line })),
     edges: edges.map((r) => {
       const [from = '', to = ''] = r.key.split(' → ');
       return { ...r, from, to };
     }),
-    sites,
+    sites: sites.map((r) => ({ ...r, file: sitePlaces.get(r.key)!.file, line: sitePlaces.get(r.key)!.line })),
   };
 }
 

@@ -9,6 +9,7 @@ import { placeOf, uniqueLabels } from './labels.ts';
 import { hotSplitsOf } from './splits.ts';
 import { stackMemory } from './stackmem.ts';
 import { stallsOf, stallText, type StallSummary } from './stalls.ts';
+import { syncOf, type Sync } from './sync.ts';
 import { siteName, suggest, type Suggestion } from './suggest.ts';
 import { fmtBytes, fmtNs } from './units.ts';
 
@@ -53,7 +54,11 @@ export interface EdgeSummary {
 export type HotSplitSummary = ViewHotSplit;
 export type SpawnSiteSummary = ViewSite;
 
-export interface Summary {
+/** A contended lock and a wake: the same records the webview draws. */
+export type LockSummary = Sync['locks'][number];
+export type WakeSummary = Sync['wakes'][number];
+
+export interface Summary extends Sync {
   readonly program?: { readonly executable: string; readonly pid: number; readonly args: readonly string[]; readonly stackMode: string; readonly diskBackend: string; readonly scheduler: string; readonly intervalMs: number };
   readonly durationNs: number;
   readonly snapshots: number;
@@ -110,6 +115,7 @@ export function summarize(model: Model, table: SymbolTable): Summary {
   const sum = (f: (p: SpawnSiteSummary) => number): number => sites.reduce((acc, p) => acc + f(p), 0);
   const latest = model.latest;
   const exit = model.exit;
+  const sync = syncOf(model, table, nodes);
   return {
     ...(model.hello
       ? {
@@ -141,6 +147,7 @@ export function summarize(model: Model, table: SymbolTable): Summary {
     },
     suggestions: suggest(model, table),
     stalls: stallsOf(model, table),
+    ...sync,
     ...(latest ? { resources: latest.resources } : {}),
     workers: model.workers.map(viewWorker),
     ...(exit ? { exit: { how: exit.how, status: exit.status, tNs: exit.tNs } } : {}),
@@ -169,6 +176,21 @@ function stacksText(st: Summary['stacks']): string[] {
   return out;
 }
 
+/** Contended locks, each with its holders, then wakes; or why they were not recorded. */
+function syncText(s: Summary, byId: ReadonlyMap<number, NodeSummary>, limit: number): string[] {
+  if (!s.syncRecorded) return ['', `contended locks and wakes: ${s.syncMeasured}`];
+  const out = ['', `contended locks (${s.locks.length})`];
+  for (const l of s.locks.slice(0, limit)) {
+    out.push(`  #${l.id} ${l.kind.padEnd(6)} ${l.label}  ×${l.waits}  wait total ${fmtNs(l.waitNs)}`);
+    for (const h of l.holders.slice(0, limit)) {
+      out.push(`    ← held by ${placeOf(h)} avg ${fmtNs(h.holdAvgNs)} max ${fmtNs(h.holdMaxNs)} (${h.count} times), released at ${placeOf(h.release)}`);
+    }
+  }
+  out.push('', `wakes (${s.wakes.length})`);
+  for (const w of s.wakes.slice(0, limit)) out.push(`  ${placeOf(w.from)} → #${w.to} ${byId.get(w.to)?.label ?? '?'}  ×${w.count}`);
+  return out;
+}
+
 /** The readable report. `limit` caps the rows of each table. */
 export function textReport(s: Summary, limit = 10): string {
   const out: string[] = [];
@@ -186,6 +208,7 @@ export function textReport(s: Summary, limit = 10): string {
     const to = byId.get(e.to);
     out.push(`  #${e.from} ${from ? from.label : '?'} → #${e.to} ${to ? to.label : '?'}  ×${e.count}  avg ${fmtNs(e.avgNs)} max ${fmtNs(e.maxNs)}`);
   }
+  out.push(...syncText(s, byId, limit));
   out.push('', ...stacksText(s.stacks));
   for (const h of s.stacks.hotSplits.slice(0, limit)) {
     const mapped = h.mapped === null ? '' : ` (${h.mapped} mapped a chunk)`;

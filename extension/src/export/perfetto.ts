@@ -122,6 +122,7 @@ export function perfettoTrace(frames: readonly DecodedFrame[], model: Model, tab
         break;
       }
       case 'workers': // cumulative, summed into the snapshot's counters already
+      case 'sync': // cumulative lock hand-overs and wakes: the summary's and pprof's, not a series
       case 'symbols':
       case 'inlined':
       case 'end': // no time of its own on the program's clock

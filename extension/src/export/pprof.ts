@@ -1,17 +1,22 @@
 // A recording's summary as a pprof profile (profile.proto, encoded by pprof-format), which
 // `go tool pprof` and the stores that ingest pprof (Pyroscope, Parca, cloud profilers) read.
-// One profile, five sample types, so each view is a -sample_index away:
+// One profile, seven sample types, so each view is a -sample_index away:
 //  - waits/count, wait/nanoseconds: one sample per blocking point, its whole call chain as
 //    locations (the leaf first), counting the waits that ended there and their total time;
 //  - runs/count, run/nanoseconds: one sample per edge, the run of a thread from leaving one
 //    blocking point to reaching the next, on the chain of the point it reached, labelled with the
 //    point it left;
-//  - stack_high_water/bytes: one sample per spawn site, the largest stack any of its threads used.
+//  - stack_high_water/bytes: one sample per spawn site, the largest stack any of its threads used;
+//  - contentions/count, delay/nanoseconds: Go's mutex profile — one sample per contended lock's
+//    holder site (summary `locks`), on the line where the holders acquired the lock, counting the
+//    waits their release ended and the waiters' time: the delay is charged to who held the lock,
+//    labelled with where threads waited and where the holders let go.
 // wait/nanoseconds is the default. Every figure is the summary's, so pprof and `capriccio
 // summary` tell one story.
 import { gzipSync } from 'node:zlib';
 import { Function as PprofFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import type { ChainFrame, Summary } from '../analysis/summary.ts';
+import { placeOf } from '../analysis/labels.ts';
 
 export const PPROF_SAMPLE_TYPES = [
   ['waits', 'count'],
@@ -19,6 +24,8 @@ export const PPROF_SAMPLE_TYPES = [
   ['runs', 'count'],
   ['run', 'nanoseconds'],
   ['stack_high_water', 'bytes'],
+  ['contentions', 'count'],
+  ['delay', 'nanoseconds'],
 ] as const;
 const DEFAULT_SAMPLE_TYPE = 1; /* wait/nanoseconds */
 
@@ -88,6 +95,15 @@ export function pprofProfile(s: Summary): Uint8Array {
     b.sample([{ function: p.function, file: p.file, line: p.line, address: Number(BigInt(p.site) & 0x1fffffffffffffn) }], values({ stack_high_water: p.usedBytesMax }), [
       b.label('threads', String(p.threadsTotal)),
     ]);
+  }
+  for (const l of s.locks) {
+    for (const h of l.holders) {
+      b.sample([{ function: h.function, file: h.file, line: h.line, address: 0 }], values({ contentions: h.count, delay: h.waitNs }), [
+        b.label('kind', l.kind),
+        b.label('waiting_at', l.label),
+        b.label('released_at', placeOf(h.release)),
+      ]);
+    }
   }
   const sampleType = PPROF_SAMPLE_TYPES.map(([type, unit]) => new ValueType({ type: b.strings.dedup(type), unit: b.strings.dedup(unit) }));
   const profile = new Profile({

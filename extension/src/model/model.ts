@@ -6,7 +6,10 @@
 // definitions arrive once. The threads section (the largest live threads, sent about once a
 // second) replaces the previous list when a snapshot carries it; an empty section means "not sent
 // this time" and keeps the list, unless the snapshot says no thread is live. A STACKS measurement
-// (version 3) belongs to the snapshot it follows and holds for later ones until the next. A HELLO
+// (version 3) belongs to the snapshot it follows and holds for later ones until the next. SYNC
+// records (version 4) are cumulative too: each replaces the previous record of its key (a hold's
+// waiting point, acquisition and release sites; a wake's woken point, waker's point and site), so
+// it does not matter whether a frame carries every record or only the changed ones. A HELLO
 // starts a new connection: everything is defined again from scratch, so the model is reset (decode
 // errors and SYMBOLS are kept).
 //
@@ -20,6 +23,7 @@ import type {
   ExitFrame,
   Frame,
   HelloFrame,
+  Hold,
   HotSplit,
   InlinedEntry,
   NodeDef,
@@ -31,7 +35,9 @@ import type {
   StacksFrame,
   Stall,
   SymbolEntry,
+  SyncFrame,
   ThreadRow,
+  Wake,
 } from '../../../shared/protocol.ts';
 import { Ring } from './ring.ts';
 
@@ -43,6 +49,8 @@ export interface ModelCaps {
   readonly history: number;
   readonly spawnSites: number;
   readonly hotSplits: number;
+  readonly holds: number;
+  readonly wakes: number;
   readonly errors: number;
   readonly symbols: number;
 }
@@ -55,6 +63,8 @@ export const DEFAULT_CAPS: ModelCaps = {
   history: 10_000,
   spawnSites: 10_000,
   hotSplits: 10_000,
+  holds: 10_000,
+  wakes: 10_000,
   errors: 1_000,
   symbols: 200_000,
 };
@@ -68,6 +78,8 @@ export interface Dropped {
   history: number;
   spawnSites: number;
   hotSplits: number;
+  holds: number;
+  wakes: number;
   errors: number;
   symbols: number;
 }
@@ -110,6 +122,8 @@ export function edgePoints(stats: readonly EdgeStat[]): EdgePoint[] {
 }
 
 export const edgeKey = (from: number, to: number): string => `${from}>${to}`;
+const holdKey = (h: Hold): string => `${h.node} ${h.acquire} ${h.release}`;
+const wakeKey = (w: Wake): string => `${w.node} ${w.fromNode ?? '-'} ${w.waker}`;
 
 export class Model {
   readonly caps: ModelCaps;
@@ -125,6 +139,12 @@ export class Model {
   workers: readonly WorkerRow[] = [];
   /** the latest stack memory measurement (STACKS; none before protocol version 3) */
   stackMemory: StacksFrame | undefined;
+  /** lock hand-overs: waits that ended when a holder released (SYNC; none before protocol version 4) */
+  readonly holds = new Map<string, Hold>();
+  /** wakes by another thread's call (SYNC; none before protocol version 4) */
+  readonly wakes = new Map<string, Wake>();
+  /** the seq of the latest SYNC frame (undefined: none received) */
+  syncSeq: number | undefined;
   readonly history: Ring<HistoryPoint>;
   exit: ExitFrame | undefined;
   /** how a launched program ended, as the tool that launched it saw it (tool-written END) */
@@ -134,7 +154,7 @@ export class Model {
   /** INLINED entries by address (tool-written; kept and counted with `symbols` against its cap) */
   readonly inlined = new Map<Address, InlinedEntry>();
   readonly errors: DecodeError[] = [];
-  readonly dropped: Dropped = { nodes: 0, edges: 0, samples: 0, stalls: 0, history: 0, spawnSites: 0, hotSplits: 0, errors: 0, symbols: 0 };
+  readonly dropped: Dropped = { nodes: 0, edges: 0, samples: 0, stalls: 0, history: 0, spawnSites: 0, hotSplits: 0, holds: 0, wakes: 0, errors: 0, symbols: 0 };
   /** snapshots applied since the last HELLO */
   snapshots = 0;
   lastSeq = 0;
@@ -168,6 +188,9 @@ export class Model {
         return;
       case 'stacks':
         this.applyStacks(frame);
+        return;
+      case 'sync':
+        this.applySync(frame);
         return;
       case 'exit':
         this.exit = frame;
@@ -204,6 +227,9 @@ export class Model {
     this.threads = [];
     this.workers = [];
     this.stackMemory = undefined;
+    this.holds.clear();
+    this.wakes.clear();
+    this.syncSeq = undefined;
     this.history.clear();
     this.exit = undefined;
     this.end = undefined;
@@ -260,6 +286,12 @@ export class Model {
     if (last && last.seq === m.seq) this.history.replaceLast({ ...last, stacks: m });
   }
 
+  private applySync(f: SyncFrame): void {
+    this.syncSeq = f.seq;
+    for (const h of f.holds) this.put(this.holds, holdKey(h), h, 'holds');
+    for (const w of f.wakes) this.put(this.wakes, wakeKey(w), w, 'wakes');
+  }
+
   /** Every address the model refers to, with how it is used (see symbols.ts: pc or return address). */
   addresses(): { pcs: Set<Address>; returns: Set<Address> } {
     const pcs = new Set<Address>();
@@ -274,6 +306,12 @@ export class Model {
       returns.add(s.callsite);
     }
     for (const t of this.threads) returns.add(t.spawnSite);
+    for (const h of this.holds.values()) {
+      returns.add(h.acquire);
+      returns.add(h.release);
+    }
+    // (a thread that returned from its start function: that function + 1, so looked up as a return address too)
+    for (const w of this.wakes.values()) returns.add(w.waker);
     pcs.delete('0x0');
     returns.delete('0x0');
     return { pcs, returns };

@@ -10,6 +10,7 @@ import {
   MAX_FRAMES,
   MAX_FRAME_SIZE,
   MIN_FRAME_SIZE,
+  NO_NODE,
   PROTOCOL_VERSION,
   READABLE_VERSIONS,
   RECORDING_MAGIC,
@@ -25,6 +26,7 @@ import {
   type ExitFrame,
   type Frame,
   type HelloFrame,
+  type Hold,
   type HotSplit,
   type InlinedCaller,
   type InlinedEntry,
@@ -40,7 +42,9 @@ import {
   type Stall,
   type SymbolEntry,
   type SymbolsFrame,
+  type SyncFrame,
   type ThreadRow,
+  type Wake,
   type WorkerRow,
   type WorkersFrame,
 } from '../../../shared/protocol.ts';
@@ -378,6 +382,35 @@ function decodeStacks(r: PayloadReader): StacksFrame {
   };
 }
 
+function decodeHold(r: PayloadReader, i: number): Hold {
+  const w = `holds[${i}]`;
+  const node = r.u32(`${w} node`);
+  r.skip(4, `${w} reserved`);
+  return {
+    node,
+    acquire: r.addr(`${w} acquire`),
+    release: r.addr(`${w} release`),
+    count: r.u64(`${w} count`),
+    holdTotalNs: r.u64(`${w} holdTotalNs`),
+    holdMaxNs: r.u64(`${w} holdMaxNs`),
+    waitTotalNs: r.u64(`${w} waitTotalNs`),
+  };
+}
+
+function decodeWake(r: PayloadReader, i: number): Wake {
+  const w = `wakes[${i}]`;
+  const node = r.u32(`${w} node`);
+  const from = r.u32(`${w} fromNode`);
+  return { node, fromNode: from === NO_NODE ? null : from, waker: r.addr(`${w} waker`), count: r.u64(`${w} count`) };
+}
+
+function decodeSync(r: PayloadReader): SyncFrame {
+  const seq = r.u32('seq');
+  const holds = r.list('holds', 56, (i) => decodeHold(r, i));
+  const wakes = r.list('wakes', 24, (i) => decodeWake(r, i));
+  return { type: 'sync', seq, holds, wakes };
+}
+
 function decodeSymbols(r: PayloadReader): SymbolsFrame {
   const symbols = r.list('symbols', 20, (i): SymbolEntry => {
     const w = `symbols[${i}]`;
@@ -452,6 +485,9 @@ function decodePayload(type: number, payload: Buffer): Frame | undefined {
       break;
     case FRAME_TYPE.stacks:
       frame = decodeStacks(r);
+      break;
+    case FRAME_TYPE.sync:
+      frame = decodeSync(r);
       break;
     case FRAME_TYPE.symbols:
       frame = decodeSymbols(r);

@@ -55,7 +55,7 @@ export async function appendSymbols(path: string, opts: Addr2lineOptions = {}): 
   const recording = await readRecording(path);
   if (recording.truncated) return 0; // appending after a cut frame would be swallowed by it
   // Every address of every frame, not only what a capped model would keep.
-  const model = new Model({ nodes: Infinity, edges: Infinity, samples: Infinity, stalls: Infinity, spawnSites: Infinity, hotSplits: Infinity });
+  const model = new Model({ nodes: Infinity, edges: Infinity, samples: Infinity, stalls: Infinity, spawnSites: Infinity, hotSplits: Infinity, holds: Infinity, wakes: Infinity });
   for (const f of recording.frames) model.apply(f.frame);
   if (model.symbols.size > 0 || !model.hello) return 0;
   const table = await new Addr2lineSymbolizer(model.hello.modules, opts).resolve(modelAddresses(model));

@@ -23,9 +23,13 @@ export interface ViewCaps {
   readonly edgeSeries: number;
   /** decode errors listed */
   readonly errors: number;
+  /** contended locks listed (most wait first) */
+  readonly locks: number;
+  /** wakes listed and drawn (most first) */
+  readonly wakes: number;
 }
 
-export const VIEW_CAPS: ViewCaps = { nodes: 1000, edges: 3000, points: 2000, edgeSeries: 8, errors: 20 };
+export const VIEW_CAPS: ViewCaps = { nodes: 1000, edges: 3000, points: 2000, edgeSeries: 8, errors: 20, locks: 200, wakes: 1000 };
 
 const THREAD_STATES: Record<number, string> = { 1: 'runnable', 2: 'running', 3: 'blocked' };
 
@@ -154,6 +158,10 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
       })),
     },
     workers: s.workers.map((w) => ({ ...w })),
+    locks: s.locks.slice(0, caps.locks),
+    wakes: s.wakes.slice(0, caps.wakes),
+    syncRecorded: s.syncRecorded,
+    syncMeasured: s.syncMeasured,
     suggestions: s.suggestions.map((g) => viewSuggestion(g)),
     health: {
       decodeErrors: s.errors.length,
@@ -164,6 +172,8 @@ export function buildViewData(model: Model, table: SymbolTable, opts: ViewOption
       truncated: opts.truncated ?? null,
       hiddenNodes: s.nodes.length - shownNodes.length,
       hiddenEdges: s.edges.length - shownEdges.length,
+      hiddenLocks: Math.max(0, s.locks.length - caps.locks),
+      hiddenWakes: Math.max(0, s.wakes.length - caps.wakes),
       hiddenPoints: h.hidden,
     },
   };

@@ -11,8 +11,10 @@ import { loadRecording } from '../recording/load.ts';
 import type { Annotation } from '../fixes/fixes.ts';
 import { MAX_KILL_AFTER_MS } from '../session/session.ts';
 import { build, BuildError } from './build.ts';
+import { COMPARE_COMMAND, COMPARE_TITLE, Comparer, type CompareArgs } from './compare.ts';
 import type { Controller } from './controller.ts';
 import { applyAnnotation, type NamedAnnotation } from './diagnostics.ts';
+import { UserError } from './errors.ts';
 import type { Panel } from './panel.ts';
 import { settings } from './settings.ts';
 import { forgetSources } from './sources.ts';
@@ -28,8 +30,6 @@ export interface ProfileArgs {
   /** seconds between SIGTERM and SIGKILL when the program is stopped */
   readonly killAfterSeconds?: number;
 }
-
-export class UserError extends Error {}
 
 /** Kill-after seconds (a setting or a launch attribute, which VS Code does not enforce) in ms. */
 function killAfterMs(seconds: unknown, where: string): number {
@@ -151,7 +151,11 @@ export function registerCommands(controller: Controller, panel: Panel, out: vsco
     return analysisJson(analysis, files);
   };
 
+  const comparer = new Comparer(controller, panel);
+
   return [
+    comparer,
+    vscode.commands.registerCommand(COMPARE_COMMAND, guarded(COMPARE_TITLE, (a?: CompareArgs) => comparer.run(a))),
     vscode.commands.registerCommand('capriccio.profile', guarded('Profile Program', profile)),
     vscode.commands.registerCommand('capriccio.attach', guarded('Attach', attach)),
     vscode.commands.registerCommand('capriccio.openRecording', guarded('Open Recording', openRecording)),

@@ -9,6 +9,7 @@ import { endSummary } from '../analysis/end.ts';
 import type { Model } from '../model/model.ts';
 import { Profile, type ProfileView } from '../session/profile.ts';
 import type { SessionEnd } from '../session/session.ts';
+import type { ViewCompare } from '../../../shared/view.ts';
 import { runtimeEnv, settings } from './settings.ts';
 import type { Target } from './build.ts';
 import { Disposable } from './disposable.ts';
@@ -51,6 +52,8 @@ export class Controller extends Disposable {
   status: Status = { kind: 'idle' };
   /** suggestions from `Capriccio: Analyze Stack Usage` */
   staticSuggestions: readonly Suggestion[] = [];
+  /** this profile against an earlier recording (`Capriccio: Compare with Previous Recording`); it goes with the profile */
+  compare: ViewCompare | undefined;
 
   constructor(private readonly out: vscode.OutputChannel) {
     super();
@@ -79,6 +82,11 @@ export class Controller extends Disposable {
 
   setStaticSuggestions(s: readonly Suggestion[]): void {
     this.staticSuggestions = s;
+    this.changed.fire();
+  }
+
+  setCompare(c: ViewCompare | undefined): void {
+    this.compare = c;
     this.changed.fire();
   }
 
@@ -148,6 +156,7 @@ export class Controller extends Disposable {
   private async replace(reason: string): Promise<void> {
     const old = this.profile;
     this.profile = undefined;
+    this.compare = undefined;
     await old?.dispose(reason);
   }
 

@@ -14,12 +14,15 @@ import { registerLaunch } from './launch.ts';
 import { Panel } from './panel.ts';
 import { StatusItem } from './status.ts';
 import { Tree } from './tree.ts';
+import type { ViewData } from '../../../shared/view.ts';
 
 /** What activate() returns: the extension-host tests look at the controller and count disposables. */
 export interface CapriccioApi {
   readonly controller: Controller;
   /** How many disposables the extension's objects hold now: a lifetime that leaks makes it grow. */
   readonly liveDisposables: () => number;
+  /** The view the panel last sent its webview (undefined: none yet). */
+  readonly panelView: () => ViewData | undefined;
 }
 
 /** A .vsix is a zip: the scripts may arrive without their executable bits. */
@@ -51,7 +54,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Capric
     registerLaunch(),
     ...registerCommands(controller, panel, out),
   );
-  return { controller, liveDisposables };
+  return { controller, liveDisposables, panelView: () => panel.posted };
 }
 
 export function deactivate(): void {

@@ -15,6 +15,8 @@ export class Panel extends Disposable {
   static readonly viewType = 'capriccio.panel';
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
+  /** the view last posted to the webview (the extension-host tests read what the panel was sent) */
+  posted: ViewData | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -25,12 +27,17 @@ export class Panel extends Disposable {
     this._register(controller.onDidChange(() => this.push('update')));
   }
 
-  /** What the panel draws: the profile's view, with the static analysis's suggestions added. */
+  /** What the panel draws: the profile's view, with the static analysis's suggestions and the comparison added. */
   private data(): ViewData | undefined {
     const v = this.controller.view?.view;
     const extra = this.controller.staticSuggestions;
-    if (!v || extra.length === 0) return v;
-    return { ...v, suggestions: [...v.suggestions, ...extra.map((g) => viewSuggestion(g, `[static] ${g.message}`))] };
+    const compare = this.controller.compare;
+    if (!v || (extra.length === 0 && !compare)) return v;
+    return {
+      ...v,
+      suggestions: [...v.suggestions, ...extra.map((g) => viewSuggestion(g, `[static] ${g.message}`))],
+      ...(compare ? { compare } : {}),
+    };
   }
 
   show(): void {
@@ -110,6 +117,7 @@ export class Panel extends Disposable {
     if (!this.panel || !this.ready) return;
     const view = this.data();
     const message: HostMessage = view ? { type, view } : { type: 'error', message: 'No profile yet: run Capriccio: Profile Program, or open a recording.' };
+    this.posted = view;
     void this.panel.webview.postMessage(message);
   }
 

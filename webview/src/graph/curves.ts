@@ -69,6 +69,32 @@ export function edgeCurve(a: Point, b: Point, self: boolean): Curve {
   return curve([a.x, y1, a.x, low, b.x, low, b.x, y2], (a.x + b.x) / 2, low - dip / 4);
 }
 
+/**
+ * The curve of a wake from node centre `a` (the waker's point) to `b` (the woken point), apart from
+ * any run edge between them: an arc over both boxes, top to top; within one layer, a bulge to
+ * the left of the boxes; a wake of a point by a thread that left the same point, a loop on its
+ * left side. Going back (right to left, or up) it reaches further out, so that wakes both ways
+ * between two points are two curves.
+ */
+export function wakeCurve(a: Point, b: Point, self: boolean): Curve {
+  const w = NODE_W / 2;
+  const h = NODE_H / 2;
+  if (self) {
+    const x = a.x - w;
+    return curve([x, a.y - 8, x - 45, a.y - 38, x - 45, a.y + 38, x, a.y + 8], x - 40, a.y + 3);
+  }
+  if (Math.abs(a.x - b.x) < 1) {
+    const bulge = (a.y < b.y ? 40 : 64) + Math.min(120, Math.abs(a.y - b.y) / 4);
+    const x = a.x - w;
+    return curve([x, a.y, x - bulge, a.y, x - bulge, b.y, x, b.y], x - (bulge * 3) / 4, (a.y + b.y) / 2);
+  }
+  const lift = (a.x < b.x ? 40 : 64) + Math.min(120, Math.abs(a.x - b.x) / 6);
+  const y1 = a.y - h;
+  const y2 = b.y - h;
+  const high = Math.min(y1, y2) - lift;
+  return curve([a.x, y1, a.x, high, b.x, high, b.x, y2], (a.x + b.x) / 2, (y1 + y2) / 8 + (high * 3) / 4 - 4);
+}
+
 /** The SVG path data of a curve. */
 export const pathData = (c: Curve): string => `M${c.x0},${c.y0} C${c.x1},${c.y1} ${c.x2},${c.y2} ${c.x3},${c.y3}`;
 

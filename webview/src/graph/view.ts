@@ -6,14 +6,20 @@
 // Zoom and pan (d3-zoom), hover details, search, and a click that asks to reveal the source.
 // Large graphs paint their colours (edges, node fills) on a canvas (canvas.ts); each node and
 // edge keeps its SVG element.
+// A second kind of edge, the wakes (SYNC, protocol version 4): dashed, from the blocking point a
+// waker thread's run started at to the point whose thread it made runnable, one per pair of
+// points drawn, in SVG always (there are few) and over its own curve (wakeCurve), so that a wake
+// is never taken for a run; unlabelled (its count is in its details); a checkbox hides them. A lock's point lists in its details who held
+// the lock while threads waited there: the holder's thread is not known as a point of the graph,
+// so no edge is drawn to it.
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3-zoom';
 import { scaleLog, scaleSequentialLog } from 'd3-scale';
 import { interpolateYlOrRd, interpolateBlues } from 'd3-scale-chromatic';
 import { el, setAttr, svg } from '../dom.ts';
-import { fileLine, formatCount, formatNs } from '../format.ts';
-import type { ViewData, ViewEdge, ViewNode } from '../../../shared/view.ts';
-import { edgeCurve, pathData, NODE_H, NODE_W, type Curve } from './curves.ts';
+import { fileLine, formatCount, formatNs, placeText, pointText } from '../format.ts';
+import type { ViewData, ViewEdge, ViewLock, ViewNode, ViewWake } from '../../../shared/view.ts';
+import { edgeCurve, pathData, wakeCurve, NODE_H, NODE_W, type Curve } from './curves.ts';
 import { GraphCanvas, type PaintedEdge, type PaintedNode } from './canvas.ts';
 import { StableLayout } from './layout.ts';
 
@@ -26,6 +32,10 @@ const NODE_LABELS_MIN_K = 0.35;
 const EDGE_LABELS_MIN_K = 0.7;
 /** more edges than this: drawn for speed */
 const LARGE_EDGES = 500;
+/** holders listed in a lock point's details */
+const HOLDERS_SHOWN = 5;
+/** waker lines listed in a wake edge's details */
+const WAKERS_SHOWN = 8;
 
 interface NodeEl extends PaintedNode {
   readonly g: SVGGElement;
@@ -48,6 +58,24 @@ interface EdgeEl extends PaintedEdge {
   labelText: string;
   seen: number;
 }
+
+/** The wakes from one drawn point to another: one dashed edge. */
+interface WakeEl {
+  readonly g: SVGGElement;
+  readonly from: number;
+  readonly to: number;
+  /** the wakes it stands for, by waker line, most first */
+  wakes: ViewWake[];
+  count: number;
+  dim: boolean;
+  seen: number;
+}
+
+/** What the tooltip shows: a node, a run edge (standing for `of` edges drawn as one), or a wake edge. */
+type Hovered = { readonly kind: 'node'; readonly el: NodeEl } | { readonly kind: 'edge'; readonly el: EdgeEl; readonly of: number } | { readonly kind: 'wake'; readonly el: WakeEl };
+
+const hoveredOf = (h: Hovered | undefined): number => (h?.kind === 'edge' ? h.of : 1);
+const sameHovered = (a: Hovered | undefined, b: Hovered | undefined): boolean => a?.el === b?.el && hoveredOf(a) === hoveredOf(b);
 
 export interface GraphHandlers {
   reveal(file: string, line: number): void;
@@ -79,12 +107,14 @@ function extent<T>(items: readonly T[], f: (item: T) => number): [number, number
 }
 
 const edgeLabel = (e: ViewEdge): string => `${formatNs(e.avgNs)} ×${formatCount(e.count)}`;
+const wakeKey = (from: number, to: number): string => `${from}~${to}`;
 
 export class GraphView {
   readonly element: HTMLElement;
   private readonly svgEl: SVGSVGElement;
   private readonly layer: SVGGElement;
   private readonly edgeLayer: SVGGElement;
+  private readonly wakeLayer: SVGGElement;
   private readonly nodeLayer: SVGGElement;
   private readonly tooltip: HTMLDivElement;
   private readonly status: HTMLSpanElement;
@@ -92,6 +122,9 @@ export class GraphView {
   private readonly layout = new StableLayout();
   private readonly nodes = new Map<number, NodeEl>();
   private readonly edges = new Map<string, EdgeEl>();
+  private readonly wakes = new Map<string, WakeEl>();
+  /** the contended locks, by the id of the point that waits on them */
+  private locks = new Map<number, ViewLock>();
   private readonly zoomer: ZoomBehavior<SVGSVGElement, unknown>;
   private k = 1;
   private fitted = false;
@@ -108,9 +141,7 @@ export class GraphView {
   private generation = 0;
   private statusText = '';
   /** what the tooltip shows */
-  private hovered: NodeEl | EdgeEl | undefined;
-  /** how many edges the hovered edge stands for (an aggregate's hottest member) */
-  private hoveredOf = 1;
+  private hovered: Hovered | undefined;
 
   constructor(private readonly handlers: GraphHandlers) {
     this.element = el('section', 'view graph-view');
@@ -123,9 +154,15 @@ export class GraphView {
     this.search.setAttribute('aria-label', 'filter the blocking graph');
     const fit = el('button', 'fit', 'Fit');
     fit.type = 'button';
+    const wakesShown = el('input', 'show-wakes');
+    wakesShown.type = 'checkbox';
+    wakesShown.checked = true;
+    const wakesLabel = el('label', 'toggle', ' wake edges');
+    wakesLabel.prepend(wakesShown);
     this.status = el('span', 'graph-status');
-    bar.append(this.search, fit, this.status);
+    bar.append(this.search, fit, wakesLabel, this.status);
     const legend = el('div', 'legend', 'edge colour: average run time · edge width: count · node colour: average wait · click a node to open its source');
+    legend.append(el('span', 'legend-wake', "wake: the waker's last blocking point → the point it made runnable"));
     this.svgEl = svg('svg', 'graph-svg');
     this.svgEl.setAttribute('role', 'img');
     this.svgEl.setAttribute('aria-label', 'blocking graph');
@@ -135,11 +172,15 @@ export class GraphView {
     const tip = svg('path', 'arrow-head');
     tip.setAttribute('d', 'M0,0 L10,5 L0,10 z');
     marker.append(tip);
-    defs.append(marker);
+    const wakeMarker = marker.cloneNode(true) as SVGMarkerElement;
+    wakeMarker.id = 'wake-arrow';
+    wakeMarker.firstElementChild!.setAttribute('class', 'wake-arrow-head');
+    defs.append(marker, wakeMarker);
     this.layer = svg('g', 'zoom-layer');
     this.edgeLayer = svg('g', 'edges');
+    this.wakeLayer = svg('g', 'wakes');
     this.nodeLayer = svg('g', 'nodes');
-    this.layer.append(this.edgeLayer, this.nodeLayer);
+    this.layer.append(this.edgeLayer, this.wakeLayer, this.nodeLayer);
     this.svgEl.append(defs, this.layer);
     this.tooltip = el('div', 'tooltip');
     this.tooltip.hidden = true;
@@ -159,12 +200,14 @@ export class GraphView {
       .on('zoom', (ev: { transform: ZoomTransform }) => this.onZoom(ev.transform));
     select(this.svgEl).call(this.zoomer).on('dblclick.zoom', null);
     fit.addEventListener('click', () => this.fit());
+    wakesShown.addEventListener('change', () => this.svgEl.classList.toggle('no-wakes', !wakesShown.checked));
     this.search.addEventListener('input', () => {
       this.filter = this.search.value.trim().toLowerCase();
       this.applyFilter();
     });
     this.svgEl.addEventListener('pointermove', (ev) => this.hover(ev));
     this.svgEl.addEventListener('pointerleave', () => this.showDetails(undefined));
+
     this.svgEl.addEventListener('click', (ev) => this.click(ev));
   }
 
@@ -236,6 +279,8 @@ export class GraphView {
         this.graphCanvas.edgesChanged();
       }
     }
+    this.updateWakes(view, gen);
+    this.locks = new Map(view.locks.map((l) => [l.id, l]));
     // Large graphs: edges and node fills are painted on a canvas under the SVG (the SVG elements
     // stay, keyed and updated the same way, so ids, figures, labels and hit targets are still in
     // the page; edge elements undisplayed, node boxes transparent).
@@ -324,6 +369,49 @@ export class GraphView {
     return ee;
   }
 
+  /** The wake edges between drawn points: one per pair, its wakes grouped (a wake from no point is not drawn). */
+  private updateWakes(view: ViewData, gen: number): void {
+    const pairs = new Map<string, ViewWake[]>();
+    for (const w of view.wakes) {
+      if (w.fromNode === null || !this.nodes.has(w.fromNode) || !this.nodes.has(w.to)) continue;
+      const k = wakeKey(w.fromNode, w.to);
+      const p = pairs.get(k);
+      if (p) p.push(w);
+      else pairs.set(k, [w]);
+    }
+    for (const [k, wakes] of pairs) {
+      const first = wakes[0]!;
+      const we = this.wakes.get(k) ?? this.addWake(k, first.fromNode!, first.to);
+      if (!we) continue;
+      we.wakes = wakes;
+      we.seen = gen;
+      we.count = wakes.reduce((n, w) => n + w.count, 0);
+    }
+    for (const [k, we] of this.wakes) {
+      if (we.seen !== gen) {
+        we.g.remove();
+        this.wakes.delete(k);
+      }
+    }
+  }
+
+  private addWake(key: string, from: number, to: number): WakeEl | undefined {
+    const a = this.layout.get(from);
+    const b = this.layout.get(to);
+    if (!a || !b) return undefined;
+    const g = svg('g', 'wake');
+    g.dataset['wakeId'] = key;
+    const curve = wakeCurve(a, b, from === to);
+    const path = svg('path');
+    path.setAttribute('d', pathData(curve));
+    path.setAttribute('marker-end', 'url(#wake-arrow)');
+    g.append(path);
+    this.wakeLayer.append(g);
+    const we: WakeEl = { g, from, to, wakes: [], count: 0, dim: false, seen: 0 };
+    this.wakes.set(key, we);
+    return we;
+  }
+
   private styleNode(ne: NodeEl): void {
     if (ne.styled) return;
     ne.styled = true;
@@ -409,49 +497,73 @@ export class GraphView {
       ee.g.classList.toggle('dim', dim);
       this.graphCanvas.edgeLookChanged();
     }
+    for (const we of this.wakes.values()) {
+      const dim = f !== '' && !match.has(we.from) && !match.has(we.to);
+      if (dim === we.dim) continue;
+      we.dim = dim;
+      we.g.classList.toggle('dim', dim);
+    }
     if (this.large) this.queueDraw();
   }
 
   /** The node or edge under the pointer: an SVG element, or on a large graph an edge on the canvas. */
-  private target(ev: MouseEvent): { node?: NodeEl; edge?: EdgeEl; of?: number } {
+  private target(ev: MouseEvent): Hovered | undefined {
     const t = ev.target instanceof Element ? ev.target : null;
     const ng = t?.closest('[data-node-id]');
     if (ng instanceof SVGGElement) {
       const node = this.nodes.get(Number(ng.dataset['nodeId']));
-      return node ? { node } : {};
+      return node ? { kind: 'node', el: node } : undefined;
+    }
+    const wg = t?.closest('[data-wake-id]');
+    if (wg instanceof SVGGElement) {
+      const wake = this.wakes.get(wg.dataset['wakeId'] ?? '');
+      return wake ? { kind: 'wake', el: wake } : undefined;
     }
     const eg = t?.closest('[data-edge-id]');
     if (eg instanceof SVGGElement) {
       const edge = this.edges.get(eg.dataset['edgeId'] ?? '');
-      return edge ? { edge } : {};
+      return edge ? { kind: 'edge', el: edge, of: 1 } : undefined;
     }
     if (this.large) {
       const box = this.svgEl.getBoundingClientRect();
       const [gx, gy] = this.transform.invert([ev.clientX - box.left, ev.clientY - box.top]);
       const hit = this.graphCanvas.hit(this.edges.values(), gx, gy, this.transform.k);
-      return hit ? { edge: hit.edge, of: hit.of } : {};
+      return hit ? { kind: 'edge', el: hit.edge, of: hit.of } : undefined;
     }
-    return {};
+    return undefined;
   }
 
   private hover(ev: PointerEvent): void {
-    const { node, edge, of } = this.target(ev);
-    this.showDetails(node ?? edge, of ?? 1);
+    this.showDetails(this.target(ev));
     this.moveTooltip(ev);
   }
 
   /** Shows the details of `item` in the tooltip (hides it for none); rebuilt only when the item changes. */
-  private showDetails(item: NodeEl | EdgeEl | undefined, of = 1): void {
-    if (item === this.hovered && of === this.hoveredOf) return;
+  private showDetails(item: Hovered | undefined): void {
+    if (sameHovered(item, this.hovered)) return;
     this.hovered = item;
-    this.hoveredOf = of;
-    this.svgEl.classList.toggle('over-edge', item !== undefined && 'curve' in item);
+    this.svgEl.classList.toggle('over-edge', item !== undefined && item.kind !== 'node');
     if (!item) {
       this.tooltip.hidden = true;
       return;
     }
-    this.tooltip.replaceChildren(...('curve' in item ? this.edgeDetails(item.data, of) : this.nodeDetails(item.data)));
+    this.tooltip.replaceChildren(...this.details(item));
     this.tooltip.hidden = false;
+  }
+
+  private details(item: Hovered): HTMLElement[] {
+    switch (item.kind) {
+      case 'node':
+        return this.nodeDetails(item.el.data);
+      case 'edge':
+        return this.edgeDetails(item.el.data, item.of);
+      case 'wake':
+        return this.wakeDetails(item.el);
+      default: {
+        const never: never = item;
+        throw new Error(`unknown item ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   private nodeDetails(n: ViewNode): HTMLElement[] {
@@ -460,18 +572,48 @@ export class GraphView {
     const chain = el('ol', 'tt-chain');
     for (const f of n.chain) chain.append(el('li', f.own ? 'own' : 'lib', `${f.function}  ${fileLine(f.file, f.line) || '??'}`));
     const hint = el('div', 'tt-hint', n.file && n.file !== '??' ? 'click to open the source' : 'no source location');
-    return [head, stats, el('div', 'tt-sub', 'call chain (innermost first)'), chain, hint];
+    return [head, stats, ...this.holderDetails(n.id), el('div', 'tt-sub', 'call chain (innermost first)'), chain, hint];
+  }
+
+  /** Who held the lock a point waits on, while threads waited there (nothing for a point that waits on no contended lock). */
+  private holderDetails(id: number): HTMLElement[] {
+    const lock = this.locks.get(id);
+    if (!lock) return [];
+    if (lock.holders.length === 0) return [el('div', 'tt-sub', 'held by: no hand-over recorded')];
+    const list = el('ul', 'tt-holders');
+    for (const h of lock.holders.slice(0, HOLDERS_SHOWN)) {
+      list.append(el('li', '', `held by ${placeText(h)} → released at ${placeText(h.release)}, avg ${formatNs(h.holdAvgNs)}, ×${formatCount(h.count)}`));
+    }
+    const more = lock.holders.length - HOLDERS_SHOWN;
+    if (more > 0) list.append(el('li', '', `and ${formatCount(more)} more acquisition site(s)`));
+    return [el('div', 'tt-sub', `while threads waited here (${lock.kind}):`), list];
+  }
+
+  /** The name of a drawn point: its label, place and what tells it apart. */
+  private pointName(id: number): string {
+    const n = this.nodes.get(id)?.data;
+    return n ? pointText(n) : `#${id}`;
+  }
+
+  private wakeDetails(we: WakeEl): HTMLElement[] {
+    const list = el('ul', 'tt-wakers');
+    for (const w of we.wakes.slice(0, WAKERS_SHOWN)) list.append(el('li', '', `${placeText(w.from)} ×${formatCount(w.count)}`));
+    const more = we.wakes.length - WAKERS_SHOWN;
+    if (more > 0) list.append(el('li', '', `and ${formatCount(more)} more line(s)`));
+    return [
+      el('div', 'tt-head', `${this.pointName(we.from)} ⇢ ${this.pointName(we.to)}`),
+      el('div', 'tt-stats', `wakes ${formatCount(we.count)}: a thread whose run began at the first point made one blocked at the second runnable`),
+      el('div', 'tt-sub', 'by the calls at'),
+      list,
+      el('div', 'tt-hint', 'click to open the first of them'),
+    ];
   }
 
   /** An edge's details; `of` > 1: it is the hottest of that many edges drawn as one here. */
   private edgeDetails(e: ViewEdge, of = 1): HTMLElement[] {
-    const name = (id: number): string => {
-      const n = this.nodes.get(id)?.data;
-      return n ? `${n.label} ${fileLine(n.file, n.line)}${n.via ? ` ${n.via}` : ''}` : `#${id}`;
-    };
     return [
       ...(of > 1 ? [el('div', 'tt-sub', `${formatCount(of)} edges drawn as one at this zoom (zoom in to tell them apart); the one whose colour is shown:`)] : []),
-      el('div', 'tt-head', `${name(e.from)} → ${name(e.to)}`),
+      el('div', 'tt-head', `${this.pointName(e.from)} → ${this.pointName(e.to)}`),
       el('div', 'tt-stats', `runs ${formatCount(e.count)} · avg ${formatNs(e.avgNs)} · ewma ${formatNs(e.ewmaNs)} · max ${formatNs(e.maxNs)} · total ${formatNs(e.totalNs)}`),
     ];
   }
@@ -486,8 +628,9 @@ export class GraphView {
   }
 
   private click(ev: MouseEvent): void {
-    const { node, edge } = this.target(ev);
-    const n = node?.data ?? (edge ? this.nodes.get(edge.data.to)?.data : undefined);
-    if (n && n.file && n.file !== '??' && n.line > 0) this.handlers.reveal(n.file, n.line);
+    const t = this.target(ev);
+    // a node, an edge's target, a wake's busiest waker line
+    const at = t?.kind === 'node' ? t.el.data : t?.kind === 'edge' ? this.nodes.get(t.el.data.to)?.data : t?.el.wakes[0]?.from;
+    if (at && at.file && at.file !== '??' && at.line > 0) this.handlers.reveal(at.file, at.line);
   }
 }

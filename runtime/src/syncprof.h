@@ -1,0 +1,123 @@
+/* Who woke a thread, and who held the lock it waited for (issue 16):
+ * recorded while telemetry is on, by the sync primitives (posix_thread.c,
+ * sync.c, sched.c) into the worker's tables (graph.c).
+ *
+ * Wakes.  A call of the program that may wake threads (a signal, a
+ * broadcast, a post, an unlock, a thread's exit) names itself with
+ * cap__waking(site) before it wakes anyone and cap__waking(0) after: every
+ * thread made runnable in between is a wake from that site, recorded by
+ * cap__hook_woken.  A wake by a timer or the poller has no site and is not
+ * one.
+ *
+ * Holds.  A lock's holder is known only for a lock that has made a thread
+ * wait while telemetry is on: that first wait claims a slot of
+ * cap__lockprof for it, and the lock keeps the slot's index + 1 in a spare
+ * word of its own.  From then on every acquisition writes its site, its
+ * thread and the time into the slot.  Only the holder writes (it holds the
+ * lock), so no lock is needed, and a lock never waited for costs one load
+ * and a branch.  When a release hands the lock to a waiter, the releaser
+ * records the hold on its own worker: the waiter's blocking point, the
+ * acquisition and release sites, how long it held the lock and how long the
+ * waiter had waited.
+ *
+ * What is not known: the hold during which a lock was first waited for (no
+ * slot yet), holds of a lock once the slots have run out, and a semaphore
+ * posted by a thread other than the one that last took a unit (it is then
+ * a signal, not a lock: its wake is recorded, no hold).  A semaphore with
+ * several units held at once keeps the last taker's. */
+#ifndef CAP_SYNCPROF_H
+#define CAP_SYNCPROF_H
+
+#include "telemetry.h"
+
+#define CAP_LOCKPROF_MAX 4096
+
+struct cap_lockprof {
+	const void *_Atomic obj; /* the lock the slot is for */
+	struct cap_thread *_Atomic holder;
+	_Atomic uint64_t site, at; /* the holder's acquisition: return address, TSC */
+};
+extern struct cap_lockprof cap__lockprof[CAP_LOCKPROF_MAX];
+
+/* The telemetry tables of the running worker, NULL when telemetry is off or
+ * outside a worker. */
+static inline struct cap_telemetry *cap__sync_tel(void)
+{
+	struct cap_worker *w = cap__w;
+	return w ? w->tel : NULL;
+}
+
+static inline void cap__waking(uintptr_t site)
+{
+	struct cap_telemetry *T = cap__sync_tel();
+	if (T)
+		T->wake_site = site;
+}
+
+/* `me` took `obj` at `site`; `id` is the lock's spare word. */
+static inline void cap__lock_acquired(uint32_t id, const void *obj, struct cap_thread *me, uintptr_t site)
+{
+	if (CAP_LIKELY(id == 0) || id > CAP_LOCKPROF_MAX)
+		return;
+	struct cap_lockprof *p = &cap__lockprof[id - 1];
+	if (atomic_load_explicit(&p->obj, memory_order_relaxed) != obj)
+		return; /* a stale word (the lock's memory reused without init) */
+	atomic_store_explicit(&p->site, site, memory_order_relaxed);
+	atomic_store_explicit(&p->at, cap__ticks(), memory_order_relaxed);
+	atomic_store_explicit(&p->holder, me, memory_order_relaxed);
+}
+
+/* Under cap__mn.lock: a thread is about to wait for `obj`; gives it a slot
+ * (*id) if it has none and telemetry is on. */
+void cap__lock_contended(uint32_t *id, const void *obj);
+/* A release of a lock that may hand it to waiters, under cap__mn.lock:
+ * begun before the first wake (a thread woken may run on another worker at
+ * once and take the slot), each waiter handed the lock recorded, ended
+ * after the last wake. */
+struct cap_release {
+	struct cap_telemetry *T; /* NULL: telemetry off */
+	uint64_t site, acquire, at; /* acquire 0: the hold is not known */
+};
+
+static inline void cap__release_begin(struct cap_release *r, uint32_t id, const void *obj, uintptr_t site)
+{
+	r->T = cap__sync_tel();
+	if (CAP_LIKELY(!r->T))
+		return;
+	r->T->wake_site = r->site = site;
+	r->acquire = 0;
+	if (id == 0 || id > CAP_LOCKPROF_MAX)
+		return;
+	struct cap_lockprof *p = &cap__lockprof[id - 1];
+	if (atomic_load_explicit(&p->obj, memory_order_relaxed) == obj &&
+	    atomic_load_explicit(&p->holder, memory_order_relaxed) == cap__current()) {
+		r->acquire = atomic_load_explicit(&p->site, memory_order_relaxed);
+		r->at = atomic_load_explicit(&p->at, memory_order_relaxed);
+	}
+}
+
+static inline void cap__release_handed(const struct cap_release *r, const struct cap_thread *t)
+{
+	if (r->T && r->acquire && t) {
+		uint64_t now = cap__ticks();
+		cap__graph_hold(r->T, t, r->acquire, r->site, now > r->at ? now - r->at : 0);
+	}
+}
+
+static inline void cap__release_end(const struct cap_release *r)
+{
+	if (r->T)
+		r->T->wake_site = 0;
+}
+
+#define CAP_CALLER() ((uintptr_t)__builtin_return_address(0))
+
+/* sync.c's calls for the pthread shim, given the program's call site. */
+int cap__sem_timedwait_at(cap_sem_t *s, uint64_t deadline_ns, uintptr_t site);
+int cap__sem_trywait_at(cap_sem_t *s, uintptr_t site);
+int cap__sem_post_at(cap_sem_t *s, uintptr_t site);
+int cap__rwlock_lock_at(cap_rwlock_t *l, bool wr, uint64_t deadline_ns, uintptr_t site);
+int cap__rwlock_trylock_at(cap_rwlock_t *l, bool wr, uintptr_t site);
+int cap__rwlock_unlock_at(cap_rwlock_t *l, uintptr_t site);
+
+#endif
