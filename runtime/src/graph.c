@@ -512,14 +512,27 @@ void cap__graph_woken(struct cap_telemetry *T, const struct cap_thread *waker, c
 		return;
 	if (!CAP_REF_IDX(from))
 		from = 0;
+	/* Its node in this worker's tables (the wake's memo is this worker's to write), if it is. */
+	uint32_t here = cap__ref_here(T, node);
+	struct cap_node *nd = here && here <= CAP_REF_IDX_MAX ? &T->nodes.v[here - 1] : NULL;
+	if (nd && nd->wake_memo) {
+		struct cap_wake *e = &T->wakes.v[nd->wake_memo - 1];
+		if (e->waker == site && e->from == from && e->node == node) {
+			e->count++;
+			return;
+		}
+	}
 	uint64_t key = cap__mix(cap__mix(site) ^ ((uint64_t)node << 32 | from));
 	uint32_t i = CAP_TABLE_FIND(T->wakes, CAP_WAKES_MAX, key, key, ({
 					    e->node = node;
 					    e->from = from;
 					    e->waker = site;
 				    }));
-	if (i)
-		T->wakes.v[i - 1].count++;
+	if (!i)
+		return;
+	T->wakes.v[i - 1].count++;
+	if (nd)
+		nd->wake_memo = i;
 }
 
 /* The lock t waited for was handed to it by a holder that took it at
@@ -550,13 +563,8 @@ void cap__graph_hold(struct cap_telemetry *T, const struct cap_thread *t, uint64
 struct cap_lockprof cap__lockprof[CAP_LOCKPROF_MAX];
 static uint32_t cap__lockprof_n; /* slots taken, under cap__mn.lock */
 
-void cap__lock_contended(uint32_t *id, const void *obj)
+void cap__lock_claim(uint32_t *id, const void *obj)
 {
-	if (!cap__sync_tel())
-		return;
-	uint32_t i = __atomic_load_n(id, __ATOMIC_RELAXED);
-	if (i && i <= CAP_LOCKPROF_MAX && atomic_load_explicit(&cap__lockprof[i - 1].obj, memory_order_relaxed) == obj)
-		return;
 	if (cap__lockprof_n >= CAP_LOCKPROF_MAX)
 		return;
 	atomic_store_explicit(&cap__lockprof[cap__lockprof_n++].obj, obj, memory_order_relaxed);

@@ -438,7 +438,7 @@ static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool
 	int r = -cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
 	if (r == 0) {
 		m->count = 1; /* the unlocker handed it to us */
-		cap__lock_acquired(__atomic_load_n(&m->prof, __ATOMIC_RELAXED), m, me, site);
+		cap__lock_acquired_woken(__atomic_load_n(&m->prof, __ATOMIC_RELAXED), m, me, site);
 	}
 	return r;
 }

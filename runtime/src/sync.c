@@ -74,7 +74,7 @@ static int cap__mutex_lock_at(cap_mutex_t *m, uint64_t deadline_ns, uintptr_t si
 	cap__lock_contended(&m->prof, m);
 	int r = -cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m); /* 0: the unlocker made us the owner */
 	if (r == 0)
-		cap__lock_acquired(m->prof, m, me, site);
+		cap__lock_acquired_woken(m->prof, m, me, site);
 	return r;
 }
 
@@ -168,7 +168,7 @@ int cap__sem_timedwait_at(cap_sem_t *s, uint64_t deadline_ns, uintptr_t site)
 	cap__lock_contended(&s->prof, s);
 	int r = cap__block_public(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
 	if (r == 0)
-		cap__lock_acquired(s->prof, s, me, site);
+		cap__lock_acquired_woken(s->prof, s, me, site);
 	return r;
 }
 
@@ -246,7 +246,7 @@ int cap__rwlock_lock_at(cap_rwlock_t *l, bool wr, uint64_t deadline_ns, uintptr_
 	if (!wr) {
 		int r = cap__block_public(&l->rq, deadline_ns, CAP_WAIT_RWLOCK, l);
 		if (r == 0)
-			cap__lock_acquired(l->prof, l, me, site);
+			cap__lock_acquired_woken(l->prof, l, me, site);
 		return r;
 	}
 	l->writers_waiting++;
@@ -259,7 +259,7 @@ int cap__rwlock_lock_at(cap_rwlock_t *l, bool wr, uint64_t deadline_ns, uintptr_
 			cap__rw_grant(l, NULL);
 		UNLOCK();
 	} else {
-		cap__lock_acquired(l->prof, l, me, site);
+		cap__lock_acquired_woken(l->prof, l, me, site);
 	}
 	return r;
 }

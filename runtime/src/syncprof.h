@@ -54,22 +54,48 @@ static inline void cap__waking(uintptr_t site)
 		T->wake_site = site;
 }
 
-/* `me` took `obj` at `site`; `id` is the lock's spare word. */
-static inline void cap__lock_acquired(uint32_t id, const void *obj, struct cap_thread *me, uintptr_t site)
+/* The slot of `obj`, whose prof word is `id`; NULL: none. */
+static inline struct cap_lockprof *cap__lockprof_of(uint32_t id, const void *obj)
 {
 	if (CAP_LIKELY(id == 0) || id > CAP_LOCKPROF_MAX)
-		return;
+		return NULL;
 	struct cap_lockprof *p = &cap__lockprof[id - 1];
-	if (atomic_load_explicit(&p->obj, memory_order_relaxed) != obj)
-		return; /* a stale word (the lock's memory reused without init) */
+	return atomic_load_explicit(&p->obj, memory_order_relaxed) == obj ? p : NULL; /* else a stale word: memory reused without init */
+}
+
+static inline void cap__lockprof_set(struct cap_lockprof *p, struct cap_thread *me, uintptr_t site, uint64_t at)
+{
 	atomic_store_explicit(&p->site, site, memory_order_relaxed);
-	atomic_store_explicit(&p->at, cap__ticks(), memory_order_relaxed);
+	atomic_store_explicit(&p->at, at, memory_order_relaxed);
 	atomic_store_explicit(&p->holder, me, memory_order_relaxed);
+}
+
+/* `me` took `obj` (prof word `id`) at `site` without waiting. */
+static inline void cap__lock_acquired(uint32_t id, const void *obj, struct cap_thread *me, uintptr_t site)
+{
+	struct cap_lockprof *p = cap__lockprof_of(id, obj);
+	if (p)
+		cap__lockprof_set(p, me, site, cap__ticks());
+}
+
+/* `me` was handed `obj` it waited for at `site`: its hold starts when it
+ * ran again (t_resumed, set by graph.c then), with no clock read on a path
+ * every wait for a lock takes. */
+static inline void cap__lock_acquired_woken(uint32_t id, const void *obj, struct cap_thread *me, uintptr_t site)
+{
+	struct cap_lockprof *p = cap__lockprof_of(id, obj);
+	if (p)
+		cap__lockprof_set(p, me, site, me->t_resumed);
 }
 
 /* Under cap__mn.lock: a thread is about to wait for `obj`; gives it a slot
  * (*id) if it has none and telemetry is on. */
-void cap__lock_contended(uint32_t *id, const void *obj);
+void cap__lock_claim(uint32_t *id, const void *obj);
+static inline void cap__lock_contended(uint32_t *id, const void *obj)
+{
+	if (CAP_UNLIKELY(cap__sync_tel() != NULL) && !cap__lockprof_of(__atomic_load_n(id, __ATOMIC_RELAXED), obj))
+		cap__lock_claim(id, obj);
+}
 /* A release of a lock that may hand it to waiters, under cap__mn.lock:
  * begun before the first wake (a thread woken may run on another worker at
  * once and take the slot), each waiter handed the lock recorded, ended

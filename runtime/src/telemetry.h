@@ -54,8 +54,12 @@ struct cap_node {
 	 * is most often the one it went to last time. */
 	uint32_t next_node, next_edge;
 	uint8_t nframes, kind;
+	/* The wake of a thread blocked here recorded last (index + 1 in wakes):
+	 * tried first, as the same call most often wakes it (graph.c). */
+	uint32_t wake_memo;
 	uint64_t frames[CAP_FRAMES];
 } __attribute__((aligned(64)));
+_Static_assert(__builtin_offsetof(struct cap_node, frames) == 56, "what a blocking op, a resume and a wake touch: one line");
 
 struct cap_edge {
 	uint32_t from, to;
