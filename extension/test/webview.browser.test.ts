@@ -538,3 +538,148 @@ test('contention and wakes: wake edges drawn dashed in their own colour, a lock 
   assert.equal(await page.locator('[data-wake-id]').count(), 0);
   assert.deepEqual(problems, []);
 });
+
+test('wait-for edges: a lock point has a critical-section box per holder with the most wait (at most 3) and a dotted edge to each; hover, click, toggle', async (t) => {
+  if (!have(t, BROWSER)) return;
+  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+  assert.equal(b.status, 0, b.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-waitfor-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const base = syntheticView(6, 5, 0);
+  const [, , n3, , n5] = base.nodes;
+  const at = (fn: string, file: string, line: number) => ({ function: fn, file, line });
+  const holder = (acq: ReturnType<typeof at>, rel: number, count: number, holdAvgNs: number, waitNs: number) => ({ ...acq, count, holdAvgNs, holdMaxNs: holdAvgNs * 2, waitNs, release: { ...acq, line: rel } });
+  // Most hand-overs first (as the view lists them); the three with the most wait are drawn, not the first three.
+  const holders = [
+    holder(at('tiny', '/src/server/util.c', 7), 9, 200, 1e3, 1e3),
+    holder(at('accept_loop', '/src/server/net.c', 40), 52, 100, 1e4, 1e6),
+    holder(at('serve', '/src/server/main.c', 88), 90, 40, 5e6, 2e8),
+    holder(at('flush', '/src/server/io.c', 120), 131, 10, 2e6, 3e7),
+  ];
+  const lock = (n: typeof n3, kind: 'mutex' | 'sem', hs: typeof holders) => ({ id: n!.id, label: n!.label, kind, function: n!.label, file: n!.file, line: n!.line, waits: 350, waitNs: 2.5e8, holders: hs });
+  const view: ViewData = { ...base, locks: [lock(n3, 'mutex', holders), lock(n5, 'sem', [holder(at('worker', '??', 0), 0, 3, 1e6, 4e6)])] };
+  const key = (n: typeof n3, h: (typeof holders)[number]) => `${n!.id}@${h.function}@${h.file}:${h.line}`;
+  const html = join(dir, 'waitfor.html');
+  writeFileSync(html, reportHtml(view, loadBundle(root)));
+  const ctx = await launchBrowser(t);
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(pathToFileURL(html).href);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-node-id]').length === n, view.nodes.length, { timeout: 10_000 });
+
+  // Boxes: three for n3 (the most wait: serve, flush, accept_loop; not tiny), one for n5; labelled acquire→release and hold.
+  const box = (k: string) => page.locator(`[data-section-id="${k}"]`);
+  assert.equal(await page.locator(`[data-section-id][data-lock="${n3!.id}"]`).count(), 3);
+  assert.equal(await page.locator('[data-section-id]').count(), 4);
+  assert.equal(await box(key(n3, holders[0]!)).count(), 0, 'the fourth by wait is not drawn');
+  const texts = async (k: string) => [await box(k).locator('.section-label').textContent(), await box(k).locator('.section-held').textContent()];
+  assert.deepEqual(await texts(key(n3, holders[2]!)), ['serve · server/main.c:88→90', 'held avg 5.00 ms ×40']);
+  assert.deepEqual(await texts(key(n3, holders[3]!)), ['flush · server/io.c:120→131', 'held avg 2.00 ms ×10']);
+  // (a label longer than the box shortens the function, never the place)
+  assert.deepEqual(await texts(key(n3, holders[1]!)), ['accept… · server/net.c:40→52', 'held avg 10.0 µs ×100']);
+  assert.match((await page.locator('#graph .legend').textContent()) ?? '', /wait-for: a lock's waiting point → the critical section \(acquire → release\) that held it/);
+
+  // Geometry (graph coordinates): no box overlaps a point's box; each dotted edge runs from its waiter's box to its section's box.
+  // (no named function inside evaluate: tsx would wrap it in a helper the page does not have)
+  const geo = await page.evaluate(() => ({
+    nodes: [...document.querySelectorAll('[data-node-id]')].map((g) => ({ id: Number((g as SVGGElement).dataset['nodeId']), rect: ['x', 'y', 'width', 'height'].map((a) => Number(g.querySelector('rect')!.getAttribute(a))) })),
+    sections: [...document.querySelectorAll('[data-section-id]')].map((g) => ({
+      key: (g as SVGGElement).dataset['sectionId']!,
+      lock: Number((g as SVGGElement).dataset['lock']),
+      rect: ['x', 'y', 'width', 'height'].map((a) => Number(g.querySelector('rect')!.getAttribute(a))),
+    })),
+    edges: [...document.querySelectorAll('[data-waitfor-id]')].map((g) => {
+      const line = g.querySelector('path.line')!;
+      const s = getComputedStyle(line);
+      return { key: (g as SVGGElement).dataset['waitforId']!, d: (line.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number), dash: s.strokeDasharray, stroke: s.stroke, cap: s.strokeLinecap, width: Number.parseFloat(s.strokeWidth), marker: line.getAttribute('marker-end') };
+    }),
+  }));
+  const asBox = (r: number[]) => ({ x: r[0]!, y: r[1]!, w: r[2]!, h: r[3]! });
+  const nodes = geo.nodes.map((n) => ({ id: n.id, ...asBox(n.rect) }));
+  const sections = geo.sections.map((n) => ({ key: n.key, lock: n.lock, ...asBox(n.rect) }));
+  type Box = { x: number; y: number; w: number; h: number };
+  const overlap = (a: Box, c: Box) => a.x < c.x + c.w && c.x < a.x + a.w && a.y < c.y + c.h && c.y < a.y + a.h;
+  const near = (px: number, py: number, bx: Box) => px >= bx.x - 3 && px <= bx.x + bx.w + 3 && py >= bx.y - 3 && py <= bx.y + bx.h + 3;
+  for (const s of sections) for (const n of nodes) assert.ok(!overlap(s, n), `section ${s.key} overlaps point ${n.id}`);
+  assert.equal(geo.edges.length, 4);
+  const wakeStroke = await page.evaluate(() => {
+    const p = document.createElementNS('http://www.w3.org/2000/svg', 'g');
+    p.setAttribute('class', 'wake');
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    p.append(path);
+    document.querySelector('g.wakes')!.append(p);
+    const s = getComputedStyle(path).stroke;
+    p.remove();
+    return s;
+  });
+  for (const e of geo.edges) {
+    const s = sections.find((x) => x.key === e.key)!;
+    const n = nodes.find((x) => x.id === s.lock)!;
+    const d = e.d;
+    assert.ok(near(d[0]!, d[1]!, n) && Math.abs(d[0]! - (n.x + n.w)) <= 3, `${e.key} starts at its waiter's box: ${d.slice(0, 2).join(",")} ${JSON.stringify(n)}`);
+    assert.ok(near(d[6]!, d[7]!, s) && Math.abs(d[6]! - s.x) <= 3, `${e.key} ends at its section's box: ${d.slice(6).join(",")} ${JSON.stringify(s)}`);
+    assert.match(e.dash, /^0(px)?,? /, `${e.key} dotted: ${e.dash}`);
+    assert.equal(e.cap, 'round');
+    assert.equal(e.marker, 'url(#waitfor-arrow)');
+    assert.notEqual(e.stroke, wakeStroke, 'the lock colour, not the wakes\'');
+  }
+  const widthOf = (k: string) => geo.edges.find((e) => e.key === k)!.width;
+  assert.ok(widthOf(key(n3, holders[2]!)) > widthOf(key(n3, holders[1]!)), 'wider for more wait');
+
+  // Hover the serve edge (the middle of its curve) and the serve box.
+  const spot = await page.evaluate((k) => {
+    const box = document.querySelector('svg.graph-svg')!.getBoundingClientRect();
+    const m = /translate\(([-\d.e]+),([-\d.e]+)\) scale\(([-\d.e]+)\)/.exec(document.querySelector('g.zoom-layer')!.getAttribute('transform') ?? '');
+    if (!m) throw new Error('no zoom transform');
+    const [tx, ty, sc] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const n = (document.querySelector(`[data-waitfor-id="${k}"] path.line`)!.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
+    return { x: box.left + tx + (sc * (n[0]! + 3 * n[2]! + 3 * n[4]! + n[6]!)) / 8, y: box.top + ty + (sc * (n[1]! + 3 * n[3]! + 3 * n[5]! + n[7]!)) / 8 };
+  }, key(n3, holders[2]!));
+  await page.mouse.move(spot.x, spot.y);
+  const tip = page.locator('.tooltip');
+  await tip.waitFor({ state: 'visible' });
+  const waiter = `${n3!.label} server/${n3!.file.split('/').at(-1)}:${n3!.line}`;
+  const edgeTip = (await tip.textContent()) ?? '';
+  assert.ok(edgeTip.includes(`waited 5.00 ms avg at ${waiter} while serve server/main.c:88 held it (avg 5.00 ms, ×40)`), edgeTip);
+  await box(key(n3, holders[2]!)).hover();
+  await page.waitForFunction(() => document.querySelector('.tooltip')?.textContent?.includes('critical section:') ?? false);
+  assert.ok(((await tip.textContent()) ?? '').includes('critical section: serve server/main.c:88 → released at serve server/main.c:90'));
+
+  // A click on a box opens its acquire site; one without a source opens nothing.
+  await page.evaluate((event) => {
+    const w = window as unknown as { reveals: unknown[] };
+    w.reveals = [];
+    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
+  }, REVEAL_EVENT);
+  const reveals = () => page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals);
+  await box(key(n3, holders[3]!)).click();
+  assert.deepEqual(await reveals(), [{ file: '/src/server/io.c', line: 120 }]);
+  assert.equal(await page.locator('.notice').textContent(), 'open /src/server/io.c:120');
+  await page.locator(`[data-section-id][data-lock="${n5!.id}"]`).click();
+  assert.equal((await reveals()).length, 1, 'no source: nothing opened');
+
+  // The checkbox hides boxes and edges, and shows them again.
+  const serveBox = box(key(n3, holders[2]!));
+  const serveEdge = page.locator(`[data-waitfor-id="${key(n3, holders[2]!)}"] path.line`);
+  assert.ok((await serveBox.isVisible()) && (await serveEdge.isVisible()));
+  await page.locator('input.show-waitfor').uncheck();
+  assert.equal(await serveBox.isVisible(), false);
+  assert.equal(await serveEdge.isVisible(), false);
+  await page.locator('input.show-waitfor').check();
+  assert.ok((await serveBox.isVisible()) && (await serveEdge.isVisible()));
+
+  // A live update relabels in place; a view without locks draws none.
+  await page.evaluate((k) => {
+    (window as unknown as { kept: Element | null }).kept = document.querySelector(`[data-section-id="${k}"]`);
+  }, key(n3, holders[2]!));
+  const later: ViewData = { ...view, locks: [lock(n3, 'mutex', holders.map((h) => (h.function === 'serve' ? { ...h, count: 41, holdAvgNs: 6e6 } : h)))] };
+  const post = (v: ViewData) => page.evaluate((x) => window.dispatchEvent(new MessageEvent('message', { data: { type: 'update', view: x } })), v);
+  await post(later);
+  await page.waitForFunction((k) => document.querySelector(`[data-section-id="${k}"] .section-held`)?.textContent === 'held avg 6.00 ms ×41', key(n3, holders[2]!));
+  assert.ok(await page.evaluate((k) => (window as unknown as { kept: Element | null }).kept === document.querySelector(`[data-section-id="${k}"]`), key(n3, holders[2]!)));
+  assert.equal(await page.locator('[data-section-id]').count(), 3);
+  await post({ ...view, locks: [] });
+  await page.waitForFunction(() => document.querySelectorAll('[data-section-id], [data-waitfor-id]').length === 0);
+  assert.deepEqual(problems, []);
+});

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StableLayout } from '../../webview/src/graph/layout.ts';
-import { distanceTo, edgeCurve, meets, pathData, wakeCurve, NODE_W } from '../../webview/src/graph/curves.ts';
+import { distanceTo, edgeCurve, meets, pathData, waitForCurve, wakeCurve, NODE_W, SECTION_W } from '../../webview/src/graph/curves.ts';
 import { deviation, EdgeAggregator, type AggregatedEdge } from '../../webview/src/graph/aggregate.ts';
 import { formatBytes, formatCount, formatNs } from '../../webview/src/format.ts';
 import { flameTree } from '../../webview/src/flame.ts';
@@ -328,4 +328,10 @@ test('wake curves: apart from the run edge between the same points, and from the
   // a point woken by a thread that left it: a loop on its left side, within its row
   const self = wakeCurve(a, a, true);
   assert.ok(self.maxX <= -NODE_W / 2 && self.minY > -44 && self.maxY < 44, JSON.stringify(self));
+});
+
+test('wait-for curves: from the right side of a lock point to the left side of a critical section a layer right', () => {
+  const c = waitForCurve({ x: 0, y: 0 }, { x: 240, y: 128 });
+  assert.deepEqual([c.x0, c.y0, c.x3, c.y3], [NODE_W / 2, 0, 240 - SECTION_W / 2, 128]);
+  assert.ok(c.minX >= NODE_W / 2 && c.maxX <= 240 - SECTION_W / 2, 'between the two boxes');
 });

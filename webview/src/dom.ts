@@ -9,9 +9,11 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, 
   return e;
 }
 
-export function svg<K extends keyof SVGElementTagNameMap>(tag: K, cls?: string): SVGElementTagNameMap[K] {
+/** An SVG element; `attrs` are set in their order (numbers as written by String). */
+export function svg<K extends keyof SVGElementTagNameMap>(tag: K, cls?: string, attrs?: Readonly<Record<string, string | number>>): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG_NS, tag);
   if (cls) e.setAttribute('class', cls);
+  if (attrs) for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   return e;
 }
 

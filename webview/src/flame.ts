@@ -5,7 +5,7 @@
 // pixel wide are drawn, joined to their elements by call path so a frame keeps its element.
 import { select } from 'd3-selection';
 import { el, setAttr, svg } from './dom.ts';
-import { fileLine, formatCount, formatNs } from './format.ts';
+import { fileLine, formatCount, formatNs, hasSource } from './format.ts';
 import type { ViewData, ViewNode } from '../../shared/view.ts';
 
 /** A frame of the flame: the root (all waits), a call frame, or a blocking point (a leaf). */
@@ -101,8 +101,6 @@ const ROW_H = 18;
 const MIN_W = 0.5;
 /** the width of a character of the labels (11px monospace), to truncate names to their frame */
 const CHAR_W = 6.7;
-
-const hasSource = (f: FlameFrame): boolean => f.file !== '' && f.file !== '??' && f.line > 0;
 
 /** The name as much as fits in `w` pixels ('' if hardly any does). */
 function fit(name: string, w: number): string {

@@ -46,3 +46,6 @@ export const placeText = (p: { function: string; file: string; line: number }): 
 
 /** A blocking point's name: "label file.c:12 ← what tells it apart". */
 export const pointText = (n: { label: string; file: string; line: number; via?: string }): string => `${n.label} ${fileLine(n.file, n.line)}${n.via ? ` ${n.via}` : ''}`;
+
+/** Whether a place can be opened: a known file and a line. */
+export const hasSource = (p: { file: string; line: number }): boolean => p.file !== '' && p.file !== '??' && p.line > 0;

@@ -5,6 +5,9 @@
 
 export const NODE_W = 180;
 export const NODE_H = 40;
+/** a holder's critical section, drawn beside a lock's point (view.ts) */
+export const SECTION_W = 180;
+export const SECTION_H = 34;
 
 export interface Point {
   readonly x: number;
@@ -93,6 +96,24 @@ export function wakeCurve(a: Point, b: Point, self: boolean): Curve {
   const y2 = b.y - h;
   const high = Math.min(y1, y2) - lift;
   return curve([a.x, y1, a.x, high, b.x, high, b.x, y2], (a.x + b.x) / 2, (y1 + y2) / 8 + (high * 3) / 4 - 4);
+}
+
+/**
+ * The curve of a wait-for edge from node centre `a` (a lock's waiting point) to the centre `b` of a
+ * holder's critical section (a SECTION_W × SECTION_H box, placed a layer right of the point): right
+ * side to left side; were the box not to the right, it dips below both, bottom to bottom.
+ */
+export function waitForCurve(a: Point, b: Point): Curve {
+  const x1 = a.x + NODE_W / 2;
+  const x2 = b.x - SECTION_W / 2;
+  if (x2 > x1) {
+    const dx = (x2 - x1) / 2;
+    return curve([x1, a.y, x1 + dx, a.y, x2 - dx, b.y, x2, b.y], (x1 + x2) / 2, (a.y + b.y) / 2);
+  }
+  const y1 = a.y + NODE_H / 2;
+  const y2 = b.y + SECTION_H / 2;
+  const low = Math.max(y1, y2) + 40;
+  return curve([a.x, y1, a.x, low, b.x, low, b.x, y2], (a.x + b.x) / 2, low - 10);
 }
 
 /** The SVG path data of a curve. */

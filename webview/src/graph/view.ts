@@ -6,36 +6,28 @@
 // Zoom and pan (d3-zoom), hover details, search, and a click that asks to reveal the source.
 // Large graphs paint their colours (edges, node fills) on a canvas (canvas.ts); each node and
 // edge keeps its SVG element.
-// A second kind of edge, the wakes (SYNC, protocol version 4): dashed, from the blocking point a
-// waker thread's run started at to the point whose thread it made runnable, one per pair of
-// points drawn, in SVG always (there are few) and over its own curve (wakeCurve), so that a wake
-// is never taken for a run; unlabelled (its count is in its details); a checkbox hides them. A lock's point lists in its details who held
-// the lock while threads waited there: the holder's thread is not known as a point of the graph,
-// so no edge is drawn to it.
+// Contention — the wake edges, and the wait-for edges to the critical sections' boxes — is drawn
+// by contention.ts over the same points and layout, in layers of its own.
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3-zoom';
-import { scaleLog, scaleSequentialLog } from 'd3-scale';
+import { scaleLog } from 'd3-scale';
 import { interpolateYlOrRd, interpolateBlues } from 'd3-scale-chromatic';
 import { el, setAttr, svg } from '../dom.ts';
-import { fileLine, formatCount, formatNs, placeText, pointText } from '../format.ts';
-import type { ViewData, ViewEdge, ViewLock, ViewNode, ViewWake } from '../../../shared/view.ts';
-import { edgeCurve, pathData, wakeCurve, NODE_H, NODE_W, type Curve } from './curves.ts';
+import { fileLine, formatCount, formatNs, hasSource, pointText } from '../format.ts';
+import type { ViewData, ViewEdge, ViewNode } from '../../../shared/view.ts';
+import { edgeCurve, pathData, NODE_H, NODE_W, type Curve } from './curves.ts';
 import { GraphCanvas, type PaintedEdge, type PaintedNode } from './canvas.ts';
+import { Contention, type ContentionItem } from './contention.ts';
 import { StableLayout } from './layout.ts';
+import { BUCKETS, bucketer, extent } from './scales.ts';
 
 export { NODE_H, NODE_W };
-/** colours are quantized so a small change in a figure writes nothing */
-const BUCKETS = 24;
 /** zoom below which node labels are hidden */
 const NODE_LABELS_MIN_K = 0.35;
 /** zoom below which edge labels are hidden */
 const EDGE_LABELS_MIN_K = 0.7;
 /** more edges than this: drawn for speed */
 const LARGE_EDGES = 500;
-/** holders listed in a lock point's details */
-const HOLDERS_SHOWN = 5;
-/** waker lines listed in a wake edge's details */
-const WAKERS_SHOWN = 8;
 
 interface NodeEl extends PaintedNode {
   readonly g: SVGGElement;
@@ -59,23 +51,11 @@ interface EdgeEl extends PaintedEdge {
   seen: number;
 }
 
-/** The wakes from one drawn point to another: one dashed edge. */
-interface WakeEl {
-  readonly g: SVGGElement;
-  readonly from: number;
-  readonly to: number;
-  /** the wakes it stands for, by waker line, most first */
-  wakes: ViewWake[];
-  count: number;
-  dim: boolean;
-  seen: number;
-}
-
-/** What the tooltip shows: a node, a run edge (standing for `of` edges drawn as one), or a wake edge. */
-type Hovered = { readonly kind: 'node'; readonly el: NodeEl } | { readonly kind: 'edge'; readonly el: EdgeEl; readonly of: number } | { readonly kind: 'wake'; readonly el: WakeEl };
+/** What the tooltip shows: a node, a run edge (standing for `of` edges drawn as one), or contention (a wake edge, a critical section or its wait-for edge). */
+type Hovered = { readonly kind: 'node'; readonly el: NodeEl } | { readonly kind: 'edge'; readonly el: EdgeEl; readonly of: number } | ContentionItem;
 
 const hoveredOf = (h: Hovered | undefined): number => (h?.kind === 'edge' ? h.of : 1);
-const sameHovered = (a: Hovered | undefined, b: Hovered | undefined): boolean => a?.el === b?.el && hoveredOf(a) === hoveredOf(b);
+const sameHovered = (a: Hovered | undefined, b: Hovered | undefined): boolean => a?.el === b?.el && a?.kind === b?.kind && hoveredOf(a) === hoveredOf(b);
 
 export interface GraphHandlers {
   reveal(file: string, line: number): void;
@@ -87,34 +67,13 @@ const NODE_COLOURS = ramp((t) => interpolateBlues(t * 0.7));
 /** the canvas's colours: outline and dimming as style.css draws them in SVG */
 const PALETTE = { edges: EDGE_COLOURS, nodes: NODE_COLOURS, dimEdge: '#ddd', outline: '#57606a', dimAlpha: 0.15 };
 
-/** The colour bucket of a value on a log scale over [lo, hi]. */
-function bucketer(lo: number, hi: number): (v: number) => number {
-  if (!(hi > lo)) return () => 0;
-  const s = scaleSequentialLog().domain([lo, hi]).clamp(true);
-  return (v) => (v > 0 ? Math.min(BUCKETS - 1, Math.floor(s(Math.max(v, lo)) * BUCKETS)) : 0);
-}
-
-/** The least positive and the greatest of `f` over `items` (no array built: this runs every update). */
-function extent<T>(items: readonly T[], f: (item: T) => number): [number, number] {
-  let lo = Infinity;
-  let hi = 0;
-  for (const item of items) {
-    const v = f(item);
-    if (v > 0 && v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return lo === Infinity ? [1, 1] : [lo, hi];
-}
-
 const edgeLabel = (e: ViewEdge): string => `${formatNs(e.avgNs)} ×${formatCount(e.count)}`;
-const wakeKey = (from: number, to: number): string => `${from}~${to}`;
 
 export class GraphView {
   readonly element: HTMLElement;
   private readonly svgEl: SVGSVGElement;
   private readonly layer: SVGGElement;
   private readonly edgeLayer: SVGGElement;
-  private readonly wakeLayer: SVGGElement;
   private readonly nodeLayer: SVGGElement;
   private readonly tooltip: HTMLDivElement;
   private readonly status: HTMLSpanElement;
@@ -122,9 +81,8 @@ export class GraphView {
   private readonly layout = new StableLayout();
   private readonly nodes = new Map<number, NodeEl>();
   private readonly edges = new Map<string, EdgeEl>();
-  private readonly wakes = new Map<string, WakeEl>();
-  /** the contended locks, by the id of the point that waits on them */
-  private locks = new Map<number, ViewLock>();
+  /** the wakes and the wait-for edges with their critical sections */
+  private readonly contention: Contention;
   private readonly zoomer: ZoomBehavior<SVGSVGElement, unknown>;
   private k = 1;
   private fitted = false;
@@ -154,33 +112,26 @@ export class GraphView {
     this.search.setAttribute('aria-label', 'filter the blocking graph');
     const fit = el('button', 'fit', 'Fit');
     fit.type = 'button';
-    const wakesShown = el('input', 'show-wakes');
-    wakesShown.type = 'checkbox';
-    wakesShown.checked = true;
-    const wakesLabel = el('label', 'toggle', ' wake edges');
-    wakesLabel.prepend(wakesShown);
-    this.status = el('span', 'graph-status');
-    bar.append(this.search, fit, wakesLabel, this.status);
-    const legend = el('div', 'legend', 'edge colour: average run time · edge width: count · node colour: average wait · click a node to open its source');
-    legend.append(el('span', 'legend-wake', "wake: the waker's last blocking point → the point it made runnable"));
     this.svgEl = svg('svg', 'graph-svg');
     this.svgEl.setAttribute('role', 'img');
     this.svgEl.setAttribute('aria-label', 'blocking graph');
+    this.contention = new Contention(this.svgEl, this.layout, (id) => this.pointName(id));
+    this.status = el('span', 'graph-status');
+    bar.append(this.search, fit, ...this.contention.toggles, this.status);
+    const legend = el('div', 'legend', 'edge colour: average run time · edge width: count · node colour: average wait · click a node to open its source');
+    legend.append(...this.contention.legend);
     const defs = svg('defs');
     const marker = svg('marker');
     for (const [k, v] of Object.entries({ id: 'arrow', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '9', markerHeight: '9', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' })) marker.setAttribute(k, v);
     const tip = svg('path', 'arrow-head');
     tip.setAttribute('d', 'M0,0 L10,5 L0,10 z');
     marker.append(tip);
-    const wakeMarker = marker.cloneNode(true) as SVGMarkerElement;
-    wakeMarker.id = 'wake-arrow';
-    wakeMarker.firstElementChild!.setAttribute('class', 'wake-arrow-head');
-    defs.append(marker, wakeMarker);
+    defs.append(marker, ...this.contention.markers(marker));
     this.layer = svg('g', 'zoom-layer');
     this.edgeLayer = svg('g', 'edges');
-    this.wakeLayer = svg('g', 'wakes');
     this.nodeLayer = svg('g', 'nodes');
-    this.layer.append(this.edgeLayer, this.wakeLayer, this.nodeLayer);
+    const c = this.contention;
+    this.layer.append(this.edgeLayer, c.wakeLayer, c.waitForLayer, this.nodeLayer, c.sectionLayer);
     this.svgEl.append(defs, this.layer);
     this.tooltip = el('div', 'tooltip');
     this.tooltip.hidden = true;
@@ -200,7 +151,6 @@ export class GraphView {
       .on('zoom', (ev: { transform: ZoomTransform }) => this.onZoom(ev.transform));
     select(this.svgEl).call(this.zoomer).on('dblclick.zoom', null);
     fit.addEventListener('click', () => this.fit());
-    wakesShown.addEventListener('change', () => this.svgEl.classList.toggle('no-wakes', !wakesShown.checked));
     this.search.addEventListener('input', () => {
       this.filter = this.search.value.trim().toLowerCase();
       this.applyFilter();
@@ -279,8 +229,7 @@ export class GraphView {
         this.graphCanvas.edgesChanged();
       }
     }
-    this.updateWakes(view, gen);
-    this.locks = new Map(view.locks.map((l) => [l.id, l]));
+    this.contention.update(view, this.nodes);
     // Large graphs: edges and node fills are painted on a canvas under the SVG (the SVG elements
     // stay, keyed and updated the same way, so ids, figures, labels and hit targets are still in
     // the page; edge elements undisplayed, node boxes transparent).
@@ -313,18 +262,9 @@ export class GraphView {
     g.dataset['nodeId'] = String(n.id);
     // Absolute coordinates, no transform per node: a transform would make each node its own
     // paint chunk with its own property node, which every repaint and layerization walks.
-    const rect = svg('rect');
-    rect.setAttribute('x', String(p.x - NODE_W / 2));
-    rect.setAttribute('y', String(p.y - NODE_H / 2));
-    rect.setAttribute('width', String(NODE_W));
-    rect.setAttribute('height', String(NODE_H));
-    rect.setAttribute('rx', '6');
-    const t1 = svg('text', 'node-label');
-    t1.setAttribute('x', String(p.x));
-    t1.setAttribute('y', String(p.y - 3));
-    const t2 = svg('text', 'node-place');
-    t2.setAttribute('x', String(p.x));
-    t2.setAttribute('y', String(p.y + 13));
+    const rect = svg('rect', undefined, { x: p.x - NODE_W / 2, y: p.y - NODE_H / 2, width: NODE_W, height: NODE_H, rx: 6 });
+    const t1 = svg('text', 'node-label', { x: p.x, y: p.y - 3 });
+    const t2 = svg('text', 'node-place', { x: p.x, y: p.y + 13 });
     g.append(rect, t1, t2);
     this.nodeLayer.append(g);
     const ne: NodeEl = { g, rect, x: p.x, y: p.y, data: n, bucket: -1, dim: false, styled: false, seen: 0 };
@@ -367,49 +307,6 @@ export class GraphView {
     this.edges.set(e.id, ee);
     this.graphCanvas.edgesChanged();
     return ee;
-  }
-
-  /** The wake edges between drawn points: one per pair, its wakes grouped (a wake from no point is not drawn). */
-  private updateWakes(view: ViewData, gen: number): void {
-    const pairs = new Map<string, ViewWake[]>();
-    for (const w of view.wakes) {
-      if (w.fromNode === null || !this.nodes.has(w.fromNode) || !this.nodes.has(w.to)) continue;
-      const k = wakeKey(w.fromNode, w.to);
-      const p = pairs.get(k);
-      if (p) p.push(w);
-      else pairs.set(k, [w]);
-    }
-    for (const [k, wakes] of pairs) {
-      const first = wakes[0]!;
-      const we = this.wakes.get(k) ?? this.addWake(k, first.fromNode!, first.to);
-      if (!we) continue;
-      we.wakes = wakes;
-      we.seen = gen;
-      we.count = wakes.reduce((n, w) => n + w.count, 0);
-    }
-    for (const [k, we] of this.wakes) {
-      if (we.seen !== gen) {
-        we.g.remove();
-        this.wakes.delete(k);
-      }
-    }
-  }
-
-  private addWake(key: string, from: number, to: number): WakeEl | undefined {
-    const a = this.layout.get(from);
-    const b = this.layout.get(to);
-    if (!a || !b) return undefined;
-    const g = svg('g', 'wake');
-    g.dataset['wakeId'] = key;
-    const curve = wakeCurve(a, b, from === to);
-    const path = svg('path');
-    path.setAttribute('d', pathData(curve));
-    path.setAttribute('marker-end', 'url(#wake-arrow)');
-    g.append(path);
-    this.wakeLayer.append(g);
-    const we: WakeEl = { g, from, to, wakes: [], count: 0, dim: false, seen: 0 };
-    this.wakes.set(key, we);
-    return we;
   }
 
   private styleNode(ne: NodeEl): void {
@@ -497,12 +394,7 @@ export class GraphView {
       ee.g.classList.toggle('dim', dim);
       this.graphCanvas.edgeLookChanged();
     }
-    for (const we of this.wakes.values()) {
-      const dim = f !== '' && !match.has(we.from) && !match.has(we.to);
-      if (dim === we.dim) continue;
-      we.dim = dim;
-      we.g.classList.toggle('dim', dim);
-    }
+    this.contention.applyFilter(f, match);
     if (this.large) this.queueDraw();
   }
 
@@ -514,11 +406,8 @@ export class GraphView {
       const node = this.nodes.get(Number(ng.dataset['nodeId']));
       return node ? { kind: 'node', el: node } : undefined;
     }
-    const wg = t?.closest('[data-wake-id]');
-    if (wg instanceof SVGGElement) {
-      const wake = this.wakes.get(wg.dataset['wakeId'] ?? '');
-      return wake ? { kind: 'wake', el: wake } : undefined;
-    }
+    const contended = this.contention.target(t);
+    if (contended) return contended;
     const eg = t?.closest('[data-edge-id]');
     if (eg instanceof SVGGElement) {
       const edge = this.edges.get(eg.dataset['edgeId'] ?? '');
@@ -558,7 +447,9 @@ export class GraphView {
       case 'edge':
         return this.edgeDetails(item.el.data, item.of);
       case 'wake':
-        return this.wakeDetails(item.el);
+      case 'section':
+      case 'waitfor':
+        return this.contention.details(item);
       default: {
         const never: never = item;
         throw new Error(`unknown item ${JSON.stringify(never)}`);
@@ -572,41 +463,13 @@ export class GraphView {
     const chain = el('ol', 'tt-chain');
     for (const f of n.chain) chain.append(el('li', f.own ? 'own' : 'lib', `${f.function}  ${fileLine(f.file, f.line) || '??'}`));
     const hint = el('div', 'tt-hint', n.file && n.file !== '??' ? 'click to open the source' : 'no source location');
-    return [head, stats, ...this.holderDetails(n.id), el('div', 'tt-sub', 'call chain (innermost first)'), chain, hint];
-  }
-
-  /** Who held the lock a point waits on, while threads waited there (nothing for a point that waits on no contended lock). */
-  private holderDetails(id: number): HTMLElement[] {
-    const lock = this.locks.get(id);
-    if (!lock) return [];
-    if (lock.holders.length === 0) return [el('div', 'tt-sub', 'held by: no hand-over recorded')];
-    const list = el('ul', 'tt-holders');
-    for (const h of lock.holders.slice(0, HOLDERS_SHOWN)) {
-      list.append(el('li', '', `held by ${placeText(h)} → released at ${placeText(h.release)}, avg ${formatNs(h.holdAvgNs)}, ×${formatCount(h.count)}`));
-    }
-    const more = lock.holders.length - HOLDERS_SHOWN;
-    if (more > 0) list.append(el('li', '', `and ${formatCount(more)} more acquisition site(s)`));
-    return [el('div', 'tt-sub', `while threads waited here (${lock.kind}):`), list];
+    return [head, stats, ...this.contention.holderDetails(n.id), el('div', 'tt-sub', 'call chain (innermost first)'), chain, hint];
   }
 
   /** The name of a drawn point: its label, place and what tells it apart. */
   private pointName(id: number): string {
     const n = this.nodes.get(id)?.data;
     return n ? pointText(n) : `#${id}`;
-  }
-
-  private wakeDetails(we: WakeEl): HTMLElement[] {
-    const list = el('ul', 'tt-wakers');
-    for (const w of we.wakes.slice(0, WAKERS_SHOWN)) list.append(el('li', '', `${placeText(w.from)} ×${formatCount(w.count)}`));
-    const more = we.wakes.length - WAKERS_SHOWN;
-    if (more > 0) list.append(el('li', '', `and ${formatCount(more)} more line(s)`));
-    return [
-      el('div', 'tt-head', `${this.pointName(we.from)} ⇢ ${this.pointName(we.to)}`),
-      el('div', 'tt-stats', `wakes ${formatCount(we.count)}: a thread whose run began at the first point made one blocked at the second runnable`),
-      el('div', 'tt-sub', 'by the calls at'),
-      list,
-      el('div', 'tt-hint', 'click to open the first of them'),
-    ];
   }
 
   /** An edge's details; `of` > 1: it is the hottest of that many edges drawn as one here. */
@@ -629,8 +492,21 @@ export class GraphView {
 
   private click(ev: MouseEvent): void {
     const t = this.target(ev);
-    // a node, an edge's target, a wake's busiest waker line
-    const at = t?.kind === 'node' ? t.el.data : t?.kind === 'edge' ? this.nodes.get(t.el.data.to)?.data : t?.el.wakes[0]?.from;
-    if (at && at.file && at.file !== '??' && at.line > 0) this.handlers.reveal(at.file, at.line);
+    // a node, an edge's target, a wake's busiest waker line, a critical section's (or its wait-for edge's) acquire site
+    const at = ((): { file: string; line: number } | undefined => {
+      switch (t?.kind) {
+        case 'node':
+          return t.el.data;
+        case 'edge':
+          return this.nodes.get(t.el.data.to)?.data;
+        case 'wake':
+        case 'section':
+        case 'waitfor':
+          return this.contention.source(t);
+        default:
+          return undefined;
+      }
+    })();
+    if (at && hasSource(at)) this.handlers.reveal(at.file, at.line);
   }
 }
