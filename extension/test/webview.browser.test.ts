@@ -37,6 +37,25 @@ async function launchBrowser(t: { after: (fn: () => Promise<void>) => void }): P
   return ctx;
 }
 
+/**
+ * The report of `view` (the bundle built first) in a real browser, at a file in a temporary folder
+ * named for `name`: its page, and the page errors it raises.
+ */
+async function openReport(t: { after: (fn: () => void | Promise<void>) => void }, view: ViewData, name: string): Promise<{ page: Page; problems: string[] }> {
+  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+  assert.equal(b.status, 0, b.stderr);
+  const dir = mkdtempSync(join(tmpdir(), `capriccio-webview-${name}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const html = join(dir, `${name}.html`);
+  writeFileSync(html, reportHtml(view, loadBundle(root)));
+  const ctx = await launchBrowser(t);
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(pathToFileURL(html).href);
+  return { page, problems };
+}
+
 function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
   const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
@@ -212,17 +231,7 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
 
 test('a large graph (1,000 points, 3,000 edges): an element per node and edge, canvas edges answer hover and click, live updates keep them', async (t) => {
   if (!have(t, BROWSER)) return;
-  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
-  assert.equal(b.status, 0, b.stderr);
-  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-large-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const html = join(dir, 'large.html');
-  writeFileSync(html, reportHtml(syntheticView(1000, 3000, 0), loadBundle(root)));
-  const ctx = await launchBrowser(t);
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.goto(pathToFileURL(html).href);
+  const { page, problems } = await openReport(t, syntheticView(1000, 3000, 0), 'large');
   await page.waitForFunction(() => document.querySelectorAll('[data-edge-id]').length === 3000, undefined, { timeout: 10_000 });
   assert.equal(await page.locator('[data-node-id]').count(), 1000);
   assert.ok(await page.locator('canvas.graph-canvas').isVisible(), 'large graphs paint on the canvas');
@@ -335,20 +344,10 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
 
 test('the wait flame: frames as wide as their share of wait time, a tooltip each, a click or Enter opens the source, live updates, an empty state', async (t) => {
   if (!have(t, BROWSER)) return;
-  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
-  assert.equal(b.status, 0, b.stderr);
-  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-flame-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const html = join(dir, 'flame.html');
   const view = syntheticView(40, 60, 0);
   /** the two points with the most wait time (some others are too narrow to draw) */
   const byWait = (v: ViewData) => [...v.nodes].sort((a, b) => b.waitTotalNs - a.waitTotalNs).slice(0, 2);
-  writeFileSync(html, reportHtml(view, loadBundle(root)));
-  const ctx = await launchBrowser(t);
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.goto(pathToFileURL(html).href);
+  const { page, problems } = await openReport(t, view, 'flame');
   const frame = (fn: string) => page.locator(`#flame g.flame-frame[data-function="${fn}"]`);
   const [n1, n2] = byWait(view);
   assert.ok(n1 && n2);
@@ -440,10 +439,6 @@ test('capriccio report: a file that is not a recording is a one-line error, exit
 
 test('contention and wakes: wake edges drawn dashed in their own colour, a lock point lists its holders, the Locks view links both sites', async (t) => {
   if (!have(t, BROWSER)) return;
-  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
-  assert.equal(b.status, 0, b.stderr);
-  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-locks-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const base = syntheticView(6, 5, 0);
   const [n1, , n3] = base.nodes;
   const serve = (line: number) => ({ function: 'serve', file: '/src/server/main.c', line });
@@ -468,13 +463,7 @@ test('contention and wakes: wake edges drawn dashed in their own colour, a lock 
       { from: serve(99), to: n1!.id, fromNode: null, count: 2 }, // a waker that had not blocked: not in the graph
     ],
   };
-  const html = join(dir, 'locks.html');
-  writeFileSync(html, reportHtml(view, loadBundle(root)));
-  const ctx = await launchBrowser(t);
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.goto(pathToFileURL(html).href);
+  const { page, problems } = await openReport(t, view, 'locks');
   await page.waitForFunction((n) => document.querySelectorAll('[data-node-id]').length === n, view.nodes.length, { timeout: 10_000 });
 
   // One dashed wake edge for the two waker lines from n1 to n3; none for the waker without a point.
@@ -541,10 +530,6 @@ test('contention and wakes: wake edges drawn dashed in their own colour, a lock 
 
 test('wait-for edges: a lock point has a critical-section box per holder with the most wait (at most 3) and a dotted edge to each; hover, click, toggle', async (t) => {
   if (!have(t, BROWSER)) return;
-  const b = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
-  assert.equal(b.status, 0, b.stderr);
-  const dir = mkdtempSync(join(tmpdir(), 'capriccio-webview-waitfor-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const base = syntheticView(6, 5, 0);
   const [, , n3, , n5] = base.nodes;
   const at = (fn: string, file: string, line: number) => ({ function: fn, file, line });
@@ -559,13 +544,7 @@ test('wait-for edges: a lock point has a critical-section box per holder with th
   const lock = (n: typeof n3, kind: 'mutex' | 'sem', hs: typeof holders) => ({ id: n!.id, label: n!.label, kind, function: n!.label, file: n!.file, line: n!.line, waits: 350, waitNs: 2.5e8, holders: hs });
   const view: ViewData = { ...base, locks: [lock(n3, 'mutex', holders), lock(n5, 'sem', [holder(at('worker', '??', 0), 0, 3, 1e6, 4e6)])] };
   const key = (n: typeof n3, h: (typeof holders)[number]) => `${n!.id}@${h.function}@${h.file}:${h.line}`;
-  const html = join(dir, 'waitfor.html');
-  writeFileSync(html, reportHtml(view, loadBundle(root)));
-  const ctx = await launchBrowser(t);
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.goto(pathToFileURL(html).href);
+  const { page, problems } = await openReport(t, view, 'waitfor');
   await page.waitForFunction((n) => document.querySelectorAll('[data-node-id]').length === n, view.nodes.length, { timeout: 10_000 });
 
   // Boxes: three for n3 (the most wait: serve, flush, accept_loop; not tiny), one for n5; labelled acquire→release and hold.

@@ -522,7 +522,7 @@ void cap__graph_woken(struct cap_telemetry *T, const struct cap_thread *waker, c
 			return;
 		}
 	}
-	uint64_t key = cap__mix(cap__mix(site) ^ ((uint64_t)node << 32 | from));
+	uint64_t key = cap__wake_key(site, node, from);
 	uint32_t i = CAP_TABLE_FIND(T->wakes, CAP_WAKES_MAX, key, key, ({
 					    e->node = node;
 					    e->from = from;
@@ -543,7 +543,7 @@ void cap__graph_hold(struct cap_telemetry *T, const struct cap_thread *t, uint64
 	uint32_t node = t->last_node;
 	if (!CAP_REF_IDX(node))
 		return;
-	uint64_t key = cap__mix(cap__mix(cap__mix(acquire) ^ release) ^ node);
+	uint64_t key = cap__hold_key(acquire, release, node);
 	uint32_t i = CAP_TABLE_FIND(T->holds, CAP_HOLDS_MAX, key, key, ({
 					    e->node = node;
 					    e->acquire = acquire;

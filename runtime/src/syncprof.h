@@ -112,11 +112,8 @@ static inline void cap__release_begin(struct cap_release *r, uint32_t id, const 
 		return;
 	r->T->wake_site = r->site = site;
 	r->acquire = 0;
-	if (id == 0 || id > CAP_LOCKPROF_MAX)
-		return;
-	struct cap_lockprof *p = &cap__lockprof[id - 1];
-	if (atomic_load_explicit(&p->obj, memory_order_relaxed) == obj &&
-	    atomic_load_explicit(&p->holder, memory_order_relaxed) == cap__current()) {
+	struct cap_lockprof *p = cap__lockprof_of(id, obj);
+	if (p && atomic_load_explicit(&p->holder, memory_order_relaxed) == cap__current()) {
 		r->acquire = atomic_load_explicit(&p->site, memory_order_relaxed);
 		r->at = atomic_load_explicit(&p->at, memory_order_relaxed);
 	}

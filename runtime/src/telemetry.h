@@ -264,6 +264,18 @@ static inline uint64_t cap__hash_frames(const uint64_t *frames, uint32_t n)
 	return h ? h : 1;
 }
 
+/* The keys of holds and wakes, for the workers' tables (nodes as CAP_REFs)
+ * and the merged ones (nodes as merged ids) alike. */
+static inline uint64_t cap__hold_key(uint64_t acquire, uint64_t release, uint32_t node)
+{
+	return cap__mix(cap__mix(cap__mix(acquire) ^ release) ^ node);
+}
+
+static inline uint64_t cap__wake_key(uint64_t waker, uint32_t node, uint32_t from)
+{
+	return cap__mix(cap__mix(waker) ^ ((uint64_t)node << 32 | from));
+}
+
 static inline void cap__count_fds(int d)
 {
 	__atomic_add_fetch(&cap__fds_delta, d, __ATOMIC_RELAXED); /* workers open and close at once */

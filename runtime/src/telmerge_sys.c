@@ -131,7 +131,7 @@ static void cap__map_sync(struct cap_merge *m, struct cap_merge_src *s)
 		uint32_t node = cap__ref_id(m, e->node), id = 0;
 		if (!node && CAP_REF_IDX(e->node) > 0 && CAP_REF_WID(e->node) >= m->nsrc)
 			break;
-		if (node && (id = cap__idmap_get(&m->hold_map, cap__mix(cap__mix(cap__mix(e->acquire) ^ e->release) ^ node))) != 0) {
+		if (node && (id = cap__idmap_get(&m->hold_map, cap__hold_key(e->acquire, e->release, node))) != 0) {
 			struct cap_merged_hold *g = &m->hold[id - 1];
 			g->node = node;
 			g->acquire = e->acquire;
@@ -145,7 +145,7 @@ static void cap__map_sync(struct cap_merge *m, struct cap_merge_src *s)
 		if ((CAP_REF_WID(e->node) >= m->nsrc && CAP_REF_IDX(e->node)) || (CAP_REF_WID(e->from) >= m->nsrc && CAP_REF_IDX(e->from)))
 			break;
 		uint32_t node = cap__ref_id(m, e->node), from = cap__ref_id(m, e->from), id = 0;
-		if (node && (id = cap__idmap_get(&m->wake_map, cap__mix(cap__mix(e->waker) ^ ((uint64_t)node << 32 | from)))) != 0) {
+		if (node && (id = cap__idmap_get(&m->wake_map, cap__wake_key(e->waker, node, from))) != 0) {
 			struct cap_merged_wake *g = &m->wake[id - 1];
 			g->node = node;
 			g->from = from;
