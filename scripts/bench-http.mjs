@@ -348,12 +348,15 @@ function median(runs) {
 }
 
 /**
- * Rounds per connection count and the seconds of each run in a round; the telemetry pair, a cost
- * of a few per cent, gets more rounds than the peers.
+ * Rounds per connection count and the seconds of each run in a round. The telemetry pair, a cost
+ * of a per cent or two, is measured in many more, shorter rounds: a round's ratio scatters by about
+ * ±10% here (two identical servers measured so), so its median over 21 rounds of 2 s was good to
+ * about ±2.5%, over 60 rounds of 1 s to about ±1.5%, in about the same time.
  */
 const ROUNDS = 3 * RUNS;
-const TELEMETRY_ROUNDS = 7 * RUNS;
+const TELEMETRY_ROUNDS = 20 * RUNS;
 const SLICE = Math.max(1, Math.floor(DURATION / 2)); /* whole seconds, as wrk takes them */
+const TELEMETRY_SLICE = 1;
 
 /**
  * Peers up at once at each connection count, measured in `rounds`: every round runs each peer once
@@ -365,7 +368,7 @@ const SLICE = Math.max(1, Math.floor(DURATION / 2)); /* whole seconds, as wrk ta
  * of one round share most of the drift. A peer not being measured only waits (its workers park),
  * so none takes CPU from another.
  */
-async function inRounds(names, counts, tmp, into, ratios, rounds = ROUNDS) {
+async function inRounds(names, counts, tmp, into, ratios, rounds = ROUNDS, slice = SLICE) {
   for (const name of names) into[name] ??= {};
   for (const c of counts) {
     const ports = [];
@@ -383,7 +386,7 @@ async function inRounds(names, counts, tmp, into, ratios, rounds = ROUNDS) {
       for (let r = 0; r < rounds; r++) {
         for (let j = 0; j < names.length; j++) {
           const k = (j + r) % names.length;
-          const w = await wrk(ports[k], c, SLICE);
+          const w = await wrk(ports[k], c, slice);
           logRun(names[k], c, w);
           runs[k].push(w);
         }
@@ -451,7 +454,7 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'capriccio-bench-http-'));
   const restoreQueues = raiseQueues();
   const only = OPTIONS.only;
-  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, rounds: ROUNDS, telemetry_rounds: TELEMETRY_ROUNDS, run_s: SLICE, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {}, ratios: {} };
+  const result = { bench: 'http', file: FILE, duration_s: DURATION, runs: RUNS, rounds: ROUNDS, telemetry_rounds: TELEMETRY_ROUNDS, run_s: SLICE, telemetry_run_s: TELEMETRY_SLICE, client: 'wrk -t2 --timeout 4s', cores: CORES, workers: OPTIONS.workers, servers: {}, ratios: {} };
   try {
     await inRounds(only.filter((n) => ['knot', 'nginx', 'pthread', 'go'].includes(n)), CONNS, tmp, result.servers, result.ratios);
     if (only.includes('go')) result.gomaxprocs = CORES;
@@ -460,7 +463,7 @@ async function main() {
     if (only.includes('telemetry')) {
       log('telemetry: knot at 1000 connections, streaming to `capriccio run` against not');
       const t = {};
-      await inRounds(['knot+telemetry', 'knot'], [1000], tmp, t, result.ratios, TELEMETRY_ROUNDS);
+      await inRounds(['knot+telemetry', 'knot'], [1000], tmp, t, result.ratios, TELEMETRY_ROUNDS, TELEMETRY_SLICE);
       result.telemetry = { off: t.knot[1000], on: t['knot+telemetry'][1000] };
     }
     if (only.includes('overload')) {

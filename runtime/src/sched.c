@@ -650,6 +650,8 @@ bool cap__sched_run_one(struct cap_worker *w)
 	if (!t)
 		return false;
 	cap__dispatch(t);
+	if (w->tel)
+		atomic_store_explicit(&w->tel->run_began, cap__ticks(), memory_order_relaxed);
 	cap__switch(w, &w->sched, t);
 	return true;
 }

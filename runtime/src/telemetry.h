@@ -190,6 +190,11 @@ struct cap_telemetry {
 	 * notices that end at its next look, late when the machine is loaded. */
 	_Atomic int stall_watch;
 	uint64_t stall_end_ticks;
+	/* When the running thread's run began, or a moment before: the end of
+	 * the run before it (a run ends where the next begins), or the
+	 * scheduler context's pick.  The watchdog times a stall from it, and
+	 * sleeps until the run could have become one. */
+	_Atomic uint64_t run_began;
 };
 
 
@@ -240,6 +245,7 @@ static inline void cap__graph_prefetch(const struct cap_worker *w)
 /* The run that stalled has ended (see stall_watch). */
 static inline void cap__graph_run_ended(struct cap_telemetry *T, uint64_t now)
 {
+	atomic_store_explicit(&T->run_began, now, memory_order_relaxed);
 	if (__builtin_expect(atomic_load_explicit(&T->stall_watch, memory_order_relaxed), 0)) {
 		T->stall_end_ticks = now;
 		atomic_store_explicit(&T->stall_watch, 0, memory_order_release);

@@ -44,6 +44,10 @@
 #include <unistd.h>
 
 #define CAP_EXIT_FLUSH_MS 500
+/* The watchdog looks at a worker when its run, if it went on, would
+ * become a stall (stall_ms after it began), and every CAP_WATCHDOG_MS
+ * while one runs on the CPU past that: it may call the kernel and stall
+ * any moment. */
 #define CAP_WATCHDOG_MS 5
 #define CAP_SAMPLER_SIGNAL (SIGRTMAX - 3)
 
@@ -63,7 +67,8 @@ struct cap_tel_worker {
 	struct cap_telemetry *T;
 	pid_t tid;
 	uint64_t last_switches;
-	uint64_t last_change_ns;
+	uint64_t last_change_ns; /* when the run going on began (or a moment before) */
+	uint64_t last_look_ns;
 	uint32_t stall_id; /* the stall being recorded (its index + 1 in T's), 0 = none */
 	uint64_t stall_start_ns, stall_seen_ns;
 	uint64_t stall_run_ticks; /* start of the stalled run (its thread's t_run), 0 = unknown */
@@ -752,11 +757,13 @@ static void cap__stall_ended(struct cap_tel_worker *tw, uint64_t now)
 
 /* Each worker on its own: one stuck in an external call does not stop the
  * others, and its stalls are recorded in its own table (whose stalls only
- * this thread writes). */
-static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
+ * this thread writes).  Returns when this worker wants its next look: when
+ * its run, if it goes on, becomes a stall. */
+static uint64_t cap__watch(struct cap_tel_worker *tw, uint64_t now, uint64_t now_ticks)
 {
 	struct cap_worker *w = tw->w;
 	struct cap_telemetry *T = tw->T;
+	uint64_t stall_ns = (uint64_t)S.cfg.stall_ms * 1000000u;
 	uint64_t sw = w->switches;
 	/* On its scheduler context a worker runs none of the program's calls:
 	 * whatever it waits for there (starting the other workers, a lock whose
@@ -767,27 +774,34 @@ static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
 	if (sw != tw->last_switches || idle || !tw->last_change_ns) {
 		if (tw->stall_id)
 			cap__stall_ended(tw, now);
+		/* The run going on began after the last look (the switch count
+		 * moved since), and at or after the worker's run_began. */
+		uint64_t began = atomic_load_explicit(&T->run_began, memory_order_relaxed);
+		uint64_t since = !began ? UINT64_MAX : now_ticks > began ? cap__ns(now_ticks - began) : 0; /* (began after now_ticks was read) */
+		uint64_t start = since < now - tw->last_look_ns ? now - since : tw->last_look_ns;
 		tw->last_switches = sw;
-		tw->last_change_ns = now;
+		tw->last_change_ns = tw->last_look_ns && !idle ? start : now;
+		tw->last_look_ns = now;
 		tw->stall_id = 0;
-		return;
+		return idle ? now + stall_ns : tw->last_change_ns + stall_ns;
 	}
+	tw->last_look_ns = now;
 	uint64_t stuck = now - tw->last_change_ns;
-	if (stuck < (uint64_t)S.cfg.stall_ms * 1000000u)
-		return;
-	if (tw->stall_id) { /* the same stall goes on */
+	if (stuck < stall_ns)
+		return tw->last_change_ns + stall_ns;
+	if (tw->stall_id) { /* the same stall goes on; its end is the worker's to time */
 		struct cap_stall *st = &T->stalls.v[tw->stall_id - 1];
 		st->total_ns += now - tw->stall_seen_ns;
 		tw->stall_seen_ns = now;
 		if (now - tw->stall_start_ns > st->max_ns)
 			st->max_ns = now - tw->stall_start_ns;
-		return;
+		return now + stall_ns;
 	}
 	uint32_t sysno;
 	uint64_t pc, callsite, target;
 	cap__locate_stall(tw->tid, tw->w->current, &sysno, &pc, &callsite, &target);
 	if (sysno == UINT32_MAX)
-		return; /* running: a CPU hog, the sampler's business */
+		return now + CAP_WATCHDOG_MS * 1000000ull; /* running: a CPU hog, the sampler's business, until it calls the kernel */
 	uint64_t key = callsite ? callsite : pc;
 	uint32_t id = 0;
 	uint32_t n = atomic_load_explicit(&T->stalls.n, memory_order_relaxed);
@@ -804,7 +818,7 @@ static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
 		id = n + 1;
 	}
 	if (!id)
-		return;
+		return now + stall_ns;
 	struct cap_stall *st = &T->stalls.v[id - 1];
 	st->count++;
 	tw->stall_id = id;
@@ -818,13 +832,20 @@ static void cap__watch(struct cap_tel_worker *tw, uint64_t now)
 	st->total_ns += stuck;
 	if (stuck > st->max_ns)
 		st->max_ns = stuck;
+	return now + stall_ns;
 }
 
-static void cap__watchdog(uint64_t now)
+/* Looks at every worker; returns when the next look is due. */
+static uint64_t cap__watchdog(uint64_t now)
 {
 	cap__take_new_workers();
-	for (uint32_t i = 0; i < S.nworkers; i++)
-		cap__watch(cap__tw(i), now);
+	uint64_t now_ticks = cap__ticks(), next = now + (uint64_t)S.cfg.stall_ms * 1000000u;
+	for (uint32_t i = 0; i < S.nworkers; i++) {
+		uint64_t at = cap__watch(cap__tw(i), now, now_ticks);
+		if (at < next)
+			next = at;
+	}
+	return next;
 }
 
 /* Every worker waits in the kernel with nothing to run: no stall can be
@@ -839,20 +860,21 @@ static bool cap__all_parked(void)
 	return true;
 }
 
-/* How long the thread may wait for `want_ms` (the next snapshot): the
- * watchdog's look, or, while the program is idle, longer, its workers
- * told to wake it when one stops waiting (cap__tel_worker_unparked): an
- * idle program's telemetry thread then wakes for its snapshots only. */
-static int cap__doze(int want_ms)
+/* How long the thread may wait for `want_ms` (the next snapshot): until
+ * the watchdog's next look (`look_ms`), or, while the program is idle,
+ * longer, its workers told to wake it when one stops waiting
+ * (cap__tel_worker_unparked): an idle program's telemetry thread then
+ * wakes for its snapshots only. */
+static int cap__doze(int want_ms, int look_ms)
 {
-	if (want_ms <= CAP_WATCHDOG_MS || S.wake_fd < 0 || !cap__all_parked())
-		return want_ms < CAP_WATCHDOG_MS ? want_ms : CAP_WATCHDOG_MS;
+	if (want_ms <= look_ms || S.wake_fd < 0 || !cap__all_parked())
+		return want_ms < look_ms ? want_ms : look_ms;
 	atomic_store_explicit(&cap__tel_doze_fd, S.wake_fd, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst); /* told before the second look; see cap__tel_worker_unparked */
 	if (cap__all_parked())
 		return want_ms;
 	atomic_store_explicit(&cap__tel_doze_fd, -1, memory_order_relaxed); /* one woke meanwhile */
-	return CAP_WATCHDOG_MS;
+	return look_ms;
 }
 
 /* ---- The yield sampler -------------------------------------------------- */
@@ -1001,7 +1023,7 @@ static void *cap__telemetry_main(void *arg)
 			if (fd >= 0)
 				cap__connected(fd);
 		}
-		cap__watchdog(now);
+		uint64_t look = cap__watchdog(now);
 		if (S.fd >= 0)
 			cap__flush(); /* what is on its way goes before the next snapshot is weighed */
 		if (now >= next_tick) {
@@ -1020,7 +1042,8 @@ static void *cap__telemetry_main(void *arg)
 		if (S.fd >= 0)
 			cap__flush();
 		uint64_t until = next_tick > now ? (next_tick - now + 999999u) / 1000000u : 0;
-		cap__wait(cap__doze((int)(until < INT32_MAX ? until : INT32_MAX)));
+		uint64_t look_ms = look > now ? (look - now + 999999u) / 1000000u : 1;
+		cap__wait(cap__doze((int)(until < INT32_MAX ? until : INT32_MAX), (int)(look_ms < INT32_MAX ? look_ms : INT32_MAX)));
 		atomic_store_explicit(&cap__tel_doze_fd, -1, memory_order_relaxed);
 	}
 }

@@ -12,6 +12,8 @@
 #include <capriccio.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,26 +21,45 @@
 
 #define INTERVAL_MS "5000"
 
-/* Voluntary context switches of all the process's kernel threads: how
- * often they went to sleep, whatever else the machine is doing. */
-static unsigned long sleeps(void)
+/* Voluntary context switches of one of the process's kernel threads: how
+ * often it went to sleep, whatever else the machine is doing. */
+static unsigned long sleeps_of(const char *tid)
+{
+	char path[300], line[128];
+	snprintf(path, sizeof path, "/proc/self/task/%s/status", tid);
+	FILE *f = fopen(path, "r");
+	unsigned long v, n = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1)
+			n = v;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A worker: the process's first kernel thread, or one named cap-worker. */
+static bool is_worker(const char *tid)
+{
+	char path[300], line[128];
+	if (atoi(tid) == getpid())
+		return true;
+	snprintf(path, sizeof path, "/proc/self/task/%s/comm", tid);
+	FILE *f = fopen(path, "r");
+	bool worker = f && fgets(line, sizeof line, f) && strncmp(line, "cap-worker", 10) == 0;
+	if (f)
+		fclose(f);
+	return worker;
+}
+
+/* ... of all of them, or of all but the workers: the telemetry thread. */
+static unsigned long sleeps(bool telemetry_only)
 {
 	unsigned long sum = 0;
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[300], line[128];
-		snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
-		FILE *f = fopen(path, "r");
-		unsigned long v;
-		while (f && fgets(line, sizeof line, f))
-			if (sscanf(line, "voluntary_ctxt_switches: %lu", &v) == 1)
-				sum += v;
-		if (f)
-			fclose(f);
-	}
+	while (d && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && !(telemetry_only && is_worker(e->d_name)))
+			sum += sleeps_of(e->d_name);
 	if (d)
 		closedir(d);
 	return sum;
@@ -49,11 +70,54 @@ static unsigned long sleeps(void)
 static void an_idle_program_s_telemetry_thread_sleeps(void)
 {
 	cap_sleep_ns(200 * 1000 * 1000); /* the telemetry thread up and dozing */
-	unsigned long before = sleeps();
+	unsigned long before = sleeps(false);
 	cap_sleep_ns(500 * 1000 * 1000);
-	unsigned long n = sleeps() - before;
+	unsigned long n = sleeps(false) - before;
 	printf("  idle for 500 ms with telemetry on: %lu sleeps of the process's kernel threads\n", n);
 	CHECK(n < 25);
+}
+
+/* Pairs of threads handing a token back and forth: every worker switches
+ * all the time, and no thread runs alone.  (They yield too: threads that
+ * only ever park keep the poller from running while their run queue never
+ * drains, and the sleeping main thread with it.) */
+#define PAIRS 4
+static _Atomic int busy_until_done;
+static cap_sem_t token[PAIRS][2];
+static void *pass_token(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+	cap_sem_t *mine = &token[i / 2][i % 2], *theirs = &token[i / 2][1 - i % 2];
+	while (!atomic_load(&busy_until_done)) {
+		cap_sem_wait(mine);
+		cap_sem_post(theirs);
+		cap_yield();
+	}
+	cap_sem_post(theirs);
+	return NULL;
+}
+
+/* Threads switching all the time for 500 ms: no run can become a stall
+ * before stall_ms (20) after it began, so the watchdog looks about that
+ * often, 25 times, not every 5 ms (100). */
+static void a_busy_program_s_watchdog_looks_once_a_stall_could_be(void)
+{
+	cap_thread_t *t[2 * PAIRS];
+	for (int i = 0; i < PAIRS; i++) {
+		cap_sem_init(&token[i][0], 1);
+		cap_sem_init(&token[i][1], 0);
+	}
+	for (uintptr_t i = 0; i < 2 * PAIRS; i++)
+		CHECK((t[i] = cap_spawn(pass_token, (void *)i, NULL)) != NULL);
+	cap_sleep_ns(100 * 1000 * 1000);
+	unsigned long before = sleeps(true);
+	cap_sleep_ns(500 * 1000 * 1000);
+	unsigned long n = sleeps(true) - before;
+	atomic_store(&busy_until_done, 1);
+	for (int i = 0; i < 2 * PAIRS; i++)
+		cap_join(t[i], NULL);
+	printf("  busy for 500 ms with telemetry on: the telemetry thread slept %lu times\n", n);
+	CHECK(n >= 10 && n < 50);
 }
 
 /* The whole worker blocked in the kernel, as a call into a library that is
@@ -102,6 +166,7 @@ int main(int argc, char **argv)
 	}
 	RUN(an_idle_program_s_telemetry_thread_sleeps);
 	RUN(a_stall_right_after_an_idle_spell_is_seen);
+	RUN(a_busy_program_s_watchdog_looks_once_a_stall_could_be);
 	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
 	TAP_DONE();
 }
