@@ -99,7 +99,9 @@ static void *pass_token(void *arg)
 
 /* Threads switching all the time for 500 ms: no run can become a stall
  * before stall_ms (20) after it began, so the watchdog looks about that
- * often, 25 times, not every 5 ms (100). */
+ * often, 25 times, not every 5 ms (100).  More when the kernel keeps a
+ * worker off its CPU past stall_ms (its run then looks long): up to 43
+ * at 4 workers with both cores busy. */
 static void a_busy_program_s_watchdog_looks_once_a_stall_could_be(void)
 {
 	cap_thread_t *t[2 * PAIRS];
@@ -117,7 +119,7 @@ static void a_busy_program_s_watchdog_looks_once_a_stall_could_be(void)
 	for (int i = 0; i < 2 * PAIRS; i++)
 		cap_join(t[i], NULL);
 	printf("  busy for 500 ms with telemetry on: the telemetry thread slept %lu times\n", n);
-	CHECK(n >= 10 && n < 50);
+	CHECK(n >= 10 && n < 70);
 }
 
 /* The whole worker blocked in the kernel, as a call into a library that is
