@@ -356,6 +356,7 @@ void cap__timer_add(struct cap_worker *w, struct cap_thread *t);
 void cap__timer_del(struct cap_worker *w, struct cap_thread *t);
 uint64_t cap__timer_next(struct cap_worker *w); /* 0 = none */
 void cap__timer_release_due(struct cap_worker *w, uint64_t now); /* takes cap__mn.lock */
+void cap__timer_release_due_locked(uint64_t now);                /* under it */
 
 /* stack.c */
 int cap__stack_alloc(struct cap_thread **out, size_t size, int mode); /* 0 or -errno */

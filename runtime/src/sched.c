@@ -105,10 +105,19 @@ static __attribute__((noinline)) struct cap_thread *cap__pick_slow(struct cap_wo
 {
 	w->dispatches = 0;
 	/* Not while a thread parks: it holds cap__mn.lock until switched out,
-	 * and the poller's wakes take it. */
-	if (!w->post_unlock &&
-	    (cap__mn.io_waiters | cap__mn.timers.n | atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed)))
+	 * and the poller's wakes take it.  The due timers, though, are released
+	 * under that lock: threads that hand work to one another only by
+	 * parking (a semaphore ping-pong) always switch so, their run queue
+	 * never drains, and a sleeper among them would never wake. */
+	if (w->post_unlock) {
+		if (cap__mn.timers.n) {
+			w->polling = true; /* its wakes queue, as the poller's */
+			cap__timer_release_due_locked(cap__mono_ns());
+			w->polling = false;
+		}
+	} else if (cap__mn.io_waiters | cap__mn.timers.n | atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed)) {
 		cap__poll_nowait(w);
+	}
 	struct cap_thread *t = cap__mn_inject_get(w);
 	if (!t && atomic_load_explicit(&w->ninbox, memory_order_relaxed))
 		t = cap__mn_inbox_take(w);

@@ -101,14 +101,19 @@ uint64_t cap__timer_next(struct cap_worker *w)
 }
 
 /* Takes cap__mn.lock (its caller does not hold it). */
-void cap__timer_release_due(struct cap_worker *w, uint64_t now)
+void cap__timer_release_due_locked(uint64_t now)
 {
 	struct cap_heap *h = &cap__mn.timers;
-	if (!h->n)
-		return;
-	cap__mn_lock();
 	while (h->n && h->v[1]->wake_ns <= now)
 		cap__wake(h->v[1], -ETIMEDOUT);
+}
+
+void cap__timer_release_due(struct cap_worker *w, uint64_t now)
+{
+	if (!cap__mn.timers.n)
+		return;
+	cap__mn_lock();
+	cap__timer_release_due_locked(now);
 	cap__mn_unlock(w);
 }
 

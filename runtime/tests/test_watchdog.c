@@ -78,9 +78,7 @@ static void an_idle_program_s_telemetry_thread_sleeps(void)
 }
 
 /* Pairs of threads handing a token back and forth: every worker switches
- * all the time, and no thread runs alone.  (They yield too: threads that
- * only ever park keep the poller from running while their run queue never
- * drains, and the sleeping main thread with it.) */
+ * all the time, and no thread runs alone. */
 #define PAIRS 4
 static _Atomic int busy_until_done;
 static cap_sem_t token[PAIRS][2];
@@ -91,7 +89,6 @@ static void *pass_token(void *arg)
 	while (!atomic_load(&busy_until_done)) {
 		cap_sem_wait(mine);
 		cap_sem_post(theirs);
-		cap_yield();
 	}
 	cap_sem_post(theirs);
 	return NULL;
