@@ -100,7 +100,7 @@ uint64_t cap__timer_next(struct cap_worker *w)
 	return cap__mn.timers.n ? cap__mn.timers.v[1]->wake_ns : 0;
 }
 
-/* Takes cap__mn.lock (its caller does not hold it). */
+/* Wakes the threads whose deadline has passed, under cap__mn.lock. */
 void cap__timer_release_due_locked(uint64_t now)
 {
 	struct cap_heap *h = &cap__mn.timers;
@@ -108,6 +108,7 @@ void cap__timer_release_due_locked(uint64_t now)
 		cap__wake(h->v[1], -ETIMEDOUT);
 }
 
+/* The same, taking cap__mn.lock (its caller does not hold it). */
 void cap__timer_release_due(struct cap_worker *w, uint64_t now)
 {
 	if (!cap__mn.timers.n)
