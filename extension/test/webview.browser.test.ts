@@ -56,6 +56,19 @@ async function openReport(t: { after: (fn: () => void | Promise<void>) => void }
   return { page, problems };
 }
 
+/**
+ * Collects what the page asks the host to reveal (REVEAL_EVENT) from now on; returns a reader of
+ * what it collected so far.
+ */
+async function recordReveals(page: Page): Promise<() => Promise<{ file: string; line: number }[]>> {
+  await page.evaluate((event) => {
+    const w = window as unknown as { reveals: unknown[] };
+    w.reveals = [];
+    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
+  }, REVEAL_EVENT);
+  return () => page.evaluate(() => (window as unknown as { reveals: { file: string; line: number }[] }).reveals);
+}
+
 function run(file: string, args: readonly string[]): SpawnSyncReturns<string> {
   const r = spawnSync(file, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
@@ -179,13 +192,8 @@ test('the report of a recorded run draws the graph, charts and suggestions, offl
   assert.match(tipText, /waits \d/);
 
   // Click: asks the host to reveal the node's source line (the report shows it and fires an event).
-  await page.evaluate((event) => {
-    const w = window as unknown as { reveals: unknown[] };
-    w.reveals = [];
-    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
-  }, REVEAL_EVENT);
+  const reveals = await recordReveals(page);
   await page.click(`[data-node-id="${looker.id}"]`);
-  const reveals = () => page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals);
   assert.deepEqual(await reveals(), [{ file: looker.file, line: looker.line }]);
   assert.equal(await page.locator('.notice').textContent(), `open ${looker.file}:${looker.line}`);
 
@@ -258,13 +266,9 @@ test('a large graph (1,000 points, 3,000 edges): an element per node and edge, c
   const tip = page.locator('.tooltip');
   await tip.waitFor({ state: 'visible' });
   assert.match((await tip.textContent()) ?? '', /→.*runs \d.*avg \d.*max \d/);
-  await page.evaluate((event) => {
-    const w = window as unknown as { reveals: unknown[] };
-    w.reveals = [];
-    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
-  }, REVEAL_EVENT);
+  const revealed = await recordReveals(page);
   await page.mouse.click(spot.x, spot.y);
-  const reveals = (await page.evaluate(() => (window as unknown as { reveals: { file: string; line: number }[] }).reveals)) ?? [];
+  const reveals = await revealed();
   assert.equal(reveals.length, 1, "a click on a canvas edge reveals its target's source");
   assert.match(reveals[0]!.file, /module_\d+\.c$/);
 
@@ -388,12 +392,7 @@ test('the wait flame: frames as wide as their share of wait time, a tooltip each
   assert.equal(await page.locator('#flame g.flame-root').getAttribute('role'), 'img', 'all waits has no source');
 
   // Click, and Enter on a focused frame: the report shows where it would open and fires REVEAL_EVENT.
-  await page.evaluate((event) => {
-    const w = window as unknown as { reveals: unknown[] };
-    w.reveals = [];
-    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
-  }, REVEAL_EVENT);
-  const reveals = () => page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals);
+  const reveals = await recordReveals(page);
   await frame(n1.label).click();
   assert.deepEqual(await reveals(), [{ file: n1.file, line: n1.line }]);
   assert.equal(await page.locator('.notice').textContent(), `open ${n1.file}:${n1.line}`);
@@ -511,13 +510,9 @@ test('contention and wakes: wake edges drawn dashed in their own colour, a lock 
   const wakeRows = await page.locator('[data-chart="wakes"] tbody tr').allTextContents();
   assert.equal(wakeRows.length, 3);
   assert.ok(wakeRows[0]!.startsWith('serve server/main.c:91') && wakeRows[0]!.endsWith('30'), wakeRows[0]);
-  await page.evaluate((event) => {
-    const w = window as unknown as { reveals: unknown[] };
-    w.reveals = [];
-    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
-  }, REVEAL_EVENT);
+  const reveals = await recordReveals(page);
   await page.locator('[data-chart="locks"] a.source-link', { hasText: 'serve server/main.c:88' }).click();
-  assert.deepEqual(await page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals), [{ file: '/src/server/main.c', line: 88 }]);
+  assert.deepEqual(await reveals(), [{ file: '/src/server/main.c', line: 88 }]);
 
   // A recording before protocol version 4: said so, no table, no wake edge.
   const old: ViewData = { ...view, locks: [], wakes: [], syncRecorded: false, syncMeasured: 'not recorded: protocol version 3' };
@@ -626,12 +621,7 @@ test('wait-for edges: a lock point has a critical-section box per holder with th
   assert.ok(((await tip.textContent()) ?? '').includes('critical section: serve server/main.c:88 → released at serve server/main.c:90'));
 
   // A click on a box opens its acquire site; one without a source opens nothing.
-  await page.evaluate((event) => {
-    const w = window as unknown as { reveals: unknown[] };
-    w.reveals = [];
-    window.addEventListener(event, (e) => w.reveals.push((e as CustomEvent).detail));
-  }, REVEAL_EVENT);
-  const reveals = () => page.evaluate(() => (window as unknown as { reveals: unknown[] }).reveals);
+  const reveals = await recordReveals(page);
   await box(key(n3, holders[3]!)).click();
   assert.deepEqual(await reveals(), [{ file: '/src/server/io.c', line: 120 }]);
   assert.equal(await page.locator('.notice').textContent(), 'open /src/server/io.c:120');

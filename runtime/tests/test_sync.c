@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include "tap.h"
+#include "pingpong.h"
 
 #define MS 1000000ull
 
@@ -302,43 +303,16 @@ static void wait_queue(void)
 	CHECK_EQ(cap_waitq_wait(&wq, cap_now_ns() + MS), ETIMEDOUT);
 }
 
-/* Pairs of threads that hand a token back and forth through semaphores
- * switch only by parking, and their run queue never drains: a sleeper
- * among them must still wake on time.  They stop after 2 s, so that a
- * sleeper that never woke fails the test rather than hangs it. */
-#define PAIRS 4
-static cap_sem_t token[PAIRS][2];
-static volatile int pingpong_done;
-static uint64_t pingpong_until;
-static void *pass_token(void *a)
-{
-	uintptr_t i = (uintptr_t)a;
-	cap_sem_t *mine = &token[i / 2][i % 2], *theirs = &token[i / 2][1 - i % 2];
-	while (!pingpong_done && cap_now_ns() < pingpong_until) {
-		cap_sem_wait(mine);
-		cap_sem_post(theirs);
-	}
-	cap_sem_post(theirs);
-	return NULL;
-}
-
+/* Threads that switch only by parking (pingpong.h) keep their run queue
+ * full: a sleeper among them must still wake on time. */
 static void sleepers_wake_among_threads_that_only_park(void)
 {
-	cap_thread_t *t[2 * PAIRS];
-	for (int i = 0; i < PAIRS; i++) {
-		cap_sem_init(&token[i][0], 1);
-		cap_sem_init(&token[i][1], 0);
-	}
-	pingpong_until = cap_now_ns() + 2000 * MS;
-	for (uintptr_t i = 0; i < 2 * PAIRS; i++)
-		CHECK((t[i] = cap_spawn(pass_token, (void *)i, NULL)) != NULL);
+	pingpong_start(2000 * MS);
 	uint64_t t0 = cap_now_ns();
 	cap_sleep_ns(20 * MS);
 	uint64_t slept = cap_now_ns() - t0;
-	pingpong_done = 1;
-	for (int i = 0; i < 2 * PAIRS; i++)
-		cap_join(t[i], NULL);
-	printf("  a 20 ms sleep among %d ping-pong pairs took %.1f ms\n", PAIRS, (double)slept / MS);
+	pingpong_stop();
+	printf("  a 20 ms sleep among %d ping-pong pairs took %.1f ms\n", PINGPONG_PAIRS, (double)slept / MS);
 	CHECK(slept >= 20 * MS && slept < 1000 * MS);
 }
 

@@ -7,12 +7,12 @@
  * stall in time. */
 #define _GNU_SOURCE
 #include "tap.h"
+#include "pingpong.h"
 #include "telemetry.h"
 
 #include <capriccio.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,23 +77,6 @@ static void an_idle_program_s_telemetry_thread_sleeps(void)
 	CHECK(n < 25);
 }
 
-/* Pairs of threads handing a token back and forth: every worker switches
- * all the time, and no thread runs alone. */
-#define PAIRS 4
-static _Atomic int busy_until_done;
-static cap_sem_t token[PAIRS][2];
-static void *pass_token(void *arg)
-{
-	uintptr_t i = (uintptr_t)arg;
-	cap_sem_t *mine = &token[i / 2][i % 2], *theirs = &token[i / 2][1 - i % 2];
-	while (!atomic_load(&busy_until_done)) {
-		cap_sem_wait(mine);
-		cap_sem_post(theirs);
-	}
-	cap_sem_post(theirs);
-	return NULL;
-}
-
 /* Threads switching all the time for 500 ms: no run can become a stall
  * before stall_ms (20) after it began, so the watchdog looks about that
  * often, 25 times, not every 5 ms (100).  More when the kernel keeps a
@@ -101,20 +84,12 @@ static void *pass_token(void *arg)
  * at 4 workers with both cores busy. */
 static void a_busy_program_s_watchdog_looks_once_a_stall_could_be(void)
 {
-	cap_thread_t *t[2 * PAIRS];
-	for (int i = 0; i < PAIRS; i++) {
-		cap_sem_init(&token[i][0], 1);
-		cap_sem_init(&token[i][1], 0);
-	}
-	for (uintptr_t i = 0; i < 2 * PAIRS; i++)
-		CHECK((t[i] = cap_spawn(pass_token, (void *)i, NULL)) != NULL);
+	pingpong_start(2000 * 1000 * 1000); /* pairs of threads passing a token (pingpong.h) */
 	cap_sleep_ns(100 * 1000 * 1000);
 	unsigned long before = sleeps(true);
 	cap_sleep_ns(500 * 1000 * 1000);
 	unsigned long n = sleeps(true) - before;
-	atomic_store(&busy_until_done, 1);
-	for (int i = 0; i < 2 * PAIRS; i++)
-		cap_join(t[i], NULL);
+	pingpong_stop();
 	printf("  busy for 500 ms with telemetry on: the telemetry thread slept %lu times\n", n);
 	CHECK(n >= 10 && n < 70);
 }
