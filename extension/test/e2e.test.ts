@@ -313,14 +313,18 @@ function summaryOf(rec: string): SummaryJson {
 /** The run's own count of snapshots ("capriccio: N snapshots, ..."). */
 const liveSnapshots = (stderr: string): number => Number(/^capriccio: (\d+) snapshots,/m.exec(stderr)?.[1]);
 
-/** `capriccio run ARGS`, sent `signal` once the program has printed "ready" (its handlers are in place). */
+/**
+ * `capriccio run ARGS`, sent `signal` once the program has printed "ready" (its handlers are in
+ * place). In a process group of its own: after two minutes the whole group is killed, the program
+ * with it, since a program left running would hold the pipes open and the test would never end.
+ */
 function runAndSignal(args: readonly string[], signal: NodeJS.Signals): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, 'run', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, 'run', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     let sent = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 120_000);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
       if (!sent && stdout.includes('ready\n')) {

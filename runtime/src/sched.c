@@ -111,8 +111,16 @@ static __attribute__((noinline)) struct cap_thread *cap__pick_slow(struct cap_wo
 	 * never drains, and a sleeper among them would never wake. */
 	if (w->post_unlock) {
 		if (cap__mn.timers.n) {
+			/* Not the parking thread itself, whose deadline may have passed
+			 * already (a 1 ns sleep): queued before its context is saved,
+			 * another worker could steal it and run its stack twice.  It
+			 * and the timers from its deadline on wait for the next poll. */
+			struct cap_thread *cur = w->current;
+			uint64_t now = cap__mono_ns();
+			if (cur->heap_idx && cur->wake_ns <= now)
+				now = cur->wake_ns - 1;
 			w->polling = true; /* its wakes queue, as the poller's */
-			cap__timer_release_due_locked(cap__mono_ns());
+			cap__timer_release_due_locked(now);
 			w->polling = false;
 		}
 	} else if (cap__mn.io_waiters | cap__mn.timers.n | atomic_load_explicit(&cap__mn.inflight, memory_order_relaxed)) {

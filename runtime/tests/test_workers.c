@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "spawn_child.h"
 #include "tap.h"
@@ -174,6 +175,49 @@ static void idle_workers_burn_no_cpu(void)
 	unsigned long long ns = strtoull(out, NULL, 10);
 	printf("  idle, 4 workers, 300 ms: %.2f ms of CPU\n", ns / 1e6);
 	CHECK(ns < 30ull * 1000 * 1000);
+}
+
+/* Child mode: one thread sleeps 1 ns at a time for one second (its deadline
+ * has passed by the time it parks) while the other workers idle, ready to
+ * steal; prints how many sleeps it made. */
+static void *napper(void *arg)
+{
+	long *naps = arg;
+	struct timespec ns = { 0, 1 };
+	uint64_t end = cap_now_ns() + 1000 * 1000 * 1000;
+	while (cap_now_ns() < end)
+		for (int i = 0; i < 1000; i++, ++*naps)
+			nanosleep(&ns, NULL);
+	return NULL;
+}
+
+static int nap(void)
+{
+	long naps = 0;
+	pthread_t t;
+	pthread_create(&t, NULL, napper, &naps);
+	pthread_join(t, NULL);
+	printf("%ld\n", naps);
+	return 0;
+}
+
+/* A thread whose deadline passed before it parked is not released by its
+ * own worker's scheduling pass before its context is saved: queued then,
+ * an idle worker stole it and ran its stack twice (an abort, "a thread
+ * taken from a run queue was not runnable", or a crash, in six runs of
+ * six). */
+static void a_deadline_passed_while_parking_wakes_once(void)
+{
+	char *envp[] = { "CAPRICCIO_WORKERS=3", NULL }, *argv[] = { "/proc/self/exe", "nap", NULL };
+	struct child c;
+	CHECK_EQ(child_start(&c, argv, envp, 1, 0), 0);
+	char out[64] = "";
+	ssize_t n = read(c.out, out, sizeof out - 1);
+	int st = child_wait(&c);
+	if (WIFSIGNALED(st))
+		printf("  the child died of signal %d\n", WTERMSIG(st));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(n > 0 && strtol(out, NULL, 10) >= 1000);
 }
 
 /* ---- Stress: exact counts ----------------------------------------------- */
@@ -589,9 +633,12 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "idle"))
 		return idle_cpu();
+	if (argc > 1 && !strcmp(argv[1], "nap"))
+		return nap();
 	RUN(workers_env_starts_that_many);
 	RUN(default_follows_the_affinity_mask);
 	RUN(idle_workers_burn_no_cpu);
+	RUN(a_deadline_passed_while_parking_wakes_once);
 	RUN(mutex_counts_exact);
 	RUN(cond_queue_loses_nothing);
 	RUN(pthread_mutex_and_cond_exact);

@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { endSummary } from '../analysis/end.ts';
 import { summarize } from '../analysis/summary.ts';
 import { appendSymbols, symbolsFor } from '../recording/load.ts';
-import { DEFAULT_KILL_AFTER_MS, MAX_KILL_AFTER_MS, launch, type ProgramStatus } from '../session/session.ts';
+import { DEFAULT_KILL_AFTER_MS, MAX_KILL_AFTER_MS, launch, type ProgramStatus, type Session } from '../session/session.ts';
 import { UsageError, numberOption, parseArgs, stringOption } from './args.ts';
 import { exitCode, type Command, type ExitStatus } from './command.ts';
 import { LiveView } from './live.ts';
@@ -52,7 +52,15 @@ export const runCommand: Command = {
     const scheduler = stringOption(p, 'scheduler');
     if (scheduler !== undefined && !SCHEDULERS.includes(scheduler)) throw new UsageError(`unknown scheduler '${scheduler}' (known: ${SCHEDULERS.join(', ')})`);
 
-    let session;
+    // Forwarding starts before the program does: a signal that came before the session existed
+    // would otherwise end this process by default and leave the program running without it.
+    let session: Session | undefined;
+    let early: NodeJS.Signals | undefined;
+    const forward = (signal: NodeJS.Signals): void => {
+      if (session) session.stop(`capriccio run received ${signal}`, signal);
+      else early ??= signal;
+    };
+    for (const s of FORWARDED) process.on(s, forward);
     try {
       session = await launch(program, programArgs, {
         ...(record !== undefined ? { record } : {}),
@@ -62,10 +70,10 @@ export const runCommand: Command = {
         ...(killAfter !== undefined ? { killAfterMs: Math.round(killAfter * 1000) } : {}),
       });
     } catch (err) {
+      for (const s of FORWARDED) process.off(s, forward);
       throw new Error(`cannot run ${program}: ${(err as Error).message}`, { cause: err });
     }
-    const forward = (signal: NodeJS.Signals): void => session.stop(`capriccio run received ${signal}`, signal);
-    for (const s of FORWARDED) process.on(s, forward);
+    if (early) session.stop(`capriccio run received ${early}`, early);
     const live = new LiveView(session.model, process.stdout.isTTY ? 'tty' : 'lines', process.stdout.isTTY ? process.stdout : process.stderr);
     live.start();
     const timer = duration !== undefined ? setTimeout(() => session.stop(`--duration ${duration} ended`), duration * 1000) : undefined;
