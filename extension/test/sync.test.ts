@@ -38,9 +38,9 @@ function lineOf(source: string, marker: string): number {
 }
 
 /** Records `program` under the profiler; its summary and what it printed. */
-function profile(dir: string, program: string): { s: Summary; stdout: string } {
+function profile(dir: string, program: string, args: readonly string[] = []): { s: Summary; stdout: string } {
   const rec = join(dir, 'run.cap');
-  const r = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', program]);
+  const r = run(process.execPath, ['--import', 'tsx', mainTs, 'run', '--record', rec, '--interval', '50', '--', program, ...args]);
   assert.equal(r.status, 0, r.stderr);
   const j = run(process.execPath, ['--import', 'tsx', mainTs, 'summary', rec, '--json']);
   assert.equal(j.status, 0, j.stderr);
@@ -81,7 +81,9 @@ test('wakes: the producer signal line of samples/prodcons wakes the consumer wai
   assert.equal(run('make', ['-s', '-C', join(root, 'samples', 'prodcons')]).status, 0);
   const dir = mkdtempSync(join(tmpdir(), 'capriccio-wakes-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const { s } = profile(dir, join(root, 'samples', 'prodcons', 'build', 'prodcons'));
+  // A one-slot buffer: every put fills it and every take empties it, so both sides wait. With the
+  // default 16 slots whether a producer ever found it full was up to the scheduler (once it never did).
+  const { s } = profile(dir, join(root, 'samples', 'prodcons', 'build', 'prodcons'), ['4', '4', '20000', '1']);
   const text = readFileSync(join(root, 'samples', 'prodcons', 'prodcons.c'), 'utf8').split('\n');
   const line = (needle: string, after = 0): number => after + 1 + text.slice(after).findIndex((l) => l.includes(needle));
   const producerSignal = line('pthread_cond_signal(&not_empty)');
