@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -998,6 +999,7 @@ static void cap__wait(int timeout_ms)
 static void *cap__telemetry_main(void *arg)
 {
 	(void)arg;
+	prctl(PR_SET_NAME, "cap-telemetry"); /* not its creator's name: per-thread tools tell it from the program */
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the worker's */
