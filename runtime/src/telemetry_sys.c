@@ -445,7 +445,7 @@ static inline bool cap__slow_tick(void) { return S.seq % 10 == 1; }
  * telemetry thread's time (1/CAP_STACKMEM_DUTY): mincore costs about 2 us a
  * mapping, and a server whose threads call libc maps a 1 MiB chunk for
  * each (knot at 1,000 connections: 1,970 mappings, 4.7 ms a measurement,
- * then made every 4.7 s rather than every second). */
+ * then made about every 5 s rather than every second). */
 #define CAP_STACKMEM_DUTY 1000u
 
 /* STACKS: the stack memory as the kernel holds it.  Measured about once a
