@@ -115,6 +115,7 @@ enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_K
 #define CAP_F_C11 0x10    /* made by thrd_create: fn returns int */
 #define CAP_F_SOCK_TIMEO 0x20 /* parked with a socket timeout: SA_RESTART does not restart it (signal(7)) */
 #define CAP_F_BOUND 0x40  /* runs on its owner worker only (mn.h: Thread-locals) */
+#define CAP_F_QFRONT 0x80 /* its next wait queues first in line (a mutex waiter that lost the race it was woken for) */
 
 /* Laid out by cache line (the structure is 64-byte aligned at the top of
  * its first chunk): with a thousand threads between two ops of one
@@ -328,6 +329,16 @@ static inline void cap__q_push(struct cap_waitq *q, struct cap_thread *t)
 	else
 		q->head = t;
 	q->tail = t;
+}
+static inline void cap__q_push_front(struct cap_waitq *q, struct cap_thread *t)
+{
+	t->prev = NULL;
+	t->next = q->head;
+	if (q->head)
+		q->head->prev = t;
+	else
+		q->tail = t;
+	q->head = t;
 }
 static inline void cap__q_remove(struct cap_waitq *q, struct cap_thread *t)
 {

@@ -372,10 +372,21 @@ int pthread_mutex_destroy(pthread_mutex_t *pm)
  * back one nobody waits for are one compare-and-swap each, without the
  * wait lock, which every worker's parks and wakes share; a thread that
  * must wait sets 2 under the wait lock before it parks, so the unlock
- * that follows takes the wait lock and hands the mutex to it (owner and
- * word set for it: nobody barges in between).  `owner` is the holder's,
- * written by it after taking the word (errorcheck, recursion, diagnostics). */
-enum { CAP_PM_FREE, CAP_PM_HELD, CAP_PM_WAITED };
+ * that follows takes the wait lock and wakes the first waiter.
+ *
+ * As Go's sync.Mutex, in two modes.  Normally the unlock frees the mutex
+ * and the woken waiter tries again, with any thread that comes meanwhile:
+ * handing it over instead kept it held while its new owner waited to run,
+ * everyone who came meanwhile queued, and the queue never drained (the
+ * pool server's queue mutex, taken twice a request, fell into such a
+ * convoy after seconds and stayed there at two thirds of its throughput).
+ * A woken waiter that loses goes back first in line, and once it has
+ * waited CAP_PM_STARVE_NS it sets 3: the next unlock hands the mutex over
+ * to it (owner and word set for it: nobody barges in between), so no
+ * waiter starves.  `owner` is the holder's, written by it after taking the
+ * word (errorcheck, recursion, diagnostics). */
+enum { CAP_PM_FREE, CAP_PM_HELD, CAP_PM_WAITED, CAP_PM_STARVING };
+#define CAP_PM_STARVE_NS (1000 * 1000) /* Go's starvationThresholdNs */
 
 static inline bool cap__pmutex_take(struct cap_pmutex *m, struct cap_thread *me, uintptr_t site)
 {
@@ -388,14 +399,32 @@ static inline bool cap__pmutex_take(struct cap_pmutex *m, struct cap_thread *me,
 	return true;
 }
 
-/* Under cap__mn.lock: to the first waiter, else free; released at `site`. */
+/* Under cap__mn.lock: a woken waiter takes it with the state the wait
+ * queue asks for. */
+static inline bool cap__pmutex_take_locked(struct cap_pmutex *m, struct cap_thread *me, uintptr_t site)
+{
+	uint32_t free = CAP_PM_FREE;
+	if (!__atomic_compare_exchange_n(&m->lock, &free, m->waiters.head ? CAP_PM_WAITED : CAP_PM_HELD, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
+	m->count = 1;
+	cap__lock_acquired(__atomic_load_n(&m->prof, __ATOMIC_RELAXED), m, me, site);
+	return true;
+}
+
+/* Under cap__mn.lock: free, its first waiter woken to try again, or (3)
+ * handed to that waiter; released at `site`. */
 static void cap__pmutex_give_locked(struct cap_pmutex *m, uintptr_t site)
 {
 	struct cap_release r;
 	cap__release_begin(&r, m->prof, m, site);
-	struct cap_thread *t = cap__wake_one(&m->waiters, 0);
+	bool hand = __atomic_load_n(&m->lock, __ATOMIC_RELAXED) == CAP_PM_STARVING;
+	struct cap_thread *t = cap__wake_one(&m->waiters, hand ? 0 : -EAGAIN);
 	cap__release_handed(&r, t);
 	cap__release_end(&r);
+	if (!hand)
+		t = NULL;
 	__atomic_store_n(&m->owner, t, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->lock, !t ? CAP_PM_FREE : m->waiters.head ? CAP_PM_WAITED : CAP_PM_HELD, __ATOMIC_RELEASE);
 }
@@ -404,12 +433,14 @@ static void cap__pmutex_give_locked(struct cap_pmutex *m, uintptr_t site)
 static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try, uintptr_t site)
 {
 	struct cap_thread *me = cap__me_or_outside();
+	uint64_t since = 0; /* when it began to wait; 0: it has not */
+again:
 	for (;;) {
-		if (cap__pmutex_take(m, me, site))
+		if (cap__pmutex_take_locked(m, me, site))
 			return cap__mn_unlock_ret(0);
 		uint32_t held = CAP_PM_HELD;
 		if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me || try || me == &cap__outside ||
-		    __atomic_load_n(&m->lock, __ATOMIC_RELAXED) == CAP_PM_WAITED ||
+		    __atomic_load_n(&m->lock, __ATOMIC_RELAXED) >= CAP_PM_WAITED ||
 		    __atomic_compare_exchange_n(&m->lock, &held, CAP_PM_WAITED, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			break;
 		/* given back meanwhile: take it */
@@ -434,8 +465,21 @@ static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool
 		cap__mn_unlock(cap__w);
 		cap__cannot_block("pthread_mutex_lock");
 	}
+	if (since) { /* woken, and another thread took it first */
+		cap__flags_set(me, CAP_F_QFRONT);
+		if (cap__mono_ns() - since >= CAP_PM_STARVE_NS)
+			__atomic_store_n(&m->lock, CAP_PM_STARVING, __ATOMIC_RELAXED); /* held: only its holder's unlock reads it */
+	} else {
+		since = cap__mono_ns();
+	}
 	cap__lock_contended(&m->prof, m);
 	int r = -cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
+	if (since && (me->flags & CAP_F_QFRONT))
+		cap__flags_clear(me, CAP_F_QFRONT);
+	if (r == EAGAIN) { /* woken to try again */
+		cap__mn_lock();
+		goto again;
+	}
 	if (r == 0) {
 		m->count = 1; /* the unlocker handed it to us */
 		cap__lock_acquired_woken(__atomic_load_n(&m->prof, __ATOMIC_RELAXED), m, me, site);

@@ -277,7 +277,9 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 	cur->wait_obj = obj;
 	cur->wait_result = 0;
 	cur->waitq = q;
-	if (q)
+	if (q && CAP_UNLIKELY(cur->flags & CAP_F_QFRONT))
+		cap__q_push_front(q, cur);
+	else if (q)
 		cap__q_push(q, cur);
 	if (deadline_ns) {
 		cur->wake_ns = deadline_ns;

@@ -112,6 +112,7 @@ static inline void cap__release_begin(struct cap_release *r, uint32_t id, const 
 		return;
 	r->T->wake_site = r->site = site;
 	r->acquire = 0;
+	r->at = 0;
 	struct cap_lockprof *p = cap__lockprof_of(id, obj);
 	if (p && atomic_load_explicit(&p->holder, memory_order_relaxed) == cap__current()) {
 		r->acquire = atomic_load_explicit(&p->site, memory_order_relaxed);

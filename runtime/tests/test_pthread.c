@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 #include "tap.h"
@@ -188,6 +189,66 @@ static void mutex_kinds(void)
 	pthread_mutex_unlock(&dyn);
 	pthread_mutex_unlock(&dyn);
 	CHECK_EQ(pthread_mutex_destroy(&dyn), 0);
+}
+
+/* Mutex modes (posix_thread.c): a waiter and the main thread bound to one
+ * worker, so that the waiter runs only when main blocks. */
+static pthread_mutex_t fair = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int fair_got;
+static void *fair_waiter(void *a)
+{
+	cap_bind((unsigned)(uintptr_t)a);
+	pthread_mutex_lock(&fair);
+	fair_got = 1;
+	pthread_mutex_unlock(&fair);
+	return NULL;
+}
+
+/* Main, holding `fair`, starts the waiter on its own worker. */
+static pthread_t fair_start(void)
+{
+	unsigned me = cap_worker_id();
+	CHECK_EQ(cap_bind(me), 0);
+	fair_got = 0;
+	pthread_t t;
+	CHECK_EQ(pthread_mutex_lock(&fair), 0);
+	pthread_create(&t, NULL, fair_waiter, (void *)(uintptr_t)me);
+	return t;
+}
+
+/* An unlock frees the mutex and wakes its waiter to try again: the unlocker
+ * can take it back before the waiter runs.  Handed to the waiter instead,
+ * it stayed held while the waiter waited to run (a convoy, once everyone
+ * queued behind). */
+static void an_unlock_frees_the_mutex_for_whoever_comes_first(void)
+{
+	pthread_t t = fair_start();
+	cap_sleep_ns(20 * 1000 * 1000); /* the waiter parks in its lock */
+	CHECK_EQ(pthread_mutex_unlock(&fair), 0);
+	CHECK_EQ(pthread_mutex_trylock(&fair), 0);
+	CHECK_EQ(fair_got, 0);
+	CHECK_EQ(pthread_mutex_unlock(&fair), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(fair_got, 1);
+}
+
+/* ... but a waiter that has lost for 1 ms is handed the mutex at the next
+ * unlock: main takes it back at once each time and holds it 200 us, which
+ * would keep a waiter that only tries again out for ever. */
+static void a_waiter_that_keeps_losing_is_handed_the_mutex(void)
+{
+	pthread_t t = fair_start();
+	int rounds = 0;
+	while (!fair_got && rounds < 1000) {
+		cap_sleep_ns(200 * 1000); /* holding it; the waiter runs meanwhile */
+		pthread_mutex_unlock(&fair);
+		pthread_mutex_lock(&fair);
+		rounds++;
+	}
+	pthread_mutex_unlock(&fair);
+	pthread_join(t, NULL);
+	printf("  the waiter had it after %d of main's holds\n", rounds);
+	CHECK(fair_got && rounds <= 20);
 }
 
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -388,6 +449,8 @@ int main(void)
 	RUN(attributes_and_detach);
 	RUN(stack_size_is_first_chunk);
 	RUN(mutex_kinds);
+	RUN(an_unlock_frees_the_mutex_for_whoever_comes_first);
+	RUN(a_waiter_that_keeps_losing_is_handed_the_mutex);
 	RUN(condvars);
 	RUN(rwlocks);
 	RUN(keys);
