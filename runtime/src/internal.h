@@ -115,7 +115,7 @@ enum cap_stack_kind { CAP_STACK_KIND_SLAB = 1, CAP_STACK_KIND_FIXED, CAP_STACK_K
 #define CAP_F_C11 0x10    /* made by thrd_create: fn returns int */
 #define CAP_F_SOCK_TIMEO 0x20 /* parked with a socket timeout: SA_RESTART does not restart it (signal(7)) */
 #define CAP_F_BOUND 0x40  /* runs on its owner worker only (mn.h: Thread-locals) */
-#define CAP_F_QFRONT 0x80 /* its next wait queues first in line (a mutex waiter that lost the race it was woken for) */
+#define CAP_F_QFRONT 0x80 /* its next wait queues first in line, once (a mutex waiter that lost the race it was woken for) */
 
 /* Laid out by cache line (the structure is 64-byte aligned at the top of
  * its first chunk): with a thousand threads between two ops of one

@@ -388,24 +388,12 @@ int pthread_mutex_destroy(pthread_mutex_t *pm)
 enum { CAP_PM_FREE, CAP_PM_HELD, CAP_PM_WAITED, CAP_PM_STARVING };
 #define CAP_PM_STARVE_NS (1000 * 1000) /* Go's starvationThresholdNs */
 
-static inline bool cap__pmutex_take(struct cap_pmutex *m, struct cap_thread *me, uintptr_t site)
+/* Takes it if free, leaving the word `held` (1, or 2 under cap__mn.lock
+ * when threads wait: a woken waiter's take). */
+static inline bool cap__pmutex_take(struct cap_pmutex *m, struct cap_thread *me, uintptr_t site, uint32_t held)
 {
 	uint32_t free = CAP_PM_FREE;
-	if (!__atomic_compare_exchange_n(&m->lock, &free, CAP_PM_HELD, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return false;
-	__atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
-	m->count = 1;
-	cap__lock_acquired(__atomic_load_n(&m->prof, __ATOMIC_RELAXED), m, me, site);
-	return true;
-}
-
-/* Under cap__mn.lock: a woken waiter takes it with the state the wait
- * queue asks for. */
-static inline bool cap__pmutex_take_locked(struct cap_pmutex *m, struct cap_thread *me, uintptr_t site)
-{
-	uint32_t free = CAP_PM_FREE;
-	if (!__atomic_compare_exchange_n(&m->lock, &free, m->waiters.head ? CAP_PM_WAITED : CAP_PM_HELD, false, __ATOMIC_ACQUIRE,
-					 __ATOMIC_RELAXED))
+	if (!__atomic_compare_exchange_n(&m->lock, &free, held, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return false;
 	__atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
 	m->count = 1;
@@ -436,7 +424,7 @@ static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool
 	uint64_t since = 0; /* when it began to wait; 0: it has not */
 again:
 	for (;;) {
-		if (cap__pmutex_take_locked(m, me, site))
+		if (cap__pmutex_take(m, me, site, m->waiters.head ? CAP_PM_WAITED : CAP_PM_HELD))
 			return cap__mn_unlock_ret(0);
 		uint32_t held = CAP_PM_HELD;
 		if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me || try || me == &cap__outside ||
@@ -466,7 +454,7 @@ again:
 		cap__cannot_block("pthread_mutex_lock");
 	}
 	if (since) { /* woken, and another thread took it first */
-		cap__flags_set(me, CAP_F_QFRONT);
+		cap__flags_set(me, CAP_F_QFRONT); /* cap__block takes it */
 		if (cap__mono_ns() - since >= CAP_PM_STARVE_NS)
 			__atomic_store_n(&m->lock, CAP_PM_STARVING, __ATOMIC_RELAXED); /* held: only its holder's unlock reads it */
 	} else {
@@ -474,8 +462,6 @@ again:
 	}
 	cap__lock_contended(&m->prof, m);
 	int r = -cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
-	if (since && (me->flags & CAP_F_QFRONT))
-		cap__flags_clear(me, CAP_F_QFRONT);
 	if (r == EAGAIN) { /* woken to try again */
 		cap__mn_lock();
 		goto again;
@@ -489,7 +475,7 @@ again:
 
 static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try, uintptr_t site)
 {
-	if (CAP_LIKELY(cap__pmutex_take(m, cap__me_or_outside(), site)))
+	if (CAP_LIKELY(cap__pmutex_take(m, cap__me_or_outside(), site, CAP_PM_HELD)))
 		return 0;
 	cap__mn_lock();
 	return cap__pmutex_lock_locked(m, deadline, try, site);

@@ -277,10 +277,12 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 	cur->wait_obj = obj;
 	cur->wait_result = 0;
 	cur->waitq = q;
-	if (q && CAP_UNLIKELY(cur->flags & CAP_F_QFRONT))
+	if (q && CAP_UNLIKELY(cur->flags & CAP_F_QFRONT)) { /* for this wait only */
+		cap__flags_clear(cur, CAP_F_QFRONT);
 		cap__q_push_front(q, cur);
-	else if (q)
+	} else if (q) {
 		cap__q_push(q, cur);
+	}
 	if (deadline_ns) {
 		cur->wake_ns = deadline_ns;
 		cap__timer_add(w, cur);

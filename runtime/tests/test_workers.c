@@ -158,6 +158,19 @@ static int idle_cpu(void)
 	return 0;
 }
 
+/* Runs this program in child mode `mode` with `env`: its wait status, and
+ * what it printed in out ("" if nothing). */
+static int child_mode(char *env, char *mode, char *out, size_t cap)
+{
+	char *envp[] = { env, NULL }, *argv[] = { "/proc/self/exe", mode, NULL };
+	struct child c;
+	*out = 0;
+	if (child_start(&c, argv, envp, 1, 0) != 0)
+		return -1;
+	child_slurp(c.out, out, cap);
+	return child_wait(&c);
+}
+
 /* Issue 14: an idle worker parks in the kernel and never burns a core.
  * With 4 workers (more than this machine's cores) and nothing runnable
  * for 300 ms, the whole process uses almost no CPU; one spinning worker
@@ -165,13 +178,9 @@ static int idle_cpu(void)
  * is the report the issue asks for. */
 static void idle_workers_burn_no_cpu(void)
 {
-	char *envp[] = { "CAPRICCIO_WORKERS=4", NULL }, *argv[] = { "/proc/self/exe", "idle", NULL };
-	struct child c;
-	CHECK_EQ(child_start(&c, argv, envp, 1, 0), 0);
-	char out[64] = "";
-	ssize_t n = read(c.out, out, sizeof out - 1);
-	int st = child_wait(&c);
-	CHECK(n > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char out[64];
+	int st = child_mode("CAPRICCIO_WORKERS=4", "idle", out, sizeof out);
+	CHECK(*out && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	unsigned long long ns = strtoull(out, NULL, 10);
 	printf("  idle, 4 workers, 300 ms: %.2f ms of CPU\n", ns / 1e6);
 	CHECK(ns < 30ull * 1000 * 1000);
@@ -208,16 +217,12 @@ static int nap(void)
  * six). */
 static void a_deadline_passed_while_parking_wakes_once(void)
 {
-	char *envp[] = { "CAPRICCIO_WORKERS=3", NULL }, *argv[] = { "/proc/self/exe", "nap", NULL };
-	struct child c;
-	CHECK_EQ(child_start(&c, argv, envp, 1, 0), 0);
-	char out[64] = "";
-	ssize_t n = read(c.out, out, sizeof out - 1);
-	int st = child_wait(&c);
-	if (WIFSIGNALED(st))
+	char out[64];
+	int st = child_mode("CAPRICCIO_WORKERS=3", "nap", out, sizeof out);
+	if (st != -1 && WIFSIGNALED(st))
 		printf("  the child died of signal %d\n", WTERMSIG(st));
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CHECK(n > 0 && strtol(out, NULL, 10) >= 1000);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strtol(out, NULL, 10) >= 1000);
 }
 
 /* ---- Stress: exact counts ----------------------------------------------- */
@@ -607,13 +612,9 @@ static void poll_wakes_keep_their_order(void)
  * they run in a child with one worker, whose report is shown here. */
 static void queue_order_in_one_worker(void)
 {
-	char *envp[] = { "CAPRICCIO_WORKERS=1", NULL };
-	char *argv[] = { "/proc/self/exe", "order", NULL };
-	struct child c;
-	CHECK_EQ(child_start(&c, argv, envp, 1, 0), 0);
 	static char out[8192];
-	child_slurp(c.out, out, sizeof out);
-	int st = child_wait(&c);
+	int st = child_mode("CAPRICCIO_WORKERS=1", "order", out, sizeof out);
+	CHECK(st != -1);
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
 		printf("#   one worker: %s\n", line);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -73,7 +73,7 @@ export const runCommand: Command = {
       for (const s of FORWARDED) process.off(s, forward);
       throw new Error(`cannot run ${program}: ${(err as Error).message}`, { cause: err });
     }
-    if (early) session.stop(`capriccio run received ${early}`, early);
+    if (early) forward(early);
     const live = new LiveView(session.model, process.stdout.isTTY ? 'tty' : 'lines', process.stdout.isTTY ? process.stdout : process.stderr);
     live.start();
     const timer = duration !== undefined ? setTimeout(() => session.stop(`--duration ${duration} ended`), duration * 1000) : undefined;
