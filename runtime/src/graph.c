@@ -10,9 +10,9 @@
  * thread was made runnable.
  *
  * Stack accounting: a thread's first chunk is zeroed at spawn, so at exit
- * the lowest non-zero word gives its high-water; chunks libgcc linked are
- * measured with mincore (page granularity) and then given back with
- * MADV_DONTNEED so the next owner starts clean.  Every call to
+ * the lowest non-zero word gives its high-water; so does a chunk libgcc
+ * linked, searched from its lowest resident page (mincore) and zeroed
+ * again at exit so that the next owner starts clean.  Every call to
  * __generic_morestack goes through __wrap___generic_morestack (capcc links
  * with --wrap): that is how splits, their call sites and new chunks are
  * counted. */
@@ -191,6 +191,8 @@ static inline uint32_t cap__link_done(struct cap_thread *t, const struct cap_unw
 	return n;
 }
 
+#define CAP_PREFETCH_FRAMES 8
+
 void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
 	uint64_t now = cap__ticks();
@@ -199,6 +201,16 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
 		from = cap__node_import(T, t);
 	struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
+	/* The walk probes the unwind cache frame by frame, each probe waiting
+	 * for the one before: a miss each, on a worker whose caches the
+	 * kernel's network stack has just swept.  The chain the thread went on
+	 * to from here last time is the likely one: its probes start at once. */
+	if (prev && prev->next_node) {
+		const struct cap_node *guess = &T->nodes.v[prev->next_node - 1];
+		struct cap_unwind_slot *cache = cap__w->unwind;
+		for (uint32_t k = 0; k < guess->nframes && k < CAP_PREFETCH_FRAMES; k++)
+			__builtin_prefetch(cap__unwind_slot_in(cache, guess->frames[k] - 1));
+	}
 	/* From the runtime's block function (our caller): its caller is the first frame. */
 	const uintptr_t *fp = __builtin_frame_address(0);
 	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
@@ -315,33 +327,51 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 		*p++ = 0;
 }
 
-/* Lowest resident page of a libgcc chunk: how deep the thread went in it. */
+/* How deep below the lowest word a finished thread left in a chunk the
+ * measurement reads zeros (pages some earlier thread went down to) before
+ * it gives those pages back rather than read them again at the next exit. */
+#define CAP_ZERO_SCAN_MAX (64u << 10)
+
+/* How deep the thread went in a libgcc chunk: from its lowest resident
+ * page, and when `release` (the thread has finished), from the lowest word
+ * that is not zero, which is then zeroed up to the top so that the next
+ * owner starts clean.  Zeroing what was written, not giving the pages back
+ * (MADV_DONTNEED): that flushed the TLB of every worker and made the next
+ * owner fault the pages in again, about 8 us a thread in knot, where each
+ * connection's thread links a 1 MiB chunk for libc. */
 static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 {
 	uintptr_t lo = ((uintptr_t)(s + 1) + 4095) & ~(uintptr_t)4095, hi = (uintptr_t)(s + 1) + s->size;
 	if (hi <= lo)
 		return s->size;
 	unsigned char vec[256];
-	size_t used = 0;
-	for (uintptr_t base = lo; base < hi && !used; base += sizeof vec * 4096ul) {
+	uintptr_t deepest = 0;
+	for (uintptr_t base = lo; base < hi && !deepest; base += sizeof vec * 4096ul) {
 		size_t np = (hi - base) / 4096 < sizeof vec ? (hi - base) / 4096 : sizeof vec;
 		if (np == 0 || cap_sys3(SYS_mincore, base, np * 4096, vec) != 0)
 			return s->size;
 		for (size_t i = 0; i < np; i++)
 			if (vec[i] & 1) {
-				used = hi - (base + i * 4096);
+				deepest = base + i * 4096;
 				break;
 			}
 	}
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (release && used && !(sp >= lo && sp < hi)) /* not the chunk we are running on */
-		cap_sys3(SYS_madvise, lo, hi - lo, MADV_DONTNEED); /* the next owner starts clean */
-	return used;
+	if (!deepest || !release || (sp >= lo && sp < hi)) /* not the chunk we are running on */
+		return deepest ? hi - deepest : 0;
+	uint64_t *p = (uint64_t *)deepest, *top = (uint64_t *)(hi & ~(uintptr_t)7);
+	while (p < top && *p == 0)
+		p++;
+	uintptr_t written = (uintptr_t)p;
+	if (written - deepest > CAP_ZERO_SCAN_MAX)
+		cap_sys3(SYS_madvise, deepest, (written & ~(uintptr_t)4095) - deepest, MADV_DONTNEED);
+	while (p < top) /* a loop, not memset: libc would need a big chunk */
+		*p++ = 0;
+	return hi - written;
 }
 
 /* A thread's stack high-water: in its first chunk, from the lowest word
- * that is no longer zero; in linked chunks, from the lowest resident page
- * (whose pages are then given back when `release`). */
+ * that is no longer zero; in linked chunks, as cap__segment_used finds. */
 static size_t cap__stack_used(const struct cap_thread *t, struct cap_libgcc_segment *segs, size_t alloc, bool release)
 {
 	size_t used = 0;

@@ -6,13 +6,16 @@
  * three sites of its own: six blocking points, whose chains differ only
  * beyond the link (the two outer sites) or only before it (the inner
  * ones).  And a blocking point whose successor changes from one op to the
- * next, at the same depth.  Telemetry records only when it is on: the test
- * runs itself again with a telemetry socket to listen on. */
+ * next, at the same depth.  And stack accounting for a linked chunk that
+ * one thread went deep in and the next thread links again.  Telemetry
+ * records only when it is on: the test runs itself again with a telemetry
+ * socket to listen on. */
 #define _GNU_SOURCE
 #include "tap.h"
 #include "telemetry.h"
 
 #include <capriccio.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -201,6 +204,64 @@ static void test_successors_that_change(void)
 	CHECK_EQ(runs_between(sleep_p, sleep_y), (uint64_t)ROUNDS / 2);
 }
 
+/* Stack accounting: a finished thread's linked chunk is clean again for
+ * the next thread that links it (from the worker's pool), whose high-water
+ * is then its own.  Both call big_frame, whose frame needs a chunk of its
+ * own; the first writes all of it, the second only its top kilobyte. */
+#define BIG_FRAME (32u << 10)
+
+static __attribute__((noinline)) void big_frame(size_t written)
+{
+	volatile char pad[BIG_FRAME];
+	for (size_t i = BIG_FRAME - written; i < BIG_FRAME; i++)
+		pad[i] = 1;
+	cap_sleep_ns(1000);
+	(void)pad[BIG_FRAME - 1];
+}
+
+static void *deep_writer(void *arg) { big_frame(BIG_FRAME); return arg; }
+static void *shallow_writer(void *arg) { big_frame(1024); return arg; }
+
+/* The high-water of the one thread spawned at the call in `spawner`. */
+static uint64_t used_max_of(uintptr_t spawner)
+{
+	uint64_t used = 0;
+	uint32_t threads = 0;
+	const struct cap_telemetry *T;
+	EACH_TABLE(T)
+		for (uint32_t i = 0; i < T->sites.n; i++) {
+			const struct cap_site *st = &T->sites.v[i];
+			if (cap__unwind_function_sys(st->addr) != spawner)
+				continue;
+			threads += st->total;
+			if (st->used_max > used)
+				used = st->used_max;
+		}
+	CHECK_EQ(threads, 1u);
+	return used;
+}
+
+/* Inlined: each spawner is a spawn site of its own. */
+static inline __attribute__((always_inline)) void spawn_join(void *(*fn)(void *))
+{
+	cap_thread_t *t = cap_spawn(fn, NULL, &(cap_spawn_opts_t){ .name = "writer", .stack_mode = CAP_STACK_SPLIT });
+	CHECK(t != NULL);
+	cap_join(t, NULL);
+}
+static __attribute__((noinline)) void spawn_deep(void) { spawn_join(deep_writer); }
+static __attribute__((noinline)) void spawn_shallow(void) { spawn_join(shallow_writer); }
+
+static void test_a_chunk_is_clean_for_its_next_thread(void)
+{
+	spawn_deep();
+	spawn_shallow();
+	uint64_t deep = used_max_of((uintptr_t)spawn_deep), shallow = used_max_of((uintptr_t)spawn_shallow);
+	fprintf(stderr, "  # high-water: %llu bytes writing the whole frame, %llu writing its top kilobyte\n",
+		(unsigned long long)deep, (unsigned long long)shallow);
+	CHECK(deep >= BIG_FRAME && deep < 2 * BIG_FRAME);
+	CHECK(shallow < BIG_FRAME / 4); /* with what the first thread left, it would be over BIG_FRAME */
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -214,6 +275,7 @@ int main(int argc, char **argv)
 	}
 	RUN(test_chains_through_a_chunk_link);
 	RUN(test_successors_that_change);
+	RUN(test_a_chunk_is_clean_for_its_next_thread);
 	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
 	TAP_DONE();
 }
