@@ -10,9 +10,10 @@
  * thread was made runnable.
  *
  * Stack accounting: a thread's first chunk is zeroed at spawn, so at exit
- * the lowest non-zero word gives its high-water; so does a chunk libgcc
- * linked, searched from its lowest resident page (mincore) and zeroed
- * again at exit so that the next owner starts clean.  Every call to
+ * the lowest non-zero word gives its high-water; in a chunk libgcc linked,
+ * that word's page (searched from the lowest resident page, by mincore),
+ * and the chunk is zeroed again at exit so that the next owner starts
+ * clean.  Every call to
  * __generic_morestack goes through __wrap___generic_morestack (capcc links
  * with --wrap): that is how splits, their call sites and new chunks are
  * counted. */
@@ -332,10 +333,10 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
  * it gives those pages back rather than read them again at the next exit. */
 #define CAP_ZERO_SCAN_MAX (64u << 10)
 
-/* How deep the thread went in a libgcc chunk: from its lowest resident
- * page, and when `release` (the thread has finished), from the lowest word
- * that is not zero, which is then zeroed up to the top so that the next
- * owner starts clean.  Zeroing what was written, not giving the pages back
+/* How deep the thread went in a libgcc chunk, in pages: from its lowest
+ * resident page, and when `release` (the thread has finished), from the
+ * page of the lowest word that is not zero, which is then zeroed up to the
+ * top so that the next owner starts clean.  Zeroing what was written, not giving the pages back
  * (MADV_DONTNEED): that flushed the TLB of every worker and made the next
  * owner fault the pages in again, about 8 us a thread in knot, where each
  * connection's thread links a 1 MiB chunk for libc. */
@@ -367,7 +368,7 @@ static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 		cap_sys3(SYS_madvise, deepest, (written & ~(uintptr_t)4095) - deepest, MADV_DONTNEED);
 	while (p < top) /* a loop, not memset: libc would need a big chunk */
 		*p++ = 0;
-	return hi - written;
+	return hi - (written & ~(uintptr_t)4095); /* pages, as when the lowest resident one was the thread's */
 }
 
 /* A thread's stack high-water: in its first chunk, from the lowest word
