@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -483,6 +484,47 @@ static void spawn_join_exact(void)
 	CHECK_EQ(ran, (long)S * 200 * 16);
 }
 
+/* A thread spawned or woken into the run-next slot runs while the thread
+ * that queued it computes on, without a switch: an idle worker takes it,
+ * though the queueing woke none (only work it can take at once does).
+ * The others are idle first: they have slept past their spin. */
+static atomic_int computed_past;
+static cap_sem_t computed_sem;
+static void *set_flag(void *arg)
+{
+	atomic_store(&computed_past, 1);
+	return arg;
+}
+static void *wait_then_set_flag(void *arg)
+{
+	cap_sem_wait(&computed_sem);
+	atomic_store(&computed_past, 1);
+	return arg;
+}
+static bool computes_until_flag(void)
+{
+	uint64_t give_up = cap_now_ns() + 2000ull * 1000 * 1000;
+	while (!atomic_load(&computed_past) && cap_now_ns() < give_up)
+		; /* no yield, no blocking call */
+	return atomic_load(&computed_past);
+}
+static void queued_next_runs_while_its_queuer_computes(void)
+{
+	atomic_store(&computed_past, 0);
+	cap_sleep_ns(20 * 1000 * 1000);
+	cap_thread_t *t = cap_spawn(set_flag, NULL, NULL);
+	CHECK(computes_until_flag());
+	CHECK_EQ(cap_join(t, NULL), 0);
+
+	atomic_store(&computed_past, 0);
+	cap_sem_init(&computed_sem, 0);
+	t = cap_spawn(wait_then_set_flag, NULL, NULL);
+	cap_sleep_ns(20 * 1000 * 1000); /* it waits; the others idle */
+	cap_sem_post(&computed_sem);
+	CHECK(computes_until_flag());
+	CHECK_EQ(cap_join(t, NULL), 0);
+}
+
 /* Wake-up latency (issue 14): a thread woken by a semaphore runs as soon
  * as its waker yields, not after every runnable thread; and the slot is
  * bounded, so the queue still moves when two threads keep waking each
@@ -645,6 +687,8 @@ int main(int argc, char **argv)
 	RUN(pthread_mutex_and_cond_exact);
 	RUN(sem_ping_pong_exact);
 	RUN(spawn_join_exact);
+	if (cap_workers() > 1)
+		RUN(queued_next_runs_while_its_queuer_computes);
 	if (cap_workers() == 1) {
 		RUN(woken_thread_runs_next);
 		RUN(run_next_cannot_starve_the_queue);
