@@ -335,11 +335,11 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 
 /* How deep the thread went in a libgcc chunk, in pages: from its lowest
  * resident page, and when `release` (the thread has finished), from the
- * page of the lowest word that is not zero, which is then zeroed up to the
- * top so that the next owner starts clean.  Zeroing what was written, not giving the pages back
- * (MADV_DONTNEED): that flushed the TLB of every worker and made the next
- * owner fault the pages in again, about 8 us a thread in knot, where each
- * connection's thread links a 1 MiB chunk for libc. */
+ * page of the lowest word that is not zero; the chunk is then zeroed from
+ * that word up, so that the next owner starts clean.  Zeroed, not given
+ * back (MADV_DONTNEED): that flushed the TLB of every worker and made the
+ * next owner fault the pages in again, about 8 us a thread in knot, where
+ * each connection's thread links a 1 MiB chunk for libc. */
 static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 {
 	uintptr_t lo = ((uintptr_t)(s + 1) + 4095) & ~(uintptr_t)4095, hi = (uintptr_t)(s + 1) + s->size;
@@ -358,7 +358,7 @@ static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 			}
 	}
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (!deepest || !release || (sp >= lo && sp < hi)) /* not the chunk we are running on */
+	if (!deepest || !release || (sp >= lo && sp < hi)) /* the chunk we run on is left as it is */
 		return deepest ? hi - deepest : 0;
 	uint64_t *p = (uint64_t *)deepest, *top = (uint64_t *)(hi & ~(uintptr_t)7);
 	while (p < top && *p == 0)
