@@ -278,6 +278,11 @@ static struct cap_thread *cap__mn_watch_next(struct cap_worker *w, struct cap_ne
 	return t;
 }
 
+/* Each worker's watch on the run-next slots, kept from one spin or poll
+ * to the next: on a loaded machine a spin's looks are whole time slices
+ * apart (sched_yield), and one spin seldom saw two. */
+static struct cap_next_watch cap__mn_looks[CAP_WORKERS_MAX];
+
 /* ---- Idle workers ------------------------------------------------------- */
 
 void cap__mn_kick(void)
@@ -443,6 +448,11 @@ static void cap__mn_poll(struct cap_worker *w)
 	atomic_store(&cap__mn.poll_until, UINT64_MAX);
 	atomic_store(&cap__mn.poller, 0);
 	cap__timer_release_due(w, cap__mono_ns());
+	/* The look: a thread still in a running worker's run-next slot, whose
+	 * worker has not switched since the poller last looked, comes here. */
+	struct cap_thread *t = cap__mn_watch_next(w, &cap__mn_looks[w->id], cap__mono_ns());
+	if (t)
+		cap__ring_put(&w->runq.ring, t);
 	if (cap__runq_len(w) > 1)
 		cap__mn_wakep(); /* more than this worker will run next: a parked one can help */
 }
@@ -468,11 +478,11 @@ void cap__mn_idle(struct cap_worker *w)
 		uint64_t t0 = cap__mono_ns(), now = t0;
 		bool found = false;
 		struct cap_thread *t = NULL;
-		struct cap_next_watch watch = { .victim = (w->id + 1) % n };
+		struct cap_next_watch *watch = &cap__mn_looks[w->id]; /* going on from the last spin's */
 		while (!found && now - t0 < CAP_SPIN_NS && !atomic_load_explicit(&cap__mn.exiting, memory_order_relaxed)) {
 			cap_sys0(SYS_sched_yield);
 			found = cap__mn_anywork(w, false);
-			if (!found && (t = cap__mn_watch_next(w, &watch, now)))
+			if (!found && (t = cap__mn_watch_next(w, watch, now)))
 				break;
 			now = cap__mono_ns();
 		}

@@ -78,7 +78,7 @@ static inline void cap__ready(struct cap_worker *w, struct cap_thread *t, bool s
 		stealable = cap__runq_push_next(w, t, false);
 	else
 		cap__runq_push(w, t);
-	if (stealable)
+	if (stealable || cap__mn_none_polls())
 		w->wakep = cap__mn.n > 1;
 }
 
@@ -453,6 +453,8 @@ void cap__spawn_start(struct cap_thread *t)
 	t->owner = w;
 	atomic_fetch_add_explicit(&w->stats.threads, 1, memory_order_relaxed);
 	if (cap__runq_push_next(w, t, true))
+		cap__mn_wakep();
+	else if (cap__mn_none_polls())
 		cap__mn_wakep();
 }
 
