@@ -14,7 +14,6 @@ struct cap_mn cap__mn = { .poll_until = UINT64_MAX, .kick_fd = -1, .n = 1 };
 static bool cap__mn_not_mine(struct cap_worker *w, struct cap_thread *t);
 
 #define CAP_SPIN_NS 20000 /* how long an idle worker looks for work before it parks */
-#define CAP_LOOK_NS 10000000 /* how often the poller looks at the run-next slots of running workers */
 
 /* ---- The injection queue ------------------------------------------------ */
 
@@ -426,12 +425,6 @@ static void cap__mn_poll(struct cap_worker *w)
 			uint64_t now = cap__mono_ns();
 			timeout = next > now ? (int64_t)(next - now) : 0;
 		}
-		/* A worker that runs may hold a thread in its run-next slot that
-		 * woke nobody (runq.h): while one runs, look again now and then,
-		 * and take that thread if its worker has not switched since
-		 * (cap__mn_watch_next), as Go's sysmon retakes a P. */
-		if (atomic_load(&cap__mn.nidle) + 1 < cap__mn.n && (timeout < 0 || timeout > CAP_LOOK_NS))
-			timeout = CAP_LOOK_NS;
 		if (CAP_UNLIKELY(cap__mn.workers[0]->disk.sq_waiting) && (timeout < 0 || timeout > 1000000)) {
 			timeout = 1000000;
 			cap__disk_complete(w);

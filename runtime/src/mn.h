@@ -18,17 +18,9 @@
  * Waking.  A woken thread goes to the waker's worker (its cache holds
  * what the thread will touch; no other worker's queue is written), into
  * the run-next slot for a user thread's single wake; a spawned thread
- * takes the slot too, until a woken one wants it.  Then, if a thread went
- * into the ring (where a thief may take it at once), no worker is spinning
- * and one is parked, one is woken (cap__mn_wakep: no fence, as work on the
- * waker's own queue is never lost, only run by the waker).  A thread only
- * in the slot wakes nobody, as in Tokio's LIFO slot: its queuer is about
- * to wait (spawn then join, wake then wait), and waking a worker for it
- * kept the other one spinning (a spawn and join took 190-370 ns on two
- * workers, 150 without).  For a queuer that computes on instead, the
- * poller looks every CAP_LOOK_NS (10 ms) while a worker runs, and takes
- * the slot's thread from one that has not switched (cap__mn_watch_next);
- * when nobody polls, the slot's thread wakes a parked worker, which will.
+ * takes the slot too, until a woken one wants it.  Then, if no worker is
+ * spinning and one is parked, one is woken (cap__mn_wakep: no fence, as
+ * work on the waker's own queue is never lost, only run by the waker).
  *
  * Stealing and parking (mn.c).  A worker with nothing to run looks at its
  * inbox, its queue, the injection queue, polls epoll without blocking if
@@ -164,14 +156,6 @@ void cap__mn_start(void *w0);
  * queued meanwhile. */
 static inline void cap__mn_lock(void) { cap__lock_take(&cap__mn.lock); }
 void cap__mn_wakep(void);
-/* Nobody polls while a worker is parked: a thread queued only in a
- * run-next slot must wake one then, for the poller is what looks at the
- * slot while its worker runs on (Waking, above). */
-static inline bool cap__mn_none_polls(void)
-{
-	return !atomic_load_explicit(&cap__mn.poller, memory_order_relaxed) &&
-	       atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed);
-}
 /* v has a thread in its inbox, or must look at its signal mask again: if
  * it sleeps, wake it; if it polls, kick it.  Its fence orders what was
  * queued before the look at the idle workers, against parking's

@@ -130,23 +130,20 @@ static inline void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
  * a spawner that then joins or waits runs it on this worker, where its
  * stack was just written, instead of an idle worker stealing it (thieves
  * take the slot last).  But it gives the slot up to a thread woken after
- * it, which is the one the wake-up latency is about.  Returns true when a
- * thread went into the ring, where an idle worker may take it at once. */
-static inline bool cap__runq_push_next(struct cap_worker *w, struct cap_thread *t, bool spawned)
+ * it, which is the one the wake-up latency is about. */
+static inline void cap__runq_push_next(struct cap_worker *w, struct cap_thread *t, bool spawned)
 {
 	struct cap_runq *q = &w->runq;
 	struct cap_thread *old = atomic_load_explicit(&q->next, memory_order_relaxed);
 	if (CAP_UNLIKELY(cap__policy) || (old && (spawned || !q->next_spawned))) {
 		cap__runq_push(w, t);
-		return true;
+		return;
 	}
-	bool displaced = old && atomic_compare_exchange_strong_explicit(&q->next, &old, t, memory_order_release, memory_order_relaxed);
-	if (displaced)
+	if (old && atomic_compare_exchange_strong_explicit(&q->next, &old, t, memory_order_release, memory_order_relaxed))
 		cap__runq_push(w, old); /* the spawned one waits its turn */
 	else
 		atomic_store_explicit(&q->next, t, memory_order_release); /* empty, or a thief took it */
 	q->next_spawned = spawned;
-	return displaced;
 }
 
 static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
