@@ -138,6 +138,13 @@ struct cap_unwind_slot {
 
 struct cap_telemetry;
 
+/* mn.c: an idle worker's watch on another worker's run-next slot. */
+struct cap_next_watch {
+	uint32_t victim;
+	struct cap_thread *t;
+	uint64_t switches, since;
+};
+
 /* What the profiler reports per worker (telemetry_sys.c reads it while the
  * worker runs, so each field has one writer and is read whole).  Busy time
  * is not kept: it is the worker's lifetime minus the time parked. */
@@ -177,6 +184,7 @@ struct cap_worker {
 	struct cap_worker *idle_next; /* mn.c: the idle stack, under cap__mn.idle_lock */
 	bool idle;               /* on the idle stack */
 	uint32_t rand;           /* mn.c: victim choice */
+	struct cap_next_watch watch; /* mn.c: cap__mn_watch_next */
 	/* The other modules'. */
 	struct cap_disk_ctx disk;    /* disk_sys.c */
 	struct cap_stack_ctx stacks; /* stack.c */

@@ -241,20 +241,18 @@ struct cap_thread *cap__mn_find(struct cap_worker *w)
 	return cap__mn_steal(w);
 }
 
-/* A spinning worker's watch on other workers' run-next slots.  The thread
- * in one is what that worker runs as soon as its running thread stops, so
- * it is taken only from a worker that has not switched since the watch
- * began, CAP_SPIN_NS / 4 ago (one that computes for long with a thread
- * waiting there); one that keeps switching (spawn then join, wake then
- * wait) runs its own, and a thief would only move it, cold, across. */
-struct cap_next_watch {
-	uint32_t victim;
-	struct cap_thread *t;
-	uint64_t switches, since;
-};
-
-static struct cap_thread *cap__mn_watch_next(struct cap_worker *w, struct cap_next_watch *x, uint64_t now)
+/* An idle worker's watch on other workers' run-next slots (w->watch, kept
+ * from one spin or poll to the next: on a loaded machine a spin's looks
+ * are whole time slices apart, sched_yield, and one spin seldom saw two).
+ * The thread in a slot is what that worker runs as soon as its running
+ * thread stops, so it is taken only from a worker that has not switched
+ * since the watch began, CAP_SPIN_NS / 4 ago (one that computes for long
+ * with a thread waiting there); one that keeps switching (spawn then join,
+ * wake then wait) runs its own, and a thief would only move it, cold,
+ * across. */
+static struct cap_thread *cap__mn_watch_next(struct cap_worker *w, uint64_t now)
 {
+	struct cap_next_watch *x = &w->watch;
 	struct cap_worker *v = cap__mn.workers[x->victim];
 	struct cap_thread *t = v == w ? NULL : atomic_load_explicit(&v->runq.next, memory_order_acquire);
 	uint64_t sw = __atomic_load_n(&v->switches, __ATOMIC_RELAXED);
@@ -276,11 +274,6 @@ static struct cap_thread *cap__mn_watch_next(struct cap_worker *w, struct cap_ne
 	atomic_fetch_add_explicit(&w->stats.steals, 1, memory_order_relaxed);
 	return t;
 }
-
-/* Each worker's watch on the run-next slots, kept from one spin or poll
- * to the next: on a loaded machine a spin's looks are whole time slices
- * apart (sched_yield), and one spin seldom saw two. */
-static struct cap_next_watch cap__mn_looks[CAP_WORKERS_MAX];
 
 /* ---- Idle workers ------------------------------------------------------- */
 
@@ -443,7 +436,7 @@ static void cap__mn_poll(struct cap_worker *w)
 	cap__timer_release_due(w, cap__mono_ns());
 	/* The look: a thread still in a running worker's run-next slot, whose
 	 * worker has not switched since the poller last looked, comes here. */
-	struct cap_thread *t = cap__mn_watch_next(w, &cap__mn_looks[w->id], cap__mono_ns());
+	struct cap_thread *t = cap__mn_watch_next(w, cap__mono_ns());
 	if (t)
 		cap__ring_put(&w->runq.ring, t);
 	if (cap__runq_len(w) > 1)
@@ -471,11 +464,10 @@ void cap__mn_idle(struct cap_worker *w)
 		uint64_t t0 = cap__mono_ns(), now = t0;
 		bool found = false;
 		struct cap_thread *t = NULL;
-		struct cap_next_watch *watch = &cap__mn_looks[w->id]; /* going on from the last spin's */
 		while (!found && now - t0 < CAP_SPIN_NS && !atomic_load_explicit(&cap__mn.exiting, memory_order_relaxed)) {
 			cap_sys0(SYS_sched_yield);
 			found = cap__mn_anywork(w, false);
-			if (!found && (t = cap__mn_watch_next(w, watch, now)))
+			if (!found && (t = cap__mn_watch_next(w, now)))
 				break;
 			now = cap__mono_ns();
 		}
