@@ -305,6 +305,22 @@ static inline size_t cap__thread_allocated(const struct cap_thread *t, const str
 	return t->stack_size + cap__chain_bytes(segs);
 }
 
+/* Stack memory a thread will write is zero before it runs: the lowest word
+ * that is not zero afterwards is how deep it went.  A loop, not memset
+ * (kept one by -fno-tree-loop-distribute-patterns): libc's memset, not
+ * split-stack code, would need a big chunk. */
+static inline void cap__words_zero(uint64_t *p, uint64_t *end)
+{
+	while (p < end)
+		*p++ = 0;
+}
+static inline uint64_t *cap__first_written(const uint64_t *p, const uint64_t *top)
+{
+	while (p < top && *p == 0)
+		p++;
+	return (uint64_t *)p;
+}
+
 void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 {
 	uint64_t addr = (uint64_t)(uintptr_t)t->spawn_site;
@@ -321,11 +337,8 @@ void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t)
 	t->last_node = T->ref0;
 	t->chunks_linked = 0;
 	t->t_resumed = t->t_run = cap__ticks();
-	/* Zero the first chunk so its high-water can be read at exit (the
-	 * loop is kept a loop: -fno-tree-loop-distribute-patterns). */
-	uint64_t *p = (uint64_t *)t->stack_lo + 1, *end = (uint64_t *)((uintptr_t)t->ctx.sp & ~(uintptr_t)7);
-	while (p < end)
-		*p++ = 0;
+	/* The first chunk, so that its high-water can be read at exit. */
+	cap__words_zero((uint64_t *)t->stack_lo + 1, (uint64_t *)((uintptr_t)t->ctx.sp & ~(uintptr_t)7));
 }
 
 /* How deep below the lowest word a finished thread left in a chunk the
@@ -360,14 +373,11 @@ static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	if (!deepest || !release || (sp >= lo && sp < hi)) /* the chunk we run on is left as it is */
 		return deepest ? hi - deepest : 0;
-	uint64_t *p = (uint64_t *)deepest, *top = (uint64_t *)(hi & ~(uintptr_t)7);
-	while (p < top && *p == 0)
-		p++;
+	uint64_t *top = (uint64_t *)(hi & ~(uintptr_t)7), *p = cap__first_written((uint64_t *)deepest, top);
 	uintptr_t written = (uintptr_t)p;
 	if (written - deepest > CAP_ZERO_SCAN_MAX)
 		cap_sys3(SYS_madvise, deepest, (written & ~(uintptr_t)4095) - deepest, MADV_DONTNEED);
-	while (p < top) /* a loop, not memset: libc would need a big chunk */
-		*p++ = 0;
+	cap__words_zero(p, top);
 	return hi - (written & ~(uintptr_t)4095); /* pages, as when the lowest resident one was the thread's */
 }
 
@@ -375,11 +385,8 @@ static size_t cap__segment_used(struct cap_libgcc_segment *s, bool release)
  * that is no longer zero; in linked chunks, as cap__segment_used finds. */
 static size_t cap__stack_used(const struct cap_thread *t, struct cap_libgcc_segment *segs, size_t alloc, bool release)
 {
-	size_t used = 0;
-	const uint64_t *p = (const uint64_t *)t->stack_lo + 1, *top = (const uint64_t *)(t->stack_lo + t->stack_size);
-	while (p < top && *p == 0)
-		p++;
-	used = (size_t)((const char *)top - (const char *)p);
+	const uint64_t *top = (const uint64_t *)(t->stack_lo + t->stack_size);
+	size_t used = (size_t)((const char *)top - (const char *)cap__first_written((const uint64_t *)t->stack_lo + 1, top));
 	for (struct cap_libgcc_segment *s = segs; s; s = s->next)
 		used += cap__segment_used(s, release);
 	return used > alloc ? alloc : used;
