@@ -485,9 +485,10 @@ static void spawn_join_exact(void)
 }
 
 /* A thread spawned or woken into the run-next slot runs while the thread
- * that queued it computes on, without a switch: an idle worker takes it,
- * though the queueing woke none (only work it can take at once does).
- * The others are idle first: they have slept past their spin. */
+ * that queued it computes on, without a switch: an idle worker takes it
+ * (mn.c: cap__mn_watch_next), also with both cores busy, when its spins'
+ * looks are whole time slices apart.  The others are idle first: they
+ * have slept past their spin. */
 static atomic_int computed_past;
 static cap_sem_t computed_sem;
 static void *set_flag(void *arg)
