@@ -35,9 +35,11 @@ struct cap_ring {
 	struct cap_thread *_Atomic slot[CAP_RING];
 };
 struct cap_runq {
-	struct cap_thread *_Atomic next; /* the "run next" slot: a thread just woken or spawned */
+	struct cap_thread *_Atomic next; /* the "run next" slot: a thread just woken or spawned (runq.h: tagged) */
 	uint32_t next_runs;      /* dispatches from the slot since the ring last went first */
 	bool next_spawned;       /* the slot's thread was spawned, not woken: a wake takes its place */
+	bool bound_turn;         /* the bound threads went last: the ring's turn */
+	struct cap_fifo bound;   /* threads bound here (CAP_F_BOUND): the worker's alone, out of thieves' sight */
 	struct cap_ring ring;
 };
 

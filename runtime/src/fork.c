@@ -49,10 +49,11 @@ void cap__after_fork_child(void)
 		if (v == w)
 			continue;
 		struct cap_fifo moved = { NULL, NULL, 0 };
-		if ((t = atomic_load(&v->runq.next)))
+		if ((t = cap__next_thread(atomic_load(&v->runq.next))))
 			cap__fifo_push(&moved, t);
 		while ((t = cap__ring_get(&v->runq.ring)))
 			cap__fifo_push(&moved, t);
+		cap__fifo_concat(&moved, &v->runq.bound);
 		for (t = moved.head; t; t = t->next)
 			t->owner = w;
 		cap__fifo_concat(&cap__mn.inject, &moved);

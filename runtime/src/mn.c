@@ -14,6 +14,7 @@ struct cap_mn cap__mn = { .poll_until = UINT64_MAX, .kick_fd = -1, .n = 1 };
 static bool cap__mn_not_mine(struct cap_worker *w, struct cap_thread *t);
 
 #define CAP_SPIN_NS 20000 /* how long an idle worker looks for work before it parks */
+#define CAP_LOOK_NS 10000000 /* how often the poller looks at the run-next slots of running workers */
 
 /* ---- The injection queue ------------------------------------------------ */
 
@@ -69,12 +70,14 @@ struct cap_thread *cap__mn_inject_get(struct cap_worker *w)
 		n = CAP_RING / 2;
 	struct cap_thread *first = cap__fifo_pop(&cap__mn.inject), *t;
 	for (uint32_t i = 1; first && i < n && (t = cap__mn.inject.head); i++) {
-		if ((t->flags & CAP_F_BOUND) && t->owner != w)
+		bool bound = t->flags & CAP_F_BOUND;
+		if (bound && t->owner != w)
 			break; /* it goes to its worker: the next look takes it */
-		if (!cap__ring_put(&w->runq.ring, t))
+		if (!bound && cap__ring_len(&w->runq.ring) >= CAP_RING)
 			break;
 		cap__fifo_pop(&cap__mn.inject);
 		cap__mn_own(w, t);
+		cap__runq_push(w, t);
 	}
 	atomic_store_explicit(&cap__mn.ninject, cap__mn.inject.len, memory_order_relaxed);
 	cap__lock_give(&cap__mn.inject_lock);
@@ -202,9 +205,10 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w)
 	return NULL;
 }
 
-/* Is there work somewhere (a cheap look, for spinning and parking)?
+/* Is there work for w somewhere (a cheap look, for spinning and parking)?
  * Another worker's run-next thread counts only with `next_too`: that
- * worker is about to run it (cap__mn_watch_next takes it only late). */
+ * worker is about to run it (cap__mn_watch_next takes it only late).
+ * Threads bound to another worker never count (runq.h). */
 static bool cap__mn_anywork(struct cap_worker *w, bool next_too)
 {
 	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst) ||
@@ -212,10 +216,12 @@ static bool cap__mn_anywork(struct cap_worker *w, bool next_too)
 		return true;
 	if (cap__policy)
 		return cap__res_len(&cap__mn.res) != 0;
+	if (cap__runq_len(w))
+		return true;
 	for (uint32_t i = 0; i < cap__mn.n; i++) {
 		struct cap_worker *v = cap__mn.workers[i];
-		if (cap__ring_len(&v->runq.ring) ||
-		    ((next_too || v == w) && atomic_load_explicit(&v->runq.next, memory_order_relaxed)))
+		if (v != w && (cap__ring_len(&v->runq.ring) ||
+			       (next_too && cap__next_stealable(atomic_load_explicit(&v->runq.next, memory_order_relaxed)))))
 			return true;
 	}
 	return false;
@@ -254,7 +260,7 @@ static struct cap_thread *cap__mn_watch_next(struct cap_worker *w, uint64_t now)
 {
 	struct cap_next_watch *x = &w->watch;
 	struct cap_worker *v = cap__mn.workers[x->victim];
-	struct cap_thread *t = v == w ? NULL : atomic_load_explicit(&v->runq.next, memory_order_acquire);
+	struct cap_thread *t = v == w ? NULL : cap__next_stealable(atomic_load_explicit(&v->runq.next, memory_order_acquire));
 	uint64_t sw = __atomic_load_n(&v->switches, __ATOMIC_RELAXED);
 	if (!t || t != x->t || sw != x->switches) { /* watch it, or the next one, from now */
 		if (!t)
@@ -268,8 +274,6 @@ static struct cap_thread *cap__mn_watch_next(struct cap_worker *w, uint64_t now)
 	    !atomic_compare_exchange_strong_explicit(&v->runq.next, &t, NULL, memory_order_acquire, memory_order_relaxed))
 		return NULL;
 	x->t = NULL;
-	if (cap__mn_not_mine(w, t))
-		return NULL; /* bound to v: back to it */
 	cap__mn_own(w, t);
 	atomic_fetch_add_explicit(&w->stats.steals, 1, memory_order_relaxed);
 	return t;
@@ -418,6 +422,12 @@ static void cap__mn_poll(struct cap_worker *w)
 			uint64_t now = cap__mono_ns();
 			timeout = next > now ? (int64_t)(next - now) : 0;
 		}
+		/* A worker that runs may hold a thread in its run-next slot that
+		 * woke nobody (runq.h): while one runs, look again now and then,
+		 * and take that thread if its worker has not switched since
+		 * (cap__mn_watch_next), as Go's sysmon retakes a P. */
+		if (atomic_load(&cap__mn.nidle) + 1 < cap__mn.n && (timeout < 0 || timeout > CAP_LOOK_NS))
+			timeout = CAP_LOOK_NS;
 		if (CAP_UNLIKELY(cap__mn.workers[0]->disk.sq_waiting) && (timeout < 0 || timeout > 1000000)) {
 			timeout = 1000000;
 			cap__disk_complete(w);
@@ -439,8 +449,8 @@ static void cap__mn_poll(struct cap_worker *w)
 	struct cap_thread *t = cap__mn_watch_next(w, cap__mono_ns());
 	if (t)
 		cap__ring_put(&w->runq.ring, t);
-	if (cap__runq_len(w) > 1)
-		cap__mn_wakep(); /* more than this worker will run next: a parked one can help */
+	if (cap__policy ? cap__runq_len(w) > 1 : cap__ring_len(&w->runq.ring) > 1)
+		cap__mn_wakep(); /* more than this worker will run next, and stealable: a parked one can help */
 }
 
 void cap__mn_idle(struct cap_worker *w)

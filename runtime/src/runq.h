@@ -16,6 +16,12 @@
  * Thieves take the slot too, last, so that a thread woken onto a worker
  * that then computes for long is not stranded there.
  *
+ * Threads bound to the worker (CAP_F_BOUND: the program has thread-locals,
+ * or cap_bind) are no thief's work: they wait in a list of the worker's
+ * own, beside the ring, and one in the run-next slot is tagged
+ * (CAP_NEXT_BOUND).  An idle worker that counted them as work neither ran
+ * them nor parked: it stole them, sent them back, and spun on.
+ *
  * Under the resource-aware policy (policy.c) there is one queue for the
  * process, ordered by resource, under its own lock: a ring cannot express
  * that order, and the policy admits work process-wide. */
@@ -111,18 +117,39 @@ static inline struct cap_thread *cap__ring_get(struct cap_ring *r)
 /* ---- The run queue ------------------------------------------------------ */
 
 #define CAP_RUNNEXT_MAX 64
+#define CAP_NEXT_BOUND ((uintptr_t)1) /* the run-next slot's tag: its thread is bound to the slot's worker */
 
 void cap__runq_overflow(struct cap_worker *w, struct cap_thread *t); /* mn.c */
 void cap__res_push_locked(struct cap_thread *t);                      /* mn.c */
 struct cap_thread *cap__res_pop_locked(void);                         /* mn.c */
 
-/* Queues t on w, the calling worker. */
-static inline void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
+static inline struct cap_thread *cap__next_thread(struct cap_thread *slot)
 {
-	if (CAP_UNLIKELY(cap__policy))
+	return (struct cap_thread *)((uintptr_t)slot & ~CAP_NEXT_BOUND);
+}
+
+/* What another worker may take from a run-next slot's value: NULL for a
+ * thread bound to the slot's worker. */
+static inline struct cap_thread *cap__next_stealable(struct cap_thread *slot)
+{
+	return ((uintptr_t)slot & CAP_NEXT_BOUND) ? NULL : slot;
+}
+
+/* Queues t on w, the calling worker (t's owner if t is bound).  true: it
+ * went where an idle worker may take it at once. */
+static inline bool cap__runq_push(struct cap_worker *w, struct cap_thread *t)
+{
+	if (CAP_UNLIKELY(cap__policy)) {
 		cap__res_push_locked(t);
-	else if (CAP_UNLIKELY(!cap__ring_put(&w->runq.ring, t)))
+		return true;
+	}
+	if (CAP_UNLIKELY(t->flags & CAP_F_BOUND)) {
+		cap__fifo_push(&w->runq.bound, t);
+		return false;
+	}
+	if (CAP_UNLIKELY(!cap__ring_put(&w->runq.ring, t)))
 		cap__runq_overflow(w, t);
+	return true;
 }
 
 /* Queues t in w's run-next slot, or behind the others if it is taken.  A
@@ -130,20 +157,32 @@ static inline void cap__runq_push(struct cap_worker *w, struct cap_thread *t)
  * a spawner that then joins or waits runs it on this worker, where its
  * stack was just written, instead of an idle worker stealing it (thieves
  * take the slot last).  But it gives the slot up to a thread woken after
- * it, which is the one the wake-up latency is about. */
-static inline void cap__runq_push_next(struct cap_worker *w, struct cap_thread *t, bool spawned)
+ * it, which is the one the wake-up latency is about.  true: a thread went
+ * into the ring, where an idle worker may take it at once; one only in
+ * the slot wakes nobody (mn.h: Waking). */
+static inline bool cap__runq_push_next(struct cap_worker *w, struct cap_thread *t, bool spawned)
 {
 	struct cap_runq *q = &w->runq;
 	struct cap_thread *old = atomic_load_explicit(&q->next, memory_order_relaxed);
-	if (CAP_UNLIKELY(cap__policy) || (old && (spawned || !q->next_spawned))) {
-		cap__runq_push(w, t);
-		return;
-	}
-	if (old && atomic_compare_exchange_strong_explicit(&q->next, &old, t, memory_order_release, memory_order_relaxed))
-		cap__runq_push(w, old); /* the spawned one waits its turn */
-	else
-		atomic_store_explicit(&q->next, t, memory_order_release); /* empty, or a thief took it */
+	if (CAP_UNLIKELY(cap__policy) || (old && (spawned || !q->next_spawned)))
+		return cap__runq_push(w, t);
+	struct cap_thread *slot = (t->flags & CAP_F_BOUND) ? (struct cap_thread *)((uintptr_t)t | CAP_NEXT_BOUND) : t;
+	bool displaced = old && atomic_compare_exchange_strong_explicit(&q->next, &old, slot, memory_order_release,
+									 memory_order_relaxed);
+	if (!displaced)
+		atomic_store_explicit(&q->next, slot, memory_order_release); /* empty, or a thief took it */
 	q->next_spawned = spawned;
+	return displaced && cap__runq_push(w, cap__next_thread(old)); /* the spawned one waits its turn */
+}
+
+/* The ring and the bound threads, taking turns while both have some. */
+static inline struct cap_thread *cap__runq_pop_queued(struct cap_runq *q)
+{
+	if (CAP_LIKELY(!q->bound.head))
+		return cap__ring_get(&q->ring);
+	q->bound_turn = !q->bound_turn;
+	struct cap_thread *t = q->bound_turn ? cap__ring_get(&q->ring) : NULL;
+	return t ? t : cap__fifo_pop(&q->bound);
 }
 
 static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
@@ -153,24 +192,27 @@ static inline struct cap_thread *cap__runq_pop(struct cap_worker *w)
 	struct cap_runq *q = &w->runq;
 	struct cap_thread *t = atomic_load_explicit(&q->next, memory_order_acquire);
 	if (CAP_LIKELY(!t))
-		return cap__ring_get(&q->ring);
+		return cap__runq_pop_queued(q);
 	if (++q->next_runs >= CAP_RUNNEXT_MAX) {
 		q->next_runs = 0;
-		struct cap_thread *h = cap__ring_get(&q->ring);
+		struct cap_thread *h = cap__runq_pop_queued(q);
 		if (h)
 			return h; /* the slot's thread runs after this one */
 	}
 	if (atomic_compare_exchange_strong_explicit(&q->next, &t, NULL, memory_order_acquire, memory_order_relaxed))
-		return t;
-	return cap__ring_get(&q->ring); /* a thief took it */
+		return cap__next_thread(t);
+	return cap__runq_pop_queued(q); /* a thief took it */
 }
 
-/* Threads queued on w (under the resource-aware policy: in the process). */
+/* Threads queued on w (under the resource-aware policy: in the process).
+ * Also read by other threads (telemetry): the bound list's length is the
+ * worker's, read as it was a moment ago. */
 static inline uint32_t cap__runq_len(const struct cap_worker *w)
 {
 	if (CAP_UNLIKELY(cap__policy))
 		return cap__res_len(&cap__mn.res);
-	return cap__ring_len(&w->runq.ring) + (atomic_load_explicit(&w->runq.next, memory_order_relaxed) != NULL);
+	return cap__ring_len(&w->runq.ring) + (atomic_load_explicit(&w->runq.next, memory_order_relaxed) != NULL) +
+	       __atomic_load_n(&w->runq.bound.len, __ATOMIC_RELAXED);
 }
 
 #endif

@@ -73,11 +73,8 @@ static inline void cap__ready(struct cap_worker *w, struct cap_thread *t, bool s
 		return;
 	}
 	cap__mn_own(w, t);
-	if (soon)
-		cap__runq_push_next(w, t, false);
-	else
-		cap__runq_push(w, t);
-	w->wakep = cap__mn.n > 1;
+	if (soon ? cap__runq_push_next(w, t, false) : cap__runq_push(w, t))
+		w->wakep = cap__mn.n > 1;
 }
 
 /* Give I/O and timers a chance when the run queue never drains.  This runs
@@ -450,8 +447,8 @@ void cap__spawn_start(struct cap_thread *t)
 	t->state = CAP_RUNNABLE;
 	t->owner = w;
 	atomic_fetch_add_explicit(&w->stats.threads, 1, memory_order_relaxed);
-	cap__runq_push_next(w, t, true);
-	cap__mn_wakep();
+	if (cap__runq_push_next(w, t, true))
+		cap__mn_wakep();
 }
 
 cap_thread_t *cap_spawn(void *(*fn)(void *), void *arg, const cap_spawn_opts_t *opts)
