@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Everything that `npm test` runs: dependencies, build, lint, C tests (with 1, 2 and 4 workers), the
-# compatibility suite (compat/), Node tests, the demo (short), and the VS Code tests (extension host
-# and UI, in code-server, with the packaged .vsix).
+# Everything that `npm test` runs: dependencies, build, lint, C tests (with 1, 2 and 4 workers, and
+# against the checked build), the compatibility suite (compat/), Node tests, the demo (short), and the
+# VS Code tests (extension host and UI, in code-server, with the packaged .vsix).
 # Every suite always runs; the script fails at the end if any failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,6 +26,11 @@ for workers in 1 2 4; do
 	heading "C tests with CAPRICCIO_WORKERS=$workers (make -C runtime test)"
 	CAPRICCIO_WORKERS=$workers make -C runtime test || failed+=("C tests with $workers worker(s)")
 done
+
+# The runtime built with its invariants asserted (make -C runtime checked: CAP_CHECK in
+# runtime/src/internal.h), with more workers than cores.
+heading 'C tests against the checked build, CAPRICCIO_WORKERS=4 (make -C runtime checked)'
+CAPRICCIO_WORKERS=4 make -C runtime checked || failed+=('C tests against the checked build')
 
 heading 'compatibility suite (npm run test:compat: real threaded C libraries, capcc build against pthread build)'
 npm run --silent test:compat || failed+=('compatibility suite')

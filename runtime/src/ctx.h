@@ -187,6 +187,9 @@ struct cap_worker {
 	bool idle;               /* on the idle stack */
 	uint32_t rand;           /* mn.c: victim choice */
 	struct cap_next_watch watch; /* mn.c: cap__mn_watch_next */
+#ifdef CAP_CHECKED
+	struct cap_thread *switched_from; /* sched.c: off the CPU once the switch is made */
+#endif
 	/* The other modules'. */
 	struct cap_disk_ctx disk;    /* disk_sys.c */
 	struct cap_stack_ctx stacks; /* stack.c */

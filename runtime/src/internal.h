@@ -180,6 +180,9 @@ struct cap_thread {
 	/* Resource-aware scheduling (policy.c); a thread held back in its run
 	 * queue keeps the time in wake_ns (it is never in the timer heap then). */
 	int32_t pol_fds, pol_threads; /* counters when its run began */
+#ifdef CAP_CHECKED
+	_Atomic(struct cap_worker *) on_cpu; /* the worker running it (CAP_CHECK): never two at once */
+#endif
 };
 
 /* A thread structure's room at the top of its first chunk (its copy of the
@@ -187,7 +190,9 @@ struct cap_thread {
 #define CAP_TSIZE ((sizeof(struct cap_thread) + 63) & ~(size_t)63)
 /* Every thread carries it in its first chunk: 64 bytes more is 64 bytes less
  * stack for each of a million threads.  Grow it only on purpose. */
+#ifndef CAP_CHECKED /* which adds one word */
 _Static_assert(sizeof(struct cap_thread) <= 320, "struct cap_thread outgrew its 320 bytes");
+#endif
 _Static_assert(__builtin_offsetof(struct cap_thread, owner) == 64 && __builtin_offsetof(struct cap_thread, t_wait) == 120 &&
 		       __builtin_offsetof(struct cap_thread, wait_obj) == 128 && __builtin_offsetof(struct cap_thread, psite) == 188 &&
 		       __builtin_offsetof(struct cap_thread, id) == 256,
@@ -284,6 +289,19 @@ extern void (*const cap__sysfn[CAP_SYSFN_COUNT])(void *);
 void *cap__libc_next(void **slot, const char *name);
 void cap__on_sysstack(enum cap_sysfn op, void *arg);
 _Noreturn void cap__fatal_misuse(const char *what);
+/* The checked build (make -C runtime checked: -DCAP_CHECKED, the runtime
+ * and the programs built against it): the scheduler's invariants asserted
+ * where they could break, each a fatal error that names it.  Otherwise
+ * nothing: not even the condition is evaluated. */
+#ifdef CAP_CHECKED
+#define CAP_CHECK(cond, what)                                                                       \
+	do {                                                                                        \
+		if (CAP_UNLIKELY(!(cond)))                                                          \
+			cap__fatal_misuse("capriccio: internal error (checked build): " what);      \
+	} while (0)
+#else
+#define CAP_CHECK(cond, what) ((void)0)
+#endif
 int *cap__errno(void);
 void cap__set_errno(int e);
 /* Joins t by deadline_ns (0: no deadline; CAP_JOIN_TRY: -EBUSY unless it

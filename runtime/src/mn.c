@@ -227,6 +227,17 @@ static bool cap__mn_anywork(struct cap_worker *w, bool next_too)
 	return false;
 }
 
+/* A stealable thread waits in another worker's run-next slot. */
+static bool cap__mn_next_waiting(struct cap_worker *w)
+{
+	for (uint32_t i = 0; i < cap__mn.n; i++) {
+		struct cap_worker *v = cap__mn.workers[i];
+		if (v != w && cap__next_stealable(atomic_load_explicit(&v->runq.next, memory_order_relaxed)))
+			return true;
+	}
+	return false;
+}
+
 /* I/O, timers or completions may make work: someone should poll. */
 static inline bool cap__mn_waits(void)
 {
@@ -381,7 +392,7 @@ static void cap__mn_park(struct cap_worker *w)
 	cap__lock_give(&cap__mn.idle_lock);
 	if (idle == cap__mn.n - 1)
 		cap__mn_kick(); /* the poller is the last one awake: it looks for a deadlock */
-	if (!(cap__mn_anywork(w, true) || atomic_load(&cap__mn.exiting) || !atomic_load(&cap__mn.poller))) {
+	if (!(cap__mn_anywork(w, false) || atomic_load(&cap__mn.exiting) || !atomic_load(&cap__mn.poller))) {
 		cap__sig_idle_settle(w); /* what some thread accepts now (cap__mn_idle's may be stale) */
 		cap__worker_park_begin(w, cap__mono_ns());
 		while (!atomic_load_explicit(&w->park, memory_order_acquire)) {
@@ -416,7 +427,7 @@ static void cap__mn_poll(struct cap_worker *w)
 	uint64_t next = cap__timer_next(w);
 	atomic_store(&cap__mn.poll_until, next ? next : UINT64_MAX);
 	cap__mn_unlock(w);
-	if (!cap__mn_anywork(w, true) && !atomic_load(&cap__mn.exiting)) {
+	if (!cap__mn_anywork(w, false) && !atomic_load(&cap__mn.exiting)) {
 		int64_t timeout = -1;
 		if (next) {
 			uint64_t now = cap__mono_ns();
@@ -449,8 +460,12 @@ static void cap__mn_poll(struct cap_worker *w)
 	struct cap_thread *t = cap__mn_watch_next(w, cap__mono_ns());
 	if (t)
 		cap__ring_put(&w->runq.ring, t);
-	if (cap__policy ? cap__runq_len(w) > 1 : cap__ring_len(&w->runq.ring) > 1)
-		cap__mn_wakep(); /* more than this worker will run next, and stealable: a parked one can help */
+	/* More than this worker will run next, and stealable, or a thread in
+	 * another's run-next slot that nobody else looks at once this worker
+	 * stops polling: a parked one can help. */
+	if (cap__policy ? cap__runq_len(w) > 1
+			: cap__ring_len(&w->runq.ring) > 1 || (atomic_load_explicit(&cap__mn.nidle, memory_order_relaxed) && cap__mn_next_waiting(w)))
+		cap__mn_wakep();
 }
 
 void cap__mn_idle(struct cap_worker *w)
@@ -488,7 +503,7 @@ void cap__mn_idle(struct cap_worker *w)
 			cap__ring_put(&w->runq.ring, t);
 			return;
 		}
-		if (found || cap__mn_anywork(w, true))
+		if (found || cap__mn_anywork(w, false))
 			return;
 	}
 	if (atomic_load(&cap__mn.exiting))

@@ -94,8 +94,16 @@
  * Threads that were running on other workers are not in the child, as
  * POSIX keeps only the forking thread.
  *
- * Not yet: the stall watchdog per worker, a sanitizer build, per-object
- * locks (above), io_uring rings per worker. */
+ * Checks.  `make -C runtime checked` builds the runtime and its tests with
+ * CAP_CHECKED: no thread switched to while it runs on another worker, no
+ * bound thread run off its worker or put where thieves take, the wait
+ * lock held where waits and wakes need it (internal.h: CAP_CHECK).
+ * ThreadSanitizer cannot run here: it initialises by calling
+ * pthread_key_create, which the runtime replaces process-wide (it crashed
+ * there), its interceptors would never see the program's pthread calls,
+ * and its calls from every instrumented access are not split-stack code.
+ *
+ * Not yet: per-object locks (above), io_uring rings per worker. */
 #ifndef CAP_MN_H
 #define CAP_MN_H
 
@@ -121,6 +129,9 @@
  * but as cap__block's handoff. */
 struct cap_mn {
 	struct cap_lock lock __attribute__((aligned(64)));
+#ifdef CAP_CHECKED
+	void *_Atomic lock_holder; /* cap__mn_check_held */
+#endif
 	struct cap_heap timers;        /* timer.c */
 	struct cap_thread *all;        /* every live thread */
 	uint64_t nthreads;
@@ -162,8 +173,39 @@ void cap__mn_start(void *w0);
 /* mn.c */
 /* Takes cap__mn.lock; cap__mn_unlock also wakes an idle worker for work
  * queued meanwhile. */
-static inline void cap__mn_lock(void) { cap__lock_take(&cap__mn.lock); }
+/* The worker (cap__w's value, not its address: a user thread that moved
+ * to another worker in the same function would have gcc reuse the old
+ * kernel thread's TLS address). */
+static inline void *cap__lock_holder_me(void)
+{
+	struct cap_worker *w = cap__w;
+	return w ? (void *)w : (void *)1;
+}
+static inline void cap__mn_lock(void)
+{
+	cap__lock_take(&cap__mn.lock);
+#ifdef CAP_CHECKED
+	atomic_store_explicit(&cap__mn.lock_holder, cap__lock_holder_me(), memory_order_relaxed);
+#endif
+}
+/* Checked build: the calling worker holds cap__mn.lock (a thread that
+ * blocks holds it across its switch, on the same worker).  A kernel
+ * thread that is no worker counts as one holder, 1. */
+static inline void cap__mn_check_held(void)
+{
+	CAP_CHECK(atomic_load_explicit(&cap__mn.lock_holder, memory_order_relaxed) == cap__lock_holder_me(),
+		  "the wait lock is not held where it must be");
+}
 void cap__mn_wakep(void);
+/* Work was queued on the caller's worker: must an idle worker be woken?
+ * Yes when it went where a thief may take it at once (`stealable`: the
+ * ring).  A thread only in the run-next slot wakes nobody while the poller
+ * looks at the slots now and then (mn.c: CAP_LOOK_NS); with none polling,
+ * nobody would look, so one is woken. */
+static inline bool cap__mn_should_wake(bool stealable)
+{
+	return stealable || !atomic_load_explicit(&cap__mn.poller, memory_order_relaxed);
+}
 /* v has a thread in its inbox, or must look at its signal mask again: if
  * it sleeps, wake it; if it polls, kick it.  Its fence orders what was
  * queued before the look at the idle workers, against parking's
@@ -171,6 +213,10 @@ void cap__mn_wakep(void);
 void cap__mn_nudge(struct cap_worker *v);
 static inline void cap__mn_unlock(struct cap_worker *w)
 {
+#ifdef CAP_CHECKED
+	cap__mn_check_held();
+	atomic_store_explicit(&cap__mn.lock_holder, NULL, memory_order_relaxed);
+#endif
 	cap__lock_give(&cap__mn.lock);
 	if (CAP_UNLIKELY(w && w->wakep)) {
 		w->wakep = false;

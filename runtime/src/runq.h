@@ -90,6 +90,7 @@ static inline uint32_t cap__ring_len(const struct cap_ring *r)
 /* Owner only.  false: full (the caller overflows). */
 static inline bool cap__ring_put(struct cap_ring *r, struct cap_thread *t)
 {
+	CAP_CHECK(!(t->flags & CAP_F_BOUND), "a thread bound to a worker was put where thieves take from");
 	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
 	uint32_t tl = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	if (CAP_UNLIKELY(tl - h >= CAP_RING))

@@ -73,7 +73,7 @@ static inline void cap__ready(struct cap_worker *w, struct cap_thread *t, bool s
 		return;
 	}
 	cap__mn_own(w, t);
-	if (soon ? cap__runq_push_next(w, t, false) : cap__runq_push(w, t))
+	if (cap__mn_should_wake(soon ? cap__runq_push_next(w, t, false) : cap__runq_push(w, t)))
 		w->wakep = cap__mn.n > 1;
 }
 
@@ -181,6 +181,34 @@ static __attribute__((noinline)) void cap__post_switch(struct cap_worker *w)
 	}
 }
 
+#ifdef CAP_CHECKED
+/* Checked build: `to` runs on no other worker, and a bound thread only on
+ * its own.  Its mark stays until the context after it has been switched to
+ * (cap__check_switched): a thread made runnable before its registers are
+ * saved, and run elsewhere meanwhile, is caught. */
+static void cap__check_switch(struct cap_worker *w, struct cap_thread *from, struct cap_thread *to)
+{
+	w->switched_from = from;
+	if (to == &w->sched)
+		return;
+	struct cap_worker *none = NULL;
+	CAP_CHECK(atomic_compare_exchange_strong(&to->on_cpu, &none, w), "a thread was switched to while it ran on a worker");
+	CAP_CHECK(!(to->flags & CAP_F_BOUND) || to->owner == w, "a bound thread was run on a worker not its own");
+}
+
+/* In the context switched to, first: the one switched from is off the CPU. */
+static void cap__check_switched(struct cap_worker *w)
+{
+	struct cap_thread *from = w->switched_from;
+	if (from && from != &w->sched)
+		atomic_store(&from->on_cpu, NULL);
+	w->switched_from = NULL;
+}
+#else
+static inline void cap__check_switch(struct cap_worker *w, struct cap_thread *from, struct cap_thread *to) {}
+static inline void cap__check_switched(struct cap_worker *w) {}
+#endif
+
 /* Returns the worker the caller runs on when it is switched back to: a
  * thread may come back on another one (mn.h), so what it knew of `w`
  * before is stale after. */
@@ -211,8 +239,10 @@ static inline __attribute__((always_inline)) struct cap_worker *cap__switch(stru
 		cap__sig_kmask(w, to->sigmask);
 	if (CAP_UNLIKELY(to == &w->sched) || CAP_UNLIKELY(from == &w->sched))
 		cap__sig_idle_publish(w, to == &w->sched ? to->sigmask : ~0ull);
+	cap__check_switch(w, from, to);
 	cap__ctx_switch(&from->ctx, &to->ctx);
 	w = cap__w;
+	cap__check_switched(w);
 	if (CAP_UNLIKELY(cap__post_pending(w)))
 		cap__post_switch(w);
 	return w;
@@ -268,6 +298,7 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
+	cap__mn_check_held();
 	cur->waits++;
 	cur->state = CAP_BLOCKED;
 	cur->reason = (uint8_t)why;
@@ -306,6 +337,7 @@ int cap__block_public(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_r
 static inline void cap__wake_as(struct cap_thread *t, int result, bool soon)
 {
 	struct cap_worker *w = cap__w;
+	cap__mn_check_held();
 	if (t->state != CAP_BLOCKED)
 		return;
 	if (t->waitq) {
@@ -447,7 +479,7 @@ void cap__spawn_start(struct cap_thread *t)
 	t->state = CAP_RUNNABLE;
 	t->owner = w;
 	atomic_fetch_add_explicit(&w->stats.threads, 1, memory_order_relaxed);
-	if (cap__runq_push_next(w, t, true))
+	if (cap__mn_should_wake(cap__runq_push_next(w, t, true)))
 		cap__mn_wakep();
 }
 
@@ -488,6 +520,7 @@ static _Noreturn void cap__finish(struct cap_worker *w, struct cap_thread *t)
 _Noreturn void cap__thread_main(struct cap_thread *t)
 {
 	struct cap_worker *w = cap__w;
+	cap__check_switched(w);
 	if (cap__post_pending(w))
 		cap__post_switch(w);
 	/* The program's thread-locals: a pointer to one stays valid only in

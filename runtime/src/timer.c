@@ -64,6 +64,7 @@ static void cap__sift_down(struct cap_heap *h, uint32_t i)
  * thread's deadline is touched once per timed wait, never per switch. */
 void cap__timer_add(struct cap_worker *w, struct cap_thread *t)
 {
+	cap__mn_check_held();
 	struct cap_heap *h = &cap__mn.timers;
 	if (h->n + 1 >= h->cap && cap__heap_grow(h) != 0)
 		cap__fatal_misuse("capriccio: out of memory for the timer heap");
