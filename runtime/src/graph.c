@@ -7,7 +7,11 @@
  * blocking points of one thread and measures the run between them: from
  * the moment the thread ran again after the first to the moment it reached
  * the second.  A node also measures the wait: from blocking until the
- * thread was made runnable.
+ * thread was made runnable.  Two clock reads per op are shared, not made:
+ * a thread switched to straight from the end of another's run (its block
+ * or exit) runs from that moment, the switch its first step (the worker's
+ * own work between, a poll or an idle spell, makes it read the clock);
+ * threads the poller wakes are runnable from when epoll_wait returned.
  *
  * Stack accounting: a thread's first chunk is zeroed at spawn, so at exit
  * the lowest non-zero word gives its high-water; in a chunk libgcc linked,
@@ -254,7 +258,7 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	T->run_fds = T->open_fds_delta;
 	t->last_node = T->ref0 | node;
 	t->t_wait = now;
-	cap__graph_run_ended(T, now);
+	cap__graph_run_ended(T, now, cap__w->switches);
 	if (kind != CAP_KIND_YIELD)
 		T->blocked[kind & 15]++;
 	T->blocking_ops++;
@@ -274,7 +278,10 @@ void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	uint32_t last = cap__ref_here(T, t->last_node);
 	if (CAP_UNLIKELY(last > CAP_REF_IDX_MAX))
 		return cap__graph_resumed_moved(T, t, kind);
-	uint64_t now = cap__ticks();
+	/* Switched straight here from where the last run ended: this run began
+	 * then (the switch is its first step), with no clock read of its own. */
+	uint64_t now = cap__w->switches == T->began_switches + 1 ? atomic_load_explicit(&T->run_began, memory_order_relaxed)
+								  : cap__ticks();
 	if (last)
 		T->nodes.v[last - 1].count++; /* with its wait: an average never mixes in a wait still running */
 	if (last && kind != CAP_KIND_YIELD) {
@@ -412,7 +419,7 @@ void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t)
 	}
 	T->stack_allocated -= alloc; /* a delta, as a site's */
 	T->run_fds = T->open_fds_delta;
-	cap__graph_run_ended(T, cap__ticks());
+	cap__graph_run_ended(T, cap__ticks(), cap__w->switches);
 }
 
 /* Every split: count it, by thread and by the call that needed the room,

@@ -40,7 +40,7 @@ static inline void cap__hook_woken(struct cap_worker *w, struct cap_thread *t)
 	if (T) {
 		/* Runnable from now on, no longer counted as blocked: on the
 		 * waker's worker, a delta (telemetry.h). */
-		uint64_t now = cap__ticks(), blocked = t->t_wait;
+		uint64_t now = T->wake_stamp ? T->wake_stamp : cap__ticks(), blocked = t->t_wait;
 		t->t_wait = CAP_T_WOKEN | (now > blocked ? now - blocked : 0);
 		T->blocked[t->reason & 15]--;
 		if (CAP_UNLIKELY(T->wake_site))

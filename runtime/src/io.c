@@ -542,6 +542,8 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 	 * to CAP_IO_BATCH of them in a row rather than once per event, and
 	 * released around the others, which take it themselves. */
 	int held = 0;
+	if (n > 0)
+		cap__tel_wake_batch(w, true);
 	for (long i = 0; i < n; i++) {
 		uint64_t tag = w->io.events[i].data.u64;
 		if (held && (tag == CAP_TAG_DISK || tag == CAP_TAG_POOL || tag == CAP_TAG_KICK || held == CAP_IO_BATCH)) {
@@ -572,6 +574,8 @@ void cap__io_poll(struct cap_worker *w, int64_t timeout_ns)
 	}
 	if (held)
 		cap__mn_unlock(w);
+	if (n > 0)
+		cap__tel_wake_batch(w, false);
 	if (n == -EINTR) {
 		cap__mn_lock();
 		cap__signals_deliver(w);

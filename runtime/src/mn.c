@@ -205,28 +205,6 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w)
 	return NULL;
 }
 
-/* Is there work for w somewhere (a cheap look, for spinning and parking)?
- * Another worker's run-next thread counts only with `next_too`: that
- * worker is about to run it (cap__mn_watch_next takes it only late).
- * Threads bound to another worker never count (runq.h). */
-static bool cap__mn_anywork(struct cap_worker *w, bool next_too)
-{
-	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst) ||
-	    atomic_load_explicit(&w->ninbox, memory_order_relaxed))
-		return true;
-	if (cap__policy)
-		return cap__res_len(&cap__mn.res) != 0;
-	if (cap__runq_len(w))
-		return true;
-	for (uint32_t i = 0; i < cap__mn.n; i++) {
-		struct cap_worker *v = cap__mn.workers[i];
-		if (v != w && (cap__ring_len(&v->runq.ring) ||
-			       (next_too && cap__next_stealable(atomic_load_explicit(&v->runq.next, memory_order_relaxed)))))
-			return true;
-	}
-	return false;
-}
-
 /* A stealable thread waits in another worker's run-next slot. */
 static bool cap__mn_next_waiting(struct cap_worker *w)
 {
@@ -236,6 +214,26 @@ static bool cap__mn_next_waiting(struct cap_worker *w)
 			return true;
 	}
 	return false;
+}
+
+/* Is there work for w somewhere (a cheap look, for spinning and parking)?
+ * Another worker's run-next thread counts only with `next_too`: that
+ * worker is about to run it, and the poller looks at the slots now and
+ * then (cap__mn_watch_next).  Threads bound to another worker never count
+ * (runq.h). */
+static bool cap__mn_anywork(struct cap_worker *w, bool next_too)
+{
+	if (atomic_load_explicit(&cap__mn.ninject, memory_order_seq_cst) ||
+	    atomic_load_explicit(&w->ninbox, memory_order_relaxed))
+		return true;
+	if (cap__policy)
+		return cap__res_len(&cap__mn.res) != 0;
+	if (cap__runq_len(w))
+		return true;
+	for (uint32_t i = 0; i < cap__mn.n; i++)
+		if (cap__mn.workers[i] != w && cap__ring_len(&cap__mn.workers[i]->runq.ring))
+			return true;
+	return next_too && cap__mn_next_waiting(w);
 }
 
 /* I/O, timers or completions may make work: someone should poll. */

@@ -27,8 +27,10 @@
  * kept the other one spinning (a spawn and join took 320-370 ns on two
  * workers, 145 on one).  For a queuer that computes on instead, the
  * poller looks every CAP_LOOK_NS (10 ms) while a worker runs, and takes
- * the slot's thread from one that has not switched (cap__mn_watch_next).
- * A thread bound to its worker wakes nobody either: no other may run it.
+ * the slot's thread from one that has not switched (cap__mn_watch_next);
+ * with none polling, the queuer wakes one (cap__mn_should_wake), and a
+ * poller that stops polling wakes one for a slot's thread it saw.  A
+ * thread bound to its worker goes where no other looks (runq.h).
  *
  * Stealing and parking (mn.c).  A worker with nothing to run looks at its
  * inbox, its queue, the injection queue, polls epoll without blocking if

@@ -101,6 +101,7 @@ static void cap__poll_nowait(struct cap_worker *w)
 static __attribute__((noinline)) struct cap_thread *cap__pick_slow(struct cap_worker *w)
 {
 	w->dispatches = 0;
+	cap__tel_stamp_forget(w);
 	/* Not while a thread parks: it holds cap__mn.lock until switched out,
 	 * and the poller's wakes take it.  The due timers, though, are released
 	 * under that lock: threads that hand work to one another only by
@@ -702,7 +703,7 @@ bool cap__sched_run_one(struct cap_worker *w)
 		return false;
 	cap__dispatch(t);
 	if (w->tel)
-		atomic_store_explicit(&w->tel->run_began, cap__ticks(), memory_order_relaxed);
+		cap__graph_run_ended(w->tel, cap__ticks(), w->switches);
 	cap__switch(w, &w->sched, t);
 	return true;
 }

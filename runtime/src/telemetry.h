@@ -167,6 +167,9 @@ struct cap_telemetry {
 	 * cap__waking), 0: none — a wake by a timer or the poller.  Beside
 	 * blocked[], which every wake writes. */
 	uint64_t wake_site;
+	/* The poller's clock read after epoll_wait, for the wakes of the events
+	 * it returned (cap__tel_wake_batch); 0: none, each wake reads the clock. */
+	uint64_t wake_stamp;
 	uint64_t blocking_ops;
 	uint64_t open_fds_delta; /* descriptors opened minus closed through the shim */
 	/* open_fds_delta when the running thread's run began: set wherever a run
@@ -195,6 +198,10 @@ struct cap_telemetry {
 	 * scheduler context's pick.  The watchdog times a stall from it, and
 	 * sleeps until the run could have become one. */
 	_Atomic uint64_t run_began;
+	/* The worker's switch count when run_began was stamped: the thread the
+	 * next switch goes to resumes at run_began, with no clock read of its
+	 * own (cap__graph_resumed); ~0: not to be used (cap__tel_stamp_forget). */
+	uint64_t began_switches;
 };
 
 
@@ -242,14 +249,35 @@ static inline void cap__graph_prefetch(const struct cap_worker *w)
 		__builtin_prefetch(&w->current->last_node, 1);
 }
 
-/* The run that stalled has ended (see stall_watch). */
-static inline void cap__graph_run_ended(struct cap_telemetry *T, uint64_t now)
+/* The running thread's run has ended, on a worker that has made `switches`
+ * switches: the next run begins now (and the one that stalled has ended,
+ * see stall_watch). */
+static inline void cap__graph_run_ended(struct cap_telemetry *T, uint64_t now, uint64_t switches)
 {
 	atomic_store_explicit(&T->run_began, now, memory_order_relaxed);
+	T->began_switches = switches;
 	if (__builtin_expect(atomic_load_explicit(&T->stall_watch, memory_order_relaxed), 0)) {
 		T->stall_end_ticks = now;
 		atomic_store_explicit(&T->stall_watch, 0, memory_order_release);
 	}
+}
+
+/* The worker does something of its own before its next switch (polls,
+ * releases timers): the run switched to next reads the clock itself, so
+ * that this work is in no thread's run. */
+static inline void cap__tel_stamp_forget(struct cap_worker *w)
+{
+	if (w->tel)
+		w->tel->began_switches = ~0ull;
+}
+
+/* The poller wakes the threads of the events one epoll_wait returned
+ * (`begin`, then not): each thread's wait ends when epoll reported its
+ * event, one clock read for the batch instead of one per wake. */
+static inline void cap__tel_wake_batch(struct cap_worker *w, bool begin)
+{
+	if (w->tel)
+		w->tel->wake_stamp = begin ? cap__ticks() : 0;
 }
 
 /* Hashes of call chains, inline: the yield sampler uses them on the signal
