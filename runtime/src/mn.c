@@ -173,7 +173,8 @@ static inline uint32_t cap__rand(struct cap_worker *w)
 	return w->rand = x;
 }
 
-/* From a random victim on: half of its ring. */
+/* From a random victim on: half of its ring (never a bound thread: those
+ * wait where no thief looks, runq.h). */
 static struct cap_thread *cap__mn_steal(struct cap_worker *w)
 {
 	uint32_t n = cap__mn.n;
@@ -185,22 +186,16 @@ static struct cap_thread *cap__mn_steal(struct cap_worker *w)
 		struct cap_worker *v = cap__mn.workers[(start + i) % n];
 		if (v == w)
 			continue;
-		uint32_t k = cap__ring_grab(&v->runq.ring, buf), took = 0;
-		struct cap_thread *t = NULL;
+		uint32_t k = cap__ring_grab(&v->runq.ring, buf);
+		if (!k)
+			continue;
 		for (uint32_t j = 0; j < k; j++) {
-			if (cap__mn_not_mine(w, buf[j]))
-				continue; /* bound to v: back to it */
 			cap__mn_own(w, buf[j]);
-			took++;
-			if (!t)
-				t = buf[j];
-			else
+			if (j)
 				cap__ring_put(&w->runq.ring, buf[j]); /* ours is empty: it fits */
 		}
-		if (!t)
-			continue;
-		atomic_fetch_add_explicit(&w->stats.steals, took, memory_order_relaxed);
-		return t;
+		atomic_fetch_add_explicit(&w->stats.steals, k, memory_order_relaxed);
+		return buf[0];
 	}
 	return NULL;
 }
