@@ -58,8 +58,15 @@ struct cap_node {
 	 * tried first, as the same call most often wakes it (graph.c). */
 	uint32_t wake_memo;
 	uint64_t frames[CAP_FRAMES];
+	/* The walk's memo (graph.c): a walk from return address memo_pc (0:
+	 * none) found this chain taking the frame-pointer rule at every step,
+	 * the frames' CFAs memo_off[k] bytes below the thread's initial stack
+	 * pointer, and ended at the thread's base. */
+	uint64_t memo_pc;
+	uint32_t memo_off[CAP_FRAMES];
 } __attribute__((aligned(64)));
 _Static_assert(__builtin_offsetof(struct cap_node, frames) == 56, "what a blocking op, a resume and a wake touch: one line");
+_Static_assert(sizeof(struct cap_node) == 256, "a node is four lines");
 
 struct cap_edge {
 	uint32_t from, to;
@@ -161,6 +168,7 @@ struct cap_telemetry {
 	 * worker keeps warm, not in a frame on the blocking thread's stack,
 	 * whose lines that deep have gone cold since that thread last blocked. */
 	uint64_t chain[CAP_FRAMES] __attribute__((aligned(64)));
+	uintptr_t chain_cfa[CAP_FRAMES]; /* its frames' CFAs, for the walk's memo */
 	/* Counters the worker keeps. */
 	uint32_t blocked[16]; /* live threads blocked, by wait reason */
 	/* The site of the program's call that is waking threads now (syncprof.h:
@@ -171,6 +179,7 @@ struct cap_telemetry {
 	 * it returned (cap__tel_wake_batch); 0: none, each wake reads the clock. */
 	uint64_t wake_stamp;
 	uint64_t blocking_ops;
+	uint64_t walks; /* blocking ops whose chain was walked, the node's memo not standing for it (graph.c) */
 	uint64_t open_fds_delta; /* descriptors opened minus closed through the shim */
 	/* open_fds_delta when the running thread's run began: set wherever a run
 	 * begins or ends (graph.c), so a new thread's first run needs no hook. */

@@ -131,6 +131,15 @@ struct cap_unwind_link {
 	uintptr_t cfa;  /* out: the CFA of the first frame found returning into __morestack (0: none) */
 	uint32_t n;     /* out: the index of that return address in frames */
 	bool stopped;   /* out: the walk ended at stop */
+	/* out, for the walk's memo (graph.c): the steps that took the
+	 * frame-pointer rule (bit k: the step that found frames[k], or the one
+	 * after the last), whether the walk ended at the thread's base, and
+	 * each step's CFA in cfas[] (max of them, not on the stack the walk
+	 * runs on: a bigger frame there would split where the walk's caller
+	 * did not) */
+	uint32_t fp;
+	bool at_base;
+	uintptr_t *cfas;
 };
 
 /* Walks t's stack from `r` and stores up to `max` return addresses,
@@ -163,6 +172,8 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 		else
 			rule = miss(key);
 		const bool fp = __builtin_memcmp(&rule, &cap__unwind_fp_rule, sizeof rule) == 0;
+		if (link)
+			link->fp |= (uint32_t)fp << n;
 		uintptr_t cfa, below = 16, ra;
 		if (fp) {
 			/* The program's own code and the runtime's: a frame-pointer frame. */
@@ -190,6 +201,10 @@ static inline __attribute__((always_inline)) uint32_t cap__unwind_walk(const str
 		if (link && link->stop && cfa == link->stop) {
 			link->stopped = true;
 			break;
+		}
+		if (link) {
+			link->cfas[n] = cfa;
+			link->at_base = cfa == base;
 		}
 		/* The reads below are from [cfa - below, cfa). */
 		if (cfa == base || (cfa & 7) ||

@@ -6,7 +6,8 @@
  * three sites of its own: six blocking points, whose chains differ only
  * beyond the link (the two outer sites) or only before it (the inner
  * ones).  And a blocking point whose successor changes from one op to the
- * next, at the same depth.  And stack accounting for a linked chunk that
+ * next, at the same depth, and one that repeats, which the node's memo of
+ * the walk stands for.  And stack accounting for a linked chunk that
  * one thread went deep in and the next thread links again.  Telemetry
  * records only when it is on: the test runs itself again with a telemetry
  * socket to listen on. */
@@ -204,6 +205,42 @@ static void test_successors_that_change(void)
 	CHECK_EQ(runs_between(sleep_p, sleep_y), (uint64_t)ROUNDS / 2);
 }
 
+/* A thread that blocks at one point again and again: after its first
+ * blocks there, the node's memo stands for the walk (src/graph.c).  Its
+ * words are checked, not trusted: test_successors_that_change has two
+ * points whose memos differ in one return address only. */
+static __attribute__((noinline)) void sleep_r(void) { cap_sleep_ns(1000); __asm__ volatile("" ::: "memory"); }
+
+static void *repeating(void *arg)
+{
+	for (int i = 0; i < ROUNDS; i++)
+		sleep_r();
+	__asm__ volatile("" ::: "memory");
+	return arg;
+}
+
+static uint64_t walks(void)
+{
+	uint64_t n = 0;
+	const struct cap_telemetry *T;
+	EACH_TABLE(T)
+		n += T->walks;
+	return n;
+}
+
+static void test_a_repeated_point_is_not_walked_again(void)
+{
+	uint64_t before = walks();
+	cap_thread_t *t = cap_spawn(repeating, NULL, &(cap_spawn_opts_t){ .name = "repeating" });
+	CHECK(t != NULL);
+	cap_join(t, NULL);
+	uint64_t walked = walks() - before;
+	fprintf(stderr, "  # %d blocks at one point: %llu walks\n", ROUNDS, (unsigned long long)walked);
+	CHECK_EQ(sleeps_in(sleep_r), (uint64_t)ROUNDS);
+	/* Its first two blocks and the join's, and one or two per worker it moved to. */
+	CHECK(walked <= ROUNDS / 4);
+}
+
 /* Stack accounting: a finished thread's linked chunk is clean again for
  * the next thread that links it (from the worker's pool), whose high-water
  * is then its own.  Both call big_frame, whose frame needs a chunk of its
@@ -275,6 +312,7 @@ int main(int argc, char **argv)
 	}
 	RUN(test_chains_through_a_chunk_link);
 	RUN(test_successors_that_change);
+	RUN(test_a_repeated_point_is_not_walked_again);
 	RUN(test_a_chunk_is_clean_for_its_next_thread);
 	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
 	TAP_DONE();
