@@ -217,12 +217,13 @@ static inline bool cap__chain_is(const struct cap_node *nd, const uint64_t *fram
 	return d == 0;
 }
 
-/* The walk's memo.  A walk is a function of where it starts (a return
- * address, rsp and rbp), of the rules of the addresses it steps from (a
- * function of each address), and of the words it reads.  In a chain where
- * every step takes the frame-pointer rule, those words are each frame's
- * return address and saved rbp, at fixed offsets below the thread's
- * initial stack pointer (the 16-aligned top of its first chunk, sched.c).
+/* The walk's memo: does g stand for a block of this kind from r?  A walk
+ * is a function of where it starts (a return address, rsp and rbp), of the
+ * rules of the addresses it steps from (a function of each address), and
+ * of the words it reads.  In a chain where every step takes the
+ * frame-pointer rule, those words are each frame's return address and
+ * saved rbp, at fixed offsets below the thread's initial stack pointer
+ * (the 16-aligned top of its first chunk, sched.c).
  * When a thread starts from the node's memo_pc, with rbp where the memo's
  * first frame needs it, and every one of those words holds what the chain
  * and the memo say, the walk would find that chain: it is not made.  The
@@ -238,12 +239,12 @@ static inline bool cap__chain_is(const struct cap_node *nd, const uint64_t *fram
  * Only walks on the thread's first chunk that end at its base, every step
  * by the frame-pointer rule (the program's code and the runtime's), are
  * memoised; a chain through a prebuilt library takes the whole walk. */
-static inline bool cap__memo_holds(const struct cap_node *g, const struct cap_thread *t, struct cap_unwind_regs r)
+static inline bool cap__memo_holds(const struct cap_node *g, const struct cap_thread *t, struct cap_unwind_regs r, int kind)
 {
 	const uintptr_t top = (uintptr_t)t->ss.initial_sp, lo = (uintptr_t)t->stack_lo;
 	const uint32_t n = g->nframes; /* below CAP_FRAMES when memo_pc is set */
-	if (g->memo_pc != r.pc || __morestack_current_segment || (top & 7) || top - lo > t->stack_size ||
-	    (uintptr_t)g->memo_off[0] + 16 > top - lo || r.rbp + 16 != top - g->memo_off[0] ||
+	if (g->memo_pc != r.pc || g->kind != (uint8_t)kind || __morestack_current_segment || (top & 7) ||
+	    top - lo > t->stack_size || (uintptr_t)g->memo_off[0] + 16 > top - lo || r.rbp + 16 != top - g->memo_off[0] ||
 	    g->memo_off[n] != atomic_load_explicit(&cap__base_cfa_off, memory_order_relaxed))
 		return false;
 	uint64_t d = 0;
@@ -273,6 +274,15 @@ static inline void cap__memo_record(struct cap_node *nd, const struct cap_thread
 	nd->memo_pc = pc;
 }
 
+/* The block went where prev's guess said: its node, and the edge in *e. */
+static inline uint32_t cap__guessed(struct cap_telemetry *T, const struct cap_node *prev, uint32_t *e)
+{
+	*e = prev->next_edge;
+	if (!*e)
+		T->edges.full++; /* as cap__edge_of counts each op it could not record */
+	return prev->next_node;
+}
+
 void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
 	uint64_t now = cap__ticks();
@@ -286,11 +296,8 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 	uint32_t node, e = 0;
 	/* The chain the thread went on to from here last time is the likely one. */
 	struct cap_node *guess = prev && prev->next_node ? &T->nodes.v[prev->next_node - 1] : NULL;
-	if (guess && guess->kind == (uint8_t)kind && cap__memo_holds(guess, t, r)) {
-		node = prev->next_node;
-		e = prev->next_edge;
-		if (!e)
-			T->edges.full++; /* as cap__edge_of counts each op it could not record */
+	if (guess && cap__memo_holds(guess, t, r, kind)) {
+		node = cap__guessed(T, prev, &e);
 		t->chunk_link = 0; /* as cap__link_done leaves it on the first chunk */
 	} else {
 		/* The walk probes the unwind cache frame by frame, each probe
@@ -314,10 +321,7 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 		 * kept. */
 		__asm__("" : "+r"(T));
 		if (guess && cap__chain_is(guess, frames, n, kind)) {
-			node = prev->next_node;
-			e = prev->next_edge;
-			if (!e)
-				T->edges.full++;
+			node = cap__guessed(T, prev, &e);
 		} else {
 			node = cap__node_add(T, cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56), frames, n, kind);
 			if (node && prev) {
@@ -326,6 +330,8 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 				prev->next_edge = e;
 			}
 		}
+		/* Compared again when it was the guess: walks are rare, and a flag
+		 * kept across the branches cost every blocking op 16 bytes of frame. */
 		if (node && cap__chain_is(&T->nodes.v[node - 1], frames, n, kind))
 			cap__memo_record(&T->nodes.v[node - 1], t, &link, r.pc);
 	}
