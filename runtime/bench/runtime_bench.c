@@ -15,8 +15,9 @@
  *   telemetry_on_vs_off    throughput of a blocking-heavy workload (64 pairs
  *                          of threads bouncing messages over socketpairs) with
  *                          telemetry streaming to a consumer, over without:
- *                          the median over 7 pairs of runs, each pair's two
- *                          back to back (socket_msgs_per_s and
+ *                          the median over 5 runs of the two taking turns on
+ *                          the CPUs, 50 ms each (bench/turns.h), each timed
+ *                          by its turns (socket_msgs_per_s and
  *                          socket_msgs_per_s_telemetry: the medians of each)
  *   plain_call_ns          a call from a small function of the program into an
  *                          external function (plain gcc, bench/extern_fns.c),
@@ -62,6 +63,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <stdint.h>
+#include "turns.h"
 #include "unwind.h" /* internal: the call-chain walk, measured on its own */
 #define CAP_FRAMES_BENCH 32
 
@@ -445,35 +447,55 @@ static double run_for_number(const char *cmd)
 	return v;
 }
 
+/* A telemetry consumer that drains what it is sent: a socket in a
+ * directory of its own, and a user thread reading it. */
+struct consumer {
+	char dir[32], sock[64];
+	cap_thread_t *thread;
+};
+static bool consumer_open(struct consumer *c)
+{
+	snprintf(c->dir, sizeof c->dir, "/tmp/capriccio-bench.XXXXXX");
+	if (!mkdtemp(c->dir))
+		return false;
+	snprintf(c->sock, sizeof c->sock, "%s/t.sock", c->dir);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", c->sock);
+	drain_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (bind(drain_fd, (struct sockaddr *)&a, sizeof a) || listen(drain_fd, 1)) {
+		rmdir(c->dir);
+		return false;
+	}
+	c->thread = cap_spawn(drainer, NULL, NULL);
+	return true;
+}
+/* After the program it served has ended. */
+static void consumer_close(struct consumer *c)
+{
+	cap_join(c->thread, NULL);
+	close(drain_fd);
+	unlink(c->sock);
+	rmdir(c->dir);
+}
+
 /* Runs `self MODE ARGS` with telemetry off or on (connected to a draining
  * consumer); returns the number it printed, best of `runs`. */
 static double run_child(const char *self, const char *mode_args, int telemetry, int runs, int higher_is_better)
 {
 	double best = higher_is_better ? 0 : 1e18;
 	for (int r = 0; r < runs; r++) {
-		char dir[] = "/tmp/capriccio-bench.XXXXXX", sock[128] = "", cmd[8192];
-		cap_thread_t *d = NULL;
+		char cmd[8192];
+		struct consumer c;
 		if (telemetry) {
-			if (!mkdtemp(dir))
+			if (!consumer_open(&c))
 				return -1;
-			snprintf(sock, sizeof sock, "%s/t.sock", dir);
-			struct sockaddr_un a = { .sun_family = AF_UNIX };
-			snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
-			drain_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-			if (bind(drain_fd, (struct sockaddr *)&a, sizeof a) || listen(drain_fd, 1))
-				return -1;
-			d = cap_spawn(drainer, NULL, NULL);
-			snprintf(cmd, sizeof cmd, "CAPRICCIO_TELEMETRY='%s' '%s' %s", sock, self, mode_args);
+			snprintf(cmd, sizeof cmd, "CAPRICCIO_TELEMETRY='%s' '%s' %s", c.sock, self, mode_args);
 		} else {
 			snprintf(cmd, sizeof cmd, "'%s' %s", self, mode_args);
 		}
 		double v = run_for_number(cmd);
-		if (telemetry) {
-			cap_join(d, NULL);
-			close(drain_fd);
-			unlink(sock);
-			rmdir(dir);
-		}
+		if (telemetry)
+			consumer_close(&c);
 		if (v > 0 && (higher_is_better ? v > best : v < best))
 			best = v;
 	}
@@ -491,33 +513,49 @@ static double median_of(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Runs `self MODE ARGS` without telemetry and with it, `pairs` times each,
- * the two runs of a pair back to back in alternating order: the medians of
- * each, and the median over pairs of on over off.  Run minutes apart (all
- * off, then all on), the ratio swung from 0.89 to 0.97 with this machine's
- * drift; two runs of a pair share most of it. */
-#define TELEMETRY_PAIRS 7
+/* The socket ping-pong (child_sockets) without telemetry and with it,
+ * `runs` times, each time the two taking turns of TELEMETRY_TURN_MS
+ * (turns.h): the medians of each one's throughput, and the median of on
+ * over off.  Run back to back instead, one after the other, the ratio
+ * ranged from 0.67 to 1.03 with this machine's drift. */
+#define TELEMETRY_RUNS 5
+#define TELEMETRY_TURN_MS 50
 struct paired {
 	double off, on, ratio;
 };
-static struct paired paired_runs(const char *self, const char *mode_args, int pairs)
+static struct paired turns_of_sockets(const char *self, int runs)
 {
-	double off[16], on[16], ratio[16];
-	int n = 0;
-	for (int r = 0; r < pairs && n < 16; r++) {
-		double a, b;
-		if (r % 2) {
-			b = run_child(self, mode_args, 1, 1, 1);
-			a = run_child(self, mode_args, 0, 1, 1);
-		} else {
-			a = run_child(self, mode_args, 0, 1, 1);
-			b = run_child(self, mode_args, 1, 1, 1);
-		}
-		if (a <= 0 || b <= 0)
+	extern char **environ;
+	enum { PAIRS = 64, MSGS = 10000 };
+	char pairs[16], msgs_per_pair[16], var[128];
+	snprintf(pairs, sizeof pairs, "%d", PAIRS);
+	snprintf(msgs_per_pair, sizeof msgs_per_pair, "%d", MSGS);
+	char *argv[] = { (char *)self, "sockets", pairs, msgs_per_pair, NULL };
+	double off[16], on[16], ratio[16], msgs = 2.0 * PAIRS * MSGS;
+	int n = 0, nenv = 0;
+	while (environ[nenv])
+		nenv++;
+	char **env_on = calloc((size_t)nenv + 2, sizeof *env_on); /* environ with CAPRICCIO_TELEMETRY first */
+	memcpy(env_on + 1, environ, (size_t)nenv * sizeof *env_on);
+	env_on[0] = var;
+	for (int r = 0; r < runs && r < 16; r++) {
+		struct consumer c;
+		if (!consumer_open(&c))
+			break;
+		snprintf(var, sizeof var, "CAPRICCIO_TELEMETRY=%s", c.sock);
+		struct turns_program p_off = { argv, environ }, p_on = { argv, env_on };
+		double s_off = 0, s_on = 0; /* who goes first alternates */
+		bool ok = r % 2 ? turns_run(&p_on, &p_off, TELEMETRY_TURN_MS, &s_on, &s_off)
+				: turns_run(&p_off, &p_on, TELEMETRY_TURN_MS, &s_off, &s_on);
+		consumer_close(&c);
+		if (!ok || s_off <= 0 || s_on <= 0)
 			continue;
-		off[n] = a, on[n] = b, ratio[n] = b / a;
+		off[n] = msgs / s_off, on[n] = msgs / s_on, ratio[n] = s_off / s_on;
+		fprintf(stderr, "socket ping-pong in turns: %.0f msgs/s without telemetry, %.0f with (%.3f)\n", off[n], on[n],
+			ratio[n]);
 		n++;
 	}
+	free(env_on);
 	if (!n)
 		return (struct paired){ 0, 0, 0 };
 	return (struct paired){ median_of(off, n), median_of(on, n), median_of(ratio, n) };
@@ -648,7 +686,7 @@ int main(int argc, char **argv)
 	self[sl > 0 ? sl : 0] = 0;
 	double op_off = run_child(self, "pingpong 1000000", 0, 3, 0);
 	double op_on = run_child(self, "pingpong 1000000", 1, 3, 0);
-	struct paired tput = paired_runs(self, "sockets 64 10000", TELEMETRY_PAIRS);
+	struct paired tput = turns_of_sockets(self, TELEMETRY_RUNS);
 	double tput_off = tput.off, tput_on = tput.on;
 	fprintf(stderr, "blocking op: %.1f ns without telemetry, %.1f ns with; socket ping-pong: %.0f vs %.0f msgs/s\n",
 		op_off, op_on, tput_off, tput_on);
