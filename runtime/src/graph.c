@@ -283,64 +283,17 @@ static inline uint32_t cap__guessed(struct cap_telemetry *T, const struct cap_no
 	return prev->next_node;
 }
 
-void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
+/* The worker's figures of a block at `node` (index + 1, 0: none) by edge
+ * e at `now`, which ends a run of `run` ticks that opened `fds`
+ * descriptors, net, on a worker that had made `switches` switches. */
+static inline __attribute__((always_inline)) void cap__block_counted(struct cap_telemetry *T, int kind, uint64_t now, uint32_t node,
+								    uint32_t e, uint64_t run, int64_t fds, uint64_t switches)
 {
-	uint64_t now = cap__ticks();
-	uint32_t from = cap__ref_here(T, t->last_node);
-	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
-		from = cap__node_import(T, t);
-	struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
-	/* From the runtime's block function (our caller): its caller is the first frame. */
-	const uintptr_t *fp = __builtin_frame_address(0);
-	struct cap_unwind_regs r = { fp[1], (uintptr_t)(fp + 2), fp[0] };
-	uint32_t node, e = 0;
-	/* The chain the thread went on to from here last time is the likely one. */
-	struct cap_node *guess = prev && prev->next_node ? &T->nodes.v[prev->next_node - 1] : NULL;
-	if (guess && cap__memo_holds(guess, t, r, kind)) {
-		node = cap__guessed(T, prev, &e);
-		t->chunk_link = 0; /* as cap__link_done leaves it on the first chunk */
-	} else {
-		/* The walk probes the unwind cache frame by frame, each probe
-		 * waiting for the one before: a miss each, on a worker whose
-		 * caches the kernel's network stack has just swept.  The guess's
-		 * probes start at once. */
-		if (guess) {
-			struct cap_unwind_slot *cache = cap__w->unwind;
-			for (uint32_t k = 0; k < guess->nframes && k < CAP_PREFETCH_FRAMES; k++)
-				__builtin_prefetch(cap__unwind_slot_in(cache, guess->frames[k] - 1));
-		}
-		T->walks++;
-		uint64_t *frames = T->chain;
-		struct cap_unwind_link link = { .stop = cap__link_stop(t, r.sp, prev), .cfas = T->chain_cfa };
-		uint64_t memo = t->chunk_memo;
-		uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, &memo, frames, CAP_FRAMES, cap__unwind_fill, &link);
-		n = cap__link_done(t, &link, r.sp, prev, frames, n);
-		/* The walk needs every register, so T is spilled across it;
-		 * without this, gcc reloads it from the stack at each use below
-		 * (~10 loads per op).  As a new value here it is reloaded once and
-		 * kept. */
-		__asm__("" : "+r"(T));
-		if (guess && cap__chain_is(guess, frames, n, kind)) {
-			node = cap__guessed(T, prev, &e);
-		} else {
-			node = cap__node_add(T, cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56), frames, n, kind);
-			if (node && prev) {
-				e = cap__edge_of(T, from, node);
-				prev->next_node = node;
-				prev->next_edge = e;
-			}
-		}
-		/* Compared again when it was the guess: walks are rare, and a flag
-		 * kept across the branches cost every blocking op 16 bytes of frame. */
-		if (node && cap__chain_is(&T->nodes.v[node - 1], frames, n, kind))
-			cap__memo_record(&T->nodes.v[node - 1], t, &link, r.pc);
-	}
 	if (node) {
 		struct cap_node *nd = &T->nodes.v[node - 1];
-		nd->fd_delta += (int64_t)(T->open_fds_delta - T->run_fds);
+		nd->fd_delta += fds;
 		if (e) {
 			struct cap_edge *ed = &T->edges.v[e - 1];
-			uint64_t run = now - t->t_resumed;
 			ed->count++;
 			ed->total += run;
 			ed->ewma = ed->count == 1 ? run : ed->ewma + (uint64_t)(((int64_t)run - (int64_t)ed->ewma) / 8);
@@ -349,12 +302,147 @@ void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
 		}
 	}
 	T->run_fds = T->open_fds_delta;
-	t->last_node = T->ref0 | node;
-	t->t_wait = now;
-	cap__graph_run_ended(T, now, cap__w->switches);
+	cap__graph_run_ended(T, now, switches);
 	if (kind != CAP_KIND_YIELD)
 		T->blocked[kind & 15]++;
 	T->blocking_ops++;
+}
+
+/* A block of t's at `node` by `edge`, at `now`, for cap__graph_commit. */
+static inline __attribute__((always_inline)) void cap__block_of(struct cap_telemetry *T, struct cap_thread *t, int kind,
+							       uint64_t now, uint32_t node, uint32_t edge,
+							       struct cap_graph_prep *p)
+{
+	*p = (struct cap_graph_prep){ .now = now, .run = now - t->t_resumed, .fds = (int64_t)(T->open_fds_delta - T->run_fds),
+				      .node = node, .edge = edge, .waits = t->waits, .kind = kind };
+}
+
+/* The block is recorded at `node` by edge e, all of it at once. */
+static inline __attribute__((always_inline)) void cap__block_recorded(struct cap_telemetry *T, struct cap_thread *t, int kind,
+								     uint64_t now, uint32_t node, uint32_t e)
+{
+	cap__block_counted(T, kind, now, node, e, now - t->t_resumed, (int64_t)(T->open_fds_delta - T->run_fds),
+			   cap__w->switches);
+	t->last_node = T->ref0 | node;
+	t->t_wait = now;
+}
+
+/* The regs a walk starts from: those of cap__graph_block's caller, the
+ * runtime's block function, whose caller is the first frame.  fp is
+ * cap__graph_block's frame. */
+static inline struct cap_unwind_regs cap__block_regs(const uintptr_t *fp)
+{
+	return (struct cap_unwind_regs){ fp[1], (uintptr_t)(fp + 2), fp[0] };
+}
+
+/* The block's point when the memo of prev's guess does not stand for it:
+ * the chain walked, then the block recorded (at `now`), or its node and
+ * edge given to p (cap__graph_prepare).  Out of line, its frame is not set
+ * up on the blocks the memo stands for (nearly all), and reached by a tail
+ * jump: a frame below its callers' would be that much more stack on the
+ * chunk a thread blocks on (test_chains_through_a_chunk_link). */
+static __attribute__((noinline)) void cap__graph_walked(struct cap_telemetry *T, struct cap_thread *t, int kind,
+							const uintptr_t *fp, uint64_t now, struct cap_graph_prep *p)
+{
+	uint32_t from = cap__ref_here(T, t->last_node), node, edge = 0, *e = &edge; /* imported by the caller */
+	struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
+	struct cap_node *guess = prev && prev->next_node ? &T->nodes.v[prev->next_node - 1] : NULL;
+	struct cap_unwind_regs r = cap__block_regs(fp);
+	/* The walk probes the unwind cache frame by frame, each probe waiting
+	 * for the one before: a miss each, on a worker whose caches the
+	 * kernel's network stack has just swept.  The guess's probes start at
+	 * once. */
+	if (guess) {
+		struct cap_unwind_slot *cache = cap__w->unwind;
+		for (uint32_t k = 0; k < guess->nframes && k < CAP_PREFETCH_FRAMES; k++)
+			__builtin_prefetch(cap__unwind_slot_in(cache, guess->frames[k] - 1));
+	}
+	T->walks++;
+	uint64_t *frames = T->chain;
+	struct cap_unwind_link link = { .stop = cap__link_stop(t, r.sp, prev), .cfas = T->chain_cfa };
+	uint64_t memo = t->chunk_memo;
+	uint32_t n = cap__unwind_walk(t, r, true, __morestack_segments, &memo, frames, CAP_FRAMES, cap__unwind_fill, &link);
+	n = cap__link_done(t, &link, r.sp, prev, frames, n);
+	/* The walk needs every register, so T is spilled across it; without
+	 * this, gcc reloads it from the stack at each use below (~10 loads per
+	 * op).  As a new value here it is reloaded once and kept. */
+	__asm__("" : "+r"(T));
+	if (guess && cap__chain_is(guess, frames, n, kind)) {
+		node = cap__guessed(T, prev, e);
+	} else {
+		node = cap__node_add(T, cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56), frames, n, kind);
+		if (node && prev) {
+			*e = cap__edge_of(T, from, node);
+			prev->next_node = node;
+			prev->next_edge = *e;
+		}
+	}
+	/* Compared again when it was the guess: walks are rare, and a flag
+	 * kept across the branches cost every blocking op 16 bytes of frame. */
+	if (node && cap__chain_is(&T->nodes.v[node - 1], frames, n, kind))
+		cap__memo_record(&T->nodes.v[node - 1], t, &link, r.pc);
+	if (p)
+		cap__block_of(T, t, kind, now, node, edge, p);
+	else
+		cap__block_recorded(T, t, kind, now, node, edge);
+}
+
+/* Does the memo of the guess, the node t went to from its last one last
+ * time, stand for a block of t's from fp's caller's caller?  Then its
+ * node, and in *e the edge to it.  Of what a reader of the tables counts,
+ * only a full edge table's lost ops change (a node may be imported). */
+static inline __attribute__((always_inline)) bool cap__graph_memo_hit(struct cap_telemetry *T, struct cap_thread *t, int kind,
+								     const uintptr_t *fp, uint32_t *node, uint32_t *e)
+{
+	uint32_t from = cap__ref_here(T, t->last_node);
+	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
+		from = cap__node_import(T, t);
+	const struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
+	if (!prev || !prev->next_node || !cap__memo_holds(&T->nodes.v[prev->next_node - 1], t, cap__block_regs(fp), kind))
+		return false;
+	t->chunk_link = 0; /* as cap__link_done leaves it on the first chunk */
+	*node = cap__guessed(T, prev, e);
+	return true;
+}
+
+void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind)
+{
+	uint64_t now = cap__ticks();
+	const uintptr_t *fp = __builtin_frame_address(0);
+	uint32_t node, e;
+	if (!cap__graph_memo_hit(T, t, kind, fp, &node, &e))
+		return cap__graph_walked(T, t, kind, fp, now, NULL);
+	cap__block_recorded(T, t, kind, now, node, e);
+}
+
+void cap__graph_prepare(struct cap_telemetry *T, struct cap_thread *t, int kind, struct cap_graph_prep *p)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+	uint64_t now = cap__ticks();
+	uint32_t node, e;
+	if (!cap__graph_memo_hit(T, t, kind, fp, &node, &e))
+		return cap__graph_walked(T, t, kind, fp, now, p);
+	cap__block_of(T, t, kind, now, node, e, p);
+}
+
+void cap__graph_commit(struct cap_telemetry *T, struct cap_thread *t, int kind, const struct cap_graph_prep *p)
+{
+	if (CAP_UNLIKELY(t->waits != p->waits + 1)) /* a handler of a signal waited meanwhile: p's edge is stale */
+		return cap__graph_block(T, t, kind);
+	t->last_node = T->ref0 | p->node;
+	t->t_wait = p->now;
+	T->pending = *p;
+	T->pending.switches = cap__w->switches;
+}
+
+void cap__graph_counted(struct cap_telemetry *T)
+{
+	/* The next run begins when this one ended, as after any block: its
+	 * first steps are taking the wait lock and the switch to it (a clock
+	 * read of its own costs ~17 ns here, more than the lock's usual wait). */
+	const struct cap_graph_prep *p = &T->pending;
+	cap__block_counted(T, p->kind, p->now, p->node, p->edge, p->run, p->fds, p->switches);
+	T->pending.kind = -1;
 }
 
 /* cap__graph_resumed for a thread that moved here: its last node imported,

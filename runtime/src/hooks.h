@@ -23,6 +23,17 @@ static inline __attribute__((always_inline)) void cap__hook_block(struct cap_wor
 		cap__policy_block(t, __builtin_frame_address(0));
 }
 
+/* The same, for a block whose point cap__graph_prepare found (telemetry.h). */
+static inline __attribute__((always_inline)) void cap__hook_block_prepared(struct cap_worker *w, struct cap_thread *t, int kind,
+									   const struct cap_graph_prep *p)
+{
+	struct cap_telemetry *T = w->tel;
+	if (T)
+		cap__graph_commit(T, t, kind, p);
+	if (CAP_UNLIKELY(cap__policy))
+		cap__policy_block(t, __builtin_frame_address(0));
+}
+
 /* t runs again after the block of the same kind. */
 static inline __attribute__((always_inline)) void cap__hook_resumed(struct cap_worker *w, struct cap_thread *t, int kind)
 {

@@ -243,6 +243,11 @@ int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason w
  * -cap__block(...)` would be a call and a frame of their own, one more for
  * the blocking graph to walk and hash at each op (graph_cost_ns +5%). */
 int cap__block_public(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj);
+/* cap__block for a wait whose point the blocking graph found before the
+ * lock was taken (telemetry.h: struct cap_graph_prep; NULL: none). */
+struct cap_graph_prep;
+int cap__block_prepared(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj,
+			const struct cap_graph_prep *prep);
 void cap__wake(struct cap_thread *t, int result);
 void cap__wake_all(struct cap_waitq *q, int result);
 struct cap_thread *cap__wake_one(struct cap_waitq *q, int result);

@@ -333,22 +333,35 @@ int cap__fd_wait(int fd, int dir, uint64_t deadline_ns)
 	struct cap_fd *f = cap__fd(fd);
 	if (!f)
 		return -EBADF;
-	cap__graph_prefetch(w);
-	cap__mn_lock();
-	int r = cap__fd_register(w, fd, f);
-	if (r) {
-		cap__mn_unlock(w);
-		return r;
-	}
 	uint8_t *ready = dir == CAP_DIR_READ ? &f->rready : &f->wready;
-	if (*ready) {
-		*ready = 0;
+	struct cap_graph_prep prep;
+	int r;
+	/* With telemetry, the wait's point is found before the lock is taken,
+	 * when the descriptor is not ready (telemetry.h): if it became ready
+	 * meanwhile, the point is forgotten; if it was ready and no longer
+	 * is, it is found as every other time, the lock given up for that. */
+	for (;;) {
+		bool found = w->tel && !*ready;
+		if (found)
+			cap__graph_prepare(w->tel, w->current, CAP_WAIT_IO, &prep);
+		cap__mn_lock();
+		r = cap__fd_register(w, fd, f);
+		if (r) {
+			cap__mn_unlock(w);
+			return r;
+		}
+		if (*ready) {
+			*ready = 0;
+			cap__mn_unlock(w);
+			return 0;
+		}
+		if (found || !w->tel)
+			break;
 		cap__mn_unlock(w);
-		return 0;
 	}
 	cap__io_waiter(w, 1);
-	r = cap__block(dir == CAP_DIR_READ ? &f->readers : &f->writers, deadline_ns, CAP_WAIT_IO,
-		       (const void *)(intptr_t)fd);
+	r = cap__block_prepared(dir == CAP_DIR_READ ? &f->readers : &f->writers, deadline_ns, CAP_WAIT_IO,
+				(const void *)(intptr_t)fd, w->tel ? &prep : NULL);
 	cap__io_waiter(cap__w, -1);
 	return r;
 }

@@ -179,6 +179,8 @@ static __attribute__((noinline)) void cap__post_switch(struct cap_worker *w)
 	if (w->post_unlock) {
 		w->post_unlock = false;
 		cap__mn_unlock(w);
+		if (w->tel && w->tel->pending.kind >= 0)
+			cap__graph_counted(w->tel);
 	}
 }
 
@@ -270,6 +272,11 @@ static inline void cap__dispatch(struct cap_thread *t)
 	 * of following it. */
 	__builtin_prefetch(&t->ctx, 1);
 	__builtin_prefetch(&t->wait_obj, 1);
+	/* And the words the switch pops from its stack, with its return
+	 * through the block function's frame above them. */
+	const char *sp = t->ctx.sp;
+	__builtin_prefetch(sp, 1);
+	__builtin_prefetch(sp + 64, 1);
 	if (CAP_UNLIKELY(t->state != CAP_RUNNABLE))
 		cap__fatal_misuse("capriccio: internal error: a thread taken from a run queue was not runnable (queued "
 				  "twice, or woken while it ran)");
@@ -295,7 +302,8 @@ struct cap_worker *cap__schedule(struct cap_worker *w, struct cap_thread *cur)
  * graph to walk and hash.  Entered under cap__mn.lock; returns without it
  * (the next context releases it). */
 static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq *q, uint64_t deadline_ns,
-							      enum cap_wait_reason why, const void *obj)
+							      enum cap_wait_reason why, const void *obj,
+							      const struct cap_graph_prep *prep)
 {
 	struct cap_worker *w = cap__need_worker();
 	struct cap_thread *cur = w->current;
@@ -316,7 +324,10 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 		cur->wake_ns = deadline_ns;
 		cap__timer_add(w, cur);
 	}
-	cap__hook_block(w, cur, why);
+	if (prep)
+		cap__hook_block_prepared(w, cur, why, prep);
+	else
+		cap__hook_block(w, cur, why);
 	w->post_unlock = true;
 	w = cap__schedule(w, cur);
 	cap__hook_resumed(w, cur, why);
@@ -327,12 +338,18 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 
 int cap__block(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj)
 {
-	return cap__block_in(q, deadline_ns, why, obj);
+	return cap__block_in(q, deadline_ns, why, obj, NULL);
+}
+
+int cap__block_prepared(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj,
+			const struct cap_graph_prep *prep)
+{
+	return cap__block_in(q, deadline_ns, why, obj, prep);
 }
 
 int cap__block_public(struct cap_waitq *q, uint64_t deadline_ns, enum cap_wait_reason why, const void *obj)
 {
-	return -cap__block_in(q, deadline_ns, why, obj);
+	return -cap__block_in(q, deadline_ns, why, obj, NULL);
 }
 
 static inline void cap__wake_as(struct cap_thread *t, int result, bool soon)

@@ -145,6 +145,22 @@ struct cap_thread_row {
 _Static_assert(CAP_NODES_MAX < 0x10000 && CAP_SITES_MAX < 0x10000, "table indexes fit CAP_REF");
 #define CAP_WORKERS_MAX 1024 /* workers whose tables the telemetry thread reads */
 
+/* A block recorded out of the wait lock, which every wait and wake of the
+ * process takes: there a recording's work is the other workers' wait too.
+ * Its point is found before the lock is taken (cap__graph_prepare), what
+ * a waker reads of the thread is written under it once the wait is sure
+ * (cap__graph_commit), and the worker's figures after the switch, when the
+ * next context has given the lock up (cap__graph_counted).  The point is
+ * that of the blocking function's caller, as cap__graph_block's is of its
+ * caller's caller: cap__fd_wait finds it so every time. */
+struct cap_graph_prep {
+	uint64_t now, run; /* the block's time; the run it ends (ticks) */
+	int64_t fds;       /* descriptors that run opened, net */
+	uint64_t switches; /* the worker's when it switched away */
+	uint32_t node, edge, waits;
+	int kind;
+};
+
 struct cap_telemetry {
 	/* CAP_REF(the worker's index among the registered, 0): kept shifted, as
 	 * every blocking op and resume adds it or subtracts it (graph.c). */
@@ -179,6 +195,9 @@ struct cap_telemetry {
 	 * it returned (cap__tel_wake_batch); 0: none, each wake reads the clock. */
 	uint64_t wake_stamp;
 	uint64_t blocking_ops;
+	/* A committed block whose figures the next context writes, once it has
+	 * given the wait lock up (cap__graph_counted); kind < 0: none. */
+	struct cap_graph_prep pending;
 	uint64_t walks; /* blocking ops whose chain was walked, the node's memo not standing for it (graph.c) */
 	uint64_t open_fds_delta; /* descriptors opened minus closed through the shim */
 	/* open_fds_delta when the running thread's run began: set wherever a run
@@ -223,6 +242,9 @@ static inline uint64_t cap__ticks(void)
 
 /* graph.c: hooks on the worker's paths, given the worker's tables (hooks.h) */
 void cap__graph_block(struct cap_telemetry *T, struct cap_thread *t, int kind);
+void cap__graph_prepare(struct cap_telemetry *T, struct cap_thread *t, int kind, struct cap_graph_prep *p);
+void cap__graph_commit(struct cap_telemetry *T, struct cap_thread *t, int kind, const struct cap_graph_prep *p);
+void cap__graph_counted(struct cap_telemetry *T);
 void cap__graph_resumed(struct cap_telemetry *T, struct cap_thread *t, int kind);
 void cap__graph_spawned(struct cap_telemetry *T, struct cap_thread *t);
 void cap__graph_finished(struct cap_telemetry *T, struct cap_thread *t);
@@ -276,8 +298,10 @@ static inline void cap__graph_run_ended(struct cap_telemetry *T, uint64_t now, u
  * that this work is in no thread's run. */
 static inline void cap__tel_stamp_forget(struct cap_worker *w)
 {
-	if (w->tel)
+	if (w->tel) {
 		w->tel->began_switches = ~0ull;
+		w->tel->pending.switches = ~0ull; /* a block whose figures are still to be written stamps none */
+	}
 }
 
 /* The poller wakes the threads of the events one epoll_wait returned

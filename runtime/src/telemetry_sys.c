@@ -1168,8 +1168,10 @@ void cap__tel_register_worker(struct cap_worker *w)
 		return;
 	struct cap_tel_worker *tw = calloc(1, sizeof *tw);
 	struct cap_telemetry *T = aligned_alloc(_Alignof(struct cap_telemetry), sizeof *T); /* its nodes are line-aligned */
-	if (T)
+	if (T) {
 		memset(T, 0, sizeof *T);
+		T->pending.kind = -1;
+	}
 	uint32_t wid = atomic_fetch_add_explicit(&cap__nreg, 1, memory_order_relaxed);
 	if (!tw || !T || wid >= CAP_WORKERS_MAX) {
 		/* Without its tables the worker records nothing; the slot it took

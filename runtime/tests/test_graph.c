@@ -7,7 +7,8 @@
  * beyond the link (the two outer sites) or only before it (the inner
  * ones).  And a blocking point whose successor changes from one op to the
  * next, at the same depth, and one that repeats, which the node's memo of
- * the walk stands for.  And stack accounting for a linked chunk that
+ * the walk stands for.  A wait for a descriptor, whose point is found
+ * before the wait lock is taken.  And stack accounting for a linked chunk that
  * one thread went deep in and the next thread links again.  Telemetry
  * records only when it is on: the test runs itself again with a telemetry
  * socket to listen on. */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define ROUNDS 40
@@ -241,6 +243,65 @@ static void test_a_repeated_point_is_not_walked_again(void)
 	CHECK(walked <= ROUNDS / 4);
 }
 
+/* Waits for a descriptor: their point is found before the wait lock is
+ * taken (cap__graph_prepare), from cap__fd_wait's caller on, and counted
+ * once per wait, as any other.  Two threads take turns over a socketpair;
+ * the reader's reads are its only waits. */
+static int pair[2];
+static uint32_t reader_waits;
+static __attribute__((noinline)) void read_one(void)
+{
+	char c;
+	CHECK_EQ(read(pair[0], &c, 1), 1);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *reader(void *arg)
+{
+	uint32_t waits = cap__current()->waits; /* a thread structure's count goes on from its last thread's */
+	for (int i = 0; i < ROUNDS; i++) {
+		read_one();
+		CHECK_EQ(write(pair[0], "y", 1), 1);
+	}
+	reader_waits = cap__current()->waits - waits;
+	return arg;
+}
+
+static void *writer(void *arg)
+{
+	char c;
+	for (int i = 0; i < ROUNDS; i++)
+		CHECK(write(pair[1], "x", 1) == 1 && read(pair[1], &c, 1) == 1);
+	return arg;
+}
+
+static void test_a_wait_for_a_descriptor_is_one_point(void)
+{
+	extern int cap__fd_wait(int fd, int dir, uint64_t deadline_ns);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	cap_thread_t *r = cap_spawn(reader, NULL, &(cap_spawn_opts_t){ .name = "reader" });
+	cap_thread_t *w = cap_spawn(writer, NULL, &(cap_spawn_opts_t){ .name = "writer" });
+	cap_join(r, NULL);
+	cap_join(w, NULL);
+	uint64_t count = 0, hash = 0;
+	const struct cap_telemetry *T;
+	EACH_TABLE(T)
+		for (uint32_t i = 0; i < T->nodes.n; i++) {
+			const struct cap_node *e = &T->nodes.v[i];
+			if (e->kind != CAP_WAIT_IO || !passes(e, read_one))
+				continue;
+			count += e->count;
+			CHECK(!hash || e->hash == hash); /* one point, whichever worker's copy */
+			hash = e->hash;
+			CHECK(!passes(e, (void (*)(void))cap__fd_wait));
+		}
+	fprintf(stderr, "  # %d reads: %u waits, %llu recorded\n", ROUNDS, reader_waits, (unsigned long long)count);
+	CHECK(reader_waits > 0);
+	CHECK_EQ(count, (uint64_t)reader_waits);
+	close(pair[0]);
+	close(pair[1]);
+}
+
 /* Stack accounting: a finished thread's linked chunk is clean again for
  * the next thread that links it (from the worker's pool), whose high-water
  * is then its own.  Both call big_frame, whose frame needs a chunk of its
@@ -313,6 +374,7 @@ int main(int argc, char **argv)
 	RUN(test_chains_through_a_chunk_link);
 	RUN(test_successors_that_change);
 	RUN(test_a_repeated_point_is_not_walked_again);
+	RUN(test_a_wait_for_a_descriptor_is_one_point);
 	RUN(test_a_chunk_is_clean_for_its_next_thread);
 	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
 	TAP_DONE();
