@@ -462,7 +462,11 @@ static bool consumer_open(struct consumer *c)
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	snprintf(a.sun_path, sizeof a.sun_path, "%s", c->sock);
 	drain_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (bind(drain_fd, (struct sockaddr *)&a, sizeof a) || listen(drain_fd, 1)) {
+	if (drain_fd < 0 || bind(drain_fd, (struct sockaddr *)&a, sizeof a) || listen(drain_fd, 1)) {
+		fprintf(stderr, "no telemetry consumer at %s: %s\n", c->sock, strerror(errno));
+		if (drain_fd >= 0)
+			close(drain_fd);
+		unlink(c->sock);
 		rmdir(c->dir);
 		return false;
 	}
@@ -536,6 +540,8 @@ static struct paired turns_of_sockets(const char *self, int runs)
 	while (environ[nenv])
 		nenv++;
 	char **env_on = calloc((size_t)nenv + 2, sizeof *env_on); /* environ with CAPRICCIO_TELEMETRY first */
+	if (!env_on)
+		return (struct paired){ 0, 0, 0 };
 	memcpy(env_on + 1, environ, (size_t)nenv * sizeof *env_on);
 	env_on[0] = var;
 	for (int r = 0; r < runs && r < 16; r++) {
