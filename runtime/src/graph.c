@@ -303,9 +303,14 @@ static inline __attribute__((always_inline)) void cap__block_counted(struct cap_
 	}
 	T->run_fds = T->open_fds_delta;
 	cap__graph_run_ended(T, now, switches);
+	T->blocking_ops++;
+}
+
+/* t is blocked: counted before a waker, which uncounts it, can see it. */
+static inline void cap__blocked_counted(struct cap_telemetry *T, int kind)
+{
 	if (kind != CAP_KIND_YIELD)
 		T->blocked[kind & 15]++;
-	T->blocking_ops++;
 }
 
 /* A block of t's at `node` by `edge`, at `now`, for cap__graph_commit. */
@@ -323,6 +328,7 @@ static inline __attribute__((always_inline)) void cap__block_recorded(struct cap
 {
 	cap__block_counted(T, kind, now, node, e, now - t->t_resumed, (int64_t)(T->open_fds_delta - T->run_fds),
 			   cap__w->switches);
+	cap__blocked_counted(T, kind);
 	t->last_node = T->ref0 | node;
 	t->t_wait = now;
 }
@@ -429,6 +435,7 @@ void cap__graph_commit(struct cap_telemetry *T, struct cap_thread *t, int kind, 
 {
 	if (CAP_UNLIKELY(t->waits != p->waits + 1)) /* a handler of a signal waited meanwhile: p's edge is stale */
 		return cap__graph_block(T, t, kind);
+	cap__blocked_counted(T, kind);
 	t->last_node = T->ref0 | p->node;
 	t->t_wait = p->now;
 	T->pending = *p;

@@ -148,7 +148,8 @@ _Static_assert(CAP_NODES_MAX < 0x10000 && CAP_SITES_MAX < 0x10000, "table indexe
 /* A block recorded out of the wait lock, which every wait and wake of the
  * process takes: there a recording's work is the other workers' wait too.
  * Its point is found before the lock is taken (cap__graph_prepare), what
- * a waker reads of the thread is written under it once the wait is sure
+ * a waker reads of the thread or undoes (its node, its wait's start, the
+ * count of threads blocked) is written under it once the wait is sure
  * (cap__graph_commit), and the worker's figures after the switch, when the
  * next context has given the lock up (cap__graph_counted).  The point is
  * that of the blocking function's caller, as cap__graph_block's is of its
