@@ -286,8 +286,8 @@ static inline uint32_t cap__guessed(struct cap_telemetry *T, const struct cap_no
 /* The worker's figures of a block at `node` (index + 1, 0: none) by edge
  * e at `now`, which ends a run of `run` ticks that opened `fds`
  * descriptors, net, on a worker that had made `switches` switches. */
-static inline __attribute__((always_inline)) void cap__block_counted(struct cap_telemetry *T, int kind, uint64_t now, uint32_t node,
-								    uint32_t e, uint64_t run, int64_t fds, uint64_t switches)
+static inline __attribute__((always_inline)) void cap__block_counted(struct cap_telemetry *T, uint64_t now, uint32_t node, uint32_t e,
+								    uint64_t run, int64_t fds, uint64_t switches)
 {
 	if (node) {
 		struct cap_node *nd = &T->nodes.v[node - 1];
@@ -326,8 +326,7 @@ static inline __attribute__((always_inline)) void cap__block_of(struct cap_telem
 static inline __attribute__((always_inline)) void cap__block_recorded(struct cap_telemetry *T, struct cap_thread *t, int kind,
 								     uint64_t now, uint32_t node, uint32_t e)
 {
-	cap__block_counted(T, kind, now, node, e, now - t->t_resumed, (int64_t)(T->open_fds_delta - T->run_fds),
-			   cap__w->switches);
+	cap__block_counted(T, now, node, e, now - t->t_resumed, (int64_t)(T->open_fds_delta - T->run_fds), cap__w->switches);
 	cap__blocked_counted(T, kind);
 	t->last_node = T->ref0 | node;
 	t->t_wait = now;
@@ -350,7 +349,7 @@ static inline struct cap_unwind_regs cap__block_regs(const uintptr_t *fp)
 static __attribute__((noinline)) void cap__graph_walked(struct cap_telemetry *T, struct cap_thread *t, int kind,
 							const uintptr_t *fp, uint64_t now, struct cap_graph_prep *p)
 {
-	uint32_t from = cap__ref_here(T, t->last_node), node, edge = 0, *e = &edge; /* imported by the caller */
+	uint32_t from = cap__ref_here(T, t->last_node), node, edge = 0; /* imported by the caller */
 	struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
 	struct cap_node *guess = prev && prev->next_node ? &T->nodes.v[prev->next_node - 1] : NULL;
 	struct cap_unwind_regs r = cap__block_regs(fp);
@@ -374,13 +373,13 @@ static __attribute__((noinline)) void cap__graph_walked(struct cap_telemetry *T,
 	 * op).  As a new value here it is reloaded once and kept. */
 	__asm__("" : "+r"(T));
 	if (guess && cap__chain_is(guess, frames, n, kind)) {
-		node = cap__guessed(T, prev, e);
+		node = cap__guessed(T, prev, &edge);
 	} else {
 		node = cap__node_add(T, cap__hash_frames(frames, n) ^ ((uint64_t)kind << 56), frames, n, kind);
 		if (node && prev) {
-			*e = cap__edge_of(T, from, node);
+			edge = cap__edge_of(T, from, node);
 			prev->next_node = node;
-			prev->next_edge = *e;
+			prev->next_edge = edge;
 		}
 	}
 	/* Compared again when it was the guess: walks are rare, and a flag
@@ -448,7 +447,7 @@ void cap__graph_counted(struct cap_telemetry *T)
 	 * first steps are taking the wait lock and the switch to it (a clock
 	 * read of its own costs ~17 ns here, more than the lock's usual wait). */
 	const struct cap_graph_prep *p = &T->pending;
-	cap__block_counted(T, p->kind, p->now, p->node, p->edge, p->run, p->fds, p->switches);
+	cap__block_counted(T, p->now, p->node, p->edge, p->run, p->fds, p->switches);
 	T->pending.kind = -1;
 }
 

@@ -8,28 +8,22 @@
 #include "internal.h"
 #include "telemetry.h"
 
-/* t stops running at a blocking point (a wait reason, or CAP_KIND_YIELD).
+/* t stops running at a blocking point (a wait reason, or CAP_KIND_YIELD);
+ * `prep`: the point cap__graph_prepare found before the wait lock was
+ * taken (telemetry.h), NULL: none, found here.
  * The policy's walk starts at the blocking function's frame: this hook's
  * own frame address, as it is always inlined into that function.  Taken
  * here rather than passed in, gcc reads it from %rbp where it is used, not
  * keeping a copy in a saved register across the telemetry call (4
  * instructions per yield). */
-static inline __attribute__((always_inline)) void cap__hook_block(struct cap_worker *w, struct cap_thread *t, int kind)
+static inline __attribute__((always_inline)) void cap__hook_block(struct cap_worker *w, struct cap_thread *t, int kind,
+								  const struct cap_graph_prep *prep)
 {
 	struct cap_telemetry *T = w->tel;
-	if (T)
+	if (T && prep)
+		cap__graph_commit(T, t, kind, prep);
+	else if (T)
 		cap__graph_block(T, t, kind);
-	if (CAP_UNLIKELY(cap__policy))
-		cap__policy_block(t, __builtin_frame_address(0));
-}
-
-/* The same, for a block whose point cap__graph_prepare found (telemetry.h). */
-static inline __attribute__((always_inline)) void cap__hook_block_prepared(struct cap_worker *w, struct cap_thread *t, int kind,
-									   const struct cap_graph_prep *p)
-{
-	struct cap_telemetry *T = w->tel;
-	if (T)
-		cap__graph_commit(T, t, kind, p);
 	if (CAP_UNLIKELY(cap__policy))
 		cap__policy_block(t, __builtin_frame_address(0));
 }

@@ -324,10 +324,7 @@ static inline __attribute__((always_inline)) int cap__block_in(struct cap_waitq 
 		cur->wake_ns = deadline_ns;
 		cap__timer_add(w, cur);
 	}
-	if (prep)
-		cap__hook_block_prepared(w, cur, why, prep);
-	else
-		cap__hook_block(w, cur, why);
+	cap__hook_block(w, cur, why, prep);
 	w->post_unlock = true;
 	w = cap__schedule(w, cur);
 	cap__hook_resumed(w, cur, why);
@@ -648,7 +645,7 @@ void cap_yield(void)
 			return;
 		}
 	}
-	cap__hook_block(w, cur, CAP_KIND_YIELD);
+	cap__hook_block(w, cur, CAP_KIND_YIELD, NULL);
 	cur->state = CAP_RUNNABLE;
 	struct cap_thread *next = cap__pick(w);
 	if (CAP_UNLIKELY(!next)) /* a thief took what there was */
