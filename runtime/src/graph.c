@@ -79,6 +79,7 @@ static inline __attribute__((always_inline)) uint32_t cap__node_add(struct cap_t
 				      e->nframes = (uint8_t)n;
 				      e->kind = (uint8_t)kind;
 				      e->memo_pc = 0;
+				      e->memo_linked = 0;
 			      }));
 }
 
@@ -243,7 +244,7 @@ static inline bool cap__memo_holds(const struct cap_node *g, const struct cap_th
 {
 	const uintptr_t top = (uintptr_t)t->ss.initial_sp, lo = (uintptr_t)t->stack_lo;
 	const uint32_t n = g->nframes; /* below CAP_FRAMES when memo_pc is set */
-	if (g->memo_pc != r.pc || g->kind != (uint8_t)kind || __morestack_current_segment || (top & 7) ||
+	if (g->memo_pc != r.pc || g->kind != (uint8_t)kind || g->memo_linked || (top & 7) ||
 	    top - lo > t->stack_size || (uintptr_t)g->memo_off[0] + 16 > top - lo || r.rbp + 16 != top - g->memo_off[0] ||
 	    g->memo_off[n] != atomic_load_explicit(&cap__base_cfa_off, memory_order_relaxed))
 		return false;
@@ -255,14 +256,57 @@ static inline bool cap__memo_holds(const struct cap_node *g, const struct cap_th
 	return d == 0;
 }
 
+/* The same on a linked chunk, whose frames a walk from there reads up to
+ * the chunk link (cap__link_stop), the rest of its chain the tail of
+ * `prev`, the node t left last, from the link's index on.  The words
+ * checked are those frames' return addresses and saved rbps, at fixed
+ * offsets below the link's CFA; the tail, prev's, is compared with g's.
+ * On the chunk of knot's connection threads, whose handler's frame is too
+ * big for the first one, each of its blocks was a walk. */
+static inline bool cap__memo_holds_linked(const struct cap_node *g, const struct cap_thread *t, const struct cap_node *prev,
+					  struct cap_unwind_regs r, int kind)
+{
+	const uint64_t l = t->chunk_link;
+	const uintptr_t link = l & CAP_LINK_CFA;
+	const uint32_t n = g->nframes, m = g->memo_linked, k = (uint32_t)(l >> 48);
+	if (g->memo_pc != r.pc || g->kind != (uint8_t)kind || !m || !link ||
+	    (t->chunk_memo & CAP_MEMO_ADDR) != (uintptr_t)__morestack_current_segment ||
+	    !cap__in_memo(r.sp, 16, t->chunk_memo) || k >= prev->nframes || prev->nframes >= CAP_FRAMES ||
+	    n - m != prev->nframes - k || r.rbp + 16 != link - g->memo_off[0] || r.rbp < r.sp)
+		return false;
+	uint64_t d = 0;
+	for (uint32_t i = 0; i < m; i++) {
+		const uintptr_t *cfa = (const uintptr_t *)(link - g->memo_off[i]);
+		d |= (cfa[-1] ^ g->frames[i]) | (cfa[-2] ^ (link - g->memo_off[i + 1] - 16));
+	}
+	for (uint32_t i = m; i < n; i++)
+		d |= g->frames[i] ^ prev->frames[k + i - m];
+	return d == 0;
+}
+
 /* After a whole walk from `pc` that found nd's chain: its memo, when the
- * walk was one cap__memo_holds can stand for. */
+ * walk was one cap__memo_holds or cap__memo_holds_linked can stand for. */
 static inline void cap__memo_record(struct cap_node *nd, const struct cap_thread *t, const struct cap_unwind_link *l, uintptr_t pc)
 {
 	const uintptr_t top = (uintptr_t)t->ss.initial_sp, lo = (uintptr_t)t->stack_lo;
 	const uint32_t n = nd->nframes, steps = (2u << n) - 1; /* the steps that found frames 0..n-1, and the one to the base */
 	nd->memo_pc = 0;
-	if (!n || n >= CAP_FRAMES || !l->at_base || (l->fp & steps) != steps || l->stopped || __morestack_current_segment ||
+	nd->memo_linked = 0;
+	if (l->stopped) {
+		const uint32_t m = (uint32_t)(t->chunk_link >> 48), on = (2u << m) - 1; /* its frames on the chunk, and the step to the link */
+		if (!m || m >= n || n >= CAP_FRAMES || (l->fp & on) != on)
+			return;
+		for (uint32_t k = 0; k <= m; k++) {
+			uintptr_t cfa = k < m ? l->cfas[k] : l->stop;
+			if ((cfa & 7) || l->stop - cfa > UINT32_MAX || (k && cfa <= l->cfas[k - 1]))
+				return;
+			nd->memo_off[k] = (uint32_t)(l->stop - cfa);
+		}
+		nd->memo_linked = (uint8_t)m;
+		nd->memo_pc = pc;
+		return;
+	}
+	if (!n || n >= CAP_FRAMES || !l->at_base || (l->fp & steps) != steps || __morestack_current_segment ||
 	    (top & 7) || top - lo > t->stack_size)
 		return;
 	for (uint32_t k = 0; k <= n; k++) {
@@ -403,9 +447,18 @@ static inline __attribute__((always_inline)) bool cap__graph_memo_hit(struct cap
 	if (CAP_UNLIKELY(from > CAP_REF_IDX_MAX))
 		from = cap__node_import(T, t);
 	const struct cap_node *prev = from ? &T->nodes.v[from - 1] : NULL;
-	if (!prev || !prev->next_node || !cap__memo_holds(&T->nodes.v[prev->next_node - 1], t, cap__block_regs(fp), kind))
+	if (!prev || !prev->next_node)
 		return false;
-	t->chunk_link = 0; /* as cap__link_done leaves it on the first chunk */
+	const struct cap_node *g = &T->nodes.v[prev->next_node - 1];
+	if (CAP_LIKELY(!__morestack_current_segment)) {
+		if (!cap__memo_holds(g, t, cap__block_regs(fp), kind))
+			return false;
+		t->chunk_link = 0; /* as cap__link_done leaves it on the first chunk */
+	} else {
+		if (!cap__memo_holds_linked(g, t, prev, cap__block_regs(fp), kind))
+			return false;
+		t->chunk_link = (t->chunk_link & CAP_LINK_CFA) | (uint64_t)g->memo_linked << 48; /* as cap__link_done */
+	}
 	*node = cap__guessed(T, prev, e);
 	return true;
 }

@@ -54,6 +54,7 @@ struct cap_node {
 	 * is most often the one it went to last time. */
 	uint32_t next_node, next_edge;
 	uint8_t nframes, kind;
+	uint8_t memo_linked; /* the walk's memo is of a linked chunk: the frames on it (graph.c) */
 	/* The wake of a thread blocked here recorded last (index + 1 in wakes):
 	 * tried first, as the same call most often wakes it (graph.c). */
 	uint32_t wake_memo;
@@ -61,7 +62,9 @@ struct cap_node {
 	/* The walk's memo (graph.c): a walk from return address memo_pc (0:
 	 * none) found this chain taking the frame-pointer rule at every step,
 	 * the frames' CFAs memo_off[k] bytes below the thread's initial stack
-	 * pointer, and ended at the thread's base. */
+	 * pointer, and ended at the thread's base; or, memo_linked frames on a
+	 * linked chunk, memo_off[k] bytes below the chunk's link, and the rest
+	 * the tail of the node before. */
 	uint64_t memo_pc;
 	uint32_t memo_off[CAP_FRAMES];
 } __attribute__((aligned(64)));

@@ -243,6 +243,46 @@ static void test_a_repeated_point_is_not_walked_again(void)
 	CHECK(walked <= ROUNDS / 4);
 }
 
+/* The same on a linked chunk (a handler whose frame is too big for the
+ * first one, as knot's): the memo checks the frames on the chunk, below
+ * its link, and takes the rest from the node before. */
+static __attribute__((noinline)) void sleep_c(void) { cap_sleep_ns(1000); __asm__ volatile("" ::: "memory"); }
+static bool chunk_linked;
+
+static __attribute__((noinline)) void repeating_in_chunk(void)
+{
+	volatile char pad[4096];
+	pad[0] = 1;
+	for (int i = 0; i < ROUNDS; i++)
+		sleep_c();
+	chunk_linked = __morestack_current_segment && cap__current()->chunk_link != 0;
+	__asm__ volatile("" ::: "memory");
+	(void)pad[0];
+}
+
+static void *repeating_linked(void *arg)
+{
+	repeating_in_chunk();
+	__asm__ volatile("" ::: "memory");
+	return arg;
+}
+
+static void test_a_repeated_point_on_a_chunk_is_not_walked_again(void)
+{
+	uint64_t before = walks();
+	cap_spawn_opts_t o = { .name = "repeating_linked", .stack_size = 2048, .stack_mode = CAP_STACK_SPLIT };
+	cap_thread_t *t = cap_spawn(repeating_linked, NULL, &o);
+	CHECK(t != NULL);
+	cap_join(t, NULL);
+	uint64_t walked = walks() - before;
+	fprintf(stderr, "  # %d blocks at one point on a linked chunk: %llu walks\n", ROUNDS, (unsigned long long)walked);
+	CHECK(chunk_linked);
+	CHECK_EQ(sleeps_in(sleep_c), (uint64_t)ROUNDS);
+	/* The first block (a whole walk), the second (to the link), the
+	 * join's, and one or two per worker it moved to. */
+	CHECK(walked <= ROUNDS / 4);
+}
+
 /* Waits for a descriptor: their point is found before the wait lock is
  * taken (cap__graph_prepare), from cap__fd_wait's caller on, and counted
  * once per wait, as any other.  Two threads take turns over a socketpair;
@@ -374,6 +414,7 @@ int main(int argc, char **argv)
 	RUN(test_chains_through_a_chunk_link);
 	RUN(test_successors_that_change);
 	RUN(test_a_repeated_point_is_not_walked_again);
+	RUN(test_a_repeated_point_on_a_chunk_is_not_walked_again);
 	RUN(test_a_wait_for_a_descriptor_is_one_point);
 	RUN(test_a_chunk_is_clean_for_its_next_thread);
 	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
