@@ -8,7 +8,10 @@
  *                               with its own event loop (epoll on Linux)
  * (MHD_USE_AUTO: the polling a real server built on it gets.)
  *
- * GET /page/N answers N numbered lines; anything else is a 404. */
+ * GET /page/N answers N numbered lines; GET /slow/MS writes "slow" on
+ * standard output, then sleeps MS milliseconds in the handler before it
+ * answers (a request in progress when the daemon stops, whose thread the
+ * stop must join); anything else is a 404. */
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +37,15 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 	char rest;
 	if (strcmp(method, "GET") != 0)
 		return MHD_NO;
-	int found = sscanf(url, "/page/%u%c", &n, &rest) == 1 && n <= 1000000;
+	if (sscanf(url, "/slow/%u%c", &n, &rest) == 1 && n <= 60000) {
+		printf("slow\n");
+		fflush(stdout);
+		usleep(n * 1000u);
+		n = 1;
+	} else if (sscanf(url, "/page/%u%c", &n, &rest) != 1) {
+		n = ~0u;
+	}
+	int found = n <= 1000000;
 	struct MHD_Response *r =
 		found ? page(n) : MHD_create_response_from_buffer(10, "not found\n", MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(r, "Content-Type", "text/plain");

@@ -45,16 +45,24 @@ async function profileServer(rec: string): Promise<{ status: number | null; stde
   });
   let stdout = '';
   let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^port (\d+)$/m.exec(stdout);
-      if (m) resolve(Number(m[1]));
+  /** The first match of `re` in what the server wrote. */
+  const said = (re: RegExp, what: string) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const look = () => {
+        const m = re.exec(stdout);
+        if (m) {
+          child.stdout.off('data', look);
+          resolve(m);
+        }
+      };
+      child.stdout.on('data', look);
+      look();
+      void closed.then(() => reject(new Error(`the server ended before ${what}: ${stderr}`)));
     });
-    void closed.then(() => reject(new Error(`the server ended before it listened: ${stderr}`)));
-  });
+  const port = Number((await said(/^port (\d+)$/m, 'it listened'))[1]);
   // A keep-alive connection whose thread waits for its next request, and connections of their own.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   assert.equal(await get(port, '/page/3', agent), 200);
@@ -72,8 +80,16 @@ async function profileServer(rec: string): Promise<{ status: number | null; stde
     s.on('close', () => (/^HTTP\/1\.1 200 /.test(reply) ? resolve() : reject(new Error(`late request answered: ${JSON.stringify(reply.slice(0, 80))}`))));
     s.on('error', reject);
   });
+  // A request still in its handler when the daemon stops: the stop joins its thread, so main's join
+  // surely waits (a stop whose threads have all ended already makes none, and a busy machine can
+  // make it so).
+  const slow = net.connect(port, '127.0.0.1', () => slow.write('GET /slow/500 HTTP/1.1\r\nHost: mhd\r\nConnection: close\r\n\r\n'));
+  slow.on('error', () => {}); // the stop may cut it
+  await said(/^slow$/m, 'the slow request reached its handler');
   child.stdin.end();
-  return { status: await closed, stderr };
+  const status = await closed;
+  slow.destroy();
+  return { status, stderr };
 }
 
 /** A library's exported functions, [start, end) by name (nm -D -S). */
@@ -143,6 +159,7 @@ test('libmicrohttpd (stripped, no frame pointers, threads of its own): its block
   assert.ok(join_, `no join: ${s.nodes.map((n) => `${n.kind} ${n.label}`).join(' | ')}`);
   assert.deepEqual([join_.function, join_.file, join_.line], ['main', src, lineOf('MHD_stop_daemon(d);')]);
   assert.ok(join_.chain.some((c) => inLib(c.addr)), 'the join is not called from inside the library');
+  assert.ok(join_.waitMaxNs >= 200e6, `the stop's join did not wait for the 500 ms handler: ${join_.waitMaxNs} ns`);
   const read = s.nodes.find((n) => n.kind === 'io' && n.function === 'main');
   assert.ok(read, 'no read in main');
   assert.equal(read.line, lineOf('while (read(0'));
