@@ -91,6 +91,7 @@ struct cap_stack_ctx {
 /* signal.c, signal_sys.c, sigmask.c: signals as this worker's kernel thread
  * receives them (sigstate.h explains the routing). */
 #define CAP_NSIG 64 /* signals 1..64, the kernel's sigset */
+#define CAP_SIG_MASKS 16
 struct cap_sigrun {
 	struct cap_thread *target; /* the thread it ran for */
 	struct cap_thread *in;     /* the thread that was running, NULL: none took it */
@@ -110,8 +111,13 @@ struct cap_sig_ctx {
 	 * cap__sig_quiesce waits on (sigmask.c). */
 	_Atomic uint64_t idle_kmask;
 	struct cap_sigrun runs[CAP_NSIG + 1];
-	/* Threads whose mask blocks something, and how many block each signal
-	 * (a thread in a signal wait counts as blocking everything). */
+	/* The threads whose mask blocks something (a thread in a signal wait
+	 * counts as blocking everything), by mask: up to CAP_SIG_MASKS
+	 * masks, each with its count of threads (a slot, once given a mask,
+	 * keeps it); those of any more masks, per signal: how many block
+	 * each (sigmask.c). */
+	_Atomic uint64_t masks[CAP_SIG_MASKS];
+	uint32_t nmask[CAP_SIG_MASKS];
 	uint32_t nmasked;
 	uint32_t nblk[CAP_NSIG];
 };

@@ -17,13 +17,31 @@
 #include <errno.h>
 #include <signal.h>
 
-/* Counts, in the worker's sig.nmasked and sig.nblk, the threads whose mask
- * blocks something and how many block each signal. */
+/* Counts a thread whose mask `m` blocks something (d 1) or no longer
+ * counts it (d -1): in the slot of its mask, one atomic add on every
+ * spawn and exit whatever the mask (a program that blocks a few signals
+ * in all its threads, to take them in one, paid one per signal blocked).
+ * Slots are given out lowest first and never taken back, so the ones in
+ * use are a prefix and a mask's slot is the first that holds it. */
 static void cap__sig_count(uint64_t m, int d)
 {
 	if (!m)
 		return;
 	struct cap_sig_ctx *c = &cap__mn.workers[0]->sig; /* process-wide counts: worker 0 takes the signals */
+	for (int i = 0; i < CAP_SIG_MASKS; i++) {
+		uint64_t s = atomic_load_explicit(&c->masks[i], memory_order_relaxed);
+		if (!s) {
+			if (d < 0)
+				break; /* not in a slot: it was counted per signal */
+			if (!atomic_compare_exchange_strong(&c->masks[i], &s, m) && s != m)
+				continue; /* another mask took it */
+			s = m;
+		}
+		if (s == m) {
+			__atomic_fetch_add(&c->nmask[i], (uint32_t)d, __ATOMIC_RELAXED);
+			return;
+		}
+	}
 	__atomic_fetch_add(&c->nmasked, (uint32_t)d, __ATOMIC_RELAXED);
 	for (; m; m &= m - 1)
 		__atomic_fetch_add(&c->nblk[__builtin_ctzll(m)], (uint32_t)d, __ATOMIC_RELAXED);
@@ -56,12 +74,18 @@ uint64_t cap__sig_idle_mask(struct cap_worker *w)
 {
 	const struct cap_sig_ctx *c = &cap__mn.workers[0]->sig;
 	(void)w;
-	if (!c->nmasked || c->nmasked < cap__mn.nthreads)
+	uint64_t m = ~0ull, s;
+	uint32_t n = c->nmasked;
+	for (int i = 0; i < CAP_SIG_MASKS && (s = atomic_load_explicit(&c->masks[i], memory_order_relaxed)); i++)
+		if (c->nmask[i]) {
+			n += c->nmask[i];
+			m &= s;
+		}
+	if (!n || n < cap__mn.nthreads)
 		return 0; /* a thread with an empty mask accepts everything */
-	uint64_t m = 0;
-	for (int i = 0; i < CAP_NSIG; i++)
-		if (c->nblk[i] == c->nmasked)
-			m |= 1ull << i;
+	for (int i = 0; i < CAP_NSIG && c->nmasked; i++)
+		if (c->nblk[i] != c->nmasked)
+			m &= ~(1ull << i);
 	return m & ~cap__sig_reserved;
 }
 

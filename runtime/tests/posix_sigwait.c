@@ -339,6 +339,51 @@ static void masks_are_per_thread(void)
 	CHECK_EQ(pthread_kill(pthread_self(), 0), 0);
 }
 
+/* More distinct masks than the runtime keeps a count for each (sigmask.c:
+ * the rest are counted per signal): a process signal that every thread
+ * blocks still waits, and the first thread that accepts it runs it. */
+#define MANY_MASKS 24
+static volatile int many_masked, many_go;
+static void *blocks_one_more(void *arg)
+{
+	sig_mask(SIG_BLOCK, SIGRTMIN + (int)(intptr_t)arg); /* and SIGUSR1, as main */
+	__atomic_add_fetch(&many_masked, 1, __ATOMIC_RELAXED);
+	while (!many_go)
+		sleep_ms(1);
+	return NULL;
+}
+
+static void many_masks_keep_a_signal_for_the_thread_that_accepts_it(void)
+{
+	sig_install(SIGUSR1, sig_record, 0);
+	sig_reset();
+	pthread_t t[MANY_MASKS];
+	for (int i = 0; i < MANY_MASKS; i++)
+		pthread_create(&t[i], NULL, blocks_one_more, (void *)(intptr_t)i);
+	while (many_masked < MANY_MASKS)
+		sleep_ms(1);
+	kill(getpid(), SIGUSR1);
+	sleep_ms(50);
+	CHECK_EQ(sig_runs, 0);
+	CHECK(sig_is_pending(SIGUSR1));
+	struct victim v = { 0 };
+	pthread_t a;
+	pthread_create(&a, NULL, accepting_victim, &v);
+	pthread_join(a, NULL);
+	CHECK_EQ(sig_runs, 1);
+	CHECK(pthread_equal(v.ran_in, a));
+	many_go = 1;
+	for (int i = 0; i < MANY_MASKS; i++)
+		pthread_join(t[i], NULL);
+	/* All of them gone: it is again blocked by every thread. */
+	kill(getpid(), SIGUSR1);
+	sleep_ms(20);
+	CHECK_EQ(sig_runs, 1);
+	CHECK(sig_is_pending(SIGUSR1));
+	siginfo_t si;
+	CHECK_EQ(sigtimedwait(&usr1, &si, &(struct timespec){ 0, 0 }), SIGUSR1);
+}
+
 /* main waits in pause() while the other threads serve: a worker answers a
  * client on a socket, and a signal at the end ends pause. */
 struct serve {
@@ -417,6 +462,7 @@ int main(void)
 	RUN(another_handled_signal_interrupts);
 	RUN(sigsuspend_takes_a_pending_signal_at_once);
 	RUN(masks_are_per_thread);
+	RUN(many_masks_keep_a_signal_for_the_thread_that_accepts_it);
 	RUN(main_in_pause_keeps_the_others_serving);
 	ticker_stop();
 	TAP_DONE();
