@@ -218,6 +218,19 @@ static inline bool cap__chain_is(const struct cap_node *nd, const uint64_t *fram
 	return d == 0;
 }
 
+/* The words the walk would read of g's frames 0..n-1, whose CFAs are
+ * memo_off[k] bytes below `base`: each one's return address, and the
+ * saved rbp that leads to the next.  0: all as the memo says. */
+static inline uint64_t cap__memo_words(const struct cap_node *g, uintptr_t base, uint32_t n)
+{
+	uint64_t d = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const uintptr_t *cfa = (const uintptr_t *)(base - g->memo_off[k]);
+		d |= (cfa[-1] ^ g->frames[k]) | (cfa[-2] ^ (base - g->memo_off[k + 1] - 16));
+	}
+	return d;
+}
+
 /* The walk's memo: does g stand for a block of this kind from r?  A walk
  * is a function of where it starts (a return address, rsp and rbp), of the
  * rules of the addresses it steps from (a function of each address), and
@@ -248,12 +261,7 @@ static inline bool cap__memo_holds(const struct cap_node *g, const struct cap_th
 	    top - lo > t->stack_size || (uintptr_t)g->memo_off[0] + 16 > top - lo || r.rbp + 16 != top - g->memo_off[0] ||
 	    g->memo_off[n] != atomic_load_explicit(&cap__base_cfa_off, memory_order_relaxed))
 		return false;
-	uint64_t d = 0;
-	for (uint32_t k = 0; k < n; k++) {
-		const uintptr_t *cfa = (const uintptr_t *)(top - g->memo_off[k]);
-		d |= (cfa[-1] ^ g->frames[k]) | (cfa[-2] ^ (top - g->memo_off[k + 1] - 16));
-	}
-	return d == 0;
+	return cap__memo_words(g, top, n) == 0;
 }
 
 /* The same on a linked chunk, whose frames a walk from there reads up to
@@ -274,11 +282,7 @@ static inline bool cap__memo_holds_linked(const struct cap_node *g, const struct
 	    !cap__in_memo(r.sp, 16, t->chunk_memo) || k >= prev->nframes || prev->nframes >= CAP_FRAMES ||
 	    n - m != prev->nframes - k || r.rbp + 16 != link - g->memo_off[0] || r.rbp < r.sp)
 		return false;
-	uint64_t d = 0;
-	for (uint32_t i = 0; i < m; i++) {
-		const uintptr_t *cfa = (const uintptr_t *)(link - g->memo_off[i]);
-		d |= (cfa[-1] ^ g->frames[i]) | (cfa[-2] ^ (link - g->memo_off[i + 1] - 16));
-	}
+	uint64_t d = cap__memo_words(g, link, m);
 	for (uint32_t i = m; i < n; i++)
 		d |= g->frames[i] ^ prev->frames[k + i - m];
 	return d == 0;
@@ -350,11 +354,14 @@ static inline __attribute__((always_inline)) void cap__block_counted(struct cap_
 	T->blocking_ops++;
 }
 
-/* t is blocked: counted before a waker, which uncounts it, can see it. */
-static inline void cap__blocked_counted(struct cap_telemetry *T, int kind)
+/* What a waker reads of t, blocked at `node` since `now`, or undoes (the
+ * count of threads blocked): written before a waker can see t. */
+static inline void cap__block_committed(struct cap_telemetry *T, struct cap_thread *t, int kind, uint32_t node, uint64_t now)
 {
 	if (kind != CAP_KIND_YIELD)
 		T->blocked[kind & 15]++;
+	t->last_node = T->ref0 | node;
+	t->t_wait = now;
 }
 
 /* A block of t's at `node` by `edge`, at `now`, for cap__graph_commit. */
@@ -370,10 +377,10 @@ static inline __attribute__((always_inline)) void cap__block_of(struct cap_telem
 static inline __attribute__((always_inline)) void cap__block_recorded(struct cap_telemetry *T, struct cap_thread *t, int kind,
 								     uint64_t now, uint32_t node, uint32_t e)
 {
-	cap__block_counted(T, now, node, e, now - t->t_resumed, (int64_t)(T->open_fds_delta - T->run_fds), cap__w->switches);
-	cap__blocked_counted(T, kind);
-	t->last_node = T->ref0 | node;
-	t->t_wait = now;
+	struct cap_graph_prep p;
+	cap__block_of(T, t, kind, now, node, e, &p);
+	cap__block_counted(T, p.now, p.node, p.edge, p.run, p.fds, cap__w->switches);
+	cap__block_committed(T, t, kind, node, now);
 }
 
 /* The regs a walk starts from: those of cap__graph_block's caller, the
@@ -487,9 +494,7 @@ void cap__graph_commit(struct cap_telemetry *T, struct cap_thread *t, int kind, 
 {
 	if (CAP_UNLIKELY(t->waits != p->waits + 1)) /* a handler of a signal waited meanwhile: p's edge is stale */
 		return cap__graph_block(T, t, kind);
-	cap__blocked_counted(T, kind);
-	t->last_node = T->ref0 | p->node;
-	t->t_wait = p->now;
+	cap__block_committed(T, t, kind, p->node, p->now);
 	T->pending = *p;
 	T->pending.switches = cap__w->switches;
 }

@@ -76,11 +76,13 @@ uint64_t cap__sig_idle_mask(struct cap_worker *w)
 	(void)w;
 	uint64_t m = ~0ull, s;
 	uint32_t n = c->nmasked;
-	for (int i = 0; i < CAP_SIG_MASKS && (s = atomic_load_explicit(&c->masks[i], memory_order_relaxed)); i++)
-		if (c->nmask[i]) {
-			n += c->nmask[i];
+	for (int i = 0; i < CAP_SIG_MASKS && (s = atomic_load_explicit(&c->masks[i], memory_order_relaxed)); i++) {
+		uint32_t k = __atomic_load_n(&c->nmask[i], __ATOMIC_RELAXED); /* read once: the count and the mask go together */
+		if (k) {
+			n += k;
 			m &= s;
 		}
+	}
 	if (!n || n < cap__mn.nthreads)
 		return 0; /* a thread with an empty mask accepts everything */
 	for (int i = 0; i < CAP_NSIG && c->nmasked; i++)
