@@ -93,6 +93,28 @@ static bool cap__sigchld_stale(int sig, const siginfo_t *si)
 	return cap_sys5(SYS_waitid, P_PID, si->si_pid, &probe, WEXITED | WNOHANG | WNOWAIT, NULL) == -ECHILD;
 }
 
+/* Back to the process's pending set, as the kernel queued it.  The kernel
+ * lets only the thread whose id is the process's queue a siginfo of kill()'s
+ * or its own (si_code >= 0) to the process: from any other worker
+ * rt_sigqueueinfo fails (EPERM), and the signal was lost, neither run nor
+ * pending (posix_sigwait many_masks_..., in half the runs on 4 workers
+ * with both cores busy).  There, a signal the process sent itself goes
+ * again by kill(), whose siginfo is the same; any other keeps its sender
+ * (si_pid, si_uid) but says SI_QUEUE. */
+void cap__sig_requeue(int sig, const siginfo_t *si)
+{
+	long pid = cap_sys0(SYS_getpid);
+	if (cap_sys3(SYS_rt_sigqueueinfo, pid, sig, si) == 0)
+		return;
+	if (si->si_code == SI_USER && si->si_pid == pid && si->si_uid == (uid_t)cap_sys0(SYS_getuid)) {
+		cap_sys2(SYS_kill, pid, sig);
+		return;
+	}
+	siginfo_t q = *si;
+	q.si_code = SI_QUEUE;
+	cap_sys3(SYS_rt_sigqueueinfo, pid, sig, &q);
+}
+
 static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
@@ -116,7 +138,7 @@ static void cap__trampoline(int sig, siginfo_t *si, void *uc)
 			 * ended or blocked it): back to the process's pending set,
 			 * blocked here, as if no thread had been able to take it. */
 			sigaddset(&((ucontext_t *)uc)->uc_sigmask, sig);
-			cap_sys3(SYS_rt_sigqueueinfo, cap_sys0(SYS_getpid), sig, si);
+			cap__sig_requeue(sig, si);
 			errno = saved;
 			return;
 		}

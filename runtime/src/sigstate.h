@@ -63,6 +63,10 @@ static inline struct cap_sigwait *cap__sigwait_of(struct cap_thread *t)
 
 static inline uint64_t cap__sigset_bits(const sigset_t *s) { return *(const uint64_t *)(const void *)s; }
 
+/* signal_sys.c: a process signal an idle worker took that no thread
+ * accepts any more goes back to the process, from any worker. */
+void cap__sig_requeue(int sig, const siginfo_t *si);
+
 /* signal.c */
 int cap__sig_interrupts(struct cap_thread *t, int sig); /* -EINTR: a handler run for sig ends t's wait */
 /* For a call that parks more than once (park, look, park again):
