@@ -51,37 +51,23 @@ static bool is_telemetry(const char *tid)
 	return telemetry;
 }
 
-/* The telemetry thread's id, in out ("" when no thread has its name). */
-static void telemetry_tid(char *out, size_t n)
-{
-	*out = 0;
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && is_telemetry(e->d_name))
-			snprintf(out, n, "%s", e->d_name);
-	if (d)
-		closedir(d);
-}
-
 /* ... of all of them, or of the telemetry thread only (ULONG_MAX when no
  * thread has its name). */
 static unsigned long sleeps(bool telemetry_only)
 {
-	char tid[300];
-	if (telemetry_only) {
-		telemetry_tid(tid, sizeof tid);
-		return *tid ? sleeps_of(tid) : ULONG_MAX;
-	}
 	unsigned long sum = 0;
+	bool found = false;
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			sum += sleeps_of(e->d_name);
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || (telemetry_only && !is_telemetry(e->d_name)))
+			continue;
+		found = true;
+		sum += sleeps_of(e->d_name);
+	}
 	if (d)
 		closedir(d);
-	return sum;
+	return found ? sum : ULONG_MAX;
 }
 
 /* Nothing runnable for 500 ms: the watchdog, which looks every 5 ms while
@@ -112,6 +98,19 @@ static void a_busy_program_s_watchdog_looks_once_a_stall_could_be(void)
 	CHECK(after != ULONG_MAX); /* a thread named cap-telemetry */
 	printf("  busy for 500 ms with telemetry on: the telemetry thread slept %lu times\n", n);
 	CHECK(n >= 10 && n < 70);
+}
+
+/* The telemetry thread's id, in out ("" when no thread has its name). */
+static void telemetry_tid(char *out, size_t n)
+{
+	*out = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && is_telemetry(e->d_name))
+			snprintf(out, n, "%s", e->d_name);
+	if (d)
+		closedir(d);
 }
 
 /* The descriptors of a table (/proc/self/fd, /proc/self/task/TID/fd): how
