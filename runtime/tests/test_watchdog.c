@@ -115,9 +115,8 @@ static void telemetry_tid(char *out, size_t n)
 
 /* The descriptors of a table (/proc/self/fd, /proc/self/task/TID/fd): how
  * many, and whether one of them is `file` (a readlink, "pipe:[123]"); the
- * rest, unless each is stderr, an eventfd or a socket, counted in *other.
- * The directory's own descriptor is in the program's table (`own`). */
-static int table_scan(const char *dir, bool own, const char *file, bool *holds, int *other)
+ * rest, unless each is stderr, an eventfd or a socket, counted in *other. */
+static int table_scan(const char *dir, const char *file, bool *holds, int *other)
 {
 	int n = 0;
 	*holds = false;
@@ -125,7 +124,7 @@ static int table_scan(const char *dir, bool own, const char *file, bool *holds, 
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || (own && atoi(e->d_name) == dirfd(d)))
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
 			continue;
 		char path[600], target[256];
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
@@ -158,10 +157,10 @@ static void the_telemetry_thread_keeps_none_of_the_program_s_descriptors(void)
 	pipe_name[len > 0 ? len : 0] = 0;
 	CHECK(strncmp(pipe_name, "pipe:", 5) == 0);
 	bool holds;
-	int other, n = table_scan("/proc/self/fd", true, pipe_name, &holds, &other);
+	int other, n = table_scan("/proc/self/fd", pipe_name, &holds, &other);
 	CHECK(holds);
 	snprintf(dir, sizeof dir, "/proc/self/task/%s/fd", tid);
-	int tn = table_scan(dir, false, pipe_name, &holds, &other);
+	int tn = table_scan(dir, pipe_name, &holds, &other);
 	printf("  the program's table: %d descriptors; the telemetry thread's: %d\n", n, tn);
 	CHECK(!holds);
 	CHECK_EQ(other, 0);
