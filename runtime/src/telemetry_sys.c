@@ -28,7 +28,6 @@
 #include <link.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +107,6 @@ static struct {
 	char **args;
 	uintptr_t exe_lo, exe_hi; /* executable text, for the watchdog's stack scan */
 	int fd, listen_fd, wake_fd;
-	bool own_fds; /* the thread's table of descriptors is its own (cap__own_fd_table) */
 	bool listen_polled; /* poll saw no connection waiting on listen_fd: no accept4, which makes a socket to fail */
 	struct cap_wire out;
 	size_t out_sent;
@@ -347,7 +345,7 @@ static uint32_t cap__open_fds(void)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n > 0 && !S.own_fds ? n - 1 : n; /* the program's: the directory's own is in ours */
+	return n > 0 ? n - 1 : 0; /* not the directory's own descriptor */
 }
 
 static uint64_t cap__rss(void)
@@ -998,35 +996,10 @@ static void cap__wait(int timeout_ms)
 	}
 }
 
-/* The thread takes a table of descriptors of its own, holding only stderr
- * and the wake eventfd; what it opens later (its socket, /proc files) goes
- * there too.  While a process's table is shared, the kernel takes and drops
- * a reference on the file at every read and write (fdget/fput): on one
- * worker the telemetry thread alone made the program pay that, ~4% more
- * kernel time on a socket ping-pong.  It must not keep the program's files
- * open either: a pipe the program closes would give its reader no EOF. */
-static void cap__own_fd_table(void)
-{
-	if (cap_sys1(SYS_unshare, CLONE_FILES) != 0)
-		return; /* shared as before: slower, not wrong */
-	S.own_fds = true;
-	unsigned keep[2] = { 2, (unsigned)S.wake_fd }, lo = 0; /* a wake_fd of -1 is the last number: kept as closed */
-	if (keep[1] < keep[0])
-		keep[0] = keep[1], keep[1] = 2;
-	for (int i = 0; i < 2; i++) {
-		if (keep[i] > lo)
-			cap_sys3(SYS_close_range, lo, keep[i] - 1, 0);
-		lo = keep[i] + 1;
-	}
-	if (lo)
-		cap_sys3(SYS_close_range, lo, ~0u, 0);
-}
-
 static void *cap__telemetry_main(void *arg)
 {
 	(void)arg;
 	prctl(PR_SET_NAME, "cap-telemetry"); /* not its creator's name: per-thread tools tell it from the program */
-	cap__own_fd_table();
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the worker's */

@@ -4,8 +4,7 @@
  * right after an idle spell is still seen.  Telemetry is on only with a
  * socket: the test runs itself again with one to listen on, and with
  * snapshots a long interval apart, so that only that wake can reveal the
- * stall in time.  And the telemetry thread's table of descriptors, its
- * own, in which the program's files are not. */
+ * stall in time. */
 #define _GNU_SOURCE
 #include "tap.h"
 #include "pingpong.h"
@@ -100,75 +99,6 @@ static void a_busy_program_s_watchdog_looks_once_a_stall_could_be(void)
 	CHECK(n >= 10 && n < 70);
 }
 
-/* The telemetry thread's id, in out ("" when no thread has its name). */
-static void telemetry_tid(char *out, size_t n)
-{
-	*out = 0;
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && is_telemetry(e->d_name))
-			snprintf(out, n, "%s", e->d_name);
-	if (d)
-		closedir(d);
-}
-
-/* The descriptors of a table (/proc/self/fd, /proc/self/task/TID/fd): how
- * many, and whether one of them is `file` (a readlink, "pipe:[123]"); the
- * rest, unless each is stderr, an eventfd or a socket, counted in *other. */
-static int table_scan(const char *dir, const char *file, bool *holds, int *other)
-{
-	int n = 0;
-	*holds = false;
-	*other = 0;
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
-			continue;
-		char path[600], target[256];
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		ssize_t len = readlink(path, target, sizeof target - 1);
-		target[len > 0 ? len : 0] = 0;
-		n++;
-		*holds |= strcmp(target, file) == 0;
-		*other += strcmp(e->d_name, "2") != 0 && strcmp(target, "anon_inode:[eventfd]") != 0 &&
-			  strncmp(target, "socket:", 7) != 0;
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-/* The telemetry thread has a table of its own: while a process's table is
- * shared, the kernel counts a reference at every read and write (and a
- * copy must not keep the program's files open: a pipe the program closes
- * would give its reader no EOF).  Its table: stderr, its wake eventfd and
- * its socket; a pipe the program opens is in the program's table only. */
-static void the_telemetry_thread_keeps_none_of_the_program_s_descriptors(void)
-{
-	char tid[300], dir[340], pipe_name[64] = "", path[64];
-	telemetry_tid(tid, sizeof tid);
-	CHECK(*tid != 0);
-	int p[2];
-	CHECK(pipe(p) == 0);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
-	ssize_t len = readlink(path, pipe_name, sizeof pipe_name - 1);
-	pipe_name[len > 0 ? len : 0] = 0;
-	CHECK(strncmp(pipe_name, "pipe:", 5) == 0);
-	bool holds;
-	int other, n = table_scan("/proc/self/fd", pipe_name, &holds, &other);
-	CHECK(holds);
-	snprintf(dir, sizeof dir, "/proc/self/task/%s/fd", tid);
-	int tn = table_scan(dir, pipe_name, &holds, &other);
-	printf("  the program's table: %d descriptors; the telemetry thread's: %d\n", n, tn);
-	CHECK(!holds);
-	CHECK_EQ(other, 0);
-	CHECK(tn >= 2 && tn <= 4); /* stderr, the eventfd, the listening socket (and one accepted) */
-	close(p[0]);
-	close(p[1]);
-}
-
 /* The whole worker blocked in the kernel, as a call into a library that is
  * not Capriccio's would block it: not a call the runtime takes over. */
 static void stall_ms(long ms)
@@ -216,7 +146,6 @@ int main(int argc, char **argv)
 	RUN(an_idle_program_s_telemetry_thread_sleeps);
 	RUN(a_stall_right_after_an_idle_spell_is_seen);
 	RUN(a_busy_program_s_watchdog_looks_once_a_stall_could_be);
-	RUN(the_telemetry_thread_keeps_none_of_the_program_s_descriptors);
 	unlink(getenv("CAPRICCIO_TELEMETRY_LISTEN"));
 	TAP_DONE();
 }
