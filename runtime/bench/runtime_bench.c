@@ -19,6 +19,12 @@
  *                          the CPUs, 50 ms each (bench/turns.h), each timed
  *                          by its turns (socket_msgs_per_s and
  *                          socket_msgs_per_s_telemetry: the medians of each)
+ *   telemetry_ns_per_msg   the same runs' time added per message by telemetry
+ *                          (1/on - 1/off, wall-clock ns, the median): this
+ *                          machine alternates between two speeds (~550k and
+ *                          ~950k msgs/s), the recording's cost per message
+ *                          is about the same in both, so the ratio above is
+ *                          lower in the fast one (README, fifteenth round)
  *   plain_call_ns          a call from a small function of the program into an
  *                          external function (plain gcc, bench/extern_fns.c),
  *                          as capcc links it: gold gives the caller a big chunk
@@ -525,7 +531,7 @@ static double median_of(double *v, int n)
 #define TELEMETRY_RUNS 5
 #define TELEMETRY_TURN_MS 50
 struct paired {
-	double off, on, ratio;
+	double off, on, ratio, added_ns;
 };
 static struct paired turns_of_sockets(const char *self, int runs)
 {
@@ -535,13 +541,13 @@ static struct paired turns_of_sockets(const char *self, int runs)
 	snprintf(pairs, sizeof pairs, "%d", PAIRS);
 	snprintf(msgs_per_pair, sizeof msgs_per_pair, "%d", MSGS);
 	char *argv[] = { (char *)self, "sockets", pairs, msgs_per_pair, NULL };
-	double off[16], on[16], ratio[16], msgs = 2.0 * PAIRS * MSGS;
+	double off[16], on[16], ratio[16], added[16], msgs = 2.0 * PAIRS * MSGS;
 	int n = 0, nenv = 0;
 	while (environ[nenv])
 		nenv++;
 	char **env_on = calloc((size_t)nenv + 2, sizeof *env_on); /* environ with CAPRICCIO_TELEMETRY first */
 	if (!env_on)
-		return (struct paired){ 0, 0, 0 };
+		return (struct paired){ 0, 0, 0, 0 };
 	memcpy(env_on + 1, environ, (size_t)nenv * sizeof *env_on);
 	env_on[0] = var;
 	for (int r = 0; r < runs && r < 16; r++) {
@@ -556,15 +562,15 @@ static struct paired turns_of_sockets(const char *self, int runs)
 		consumer_close(&c);
 		if (!ok || s_off <= 0 || s_on <= 0)
 			continue;
-		off[n] = msgs / s_off, on[n] = msgs / s_on, ratio[n] = s_off / s_on;
-		fprintf(stderr, "socket ping-pong in turns: %.0f msgs/s without telemetry, %.0f with (%.3f)\n", off[n], on[n],
-			ratio[n]);
+		off[n] = msgs / s_off, on[n] = msgs / s_on, ratio[n] = s_off / s_on, added[n] = (s_on - s_off) / msgs * 1e9;
+		fprintf(stderr, "socket ping-pong in turns: %.0f msgs/s without telemetry, %.0f with (%.3f, %+.1f ns a message)\n",
+			off[n], on[n], ratio[n], added[n]);
 		n++;
 	}
 	free(env_on);
 	if (!n)
-		return (struct paired){ 0, 0, 0 };
-	return (struct paired){ median_of(off, n), median_of(on, n), median_of(ratio, n) };
+		return (struct paired){ 0, 0, 0, 0 };
+	return (struct paired){ median_of(off, n), median_of(on, n), median_of(ratio, n), median_of(added, n) };
 }
 
 /* A program built beside this one (runtime_bench_tls1k, pthread_peer). */
@@ -627,6 +633,14 @@ int main(int argc, char **argv)
 		return child_pingpong(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "sockets"))
 		return child_sockets(atoi(argv[2]), atol(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "telemetry")) { /* that figure alone: "telemetry RUNS" */
+		char self[4096];
+		ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[sl > 0 ? sl : 0] = 0;
+		struct paired t = turns_of_sockets(self, atoi(argv[2]));
+		printf("{\"telemetry_on_vs_off\":%.3f,\"telemetry_ns_per_msg\":%.1f}\n", t.ratio, t.added_ns);
+		return t.ratio > 0 ? 0 : 1;
+	}
 	if (argc >= 4 && !strcmp(argv[1], "cpu"))
 		return child_cpu(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "park-libc")) {
@@ -733,14 +747,14 @@ int main(int argc, char **argv)
 	       "\"spawn_join_ns\":%.1f,\"pthread_spawn_join_ns\":%.1f,\"threads_max\":%ld,"
 	       "\"rss_per_thread_bytes\":%.0f,\"first_chunk_bytes\":%zu,\"stack_mode\":\"%s\","
 	       "\"blocking_op_ns\":%.1f,\"blocking_op_telemetry_ns\":%.1f,\"graph_cost_ns\":%.1f,"
-	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f,"
+	       "\"socket_msgs_per_s\":%.0f,\"socket_msgs_per_s_telemetry\":%.0f,\"telemetry_on_vs_off\":%.3f,\"telemetry_ns_per_msg\":%.1f,"
 	       "\"yield_switch_tls_1k_ns\":%.1f,\"plain_call_ns\":%.1f,\"annotate_stack_call_ns\":%.1f,"
 	       "\"annotate_blocking_call_ns\":%.0f,\"walk_frames\":%u,\"walk_hit_ns\":%.1f,\"walk_miss_ns\":%.1f,"
 	       "\"workers\":%u,\"parallel_speedup\":%.2f,\"cross_worker_wake_ns\":%s,"
 	       "\"rss_per_thread_libc_bytes\":%.0f,\"vm_per_thread_libc_bytes\":%.0f,\"chunk_link_ns\":%.1f}\n",
 	       yield_ns, p_switch, p_switch > 0 ? p_switch / yield_ns : 0, spawn_ns, p_spawn, plain.joined, plain.rss_per,
 	       info.first_chunk_bytes, info.stack_mode, op_off, op_on, op_on - op_off, tput_off, tput_on,
-	       tput.ratio, yield_tls_ns, plain_ns, stack_ns, helper_ns, walk.frames, walk.hit_ns,
+	       tput.ratio, tput.added_ns, yield_tls_ns, plain_ns, stack_ns, helper_ns, walk.frames, walk.hit_ns,
 	       walk.miss_ns, workers, speedup, cross, libc.rss_per, libc.vm_per, turn_big - turn_small);
 	return all_joined ? 0 : 1;
 }
