@@ -511,8 +511,10 @@ void cap__graph_counted(struct cap_telemetry *T)
 
 /* cap__graph_resumed for a thread that moved here: its last node imported,
  * the resume is recorded again.  Reached and left by tail jumps, so that the
- * hot path needs no frame of its own to make a call. */
-static __attribute__((cold, noinline)) void cap__graph_resumed_moved(struct cap_telemetry *T, struct cap_thread *t, int kind)
+ * hot path needs no frame of its own to make a call.  Not cold: on two
+ * workers 8-16% of the socket ping-pong's resumes come here (a thread
+ * stolen), and .text.unlikely is pages away from the rest. */
+static __attribute__((noinline)) void cap__graph_resumed_moved(struct cap_telemetry *T, struct cap_thread *t, int kind)
 {
 	cap__node_import(T, t);
 	cap__graph_resumed(T, t, kind);
