@@ -573,6 +573,13 @@ static struct paired turns_of_sockets(const char *self, int runs)
 	return (struct paired){ median_of(off, n), median_of(on, n), median_of(ratio, n), median_of(added, n) };
 }
 
+/* This program's path, to run it again as a child. */
+static void self_path(char *out, size_t n)
+{
+	ssize_t sl = readlink("/proc/self/exe", out, n - 1);
+	out[sl > 0 ? sl : 0] = 0;
+}
+
 /* A program built beside this one (runtime_bench_tls1k, pthread_peer). */
 static void sibling(char *out, size_t n, const char *self, const char *name)
 {
@@ -635,8 +642,7 @@ int main(int argc, char **argv)
 		return child_sockets(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "telemetry")) { /* that figure alone: "telemetry RUNS" */
 		char self[4096];
-		ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-		self[sl > 0 ? sl : 0] = 0;
+		self_path(self, sizeof self);
 		struct paired t = turns_of_sockets(self, atoi(argv[2]));
 		printf("{\"telemetry_on_vs_off\":%.3f,\"telemetry_ns_per_msg\":%.1f}\n", t.ratio, t.added_ns);
 		return t.ratio > 0 ? 0 : 1;
@@ -702,8 +708,7 @@ int main(int argc, char **argv)
 
 	/* What the profiler costs: per blocking operation, and in throughput. */
 	char self[4096];
-	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-	self[sl > 0 ? sl : 0] = 0;
+	self_path(self, sizeof self);
 	double op_off = run_child(self, "pingpong 1000000", 0, 3, 0);
 	double op_on = run_child(self, "pingpong 1000000", 1, 3, 0);
 	struct paired tput = turns_of_sockets(self, TELEMETRY_RUNS);
