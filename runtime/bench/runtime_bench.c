@@ -24,7 +24,11 @@
  *                          machine alternates between two speeds (~550k and
  *                          ~950k msgs/s), the recording's cost per message
  *                          is about the same in both, so the ratio above is
- *                          lower in the fast one (README, fifteenth round)
+ *                          lower in the fast one (README, fifteenth round).
+ *                          "runtime_bench telemetry RUNS [sockets|condvars]"
+ *                          measures these two alone, for the socket
+ *                          ping-pong or for 32 pairs passing a turn through
+ *                          pthread condition variables (child_condvars)
  *   plain_call_ns          a call from a small function of the program into an
  *                          external function (plain gcc, bench/extern_fns.c),
  *                          as capcc links it: gold gives the caller a big chunk
@@ -62,6 +66,7 @@
 #define _GNU_SOURCE
 #include <capriccio.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +432,56 @@ static int child_sockets(int pairs, long msgs)
 	return bad ? 1 : 0;
 }
 
+/* Child "condvars PAIRS ROUNDS": PAIRS pairs of threads pass a turn back
+ * and forth ROUNDS times each through a pthread mutex and condition
+ * variable, as a pool's queue does; prints turns per second.  Every wait
+ * and wake takes the runtime's wait lock, which the two workers contend
+ * for: what telemetry does under it is the other worker's wait too
+ * (syncprof.h, "Out of the wait lock"). */
+struct cv_pair {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int turn;
+	long rounds;
+} __attribute__((aligned(64)));
+static void *cv_side(void *a)
+{
+	struct cv_pair *p = (struct cv_pair *)((uintptr_t)a & ~(uintptr_t)1);
+	int me = (int)((uintptr_t)a & 1);
+	for (long i = 0; i < p->rounds; i++) {
+		pthread_mutex_lock(&p->m);
+		while (p->turn != me)
+			pthread_cond_wait(&p->c, &p->m);
+		p->turn = !me;
+		pthread_cond_signal(&p->c);
+		pthread_mutex_unlock(&p->m);
+	}
+	return NULL;
+}
+static int child_condvars(int pairs, long rounds)
+{
+	struct cv_pair *ps = aligned_alloc(64, sizeof *ps * (size_t)pairs);
+	pthread_t ts[2 * 256];
+	if (!ps || pairs > 256)
+		return 1;
+	uint64_t t0 = cap_now_ns();
+	for (int i = 0; i < pairs; i++) {
+		pthread_mutex_init(&ps[i].m, NULL);
+		pthread_cond_init(&ps[i].c, NULL);
+		ps[i].turn = 0;
+		ps[i].rounds = rounds;
+		for (int k = 0; k < 2; k++)
+			if (pthread_create(&ts[2 * i + k], NULL, cv_side, (void *)((uintptr_t)&ps[i] | (uintptr_t)k)) != 0)
+				return 1;
+	}
+	for (int i = 0; i < 2 * pairs; i++)
+		pthread_join(ts[i], NULL);
+	double s = (double)(cap_now_ns() - t0) / 1e9;
+	printf("%.0f\n", 2.0 * (double)pairs * (double)rounds / s);
+	free(ps);
+	return 0;
+}
+
 /* A consumer that reads and drops the telemetry stream: a user thread. */
 static int drain_fd = -1;
 static void *drainer(void *a)
@@ -523,7 +578,8 @@ static double median_of(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The socket ping-pong (child_sockets) without telemetry and with it,
+/* The socket ping-pong (child_sockets; or "condvars", child_condvars)
+ * without telemetry and with it,
  * `runs` times, each time the two taking turns of TELEMETRY_TURN_MS
  * (turns.h): the medians of each one's throughput, and the median of on
  * over off.  Run back to back instead, one after the other, the ratio
@@ -533,14 +589,15 @@ static double median_of(double *v, int n)
 struct paired {
 	double off, on, ratio, added_ns;
 };
-static struct paired turns_of_sockets(const char *self, int runs)
+static struct paired turns_of(const char *self, const char *workload, int runs)
 {
 	extern char **environ;
-	enum { PAIRS = 64, MSGS = 10000 };
+	bool cv = !strcmp(workload, "condvars"); /* else "sockets" */
+	const int PAIRS = cv ? 32 : 64, MSGS = cv ? 100000 : 10000;
 	char pairs[16], msgs_per_pair[16], var[128];
 	snprintf(pairs, sizeof pairs, "%d", PAIRS);
 	snprintf(msgs_per_pair, sizeof msgs_per_pair, "%d", MSGS);
-	char *argv[] = { (char *)self, "sockets", pairs, msgs_per_pair, NULL };
+	char *argv[] = { (char *)self, (char *)workload, pairs, msgs_per_pair, NULL };
 	double off[16], on[16], ratio[16], added[16], msgs = 2.0 * PAIRS * MSGS;
 	int n = 0, nenv = 0;
 	while (environ[nenv])
@@ -563,8 +620,8 @@ static struct paired turns_of_sockets(const char *self, int runs)
 		if (!ok || s_off <= 0 || s_on <= 0)
 			continue;
 		off[n] = msgs / s_off, on[n] = msgs / s_on, ratio[n] = s_off / s_on, added[n] = (s_on - s_off) / msgs * 1e9;
-		fprintf(stderr, "socket ping-pong in turns: %.0f msgs/s without telemetry, %.0f with (%.3f, %+.1f ns a message)\n",
-			off[n], on[n], ratio[n], added[n]);
+		fprintf(stderr, "%s in turns: %.0f msgs/s without telemetry, %.0f with (%.3f, %+.1f ns a message)\n",
+			cv ? "condition-variable ping-pong" : "socket ping-pong", off[n], on[n], ratio[n], added[n]);
 		n++;
 	}
 	free(env_on);
@@ -640,10 +697,12 @@ int main(int argc, char **argv)
 		return child_pingpong(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "sockets"))
 		return child_sockets(atoi(argv[2]), atol(argv[3]));
-	if (argc >= 3 && !strcmp(argv[1], "telemetry")) { /* that figure alone: "telemetry RUNS" */
+	if (argc >= 4 && !strcmp(argv[1], "condvars"))
+		return child_condvars(atoi(argv[2]), atol(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "telemetry")) { /* that figure alone: "telemetry RUNS [sockets|condvars]" */
 		char self[4096];
 		self_path(self, sizeof self);
-		struct paired t = turns_of_sockets(self, atoi(argv[2]));
+		struct paired t = turns_of(self, argc >= 4 ? argv[3] : "sockets", atoi(argv[2]));
 		printf("{\"telemetry_on_vs_off\":%.3f,\"telemetry_ns_per_msg\":%.1f}\n", t.ratio, t.added_ns);
 		return t.ratio > 0 ? 0 : 1;
 	}
@@ -711,7 +770,7 @@ int main(int argc, char **argv)
 	self_path(self, sizeof self);
 	double op_off = run_child(self, "pingpong 1000000", 0, 3, 0);
 	double op_on = run_child(self, "pingpong 1000000", 1, 3, 0);
-	struct paired tput = turns_of_sockets(self, TELEMETRY_RUNS);
+	struct paired tput = turns_of(self, "sockets", TELEMETRY_RUNS);
 	double tput_off = tput.off, tput_on = tput.on;
 	fprintf(stderr, "blocking op: %.1f ns without telemetry, %.1f ns with; socket ping-pong: %.0f vs %.0f msgs/s\n",
 		op_off, op_on, tput_off, tput_on);

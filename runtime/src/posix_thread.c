@@ -418,7 +418,8 @@ static void cap__pmutex_give_locked(struct cap_pmutex *m, uintptr_t site)
 }
 
 /* Under cap__mn.lock; returns without it. */
-static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try, uintptr_t site)
+static int cap__pmutex_lock_locked(struct cap_pmutex *m, uint64_t deadline, bool try, uintptr_t site,
+				   const struct cap_graph_prep *prep)
 {
 	struct cap_thread *me = cap__me_or_outside();
 	uint64_t since = 0; /* when it began to wait; 0: it has not */
@@ -461,8 +462,9 @@ again:
 		since = cap__mono_ns();
 	}
 	cap__lock_contended(&m->prof, m);
-	int r = -cap__block(&m->waiters, deadline, CAP_WAIT_MUTEX, m);
-	if (r == EAGAIN) { /* woken to try again */
+	int r = -cap__block_prepared(&m->waiters, deadline, CAP_WAIT_MUTEX, m, prep);
+	if (r == EAGAIN) { /* woken to try again: its point found under the lock this time */
+		prep = NULL;
 		cap__mn_lock();
 		goto again;
 	}
@@ -475,10 +477,13 @@ again:
 
 static int cap__pmutex_lock(struct cap_pmutex *m, uint64_t deadline, bool try, uintptr_t site)
 {
-	if (CAP_LIKELY(cap__pmutex_take(m, cap__me_or_outside(), site, CAP_PM_HELD)))
+	struct cap_thread *me = cap__me_or_outside();
+	if (CAP_LIKELY(cap__pmutex_take(m, me, site, CAP_PM_HELD)))
 		return 0;
+	struct cap_graph_prep p;
+	const struct cap_graph_prep *prep = try || me == &cap__outside ? NULL : cap__sync_prepare(&p, me, CAP_WAIT_MUTEX);
 	cap__mn_lock();
-	return cap__pmutex_lock_locked(m, deadline, try, site);
+	return cap__pmutex_lock_locked(m, deadline, try, site, prep);
 }
 
 int pthread_mutex_lock(pthread_mutex_t *pm) { return cap__pmutex_lock((struct cap_pmutex *)pm, 0, false, CAP_CALLER()); }
@@ -511,9 +516,10 @@ int pthread_mutex_unlock(pthread_mutex_t *pm)
 	uint32_t held = CAP_PM_HELD;
 	if (CAP_LIKELY(__atomic_compare_exchange_n(&m->lock, &held, CAP_PM_FREE, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
 		return 0;
+	struct cap_telemetry *T = cap__wakes_stamp();
 	cap__mn_lock(); /* someone may wait: to the first in line */
 	cap__pmutex_give_locked(m, CAP_CALLER());
-	return cap__mn_unlock_ret(0);
+	return cap__wakes_unstamp(T, cap__mn_unlock_ret(0));
 }
 
 /* ---- Condition variables ------------------------------------------------ */
@@ -571,6 +577,8 @@ int pthread_cond_destroy(pthread_cond_t *pc) { return ((struct cap_pcond *)pc)->
 static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t deadline, uintptr_t site)
 {
 	struct cap_thread *me = cap__me_or_outside();
+	struct cap_graph_prep p;
+	const struct cap_graph_prep *prep = me == &cap__outside ? NULL : cap__sync_prepare(&p, me, CAP_WAIT_COND);
 	cap__mn_lock();
 	if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) != me)
 		return cap__mn_unlock_ret(EPERM);
@@ -579,8 +587,12 @@ static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t d
 		cap__cannot_block("pthread_cond_wait");
 	}
 	uint32_t depth = m->count;
+	if (prep) /* the mutex's waiter woken by the release is woken when this wait began */
+		cap__w->tel->wake_stamp = prep->now;
 	cap__pmutex_give_locked(m, site);
-	int r = -cap__block(&c->waiters, deadline, CAP_WAIT_COND, c);
+	if (prep)
+		cap__w->tel->wake_stamp = 0;
+	int r = -cap__block_prepared(&c->waiters, deadline, CAP_WAIT_COND, c, prep);
 	while (cap__pmutex_lock(m, 0, false, site) != 0) {
 	}
 	m->count = depth;
@@ -606,19 +618,21 @@ int pthread_cond_clockwait(pthread_cond_t *pc, pthread_mutex_t *pm, clockid_t cl
 }
 int pthread_cond_signal(pthread_cond_t *pc)
 {
+	struct cap_telemetry *T = cap__wakes_stamp();
 	cap__mn_lock();
 	cap__waking(CAP_CALLER());
 	cap__wake_one(&((struct cap_pcond *)pc)->waiters, 0);
 	cap__waking(0);
-	return cap__mn_unlock_ret(0);
+	return cap__wakes_unstamp(T, cap__mn_unlock_ret(0));
 }
 int pthread_cond_broadcast(pthread_cond_t *pc)
 {
+	struct cap_telemetry *T = cap__wakes_stamp();
 	cap__mn_lock();
 	cap__waking(CAP_CALLER());
 	cap__wake_all(&((struct cap_pcond *)pc)->waiters, 0);
 	cap__waking(0);
-	return cap__mn_unlock_ret(0);
+	return cap__wakes_unstamp(T, cap__mn_unlock_ret(0));
 }
 
 /* ---- Readers-writer locks ----------------------------------------------- */

@@ -63,6 +63,9 @@ int cap_waitq_wake_all(cap_waitq_t *q)
 static int cap__mutex_lock_at(cap_mutex_t *m, uint64_t deadline_ns, uintptr_t site)
 {
 	struct cap_thread *me = CAP_ME();
+	struct cap_thread *owner = __atomic_load_n(&m->owner, __ATOMIC_RELAXED);
+	struct cap_graph_prep p; /* held by another: the wait is likely */
+	const struct cap_graph_prep *prep = owner && owner != me ? cap__sync_prepare(&p, me, CAP_WAIT_MUTEX) : NULL;
 	LOCK();
 	if (CAP_LIKELY(!m->owner)) {
 		m->owner = me;
@@ -72,7 +75,7 @@ static int cap__mutex_lock_at(cap_mutex_t *m, uint64_t deadline_ns, uintptr_t si
 	if (m->owner == me)
 		return cap__mn_unlock_ret(EDEADLK);
 	cap__lock_contended(&m->prof, m);
-	int r = -cap__block(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m); /* 0: the unlocker made us the owner */
+	int r = -cap__block_prepared(&m->waiters, deadline_ns, CAP_WAIT_MUTEX, m, prep); /* 0: the unlocker made us the owner */
 	if (r == 0)
 		cap__lock_acquired_woken(m->prof, m, me, site);
 	return r;
@@ -107,8 +110,9 @@ static int cap__mutex_release(cap_mutex_t *m, uintptr_t site)
 
 int cap_mutex_unlock(cap_mutex_t *m)
 {
+	struct cap_telemetry *T = cap__wakes_stamp();
 	LOCK();
-	return cap__mn_unlock_ret(cap__mutex_release(m, CAP_CALLER()));
+	return cap__wakes_unstamp(T, cap__mn_unlock_ret(cap__mutex_release(m, CAP_CALLER())));
 }
 
 /* ---- Condition variable ------------------------------------------------- */
@@ -116,11 +120,17 @@ int cap_mutex_unlock(cap_mutex_t *m)
 static int cap__cond_wait_at(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns, uintptr_t site)
 {
 	struct cap_thread *me = CAP_ME();
+	struct cap_graph_prep p;
+	const struct cap_graph_prep *prep = cap__sync_prepare(&p, me, CAP_WAIT_COND);
 	LOCK();
 	if (m->owner != me)
 		return cap__mn_unlock_ret(EPERM);
+	if (prep) /* the mutex's waiter woken by the release is woken when this wait began */
+		cap__w->tel->wake_stamp = prep->now;
 	cap__mutex_release(m, site);
-	int r = -cap__block(&c->waiters, deadline_ns, CAP_WAIT_COND, c);
+	if (prep)
+		cap__w->tel->wake_stamp = 0;
+	int r = -cap__block_prepared(&c->waiters, deadline_ns, CAP_WAIT_COND, c, prep);
 	while (cap__mutex_lock_at(m, 0, site) != 0) {
 	}
 	return r;
@@ -131,20 +141,22 @@ int cap_cond_wait(cap_cond_t *c, cap_mutex_t *m) { return cap__cond_wait_at(c, m
 
 int cap_cond_signal(cap_cond_t *c)
 {
+	struct cap_telemetry *T = cap__wakes_stamp();
 	LOCK();
 	cap__waking(CAP_CALLER());
 	cap__wake_one(&c->waiters, 0);
 	cap__waking(0);
-	return cap__mn_unlock_ret(0);
+	return cap__wakes_unstamp(T, cap__mn_unlock_ret(0));
 }
 
 int cap_cond_broadcast(cap_cond_t *c)
 {
+	struct cap_telemetry *T = cap__wakes_stamp();
 	LOCK();
 	cap__waking(CAP_CALLER());
 	cap__wake_all(&c->waiters, 0);
 	cap__waking(0);
-	return cap__mn_unlock_ret(0);
+	return cap__wakes_unstamp(T, cap__mn_unlock_ret(0));
 }
 
 /* ---- Semaphore ---------------------------------------------------------- */
@@ -159,6 +171,8 @@ void cap_sem_init(cap_sem_t *s, uint64_t count)
 int cap__sem_timedwait_at(cap_sem_t *s, uint64_t deadline_ns, uintptr_t site)
 {
 	struct cap_thread *me = CAP_ME();
+	struct cap_graph_prep p; /* no unit left: the wait is likely */
+	const struct cap_graph_prep *prep = __atomic_load_n(&s->count, __ATOMIC_RELAXED) == 0 ? cap__sync_prepare(&p, me, CAP_WAIT_SEM) : NULL;
 	LOCK();
 	if (s->count > 0) {
 		s->count--;
@@ -166,7 +180,7 @@ int cap__sem_timedwait_at(cap_sem_t *s, uint64_t deadline_ns, uintptr_t site)
 		return cap__mn_unlock_ret(0);
 	}
 	cap__lock_contended(&s->prof, s);
-	int r = cap__block_public(&s->waiters, deadline_ns, CAP_WAIT_SEM, s); /* 0: the poster handed us its unit */
+	int r = -cap__block_prepared(&s->waiters, deadline_ns, CAP_WAIT_SEM, s, prep); /* 0: the poster handed us its unit */
 	if (r == 0)
 		cap__lock_acquired_woken(s->prof, s, me, site);
 	return r;
@@ -189,6 +203,7 @@ int cap_sem_trywait(cap_sem_t *s) { return cap__sem_trywait_at(s, CAP_CALLER());
 
 int cap__sem_post_at(cap_sem_t *s, uintptr_t site)
 {
+	struct cap_telemetry *T = cap__wakes_stamp();
 	LOCK();
 	struct cap_release r;
 	cap__release_begin(&r, s->prof, s, site);
@@ -197,7 +212,7 @@ int cap__sem_post_at(cap_sem_t *s, uintptr_t site)
 	cap__release_end(&r);
 	if (!t)
 		s->count++;
-	return cap__mn_unlock_ret(0);
+	return cap__wakes_unstamp(T, cap__mn_unlock_ret(0));
 }
 
 int cap_sem_post(cap_sem_t *s) { return cap__sem_post_at(s, CAP_CALLER()); }
