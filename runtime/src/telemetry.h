@@ -156,7 +156,9 @@ _Static_assert(CAP_NODES_MAX < 0x10000 && CAP_SITES_MAX < 0x10000, "table indexe
  * (cap__graph_commit), and the worker's figures after the switch, when the
  * next context has given the lock up (cap__graph_counted).  The point is
  * that of the blocking function's caller, as cap__graph_block's is of its
- * caller's caller: cap__fd_wait finds it so every time. */
+ * caller's caller: cap__fd_wait finds it so every time, and the waits for
+ * mutexes, condition variables and semaphores when the wait is likely and
+ * other workers may want the lock (syncprof.h: cap__sync_prepare). */
 struct cap_graph_prep {
 	uint64_t now, run; /* the block's time; the run it ends (ticks) */
 	int64_t fds;       /* descriptors that run opened, net */
