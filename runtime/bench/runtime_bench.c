@@ -700,9 +700,14 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "condvars"))
 		return child_condvars(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "telemetry")) { /* that figure alone: "telemetry RUNS [sockets|condvars]" */
+		const char *workload = argc >= 4 ? argv[3] : "sockets";
+		if (strcmp(workload, "sockets") && strcmp(workload, "condvars")) {
+			fprintf(stderr, "runtime_bench telemetry: no workload '%s' (sockets or condvars)\n", workload);
+			return 2;
+		}
 		char self[4096];
 		self_path(self, sizeof self);
-		struct paired t = turns_of(self, argc >= 4 ? argv[3] : "sockets", atoi(argv[2]));
+		struct paired t = turns_of(self, workload, atoi(argv[2]));
 		printf("{\"telemetry_on_vs_off\":%.3f,\"telemetry_ns_per_msg\":%.1f}\n", t.ratio, t.added_ns);
 		return t.ratio > 0 ? 0 : 1;
 	}

@@ -587,11 +587,9 @@ static int cap__pcond_wait(struct cap_pcond *c, struct cap_pmutex *m, uint64_t d
 		cap__cannot_block("pthread_cond_wait");
 	}
 	uint32_t depth = m->count;
-	if (prep) /* the mutex's waiter woken by the release is woken when this wait began */
-		cap__w->tel->wake_stamp = prep->now;
+	struct cap_telemetry *T = cap__wakes_stamp_at(prep);
 	cap__pmutex_give_locked(m, site);
-	if (prep)
-		cap__w->tel->wake_stamp = 0;
+	cap__wakes_unstamp(T, 0);
 	int r = -cap__block_prepared(&c->waiters, deadline, CAP_WAIT_COND, c, prep);
 	while (cap__pmutex_lock(m, 0, false, site) != 0) {
 	}

@@ -125,11 +125,9 @@ static int cap__cond_wait_at(cap_cond_t *c, cap_mutex_t *m, uint64_t deadline_ns
 	LOCK();
 	if (m->owner != me)
 		return cap__mn_unlock_ret(EPERM);
-	if (prep) /* the mutex's waiter woken by the release is woken when this wait began */
-		cap__w->tel->wake_stamp = prep->now;
+	struct cap_telemetry *T = cap__wakes_stamp_at(prep);
 	cap__mutex_release(m, site);
-	if (prep)
-		cap__w->tel->wake_stamp = 0;
+	cap__wakes_unstamp(T, 0);
 	int r = -cap__block_prepared(&c->waiters, deadline_ns, CAP_WAIT_COND, c, prep);
 	while (cap__mutex_lock_at(m, 0, site) != 0) {
 	}

@@ -26,9 +26,12 @@
  * throughput on two workers).  So a wait finds its point before it takes
  * the lock, as cap__fd_wait does (cap__sync_prepare), and a call that may
  * wake threads reads the clock for their wakes before it (cap__wakes_stamp),
- * as the poller does for a batch.  On 32 pairs of threads bouncing turns
- * through pthread condition variables, telemetry on over off went from
- * 0.83 to 0.94 of the throughput.
+ * as the poller does for a batch.  On 32 pairs of threads passing a turn
+ * through pthread condition variables on two workers (runtime_bench
+ * telemetry 7 condvars), telemetry on over off went from 0.81-0.86 to
+ * 0.95-0.98.  On one worker nobody else waits for the lock, and the block
+ * recorded whole under it is cheaper (a semaphore ping-pong: 60
+ * instructions an op fewer): there both do nothing (cap__sync_tel_shared).
  *
  * What is not known: the hold during which a lock was first waited for (no
  * slot yet), holds of a lock once the slots have run out, and a semaphore
@@ -58,18 +61,24 @@ static inline struct cap_telemetry *cap__sync_tel(void)
 	return w ? w->tel : NULL;
 }
 
+/* The running worker's tables when telemetry is on and other workers may
+ * want the wait lock ("Out of the wait lock" above); NULL: record under it. */
+static inline struct cap_telemetry *cap__sync_tel_shared(void)
+{
+	struct cap_telemetry *T = cap__sync_tel();
+	return CAP_LIKELY(!T) || cap__mn.n < 2 ? NULL : T;
+}
+
 /* `me`, a thread of the program about to wait for a `kind` of sync object,
  * finds the wait's point now, before the wait lock (`p`, for
- * cap__block_prepared); NULL when telemetry is off, or on one worker, where
- * no other worker waits for the lock and the block recorded whole under it
- * is cheaper (a semaphore ping-pong: 60 instructions an op fewer).  Inlined
- * into the blocking function, whose caller's chain is the point.  Only when
- * the wait is likely: a point found and not waited at is work thrown away. */
+ * cap__block_prepared); NULL: found under it.  Inlined into the blocking
+ * function, whose caller's chain is the point.  Only when the wait is
+ * likely: a point found and not waited at is work thrown away. */
 static inline __attribute__((always_inline)) const struct cap_graph_prep *cap__sync_prepare(struct cap_graph_prep *p,
 											   struct cap_thread *me, int kind)
 {
-	struct cap_telemetry *T = cap__sync_tel();
-	if (CAP_LIKELY(!T) || cap__mn.n < 2)
+	struct cap_telemetry *T = cap__sync_tel_shared();
+	if (!T)
 		return NULL;
 	cap__graph_prepare(T, me, kind, p);
 	return p;
@@ -79,14 +88,23 @@ static inline __attribute__((always_inline)) const struct cap_graph_prep *cap__s
  * end their waits now (a thread that blocks after this, before the lock is
  * had, is woken with a wait of 0).  Returns the tables to give
  * cap__wakes_unstamp once the lock is given up, before anything switches;
- * NULL when telemetry is off or on one worker (each wake then reads the
- * clock, under the lock nobody else waits for). */
+ * NULL: each wake reads the clock itself. */
 static inline struct cap_telemetry *cap__wakes_stamp(void)
 {
-	struct cap_telemetry *T = cap__sync_tel();
-	if (CAP_LIKELY(!T) || cap__mn.n < 2)
+	struct cap_telemetry *T = cap__sync_tel_shared();
+	if (T)
+		T->wake_stamp = cap__ticks();
+	return T;
+}
+/* The same for the wakes a waiter makes as it releases a mutex under the
+ * lock (a condition wait): they end when its own wait began, prep's clock
+ * read (NULL: no stamp). */
+static inline struct cap_telemetry *cap__wakes_stamp_at(const struct cap_graph_prep *prep)
+{
+	if (!prep)
 		return NULL;
-	T->wake_stamp = cap__ticks();
+	struct cap_telemetry *T = cap__sync_tel();
+	T->wake_stamp = prep->now;
 	return T;
 }
 static inline int cap__wakes_unstamp(struct cap_telemetry *T, int r)
